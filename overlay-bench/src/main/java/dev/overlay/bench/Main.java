@@ -1,0 +1,23 @@
+package dev.overlay.bench;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** {@code java -jar overlay-bench.jar <command>}: the simulator, the demo network and the benchmarks. */
+@Command(
+    name = "overlay-bench",
+    mixinStandardHelpOptions = true,
+    version = "overlay-bench 0.1.0",
+    description = "Overlay's simulator, demo network and benchmarks.",
+    subcommands = {SimCommand.class})
+public final class Main implements Runnable {
+
+  public static void main(String[] args) {
+    System.exit(new CommandLine(new Main()).execute(args));
+  }
+
+  @Override
+  public void run() {
+    new CommandLine(this).usage(System.out);
+  }
+}

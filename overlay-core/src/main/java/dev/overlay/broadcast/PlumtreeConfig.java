@@ -1,0 +1,207 @@
+package dev.overlay.broadcast;
+
+import java.time.Duration;
+
+/**
+ * Plumtree's timers and limits. Built by {@link #builder()}, which checks every value.
+ *
+ * <p>Defaults, and where they come from:
+ * <ul>
+ *   <li>{@code lazyFlushInterval} 25 ms: how long IHAVE announcements are batched. iroh-gossip
+ *       dispatches every 5 ms; we batch longer because announcements of consecutive messages
+ *       collapse into one range, so a longer batch costs few bytes and far fewer packets.</li>
+ *   <li>{@code graftTimeout1} 250 ms: the paper's first timeout, from an IHAVE to the first
+ *       GRAFT; it "should consider the diameter of the overlay and a target maximum recovery
+ *       latency" (Plumtree, p. 8). It must exceed the batching delay plus the spread of path
+ *       latencies, or the tree grafts links it does not need. iroh uses 80 ms with 5 ms batches.</li>
+ *   <li>{@code graftTimeout2} 100 ms: the paper's second timeout, between GRAFTs to successive
+ *       announcers, "in the order of an average round trip time to a neighbor" (p. 9).</li>
+ *   <li>{@code optimizationThreshold} 7 hops: graft a lazy link when its announcement has
+ *       travelled this many fewer hops than the eager copy. iroh-gossip takes 7 from the
+ *       paper's experiment settings (p. 12).</li>
+ *   <li>{@code messageCacheCapacity} 4,096 messages, {@code messageCacheBytes} 16 MiB,
+ *       {@code messageCacheTtl} 30 s: messages kept to answer GRAFTs; the TTL is iroh-gossip's,
+ *       the count and byte caps bound memory whatever the publish rate.</li>
+ *   <li>{@code maxPendingAnnouncements} 4,096: announcements queued between flushes; the
+ *       queue flushes early when full.</li>
+ *   <li>{@code maxAnnouncementsPerIHave} 256: keeps one IHAVE frame near 16 KB.</li>
+ *   <li>{@code maxAnnouncementSpan} 1,024: the most sequence numbers one announcement range may
+ *       cover; a longer range from a peer is truncated.</li>
+ *   <li>{@code maxMissing} 4,096 announced-but-missing messages tracked; oldest evicted first.
+ *       {@code maxAnnouncersPerMissing} 4: graft candidates remembered per missing message.
+ *       {@code missingTtl} 30 s: after that a missing message is left to gap recovery.</li>
+ *   <li>{@code treeStrategy} PER_PUBLISHER and {@code maxPublisherTrees} 256: chosen from the
+ *       simulator's comparison in docs/benchmarks.md.</li>
+ * </ul>
+ */
+public record PlumtreeConfig(
+    long lazyFlushIntervalNanos,
+    long graftTimeout1Nanos,
+    long graftTimeout2Nanos,
+    int optimizationThreshold,
+    int messageCacheCapacity,
+    long messageCacheBytes,
+    long messageCacheTtlNanos,
+    int maxPendingAnnouncements,
+    int maxAnnouncementsPerIHave,
+    int maxAnnouncementSpan,
+    int maxMissing,
+    int maxAnnouncersPerMissing,
+    long missingTtlNanos,
+    TreeStrategy treeStrategy,
+    int maxPublisherTrees) {
+
+  public PlumtreeConfig {
+    positive(lazyFlushIntervalNanos, "lazyFlushInterval");
+    positive(graftTimeout1Nanos, "graftTimeout1");
+    positive(graftTimeout2Nanos, "graftTimeout2");
+    positive(optimizationThreshold, "optimizationThreshold");
+    positive(messageCacheCapacity, "messageCacheCapacity");
+    positive(messageCacheBytes, "messageCacheBytes");
+    positive(messageCacheTtlNanos, "messageCacheTtl");
+    positive(maxPendingAnnouncements, "maxPendingAnnouncements");
+    positive(maxAnnouncementsPerIHave, "maxAnnouncementsPerIHave");
+    positive(maxAnnouncementSpan, "maxAnnouncementSpan");
+    positive(maxMissing, "maxMissing");
+    positive(maxAnnouncersPerMissing, "maxAnnouncersPerMissing");
+    positive(missingTtlNanos, "missingTtl");
+    positive(maxPublisherTrees, "maxPublisherTrees");
+    if (treeStrategy == null) throw new IllegalArgumentException("treeStrategy is required");
+    if (lazyFlushIntervalNanos >= graftTimeout1Nanos) {
+      // Otherwise every announcement would be grafted before the eager copy could arrive.
+      throw new IllegalArgumentException("lazyFlushInterval must be shorter than graftTimeout1");
+    }
+  }
+
+  private static void positive(long v, String name) {
+    if (v <= 0) throw new IllegalArgumentException(name + " must be positive, got " + v);
+  }
+
+  public static PlumtreeConfig defaults() {
+    return builder().build();
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  public Builder toBuilder() {
+    Builder b = new Builder();
+    b.lazyFlushInterval = Duration.ofNanos(lazyFlushIntervalNanos);
+    b.graftTimeout1 = Duration.ofNanos(graftTimeout1Nanos);
+    b.graftTimeout2 = Duration.ofNanos(graftTimeout2Nanos);
+    b.optimizationThreshold = optimizationThreshold;
+    b.messageCacheCapacity = messageCacheCapacity;
+    b.messageCacheBytes = messageCacheBytes;
+    b.messageCacheTtl = Duration.ofNanos(messageCacheTtlNanos);
+    b.maxPendingAnnouncements = maxPendingAnnouncements;
+    b.maxAnnouncementsPerIHave = maxAnnouncementsPerIHave;
+    b.maxAnnouncementSpan = maxAnnouncementSpan;
+    b.maxMissing = maxMissing;
+    b.maxAnnouncersPerMissing = maxAnnouncersPerMissing;
+    b.missingTtl = Duration.ofNanos(missingTtlNanos);
+    b.treeStrategy = treeStrategy;
+    b.maxPublisherTrees = maxPublisherTrees;
+    return b;
+  }
+
+  public static final class Builder {
+    private Duration lazyFlushInterval = Duration.ofMillis(25);
+    private Duration graftTimeout1 = Duration.ofMillis(250);
+    private Duration graftTimeout2 = Duration.ofMillis(100);
+    private int optimizationThreshold = 7;
+    private int messageCacheCapacity = 4096;
+    private long messageCacheBytes = 16L << 20;
+    private Duration messageCacheTtl = Duration.ofSeconds(30);
+    private int maxPendingAnnouncements = 4096;
+    private int maxAnnouncementsPerIHave = 256;
+    private int maxAnnouncementSpan = 1024;
+    private int maxMissing = 4096;
+    private int maxAnnouncersPerMissing = 4;
+    private Duration missingTtl = Duration.ofSeconds(30);
+    private TreeStrategy treeStrategy = TreeStrategy.PER_PUBLISHER;
+    private int maxPublisherTrees = 256;
+
+    public Builder lazyFlushInterval(Duration v) {
+      lazyFlushInterval = v;
+      return this;
+    }
+
+    public Builder graftTimeout1(Duration v) {
+      graftTimeout1 = v;
+      return this;
+    }
+
+    public Builder graftTimeout2(Duration v) {
+      graftTimeout2 = v;
+      return this;
+    }
+
+    public Builder optimizationThreshold(int v) {
+      optimizationThreshold = v;
+      return this;
+    }
+
+    public Builder messageCacheCapacity(int v) {
+      messageCacheCapacity = v;
+      return this;
+    }
+
+    public Builder messageCacheBytes(long v) {
+      messageCacheBytes = v;
+      return this;
+    }
+
+    public Builder messageCacheTtl(Duration v) {
+      messageCacheTtl = v;
+      return this;
+    }
+
+    public Builder maxPendingAnnouncements(int v) {
+      maxPendingAnnouncements = v;
+      return this;
+    }
+
+    public Builder maxAnnouncementsPerIHave(int v) {
+      maxAnnouncementsPerIHave = v;
+      return this;
+    }
+
+    public Builder maxAnnouncementSpan(int v) {
+      maxAnnouncementSpan = v;
+      return this;
+    }
+
+    public Builder maxMissing(int v) {
+      maxMissing = v;
+      return this;
+    }
+
+    public Builder maxAnnouncersPerMissing(int v) {
+      maxAnnouncersPerMissing = v;
+      return this;
+    }
+
+    public Builder missingTtl(Duration v) {
+      missingTtl = v;
+      return this;
+    }
+
+    public Builder treeStrategy(TreeStrategy v) {
+      treeStrategy = v;
+      return this;
+    }
+
+    public Builder maxPublisherTrees(int v) {
+      maxPublisherTrees = v;
+      return this;
+    }
+
+    public PlumtreeConfig build() {
+      return new PlumtreeConfig(lazyFlushInterval.toNanos(), graftTimeout1.toNanos(), graftTimeout2.toNanos(),
+          optimizationThreshold, messageCacheCapacity, messageCacheBytes, messageCacheTtl.toNanos(),
+          maxPendingAnnouncements, maxAnnouncementsPerIHave, maxAnnouncementSpan, maxMissing,
+          maxAnnouncersPerMissing, missingTtl.toNanos(), treeStrategy, maxPublisherTrees);
+    }
+  }
+}

@@ -1,0 +1,40 @@
+package dev.overlay.core;
+
+import java.util.List;
+
+/** An input to {@code dev.overlay.node.NodeState#handle}: something that happened to the node. */
+public sealed interface Event {
+
+  /** A peer sent us a message over our link to it. */
+  record Received(PeerId from, Message message) implements Event {}
+
+  /** A link to the peer is up (we dialled it, or it dialled us). */
+  record PeerConnected(PeerId peer) implements Event {}
+
+  /** The link to the peer went down without our asking. */
+  record PeerDisconnected(PeerId peer, String reason) implements Event {}
+
+  /** A dial we asked for with {@link Outbox#connect} did not succeed. */
+  record DialFailed(PeerId peer, String reason) implements Event {}
+
+  /** A timer we scheduled with {@link Outbox#schedule} is due. */
+  record TimerFired(Timer timer) implements Event {}
+
+  // ---- Application commands --------------------------------------------------------------
+
+  /** Join a stream. The node asks for introductions through {@link Outbox#requestIntroductions}. */
+  record JoinStream(StreamId stream) implements Event {}
+
+  /** The introducer (a tracker, or the simulator) answers with some members of the stream. */
+  record Introductions(StreamId stream, List<PeerInfo> peers) implements Event {
+    public Introductions {
+      peers = List.copyOf(peers);
+    }
+  }
+
+  /** Leave a stream: neighbours are told, and the stream's state is dropped. */
+  record LeaveStream(StreamId stream) implements Event {}
+
+  /** Publish a payload on a joined stream. The outcome comes back through {@link Outbox#published}. */
+  record Publish(StreamId stream, byte[] payload) implements Event {}
+}

@@ -1,0 +1,20 @@
+package dev.overlay.core;
+
+/**
+ * The node's links as a stream's protocols see them. Links are shared by every stream and
+ * reference-counted: a peer is disconnected only when no stream uses it any more.
+ */
+public interface Links {
+
+  /** A stream starts using the peer (active view, or a neighbour request): connect if needed. */
+  void acquire(long now, PeerInfo peer);
+
+  /** A stream stops using the peer. The link closes once nothing uses it and it has sat idle. */
+  void release(long now, PeerId peer);
+
+  /** Sends over an existing link; connects first (a short-lived link) when there is none. */
+  void send(long now, PeerInfo to, Message message);
+
+  /** Sends over an existing link. Without one the message is dropped, with an event. */
+  void send(long now, PeerId to, Message message);
+}

@@ -1,0 +1,124 @@
+package dev.overlay.core;
+
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Every message two nodes exchange about a stream. One record per wire message; the protobuf
+ * schema ({@code overlay/v1/overlay.proto}) mirrors this file, and {@code dev.overlay.wire.WireCodec}
+ * converts between them.
+ *
+ * <p>Where each message goes: membership messages ({@link Join} … {@link ShuffleReply}) are
+ * handled by {@code dev.overlay.membership.HyParView}; broadcast messages ({@link Data} …
+ * {@link Prune}) by {@code dev.overlay.broadcast.Plumtree}. {@code dev.overlay.node.NodeState#handle} routes by
+ * {@link #stream()} to the stream's {@code StreamState}, which dispatches by type.
+ */
+public sealed interface Message {
+
+  StreamId stream();
+
+  // ---- Membership: HyParView -------------------------------------------------------------
+
+  /** A new node asks a contact to let it into the stream's overlay. */
+  record Join(StreamId stream, PeerInfo sender) implements Message {}
+
+  /** A random walk announcing a joiner; ends where the joiner is offered a neighbour slot. */
+  record ForwardJoin(StreamId stream, PeerInfo joiner, int ttl) implements Message {}
+
+  /**
+   * Asks the receiver to become an active neighbour. A high-priority request is always
+   * accepted (the receiver evicts someone if it must); a low-priority one only if there is room.
+   */
+  record Neighbor(StreamId stream, PeerInfo sender, boolean highPriority) implements Message {}
+
+  /** The answer to {@link Neighbor}. The requester adds the peer to its active view only on acceptance. */
+  record NeighborReply(StreamId stream, boolean accepted) implements Message {}
+
+  /**
+   * The sender removed the receiver from its active view. {@code alive} says whether the sender
+   * stays in the stream (keep it as a passive peer) or is leaving.
+   */
+  record Disconnect(StreamId stream, long incarnation, boolean alive) implements Message {}
+
+  /** A random walk carrying a sample of the origin's views, to refresh passive views. */
+  record Shuffle(StreamId stream, PeerInfo origin, int ttl, List<PeerInfo> peers) implements Message {
+    public Shuffle {
+      peers = List.copyOf(peers);
+    }
+  }
+
+  /** Sent straight to the shuffle's origin: a sample of the receiver's passive view. */
+  record ShuffleReply(StreamId stream, List<PeerInfo> peers) implements Message {
+    public ShuffleReply {
+      peers = List.copyOf(peers);
+    }
+  }
+
+  // ---- Broadcast: Plumtree ---------------------------------------------------------------
+
+  /**
+   * A published message, pushed eagerly along the tree. {@code hops} counts the links it has
+   * crossed so far (0 when it leaves the publisher).
+   */
+  record Data(StreamId stream, PeerId publisher, long session, long seq, int hops, byte[] payload)
+      implements Message {
+
+    public MessageRef ref() {
+      return new MessageRef(publisher, session, seq);
+    }
+
+    public Data withHops(int newHops) {
+      return new Data(stream, publisher, session, seq, newHops, payload);
+    }
+
+    public boolean sameId(PeerId p, long s, long q) {
+      return seq == q && session == s && publisher.equals(p);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof Data d && d.stream.equals(stream) && d.publisher.equals(publisher)
+          && d.session == session && d.seq == seq && d.hops == hops && Arrays.equals(d.payload, payload);
+    }
+
+    @Override
+    public int hashCode() {
+      return (publisher.hashCode() * 31 + Long.hashCode(seq)) * 31 + Long.hashCode(session);
+    }
+
+    @Override
+    public String toString() {
+      return "Data[" + stream + " " + publisher + "/" + Long.toHexString(session) + "/" + seq
+          + " hops=" + hops + " " + payload.length + "B]";
+    }
+  }
+
+  /**
+   * Lazy push: the sender has these messages. Consecutive sequence numbers from one publisher
+   * session travel as one {@link Announcement} range, so a batch costs a few bytes per publisher.
+   */
+  record IHave(StreamId stream, List<Announcement> announcements) implements Message {
+    public IHave {
+      announcements = List.copyOf(announcements);
+    }
+  }
+
+  /**
+   * Messages {@code firstSeq .. firstSeq+count-1} of one publisher session. {@code hops} is the
+   * largest hop count among them when the announcer received them.
+   */
+  record Announcement(PeerId publisher, long session, long firstSeq, int count, int hops) {
+    public long lastSeq() {
+      return firstSeq + count - 1;
+    }
+  }
+
+  /**
+   * Makes the link eager again for the tree of {@code ref.publisher()}. With {@code wantMessage}
+   * the receiver also sends the message {@code ref}; without it this is a tree optimisation.
+   */
+  record Graft(StreamId stream, MessageRef ref, boolean wantMessage) implements Message {}
+
+  /** The sender received a duplicate over this link: make it lazy for the tree of {@code publisher}. */
+  record Prune(StreamId stream, PeerId publisher) implements Message {}
+}

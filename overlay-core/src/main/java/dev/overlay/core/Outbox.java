@@ -1,0 +1,40 @@
+package dev.overlay.core;
+
+/**
+ * Where {@code dev.overlay.node.NodeState} writes its commands. The Netty runtime carries them out on real
+ * sockets; the simulator on virtual links; tests record them ({@link RecordingOutbox}).
+ *
+ * <p>The link contract the runtime keeps:
+ * <ul>
+ *   <li>{@link #connect} dials the peer unless a link to it exists or is being dialled, and
+ *       later reports {@link Event.PeerConnected} or {@link Event.DialFailed}.</li>
+ *   <li>{@link #send} to a peer whose link is still being dialled queues the message (bounded);
+ *       a send to a peer with no link at all is dropped and counted.</li>
+ *   <li>{@link #disconnect} flushes what was sent before it, then closes. The runtime does not
+ *       report {@link Event.PeerDisconnected} for a link the core closed itself.</li>
+ *   <li>Messages on one link arrive in the order they were sent.</li>
+ * </ul>
+ */
+public interface Outbox {
+
+  void send(PeerId to, Message message);
+
+  void connect(PeerInfo peer);
+
+  void disconnect(PeerId peer);
+
+  /** Fire {@code timer} back after {@code delayNanos}. */
+  void schedule(Timer timer, long delayNanos);
+
+  /** Hand a new message to the application's subscription. */
+  void deliver(Message.Data message);
+
+  /** A typed event for the application's listener and counters. */
+  void emit(OverlayEvent event);
+
+  /** Ask the introducer (tracker) for some members of the stream. */
+  void requestIntroductions(StreamId stream);
+
+  /** The outcome of an {@link Event.Publish}. */
+  void published(PublishResult result);
+}

@@ -1,0 +1,53 @@
+package dev.overlay.core;
+
+/** Typed events for the application's listener. Every drop has one (and a counter). */
+public sealed interface OverlayEvent {
+
+  /** The peer is now an active neighbour in the stream. */
+  record NeighborUp(StreamId stream, PeerId peer) implements OverlayEvent {}
+
+  /** The peer left the stream's active view. */
+  record NeighborDown(StreamId stream, PeerId peer, String reason) implements OverlayEvent {}
+
+  /** The link to {@code peer} became eager for the tree of {@code publisher}. */
+  record Grafted(StreamId stream, PeerId peer, PeerId publisher, boolean optimisation) implements OverlayEvent {}
+
+  /** The link to {@code peer} became lazy for the tree of {@code publisher}. */
+  record Pruned(StreamId stream, PeerId peer, PeerId publisher) implements OverlayEvent {}
+
+  /** Messages {@code fromSeq..toSeq} of a publisher session are missing between ones we have. */
+  record GapDetected(StreamId stream, PeerId publisher, long session, long fromSeq, long toSeq) implements OverlayEvent {}
+
+  /** Messages {@code fromSeq..toSeq} that were missing have arrived. */
+  record GapResolved(StreamId stream, PeerId publisher, long session, long fromSeq, long toSeq) implements OverlayEvent {}
+
+  /**
+   * Missing messages {@code fromSeq..toSeq} are given up on: the per-publisher gap table was full.
+   * Late copies of them are treated as duplicates.
+   */
+  record GapAbandoned(StreamId stream, PeerId publisher, long session, long fromSeq, long toSeq) implements OverlayEvent {}
+
+  /** The stream has no neighbours and nobody to ask but the introducer. */
+  record Isolated(StreamId stream) implements OverlayEvent {}
+
+  /** Something was dropped rather than handled. {@code stream} is null for node-level drops. */
+  record Dropped(StreamId stream, PeerId peer, DropReason reason, String detail) implements OverlayEvent {}
+
+  /** A link was refused or closed by this node's limits. */
+  record PeerRefused(PeerId peer, String reason) implements OverlayEvent {}
+
+  enum DropReason {
+    /** A JOIN, NEIGHBOR or DISCONNECT from an earlier incarnation of its sender. */
+    STALE_INCARNATION,
+    /** A message for a stream this node has not joined. */
+    UNKNOWN_STREAM,
+    /** A message claiming a sender other than the peer on the link. */
+    SPOOFED_SENDER,
+    /** A send to a peer with no link and no known address. */
+    NO_LINK,
+    /** A GRAFT asked for a message that has left the cache. */
+    NOT_CACHED,
+    /** A bounded table was full and evicted or refused an entry. */
+    CAPACITY
+  }
+}

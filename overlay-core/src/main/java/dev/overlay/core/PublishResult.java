@@ -1,0 +1,23 @@
+package dev.overlay.core;
+
+/**
+ * What became of one publish: which sequence number it got and how many peers it was pushed to
+ * eagerly and announced to lazily.
+ */
+public record PublishResult(StreamId stream, long session, long seq, Status status, int eagerPeers, int lazyPeers) {
+
+  public enum Status {
+    /** Pushed to at least one eager peer. */
+    SENT,
+    /** Stored and numbered, but the node has no neighbours yet; GRAFTs can still fetch it. */
+    NO_PEERS,
+    /** The node has not joined this stream. Nothing was numbered. */
+    NOT_JOINED,
+    /** The payload is larger than {@code NodeConfig#maxPayloadBytes()}. Nothing was numbered. */
+    TOO_LARGE
+  }
+
+  public static PublishResult refused(StreamId stream, Status status) {
+    return new PublishResult(stream, 0, 0, status, 0, 0);
+  }
+}

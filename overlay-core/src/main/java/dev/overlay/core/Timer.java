@@ -1,0 +1,29 @@
+package dev.overlay.core;
+
+/**
+ * Timers are values. The core asks for one with {@link Outbox#schedule} and gets it back in an
+ * {@link Event.TimerFired}. Timers are never cancelled: when one fires, its handler checks
+ * whether it still matters (a request id, a pending entry) and ignores it otherwise.
+ */
+public sealed interface Timer {
+
+  /** Node-wide upkeep: idle links, TTL sweeps. */
+  record Housekeeping() implements Timer {
+    public static final Housekeeping INSTANCE = new Housekeeping();
+  }
+
+  /** HyParView: time to start a shuffle. */
+  record ShuffleTick(StreamId stream) implements Timer {}
+
+  /** HyParView: keep the active view full; ask for introductions when isolated. */
+  record RepairTick(StreamId stream) implements Timer {}
+
+  /** HyParView: the neighbour request {@code requestId} to {@code peer} got no answer. */
+  record NeighborTimeout(StreamId stream, PeerId peer, long requestId) implements Timer {}
+
+  /** Plumtree: send the batched IHAVE announcements. */
+  record LazyFlush(StreamId stream) implements Timer {}
+
+  /** Plumtree: a message announced by IHAVE has not arrived; graft attempt number {@code attempt}. */
+  record GraftTimeout(StreamId stream, MessageRef ref, int attempt) implements Timer {}
+}

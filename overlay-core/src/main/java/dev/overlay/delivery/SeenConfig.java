@@ -1,0 +1,68 @@
+package dev.overlay.delivery;
+
+import java.time.Duration;
+
+/**
+ * Limits of the per-stream seen set (deduplication and gap detection).
+ *
+ * <p>Defaults, and where they come from:
+ * <ul>
+ *   <li>{@code maxPublishers} 4,096: a guess sized for telemetry fleets; each entry costs about
+ *       200 bytes, so the cap bounds a stream's seen set near 1 MB.</li>
+ *   <li>{@code maxSessionsPerPublisher} 2: the current session and the one before a restart,
+ *       whose last messages may still be in flight.</li>
+ *   <li>{@code maxIntervalsPerSession} 32: up to 31 distinct holes per publisher before the
+ *       oldest is abandoned; Streamr's DuplicateMessageDetector bounds its gaps the same way.</li>
+ *   <li>{@code publisherTtl} 10 min: a publisher silent this long is forgotten. gossipsub's
+ *       seen_ttl is 2 min and iroh-gossip keeps ids 90 s; an interval set costs a few longs per
+ *       publisher rather than one entry per message, so we can afford to remember longer.</li>
+ * </ul>
+ */
+public record SeenConfig(int maxPublishers, int maxSessionsPerPublisher, int maxIntervalsPerSession, long publisherTtlNanos) {
+
+  public SeenConfig {
+    if (maxPublishers < 1) throw new IllegalArgumentException("maxPublishers must be at least 1");
+    if (maxSessionsPerPublisher < 1) throw new IllegalArgumentException("maxSessionsPerPublisher must be at least 1");
+    if (maxIntervalsPerSession < 2) throw new IllegalArgumentException("maxIntervalsPerSession must be at least 2");
+    if (publisherTtlNanos <= 0) throw new IllegalArgumentException("publisherTtl must be positive");
+  }
+
+  public static SeenConfig defaults() {
+    return builder().build();
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  public static final class Builder {
+    private int maxPublishers = 4096;
+    private int maxSessionsPerPublisher = 2;
+    private int maxIntervalsPerSession = 32;
+    private Duration publisherTtl = Duration.ofMinutes(10);
+
+    public Builder maxPublishers(int v) {
+      maxPublishers = v;
+      return this;
+    }
+
+    public Builder maxSessionsPerPublisher(int v) {
+      maxSessionsPerPublisher = v;
+      return this;
+    }
+
+    public Builder maxIntervalsPerSession(int v) {
+      maxIntervalsPerSession = v;
+      return this;
+    }
+
+    public Builder publisherTtl(Duration v) {
+      publisherTtl = v;
+      return this;
+    }
+
+    public SeenConfig build() {
+      return new SeenConfig(maxPublishers, maxSessionsPerPublisher, maxIntervalsPerSession, publisherTtl.toNanos());
+    }
+  }
+}

@@ -1,0 +1,173 @@
+package dev.overlay.delivery;
+
+import java.util.Arrays;
+
+/**
+ * The sequence numbers received from one publisher session, as sorted disjoint intervals.
+ *
+ * <p>In-order arrival only extends the last interval, so the common case is O(1) and allocates
+ * nothing. Holes between the lowest and highest number received are gaps; the set reports them
+ * to a {@link GapListener} as they open and close.
+ *
+ * <p>Bounded: at most {@code maxIntervals} intervals. When one more would be needed, the lowest
+ * hole is abandoned (its numbers count as received from then on) and reported. Numbers below
+ * the lowest interval are refused as too old once the set is full.
+ */
+public final class SeqIntervalSet {
+
+  public static final int NEW = 0;
+  public static final int DUPLICATE = 1;
+  /** Below everything we track while the set is full: we cannot tell, so we refuse it. */
+  public static final int TOO_OLD = 2;
+
+  /** Told about holes as they open, close, or are given up. */
+  public interface GapListener {
+    void gapDetected(long fromSeq, long toSeq);
+
+    void gapResolved(long fromSeq, long toSeq);
+
+    void gapAbandoned(long fromSeq, long toSeq);
+  }
+
+  private final int maxIntervals;
+  private long[] starts;
+  private long[] ends;
+  private int size;
+
+  public SeqIntervalSet(int maxIntervals) {
+    if (maxIntervals < 2) throw new IllegalArgumentException("maxIntervals must be at least 2");
+    this.maxIntervals = maxIntervals;
+    int initial = Math.min(4, maxIntervals + 1);
+    starts = new long[initial];
+    ends = new long[initial];
+  }
+
+  /** Records {@code seq}; returns {@link #NEW}, {@link #DUPLICATE} or {@link #TOO_OLD}. */
+  public int add(long seq, GapListener gaps) {
+    if (size == 0) {
+      insertAt(0, seq);
+      return NEW;
+    }
+    int last = size - 1;
+    long high = ends[last];
+    if (seq == high + 1) { // the common case: the next message in order
+      ends[last] = seq;
+      return NEW;
+    }
+    if (seq > high) {
+      insertAt(size, seq);
+      gaps.gapDetected(high + 1, seq - 1);
+      enforceCap(gaps);
+      return NEW;
+    }
+    int i = floorInterval(seq);
+    if (i >= 0 && seq <= ends[i]) return DUPLICATE;
+    if (i < 0) { // below the lowest interval
+      if (seq == starts[0] - 1) {
+        starts[0] = seq;
+        return NEW;
+      }
+      if (size == maxIntervals) return TOO_OLD;
+      long oldLow = starts[0];
+      insertAt(0, seq);
+      gaps.gapDetected(seq + 1, oldLow - 1);
+      return NEW;
+    }
+    // seq lies in the hole between interval i and i + 1.
+    boolean joinsLeft = seq == ends[i] + 1;
+    boolean joinsRight = seq == starts[i + 1] - 1;
+    if (joinsLeft && joinsRight) {
+      ends[i] = ends[i + 1];
+      removeAt(i + 1);
+    } else if (joinsLeft) {
+      ends[i] = seq;
+    } else if (joinsRight) {
+      starts[i + 1] = seq;
+    } else {
+      insertAt(i + 1, seq);
+    }
+    gaps.gapResolved(seq, seq);
+    enforceCap(gaps);
+    return NEW;
+  }
+
+  public boolean contains(long seq) {
+    int i = floorInterval(seq);
+    return i >= 0 && seq <= ends[i];
+  }
+
+  public boolean isEmpty() {
+    return size == 0;
+  }
+
+  /** The number of intervals held (1 when nothing is missing). */
+  public int intervals() {
+    return size;
+  }
+
+  public long lowest() {
+    return starts[0];
+  }
+
+  public long highest() {
+    return ends[size - 1];
+  }
+
+  /** The total count of numbers missing between the lowest and the highest. */
+  public long missing() {
+    long m = 0;
+    for (int i = 1; i < size; i++) m += starts[i] - ends[i - 1] - 1;
+    return m;
+  }
+
+  @Override
+  public String toString() {
+    StringBuilder sb = new StringBuilder("[");
+    for (int i = 0; i < size; i++) {
+      if (i > 0) sb.append(", ");
+      sb.append(starts[i]);
+      if (ends[i] != starts[i]) sb.append("..").append(ends[i]);
+    }
+    return sb.append(']').toString();
+  }
+
+  /** The index of the last interval starting at or before seq, or -1. */
+  private int floorInterval(long seq) {
+    int lo = 0;
+    int hi = size - 1;
+    while (lo <= hi) {
+      int mid = (lo + hi) >>> 1;
+      if (starts[mid] <= seq) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return hi;
+  }
+
+  private void insertAt(int index, long seq) {
+    if (size == starts.length) {
+      int grown = Math.min(starts.length * 2, maxIntervals + 1);
+      starts = Arrays.copyOf(starts, grown);
+      ends = Arrays.copyOf(ends, grown);
+    }
+    System.arraycopy(starts, index, starts, index + 1, size - index);
+    System.arraycopy(ends, index, ends, index + 1, size - index);
+    starts[index] = seq;
+    ends[index] = seq;
+    size++;
+  }
+
+  private void removeAt(int index) {
+    System.arraycopy(starts, index + 1, starts, index, size - index - 1);
+    System.arraycopy(ends, index + 1, ends, index, size - index - 1);
+    size--;
+  }
+
+  private void enforceCap(GapListener gaps) {
+    if (size <= maxIntervals) return;
+    long from = ends[0] + 1;
+    long to = starts[1] - 1;
+    ends[0] = ends[1];
+    removeAt(1);
+    gaps.gapAbandoned(from, to);
+  }
+}

@@ -1,0 +1,437 @@
+package dev.overlay.membership;
+
+import dev.overlay.core.Links;
+import dev.overlay.core.Message;
+import dev.overlay.core.OverlayEvent;
+import dev.overlay.core.Outbox;
+import dev.overlay.core.PeerId;
+import dev.overlay.core.PeerInfo;
+import dev.overlay.core.StreamId;
+import dev.overlay.core.Timer;
+import dev.overlay.util.PeerInfoSet;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.random.RandomGenerator;
+
+/**
+ * HyParView (Leitão, Pereira, Rodrigues, DSN 2007) for one stream: a small active view of
+ * connected neighbours and a larger passive view of known peers to replace them from.
+ *
+ * <p>Departures from the paper, each for a reason:
+ * <ul>
+ *   <li>A peer enters the active view only when it has accepted: the requester adds on the
+ *       NEIGHBOR reply, the acceptor when it replies (iroh-gossip #53/#56). The JOIN contact and
+ *       a FORWARD_JOIN's end point therefore send a high-priority NEIGHBOR to the joiner.</li>
+ *   <li>A node below {@code activeViewMinimum} neighbours asks with high priority, not only an
+ *       empty one, and asks the introducer when it has no passive peers left, with backoff.</li>
+ *   <li>A low-priority refusal is not retried at once; the periodic repair asks another peer.</li>
+ * </ul>
+ */
+public final class HyParView {
+
+  /** Tells the stream when the active view changes, so Plumtree and the application follow. */
+  public interface Listener {
+    void neighborUp(long now, PeerInfo peer);
+
+    void neighborDown(long now, PeerId peer, String reason);
+  }
+
+  private record Pending(PeerInfo peer, boolean highPriority, long requestId) {}
+
+  private final StreamId stream;
+  private final HyParViewConfig config;
+  private final PeerInfo self;
+  private final RandomGenerator rng;
+  private final Links links;
+  private final Outbox out;
+  private final Listener listener;
+
+  private final PeerInfoSet active;
+  private final PeerInfoSet passive;
+  private final LinkedHashMap<PeerId, Pending> pending = new LinkedHashMap<>();
+  private long nextRequestId;
+  private List<PeerInfo> lastShuffleSent = List.of();
+
+  private PeerId joinContact;
+  private long joinDeadline;
+  private long introductionBackoff;
+  private long nextIntroductionAt;
+
+  private final Timer.RepairTick repairTimer;
+  private final Timer.ShuffleTick shuffleTimer;
+  private final HyParViewStats stats = new HyParViewStats();
+
+  public HyParView(StreamId stream, HyParViewConfig config, PeerInfo self, RandomGenerator rng,
+      Links links, Outbox out, Listener listener) {
+    this.stream = stream;
+    this.config = config;
+    this.self = self;
+    this.rng = rng;
+    this.links = links;
+    this.out = out;
+    this.listener = listener;
+    this.active = new PeerInfoSet(config.activeViewCapacity() + 1);
+    this.passive = new PeerInfoSet(config.passiveViewCapacity() + 1);
+    this.repairTimer = new Timer.RepairTick(stream);
+    this.shuffleTimer = new Timer.ShuffleTick(stream);
+    this.introductionBackoff = config.introductionBackoffMinNanos();
+  }
+
+  /** Starts the periodic timers (each at a random phase) and asks for introductions. */
+  public void start(long now) {
+    out.schedule(repairTimer, jittered(config.repairIntervalNanos()));
+    out.schedule(shuffleTimer, jittered(config.shuffleIntervalNanos()));
+    requestIntroductions(now);
+  }
+
+  // ---- Introductions ----------------------------------------------------------------------
+
+  /** Some members of the stream, from the introducer. Join through one; keep the rest as passive peers. */
+  public void onIntroductions(long now, List<PeerInfo> peers) {
+    List<PeerInfo> candidates = new ArrayList<>(peers.size());
+    for (PeerInfo p : peers) {
+      if (!p.id().equals(self.id()) && !active.contains(p.id())) candidates.add(p);
+    }
+    if (candidates.isEmpty()) return;
+    if (active.isEmpty() && pending.isEmpty() && !joinInProgress(now)) {
+      PeerInfo contact = candidates.remove(rng.nextInt(candidates.size()));
+      joinContact = contact.id();
+      joinDeadline = now + config.neighborRequestTimeoutNanos();
+      links.send(now, contact, new Message.Join(stream, self));
+      stats.joinsSent++;
+    }
+    for (PeerInfo p : candidates) addPassive(p);
+    fillActiveView(now);
+  }
+
+  // ---- Messages ---------------------------------------------------------------------------
+
+  /** A joiner asks us in: offer it a slot and announce it by random walks from every other neighbour. */
+  public void onJoin(long now, PeerId from, Message.Join join) {
+    PeerInfo joiner = join.sender();
+    stats.joinsReceived++;
+    requestNeighbor(now, joiner, true);
+    for (int i = 0; i < active.size(); i++) {
+      PeerInfo n = active.get(i);
+      if (n.id().equals(joiner.id())) continue;
+      links.send(now, n.id(), new Message.ForwardJoin(stream, joiner, config.activeRandomWalkLength()));
+    }
+  }
+
+  public void onForwardJoin(long now, PeerId from, Message.ForwardJoin fj) {
+    PeerInfo joiner = fj.joiner();
+    if (joiner.id().equals(self.id())) return;
+    if (fj.ttl() <= 0 || active.size() <= 1) {
+      acceptJoiner(now, joiner);
+      return;
+    }
+    if (fj.ttl() == config.passiveRandomWalkLength()) addPassive(joiner);
+    PeerInfo next = active.random(rng, p -> !p.id().equals(from) && !p.id().equals(joiner.id()));
+    if (next == null) {
+      acceptJoiner(now, joiner);
+      return;
+    }
+    links.send(now, next.id(), new Message.ForwardJoin(stream, joiner, fj.ttl() - 1));
+  }
+
+  public void onNeighbor(long now, PeerId from, Message.Neighbor request) {
+    PeerInfo peer = request.sender();
+    if (active.contains(peer.id())) {
+      active.put(peer); // it may have new addresses
+      links.send(now, peer.id(), new Message.NeighborReply(stream, true));
+      return;
+    }
+    boolean accept = request.highPriority() || active.size() < config.activeViewCapacity();
+    if (!accept) {
+      stats.neighborRequestsRefused++;
+      links.send(now, peer.id(), new Message.NeighborReply(stream, false));
+      addPassive(peer);
+      return;
+    }
+    Pending crossing = pending.remove(peer.id());
+    if (active.size() >= config.activeViewCapacity()) evictRandomActive(now, peer.id());
+    addActive(now, peer);
+    if (crossing != null) links.release(now, peer.id()); // our own request to it is moot now
+    links.send(now, peer.id(), new Message.NeighborReply(stream, true));
+  }
+
+  public void onNeighborReply(long now, PeerId from, Message.NeighborReply reply) {
+    Pending p = pending.remove(from);
+    if (p == null) {
+      // We gave up on this request (timeout), or already took the peer in. If it took us in,
+      // tell it we did not, so the views stay symmetric.
+      if (reply.accepted() && !active.contains(from)) {
+        links.send(now, from, new Message.Disconnect(stream, self.incarnation(), true));
+      }
+      return;
+    }
+    if (reply.accepted()) {
+      if (!active.contains(from)) {
+        if (active.size() >= config.activeViewCapacity()) evictRandomActive(now, from);
+        addActive(now, p.peer());
+      }
+      links.release(now, from); // the active view holds its own reference now
+      return;
+    }
+    stats.neighborRequestsRejected++;
+    links.release(now, from);
+    addPassive(p.peer());
+    if (active.size() < config.activeViewMinimum()) fillActiveView(now);
+  }
+
+  public void onDisconnect(long now, PeerId from, Message.Disconnect disconnect) {
+    PeerInfo removed = active.remove(from);
+    if (removed != null) {
+      links.release(now, from);
+      listener.neighborDown(now, from, disconnect.alive() ? "disconnected by peer" : "peer left the stream");
+      if (disconnect.alive()) addPassive(removed);
+      fillActiveView(now);
+      return;
+    }
+    if (!disconnect.alive()) {
+      passive.remove(from);
+      if (pending.remove(from) != null) links.release(now, from);
+      if (from.equals(joinContact)) joinDeadline = 0;
+    }
+  }
+
+  public void onShuffle(long now, PeerId from, Message.Shuffle shuffle) {
+    PeerInfo origin = shuffle.origin();
+    if (origin.id().equals(self.id())) return;
+    if (shuffle.ttl() > 0 && active.size() > 1) {
+      PeerInfo next = active.random(rng, p -> !p.id().equals(from) && !p.id().equals(origin.id()));
+      if (next != null) {
+        links.send(now, next.id(), new Message.Shuffle(stream, origin, shuffle.ttl() - 1, shuffle.peers()));
+        return;
+      }
+    }
+    // The walk ends here: answer with as many passive peers as we were sent, then merge theirs.
+    List<PeerInfo> received = capped(shuffle.peers());
+    List<PeerInfo> reply = passive.sample(rng, received.size(), p -> !p.id().equals(origin.id()));
+    links.send(now, origin, new Message.ShuffleReply(stream, reply));
+    stats.shufflesAccepted++;
+    List<PeerInfo> incoming = new ArrayList<>(received);
+    incoming.add(origin);
+    integrate(incoming, reply);
+  }
+
+  public void onShuffleReply(long now, PeerId from, Message.ShuffleReply reply) {
+    integrate(capped(reply.peers()), lastShuffleSent);
+  }
+
+  // ---- Links ------------------------------------------------------------------------------
+
+  /** The link to the peer failed or was closed by it. */
+  public void onLinkDown(long now, PeerId peer, String reason) {
+    if (active.remove(peer) != null) {
+      links.release(now, peer);
+      listener.neighborDown(now, peer, reason);
+      fillActiveView(now);
+    }
+    if (pending.remove(peer) != null) {
+      links.release(now, peer);
+      fillActiveView(now);
+    }
+    if (peer.equals(joinContact)) joinDeadline = 0;
+  }
+
+  /** The peer could not be reached at all: forget it as a candidate too. */
+  public void onDialFailed(long now, PeerId peer, String reason) {
+    passive.remove(peer);
+    onLinkDown(now, peer, "dial failed: " + reason);
+  }
+
+  // ---- Timers -----------------------------------------------------------------------------
+
+  public void onNeighborTimeout(long now, Timer.NeighborTimeout timeout) {
+    Pending p = pending.get(timeout.peer());
+    if (p == null || p.requestId() != timeout.requestId()) return; // answered already
+    pending.remove(timeout.peer());
+    stats.neighborRequestsTimedOut++;
+    links.release(now, timeout.peer());
+    passive.remove(timeout.peer()); // unresponsive: not a good candidate
+    fillActiveView(now);
+  }
+
+  public void onRepairTick(long now) {
+    out.schedule(repairTimer, jittered(config.repairIntervalNanos()));
+    fillActiveView(now);
+    boolean isolated = active.size() < config.activeViewMinimum();
+    if (!isolated) {
+      introductionBackoff = config.introductionBackoffMinNanos();
+      return;
+    }
+    if (pending.isEmpty() && !joinInProgress(now) && !hasPassiveCandidate()) {
+      if (active.isEmpty()) out.emit(new OverlayEvent.Isolated(stream));
+      requestIntroductions(now);
+    }
+  }
+
+  public void onShuffleTick(long now) {
+    out.schedule(shuffleTimer, jittered(config.shuffleIntervalNanos()));
+    PeerInfo target = active.random(rng);
+    if (target == null) return;
+    List<PeerInfo> peers = new ArrayList<>(config.shuffleSize());
+    peers.add(self);
+    peers.addAll(active.sample(rng, config.shuffleActiveCount(), p -> !p.id().equals(target.id())));
+    peers.addAll(passive.sample(rng, config.shufflePassiveCount(), p -> true));
+    lastShuffleSent = peers;
+    links.send(now, target.id(), new Message.Shuffle(stream, self, config.shuffleTtl(), peers));
+    stats.shufflesStarted++;
+  }
+
+  // ---- Leaving ----------------------------------------------------------------------------
+
+  /** Tells every neighbour we are leaving, and lets go of every link. */
+  public void leave(long now) {
+    for (PeerInfo p : active.toList()) {
+      links.send(now, p.id(), new Message.Disconnect(stream, self.incarnation(), false));
+      links.release(now, p.id());
+      listener.neighborDown(now, p.id(), "left the stream");
+    }
+    active.clear();
+    for (PeerId p : new ArrayList<>(pending.keySet())) links.release(now, p);
+    pending.clear();
+    passive.clear();
+  }
+
+  // ---- Introspection ----------------------------------------------------------------------
+
+  public List<PeerInfo> activeView() {
+    return active.toList();
+  }
+
+  public List<PeerInfo> passiveView() {
+    return passive.toList();
+  }
+
+  public boolean isActive(PeerId peer) {
+    return active.contains(peer);
+  }
+
+  public int activeSize() {
+    return active.size();
+  }
+
+  public int passiveSize() {
+    return passive.size();
+  }
+
+  public int pendingSize() {
+    return pending.size();
+  }
+
+  public HyParViewStats stats() {
+    return stats;
+  }
+
+  // ---- Internals --------------------------------------------------------------------------
+
+  private void acceptJoiner(long now, PeerInfo joiner) {
+    if (!active.contains(joiner.id()) && !pending.containsKey(joiner.id())) requestNeighbor(now, joiner, true);
+  }
+
+  private void requestNeighbor(long now, PeerInfo peer, boolean highPriority) {
+    if (peer.id().equals(self.id())) return;
+    long id = ++nextRequestId;
+    Pending previous = pending.put(peer.id(), new Pending(peer, highPriority, id));
+    if (previous == null) links.acquire(now, peer);
+    links.send(now, peer, new Message.Neighbor(stream, self, highPriority));
+    out.schedule(new Timer.NeighborTimeout(stream, peer.id(), id), config.neighborRequestTimeoutNanos());
+    stats.neighborRequestsSent++;
+  }
+
+  /** Asks passive peers for the free active slots, one request per slot. */
+  private void fillActiveView(long now) {
+    while (active.size() + pending.size() < config.activeViewCapacity()) {
+      PeerInfo candidate = passive.random(rng, p -> !pending.containsKey(p.id()));
+      if (candidate == null) return;
+      requestNeighbor(now, candidate, active.size() < config.activeViewMinimum());
+    }
+  }
+
+  private boolean hasPassiveCandidate() {
+    for (PeerInfo p : passive.toList()) {
+      if (!pending.containsKey(p.id())) return true;
+    }
+    return false;
+  }
+
+  private void addActive(long now, PeerInfo peer) {
+    passive.remove(peer.id());
+    active.put(peer);
+    links.acquire(now, peer);
+    listener.neighborUp(now, peer);
+  }
+
+  private void evictRandomActive(long now, PeerId keep) {
+    PeerInfo victim = active.random(rng, p -> !p.id().equals(keep));
+    if (victim == null) return;
+    active.remove(victim.id());
+    links.send(now, victim.id(), new Message.Disconnect(stream, self.incarnation(), true));
+    links.release(now, victim.id());
+    listener.neighborDown(now, victim.id(), "evicted to make room");
+    addPassive(victim);
+    stats.evictions++;
+  }
+
+  private void addPassive(PeerInfo peer) {
+    if (peer.id().equals(self.id()) || active.contains(peer.id())) return;
+    if (passive.contains(peer.id())) {
+      passive.put(peer);
+      return;
+    }
+    if (passive.size() >= config.passiveViewCapacity()) {
+      PeerInfo victim = passive.random(rng, p -> !pending.containsKey(p.id()));
+      if (victim == null) return;
+      passive.remove(victim.id());
+    }
+    passive.put(peer);
+  }
+
+  /** Merges shuffled peers into the passive view, evicting first the peers we just sent away. */
+  private void integrate(List<PeerInfo> incoming, List<PeerInfo> sentAway) {
+    int sentIndex = 0;
+    for (PeerInfo p : incoming) {
+      if (p.id().equals(self.id()) || active.contains(p.id())) continue;
+      if (passive.contains(p.id())) {
+        passive.put(p);
+        continue;
+      }
+      if (passive.size() >= config.passiveViewCapacity()) {
+        PeerInfo victim = null;
+        while (victim == null && sentIndex < sentAway.size()) {
+          PeerInfo candidate = sentAway.get(sentIndex++);
+          if (passive.contains(candidate.id()) && !pending.containsKey(candidate.id())) victim = candidate;
+        }
+        if (victim == null) victim = passive.random(rng, q -> !pending.containsKey(q.id()));
+        if (victim == null) continue;
+        passive.remove(victim.id());
+      }
+      passive.put(p);
+    }
+  }
+
+  private List<PeerInfo> capped(List<PeerInfo> peers) {
+    int max = config.shuffleSize();
+    return peers.size() <= max ? peers : peers.subList(0, max);
+  }
+
+  private boolean joinInProgress(long now) {
+    return joinDeadline > now;
+  }
+
+  private void requestIntroductions(long now) {
+    if (now < nextIntroductionAt) return;
+    out.requestIntroductions(stream);
+    stats.introductionsRequested++;
+    nextIntroductionAt = now + introductionBackoff;
+    introductionBackoff = Math.min(config.introductionBackoffMaxNanos(), introductionBackoff * 2);
+  }
+
+  /** A period spread uniformly over ±50 %, so that nodes started together do not act in step. */
+  private long jittered(long period) {
+    return period / 2 + (long) (rng.nextDouble() * period);
+  }
+}

@@ -1,0 +1,174 @@
+package dev.overlay.membership;
+
+import java.time.Duration;
+
+/**
+ * HyParView's view sizes, walk lengths, periods and timeouts. Built by {@link #builder()},
+ * which checks every value.
+ *
+ * <p>Defaults, and where they come from (paper: Leitão, Pereira, Rodrigues, "HyParView", DSN
+ * 2007, p. 9, as quoted by iroh-gossip's {@code hyparview.rs}):
+ * <ul>
+ *   <li>{@code activeViewCapacity} 5, {@code passiveViewCapacity} 30: the paper, for
+ *       10,000 nodes (log₁₀(N) + 1 active, 6× that passive).</li>
+ *   <li>{@code activeRandomWalkLength} (ARWL) 6, {@code passiveRandomWalkLength} (PRWL) 3: the paper.</li>
+ *   <li>{@code shuffleActiveCount} (ka) 3, {@code shufflePassiveCount} (kp) 4: the paper.</li>
+ *   <li>{@code shuffleTtl} 6: the paper's walk length for shuffles (= ARWL).</li>
+ *   <li>{@code shuffleInterval} 10 s: the paper counts rounds, not seconds; Partisan shuffles
+ *       every 10 s, iroh-gossip every 60 s ("wild guess"). Each node starts at a random phase.</li>
+ *   <li>{@code activeViewMinimum} 2: below this a node asks with high priority (always
+ *       accepted) and, with no passive peers, asks the introducer. Partisan keeps a minimum of 3;
+ *       the paper only escalates when the view is empty.</li>
+ *   <li>{@code neighborRequestTimeout} 2 s: long enough for a TLS dial and one round trip on a
+ *       slow link; iroh-gossip uses 500 ms ("wild guess").</li>
+ *   <li>{@code repairInterval} 1 s: how often a node with room in its active view asks one more
+ *       passive peer. Our guess: quick healing at one request per second per stream.</li>
+ *   <li>{@code introductionBackoffMin} 500 ms, {@code introductionBackoffMax} 30 s: isolated nodes
+ *       ask again with exponential backoff, as Streamr's split avoidance does (500 ms · 2ⁱ).</li>
+ * </ul>
+ */
+public record HyParViewConfig(
+    int activeViewCapacity,
+    int passiveViewCapacity,
+    int activeRandomWalkLength,
+    int passiveRandomWalkLength,
+    int shuffleActiveCount,
+    int shufflePassiveCount,
+    int shuffleTtl,
+    long shuffleIntervalNanos,
+    int activeViewMinimum,
+    long neighborRequestTimeoutNanos,
+    long repairIntervalNanos,
+    long introductionBackoffMinNanos,
+    long introductionBackoffMaxNanos) {
+
+  public HyParViewConfig {
+    atLeast(activeViewCapacity, 1, "activeViewCapacity");
+    atLeast(passiveViewCapacity, 1, "passiveViewCapacity");
+    atLeast(activeRandomWalkLength, 0, "activeRandomWalkLength");
+    atLeast(passiveRandomWalkLength, 0, "passiveRandomWalkLength");
+    if (passiveRandomWalkLength > activeRandomWalkLength) {
+      throw new IllegalArgumentException("passiveRandomWalkLength (" + passiveRandomWalkLength
+          + ") must not exceed activeRandomWalkLength (" + activeRandomWalkLength + ")");
+    }
+    atLeast(shuffleActiveCount, 0, "shuffleActiveCount");
+    atLeast(shufflePassiveCount, 0, "shufflePassiveCount");
+    atLeast(shuffleTtl, 0, "shuffleTtl");
+    atLeast(shuffleIntervalNanos, 1, "shuffleInterval");
+    atLeast(activeViewMinimum, 1, "activeViewMinimum");
+    if (activeViewMinimum > activeViewCapacity) {
+      throw new IllegalArgumentException("activeViewMinimum must not exceed activeViewCapacity");
+    }
+    atLeast(neighborRequestTimeoutNanos, 1, "neighborRequestTimeout");
+    atLeast(repairIntervalNanos, 1, "repairInterval");
+    atLeast(introductionBackoffMinNanos, 1, "introductionBackoffMin");
+    if (introductionBackoffMaxNanos < introductionBackoffMinNanos) {
+      throw new IllegalArgumentException("introductionBackoffMax must be at least introductionBackoffMin");
+    }
+  }
+
+  private static void atLeast(long v, long min, String name) {
+    if (v < min) throw new IllegalArgumentException(name + " must be at least " + min + ", got " + v);
+  }
+
+  /** The most peers one SHUFFLE carries: the origin, ka active and kp passive peers. */
+  public int shuffleSize() {
+    return 1 + shuffleActiveCount + shufflePassiveCount;
+  }
+
+  public static HyParViewConfig defaults() {
+    return builder().build();
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  public static final class Builder {
+    private int activeViewCapacity = 5;
+    private int passiveViewCapacity = 30;
+    private int activeRandomWalkLength = 6;
+    private int passiveRandomWalkLength = 3;
+    private int shuffleActiveCount = 3;
+    private int shufflePassiveCount = 4;
+    private int shuffleTtl = 6;
+    private Duration shuffleInterval = Duration.ofSeconds(10);
+    private int activeViewMinimum = 2;
+    private Duration neighborRequestTimeout = Duration.ofSeconds(2);
+    private Duration repairInterval = Duration.ofSeconds(1);
+    private Duration introductionBackoffMin = Duration.ofMillis(500);
+    private Duration introductionBackoffMax = Duration.ofSeconds(30);
+
+    public Builder activeViewCapacity(int v) {
+      activeViewCapacity = v;
+      return this;
+    }
+
+    public Builder passiveViewCapacity(int v) {
+      passiveViewCapacity = v;
+      return this;
+    }
+
+    public Builder activeRandomWalkLength(int v) {
+      activeRandomWalkLength = v;
+      return this;
+    }
+
+    public Builder passiveRandomWalkLength(int v) {
+      passiveRandomWalkLength = v;
+      return this;
+    }
+
+    public Builder shuffleActiveCount(int v) {
+      shuffleActiveCount = v;
+      return this;
+    }
+
+    public Builder shufflePassiveCount(int v) {
+      shufflePassiveCount = v;
+      return this;
+    }
+
+    public Builder shuffleTtl(int v) {
+      shuffleTtl = v;
+      return this;
+    }
+
+    public Builder shuffleInterval(Duration v) {
+      shuffleInterval = v;
+      return this;
+    }
+
+    public Builder activeViewMinimum(int v) {
+      activeViewMinimum = v;
+      return this;
+    }
+
+    public Builder neighborRequestTimeout(Duration v) {
+      neighborRequestTimeout = v;
+      return this;
+    }
+
+    public Builder repairInterval(Duration v) {
+      repairInterval = v;
+      return this;
+    }
+
+    public Builder introductionBackoffMin(Duration v) {
+      introductionBackoffMin = v;
+      return this;
+    }
+
+    public Builder introductionBackoffMax(Duration v) {
+      introductionBackoffMax = v;
+      return this;
+    }
+
+    public HyParViewConfig build() {
+      return new HyParViewConfig(activeViewCapacity, passiveViewCapacity, activeRandomWalkLength,
+          passiveRandomWalkLength, shuffleActiveCount, shufflePassiveCount, shuffleTtl,
+          shuffleInterval.toNanos(), activeViewMinimum, neighborRequestTimeout.toNanos(),
+          repairInterval.toNanos(), introductionBackoffMin.toNanos(), introductionBackoffMax.toNanos());
+    }
+  }
+}

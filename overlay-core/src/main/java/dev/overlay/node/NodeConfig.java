@@ -1,0 +1,139 @@
+package dev.overlay.node;
+
+import dev.overlay.broadcast.PlumtreeConfig;
+import dev.overlay.delivery.SeenConfig;
+import dev.overlay.membership.HyParViewConfig;
+import java.time.Duration;
+
+/**
+ * Everything a node's protocol core can be tuned by. Immutable; build it with {@link #builder()},
+ * which checks every value. The per-protocol parts document their own defaults
+ * ({@link HyParViewConfig}, {@link PlumtreeConfig}, {@link SeenConfig}).
+ *
+ * <p>Node-level defaults, and where they come from (all our own choices):
+ * <ul>
+ *   <li>{@code maxStreams} 1,024: an idle stream costs a few kilobytes, so this bounds the core
+ *       near 10 MB however many joins the application asks for.</li>
+ *   <li>{@code maxLinks} 1,024: links are shared by streams; 100 streams whose active views do
+ *       not overlap need 500.</li>
+ *   <li>{@code linkIdleTimeout} 10 s: a link no stream uses (one opened to answer a shuffle, or
+ *       a peer that dialled us and went quiet) closes after this.</li>
+ *   <li>{@code housekeepingInterval} 1 s: how often idle links and TTLs are swept.</li>
+ *   <li>{@code maxPayloadBytes} 64 KiB: telemetry is tens to hundreds of bytes; larger payloads
+ *       belong on another channel. Keeps every frame under the transport's frame limit.</li>
+ *   <li>{@code incarnationTableCapacity} 4,096: peers whose latest incarnation we remember, to
+ *       ignore their stale JOIN and DISCONNECT messages.</li>
+ * </ul>
+ */
+public record NodeConfig(
+    HyParViewConfig membership,
+    PlumtreeConfig broadcast,
+    SeenConfig seen,
+    int maxStreams,
+    int maxLinks,
+    long linkIdleTimeoutNanos,
+    long housekeepingIntervalNanos,
+    int maxPayloadBytes,
+    int incarnationTableCapacity) {
+
+  public NodeConfig {
+    if (membership == null || broadcast == null || seen == null) {
+      throw new IllegalArgumentException("membership, broadcast and seen configs are required");
+    }
+    if (maxStreams < 1) throw new IllegalArgumentException("maxStreams must be at least 1");
+    if (maxLinks < membership.activeViewCapacity()) {
+      throw new IllegalArgumentException("maxLinks must be at least the active view capacity");
+    }
+    if (linkIdleTimeoutNanos <= 0) throw new IllegalArgumentException("linkIdleTimeout must be positive");
+    if (housekeepingIntervalNanos <= 0) throw new IllegalArgumentException("housekeepingInterval must be positive");
+    if (maxPayloadBytes < 1) throw new IllegalArgumentException("maxPayloadBytes must be at least 1");
+    if (incarnationTableCapacity < 1) throw new IllegalArgumentException("incarnationTableCapacity must be at least 1");
+    if (seen.publisherTtlNanos() < broadcast.messageCacheTtlNanos()) {
+      // A message answered from the cache must still be recognised as seen by the receiver.
+      throw new IllegalArgumentException("seen.publisherTtl must be at least broadcast.messageCacheTtl");
+    }
+  }
+
+  public static NodeConfig defaults() {
+    return builder().build();
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  public Builder toBuilder() {
+    return new Builder()
+        .membership(membership)
+        .broadcast(broadcast)
+        .seen(seen)
+        .maxStreams(maxStreams)
+        .maxLinks(maxLinks)
+        .linkIdleTimeout(Duration.ofNanos(linkIdleTimeoutNanos))
+        .housekeepingInterval(Duration.ofNanos(housekeepingIntervalNanos))
+        .maxPayloadBytes(maxPayloadBytes)
+        .incarnationTableCapacity(incarnationTableCapacity);
+  }
+
+  public static final class Builder {
+    private HyParViewConfig membership = HyParViewConfig.defaults();
+    private PlumtreeConfig broadcast = PlumtreeConfig.defaults();
+    private SeenConfig seen = SeenConfig.defaults();
+    private int maxStreams = 1024;
+    private int maxLinks = 1024;
+    private Duration linkIdleTimeout = Duration.ofSeconds(10);
+    private Duration housekeepingInterval = Duration.ofSeconds(1);
+    private int maxPayloadBytes = 64 * 1024;
+    private int incarnationTableCapacity = 4096;
+
+    public Builder membership(HyParViewConfig v) {
+      membership = v;
+      return this;
+    }
+
+    public Builder broadcast(PlumtreeConfig v) {
+      broadcast = v;
+      return this;
+    }
+
+    public Builder seen(SeenConfig v) {
+      seen = v;
+      return this;
+    }
+
+    public Builder maxStreams(int v) {
+      maxStreams = v;
+      return this;
+    }
+
+    public Builder maxLinks(int v) {
+      maxLinks = v;
+      return this;
+    }
+
+    public Builder linkIdleTimeout(Duration v) {
+      linkIdleTimeout = v;
+      return this;
+    }
+
+    public Builder housekeepingInterval(Duration v) {
+      housekeepingInterval = v;
+      return this;
+    }
+
+    public Builder maxPayloadBytes(int v) {
+      maxPayloadBytes = v;
+      return this;
+    }
+
+    public Builder incarnationTableCapacity(int v) {
+      incarnationTableCapacity = v;
+      return this;
+    }
+
+    public NodeConfig build() {
+      return new NodeConfig(membership, broadcast, seen, maxStreams, maxLinks, linkIdleTimeout.toNanos(),
+          housekeepingInterval.toNanos(), maxPayloadBytes, incarnationTableCapacity);
+    }
+  }
+}

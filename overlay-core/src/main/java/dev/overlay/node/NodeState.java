@@ -1,0 +1,261 @@
+package dev.overlay.node;
+
+import dev.overlay.core.Event;
+import dev.overlay.core.Message;
+import dev.overlay.core.OverlayEvent;
+import dev.overlay.core.OverlayEvent.DropReason;
+import dev.overlay.core.Outbox;
+import dev.overlay.core.PeerId;
+import dev.overlay.core.PeerInfo;
+import dev.overlay.core.PublishResult;
+import dev.overlay.core.StreamId;
+import dev.overlay.core.Timer;
+import dev.overlay.stream.StreamState;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.random.RandomGenerator;
+
+/**
+ * The protocol core of one node: a pure, deterministic state machine.
+ *
+ * <p>Input is {@link #handle(long, Event)}: the current time and one event. Output goes to the
+ * {@link Outbox} given at construction: sends, dials, timers, deliveries and events. There are
+ * no threads, clocks, sockets or global randomness in here; time and a seeded random generator
+ * come from outside. That is what lets the Netty runtime and the simulator run the same code.
+ *
+ * <p>Where a message goes: {@link Event.Received} → the stream's {@link StreamState} (after
+ * the sender and incarnation checks below) → {@code HyParView} for membership messages,
+ * {@code Plumtree} for broadcast messages.
+ */
+public final class NodeState {
+
+  private final NodeConfig config;
+  private final PeerInfo self;
+  private final RandomGenerator rng;
+  private final Outbox out;
+  private final LinkTable links;
+  private final IncarnationTable incarnations;
+  private final LinkedHashMap<StreamId, StreamState> streams = new LinkedHashMap<>();
+  private boolean started;
+
+  /**
+   * @param self this node's id, incarnation (larger after every restart) and addresses
+   * @param rng the only source of randomness; seed it for reproducible runs
+   */
+  public NodeState(NodeConfig config, PeerInfo self, RandomGenerator rng, Outbox out) {
+    this.config = config;
+    this.self = self;
+    this.rng = rng;
+    this.out = out;
+    this.links = new LinkTable(config.maxLinks(), config.linkIdleTimeoutNanos(), out);
+    this.incarnations = new IncarnationTable(config.incarnationTableCapacity());
+  }
+
+  /** Starts node-wide upkeep. Call once, before the first event. */
+  public void start(long now) {
+    if (started) return;
+    started = true;
+    out.schedule(Timer.Housekeeping.INSTANCE, config.housekeepingIntervalNanos());
+  }
+
+  /** Handles one event at time {@code now} (nanoseconds on the caller's monotonic clock). */
+  public void handle(long now, Event event) {
+    if (event instanceof Event.Received e) {
+      onReceived(now, e.from(), e.message());
+    } else if (event instanceof Event.TimerFired e) {
+      onTimer(now, e.timer());
+    } else if (event instanceof Event.PeerConnected e) {
+      links.onConnected(now, e.peer());
+    } else if (event instanceof Event.PeerDisconnected e) {
+      if (links.onDown(e.peer())) {
+        for (StreamState s : streamList()) s.onLinkDown(now, e.peer(), e.reason());
+      }
+    } else if (event instanceof Event.DialFailed e) {
+      links.onDown(e.peer());
+      for (StreamState s : streamList()) s.onDialFailed(now, e.peer(), e.reason());
+    } else if (event instanceof Event.Publish e) {
+      out.published(publish(now, e.stream(), e.payload()));
+    } else if (event instanceof Event.JoinStream e) {
+      join(now, e.stream());
+    } else if (event instanceof Event.Introductions e) {
+      StreamState s = streams.get(e.stream());
+      if (s != null) s.onIntroductions(now, e.peers());
+    } else if (event instanceof Event.LeaveStream e) {
+      StreamState s = streams.remove(e.stream());
+      if (s != null) s.leave(now);
+    } else {
+      throw new IllegalArgumentException("unhandled event " + event);
+    }
+  }
+
+  // ---- Introspection ----------------------------------------------------------------------
+
+  public PeerInfo self() {
+    return self;
+  }
+
+  public NodeConfig config() {
+    return config;
+  }
+
+  public boolean isJoined(StreamId stream) {
+    return streams.containsKey(stream);
+  }
+
+  /** The joined stream's state, or null. For introspection and tests; do not mutate. */
+  public StreamState stream(StreamId stream) {
+    return streams.get(stream);
+  }
+
+  public Collection<StreamState> streams() {
+    return List.copyOf(streams.values());
+  }
+
+  public int linkCount() {
+    return links.size();
+  }
+
+  public List<PeerId> linkedPeers() {
+    return links.peers();
+  }
+
+  /** How full each bounded table is, against its cap; the simulator checks these. */
+  public List<CapacityUse> capacityUses() {
+    List<CapacityUse> uses = new ArrayList<>();
+    uses.add(new CapacityUse("streams", streams.size(), config.maxStreams()));
+    uses.add(new CapacityUse("links", links.size(), config.maxLinks()));
+    uses.add(new CapacityUse("incarnations", incarnations.size(), incarnations.capacity()));
+    for (StreamState s : streams.values()) {
+      String p = "stream " + s.id() + " ";
+      var m = s.membership();
+      var b = s.broadcast();
+      var bc = config.broadcast();
+      uses.add(new CapacityUse(p + "active view", m.activeSize(), config.membership().activeViewCapacity()));
+      uses.add(new CapacityUse(p + "passive view", m.passiveSize(), config.membership().passiveViewCapacity()));
+      uses.add(new CapacityUse(p + "pending neighbour requests", m.pendingSize(), config.membership().activeViewCapacity()));
+      uses.add(new CapacityUse(p + "message cache", b.cacheSize(), bc.messageCacheCapacity()));
+      uses.add(new CapacityUse(p + "message cache bytes", b.cacheBytes(), bc.messageCacheBytes()));
+      uses.add(new CapacityUse(p + "missing messages", b.missingSize(), bc.maxMissing()));
+      uses.add(new CapacityUse(p + "pending announcements", b.pendingAnnouncements(), bc.maxPendingAnnouncements()));
+      uses.add(new CapacityUse(p + "trees", b.treeCount(), bc.maxPublisherTrees()));
+      uses.add(new CapacityUse(p + "seen publishers", s.seen().publisherCount(), config.seen().maxPublishers()));
+      uses.add(new CapacityUse(p + "intervals per session", s.seen().maxIntervalsInUse(), config.seen().maxIntervalsPerSession()));
+    }
+    return uses;
+  }
+
+  /** One bounded table's size against its cap. */
+  public record CapacityUse(String table, long size, long cap) {
+    public boolean exceeded() {
+      return size > cap;
+    }
+  }
+
+  // ---- Internals --------------------------------------------------------------------------
+
+  private void join(long now, StreamId stream) {
+    if (streams.containsKey(stream)) return;
+    if (streams.size() >= config.maxStreams()) {
+      out.emit(new OverlayEvent.Dropped(stream, null, DropReason.CAPACITY,
+          "stream limit reached (" + config.maxStreams() + "): not joining"));
+      return;
+    }
+    StreamState s = new StreamState(stream, self, config.membership(), config.broadcast(), config.seen(), rng, links, out);
+    streams.put(stream, s);
+    s.start(now);
+  }
+
+  private PublishResult publish(long now, StreamId stream, byte[] payload) {
+    StreamState s = streams.get(stream);
+    if (s == null) return PublishResult.refused(stream, PublishResult.Status.NOT_JOINED);
+    if (payload.length > config.maxPayloadBytes()) return PublishResult.refused(stream, PublishResult.Status.TOO_LARGE);
+    return s.publish(now, payload);
+  }
+
+  private void onReceived(long now, PeerId from, Message message) {
+    StreamState s = streams.get(message.stream());
+    if (s == null) {
+      onUnknownStream(now, from, message);
+      return;
+    }
+    if (!passesMembershipChecks(from, message)) return;
+    s.onMessage(now, from, message);
+  }
+
+  /**
+   * A message naming a sender must come from that sender, and one from an earlier incarnation
+   * of its sender is stale. Returns whether the message may be handled.
+   */
+  private boolean passesMembershipChecks(PeerId from, Message message) {
+    PeerInfo claimed = null;
+    long incarnation;
+    if (message instanceof Message.Join m) {
+      claimed = m.sender();
+      incarnation = claimed.incarnation();
+    } else if (message instanceof Message.Neighbor m) {
+      claimed = m.sender();
+      incarnation = claimed.incarnation();
+    } else if (message instanceof Message.Disconnect m) {
+      incarnation = m.incarnation();
+    } else if (message instanceof Message.ForwardJoin m) {
+      // Relayed, so the joiner is not the sender; its incarnation is still checked.
+      if (incarnations.isStale(m.joiner().id(), m.joiner().incarnation())) {
+        drop(message, from, DropReason.STALE_INCARNATION, "FORWARD_JOIN for an earlier incarnation of " + m.joiner().id());
+        return false;
+      }
+      return true;
+    } else {
+      return true;
+    }
+    if (claimed != null && !claimed.id().equals(from)) {
+      drop(message, from, DropReason.SPOOFED_SENDER, message.getClass().getSimpleName() + " claims sender " + claimed.id());
+      return false;
+    }
+    if (incarnations.isStale(from, incarnation)) {
+      drop(message, from, DropReason.STALE_INCARNATION,
+          message.getClass().getSimpleName() + " from incarnation " + incarnation);
+      return false;
+    }
+    return true;
+  }
+
+  /** Tells a peer that thinks we are in a stream that we are not, so it stops asking. */
+  private void onUnknownStream(long now, PeerId from, Message message) {
+    drop(message, from, DropReason.UNKNOWN_STREAM, message.getClass().getSimpleName());
+    if (!(message instanceof Message.Disconnect) && !(message instanceof Message.NeighborReply)
+        && !(message instanceof Message.ShuffleReply)) {
+      links.send(now, from, new Message.Disconnect(message.stream(), self.incarnation(), false));
+    }
+  }
+
+  private void drop(Message message, PeerId from, DropReason reason, String detail) {
+    out.emit(new OverlayEvent.Dropped(message.stream(), from, reason, detail));
+  }
+
+  private void onTimer(long now, Timer timer) {
+    if (timer instanceof Timer.Housekeeping) {
+      out.schedule(Timer.Housekeeping.INSTANCE, config.housekeepingIntervalNanos());
+      links.closeIdle(now);
+      for (StreamState s : streams.values()) s.housekeeping(now);
+      return;
+    }
+    StreamState s = streams.get(streamOf(timer));
+    if (s != null) s.onTimer(now, timer); // else: the stream was left; the timer is stale
+  }
+
+  private static StreamId streamOf(Timer timer) {
+    if (timer instanceof Timer.ShuffleTick t) return t.stream();
+    if (timer instanceof Timer.RepairTick t) return t.stream();
+    if (timer instanceof Timer.NeighborTimeout t) return t.stream();
+    if (timer instanceof Timer.LazyFlush t) return t.stream();
+    if (timer instanceof Timer.GraftTimeout t) return t.stream();
+    throw new IllegalArgumentException("unhandled timer " + timer);
+  }
+
+  /** A copy, because handlers may join or leave streams while we iterate. */
+  private List<StreamState> streamList() {
+    return new ArrayList<>(streams.values());
+  }
+}

@@ -1,0 +1,234 @@
+package dev.overlay.sim;
+
+import dev.overlay.node.NodeConfig;
+
+/**
+ * One simulated scenario. Times are virtual milliseconds. Build with {@link #builder()}.
+ *
+ * <p>Timeline: every node joins the stream at a random instant in {@code [0, joinWindowMs)};
+ * publishing starts {@code settleMs} later; {@code messages} messages follow at
+ * {@code ratePerSecond}, round-robin over the publishers; the run continues {@code drainMs}
+ * after the last publish, then quiesces (periodic timers stop, in-flight work finishes) and
+ * the invariants are checked.
+ *
+ * <p>Faults: {@code crashFraction} of the non-publishing nodes crash at once,
+ * {@code crashAtMs} after the first publish (default: halfway through publishing), and stay
+ * down. {@code churnPerSecond} crashes random nodes at that rate during publishing and
+ * restarts each after {@code churnDowntimeMs}. {@code partitionFraction} of the nodes are cut
+ * off from the rest {@code partitionAtMs} after the first publish, for {@code partitionMs}.
+ * {@code lossRate} drops each message independently.
+ */
+public record SimConfig(
+    int nodes,
+    int publishers,
+    int messages,
+    double ratePerSecond,
+    long seed,
+    String latency,
+    int payloadBytes,
+    NodeConfig nodeConfig,
+    long joinWindowMs,
+    long settleMs,
+    long drainMs,
+    int introductionCount,
+    long introductionDelayMs,
+    double crashFraction,
+    long crashAtMs,
+    double churnPerSecond,
+    long churnDowntimeMs,
+    double partitionFraction,
+    long partitionAtMs,
+    long partitionMs,
+    long keepAliveTimeoutMs,
+    long dialTimeoutMs,
+    double lossRate,
+    int steadyReliabilityFrom,
+    int steadyRmrFrom,
+    long afterCrashMs) {
+
+  public SimConfig {
+    if (nodes < 2) throw new IllegalArgumentException("--nodes must be at least 2");
+    if (publishers < 1 || publishers > nodes) throw new IllegalArgumentException("--publishers must be 1.." + nodes);
+    if (messages < 0) throw new IllegalArgumentException("--messages must not be negative");
+    if (!(ratePerSecond > 0)) throw new IllegalArgumentException("--rate must be positive");
+    if (payloadBytes < 0) throw new IllegalArgumentException("payload size must not be negative");
+    if (joinWindowMs < 0 || settleMs < 0 || drainMs < 0) throw new IllegalArgumentException("phase lengths must not be negative");
+    if (introductionCount < 1) throw new IllegalArgumentException("introductionCount must be at least 1");
+    if (crashFraction < 0 || crashFraction >= 1) throw new IllegalArgumentException("--crash-fraction must be in [0, 1)");
+    if (churnPerSecond < 0) throw new IllegalArgumentException("churn rate must not be negative");
+    if (partitionFraction < 0 || partitionFraction >= 1) throw new IllegalArgumentException("partition fraction must be in [0, 1)");
+    if (lossRate < 0 || lossRate >= 1) throw new IllegalArgumentException("loss rate must be in [0, 1)");
+    if (steadyReliabilityFrom < 1 || steadyRmrFrom < 1) throw new IllegalArgumentException("steady-state windows start at message 1 or later");
+    LatencyModel.parse(latency, seed, nodes); // fail early on a bad spec
+  }
+
+  /** The publishing period in virtual milliseconds. */
+  public long publishingMs() {
+    return (long) Math.ceil(messages * 1000.0 / ratePerSecond);
+  }
+
+  /** When the crash happens, relative to the first publish. */
+  public long effectiveCrashAtMs() {
+    return crashAtMs >= 0 ? crashAtMs : publishingMs() / 2;
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  public static final class Builder {
+    private int nodes = 100;
+    private int publishers = 1;
+    private int messages = 100;
+    private double ratePerSecond = 100;
+    private long seed = 1;
+    private String latency = "uniform:10-100";
+    private int payloadBytes = 100;
+    private NodeConfig nodeConfig = NodeConfig.defaults();
+    private long joinWindowMs = -1;
+    private long settleMs = 5_000;
+    private long drainMs = 5_000;
+    private int introductionCount = 8;
+    private long introductionDelayMs = 20;
+    private double crashFraction;
+    private long crashAtMs = -1;
+    private double churnPerSecond;
+    private long churnDowntimeMs = 2_000;
+    private double partitionFraction;
+    private long partitionAtMs = -1;
+    private long partitionMs = 5_000;
+    private long keepAliveTimeoutMs = 5_000;
+    private long dialTimeoutMs = 3_000;
+    private double lossRate;
+    private int steadyReliabilityFrom = 20;
+    private int steadyRmrFrom = 100;
+    private long afterCrashMs = 5_000;
+
+    public Builder nodes(int v) {
+      nodes = v;
+      return this;
+    }
+
+    public Builder publishers(int v) {
+      publishers = v;
+      return this;
+    }
+
+    public Builder messages(int v) {
+      messages = v;
+      return this;
+    }
+
+    public Builder rate(double perSecond) {
+      ratePerSecond = perSecond;
+      return this;
+    }
+
+    public Builder seed(long v) {
+      seed = v;
+      return this;
+    }
+
+    public Builder latency(String spec) {
+      latency = spec;
+      return this;
+    }
+
+    public Builder payloadBytes(int v) {
+      payloadBytes = v;
+      return this;
+    }
+
+    public Builder nodeConfig(NodeConfig v) {
+      nodeConfig = v;
+      return this;
+    }
+
+    /** Default: one second per 1,000 nodes, between 1 s and 10 s. */
+    public Builder joinWindowMs(long v) {
+      joinWindowMs = v;
+      return this;
+    }
+
+    public Builder settleMs(long v) {
+      settleMs = v;
+      return this;
+    }
+
+    public Builder drainMs(long v) {
+      drainMs = v;
+      return this;
+    }
+
+    public Builder introductionCount(int v) {
+      introductionCount = v;
+      return this;
+    }
+
+    public Builder introductionDelayMs(long v) {
+      introductionDelayMs = v;
+      return this;
+    }
+
+    public Builder crashFraction(double v) {
+      crashFraction = v;
+      return this;
+    }
+
+    public Builder crashAtMs(long v) {
+      crashAtMs = v;
+      return this;
+    }
+
+    public Builder churn(double perSecond, long downtimeMs) {
+      churnPerSecond = perSecond;
+      churnDowntimeMs = downtimeMs;
+      return this;
+    }
+
+    public Builder partition(double fraction, long atMs, long durationMs) {
+      partitionFraction = fraction;
+      partitionAtMs = atMs;
+      partitionMs = durationMs;
+      return this;
+    }
+
+    public Builder keepAliveTimeoutMs(long v) {
+      keepAliveTimeoutMs = v;
+      return this;
+    }
+
+    public Builder dialTimeoutMs(long v) {
+      dialTimeoutMs = v;
+      return this;
+    }
+
+    public Builder lossRate(double v) {
+      lossRate = v;
+      return this;
+    }
+
+    public Builder steadyReliabilityFrom(int v) {
+      steadyReliabilityFrom = v;
+      return this;
+    }
+
+    public Builder steadyRmrFrom(int v) {
+      steadyRmrFrom = v;
+      return this;
+    }
+
+    public Builder afterCrashMs(long v) {
+      afterCrashMs = v;
+      return this;
+    }
+
+    public SimConfig build() {
+      long window = joinWindowMs >= 0 ? joinWindowMs : Math.max(1_000, Math.min(10_000, nodes));
+      return new SimConfig(nodes, publishers, messages, ratePerSecond, seed, latency, payloadBytes, nodeConfig,
+          window, settleMs, drainMs, introductionCount, introductionDelayMs, crashFraction, crashAtMs,
+          churnPerSecond, churnDowntimeMs, partitionFraction, partitionAtMs, partitionMs, keepAliveTimeoutMs,
+          dialTimeoutMs, lossRate, steadyReliabilityFrom, steadyRmrFrom, afterCrashMs);
+    }
+  }
+}

@@ -1,0 +1,523 @@
+package dev.overlay.sim;
+
+import dev.overlay.core.Event;
+import dev.overlay.core.Message;
+import dev.overlay.core.OverlayEvent;
+import dev.overlay.core.PeerId;
+import dev.overlay.core.PeerInfo;
+import dev.overlay.core.StreamId;
+import dev.overlay.core.Timer;
+import dev.overlay.node.NodeState;
+import java.util.AbstractList;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * A deterministic discrete-event simulation of many nodes running the real
+ * {@link NodeState}, over virtual links with latency, loss, partitions and crashes.
+ *
+ * <p>Everything random comes from the scenario's seed: the same {@link SimConfig} gives the
+ * same run, event for event. Links follow the contract of {@link dev.overlay.core.Outbox}: a
+ * dial takes a round trip, messages on a link arrive in order after the link's latency, a
+ * closed or crashed end is noticed by the other end one latency later, and a partition is
+ * noticed after the keep-alive timeout.
+ */
+public final class Simulation {
+
+  private final SimConfig config;
+  private final LatencyModel latency;
+  private final SplittableRandom rng;
+  private final Introducer introducer;
+  private final EventQueue queue = new EventQueue();
+  private final SimNode[] nodes;
+  private final Map<PeerId, SimNode> byId = new HashMap<>();
+  private final StreamId stream = StreamId.of("sim");
+  private final Members members;
+  private final SimMetrics metrics;
+  private final IntroductionContext introductionContext = new IntroductionContext();
+
+  private long now;
+  private long events;
+  private boolean quiescing;
+  private byte[] partitionSide; // null when the network is whole
+  private long publishStart;
+  private long crashTime = -1;
+  private int crashedForGood;
+  private int churnCrashes;
+
+  public Simulation(SimConfig config) {
+    this(config, null);
+  }
+
+  /** @param introducer how nodes learn members; null for random live members. */
+  public Simulation(SimConfig config, Introducer introducer) {
+    this.config = config;
+    this.latency = LatencyModel.parse(config.latency(), config.seed(), config.nodes());
+    this.rng = new SplittableRandom(config.seed());
+    this.introducer = introducer != null ? introducer
+        : Introducer.randomMembers(config.introductionCount(), 2 * config.introductionDelayMs() * 1_000_000);
+    this.nodes = new SimNode[config.nodes()];
+    this.members = new Members(config.nodes());
+    SplittableRandom idRng = rng.split();
+    for (int i = 0; i < nodes.length; i++) {
+      SimNode n = new SimNode(i, PeerId.random(idRng), this);
+      nodes[i] = n;
+      byId.put(n.id, n);
+    }
+    this.metrics = new SimMetrics(this, config);
+  }
+
+  /** Runs the whole scenario and reports on it. */
+  public SimReport run() {
+    scheduleScenario();
+    long quiesceAt = publishStart + config.publishingMs() * 1_000_000 + config.drainMs() * 1_000_000;
+    runUntil(quiesceAt);
+    // Quiesce: periodic timers stop rescheduling, so what is in flight can finish.
+    quiescing = true;
+    runUntil(quiesceAt + 120_000_000_000L);
+    List<String> violations = InvariantChecker.check(this);
+    return metrics.report(violations);
+  }
+
+  // ---- Accessors for metrics, invariants and introducers -----------------------------------
+
+  SimConfig config() {
+    return config;
+  }
+
+  SimMetrics metrics() {
+    return metrics;
+  }
+
+  long now() {
+    return now;
+  }
+
+  long events() {
+    return events;
+  }
+
+  SimNode[] nodes() {
+    return nodes;
+  }
+
+  SimNode node(PeerId id) {
+    return byId.get(id);
+  }
+
+  StreamId stream() {
+    return stream;
+  }
+
+  LatencyModel latency() {
+    return latency;
+  }
+
+  long publishStart() {
+    return publishStart;
+  }
+
+  long crashTime() {
+    return crashTime;
+  }
+
+  int crashedForGood() {
+    return crashedForGood;
+  }
+
+  int churnCrashes() {
+    return churnCrashes;
+  }
+
+  // ---- The scenario -----------------------------------------------------------------------
+
+  private void scheduleScenario() {
+    long ms = 1_000_000;
+    long window = config.joinWindowMs() * ms;
+    for (SimNode n : nodes) {
+      long at = window == 0 ? 0 : (long) (rng.nextDouble() * window);
+      at(at, () -> boot(n));
+    }
+    publishStart = window + config.settleMs() * ms;
+    // Publishers: the first nodes by index; ids are random, so this is a random choice.
+    for (int p = 0; p < config.publishers(); p++) nodes[p].publisher = true;
+    byte[] payload = new byte[config.payloadBytes()];
+    double interval = 1e9 / config.ratePerSecond();
+    for (int k = 0; k < config.messages(); k++) {
+      int msg = k;
+      SimNode publisher = nodes[k % config.publishers()];
+      at(publishStart + (long) (k * interval), () -> publish(msg, publisher, payload));
+    }
+    if (config.crashFraction() > 0) {
+      long t = publishStart + config.effectiveCrashAtMs() * ms;
+      at(t, this::crashFraction);
+    }
+    if (config.churnPerSecond() > 0) {
+      scheduleChurn(publishStart, publishStart + config.publishingMs() * ms);
+    }
+    if (config.partitionFraction() > 0) {
+      long start = publishStart + (config.partitionAtMs() >= 0 ? config.partitionAtMs() : config.publishingMs() / 2) * ms;
+      at(start, this::startPartition);
+      at(start + config.partitionMs() * ms, () -> partitionSide = null);
+    }
+  }
+
+  private void boot(SimNode n) {
+    n.incarnation++;
+    n.alive = true;
+    SplittableRandom nodeRng = new SplittableRandom(mix(config.seed(), n.index, n.incarnation));
+    n.core = new NodeState(config.nodeConfig(), n.info(), nodeRng, n);
+    n.readyAt = Long.MAX_VALUE;
+    n.joinRequestedAt = now;
+    n.core.start(now);
+    members.addNode(n.index);
+    handle(n, new Event.JoinStream(stream));
+  }
+
+  private void publish(int msg, SimNode publisher, byte[] payload) {
+    if (!publisher.alive) return;
+    metrics.beforePublish(msg, publisher, now);
+    handle(publisher, new Event.Publish(stream, payload));
+  }
+
+  private void crashFraction() {
+    crashTime = now;
+    List<SimNode> candidates = new ArrayList<>();
+    for (SimNode n : nodes) {
+      if (n.alive && !n.publisher) candidates.add(n);
+    }
+    int count = (int) Math.round(config.crashFraction() * (nodes.length - config.publishers()));
+    for (int i = 0; i < count && !candidates.isEmpty(); i++) {
+      SimNode victim = candidates.remove(rng.nextInt(candidates.size()));
+      crash(victim);
+      victim.crashedForGood = true;
+      crashedForGood++;
+    }
+  }
+
+  private void scheduleChurn(long from, long until) {
+    double meanGapNanos = 1e9 / config.churnPerSecond();
+    long t = from + (long) (-Math.log(1 - rng.nextDouble()) * meanGapNanos);
+    while (t < until) {
+      at(t, () -> {
+        SimNode victim = nodes[config.publishers() + rng.nextInt(nodes.length - config.publishers())];
+        if (!victim.alive) return;
+        crash(victim);
+        churnCrashes++;
+        at(now + config.churnDowntimeMs() * 1_000_000, () -> {
+          if (!victim.crashedForGood) {
+            victim.restarts++;
+            boot(victim);
+          }
+        });
+      });
+      t += (long) (-Math.log(1 - rng.nextDouble()) * meanGapNanos);
+    }
+  }
+
+  private void startPartition() {
+    partitionSide = new byte[nodes.length];
+    for (SimNode n : nodes) {
+      if (!n.publisher && rng.nextDouble() < config.partitionFraction()) partitionSide[n.index] = 1;
+    }
+    // Links across the cut go quiet; each end notices after the keep-alive timeout.
+    long detect = config.keepAliveTimeoutMs() * 1_000_000;
+    for (SimNode n : nodes) {
+      for (SimLink l : n.links.values()) {
+        if (partitioned(n, l.other(n))) at(now + detect, () -> linkDownIfPartitioned(l, n));
+      }
+    }
+  }
+
+  private void linkDownIfPartitioned(SimLink l, SimNode end) {
+    if (partitioned(end, l.other(end))) linkDown(l, end, "keep-alive timeout");
+  }
+
+  private void crash(SimNode n) {
+    n.alive = false;
+    for (SimLink l : n.links.values()) {
+      l.setState(n, SimLink.CLOSED);
+      SimNode other = l.other(n);
+      at(now + lat(n, other), () -> linkDown(l, other, "connection reset"));
+    }
+    n.links.clear();
+    n.core = null;
+    members.removeNode(n.index);
+  }
+
+  // ---- Links: the Outbox contract ---------------------------------------------------------
+
+  void send(SimNode from, PeerId to, Message m) {
+    metrics.onSend(from, m, now);
+    SimLink l = from.links.get(to);
+    if (l == null) {
+      metrics.noLinkDrops++;
+      return;
+    }
+    int state = l.state(from);
+    if (state == SimLink.PENDING) {
+      l.enqueue(from, m);
+    } else {
+      transmit(l, from, l.other(from), m);
+    }
+  }
+
+  private void transmit(SimLink l, SimNode from, SimNode to, Message m) {
+    if (partitioned(from, to)) {
+      metrics.partitionDrops++;
+      return;
+    }
+    if (config.lossRate() > 0 && rng.nextDouble() < config.lossRate()) {
+      metrics.lossDrops++;
+      return;
+    }
+    queue.add(now + lat(from, to), new Arrival(l, from, to, m));
+  }
+
+  /** A message reaching the far end of a link. */
+  private final class Arrival extends EventQueue.Entry {
+    private final SimLink link;
+    private final SimNode from;
+    private final SimNode to;
+    private final Message message;
+
+    Arrival(SimLink link, SimNode from, SimNode to, Message message) {
+      this.link = link;
+      this.from = from;
+      this.to = to;
+      this.message = message;
+    }
+
+    @Override
+    void fire() {
+      if (to.links.get(from.id) != link || link.state(to) != SimLink.OPEN) {
+        metrics.staleDrops++; // the receiving end closed, crashed or moved on
+        return;
+      }
+      metrics.onReceive(to, message);
+      handle(to, new Event.Received(from.id, message));
+    }
+  }
+
+  void dial(SimNode from, PeerId target) {
+    if (from.links.containsKey(target)) return;
+    SimNode to = byId.get(target);
+    if (to == null) {
+      at(now, () -> handle(from, new Event.DialFailed(target, "unknown peer")));
+      return;
+    }
+    SimLink theirs = to.links.get(from.id);
+    if (theirs != null && theirs.dialer == to && theirs.state(from) == SimLink.PENDING) {
+      from.links.put(to.id, theirs); // simultaneous dial: both ends share the one link
+      return;
+    }
+    SimLink l = new SimLink(from, to);
+    from.links.put(to.id, l);
+    at(now + lat(from, to), () -> dialArrives(l));
+  }
+
+  private void dialArrives(SimLink l) {
+    SimNode a = l.dialer;
+    SimNode b = l.acceptor;
+    if (l.state(a) == SimLink.CLOSED) { // the dialler gave up or crashed on the way
+      if (b.links.get(a.id) == l) linkDown(l, b, "peer went away during the handshake");
+      return;
+    }
+    long back = lat(a, b);
+    if (!b.alive) {
+      at(now + back, () -> dialFails(l, "connection refused"));
+      return;
+    }
+    if (partitioned(a, b)) {
+      at(now + Math.max(back, config.dialTimeoutMs() * 1_000_000 - back), () -> dialFails(l, "dial timed out"));
+      return;
+    }
+    SimLink existing = b.links.get(a.id);
+    if (existing != null && existing != l) linkDown(existing, b, "superseded by a new link");
+    b.links.put(a.id, l);
+    at(now + back, () -> dialAcknowledged(l)); // before b's handler runs, so it arrives first
+    l.setState(b, SimLink.OPEN);
+    handle(b, new Event.PeerConnected(a.id));
+    flush(l, b);
+  }
+
+  private void dialAcknowledged(SimLink l) {
+    SimNode a = l.dialer;
+    if (a.links.get(l.acceptor.id) != l || l.state(a) != SimLink.PENDING) return;
+    l.setState(a, SimLink.OPEN);
+    handle(a, new Event.PeerConnected(l.acceptor.id));
+    flush(l, a);
+  }
+
+  private void dialFails(SimLink l, String reason) {
+    linkDown(l, l.dialer, reason);
+    linkDown(l, l.acceptor, reason); // an end attached by a simultaneous dial fails too
+  }
+
+  private void flush(SimLink l, SimNode end) {
+    ArrayDeque<Message> q = l.takeQueue(end);
+    if (q == null) return;
+    SimNode other = l.other(end);
+    for (Message m : q) transmit(l, end, other, m);
+  }
+
+  /** The core closed its end; the other end hears of it one latency later. */
+  void close(SimNode from, PeerId peer, String reason) {
+    SimLink l = from.links.remove(peer);
+    if (l == null) return;
+    l.setState(from, SimLink.CLOSED);
+    SimNode other = l.other(from);
+    at(now + lat(from, other), () -> linkDown(l, other, reason));
+  }
+
+  /** This end of the link is gone: tell the node's core, unless it has moved on already. */
+  private void linkDown(SimLink l, SimNode end, String reason) {
+    if (!end.alive || end.links.get(l.other(end).id) != l) return;
+    end.links.remove(l.other(end).id);
+    int previous = l.state(end);
+    l.setState(end, SimLink.CLOSED);
+    PeerId peer = l.other(end).id;
+    handle(end, previous == SimLink.OPEN ? new Event.PeerDisconnected(peer, reason) : new Event.DialFailed(peer, reason));
+  }
+
+  // ---- Timers, introductions, events ------------------------------------------------------
+
+  void scheduleTimer(SimNode node, Timer timer, long delayNanos) {
+    long incarnation = node.incarnation;
+    queue.add(now + delayNanos, new EventQueue.Entry() {
+      @Override
+      void fire() {
+        if (!node.alive || node.incarnation != incarnation) return;
+        if (quiescing && isPeriodic(timer)) return;
+        handle(node, new Event.TimerFired(timer));
+      }
+    });
+  }
+
+  private static boolean isPeriodic(Timer t) {
+    return t instanceof Timer.RepairTick || t instanceof Timer.ShuffleTick || t instanceof Timer.Housekeeping;
+  }
+
+  void requestIntroductions(SimNode node, StreamId s) {
+    metrics.introductionRequests++;
+    introducer.request(introductionContext, node.index, s);
+  }
+
+  private final class IntroductionContext implements Introducer.Context {
+    @Override
+    public long now() {
+      return now;
+    }
+
+    @Override
+    public java.util.random.RandomGenerator random() {
+      return rng;
+    }
+
+    @Override
+    public List<Integer> members(StreamId s) {
+      return members;
+    }
+
+    @Override
+    public void answer(int node, StreamId s, List<Integer> peers, long delayNanos) {
+      SimNode n = nodes[node];
+      long incarnation = n.incarnation;
+      List<PeerInfo> infos = new ArrayList<>(peers.size());
+      for (int p : peers) infos.add(nodes[p].info());
+      at(now + delayNanos, () -> {
+        if (n.alive && n.incarnation == incarnation) handle(n, new Event.Introductions(s, infos));
+      });
+    }
+  }
+
+  void onNodeEvent(SimNode node, OverlayEvent event) {
+    if (event instanceof OverlayEvent.NeighborUp && node.readyAt == Long.MAX_VALUE) {
+      node.readyAt = now;
+      metrics.onJoined(node, now - node.joinRequestedAt);
+    }
+    metrics.onEvent(event);
+  }
+
+  // ---- Engine -----------------------------------------------------------------------------
+
+  private void handle(SimNode node, Event event) {
+    events++;
+    node.core.handle(now, event);
+  }
+
+  private void at(long time, Runnable action) {
+    queue.add(time, new EventQueue.Entry() {
+      @Override
+      void fire() {
+        action.run();
+      }
+    });
+  }
+
+  private void runUntil(long until) {
+    while (queue.peekTime() <= until) {
+      EventQueue.Entry e = queue.poll();
+      now = e.time;
+      e.fire();
+    }
+  }
+
+  long lat(SimNode a, SimNode b) {
+    return latency.latencyNanos(a.index, b.index);
+  }
+
+  private boolean partitioned(SimNode a, SimNode b) {
+    return partitionSide != null && partitionSide[a.index] != partitionSide[b.index];
+  }
+
+  private static long mix(long seed, long a, long b) {
+    long z = seed ^ (a * 0x9E3779B97F4A7C15L) ^ (b * 0xC2B2AE3D27D4EB4FL);
+    z = (z ^ (z >>> 33)) * 0xFF51AFD7ED558CCDL;
+    return z ^ (z >>> 33);
+  }
+
+  /** Live members of the stream, with O(1) add and remove and a list view for introducers. */
+  private static final class Members extends AbstractList<Integer> {
+    private final int[] items;
+    private final int[] position;
+    private int size;
+
+    Members(int capacity) {
+      items = new int[capacity];
+      position = new int[capacity];
+      Arrays.fill(position, -1);
+    }
+
+    void addNode(int node) {
+      if (position[node] >= 0) return;
+      position[node] = size;
+      items[size++] = node;
+    }
+
+    void removeNode(int node) {
+      int p = position[node];
+      if (p < 0) return;
+      int last = items[--size];
+      items[p] = last;
+      position[last] = p;
+      position[node] = -1;
+    }
+
+    @Override
+    public Integer get(int index) {
+      if (index >= size) throw new IndexOutOfBoundsException(index);
+      return items[index];
+    }
+
+    @Override
+    public int size() {
+      return size;
+    }
+  }
+}

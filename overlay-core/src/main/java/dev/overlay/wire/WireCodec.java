@@ -1,0 +1,233 @@
+package dev.overlay.wire;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.InvalidProtocolBufferException;
+import dev.overlay.core.Candidate;
+import dev.overlay.core.Message;
+import dev.overlay.core.MessageRef;
+import dev.overlay.core.PeerId;
+import dev.overlay.core.PeerInfo;
+import dev.overlay.core.StreamId;
+import dev.overlay.wire.proto.Frame;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Converts between {@link Message} records and the protobuf {@link Frame} of
+ * {@code overlay/v1/overlay.proto}, and checks every bound on the way in: a frame that does not
+ * fit is a {@link WireException}, never a half-built message.
+ */
+public final class WireCodec {
+
+  /** The protocol version this code speaks. */
+  public static final int PROTOCOL_VERSION = 1;
+  /** The oldest version it still speaks. */
+  public static final int MIN_PROTOCOL_VERSION = 1;
+
+  /** Upper bounds on what a peer may send, whatever our own configuration. */
+  public static final int MAX_ANNOUNCEMENTS = 4096;
+  public static final int MAX_PEERS_PER_SHUFFLE = 64;
+  public static final int MAX_TTL = 64;
+
+  private WireCodec() {}
+
+  // ---- Encoding ---------------------------------------------------------------------------
+
+  public static byte[] encode(Message message) {
+    return toFrame(message).toByteArray();
+  }
+
+  public static Frame toFrame(Message message) {
+    Frame.Builder f = Frame.newBuilder();
+    long stream = message.stream().value();
+    if (message instanceof Message.Data m) {
+      f.setData(dev.overlay.wire.proto.Data.newBuilder().setStream(stream).setPublisher(id(m.publisher()))
+          .setSession(m.session()).setSeq(m.seq()).setHops(m.hops()).setPayload(ByteString.copyFrom(m.payload())));
+    } else if (message instanceof Message.IHave m) {
+      dev.overlay.wire.proto.IHave.Builder b = dev.overlay.wire.proto.IHave.newBuilder().setStream(stream);
+      for (Message.Announcement a : m.announcements()) {
+        b.addAnnouncements(dev.overlay.wire.proto.Announcement.newBuilder().setPublisher(id(a.publisher()))
+            .setSession(a.session()).setFirstSeq(a.firstSeq()).setCount(a.count()).setHops(a.hops()));
+      }
+      f.setIhave(b);
+    } else if (message instanceof Message.Graft m) {
+      MessageRef r = m.ref();
+      f.setGraft(dev.overlay.wire.proto.Graft.newBuilder().setStream(stream).setPublisher(id(r.publisher()))
+          .setSession(r.session()).setSeq(r.seq()).setWantMessage(m.wantMessage()));
+    } else if (message instanceof Message.Prune m) {
+      f.setPrune(dev.overlay.wire.proto.Prune.newBuilder().setStream(stream).setPublisher(id(m.publisher())));
+    } else if (message instanceof Message.Join m) {
+      f.setJoin(dev.overlay.wire.proto.Join.newBuilder().setStream(stream).setSender(peerInfo(m.sender())));
+    } else if (message instanceof Message.ForwardJoin m) {
+      f.setForwardJoin(dev.overlay.wire.proto.ForwardJoin.newBuilder().setStream(stream)
+          .setJoiner(peerInfo(m.joiner())).setTtl(m.ttl()));
+    } else if (message instanceof Message.Neighbor m) {
+      f.setNeighbor(dev.overlay.wire.proto.Neighbor.newBuilder().setStream(stream)
+          .setSender(peerInfo(m.sender())).setHighPriority(m.highPriority()));
+    } else if (message instanceof Message.NeighborReply m) {
+      f.setNeighborReply(dev.overlay.wire.proto.NeighborReply.newBuilder().setStream(stream).setAccepted(m.accepted()));
+    } else if (message instanceof Message.Disconnect m) {
+      f.setDisconnect(dev.overlay.wire.proto.Disconnect.newBuilder().setStream(stream)
+          .setIncarnation(m.incarnation()).setAlive(m.alive()));
+    } else if (message instanceof Message.Shuffle m) {
+      dev.overlay.wire.proto.Shuffle.Builder b = dev.overlay.wire.proto.Shuffle.newBuilder().setStream(stream)
+          .setOrigin(peerInfo(m.origin())).setTtl(m.ttl());
+      for (PeerInfo p : m.peers()) b.addPeers(peerInfo(p));
+      f.setShuffle(b);
+    } else if (message instanceof Message.ShuffleReply m) {
+      dev.overlay.wire.proto.ShuffleReply.Builder b = dev.overlay.wire.proto.ShuffleReply.newBuilder().setStream(stream);
+      for (PeerInfo p : m.peers()) b.addPeers(peerInfo(p));
+      f.setShuffleReply(b);
+    } else {
+      throw new IllegalArgumentException("no wire form for " + message.getClass().getName());
+    }
+    return f.build();
+  }
+
+  public static dev.overlay.wire.proto.PeerInfo peerInfo(PeerInfo p) {
+    dev.overlay.wire.proto.PeerInfo.Builder b = dev.overlay.wire.proto.PeerInfo.newBuilder()
+        .setId(id(p.id())).setIncarnation(p.incarnation());
+    for (Candidate c : p.candidates()) {
+      b.addCandidates(dev.overlay.wire.proto.Candidate.newBuilder()
+          .setKind(switch (c.kind()) {
+            case LOCAL -> dev.overlay.wire.proto.Candidate.Kind.LOCAL;
+            case REFLEXIVE -> dev.overlay.wire.proto.Candidate.Kind.REFLEXIVE;
+            case RELAY -> dev.overlay.wire.proto.Candidate.Kind.RELAY;
+          })
+          .setHost(c.host()).setPort(c.port()));
+    }
+    return b.build();
+  }
+
+  public static ByteString id(PeerId id) {
+    return ByteString.copyFrom(id.toBytes());
+  }
+
+  // ---- Decoding ---------------------------------------------------------------------------
+
+  public static Message decode(byte[] bytes) throws WireException {
+    try {
+      return fromFrame(Frame.parseFrom(bytes));
+    } catch (InvalidProtocolBufferException e) {
+      throw new WireException("not a valid frame: " + e.getMessage(), e);
+    }
+  }
+
+  /** The stream message in the frame; link frames (Hello, Ping, Pong) are not stream messages. */
+  public static Message fromFrame(Frame f) throws WireException {
+    switch (f.getBodyCase()) {
+      case DATA: {
+        var m = f.getData();
+        return new Message.Data(new StreamId(m.getStream()), peerId(m.getPublisher(), "data.publisher"),
+            m.getSession(), positiveSeq(m.getSeq(), "data.seq"), ttlOrHops(m.getHops(), "data.hops"),
+            m.getPayload().toByteArray());
+      }
+      case IHAVE: {
+        var m = f.getIhave();
+        if (m.getAnnouncementsCount() > MAX_ANNOUNCEMENTS) {
+          throw new WireException("ihave carries " + m.getAnnouncementsCount() + " announcements, limit " + MAX_ANNOUNCEMENTS);
+        }
+        List<Message.Announcement> list = new ArrayList<>(m.getAnnouncementsCount());
+        for (var a : m.getAnnouncementsList()) {
+          if (a.getCount() < 1) throw new WireException("announcement count must be at least 1");
+          list.add(new Message.Announcement(peerId(a.getPublisher(), "announcement.publisher"), a.getSession(),
+              positiveSeq(a.getFirstSeq(), "announcement.first_seq"), a.getCount(), ttlOrHops(a.getHops(), "announcement.hops")));
+        }
+        return new Message.IHave(new StreamId(m.getStream()), list);
+      }
+      case GRAFT: {
+        var m = f.getGraft();
+        MessageRef ref = new MessageRef(peerId(m.getPublisher(), "graft.publisher"), m.getSession(),
+            positiveSeq(m.getSeq(), "graft.seq"));
+        return new Message.Graft(new StreamId(m.getStream()), ref, m.getWantMessage());
+      }
+      case PRUNE: {
+        var m = f.getPrune();
+        return new Message.Prune(new StreamId(m.getStream()), peerId(m.getPublisher(), "prune.publisher"));
+      }
+      case JOIN: {
+        var m = f.getJoin();
+        return new Message.Join(new StreamId(m.getStream()), peerInfo(m.getSender(), m.hasSender(), "join.sender"));
+      }
+      case FORWARD_JOIN: {
+        var m = f.getForwardJoin();
+        return new Message.ForwardJoin(new StreamId(m.getStream()),
+            peerInfo(m.getJoiner(), m.hasJoiner(), "forward_join.joiner"), ttlOrHops(m.getTtl(), "forward_join.ttl"));
+      }
+      case NEIGHBOR: {
+        var m = f.getNeighbor();
+        return new Message.Neighbor(new StreamId(m.getStream()),
+            peerInfo(m.getSender(), m.hasSender(), "neighbor.sender"), m.getHighPriority());
+      }
+      case NEIGHBOR_REPLY: {
+        var m = f.getNeighborReply();
+        return new Message.NeighborReply(new StreamId(m.getStream()), m.getAccepted());
+      }
+      case DISCONNECT: {
+        var m = f.getDisconnect();
+        return new Message.Disconnect(new StreamId(m.getStream()), m.getIncarnation(), m.getAlive());
+      }
+      case SHUFFLE: {
+        var m = f.getShuffle();
+        return new Message.Shuffle(new StreamId(m.getStream()), peerInfo(m.getOrigin(), m.hasOrigin(), "shuffle.origin"),
+            ttlOrHops(m.getTtl(), "shuffle.ttl"), peerInfos(m.getPeersList(), "shuffle.peers"));
+      }
+      case SHUFFLE_REPLY: {
+        var m = f.getShuffleReply();
+        return new Message.ShuffleReply(new StreamId(m.getStream()), peerInfos(m.getPeersList(), "shuffle_reply.peers"));
+      }
+      case BODY_NOT_SET:
+        throw new WireException("frame has no body (an unknown message type from a newer peer?)");
+      default:
+        throw new WireException(f.getBodyCase() + " is a link frame, not a stream message");
+    }
+  }
+
+  public static PeerInfo peerInfo(dev.overlay.wire.proto.PeerInfo p, boolean present, String field) throws WireException {
+    if (!present) throw new WireException(field + " is missing");
+    if (p.getCandidatesCount() > PeerInfo.MAX_CANDIDATES) {
+      throw new WireException(field + " has " + p.getCandidatesCount() + " candidates, limit " + PeerInfo.MAX_CANDIDATES);
+    }
+    List<Candidate> candidates = new ArrayList<>(p.getCandidatesCount());
+    for (var c : p.getCandidatesList()) {
+      Candidate.Kind kind = switch (c.getKind()) {
+        case LOCAL -> Candidate.Kind.LOCAL;
+        case REFLEXIVE -> Candidate.Kind.REFLEXIVE;
+        case RELAY -> Candidate.Kind.RELAY;
+        default -> throw new WireException(field + " has a candidate of unknown kind " + c.getKindValue());
+      };
+      try {
+        candidates.add(new Candidate(kind, c.getHost(), c.getPort()));
+      } catch (IllegalArgumentException e) {
+        throw new WireException(field + ": " + e.getMessage());
+      }
+    }
+    return new PeerInfo(peerId(p.getId(), field + ".id"), p.getIncarnation(), candidates);
+  }
+
+  private static List<PeerInfo> peerInfos(List<dev.overlay.wire.proto.PeerInfo> list, String field) throws WireException {
+    if (list.size() > MAX_PEERS_PER_SHUFFLE) {
+      throw new WireException(field + " has " + list.size() + " peers, limit " + MAX_PEERS_PER_SHUFFLE);
+    }
+    List<PeerInfo> out = new ArrayList<>(list.size());
+    for (var p : list) out.add(peerInfo(p, true, field));
+    return out;
+  }
+
+  public static PeerId peerId(ByteString bytes, String field) throws WireException {
+    if (bytes.size() != PeerId.BYTES) {
+      throw new WireException(field + " must be " + PeerId.BYTES + " bytes, got " + bytes.size());
+    }
+    return PeerId.fromBytes(bytes.toByteArray());
+  }
+
+  private static long positiveSeq(long seq, String field) throws WireException {
+    if (seq < 1) throw new WireException(field + " must be at least 1, got " + Long.toUnsignedString(seq));
+    return seq;
+  }
+
+  private static int ttlOrHops(int v, String field) throws WireException {
+    if (v < 0 || v > MAX_TTL * 16) throw new WireException(field + " out of range: " + Integer.toUnsignedString(v));
+    return v;
+  }
+}

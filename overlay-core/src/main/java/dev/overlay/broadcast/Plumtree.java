@@ -14,6 +14,7 @@ import dev.overlay.core.Timer;
 import dev.overlay.delivery.SeenMessages;
 import dev.overlay.delivery.SeqIntervalSet;
 import dev.overlay.util.PeerSet;
+import dev.overlay.util.PeerStamps;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -23,20 +24,36 @@ import java.util.Map;
 /**
  * Plumtree (Leitão, Pereira, Rodrigues: "Epidemic Broadcast Trees", SRDS 2007) for one stream.
  *
- * <p>Every active neighbour is eager for a tree until it sends a duplicate, which makes the link
- * lazy in both directions (PRUNE). Lazy links carry batched IHAVE announcements; a message that
- * is announced but does not arrive within {@code graftTimeout1} is fetched with a GRAFT, which
- * also makes the link eager again. An announcement whose path is much shorter than the eager
+ * <p>Every active neighbour is pushed to eagerly until it sends a PRUNE: "your copies reach me
+ * second, stop pushing". We then send it batched IHAVE announcements instead. A message that is
+ * announced but does not arrive within {@code graftTimeout1} is fetched with a GRAFT, which also
+ * asks the announcer to push again. An announcement whose path is much shorter than the eager
  * copy's grafts that link and prunes the old one.
  *
- * <p>A tree is the set of lazy links; eager is every neighbour not in it, so the two can never
- * disagree. With {@link TreeStrategy#PER_PUBLISHER} each publisher has its own tree.
+ * <p>One departure from the paper: a link's state is kept per direction. In the paper a PRUNE
+ * makes the link lazy both ways, so a node that gains a faster neighbour can prune its old
+ * parent while the new one prunes it back (over the copies still in flight the other way), and
+ * is left with no eager parent until a GRAFT times out. Here each direction is decided by its
+ * receiving end alone, so the two ends of a link can never disagree once messages stop, and a
+ * new faster parent sticks. Tree edges end up eager both ways (a child never pushes a message
+ * back to the parent it came from, so the parent never prunes it) and other links lazy.
+ *
+ * <p>With {@link TreeStrategy#PER_PUBLISHER} each publisher has its own tree.
  */
 public final class Plumtree {
 
-  /** The lazy links of one tree; every other neighbour is eager. */
+  /** One tree's link states; a neighbour in neither set is eager in both directions. */
   static final class Tree {
+    final PeerId publisher; // null for the shared tree
+    /** Neighbours that pruned us: we announce to them instead of pushing. */
     final PeerSet lazy = new PeerSet(8);
+    /** Neighbours we pruned, with when we last told them: they announce to us. */
+    final PeerStamps pruned = new PeerStamps(8);
+    long lastUsed;
+
+    Tree(PeerId publisher) {
+      this.publisher = publisher;
+    }
   }
 
   /** A message we heard of by IHAVE but have not received. */
@@ -77,8 +94,11 @@ public final class Plumtree {
   private final SeenMessages seen;
   private final MessageCache cache;
   private final PeerSet neighbors = new PeerSet(8);
-  private final Tree sharedTree = new Tree();
-  private final LinkedHashMap<PeerId, Tree> publisherTrees = new LinkedHashMap<>(16, 0.75f, true);
+  private final Tree sharedTree = new Tree(null);
+  private final LinkedHashMap<PeerId, Tree> publisherTrees = new LinkedHashMap<>();
+  private Tree lastTree; // most streams carry one or a few publishers: skip the hash lookup
+  private long treeClock; // orders tree use for least-recently-used eviction
+  private int maxHopsDelivered; // no announcement can beat the optimisation threshold above this
   private final LazyQueue lazyQueue;
   private final LinkedHashMap<MessageRef, Missing> missing = new LinkedHashMap<>();
   private final Timer.LazyFlush flushTimer;
@@ -98,18 +118,23 @@ public final class Plumtree {
 
   // ---- Neighbours, from HyParView ---------------------------------------------------------
 
-  /** A new active neighbour starts eager in every tree. */
+  /** A new active neighbour starts eager, both ways, in every tree. */
   public void neighborUp(PeerId peer) {
     neighbors.add(peer);
-    sharedTree.lazy.remove(peer);
-    for (Tree t : publisherTrees.values()) t.lazy.remove(peer);
+    forget(sharedTree, peer);
+    for (Tree t : publisherTrees.values()) forget(t, peer);
   }
 
   public void neighborDown(PeerId peer) {
     neighbors.remove(peer);
-    sharedTree.lazy.remove(peer);
-    for (Tree t : publisherTrees.values()) t.lazy.remove(peer);
+    forget(sharedTree, peer);
+    for (Tree t : publisherTrees.values()) forget(t, peer);
     for (Missing m : missing.values()) m.removeAnnouncer(peer);
+  }
+
+  private static void forget(Tree t, PeerId peer) {
+    t.lazy.remove(peer);
+    t.pruned.remove(peer);
   }
 
   // ---- Publishing -------------------------------------------------------------------------
@@ -141,23 +166,17 @@ public final class Plumtree {
   public void onData(long now, PeerId from, Data message) {
     stats.dataReceived++;
     int outcome = seen.record(now, message.publisher(), message.session(), message.seq());
-    boolean fromNeighbor = neighbors.contains(from);
     Tree tree = tree(message.publisher());
     if (outcome != SeqIntervalSet.NEW) {
       stats.duplicates++;
-      if (fromNeighbor) {
-        tree.lazy.add(from);
-        out.send(from, new Message.Prune(stream, message.publisher()));
-        stats.prunesSent++;
-        out.emit(new OverlayEvent.Pruned(stream, from, message.publisher()));
-      }
+      if (neighbors.contains(from)) prune(now, tree, from, message.publisher());
       return;
     }
     stats.delivered++;
+    if (message.hops() > maxHopsDelivered) maxHopsDelivered = message.hops();
     out.deliver(message);
     cache.put(now, message, from);
     if (!missing.isEmpty()) missing.remove(message.ref());
-    if (fromNeighbor) tree.lazy.remove(from); // it pushed to us, so the link is eager now
 
     int hops = message.hops() + 1;
     Data forward = null;
@@ -187,15 +206,14 @@ public final class Plumtree {
           addMissing(now, new MessageRef(a.publisher(), a.session(), seq), from);
         }
       }
-      maybeOptimize(from, a, a.firstSeq() + span - 1);
+      maybeOptimize(now, from, a, a.firstSeq() + span - 1);
     }
   }
 
+  /** The peer wants our pushes for this publisher again, and perhaps one message now. */
   public void onGraft(long now, PeerId from, Message.Graft graft) {
     MessageRef ref = graft.ref();
-    if (neighbors.contains(from) && tree(ref.publisher()).lazy.remove(from)) {
-      out.emit(new OverlayEvent.Grafted(stream, from, ref.publisher(), !graft.wantMessage()));
-    }
+    if (neighbors.contains(from)) tree(ref.publisher()).lazy.remove(from);
     if (!graft.wantMessage()) return;
     int slot = cache.find(ref.publisher(), ref.session(), ref.seq());
     if (slot < 0) {
@@ -208,10 +226,9 @@ public final class Plumtree {
     stats.dataSent++;
   }
 
+  /** The peer gets this publisher's messages sooner from someone else: announce, do not push. */
   public void onPrune(long now, PeerId from, Message.Prune prune) {
-    if (neighbors.contains(from) && tree(prune.publisher()).lazy.add(from)) {
-      out.emit(new OverlayEvent.Pruned(stream, from, prune.publisher()));
-    }
+    if (neighbors.contains(from)) tree(prune.publisher()).lazy.add(from);
   }
 
   // ---- Timers -----------------------------------------------------------------------------
@@ -229,7 +246,7 @@ public final class Plumtree {
     if (m.nextAnnouncer >= m.announcerCount) return; // wait for another announcement
     PeerId peer = m.announcers[m.nextAnnouncer++];
     m.attempts++;
-    if (neighbors.contains(peer)) tree(ref.publisher()).lazy.remove(peer);
+    tree(ref.publisher()).pruned.remove(peer);
     out.send(peer, new Message.Graft(stream, ref, true));
     stats.graftsSent++;
     out.emit(new OverlayEvent.Grafted(stream, peer, ref.publisher(), false));
@@ -258,7 +275,7 @@ public final class Plumtree {
     return neighbors.toList();
   }
 
-  /** The eager peers of the tree that {@code publisher}'s messages travel on. */
+  /** The neighbours we push {@code publisher}'s messages to (null: the shared tree). */
   public List<PeerId> eagerPeers(PeerId publisher) {
     Tree t = existingTree(publisher);
     List<PeerId> eager = new ArrayList<>();
@@ -269,9 +286,16 @@ public final class Plumtree {
     return eager;
   }
 
+  /** The neighbours that pruned us: we only announce {@code publisher}'s messages to them. */
   public List<PeerId> lazyPeers(PeerId publisher) {
     Tree t = existingTree(publisher);
     return t == null ? List.of() : t.lazy.toList();
+  }
+
+  /** The neighbours we pruned: they only announce {@code publisher}'s messages to us. */
+  public List<PeerId> prunedPeers(PeerId publisher) {
+    Tree t = existingTree(publisher);
+    return t == null ? List.of() : t.pruned.toList();
   }
 
   /** The publishers with their own tree (empty under {@link TreeStrategy#SHARED}). */
@@ -312,6 +336,9 @@ public final class Plumtree {
     for (int i = 0; i < t.lazy.size(); i++) {
       if (!neighbors.contains(t.lazy.get(i))) return false;
     }
+    for (int i = 0; i < t.pruned.size(); i++) {
+      if (!neighbors.contains(t.pruned.get(i))) return false;
+    }
     return true;
   }
 
@@ -319,23 +346,34 @@ public final class Plumtree {
 
   private Tree tree(PeerId publisher) {
     if (config.treeStrategy() == TreeStrategy.SHARED) return sharedTree;
-    Tree t = publisherTrees.get(publisher);
+    Tree t = existingTree(publisher);
     if (t == null) {
-      if (publisherTrees.size() >= config.maxPublisherTrees()) {
-        // The least recently used tree goes; if its publisher returns, it starts all-eager
-        // and prunes itself back into shape.
-        Iterator<PeerId> it = publisherTrees.keySet().iterator();
-        it.next();
-        it.remove();
-      }
-      t = new Tree();
+      if (publisherTrees.size() >= config.maxPublisherTrees()) evictLeastRecentlyUsedTree();
+      t = new Tree(publisher);
       publisherTrees.put(publisher, t);
+      lastTree = t;
     }
+    t.lastUsed = ++treeClock;
     return t;
   }
 
   private Tree existingTree(PeerId publisher) {
-    return config.treeStrategy() == TreeStrategy.SHARED ? sharedTree : publisherTrees.get(publisher);
+    if (config.treeStrategy() == TreeStrategy.SHARED) return sharedTree;
+    Tree t = lastTree;
+    if (t != null && (t.publisher == publisher || t.publisher.equals(publisher))) return t;
+    t = publisherTrees.get(publisher);
+    if (t != null) lastTree = t;
+    return t;
+  }
+
+  /** If the evicted tree's publisher returns, its tree starts all-eager and prunes itself back into shape. */
+  private void evictLeastRecentlyUsedTree() {
+    Tree oldest = null;
+    for (Tree t : publisherTrees.values()) {
+      if (oldest == null || t.lastUsed < oldest.lastUsed) oldest = t;
+    }
+    publisherTrees.remove(oldest.publisher);
+    if (oldest == lastTree) lastTree = null;
   }
 
   private void announce(long now, PeerId publisher, long session, long seq, int hops, PeerId from) {
@@ -379,7 +417,8 @@ public final class Plumtree {
    * The paper's hop-count optimisation: when an announced path is {@code optimizationThreshold}
    * hops shorter than the one the message came by, graft the short link and prune the long one.
    */
-  private void maybeOptimize(PeerId lazyPeer, Announcement a, long seq) {
+  private void maybeOptimize(long now, PeerId lazyPeer, Announcement a, long seq) {
+    if (maxHopsDelivered - a.hops() < config.optimizationThreshold()) return; // cheap filter first
     if (!neighbors.contains(lazyPeer)) return;
     int slot = cache.find(a.publisher(), a.session(), seq);
     if (slot < 0) return;
@@ -388,24 +427,37 @@ public final class Plumtree {
     if (parent == null || parent.equals(lazyPeer) || !neighbors.contains(parent)) return;
     if (eagerHops - a.hops() < config.optimizationThreshold()) return;
     Tree tree = tree(a.publisher());
-    if (tree.lazy.contains(parent) || !tree.lazy.contains(lazyPeer)) return;
-    tree.lazy.remove(lazyPeer);
-    tree.lazy.add(parent);
+    if (tree.pruned.contains(parent) || !tree.pruned.contains(lazyPeer)) return;
     cache.reroute(slot, lazyPeer, a.hops()); // so the same message does not trigger it again
+    tree.pruned.remove(lazyPeer);
     out.send(lazyPeer, new Message.Graft(stream, new MessageRef(a.publisher(), a.session(), seq), false));
-    out.send(parent, new Message.Prune(stream, a.publisher()));
     stats.graftsSent++;
-    stats.prunesSent++;
     stats.optimizations++;
     out.emit(new OverlayEvent.Grafted(stream, lazyPeer, a.publisher(), true));
-    out.emit(new OverlayEvent.Pruned(stream, parent, a.publisher()));
+    prune(now, tree, parent, a.publisher());
+  }
+
+  /**
+   * Asks a neighbour to stop pushing this publisher's messages to us. Once per link: the
+   * duplicates still in flight do not each send another PRUNE, unless the last one is older than
+   * {@code pruneRetryInterval} (it may have been lost with a broken link).
+   */
+  private void prune(long now, Tree tree, PeerId peer, PeerId publisher) {
+    long last = tree.pruned.stamp(peer, Long.MIN_VALUE);
+    if (last != Long.MIN_VALUE && now - last < config.pruneRetryIntervalNanos()) return;
+    tree.pruned.put(peer, now);
+    out.send(peer, new Message.Prune(stream, publisher));
+    stats.prunesSent++;
+    out.emit(new OverlayEvent.Pruned(stream, peer, publisher));
   }
 
   /** Sends each lazy peer one IHAVE (or a few, if large) covering everything queued for it. */
   private void flush() {
     int n = lazyQueue.size();
     if (n == 0) return;
-    Map<PeerId, List<Announcement>> perPeer = new LinkedHashMap<>();
+    // Lazy sets are small: a list of (peer, announcements) pairs beats a map.
+    List<PeerId> peers = new ArrayList<>();
+    List<List<Announcement>> lists = new ArrayList<>();
     for (int i = 0; i < n; i++) {
       PeerId publisher = lazyQueue.publisher(i);
       Tree tree = existingTree(publisher);
@@ -414,19 +466,31 @@ public final class Plumtree {
       for (int j = 0; j < tree.lazy.size(); j++) {
         PeerId peer = tree.lazy.get(j);
         if (peer.equals(from)) continue;
-        appendAnnouncement(perPeer.computeIfAbsent(peer, p -> new ArrayList<>()),
-            publisher, lazyQueue.session(i), lazyQueue.seq(i), lazyQueue.hops(i));
+        int slot = indexOfIdentity(peers, peer);
+        if (slot < 0) {
+          slot = peers.size();
+          peers.add(peer);
+          lists.add(new ArrayList<>());
+        }
+        appendAnnouncement(lists.get(slot), publisher, lazyQueue.session(i), lazyQueue.seq(i), lazyQueue.hops(i));
       }
     }
     lazyQueue.clear();
     int max = config.maxAnnouncementsPerIHave();
-    for (Map.Entry<PeerId, List<Announcement>> e : perPeer.entrySet()) {
-      List<Announcement> all = e.getValue();
+    for (int p = 0; p < peers.size(); p++) {
+      List<Announcement> all = lists.get(p);
       for (int from = 0; from < all.size(); from += max) {
-        out.send(e.getKey(), new Message.IHave(stream, all.subList(from, Math.min(all.size(), from + max))));
+        out.send(peers.get(p), new Message.IHave(stream, all.subList(from, Math.min(all.size(), from + max))));
         stats.ihavesSent++;
       }
     }
+  }
+
+  private static int indexOfIdentity(List<PeerId> peers, PeerId peer) {
+    for (int i = 0; i < peers.size(); i++) {
+      if (peers.get(i) == peer) return i;
+    }
+    return -1;
   }
 
   /** Extends an announcement range when the sequence number follows on; else starts a new one. */

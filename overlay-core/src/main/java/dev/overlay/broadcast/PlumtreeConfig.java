@@ -30,6 +30,8 @@ import java.time.Duration;
  *   <li>{@code maxMissing} 4,096 announced-but-missing messages tracked; oldest evicted first.
  *       {@code maxAnnouncersPerMissing} 4: graft candidates remembered per missing message.
  *       {@code missingTtl} 30 s: after that a missing message is left to gap recovery.</li>
+ *   <li>{@code pruneRetryInterval} 1 s: a duplicate from a peer we pruned less than this ago is
+ *       one that was in flight, and gets no second PRUNE; after it, the PRUNE is sent again.</li>
  *   <li>{@code treeStrategy} PER_PUBLISHER and {@code maxPublisherTrees} 256: chosen from the
  *       simulator's comparison in docs/benchmarks.md.</li>
  * </ul>
@@ -49,7 +51,8 @@ public record PlumtreeConfig(
     int maxAnnouncersPerMissing,
     long missingTtlNanos,
     TreeStrategy treeStrategy,
-    int maxPublisherTrees) {
+    int maxPublisherTrees,
+    long pruneRetryIntervalNanos) {
 
   public PlumtreeConfig {
     positive(lazyFlushIntervalNanos, "lazyFlushInterval");
@@ -66,6 +69,7 @@ public record PlumtreeConfig(
     positive(maxAnnouncersPerMissing, "maxAnnouncersPerMissing");
     positive(missingTtlNanos, "missingTtl");
     positive(maxPublisherTrees, "maxPublisherTrees");
+    positive(pruneRetryIntervalNanos, "pruneRetryInterval");
     if (treeStrategy == null) throw new IllegalArgumentException("treeStrategy is required");
     if (lazyFlushIntervalNanos >= graftTimeout1Nanos) {
       // Otherwise every announcement would be grafted before the eager copy could arrive.
@@ -102,6 +106,7 @@ public record PlumtreeConfig(
     b.missingTtl = Duration.ofNanos(missingTtlNanos);
     b.treeStrategy = treeStrategy;
     b.maxPublisherTrees = maxPublisherTrees;
+    b.pruneRetryInterval = Duration.ofNanos(pruneRetryIntervalNanos);
     return b;
   }
 
@@ -121,6 +126,7 @@ public record PlumtreeConfig(
     private Duration missingTtl = Duration.ofSeconds(30);
     private TreeStrategy treeStrategy = TreeStrategy.PER_PUBLISHER;
     private int maxPublisherTrees = 256;
+    private Duration pruneRetryInterval = Duration.ofSeconds(1);
 
     public Builder lazyFlushInterval(Duration v) {
       lazyFlushInterval = v;
@@ -197,11 +203,16 @@ public record PlumtreeConfig(
       return this;
     }
 
+    public Builder pruneRetryInterval(Duration v) {
+      pruneRetryInterval = v;
+      return this;
+    }
+
     public PlumtreeConfig build() {
       return new PlumtreeConfig(lazyFlushInterval.toNanos(), graftTimeout1.toNanos(), graftTimeout2.toNanos(),
           optimizationThreshold, messageCacheCapacity, messageCacheBytes, messageCacheTtl.toNanos(),
           maxPendingAnnouncements, maxAnnouncementsPerIHave, maxAnnouncementSpan, maxMissing,
-          maxAnnouncersPerMissing, missingTtl.toNanos(), treeStrategy, maxPublisherTrees);
+          maxAnnouncersPerMissing, missingTtl.toNanos(), treeStrategy, maxPublisherTrees, pruneRetryInterval.toNanos());
     }
   }
 }

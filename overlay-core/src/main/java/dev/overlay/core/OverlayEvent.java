@@ -9,10 +9,10 @@ public sealed interface OverlayEvent {
   /** The peer left the stream's active view. */
   record NeighborDown(StreamId stream, PeerId peer, String reason) implements OverlayEvent {}
 
-  /** The link to {@code peer} became eager for the tree of {@code publisher}. */
+  /** We asked {@code peer} to push {@code publisher}'s messages to us again (GRAFT). */
   record Grafted(StreamId stream, PeerId peer, PeerId publisher, boolean optimisation) implements OverlayEvent {}
 
-  /** The link to {@code peer} became lazy for the tree of {@code publisher}. */
+  /** We asked {@code peer} to stop pushing {@code publisher}'s messages to us: they arrive sooner another way (PRUNE). */
   record Pruned(StreamId stream, PeerId peer, PeerId publisher) implements OverlayEvent {}
 
   /** Messages {@code fromSeq..toSeq} of a publisher session are missing between ones we have. */

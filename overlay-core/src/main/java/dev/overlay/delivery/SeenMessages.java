@@ -45,24 +45,25 @@ public final class SeenMessages {
   private final SeenConfig config;
   private final Outbox out;
   private final GapReporter gapReporter = new GapReporter();
-  private final LinkedHashMap<PeerId, Publisher> publishers;
+  private final LinkedHashMap<PeerId, Publisher> publishers = new LinkedHashMap<>();
+  /** The publisher looked up last: most streams carry one or a few, so this saves the hash lookup. */
+  private Publisher lastPublisher;
   private long evictions;
 
   public SeenMessages(StreamId stream, SeenConfig config, Outbox out) {
     this.stream = stream;
     this.config = config;
     this.out = out;
-    // Access order, so the eldest entry is the least recently active publisher.
-    this.publishers = new LinkedHashMap<>(16, 0.75f, true);
   }
 
   /** Records a message; returns {@link SeqIntervalSet#NEW}, {@code DUPLICATE} or {@code TOO_OLD}. */
   public int record(long now, PeerId publisher, long session, long seq) {
-    Publisher p = publishers.get(publisher);
+    Publisher p = lookup(publisher);
     if (p == null) {
       p = new Publisher(publisher, config.maxSessionsPerPublisher());
-      if (publishers.size() >= config.maxPublishers()) evictEldest();
+      if (publishers.size() >= config.maxPublishers()) evictLeastRecentlyActive();
       publishers.put(publisher, p);
+      lastPublisher = p;
     }
     p.lastActive = now;
     Session s = session(p, session, true);
@@ -72,7 +73,7 @@ public final class SeenMessages {
 
   /** Whether the message was delivered (or given up on). Unknown publishers have seen nothing. */
   public boolean contains(PeerId publisher, long session, long seq) {
-    Publisher p = publishers.get(publisher);
+    Publisher p = lookup(publisher);
     if (p == null) return false;
     Session s = session(p, session, false);
     return s != null && s.seqs.contains(seq);
@@ -83,8 +84,10 @@ public final class SeenMessages {
     Iterator<Map.Entry<PeerId, Publisher>> it = publishers.entrySet().iterator();
     while (it.hasNext()) {
       Publisher p = it.next().getValue();
-      if (now - p.lastActive < config.publisherTtlNanos()) break; // access order: the rest are newer
-      it.remove();
+      if (now - p.lastActive >= config.publisherTtlNanos()) {
+        it.remove();
+        if (p == lastPublisher) lastPublisher = null;
+      }
     }
   }
 
@@ -119,10 +122,23 @@ public final class SeenMessages {
     return s;
   }
 
-  private void evictEldest() {
-    Iterator<Map.Entry<PeerId, Publisher>> it = publishers.entrySet().iterator();
-    PeerId evicted = it.next().getKey();
-    it.remove();
+  private Publisher lookup(PeerId publisher) {
+    Publisher p = lastPublisher;
+    if (p != null && (p.id == publisher || p.id.equals(publisher))) return p;
+    p = publishers.get(publisher);
+    if (p != null) lastPublisher = p;
+    return p;
+  }
+
+  /** Makes room at the cap: the publisher silent the longest goes. */
+  private void evictLeastRecentlyActive() {
+    Publisher oldest = null;
+    for (Publisher p : publishers.values()) {
+      if (oldest == null || p.lastActive < oldest.lastActive) oldest = p;
+    }
+    PeerId evicted = oldest.id;
+    publishers.remove(evicted);
+    if (oldest == lastPublisher) lastPublisher = null;
     evictions++;
     out.emit(new OverlayEvent.Dropped(stream, evicted, OverlayEvent.DropReason.CAPACITY,
         "seen set full (" + config.maxPublishers() + " publishers): forgot the least recently active"));

@@ -92,6 +92,9 @@ public final class SeqIntervalSet {
   }
 
   public boolean contains(long seq) {
+    if (size == 0) return false;
+    int last = size - 1;
+    if (seq >= starts[last]) return seq <= ends[last]; // the usual case: recent messages
     int i = floorInterval(seq);
     return i >= 0 && seq <= ends[i];
   }

@@ -38,6 +38,7 @@ public final class NodeState {
   private final LinkTable links;
   private final IncarnationTable incarnations;
   private final LinkedHashMap<StreamId, StreamState> streams = new LinkedHashMap<>();
+  private StreamState lastStream; // messages come in runs for one stream: skip the hash lookup
   private boolean started;
 
   /**
@@ -84,6 +85,7 @@ public final class NodeState {
       if (s != null) s.onIntroductions(now, e.peers());
     } else if (event instanceof Event.LeaveStream e) {
       StreamState s = streams.remove(e.stream());
+      if (s == lastStream) lastStream = null;
       if (s != null) s.leave(now);
     } else {
       throw new IllegalArgumentException("unhandled event " + event);
@@ -175,7 +177,7 @@ public final class NodeState {
   }
 
   private void onReceived(long now, PeerId from, Message message) {
-    StreamState s = streams.get(message.stream());
+    StreamState s = lookup(message.stream());
     if (s == null) {
       onUnknownStream(now, from, message);
       return;
@@ -241,8 +243,16 @@ public final class NodeState {
       for (StreamState s : streams.values()) s.housekeeping(now);
       return;
     }
-    StreamState s = streams.get(streamOf(timer));
+    StreamState s = lookup(streamOf(timer));
     if (s != null) s.onTimer(now, timer); // else: the stream was left; the timer is stale
+  }
+
+  private StreamState lookup(StreamId stream) {
+    StreamState s = lastStream;
+    if (s != null && s.id().value() == stream.value()) return s;
+    s = streams.get(stream);
+    if (s != null) lastStream = s;
+    return s;
   }
 
   private static StreamId streamOf(Timer timer) {

@@ -15,7 +15,8 @@ import java.util.Set;
  * The invariants checked on the quiet network at the end of every scenario:
  * <ol>
  *   <li>active views are symmetric, and hold only live peers;</li>
- *   <li>eager sets are symmetric between neighbours, tree by tree;</li>
+ *   <li>eager sets are symmetric: both ends of every link agree on its state, direction by
+ *       direction and tree by tree (a peer pushes to us exactly when we have not pruned it);</li>
  *   <li>lazy sets hold only neighbours;</li>
  *   <li>no node has an empty active view while its passive view holds live peers;</li>
  *   <li>every bounded table is within its cap (view sizes among them).</li>
@@ -77,17 +78,19 @@ final class InvariantChecker {
     return v;
   }
 
+  /** Whether a pushes to b exactly when b has not pruned a, for every tree either knows. */
   private static void checkEagerSymmetry(SimNode a, Plumtree pa, SimNode b, Plumtree pb, List<String> v) {
     Set<PeerId> keys = new LinkedHashSet<>();
     keys.add(null); // the shared tree, or "no tree yet" under per-publisher trees
     keys.addAll(pa.treeKeys());
     keys.addAll(pb.treeKeys());
     for (PeerId publisher : keys) {
-      boolean aEager = !pa.lazyPeers(publisher).contains(b.id);
-      boolean bEager = !pb.lazyPeers(publisher).contains(a.id);
-      if (aEager != bEager) {
-        v.add(a + " and " + b + " disagree on the eager link for publisher " + publisher
-            + " (" + a + (aEager ? " eager" : " lazy") + ", " + b + (bEager ? " eager" : " lazy") + ")");
+      boolean aPushes = !pa.lazyPeers(publisher).contains(b.id);
+      boolean bPrunedA = pb.prunedPeers(publisher).contains(a.id);
+      if (aPushes == bPrunedA) {
+        v.add(a + " and " + b + " disagree on the link " + a + "→" + b + " for publisher " + publisher
+            + " (" + a + (aPushes ? " pushes" : " only announces") + ", " + b
+            + (bPrunedA ? " pruned it" : " expects pushes") + ")");
       }
     }
   }

@@ -165,8 +165,12 @@ final class SimMetrics {
     joinTimesMicros.add((int) Math.min(Integer.MAX_VALUE, joinTimeNanos / 1000));
   }
 
-  void onEvent(OverlayEvent event) {
-    eventCounts.merge(event.getClass().getSimpleName(), 1L, Long::sum);
+  void onEvent(OverlayEvent event, long now) {
+    String phase = now < sim.publishStart() ? "joining." : "publishing.";
+    String name = event.getClass().getSimpleName();
+    if (event instanceof OverlayEvent.Dropped d) name += "." + d.reason();
+    if (event instanceof OverlayEvent.Grafted g) name += g.optimisation() ? ".optimisation" : ".repair";
+    eventCounts.merge(phase + name, 1L, Long::sum);
   }
 
   private int indexOf(Message.Data d) {

@@ -40,6 +40,7 @@ public final class Simulation {
   private final Members members;
   private final SimMetrics metrics;
   private final IntroductionContext introductionContext = new IntroductionContext();
+  private SimTracer tracer;
 
   private long now;
   private long events;
@@ -70,6 +71,18 @@ public final class Simulation {
       byId.put(n.id, n);
     }
     this.metrics = new SimMetrics(this, config);
+  }
+
+  /** Watches every message and event; for debugging. Call before {@link #run()}. */
+  public Simulation trace(SimTracer tracer) {
+    this.tracer = tracer;
+    return this;
+  }
+
+  /** The simulator index of the node with this id, or -1. */
+  public int indexOf(PeerId id) {
+    SimNode n = byId.get(id);
+    return n == null ? -1 : n.index;
   }
 
   /** Runs the whole scenario and reports on it. */
@@ -254,6 +267,7 @@ public final class Simulation {
 
   void send(SimNode from, PeerId to, Message m) {
     metrics.onSend(from, m, now);
+    if (tracer != null) tracer.sent(now, from.index, indexOf(to), m);
     SimLink l = from.links.get(to);
     if (l == null) {
       metrics.noLinkDrops++;
@@ -295,11 +309,12 @@ public final class Simulation {
 
     @Override
     void fire() {
-      if (to.links.get(from.id) != link || link.state(to) != SimLink.OPEN) {
+      if (link.state(to) != SimLink.OPEN) {
         metrics.staleDrops++; // the receiving end closed, crashed or moved on
         return;
       }
       metrics.onReceive(to, message);
+      if (tracer != null) tracer.received(now, to.index, from.index, message);
       handle(to, new Event.Received(from.id, message));
     }
   }
@@ -441,7 +456,8 @@ public final class Simulation {
       node.readyAt = now;
       metrics.onJoined(node, now - node.joinRequestedAt);
     }
-    metrics.onEvent(event);
+    metrics.onEvent(event, now);
+    if (tracer != null) tracer.event(now, node.index, event);
   }
 
   // ---- Engine -----------------------------------------------------------------------------
@@ -463,7 +479,7 @@ public final class Simulation {
   private void runUntil(long until) {
     while (queue.peekTime() <= until) {
       EventQueue.Entry e = queue.poll();
-      now = e.time;
+      now = queue.lastPolledTime();
       e.fire();
     }
   }

@@ -45,6 +45,9 @@ public final class PeerInfoSet {
 
   public int indexOf(PeerId id) {
     for (int i = 0; i < size; i++) {
+      if (infos[i].id() == id) return i;
+    }
+    for (int i = 0; i < size; i++) {
       if (infos[i].id().equals(id)) return i;
     }
     return -1;

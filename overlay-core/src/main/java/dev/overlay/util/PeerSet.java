@@ -38,6 +38,11 @@ public final class PeerSet {
   }
 
   public int indexOf(PeerId id) {
+    // Identity first: callers mostly pass the very instance stored here, and comparing
+    // references avoids loading every member's fields.
+    for (int i = 0; i < size; i++) {
+      if (ids[i] == id) return i;
+    }
     for (int i = 0; i < size; i++) {
       if (ids[i].equals(id)) return i;
     }

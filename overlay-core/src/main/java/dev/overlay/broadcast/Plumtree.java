@@ -104,7 +104,18 @@ public final class Plumtree {
   private final Timer.LazyFlush flushTimer;
   private boolean flushScheduled;
 
-  private final PlumtreeStats stats = new PlumtreeStats();
+  // Counters live here rather than in a separate object: one cache line fewer per message.
+  private long delivered;
+  private long dataReceived;
+  private long duplicates;
+  private long dataSent;
+  private long ihavesSent;
+  private long ihavesReceived;
+  private long graftsSent;
+  private long prunesSent;
+  private long graftMisses;
+  private long optimizations;
+  private long missingEvicted;
 
   public Plumtree(StreamId stream, PlumtreeConfig config, SeenMessages seen, Outbox out) {
     this.stream = stream;
@@ -155,7 +166,7 @@ public final class Plumtree {
         eager++;
       }
     }
-    stats.dataSent += eager;
+    dataSent += eager;
     if (lazy > 0) announce(now, self, session, seq, 1, null);
     PublishResult.Status status = eager > 0 ? PublishResult.Status.SENT : PublishResult.Status.NO_PEERS;
     return new PublishResult(stream, session, seq, status, eager, lazy);
@@ -164,15 +175,15 @@ public final class Plumtree {
   // ---- Messages ---------------------------------------------------------------------------
 
   public void onData(long now, PeerId from, Data message) {
-    stats.dataReceived++;
+    dataReceived++;
     int outcome = seen.record(now, message.publisher(), message.session(), message.seq());
     Tree tree = tree(message.publisher());
     if (outcome != SeqIntervalSet.NEW) {
-      stats.duplicates++;
+      duplicates++;
       if (neighbors.contains(from)) prune(now, tree, from, message.publisher());
       return;
     }
-    stats.delivered++;
+    delivered++;
     if (message.hops() > maxHopsDelivered) maxHopsDelivered = message.hops();
     out.deliver(message);
     cache.put(now, message, from);
@@ -189,14 +200,14 @@ public final class Plumtree {
       } else {
         if (forward == null) forward = message.withHops(hops);
         out.send(n, forward);
-        stats.dataSent++;
+        dataSent++;
       }
     }
     if (anyLazy) announce(now, message.publisher(), message.session(), message.seq(), hops, from);
   }
 
   public void onIHave(long now, PeerId from, Message.IHave ihave) {
-    stats.ihavesReceived++;
+    ihavesReceived++;
     for (Announcement a : ihave.announcements()) {
       int span = Math.min(a.count(), config.maxAnnouncementSpan());
       if (span <= 0) continue;
@@ -217,13 +228,13 @@ public final class Plumtree {
     if (!graft.wantMessage()) return;
     int slot = cache.find(ref.publisher(), ref.session(), ref.seq());
     if (slot < 0) {
-      stats.graftMisses++;
+      graftMisses++;
       out.emit(new OverlayEvent.Dropped(stream, from, DropReason.NOT_CACHED, "GRAFT for " + ref));
       return;
     }
     Data cached = cache.message(slot);
     out.send(from, cached.withHops(cached.hops() + 1));
-    stats.dataSent++;
+    dataSent++;
   }
 
   /** The peer gets this publisher's messages sooner from someone else: announce, do not push. */
@@ -248,7 +259,7 @@ public final class Plumtree {
     m.attempts++;
     tree(ref.publisher()).pruned.remove(peer);
     out.send(peer, new Message.Graft(stream, ref, true));
-    stats.graftsSent++;
+    graftsSent++;
     out.emit(new OverlayEvent.Grafted(stream, peer, ref.publisher(), false));
     m.timerPending = true;
     out.schedule(new Timer.GraftTimeout(stream, ref, m.attempts), config.graftTimeout2Nanos());
@@ -268,7 +279,8 @@ public final class Plumtree {
   // ---- Introspection ----------------------------------------------------------------------
 
   public PlumtreeStats stats() {
-    return stats;
+    return new PlumtreeStats(delivered, dataReceived, duplicates, dataSent, ihavesSent, ihavesReceived, graftsSent,
+        prunesSent, graftMisses, optimizations, missingEvicted);
   }
 
   public List<PeerId> neighbors() {
@@ -394,7 +406,7 @@ public final class Plumtree {
         Iterator<MessageRef> it = missing.keySet().iterator();
         MessageRef evicted = it.next();
         it.remove();
-        stats.missingEvicted++;
+        missingEvicted++;
         out.emit(new OverlayEvent.Dropped(stream, null, DropReason.CAPACITY,
             "missing-message table full (" + config.maxMissing() + "): stopped waiting for " + evicted));
       }
@@ -431,8 +443,8 @@ public final class Plumtree {
     cache.reroute(slot, lazyPeer, a.hops()); // so the same message does not trigger it again
     tree.pruned.remove(lazyPeer);
     out.send(lazyPeer, new Message.Graft(stream, new MessageRef(a.publisher(), a.session(), seq), false));
-    stats.graftsSent++;
-    stats.optimizations++;
+    graftsSent++;
+    optimizations++;
     out.emit(new OverlayEvent.Grafted(stream, lazyPeer, a.publisher(), true));
     prune(now, tree, parent, a.publisher());
   }
@@ -447,7 +459,7 @@ public final class Plumtree {
     if (last != Long.MIN_VALUE && now - last < config.pruneRetryIntervalNanos()) return;
     tree.pruned.put(peer, now);
     out.send(peer, new Message.Prune(stream, publisher));
-    stats.prunesSent++;
+    prunesSent++;
     out.emit(new OverlayEvent.Pruned(stream, peer, publisher));
   }
 
@@ -481,7 +493,7 @@ public final class Plumtree {
       List<Announcement> all = lists.get(p);
       for (int from = 0; from < all.size(); from += max) {
         out.send(peers.get(p), new Message.IHave(stream, all.subList(from, Math.min(all.size(), from + max))));
-        stats.ihavesSent++;
+        ihavesSent++;
       }
     }
   }

@@ -7,9 +7,11 @@ import java.time.Duration;
  *
  * <p>Defaults, and where they come from:
  * <ul>
- *   <li>{@code lazyFlushInterval} 25 ms: how long IHAVE announcements are batched. iroh-gossip
- *       dispatches every 5 ms; we batch longer because announcements of consecutive messages
- *       collapse into one range, so a longer batch costs few bytes and far fewer packets.</li>
+ *   <li>{@code lazyFlushInterval} 100 ms: how long IHAVE announcements are batched. iroh-gossip
+ *       dispatches every 5 ms. Announcements only matter when an eager path fails, and
+ *       consecutive messages collapse into one range, so we batch longer: at 100 msg/s this
+ *       sends a quarter of the IHAVE packets a 25 ms batch does (measured in the simulator,
+ *       docs/benchmarks.md) and adds at most 100 ms to a repair that takes ~0.5 s anyway.</li>
  *   <li>{@code graftTimeout1} 250 ms: the paper's first timeout, from an IHAVE to the first
  *       GRAFT; it "should consider the diameter of the overlay and a target maximum recovery
  *       latency" (Plumtree, p. 8). It must exceed the batching delay plus the spread of path
@@ -111,7 +113,7 @@ public record PlumtreeConfig(
   }
 
   public static final class Builder {
-    private Duration lazyFlushInterval = Duration.ofMillis(25);
+    private Duration lazyFlushInterval = Duration.ofMillis(100);
     private Duration graftTimeout1 = Duration.ofMillis(250);
     private Duration graftTimeout2 = Duration.ofMillis(100);
     private int optimizationThreshold = 7;

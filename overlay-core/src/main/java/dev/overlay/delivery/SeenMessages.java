@@ -16,35 +16,35 @@ import java.util.Map;
  * after {@link SeenConfig#publisherTtlNanos()} of silence), sessions per publisher, and
  * intervals per session. Gap changes are emitted as {@link OverlayEvent}s.
  */
-public final class SeenMessages {
+public final class SeenMessages implements SeqIntervalSet.GapListener {
 
-  /** What one publisher has sent us, newest session first. */
-  public static final class Publisher {
+  /** What one publisher has sent us: its newest session inline, older ones (newest first) aside. */
+  static final class Publisher {
     final PeerId id;
-    final Session[] sessions;
-    int sessionCount;
     long lastActive;
+    long currentSession;
+    SeqIntervalSet current; // nearly every message belongs to the newest session
+    final long[] olderSessions;
+    final SeqIntervalSet[] older;
+    int olderCount;
 
     Publisher(PeerId id, int maxSessions) {
       this.id = id;
-      this.sessions = new Session[maxSessions];
+      this.olderSessions = new long[maxSessions - 1];
+      this.older = new SeqIntervalSet[maxSessions - 1];
     }
-  }
 
-  static final class Session {
-    final long session;
-    final SeqIntervalSet seqs;
-
-    Session(long session, int maxIntervals) {
-      this.session = session;
-      this.seqs = new SeqIntervalSet(maxIntervals);
+    int sessionCount() {
+      return (current == null ? 0 : 1) + olderCount;
     }
   }
 
   private final StreamId stream;
   private final SeenConfig config;
   private final Outbox out;
-  private final GapReporter gapReporter = new GapReporter();
+  /** The publisher session being recorded, for gap events; set per call, so no helper object. */
+  private PeerId gapPublisher;
+  private long gapSession;
   private final LinkedHashMap<PeerId, Publisher> publishers = new LinkedHashMap<>();
   /** The publisher looked up last: most streams carry one or a few, so this saves the hash lookup. */
   private Publisher lastPublisher;
@@ -66,17 +66,18 @@ public final class SeenMessages {
       lastPublisher = p;
     }
     p.lastActive = now;
-    Session s = session(p, session, true);
-    gapReporter.target(publisher, session);
-    return s.seqs.add(seq, gapReporter);
+    SeqIntervalSet seqs = session(p, session, true);
+    gapPublisher = publisher;
+    gapSession = session;
+    return seqs.add(seq, this);
   }
 
   /** Whether the message was delivered (or given up on). Unknown publishers have seen nothing. */
   public boolean contains(PeerId publisher, long session, long seq) {
     Publisher p = lookup(publisher);
     if (p == null) return false;
-    Session s = session(p, session, false);
-    return s != null && s.seqs.contains(seq);
+    SeqIntervalSet seqs = session(p, session, false);
+    return seqs != null && seqs.contains(seq);
   }
 
   /** Forgets publishers silent for longer than the TTL. */
@@ -103,23 +104,31 @@ public final class SeenMessages {
   public int maxIntervalsInUse() {
     int max = 0;
     for (Publisher p : publishers.values()) {
-      for (int i = 0; i < p.sessionCount; i++) max = Math.max(max, p.sessions[i].seqs.intervals());
+      if (p.current != null) max = Math.max(max, p.current.intervals());
+      for (int i = 0; i < p.olderCount; i++) max = Math.max(max, p.older[i].intervals());
     }
     return max;
   }
 
-  private Session session(Publisher p, long session, boolean create) {
-    for (int i = 0; i < p.sessionCount; i++) {
-      if (p.sessions[i].session == session) return p.sessions[i];
+  private SeqIntervalSet session(Publisher p, long session, boolean create) {
+    if (p.current != null && p.currentSession == session) return p.current;
+    for (int i = 0; i < p.olderCount; i++) {
+      if (p.olderSessions[i] == session) return p.older[i];
     }
     if (!create) return null;
-    // A new session goes first; the oldest falls off the end when full.
-    Session s = new Session(session, config.maxIntervalsPerSession());
-    int keep = Math.min(p.sessionCount, p.sessions.length - 1);
-    System.arraycopy(p.sessions, 0, p.sessions, 1, keep);
-    p.sessions[0] = s;
-    p.sessionCount = keep + 1;
-    return s;
+    // A new session becomes current; the one it replaces moves to the front of the older
+    // ones, and the oldest falls off the end.
+    if (p.current != null && p.older.length > 0) {
+      int keep = Math.min(p.olderCount, p.older.length - 1);
+      System.arraycopy(p.older, 0, p.older, 1, keep);
+      System.arraycopy(p.olderSessions, 0, p.olderSessions, 1, keep);
+      p.older[0] = p.current;
+      p.olderSessions[0] = p.currentSession;
+      p.olderCount = keep + 1;
+    }
+    p.current = new SeqIntervalSet(config.maxIntervalsPerSession());
+    p.currentSession = session;
+    return p.current;
   }
 
   private Publisher lookup(PeerId publisher) {
@@ -144,29 +153,18 @@ public final class SeenMessages {
         "seen set full (" + config.maxPublishers() + " publishers): forgot the least recently active"));
   }
 
-  /** Turns interval-set callbacks into events; retargeted before each add, so it allocates nothing. */
-  private final class GapReporter implements SeqIntervalSet.GapListener {
-    private PeerId publisher;
-    private long session;
+  @Override
+  public void gapDetected(long fromSeq, long toSeq) {
+    out.emit(new OverlayEvent.GapDetected(stream, gapPublisher, gapSession, fromSeq, toSeq));
+  }
 
-    void target(PeerId p, long s) {
-      publisher = p;
-      session = s;
-    }
+  @Override
+  public void gapResolved(long fromSeq, long toSeq) {
+    out.emit(new OverlayEvent.GapResolved(stream, gapPublisher, gapSession, fromSeq, toSeq));
+  }
 
-    @Override
-    public void gapDetected(long fromSeq, long toSeq) {
-      out.emit(new OverlayEvent.GapDetected(stream, publisher, session, fromSeq, toSeq));
-    }
-
-    @Override
-    public void gapResolved(long fromSeq, long toSeq) {
-      out.emit(new OverlayEvent.GapResolved(stream, publisher, session, fromSeq, toSeq));
-    }
-
-    @Override
-    public void gapAbandoned(long fromSeq, long toSeq) {
-      out.emit(new OverlayEvent.GapAbandoned(stream, publisher, session, fromSeq, toSeq));
-    }
+  @Override
+  public void gapAbandoned(long fromSeq, long toSeq) {
+    out.emit(new OverlayEvent.GapAbandoned(stream, gapPublisher, gapSession, fromSeq, toSeq));
   }
 }

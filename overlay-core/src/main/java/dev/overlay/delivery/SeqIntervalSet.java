@@ -30,16 +30,14 @@ public final class SeqIntervalSet {
   }
 
   private final int maxIntervals;
-  private long[] starts;
-  private long[] ends;
+  /** Interval i is [iv[2i], iv[2i+1]]: one array, so a lookup touches one cache line. */
+  private long[] iv;
   private int size;
 
   public SeqIntervalSet(int maxIntervals) {
     if (maxIntervals < 2) throw new IllegalArgumentException("maxIntervals must be at least 2");
     this.maxIntervals = maxIntervals;
-    int initial = Math.min(4, maxIntervals + 1);
-    starts = new long[initial];
-    ends = new long[initial];
+    iv = new long[2 * Math.min(2, maxIntervals + 1)];
   }
 
   /** Records {@code seq}; returns {@link #NEW}, {@link #DUPLICATE} or {@link #TOO_OLD}. */
@@ -49,9 +47,9 @@ public final class SeqIntervalSet {
       return NEW;
     }
     int last = size - 1;
-    long high = ends[last];
+    long high = iv[2 * last + 1];
     if (seq == high + 1) { // the common case: the next message in order
-      ends[last] = seq;
+      iv[2 * last + 1] = seq;
       return NEW;
     }
     if (seq > high) {
@@ -61,28 +59,28 @@ public final class SeqIntervalSet {
       return NEW;
     }
     int i = floorInterval(seq);
-    if (i >= 0 && seq <= ends[i]) return DUPLICATE;
+    if (i >= 0 && seq <= end(i)) return DUPLICATE;
     if (i < 0) { // below the lowest interval
-      if (seq == starts[0] - 1) {
-        starts[0] = seq;
+      if (seq == start(0) - 1) {
+        iv[0] = seq;
         return NEW;
       }
       if (size == maxIntervals) return TOO_OLD;
-      long oldLow = starts[0];
+      long oldLow = start(0);
       insertAt(0, seq);
       gaps.gapDetected(seq + 1, oldLow - 1);
       return NEW;
     }
     // seq lies in the hole between interval i and i + 1.
-    boolean joinsLeft = seq == ends[i] + 1;
-    boolean joinsRight = seq == starts[i + 1] - 1;
+    boolean joinsLeft = seq == end(i) + 1;
+    boolean joinsRight = seq == start(i + 1) - 1;
     if (joinsLeft && joinsRight) {
-      ends[i] = ends[i + 1];
+      iv[2 * i + 1] = end(i + 1);
       removeAt(i + 1);
     } else if (joinsLeft) {
-      ends[i] = seq;
+      iv[2 * i + 1] = seq;
     } else if (joinsRight) {
-      starts[i + 1] = seq;
+      iv[2 * (i + 1)] = seq;
     } else {
       insertAt(i + 1, seq);
     }
@@ -94,9 +92,9 @@ public final class SeqIntervalSet {
   public boolean contains(long seq) {
     if (size == 0) return false;
     int last = size - 1;
-    if (seq >= starts[last]) return seq <= ends[last]; // the usual case: recent messages
+    if (seq >= start(last)) return seq <= end(last); // the usual case: recent messages
     int i = floorInterval(seq);
-    return i >= 0 && seq <= ends[i];
+    return i >= 0 && seq <= end(i);
   }
 
   public boolean isEmpty() {
@@ -109,17 +107,17 @@ public final class SeqIntervalSet {
   }
 
   public long lowest() {
-    return starts[0];
+    return start(0);
   }
 
   public long highest() {
-    return ends[size - 1];
+    return end(size - 1);
   }
 
   /** The total count of numbers missing between the lowest and the highest. */
   public long missing() {
     long m = 0;
-    for (int i = 1; i < size; i++) m += starts[i] - ends[i - 1] - 1;
+    for (int i = 1; i < size; i++) m += start(i) - end(i - 1) - 1;
     return m;
   }
 
@@ -128,10 +126,18 @@ public final class SeqIntervalSet {
     StringBuilder sb = new StringBuilder("[");
     for (int i = 0; i < size; i++) {
       if (i > 0) sb.append(", ");
-      sb.append(starts[i]);
-      if (ends[i] != starts[i]) sb.append("..").append(ends[i]);
+      sb.append(start(i));
+      if (end(i) != start(i)) sb.append("..").append(end(i));
     }
     return sb.append(']').toString();
+  }
+
+  private long start(int i) {
+    return iv[2 * i];
+  }
+
+  private long end(int i) {
+    return iv[2 * i + 1];
   }
 
   /** The index of the last interval starting at or before seq, or -1. */
@@ -140,36 +146,30 @@ public final class SeqIntervalSet {
     int hi = size - 1;
     while (lo <= hi) {
       int mid = (lo + hi) >>> 1;
-      if (starts[mid] <= seq) lo = mid + 1;
+      if (start(mid) <= seq) lo = mid + 1;
       else hi = mid - 1;
     }
     return hi;
   }
 
   private void insertAt(int index, long seq) {
-    if (size == starts.length) {
-      int grown = Math.min(starts.length * 2, maxIntervals + 1);
-      starts = Arrays.copyOf(starts, grown);
-      ends = Arrays.copyOf(ends, grown);
-    }
-    System.arraycopy(starts, index, starts, index + 1, size - index);
-    System.arraycopy(ends, index, ends, index + 1, size - index);
-    starts[index] = seq;
-    ends[index] = seq;
+    if (2 * size == iv.length) iv = Arrays.copyOf(iv, 2 * Math.min(size * 2, maxIntervals + 1));
+    System.arraycopy(iv, 2 * index, iv, 2 * index + 2, 2 * (size - index));
+    iv[2 * index] = seq;
+    iv[2 * index + 1] = seq;
     size++;
   }
 
   private void removeAt(int index) {
-    System.arraycopy(starts, index + 1, starts, index, size - index - 1);
-    System.arraycopy(ends, index + 1, ends, index, size - index - 1);
+    System.arraycopy(iv, 2 * index + 2, iv, 2 * index, 2 * (size - index - 1));
     size--;
   }
 
   private void enforceCap(GapListener gaps) {
     if (size <= maxIntervals) return;
-    long from = ends[0] + 1;
-    long to = starts[1] - 1;
-    ends[0] = ends[1];
+    long from = end(0) + 1;
+    long to = start(1) - 1;
+    iv[1] = end(1);
     removeAt(1);
     gaps.gapAbandoned(from, to);
   }

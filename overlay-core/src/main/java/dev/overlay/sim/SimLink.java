@@ -16,14 +16,17 @@ final class SimLink {
 
   final SimNode dialer;
   final SimNode acceptor;
+  /** One-way latency, fixed for the link's life; kept here so a send need not touch the far node. */
+  final long latencyNanos;
   private int dialerState = PENDING;
   private int acceptorState = PENDING;
   private ArrayDeque<Message> dialerQueue;
   private ArrayDeque<Message> acceptorQueue;
 
-  SimLink(SimNode dialer, SimNode acceptor) {
+  SimLink(SimNode dialer, SimNode acceptor, long latencyNanos) {
     this.dialer = dialer;
     this.acceptor = acceptor;
+    this.latencyNanos = latencyNanos;
   }
 
   SimNode other(SimNode end) {

@@ -268,32 +268,51 @@ final class SimMetrics {
         ldhCount++;
       }
     }
-    // Latency and RDP over the deliveries of the window's messages.
-    int n = 0;
-    for (int i = 0; i < logMessage.size(); i++) {
-      int k = logMessage.get(i);
-      if (k >= from && k < to) n++;
+    // Latency and RDP over the deliveries of the window's messages: a suffix of the log,
+    // once it is grouped by message.
+    groupLogByMessage();
+    int first = logOffsetOfMessage[from];
+    int last = logOffsetOfMessage[to];
+    double[] lat = new double[last - first];
+    double[] rdp = new double[last - first];
+    for (int i = first; i < last; i++) {
+      lat[i - first] = groupedLatencyMicros[i] / 1000.0;
+      rdp[i - first] = groupedRdp[i];
     }
-    int[] lat = new int[n];
-    double[] rdp = new double[n];
-    int j = 0;
-    SimNode[] nodes = sim.nodes();
-    for (int i = 0; i < logMessage.size(); i++) {
-      int k = logMessage.get(i);
-      if (k < from || k >= to) continue;
-      lat[j] = logLatencyMicros.get(i);
-      long direct = sim.lat(nodes[msgPublisher[k]], nodes[logNode.get(i)]);
-      rdp[j] = direct <= 0 ? 1.0 : lat[j] * 1000.0 / direct;
-      j++;
-    }
-    Arrays.sort(lat);
-    Arrays.sort(rdp);
+    double latMax = 0;
+    for (double v : lat) latMax = Math.max(latMax, v);
+    double[] latP = Select.percentiles(lat, 0.50, 0.90, 0.99);
+    double[] rdpP = Select.percentiles(rdp, 0.50, 0.99);
     return new WindowStats(relCount, relCount == 0 ? Double.NaN : relMin, relCount == 0 ? Double.NaN : relSum / relCount,
         delivered == 0 ? Double.NaN : (double) sent / delivered - 1, ldhMax, ldhCount == 0 ? 0 : (double) ldhSum / ldhCount,
-        percentileMillis(lat, 0.50), percentileMillis(lat, 0.90), percentileMillis(lat, 0.99),
-        lat.length == 0 ? 0 : lat[lat.length - 1] / 1000.0, percentile(rdp, 0.50), percentile(rdp, 0.99),
+        latP[0], latP[1], latP[2], latMax, rdpP[0], rdpP[1],
         delivered == 0 ? Double.NaN : (double) controlSent / delivered,
         delivered == 0 ? Double.NaN : (double) (received - delivered) / delivered, delivered);
+  }
+
+  private int[] logOffsetOfMessage;
+  private int[] groupedLatencyMicros;
+  private float[] groupedRdp;
+
+  /** Counting sort of the delivery log by message, computing each delivery's RDP on the way. */
+  private void groupLogByMessage() {
+    if (logOffsetOfMessage != null) return;
+    int n = logMessage.size();
+    logOffsetOfMessage = new int[messages + 1];
+    for (int i = 0; i < n; i++) logOffsetOfMessage[logMessage.get(i) + 1]++;
+    for (int k = 0; k < messages; k++) logOffsetOfMessage[k + 1] += logOffsetOfMessage[k];
+    int[] fill = java.util.Arrays.copyOf(logOffsetOfMessage, messages);
+    groupedLatencyMicros = new int[n];
+    groupedRdp = new float[n];
+    SimNode[] nodes = sim.nodes();
+    for (int i = 0; i < n; i++) {
+      int k = logMessage.get(i);
+      int at = fill[k]++;
+      int micros = logLatencyMicros.get(i);
+      groupedLatencyMicros[at] = micros;
+      long direct = sim.lat(nodes[msgPublisher[k]], nodes[logNode.get(i)]);
+      groupedRdp[at] = direct <= 0 ? 1f : (float) (micros * 1000.0 / direct);
+    }
   }
 
   /**
@@ -330,8 +349,8 @@ final class SimMetrics {
       }
     }
     if (distances.isEmpty()) return 0;
-    double[] d = distances.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-    return percentile(d, 0.99);
+    double[] d = distances.stream().mapToDouble(Double::doubleValue).toArray();
+    return Select.percentiles(d, 0.99)[0];
   }
 
   private long[] dijkstra(int source, int[][] adjacency) {
@@ -361,12 +380,6 @@ final class SimMetrics {
     if (sortedMicros.length == 0) return 0;
     int i = (int) Math.ceil(q * sortedMicros.length) - 1;
     return sortedMicros[Math.max(0, Math.min(sortedMicros.length - 1, i))] / 1000.0;
-  }
-
-  private static double percentile(double[] sorted, double q) {
-    if (sorted.length == 0) return 0;
-    int i = (int) Math.ceil(q * sorted.length) - 1;
-    return sorted[Math.max(0, Math.min(sorted.length - 1, i))];
   }
 
   /** The number of entries ≤ key in a sorted array. */

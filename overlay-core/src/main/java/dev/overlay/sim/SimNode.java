@@ -9,7 +9,6 @@ import dev.overlay.core.PublishResult;
 import dev.overlay.core.StreamId;
 import dev.overlay.core.Timer;
 import dev.overlay.node.NodeState;
-import java.util.LinkedHashMap;
 
 /**
  * A simulated node: the real {@link NodeState}, with an outbox that turns its commands into
@@ -27,7 +26,7 @@ final class SimNode implements Outbox {
   boolean alive;
   boolean publisher;
   /** The link this node's end is attached to, per peer. */
-  final LinkedHashMap<PeerId, SimLink> links = new LinkedHashMap<>();
+  final LinkMap links = new LinkMap();
 
   long joinRequestedAt = -1;
   /** When the current incarnation first had a neighbour; Long.MAX_VALUE until then. */
@@ -88,5 +87,68 @@ final class SimNode implements Outbox {
   @Override
   public String toString() {
     return "node" + index + "(" + id + ")";
+  }
+
+  /**
+   * The node's links by peer: a few dozen at most, so one array of (peer, link) pairs scanned by
+   * identity first (ids are shared instances in the simulator) beats a hash map's scattered
+   * entries.
+   */
+  static final class LinkMap {
+    private Object[] pairs = new Object[16]; // pairs[2i] peer id, pairs[2i+1] its link
+    private int size;
+
+    SimLink get(PeerId peer) {
+      for (int i = 0; i < size; i++) {
+        if (pairs[2 * i] == peer) return (SimLink) pairs[2 * i + 1];
+      }
+      for (int i = 0; i < size; i++) {
+        if (pairs[2 * i].equals(peer)) return (SimLink) pairs[2 * i + 1];
+      }
+      return null;
+    }
+
+    boolean containsKey(PeerId peer) {
+      return get(peer) != null;
+    }
+
+    void put(PeerId peer, SimLink link) {
+      for (int i = 0; i < size; i++) {
+        if (pairs[2 * i].equals(peer)) {
+          pairs[2 * i + 1] = link;
+          return;
+        }
+      }
+      if (2 * size == pairs.length) pairs = java.util.Arrays.copyOf(pairs, pairs.length * 2);
+      pairs[2 * size] = peer;
+      pairs[2 * size + 1] = link;
+      size++;
+    }
+
+    SimLink remove(PeerId peer) {
+      for (int i = 0; i < size; i++) {
+        if (pairs[2 * i].equals(peer)) {
+          SimLink l = (SimLink) pairs[2 * i + 1];
+          System.arraycopy(pairs, 2 * i + 2, pairs, 2 * i, 2 * (size - i - 1));
+          size--;
+          pairs[2 * size] = null;
+          pairs[2 * size + 1] = null;
+          return l;
+        }
+      }
+      return null;
+    }
+
+    /** A snapshot of the links, oldest first. */
+    java.util.List<SimLink> values() {
+      java.util.List<SimLink> out = new java.util.ArrayList<>(size);
+      for (int i = 0; i < size; i++) out.add((SimLink) pairs[2 * i + 1]);
+      return out;
+    }
+
+    void clear() {
+      java.util.Arrays.fill(pairs, 0, 2 * size, null);
+      size = 0;
+    }
   }
 }

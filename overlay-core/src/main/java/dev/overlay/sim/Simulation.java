@@ -290,20 +290,20 @@ public final class Simulation {
       metrics.lossDrops++;
       return;
     }
-    queue.add(now + lat(from, to), new Arrival(l, from, to, m));
+    queue.add(now + l.latencyNanos, new Arrival(l, to, from.id, m));
   }
 
   /** A message reaching the far end of a link. */
   private final class Arrival extends EventQueue.Entry {
     private final SimLink link;
-    private final SimNode from;
     private final SimNode to;
+    private final PeerId from;
     private final Message message;
 
-    Arrival(SimLink link, SimNode from, SimNode to, Message message) {
+    Arrival(SimLink link, SimNode to, PeerId from, Message message) {
       this.link = link;
-      this.from = from;
       this.to = to;
+      this.from = from;
       this.message = message;
     }
 
@@ -314,8 +314,8 @@ public final class Simulation {
         return;
       }
       metrics.onReceive(to, message);
-      if (tracer != null) tracer.received(now, to.index, from.index, message);
-      handle(to, new Event.Received(from.id, message));
+      if (tracer != null) tracer.received(now, to.index, link.other(to).index, message);
+      handle(to, new Event.Received(from, message));
     }
   }
 
@@ -331,7 +331,7 @@ public final class Simulation {
       from.links.put(to.id, theirs); // simultaneous dial: both ends share the one link
       return;
     }
-    SimLink l = new SimLink(from, to);
+    SimLink l = new SimLink(from, to, lat(from, to));
     from.links.put(to.id, l);
     at(now + lat(from, to), () -> dialArrives(l));
   }

@@ -3,49 +3,75 @@ package dev.overlay.broadcast;
 import dev.overlay.core.PeerId;
 
 /**
- * Announcements waiting for the next IHAVE flush: which message, at what hop count, and which
- * peer it came from (that peer is not told about it). Parallel arrays that grow on demand up to
- * the capacity, so an idle stream costs little and queueing allocates nothing once grown.
+ * Announcements waiting for the next IHAVE flush, as runs: consecutive sequence numbers of one
+ * publisher session that came from the same peer (which is not told about them) collapse into
+ * one run. A publisher's messages arrive in order, so between flushes a stream usually holds one
+ * open run per publisher, and extending it touches only this object's fields.
+ *
+ * <p>Closed runs sit in parallel arrays that grow on demand up to {@code capacity} runs; a run is
+ * closed early at {@code maxRunLength} so that no announcement exceeds what a peer accepts.
  */
 final class LazyQueue {
 
-  private static final int INITIAL = 16;
+  private static final int INITIAL = 8;
 
   private final int capacity;
-  /** Entry i: refs[2i] publisher, refs[2i+1] the peer it came from; nums[3i..3i+2] session, seq, hops. */
+  private final int maxRunLength;
+
+  // The open run, extended in place.
+  private PeerId openPublisher; // null when there is no open run
+  private PeerId openFrom;
+  private long openSession;
+  private long openFirstSeq;
+  private int openCount;
+  private int openHops;
+
+  /** Closed run i: refs[2i] publisher, refs[2i+1] from; nums[3i..3i+2] session, first seq, count << 32 | hops. */
   private Object[] refs;
   private long[] nums;
-  private int size;
+  private int closed;
 
-  LazyQueue(int capacity) {
+  LazyQueue(int capacity, int maxRunLength) {
     this.capacity = capacity;
-    int initial = Math.min(INITIAL, capacity);
-    refs = new Object[2 * initial];
-    nums = new long[3 * initial];
+    this.maxRunLength = maxRunLength;
+    refs = new Object[2 * Math.min(INITIAL, capacity)];
+    nums = new long[3 * Math.min(INITIAL, capacity)];
   }
 
   /** Queues one announcement; returns true when the queue is now full and must be flushed. */
-  boolean add(PeerId pub, long sess, long sq, int hopCount, PeerId receivedFrom) {
-    if (2 * size == refs.length) {
-      int n = Math.min(capacity, size * 2);
-      refs = java.util.Arrays.copyOf(refs, 2 * n);
-      nums = java.util.Arrays.copyOf(nums, 3 * n);
+  boolean add(PeerId publisher, long session, long seq, int hops, PeerId from) {
+    if (openPublisher != null && openFirstSeq + openCount == seq && openSession == session
+        && openCount < maxRunLength && same(openPublisher, publisher) && same(openFrom, from)) {
+      openCount++;
+      if (hops > openHops) openHops = hops;
+      return false;
     }
-    refs[2 * size] = pub;
-    refs[2 * size + 1] = receivedFrom;
-    nums[3 * size] = sess;
-    nums[3 * size + 1] = sq;
-    nums[3 * size + 2] = hopCount;
-    size++;
-    return size == capacity;
+    if (openPublisher != null) close();
+    openPublisher = publisher;
+    openFrom = from;
+    openSession = session;
+    openFirstSeq = seq;
+    openCount = 1;
+    openHops = hops;
+    return runs() >= capacity;
   }
 
-  int size() {
-    return size;
+  private static boolean same(PeerId a, PeerId b) {
+    return a == b || (a != null && a.equals(b));
+  }
+
+  /** The number of runs, the open one included. */
+  int runs() {
+    return closed + (openPublisher == null ? 0 : 1);
   }
 
   int capacity() {
     return capacity;
+  }
+
+  /** Closes the open run, so that runs {@code 0 .. runs()-1} can be read. */
+  void seal() {
+    if (openPublisher != null) close();
   }
 
   PeerId publisher(int i) {
@@ -60,8 +86,12 @@ final class LazyQueue {
     return nums[3 * i];
   }
 
-  long seq(int i) {
+  long firstSeq(int i) {
     return nums[3 * i + 1];
+  }
+
+  int count(int i) {
+    return (int) (nums[3 * i + 2] >>> 32);
   }
 
   int hops(int i) {
@@ -69,7 +99,25 @@ final class LazyQueue {
   }
 
   void clear() {
-    java.util.Arrays.fill(refs, 0, 2 * size, null);
-    size = 0;
+    java.util.Arrays.fill(refs, 0, 2 * closed, null);
+    closed = 0;
+    openPublisher = null;
+    openFrom = null;
+  }
+
+  private void close() {
+    if (2 * closed == refs.length) {
+      int n = Math.min(capacity, Math.max(1, closed) * 2);
+      refs = java.util.Arrays.copyOf(refs, 2 * n);
+      nums = java.util.Arrays.copyOf(nums, 3 * n);
+    }
+    refs[2 * closed] = openPublisher;
+    refs[2 * closed + 1] = openFrom;
+    nums[3 * closed] = openSession;
+    nums[3 * closed + 1] = openFirstSeq;
+    nums[3 * closed + 2] = (long) openCount << 32 | (openHops & 0xFFFFFFFFL);
+    closed++;
+    openPublisher = null;
+    openFrom = null;
   }
 }

@@ -100,7 +100,8 @@ public final class Plumtree {
   private long treeClock; // orders tree use for least-recently-used eviction
   private int maxHopsDelivered; // no announcement can beat the optimisation threshold above this
   private final LazyQueue lazyQueue;
-  private final LinkedHashMap<MessageRef, Missing> missing = new LinkedHashMap<>();
+  /** Announced but not received; null while nothing is missing, which is nearly always. */
+  private LinkedHashMap<MessageRef, Missing> missing;
   private final Timer.LazyFlush flushTimer;
   private boolean flushScheduled;
 
@@ -123,7 +124,7 @@ public final class Plumtree {
     this.seen = seen;
     this.out = out;
     this.cache = new MessageCache(config.messageCacheCapacity(), config.messageCacheBytes(), config.messageCacheTtlNanos());
-    this.lazyQueue = new LazyQueue(config.maxPendingAnnouncements());
+    this.lazyQueue = new LazyQueue(config.maxPendingAnnouncements(), config.maxAnnouncementSpan());
     this.flushTimer = new Timer.LazyFlush(stream);
   }
 
@@ -140,7 +141,9 @@ public final class Plumtree {
     neighbors.remove(peer);
     forget(sharedTree, peer);
     for (Tree t : publisherTrees.values()) forget(t, peer);
-    for (Missing m : missing.values()) m.removeAnnouncer(peer);
+    if (missing != null) {
+      for (Missing m : missing.values()) m.removeAnnouncer(peer);
+    }
   }
 
   private static void forget(Tree t, PeerId peer) {
@@ -187,7 +190,7 @@ public final class Plumtree {
     if (message.hops() > maxHopsDelivered) maxHopsDelivered = message.hops();
     out.deliver(message);
     cache.put(now, message, from);
-    if (!missing.isEmpty()) missing.remove(message.ref());
+    if (missing != null) removeMissing(message.ref());
 
     int hops = message.hops() + 1;
     Data forward = null;
@@ -250,7 +253,7 @@ public final class Plumtree {
   }
 
   public void onGraftTimeout(long now, Timer.GraftTimeout timer) {
-    Missing m = missing.get(timer.ref());
+    Missing m = missing == null ? null : missing.get(timer.ref());
     if (m == null || m.attempts != timer.attempt() || !m.timerPending) return; // stale
     m.timerPending = false;
     MessageRef ref = timer.ref();
@@ -268,12 +271,19 @@ public final class Plumtree {
   /** Periodic upkeep: cache and missing-table TTLs. */
   public void housekeeping(long now) {
     cache.expire(now);
+    if (missing == null) return;
     Iterator<Map.Entry<MessageRef, Missing>> it = missing.entrySet().iterator();
     while (it.hasNext()) {
       Missing m = it.next().getValue();
       if (now - m.firstAnnounced < config.missingTtlNanos()) break; // insertion order: the rest are newer
       it.remove();
     }
+    if (missing.isEmpty()) missing = null;
+  }
+
+  private void removeMissing(MessageRef ref) {
+    missing.remove(ref);
+    if (missing.isEmpty()) missing = null;
   }
 
   // ---- Introspection ----------------------------------------------------------------------
@@ -324,11 +334,12 @@ public final class Plumtree {
   }
 
   public int missingSize() {
-    return missing.size();
+    return missing == null ? 0 : missing.size();
   }
 
+  /** Pending announcement runs. */
   public int pendingAnnouncements() {
-    return lazyQueue.size();
+    return lazyQueue.runs();
   }
 
   public int treeCount() {
@@ -400,6 +411,7 @@ public final class Plumtree {
   }
 
   private void addMissing(long now, MessageRef ref, PeerId from) {
+    if (missing == null) missing = new LinkedHashMap<>();
     Missing m = missing.get(ref);
     if (m == null) {
       if (missing.size() >= config.maxMissing()) {
@@ -465,7 +477,8 @@ public final class Plumtree {
 
   /** Sends each lazy peer one IHAVE (or a few, if large) covering everything queued for it. */
   private void flush() {
-    int n = lazyQueue.size();
+    lazyQueue.seal();
+    int n = lazyQueue.runs();
     if (n == 0) return;
     // Lazy sets are small: a list of (peer, announcements) pairs beats a map.
     List<PeerId> peers = new ArrayList<>();
@@ -484,7 +497,8 @@ public final class Plumtree {
           peers.add(peer);
           lists.add(new ArrayList<>());
         }
-        appendAnnouncement(lists.get(slot), publisher, lazyQueue.session(i), lazyQueue.seq(i), lazyQueue.hops(i));
+        appendAnnouncement(lists.get(slot), publisher, lazyQueue.session(i), lazyQueue.firstSeq(i),
+            lazyQueue.count(i), lazyQueue.hops(i));
       }
     }
     lazyQueue.clear();
@@ -505,18 +519,18 @@ public final class Plumtree {
     return -1;
   }
 
-  /** Extends an announcement range when the sequence number follows on; else starts a new one. */
-  private static void appendAnnouncement(List<Announcement> list, PeerId publisher, long session, long seq, int hops) {
+  /** Extends the peer's last range of this publisher session when the run follows on; else starts a new one. */
+  private void appendAnnouncement(List<Announcement> list, PeerId publisher, long session, long firstSeq, int count, int hops) {
     for (int i = list.size() - 1; i >= 0; i--) {
       Announcement a = list.get(i);
       if (a.session() == session && a.publisher().equals(publisher)) {
-        if (a.lastSeq() + 1 == seq) {
-          list.set(i, new Announcement(publisher, session, a.firstSeq(), a.count() + 1, Math.max(a.hops(), hops)));
+        if (a.lastSeq() + 1 == firstSeq && a.count() + count <= config.maxAnnouncementSpan()) {
+          list.set(i, new Announcement(publisher, session, a.firstSeq(), a.count() + count, Math.max(a.hops(), hops)));
           return;
         }
         break;
       }
     }
-    list.add(new Announcement(publisher, session, seq, 1, hops));
+    list.add(new Announcement(publisher, session, firstSeq, count, hops));
   }
 }

@@ -59,15 +59,68 @@ public sealed interface Message {
   /**
    * A published message, pushed eagerly along the tree. {@code hops} counts the links it has
    * crossed so far (0 when it leaves the publisher).
+   *
+   * <p>Immutable. A class rather than a record only to memoise {@link #withHops} for the next
+   * hop: every node forwarding a message at the same hop count can share one copy, which keeps
+   * the simulator's heap (and the message caches in it) about a hundred times smaller.
    */
-  record Data(StreamId stream, PeerId publisher, long session, long seq, int hops, byte[] payload)
-      implements Message {
+  final class Data implements Message {
+    private final StreamId stream;
+    private final PeerId publisher;
+    private final long session;
+    private final long seq;
+    private final int hops;
+    private final byte[] payload;
+    private Data nextHop; // a benign race: any thread computing it computes an equal, immutable object
+
+    public Data(StreamId stream, PeerId publisher, long session, long seq, int hops, byte[] payload) {
+      this.stream = stream;
+      this.publisher = publisher;
+      this.session = session;
+      this.seq = seq;
+      this.hops = hops;
+      this.payload = payload;
+    }
+
+    @Override
+    public StreamId stream() {
+      return stream;
+    }
+
+    public PeerId publisher() {
+      return publisher;
+    }
+
+    public long session() {
+      return session;
+    }
+
+    public long seq() {
+      return seq;
+    }
+
+    public int hops() {
+      return hops;
+    }
+
+    /** The payload bytes; shared, never modified. */
+    public byte[] payload() {
+      return payload;
+    }
 
     public MessageRef ref() {
       return new MessageRef(publisher, session, seq);
     }
 
     public Data withHops(int newHops) {
+      if (newHops == hops + 1) {
+        Data next = nextHop;
+        if (next == null) {
+          next = new Data(stream, publisher, session, seq, newHops, payload);
+          nextHop = next;
+        }
+        return next;
+      }
       return new Data(stream, publisher, session, seq, newHops, payload);
     }
 

@@ -12,7 +12,10 @@ import picocli.CommandLine.Command;
     subcommands = {SimCommand.class})
 public final class Main implements Runnable {
 
-  public static void main(String[] args) {
+  public static void main(String[] args) throws Exception {
+    if (args.length > 0 && args[0].equals("sim") && ThroughputJvm.shouldRelaunch(args)) {
+      System.exit(ThroughputJvm.relaunch(args));
+    }
     System.exit(new CommandLine(new Main()).execute(args));
   }
 

@@ -54,7 +54,8 @@ final class SimCommand implements Callable<Integer> {
   double crashFraction;
 
   @Option(names = "--crash-at-ms", defaultValue = "-1",
-      description = "When they crash, in virtual ms after the first publish (default: halfway through publishing).")
+      description = "When they crash, in virtual ms after the first publish (default: halfway through publishing,"
+          + " or earlier so that 2 s of messages come 5 s or more after the crash).")
   long crashAtMs;
 
   @Option(names = "--churn", defaultValue = "0", description = "Crashes per virtual second during publishing; each node restarts after --churn-downtime-ms.")
@@ -80,6 +81,10 @@ final class SimCommand implements Callable<Integer> {
 
   @Option(names = "--quiet", description = "Print nothing but errors.")
   boolean quiet;
+
+  @Option(names = "--no-relaunch",
+      description = "Run in this JVM as started, rather than in a child JVM with the parallel collector and a pre-touched heap.")
+  boolean noRelaunch;
 
   @Override
   public Integer call() throws Exception {

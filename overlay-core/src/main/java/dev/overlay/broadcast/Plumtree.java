@@ -49,6 +49,8 @@ public final class Plumtree {
     final PeerSet lazy = new PeerSet(8);
     /** Neighbours we pruned, with when we last told them: they announce to us. */
     final PeerStamps pruned = new PeerStamps(8);
+    /** Neighbours we grafted for a shorter path, with when: not tried again for a while if they lose the race. */
+    final PeerStamps optimised = new PeerStamps(2);
     long lastUsed;
 
     Tree(PeerId publisher) {
@@ -149,6 +151,7 @@ public final class Plumtree {
   private static void forget(Tree t, PeerId peer) {
     t.lazy.remove(peer);
     t.pruned.remove(peer);
+    t.optimised.remove(peer);
   }
 
   // ---- Publishing -------------------------------------------------------------------------
@@ -183,7 +186,9 @@ public final class Plumtree {
     Tree tree = tree(message.publisher());
     if (outcome != SeqIntervalSet.NEW) {
       duplicates++;
-      if (neighbors.contains(from)) prune(now, tree, from, message.publisher());
+      if (neighbors.contains(from) && !firstCopyCameFromPrunedPeer(tree, message)) {
+        prune(now, tree, from, message.publisher());
+      }
       return;
     }
     delivered++;
@@ -439,7 +444,13 @@ public final class Plumtree {
 
   /**
    * The paper's hop-count optimisation: when an announced path is {@code optimizationThreshold}
-   * hops shorter than the one the message came by, graft the short link and prune the long one.
+   * hops shorter than the one the message came by, graft the short link.
+   *
+   * <p>Make before break: the paper also prunes the old parent at once, but then the messages
+   * the new parent received before our GRAFT reached it, and the old parent after our PRUNE,
+   * reach us by neither; they would need GRAFT repair. Left eager, the old parent is pruned by
+   * the first duplicate: whichever path is slower loses, so a path that is shorter in hops but
+   * slower in time does not survive.
    */
   private void maybeOptimize(long now, PeerId lazyPeer, Announcement a, long seq) {
     if (maxHopsDelivered - a.hops() < config.optimizationThreshold()) return; // cheap filter first
@@ -448,17 +459,31 @@ public final class Plumtree {
     if (slot < 0) return;
     PeerId parent = cache.from(slot);
     int eagerHops = cache.message(slot).hops();
-    if (parent == null || parent.equals(lazyPeer) || !neighbors.contains(parent)) return;
+    if (parent == null || parent.equals(lazyPeer)) return;
     if (eagerHops - a.hops() < config.optimizationThreshold()) return;
     Tree tree = tree(a.publisher());
-    if (tree.pruned.contains(parent) || !tree.pruned.contains(lazyPeer)) return;
+    if (!tree.pruned.contains(lazyPeer)) return;
+    long tried = tree.optimised.stamp(lazyPeer, Long.MIN_VALUE);
+    if (tried != Long.MIN_VALUE && now - tried < config.optimizationBackoffNanos()) return; // it lost the race before
+    tree.optimised.put(lazyPeer, now);
     cache.reroute(slot, lazyPeer, a.hops()); // so the same message does not trigger it again
     tree.pruned.remove(lazyPeer);
     out.send(lazyPeer, new Message.Graft(stream, new MessageRef(a.publisher(), a.session(), seq), false));
     graftsSent++;
     optimizations++;
     out.emit(new OverlayEvent.Grafted(stream, lazyPeer, a.publisher(), true));
-    prune(now, tree, parent, a.publisher());
+  }
+
+  /**
+   * Whether the first copy of this message came from a peer we have already pruned. Its copies
+   * still in flight win races against the peer we grafted in its place; pruning that peer for
+   * those duplicates would leave us with no parent at all.
+   */
+  private boolean firstCopyCameFromPrunedPeer(Tree tree, Data message) {
+    if (tree.pruned.size() == 0) return false;
+    int slot = cache.find(message.publisher(), message.session(), message.seq());
+    PeerId first = slot < 0 ? null : cache.from(slot);
+    return first != null && tree.pruned.contains(first);
   }
 
   /**

@@ -21,6 +21,9 @@ import java.time.Duration;
  *   <li>{@code optimizationThreshold} 7 hops: graft a lazy link when its announcement has
  *       travelled this many fewer hops than the eager copy. iroh-gossip takes 7 from the
  *       paper's experiment settings (p. 12).</li>
+ *   <li>{@code optimizationBackoff} 60 s: a link grafted for a shorter path that then loses the
+ *       race (it is shorter in hops, slower in time) is not grafted again for this long. Our
+ *       choice: without it such links are grafted and pruned over and over.</li>
  *   <li>{@code messageCacheCapacity} 4,096 messages, {@code messageCacheBytes} 16 MiB,
  *       {@code messageCacheTtl} 30 s: messages kept to answer GRAFTs; the TTL is iroh-gossip's,
  *       the count and byte caps bound memory whatever the publish rate.</li>
@@ -54,7 +57,8 @@ public record PlumtreeConfig(
     long missingTtlNanos,
     TreeStrategy treeStrategy,
     int maxPublisherTrees,
-    long pruneRetryIntervalNanos) {
+    long pruneRetryIntervalNanos,
+    long optimizationBackoffNanos) {
 
   public PlumtreeConfig {
     positive(lazyFlushIntervalNanos, "lazyFlushInterval");
@@ -72,6 +76,7 @@ public record PlumtreeConfig(
     positive(missingTtlNanos, "missingTtl");
     positive(maxPublisherTrees, "maxPublisherTrees");
     positive(pruneRetryIntervalNanos, "pruneRetryInterval");
+    positive(optimizationBackoffNanos, "optimizationBackoff");
     if (treeStrategy == null) throw new IllegalArgumentException("treeStrategy is required");
     if (lazyFlushIntervalNanos >= graftTimeout1Nanos) {
       // Otherwise every announcement would be grafted before the eager copy could arrive.
@@ -109,6 +114,7 @@ public record PlumtreeConfig(
     b.treeStrategy = treeStrategy;
     b.maxPublisherTrees = maxPublisherTrees;
     b.pruneRetryInterval = Duration.ofNanos(pruneRetryIntervalNanos);
+    b.optimizationBackoff = Duration.ofNanos(optimizationBackoffNanos);
     return b;
   }
 
@@ -129,6 +135,7 @@ public record PlumtreeConfig(
     private TreeStrategy treeStrategy = TreeStrategy.PER_PUBLISHER;
     private int maxPublisherTrees = 256;
     private Duration pruneRetryInterval = Duration.ofSeconds(1);
+    private Duration optimizationBackoff = Duration.ofSeconds(60);
 
     public Builder lazyFlushInterval(Duration v) {
       lazyFlushInterval = v;
@@ -210,11 +217,17 @@ public record PlumtreeConfig(
       return this;
     }
 
+    public Builder optimizationBackoff(Duration v) {
+      optimizationBackoff = v;
+      return this;
+    }
+
     public PlumtreeConfig build() {
       return new PlumtreeConfig(lazyFlushInterval.toNanos(), graftTimeout1.toNanos(), graftTimeout2.toNanos(),
           optimizationThreshold, messageCacheCapacity, messageCacheBytes, messageCacheTtl.toNanos(),
           maxPendingAnnouncements, maxAnnouncementsPerIHave, maxAnnouncementSpan, maxMissing,
-          maxAnnouncersPerMissing, missingTtl.toNanos(), treeStrategy, maxPublisherTrees, pruneRetryInterval.toNanos());
+          maxAnnouncersPerMissing, missingTtl.toNanos(), treeStrategy, maxPublisherTrees, pruneRetryInterval.toNanos(),
+          optimizationBackoff.toNanos());
     }
   }
 }

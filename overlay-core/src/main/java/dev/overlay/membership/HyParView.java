@@ -59,6 +59,7 @@ public final class HyParView {
   private long nextIntroductionAt;
 
   private final Timer.RepairTick repairTimer;
+  private boolean repairScheduled; // set whenever the active view has room, so it refills
   private final Timer.ShuffleTick shuffleTimer;
   private final HyParViewStats stats = new HyParViewStats();
 
@@ -80,7 +81,7 @@ public final class HyParView {
 
   /** Starts the periodic timers (each at a random phase) and asks for introductions. */
   public void start(long now) {
-    out.schedule(repairTimer, jittered(config.repairIntervalNanos()));
+    armRepair();
     out.schedule(shuffleTimer, jittered(config.shuffleIntervalNanos()));
     requestIntroductions(now);
   }
@@ -255,8 +256,8 @@ public final class HyParView {
   }
 
   public void onRepairTick(long now) {
-    out.schedule(repairTimer, jittered(config.repairIntervalNanos()));
-    fillActiveView(now);
+    repairScheduled = false;
+    fillActiveView(now); // re-arms the tick while the view has room
     boolean isolated = active.size() < config.activeViewMinimum();
     if (!isolated) {
       introductionBackoff = config.introductionBackoffMinNanos();
@@ -342,13 +343,21 @@ public final class HyParView {
     stats.neighborRequestsSent++;
   }
 
-  /** Asks passive peers for the free active slots, one request per slot. */
+  /** Asks passive peers for the free active slots, one request per slot; keeps the repair tick armed while there is room. */
   private void fillActiveView(long now) {
     while (active.size() + pending.size() < config.activeViewCapacity()) {
       PeerInfo candidate = passive.random(rng, p -> !pending.containsKey(p.id()));
-      if (candidate == null) return;
+      if (candidate == null) break;
       requestNeighbor(now, candidate, active.size() < config.activeViewMinimum());
     }
+    armRepair();
+  }
+
+  /** The repair tick runs only while the active view has room: a full view needs no upkeep. */
+  private void armRepair() {
+    if (repairScheduled || active.size() >= config.activeViewCapacity()) return;
+    repairScheduled = true;
+    out.schedule(repairTimer, jittered(config.repairIntervalNanos()));
   }
 
   private boolean hasPassiveCandidate() {

@@ -22,7 +22,8 @@ import java.time.Duration;
  *   <li>{@code neighborRequestTimeout} 2 s: long enough for a TLS dial and one round trip on a
  *       slow link; iroh-gossip uses 500 ms ("wild guess").</li>
  *   <li>{@code repairInterval} 1 s: how often a node with room in its active view asks one more
- *       passive peer. Our guess: quick healing at one request per second per stream.</li>
+ *       passive peer (the tick only runs while there is room). Our guess: quick healing at one
+ *       request per second per stream.</li>
  *   <li>{@code introductionBackoffMin} 500 ms, {@code introductionBackoffMax} 30 s: isolated nodes
  *       ask again with exponential backoff, as Streamr's split avoidance does (500 ms · 2ⁱ).</li>
  * </ul>

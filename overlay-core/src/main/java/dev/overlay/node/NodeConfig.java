@@ -18,7 +18,8 @@ import java.time.Duration;
  *       not overlap need 500.</li>
  *   <li>{@code linkIdleTimeout} 10 s: a link no stream uses (one opened to answer a shuffle, or
  *       a peer that dialled us and went quiet) closes after this.</li>
- *   <li>{@code housekeepingInterval} 1 s: how often idle links and TTLs are swept.</li>
+ *   <li>{@code housekeepingInterval} 5 s: how often idle links and TTLs are swept; every TTL it
+ *       serves is 10 s or more, so entries outlive their TTL by at most half.</li>
  *   <li>{@code maxPayloadBytes} 64 KiB: telemetry is tens to hundreds of bytes; larger payloads
  *       belong on another channel. Keeps every frame under the transport's frame limit.</li>
  *   <li>{@code incarnationTableCapacity} 4,096: peers whose latest incarnation we remember, to
@@ -82,7 +83,7 @@ public record NodeConfig(
     private int maxStreams = 1024;
     private int maxLinks = 1024;
     private Duration linkIdleTimeout = Duration.ofSeconds(10);
-    private Duration housekeepingInterval = Duration.ofSeconds(1);
+    private Duration housekeepingInterval = Duration.ofSeconds(5);
     private int maxPayloadBytes = 64 * 1024;
     private int incarnationTableCapacity = 4096;
 

@@ -12,8 +12,8 @@ import dev.overlay.node.NodeConfig;
  * the invariants are checked.
  *
  * <p>Faults: {@code crashFraction} of the non-publishing nodes crash at once,
- * {@code crashAtMs} after the first publish (default: halfway through publishing), and stay
- * down. {@code churnPerSecond} crashes random nodes at that rate during publishing and
+ * {@code crashAtMs} after the first publish (see {@link #effectiveCrashAtMs()} for the default),
+ * and stay down. {@code churnPerSecond} crashes random nodes at that rate during publishing and
  * restarts each after {@code churnDowntimeMs}. {@code partitionFraction} of the nodes are cut
  * off from the rest {@code partitionAtMs} after the first publish, for {@code partitionMs}.
  * {@code lossRate} drops each message independently.
@@ -67,9 +67,14 @@ public record SimConfig(
     return (long) Math.ceil(messages * 1000.0 / ratePerSecond);
   }
 
-  /** When the crash happens, relative to the first publish. */
+  /**
+   * When the crash happens, relative to the first publish. By default halfway through
+   * publishing, or earlier when that is needed to leave two seconds of messages published
+   * {@code afterCrashMs} or more after it (otherwise there is nothing to judge recovery by).
+   */
   public long effectiveCrashAtMs() {
-    return crashAtMs >= 0 ? crashAtMs : publishingMs() / 2;
+    if (crashAtMs >= 0) return crashAtMs;
+    return Math.max(0, Math.min(publishingMs() / 2, publishingMs() - afterCrashMs - 2_000));
   }
 
   public static Builder builder() {

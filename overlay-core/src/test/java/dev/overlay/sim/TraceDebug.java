@@ -6,7 +6,7 @@ import java.util.*;
 
 public class TraceDebug {
   public static void main(String[] args) {
-    SimConfig cfg = SimConfig.builder().nodes(Integer.parseInt(args[0])).messages(400).seed(1).build();
+    SimConfig cfg = SimConfig.builder().nodes(Integer.parseInt(args[0])).messages(1000).seed(1).build();
     Simulation sim = new Simulation(cfg);
     Map<Integer, Integer> repairGrafts = new HashMap<>();
     List<String> log = new ArrayList<>();

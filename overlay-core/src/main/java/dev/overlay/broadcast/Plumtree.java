@@ -49,8 +49,8 @@ public final class Plumtree {
     final PeerSet lazy = new PeerSet(8);
     /** Neighbours we pruned, with when we last told them: they announce to us. */
     final PeerStamps pruned = new PeerStamps(8);
-    /** Neighbours we grafted for a shorter path, with when: not tried again for a while if they lose the race. */
-    final PeerStamps optimised = new PeerStamps(2);
+    /** Neighbours we grafted (to repair, or for a shorter path), with when. */
+    final PeerStamps grafted = new PeerStamps(2);
     long lastUsed;
 
     Tree(PeerId publisher) {
@@ -95,7 +95,8 @@ public final class Plumtree {
   private final Outbox out;
   private final SeenMessages seen;
   private final MessageCache cache;
-  private final PeerSet neighbors = new PeerSet(8);
+  /** Active neighbours, each with when it came up (its grace period runs from then). */
+  private final PeerStamps neighbors = new PeerStamps(8);
   private final Tree sharedTree = new Tree(null);
   private final LinkedHashMap<PeerId, Tree> publisherTrees = new LinkedHashMap<>();
   private Tree lastTree; // most streams carry one or a few publishers: skip the hash lookup
@@ -133,25 +134,43 @@ public final class Plumtree {
   // ---- Neighbours, from HyParView ---------------------------------------------------------
 
   /** A new active neighbour starts eager, both ways, in every tree. */
-  public void neighborUp(PeerId peer) {
-    neighbors.add(peer);
+  public void neighborUp(long now, PeerId peer) {
+    neighbors.put(peer, now);
     forget(sharedTree, peer);
     for (Tree t : publisherTrees.values()) forget(t, peer);
   }
 
-  public void neighborDown(PeerId peer) {
+  /**
+   * A neighbour left. If it was the path our newest messages of some publisher came by, ask the
+   * neighbours that only announce those messages to push them again at once, rather than wait
+   * for an announcement to time out: the fastest becomes the new front-runner, and the others
+   * are pruned again once their grace period ends.
+   */
+  public void neighborDown(long now, PeerId peer) {
     neighbors.remove(peer);
     forget(sharedTree, peer);
     for (Tree t : publisherTrees.values()) forget(t, peer);
     if (missing != null) {
       for (Missing m : missing.values()) m.removeAnnouncer(peer);
     }
+    for (PeerId publisher : seen.dropFrontRunner(peer)) {
+      Tree tree = existingTree(publisher);
+      MessageRef newest = seen.newest(publisher);
+      if (tree == null || newest == null) continue;
+      for (PeerId lazyToUs : tree.pruned.toList()) {
+        tree.pruned.remove(lazyToUs);
+        tree.grafted.put(lazyToUs, now);
+        out.send(lazyToUs, new Message.Graft(stream, newest, false));
+        graftsSent++;
+        out.emit(new OverlayEvent.Grafted(stream, lazyToUs, publisher, false));
+      }
+    }
   }
 
   private static void forget(Tree t, PeerId peer) {
     t.lazy.remove(peer);
     t.pruned.remove(peer);
-    t.optimised.remove(peer);
+    t.grafted.remove(peer);
   }
 
   // ---- Publishing -------------------------------------------------------------------------
@@ -182,13 +201,11 @@ public final class Plumtree {
 
   public void onData(long now, PeerId from, Data message) {
     dataReceived++;
-    int outcome = seen.record(now, message.publisher(), message.session(), message.seq());
+    int outcome = seen.record(now, message.publisher(), message.session(), message.seq(), from);
     Tree tree = tree(message.publisher());
     if (outcome != SeqIntervalSet.NEW) {
       duplicates++;
-      if (neighbors.contains(from) && !firstCopyCameFromPrunedPeer(tree, message)) {
-        prune(now, tree, from, message.publisher());
-      }
+      if (shouldPrune(now, tree, from, message)) prune(now, tree, from, message.publisher());
       return;
     }
     delivered++;
@@ -265,7 +282,9 @@ public final class Plumtree {
     if (m.nextAnnouncer >= m.announcerCount) return; // wait for another announcement
     PeerId peer = m.announcers[m.nextAnnouncer++];
     m.attempts++;
-    tree(ref.publisher()).pruned.remove(peer);
+    Tree tree = tree(ref.publisher());
+    tree.pruned.remove(peer);
+    tree.grafted.put(peer, now);
     out.send(peer, new Message.Graft(stream, ref, true));
     graftsSent++;
     out.emit(new OverlayEvent.Grafted(stream, peer, ref.publisher(), false));
@@ -367,6 +386,9 @@ public final class Plumtree {
     for (int i = 0; i < t.pruned.size(); i++) {
       if (!neighbors.contains(t.pruned.get(i))) return false;
     }
+    for (int i = 0; i < t.grafted.size(); i++) {
+      if (!neighbors.contains(t.grafted.get(i))) return false;
+    }
     return true;
   }
 
@@ -463,15 +485,47 @@ public final class Plumtree {
     if (eagerHops - a.hops() < config.optimizationThreshold()) return;
     Tree tree = tree(a.publisher());
     if (!tree.pruned.contains(lazyPeer)) return;
-    long tried = tree.optimised.stamp(lazyPeer, Long.MIN_VALUE);
+    long tried = tree.grafted.stamp(lazyPeer, Long.MIN_VALUE);
     if (tried != Long.MIN_VALUE && now - tried < config.optimizationBackoffNanos()) return; // it lost the race before
-    tree.optimised.put(lazyPeer, now);
+    tree.grafted.put(lazyPeer, now);
     cache.reroute(slot, lazyPeer, a.hops()); // so the same message does not trigger it again
     tree.pruned.remove(lazyPeer);
     out.send(lazyPeer, new Message.Graft(stream, new MessageRef(a.publisher(), a.session(), seq), false));
     graftsSent++;
     optimizations++;
     out.emit(new OverlayEvent.Grafted(stream, lazyPeer, a.publisher(), true));
+  }
+
+  /**
+   * A duplicate says the sender's copy of this message was late, not that its path is slower.
+   * Prune it only when none of these holds:
+   * <ul>
+   *   <li>it is the front-runner: it delivered our newest message first, so its duplicates are
+   *       older messages its previous path is still bringing in;</li>
+   *   <li>its link is in its grace period (see {@link #inGracePeriod});</li>
+   *   <li>the first copy came from a peer we already pruned (see
+   *       {@link #firstCopyCameFromPrunedPeer}).</li>
+   * </ul>
+   */
+  private boolean shouldPrune(long now, Tree tree, PeerId from, Data message) {
+    if (!neighbors.contains(from)) return false;
+    PeerId front = seen.frontRunner(message.publisher(), message.session());
+    if (front != null && (front == from || front.equals(from))) return false;
+    return !inGracePeriod(now, tree, from) && !firstCopyCameFromPrunedPeer(tree, message);
+  }
+
+  /**
+   * Whether the link to {@code peer} is too new to judge. Its first copies are often older
+   * messages still arriving over its own previous, slower path, while its newer copies are the
+   * fastest we could get; pruning it on those first duplicates can cut the best path and leave
+   * two nodes feeding each other. A link is new for {@code pruneGracePeriod} after it came up
+   * and after we grafted it.
+   */
+  private boolean inGracePeriod(long now, Tree tree, PeerId peer) {
+    long grace = config.pruneGracePeriodNanos();
+    if (now - neighbors.stamp(peer, Long.MIN_VALUE) < grace) return true;
+    long grafted = tree.grafted.stamp(peer, Long.MIN_VALUE);
+    return grafted != Long.MIN_VALUE && now - grafted < grace;
   }
 
   /**

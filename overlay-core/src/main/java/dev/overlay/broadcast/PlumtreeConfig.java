@@ -21,6 +21,11 @@ import java.time.Duration;
  *   <li>{@code optimizationThreshold} 7 hops: graft a lazy link when its announcement has
  *       travelled this many fewer hops than the eager copy. iroh-gossip takes 7 from the
  *       paper's experiment settings (p. 12).</li>
+ *   <li>{@code pruneGracePeriod} 500 ms: a link that just came up, or that we just grafted, is
+ *       not pruned for duplicates this long. Its first copies are often older messages still on
+ *       its own previous path; pruning on them cut the best path and left pairs of nodes
+ *       feeding each other. In the simulator (docs/benchmarks.md) 250 ms let that happen across
+ *       continents, and 1 s doubled the duplicates for no gain in latency.</li>
  *   <li>{@code optimizationBackoff} 60 s: a link grafted for a shorter path that then loses the
  *       race (it is shorter in hops, slower in time) is not grafted again for this long. Our
  *       choice: without it such links are grafted and pruned over and over.</li>
@@ -58,7 +63,8 @@ public record PlumtreeConfig(
     TreeStrategy treeStrategy,
     int maxPublisherTrees,
     long pruneRetryIntervalNanos,
-    long optimizationBackoffNanos) {
+    long optimizationBackoffNanos,
+    long pruneGracePeriodNanos) {
 
   public PlumtreeConfig {
     positive(lazyFlushIntervalNanos, "lazyFlushInterval");
@@ -77,6 +83,7 @@ public record PlumtreeConfig(
     positive(maxPublisherTrees, "maxPublisherTrees");
     positive(pruneRetryIntervalNanos, "pruneRetryInterval");
     positive(optimizationBackoffNanos, "optimizationBackoff");
+    positive(pruneGracePeriodNanos, "pruneGracePeriod");
     if (treeStrategy == null) throw new IllegalArgumentException("treeStrategy is required");
     if (lazyFlushIntervalNanos >= graftTimeout1Nanos) {
       // Otherwise every announcement would be grafted before the eager copy could arrive.
@@ -115,6 +122,7 @@ public record PlumtreeConfig(
     b.maxPublisherTrees = maxPublisherTrees;
     b.pruneRetryInterval = Duration.ofNanos(pruneRetryIntervalNanos);
     b.optimizationBackoff = Duration.ofNanos(optimizationBackoffNanos);
+    b.pruneGracePeriod = Duration.ofNanos(pruneGracePeriodNanos);
     return b;
   }
 
@@ -136,6 +144,7 @@ public record PlumtreeConfig(
     private int maxPublisherTrees = 256;
     private Duration pruneRetryInterval = Duration.ofSeconds(1);
     private Duration optimizationBackoff = Duration.ofSeconds(60);
+    private Duration pruneGracePeriod = Duration.ofMillis(500);
 
     public Builder lazyFlushInterval(Duration v) {
       lazyFlushInterval = v;
@@ -222,12 +231,17 @@ public record PlumtreeConfig(
       return this;
     }
 
+    public Builder pruneGracePeriod(Duration v) {
+      pruneGracePeriod = v;
+      return this;
+    }
+
     public PlumtreeConfig build() {
       return new PlumtreeConfig(lazyFlushInterval.toNanos(), graftTimeout1.toNanos(), graftTimeout2.toNanos(),
           optimizationThreshold, messageCacheCapacity, messageCacheBytes, messageCacheTtl.toNanos(),
           maxPendingAnnouncements, maxAnnouncementsPerIHave, maxAnnouncementSpan, maxMissing,
           maxAnnouncersPerMissing, missingTtl.toNanos(), treeStrategy, maxPublisherTrees, pruneRetryInterval.toNanos(),
-          optimizationBackoff.toNanos());
+          optimizationBackoff.toNanos(), pruneGracePeriod.toNanos());
     }
   }
 }

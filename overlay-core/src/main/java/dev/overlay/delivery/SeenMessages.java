@@ -24,6 +24,8 @@ public final class SeenMessages implements SeqIntervalSet.GapListener {
     long lastActive;
     long currentSession;
     SeqIntervalSet current; // nearly every message belongs to the newest session
+    /** Who first delivered the highest sequence number of the current session: the path that is ahead. */
+    PeerId frontRunner;
     final long[] olderSessions;
     final SeqIntervalSet[] older;
     int olderCount;
@@ -56,8 +58,17 @@ public final class SeenMessages implements SeqIntervalSet.GapListener {
     this.out = out;
   }
 
-  /** Records a message; returns {@link SeqIntervalSet#NEW}, {@code DUPLICATE} or {@code TOO_OLD}. */
+  /** Records a message we published ourselves. */
   public int record(long now, PeerId publisher, long session, long seq) {
+    return record(now, publisher, session, seq, null);
+  }
+
+  /**
+   * Records a message that {@code from} delivered; returns {@link SeqIntervalSet#NEW},
+   * {@code DUPLICATE} or {@code TOO_OLD}. A new highest sequence number of the current session
+   * makes {@code from} its front-runner.
+   */
+  public int record(long now, PeerId publisher, long session, long seq, PeerId from) {
     Publisher p = lookup(publisher);
     if (p == null) {
       p = new Publisher(publisher, config.maxSessionsPerPublisher());
@@ -69,7 +80,38 @@ public final class SeenMessages implements SeqIntervalSet.GapListener {
     SeqIntervalSet seqs = session(p, session, true);
     gapPublisher = publisher;
     gapSession = session;
-    return seqs.add(seq, this);
+    boolean newest = seqs.isEmpty() || seq > seqs.highest();
+    int outcome = seqs.add(seq, this);
+    if (newest && outcome == SeqIntervalSet.NEW && seqs == p.current) p.frontRunner = from;
+    return outcome;
+  }
+
+  /**
+   * Forgets {@code peer} as front-runner wherever it was one (it left), returning those
+   * publishers: their messages now need another path.
+   */
+  public java.util.List<PeerId> dropFrontRunner(PeerId peer) {
+    java.util.List<PeerId> led = new java.util.ArrayList<>();
+    for (Publisher p : publishers.values()) {
+      if (p.frontRunner != null && p.frontRunner.equals(peer)) {
+        p.frontRunner = null;
+        led.add(p.id);
+      }
+    }
+    return led;
+  }
+
+  /** The newest message of the publisher's current session, or null when we have none. */
+  public dev.overlay.core.MessageRef newest(PeerId publisher) {
+    Publisher p = lookup(publisher);
+    if (p == null || p.current == null || p.current.isEmpty()) return null;
+    return new dev.overlay.core.MessageRef(p.id, p.currentSession, p.current.highest());
+  }
+
+  /** The peer that delivered the newest message of the publisher's current session first, or null. */
+  public PeerId frontRunner(PeerId publisher, long session) {
+    Publisher p = lookup(publisher);
+    return p == null || p.currentSession != session ? null : p.frontRunner;
   }
 
   /** Whether the message was delivered (or given up on). Unknown publishers have seen nothing. */
@@ -128,6 +170,7 @@ public final class SeenMessages implements SeqIntervalSet.GapListener {
     }
     p.current = new SeqIntervalSet(config.maxIntervalsPerSession());
     p.currentSession = session;
+    p.frontRunner = null;
     return p.current;
   }
 

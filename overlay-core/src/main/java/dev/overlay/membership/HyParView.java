@@ -343,9 +343,13 @@ public final class HyParView {
     stats.neighborRequestsSent++;
   }
 
-  /** Asks passive peers for the free active slots, one request per slot; keeps the repair tick armed while there is room. */
+  /**
+   * Asks passive peers for the free active slots, one request per slot; keeps the repair tick
+   * armed while there is room. Not while our JOIN is under way: its random walks bring
+   * neighbours, and high-priority requests on top would only make other nodes evict.
+   */
   private void fillActiveView(long now) {
-    while (active.size() + pending.size() < config.activeViewCapacity()) {
+    while (!joinInProgress(now) && active.size() + pending.size() < config.activeViewCapacity()) {
       PeerInfo candidate = passive.random(rng, p -> !pending.containsKey(p.id()));
       if (candidate == null) break;
       requestNeighbor(now, candidate, active.size() < config.activeViewMinimum());

@@ -394,8 +394,4 @@ final class SimMetrics {
     return lo;
   }
 
-  /** Figures over one window of messages. */
-  record WindowStats(int messages, double reliabilityMin, double reliabilityMean, double rmr, int ldhMax,
-      double ldhMean, double latencyMsP50, double latencyMsP90, double latencyMsP99, double latencyMsMax,
-      double rdpP50, double rdpP99, double controlPerDelivery, double duplicatesPerDelivery, long deliveries) {}
 }

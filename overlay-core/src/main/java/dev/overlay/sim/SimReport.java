@@ -1,6 +1,5 @@
 package dev.overlay.sim;
 
-import dev.overlay.sim.SimMetrics.WindowStats;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;

@@ -121,13 +121,13 @@ public final class StreamState implements HyParView.Listener {
 
   @Override
   public void neighborUp(long now, PeerInfo peer) {
-    broadcast.neighborUp(peer.id());
+    broadcast.neighborUp(now, peer.id());
     out.emit(new OverlayEvent.NeighborUp(stream, peer.id()));
   }
 
   @Override
   public void neighborDown(long now, PeerId peer, String reason) {
-    broadcast.neighborDown(peer);
+    broadcast.neighborDown(now, peer);
     out.emit(new OverlayEvent.NeighborDown(stream, peer, reason));
   }
 

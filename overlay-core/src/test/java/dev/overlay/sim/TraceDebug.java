@@ -6,7 +6,7 @@ import java.util.*;
 
 public class TraceDebug {
   public static void main(String[] args) {
-    SimConfig cfg = SimConfig.builder().nodes(Integer.parseInt(args[0])).messages(1000).seed(1).build();
+    SimConfig cfg = SimConfig.builder().nodes(Integer.parseInt(args[0])).messages(1000).seed(Long.parseLong(args[3])).build();
     Simulation sim = new Simulation(cfg);
     Map<Integer, Integer> repairGrafts = new HashMap<>();
     List<String> log = new ArrayList<>();
@@ -20,7 +20,7 @@ public class TraceDebug {
         if (to == watch && now > sim.publishStart()) log.add(String.format("%.3f RX from %d %s", now/1e9, from, m));
       }
       public void sent(long now, int from, int to, Message m) {
-        if (from == watch && now > sim.publishStart() && !(m instanceof Message.Data)) log.add(String.format("%.3f TX to %d %s", now/1e9, to, m));
+        if (from == watch && now > sim.publishStart()) log.add(String.format("%.3f TX to %d %s", now/1e9, to, m));
       }
     });
     SimReport r = sim.run();

@@ -1,0 +1,272 @@
+package dev.overlay.broadcast;
+
+import static dev.overlay.testing.TestNode.MS;
+import static dev.overlay.testing.TestNode.STREAM;
+import static dev.overlay.testing.TestNode.id;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.overlay.core.Command;
+import dev.overlay.core.Message;
+import dev.overlay.core.Message.Announcement;
+import dev.overlay.core.Message.Data;
+import dev.overlay.core.MessageRef;
+import dev.overlay.core.OverlayEvent;
+import dev.overlay.core.OverlayEvent.DropReason;
+import dev.overlay.core.PeerId;
+import dev.overlay.core.PublishResult;
+import dev.overlay.core.RecordingOutbox;
+import dev.overlay.core.Timer;
+import dev.overlay.delivery.SeenConfig;
+import dev.overlay.delivery.SeenMessages;
+import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class PlumtreeTest {
+
+  private static final PeerId SELF = id(1);
+  private static final PeerId A = id(2);
+  private static final PeerId B = id(3);
+  private static final PeerId C = id(4);
+  private static final PeerId PUB = id(9);
+  private static final long SESSION = 77;
+  private static final long T1 = 250 * MS;
+  private static final long T2 = 100 * MS;
+
+  private RecordingOutbox out;
+  private Plumtree tree;
+  private long now;
+
+  @BeforeEach
+  void setUp() {
+    build(PlumtreeConfig.defaults());
+  }
+
+  private void build(PlumtreeConfig config) {
+    out = new RecordingOutbox();
+    tree = new Plumtree(STREAM, config, new SeenMessages(STREAM, SeenConfig.defaults(), out), out);
+    tree.neighborUp(0, A);
+    tree.neighborUp(0, B);
+    tree.neighborUp(0, C);
+    now = 1_000 * MS; // past every grace period
+  }
+
+  private static Data data(long seq, int hops) {
+    return new Data(STREAM, PUB, SESSION, seq, hops, new byte[] {(byte) seq});
+  }
+
+  @Test
+  void publishingPushesToEveryEagerNeighbour() {
+    PublishResult r = tree.publish(now, SELF, SESSION, 1, new byte[] {7});
+    Data d = new Data(STREAM, SELF, SESSION, 1, 0, new byte[] {7});
+    assertThat(out.drain()).containsExactly(new Command.Send(A, d), new Command.Send(B, d), new Command.Send(C, d));
+    assertThat(r).isEqualTo(new PublishResult(STREAM, SESSION, 1, PublishResult.Status.SENT, 3, 0));
+  }
+
+  @Test
+  void aFirstCopyIsDeliveredAndForwardedOneHopFurtherButNotBack() {
+    tree.onData(now, A, data(1, 3));
+    assertThat(out.drain()).containsExactly(
+        new Command.Deliver(data(1, 3)),
+        new Command.Send(B, data(1, 4)),
+        new Command.Send(C, data(1, 4)));
+  }
+
+  @Test
+  void aDuplicatePrunesItsSenderOnlyOnce() {
+    tree.onData(now, A, data(1, 3));
+    tree.onData(now, A, data(2, 3)); // A is the front-runner
+    out.clear();
+    tree.onData(now, B, data(1, 5));
+    assertThat(out.drain()).containsExactly(
+        new Command.Send(B, new Message.Prune(STREAM, PUB)),
+        new Command.Emit(new OverlayEvent.Pruned(STREAM, B, PUB)));
+
+    tree.onData(now + 10 * MS, B, data(2, 5)); // still in flight when B got our PRUNE
+    assertThat(out.drain()).isEmpty();
+
+    tree.onData(now + 1_100 * MS, B, data(2, 5)); // B did not stop: tell it again
+    assertThat(out.drain()).containsExactly(
+        new Command.Send(B, new Message.Prune(STREAM, PUB)),
+        new Command.Emit(new OverlayEvent.Pruned(STREAM, B, PUB)));
+  }
+
+  @Test
+  void theFrontRunnerIsNotPrunedForOlderMessages() {
+    tree.onData(now, B, data(1, 5));
+    tree.onData(now, A, data(2, 2)); // A brings the newest message first
+    out.clear();
+    tree.onData(now, A, data(1, 2)); // and an older one, late
+    assertThat(out.drain()).isEmpty();
+  }
+
+  @Test
+  void aNewLinkIsNotPrunedDuringItsGracePeriod() {
+    tree.onData(now, A, data(1, 3));
+    tree.neighborUp(now, id(5));
+    out.clear();
+    tree.onData(now + 100 * MS, id(5), data(1, 6));
+    assertThat(out.drain()).isEmpty();
+    tree.onData(now + 600 * MS, id(5), data(1, 6));
+    assertThat(out.drain()).contains(new Command.Send(id(5), new Message.Prune(STREAM, PUB)));
+  }
+
+  @Test
+  void aPrunedPeerGetsAnnouncementsInsteadOfPushes() {
+    tree.onPrune(now, B, new Message.Prune(STREAM, PUB));
+    tree.onData(now, A, data(1, 3));
+    assertThat(out.drain()).containsExactly(
+        new Command.Deliver(data(1, 3)),
+        new Command.Send(C, data(1, 4)),
+        new Command.Schedule(new Timer.LazyFlush(STREAM), 100 * MS));
+    tree.onData(now, A, data(2, 3));
+    tree.onData(now, A, data(3, 3));
+    out.clear();
+
+    tree.onLazyFlush(now + 100 * MS);
+    assertThat(out.drain()).containsExactly(new Command.Send(B,
+        new Message.IHave(STREAM, List.of(new Announcement(PUB, SESSION, 1, 3, 4)))));
+  }
+
+  @Test
+  void anAnnouncedMessageThatDoesNotArriveIsGrafted() {
+    MessageRef ref = new MessageRef(PUB, SESSION, 5);
+    tree.onIHave(now, B, new Message.IHave(STREAM, List.of(new Announcement(PUB, SESSION, 5, 1, 2))));
+    assertThat(out.drain()).containsExactly(new Command.Schedule(new Timer.GraftTimeout(STREAM, ref, 0), T1));
+
+    tree.onIHave(now, C, new Message.IHave(STREAM, List.of(new Announcement(PUB, SESSION, 5, 1, 3))));
+    assertThat(out.drain()).isEmpty(); // already waiting; C is the second candidate
+
+    tree.onGraftTimeout(now + T1, new Timer.GraftTimeout(STREAM, ref, 0));
+    assertThat(out.drain()).containsExactly(
+        new Command.Send(B, new Message.Graft(STREAM, ref, true)),
+        new Command.Emit(new OverlayEvent.Grafted(STREAM, B, PUB, false)),
+        new Command.Schedule(new Timer.GraftTimeout(STREAM, ref, 1), T2));
+
+    tree.onGraftTimeout(now + T1 + T2, new Timer.GraftTimeout(STREAM, ref, 1));
+    assertThat(out.drain()).containsExactly(
+        new Command.Send(C, new Message.Graft(STREAM, ref, true)),
+        new Command.Emit(new OverlayEvent.Grafted(STREAM, C, PUB, false)),
+        new Command.Schedule(new Timer.GraftTimeout(STREAM, ref, 2), T2));
+
+    tree.onData(now + T1 + 2 * T2, C, data(5, 4));
+    out.clear();
+    tree.onGraftTimeout(now + T1 + 2 * T2, new Timer.GraftTimeout(STREAM, ref, 2));
+    assertThat(out.drain()).as("the message came: the timer is stale").isEmpty();
+  }
+
+  @Test
+  void anAnnouncementOfSomethingWeHaveNeedsNothing() {
+    tree.onData(now, A, data(1, 3));
+    out.clear();
+    tree.onIHave(now, B, new Message.IHave(STREAM, List.of(new Announcement(PUB, SESSION, 1, 1, 4))));
+    assertThat(out.drain()).isEmpty();
+  }
+
+  @Test
+  void aGraftIsAnsweredFromTheCacheOneHopFurther() {
+    tree.onData(now, A, data(1, 3));
+    tree.onPrune(now, B, new Message.Prune(STREAM, PUB));
+    out.clear();
+    tree.onGraft(now, B, new Message.Graft(STREAM, new MessageRef(PUB, SESSION, 1), true));
+    assertThat(out.drain()).containsExactly(new Command.Send(B, data(1, 4)));
+    tree.onData(now, A, data(2, 3));
+    assertThat(out.drain()).as("B is pushed to again").contains(new Command.Send(B, data(2, 4)));
+  }
+
+  @Test
+  void aGraftForAMessageNoLongerCachedIsADrop() {
+    tree.onGraft(now, B, new Message.Graft(STREAM, new MessageRef(PUB, SESSION, 99), true));
+    assertThat(out.drain()).containsExactly(new Command.Emit(new OverlayEvent.Dropped(STREAM, B, DropReason.NOT_CACHED,
+        "GRAFT for " + new MessageRef(PUB, SESSION, 99))));
+  }
+
+  @Test
+  void aMuchShorterAnnouncedPathIsGraftedOnceThenBacksOff() {
+    tree.onData(now, A, data(1, 10)); // A is our parent, 10 hops out
+    tree.onData(now, B, data(1, 12)); // B's copy is a duplicate: B pruned
+    out.clear();
+    tree.onIHave(now, B, new Message.IHave(STREAM, List.of(new Announcement(PUB, SESSION, 1, 1, 2))));
+    assertThat(out.drain()).containsExactly(
+        new Command.Send(B, new Message.Graft(STREAM, new MessageRef(PUB, SESSION, 1), false)),
+        new Command.Emit(new OverlayEvent.Grafted(STREAM, B, PUB, true)));
+
+    tree.onData(now + 600 * MS, A, data(2, 10)); // A still first: B loses the race
+    tree.onData(now + 600 * MS, B, data(2, 12));
+    out.clear();
+    tree.onIHave(now + 700 * MS, B, new Message.IHave(STREAM, List.of(new Announcement(PUB, SESSION, 2, 1, 2))));
+    assertThat(out.drain()).as("not again within the back-off").isEmpty();
+  }
+
+  @Test
+  void losingTheFrontRunnerAsksThePrunedNeighboursToPush() {
+    tree.onData(now, A, data(1, 3));
+    tree.onData(now, B, data(1, 4)); // B pruned
+    out.clear();
+    tree.neighborDown(now, A);
+    assertThat(out.drain()).containsExactly(
+        new Command.Send(B, new Message.Graft(STREAM, new MessageRef(PUB, SESSION, 1), false)),
+        new Command.Emit(new OverlayEvent.Grafted(STREAM, B, PUB, false)));
+  }
+
+  @Test
+  void noPruneForCopiesThatRaceAPrunedParent() {
+    tree.onData(now, A, data(1, 3));
+    tree.onData(now, B, data(1, 5)); // B pruned
+    tree.onData(now, B, data(2, 5)); // B's in-flight copy is first for message 2
+    out.clear();
+    tree.onData(now, C, data(2, 4)); // C's copy came second, but the first was from a pruned peer
+    assertThat(out.drain()).isEmpty();
+  }
+
+  @Test
+  void perPublisherTreesAreIndependent() {
+    PeerId other = id(10);
+    tree.onPrune(now, B, new Message.Prune(STREAM, PUB));
+    tree.onData(now, A, new Data(STREAM, other, 5, 1, 1, new byte[0]));
+    assertThat(out.drain()).contains(new Command.Send(B, new Data(STREAM, other, 5, 1, 2, new byte[0])));
+  }
+
+  @Test
+  void aSharedTreeAppliesAPruneToEveryPublisher() {
+    build(PlumtreeConfig.builder().treeStrategy(TreeStrategy.SHARED).build());
+    PeerId other = id(10);
+    tree.onPrune(now, B, new Message.Prune(STREAM, PUB));
+    tree.onData(now, A, new Data(STREAM, other, 5, 1, 1, new byte[0]));
+    assertThat(out.drain()).doesNotContain(new Command.Send(B, new Data(STREAM, other, 5, 1, 2, new byte[0])));
+  }
+
+  @Test
+  void aGapIsReportedAndItsFillingToo() {
+    tree.onData(now, A, data(1, 3));
+    out.clear();
+    tree.onData(now, A, data(4, 3));
+    assertThat(out.events(OverlayEvent.GapDetected.class))
+        .containsExactly(new OverlayEvent.GapDetected(STREAM, PUB, SESSION, 2, 3));
+    tree.onData(now, B, data(3, 3));
+    assertThat(out.events(OverlayEvent.GapResolved.class))
+        .containsExactly(new OverlayEvent.GapResolved(STREAM, PUB, SESSION, 3, 3));
+  }
+
+  @Test
+  void identicalPayloadsAreDistinctMessages() {
+    byte[] same = {1, 2, 3};
+    tree.onData(now, A, new Data(STREAM, PUB, SESSION, 1, 1, same));
+    tree.onData(now, A, new Data(STREAM, PUB, SESSION, 2, 1, same));
+    assertThat(out.commands(Command.Deliver.class)).hasSize(2);
+  }
+
+  @Test
+  void everyTableStaysWithinItsCap() {
+    build(PlumtreeConfig.builder().messageCacheCapacity(8).maxMissing(4).maxPendingAnnouncements(4).build());
+    tree.onPrune(now, B, new Message.Prune(STREAM, PUB));
+    for (int i = 1; i <= 50; i++) {
+      tree.onData(now, A, data(2 * i, 3)); // every other one: many announcement runs, many gaps
+      tree.onIHave(now, C, new Message.IHave(STREAM, List.of(new Announcement(PUB, SESSION, 1000 + i, 1, 3))));
+    }
+    assertThat(tree.cacheSize()).isLessThanOrEqualTo(8);
+    assertThat(tree.missingSize()).isLessThanOrEqualTo(4);
+    assertThat(tree.pendingAnnouncements()).isLessThanOrEqualTo(4);
+    assertThat(out.events(OverlayEvent.Dropped.class)).isNotEmpty().allMatch(d -> d.reason() == DropReason.CAPACITY);
+  }
+}

@@ -1,0 +1,169 @@
+package dev.overlay.node;
+
+import static dev.overlay.testing.TestNode.STREAM;
+import static dev.overlay.testing.TestNode.id;
+import static dev.overlay.testing.TestNode.info;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.overlay.core.Command;
+import dev.overlay.core.Event;
+import dev.overlay.core.Message;
+import dev.overlay.core.OverlayEvent;
+import dev.overlay.core.OverlayEvent.DropReason;
+import dev.overlay.core.PublishResult;
+import dev.overlay.core.StreamId;
+import dev.overlay.core.Timer;
+import dev.overlay.testing.TestNode;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class NodeStateTest {
+
+  private final TestNode node = new TestNode(1);
+
+  @Test
+  void startSchedulesHousekeeping() {
+    TestNode fresh = new TestNode(1);
+    NodeState s = new NodeState(NodeConfig.defaults(), fresh.self, new java.util.SplittableRandom(1), fresh.out);
+    s.start(0);
+    assertThat(fresh.out.drain()).containsExactly(new Command.Schedule(Timer.Housekeeping.INSTANCE, 5_000_000_000L));
+  }
+
+  @Test
+  void aJoinFromAnEarlierIncarnationIsIgnored() {
+    node.joinWithNeighbors(2);
+    node.connected(9);
+    node.receive(9, new Message.Neighbor(STREAM, info(9, 5), false));
+    node.receive(9, new Message.Disconnect(STREAM, 5, true));
+    List<Command> c = node.receive(9, new Message.Join(STREAM, info(9, 4)));
+
+    assertThat(c).containsExactly(new Command.Emit(
+        new OverlayEvent.Dropped(STREAM, id(9), DropReason.STALE_INCARNATION, "Join from incarnation 4")));
+  }
+
+  @Test
+  void aDisconnectFromAnEarlierIncarnationIsIgnored() {
+    node.joinWithNeighbors(2);
+    node.connected(9);
+    node.receive(9, new Message.Neighbor(STREAM, info(9, 7), true));
+    List<Command> c = node.receive(9, new Message.Disconnect(STREAM, 6, false));
+
+    assertThat(c).containsExactly(new Command.Emit(
+        new OverlayEvent.Dropped(STREAM, id(9), DropReason.STALE_INCARNATION, "Disconnect from incarnation 6")));
+    assertThat(node.stream().membership().isActive(id(9))).isTrue();
+  }
+
+  @Test
+  void aMessageNamingAnotherSenderIsDropped() {
+    node.joinWithNeighbors(2);
+    List<Command> c = node.receive(2, new Message.Neighbor(STREAM, info(3), true));
+    assertThat(c).containsExactly(new Command.Emit(
+        new OverlayEvent.Dropped(STREAM, id(2), DropReason.SPOOFED_SENDER, "Neighbor claims sender " + id(3))));
+  }
+
+  @Test
+  void aPeerThatThinksWeAreInAStreamWeLeftIsToldOtherwise() {
+    StreamId other = StreamId.of("other");
+    node.connected(2);
+    List<Command> c = node.receive(2, new Message.Neighbor(other, info(2), true));
+    assertThat(c).containsExactly(
+        new Command.Emit(new OverlayEvent.Dropped(other, id(2), DropReason.UNKNOWN_STREAM, "Neighbor")),
+        new Command.Send(id(2), new Message.Disconnect(other, 1, false)));
+  }
+
+  @Test
+  void aDisconnectForAnUnknownStreamIsNotAnswered() {
+    StreamId other = StreamId.of("other");
+    node.connected(2);
+    List<Command> c = node.receive(2, new Message.Disconnect(other, 1, false));
+    assertThat(c).containsExactly(new Command.Emit(new OverlayEvent.Dropped(other, id(2), DropReason.UNKNOWN_STREAM, "Disconnect")));
+  }
+
+  @Test
+  void publishingNeedsAJoinedStreamAndASmallEnoughPayload() {
+    assertThat(node.on(new Event.Publish(STREAM, new byte[10])))
+        .containsExactly(new Command.Published(PublishResult.refused(STREAM, PublishResult.Status.NOT_JOINED)));
+    node.joinWithNeighbors(2);
+    assertThat(node.on(new Event.Publish(STREAM, new byte[64 * 1024 + 1])))
+        .containsExactly(new Command.Published(PublishResult.refused(STREAM, PublishResult.Status.TOO_LARGE)));
+  }
+
+  @Test
+  void publishingNumbersMessagesAndPushesToNeighbours() {
+    node.joinWithNeighbors(2, 3);
+    List<Command> c = node.on(new Event.Publish(STREAM, new byte[] {42}));
+    long session = node.stream().session();
+    Message.Data expected = new Message.Data(STREAM, id(1), session, 1, 0, new byte[] {42});
+    assertThat(c).containsExactly(
+        new Command.Send(id(2), expected),
+        new Command.Send(id(3), expected),
+        new Command.Published(new PublishResult(STREAM, session, 1, PublishResult.Status.SENT, 2, 0)));
+    List<Command> second = node.on(new Event.Publish(STREAM, new byte[] {43}));
+    assertThat(((Command.Published) second.get(second.size() - 1)).result().seq()).isEqualTo(2);
+  }
+
+  @Test
+  void publishingWithoutNeighboursSaysSo() {
+    node.on(new Event.JoinStream(STREAM));
+    node.out.clear();
+    List<Command> c = node.on(new Event.Publish(STREAM, new byte[] {1}));
+    assertThat(((Command.Published) c.get(0)).result().status()).isEqualTo(PublishResult.Status.NO_PEERS);
+  }
+
+  @Test
+  void aRejoinUsesAFreshSession() {
+    node.joinWithNeighbors(2);
+    long first = node.stream().session();
+    node.on(new Event.LeaveStream(STREAM));
+    node.joinWithNeighbors(2);
+    assertThat(node.stream().session()).isNotEqualTo(first);
+  }
+
+  @Test
+  void atTheLinkLimitAnIdleLinkMakesRoom() {
+    TestNode n = new TestNode(1, NodeConfig.builder().maxLinks(5).build());
+    for (int p = 2; p <= 6; p++) {
+      n.connected(p);
+      n.advance(1);
+    }
+    List<Command> c = n.connected(7);
+    assertThat(c).containsExactly(new Command.Disconnect(id(2))); // the longest idle, unused
+    assertThat(n.state.linkedPeers()).contains(id(7)).doesNotContain(id(2));
+  }
+
+  @Test
+  void whenEveryLinkIsInUseANewOneIsRefused() {
+    TestNode n = new TestNode(1, NodeConfig.builder().maxLinks(5).build());
+    n.joinWithNeighbors(2, 3, 4, 5, 6);
+    List<Command> c = n.connected(7);
+    assertThat(c).containsExactly(new Command.Disconnect(id(7)),
+        new Command.Emit(new OverlayEvent.PeerRefused(id(7), "link limit reached (5)")));
+  }
+
+  @Test
+  void idleLinksCloseAfterTheTimeoutButUsedOnesStay() {
+    TestNode n = new TestNode(1, NodeConfig.builder().linkIdleTimeout(Duration.ofSeconds(10)).build());
+    n.joinWithNeighbors(2);     // 2 is used by the stream
+    n.connected(3);             // 3 dialled us and said nothing
+    n.advance(11_000_000_000L);
+    List<Command> c = n.on(new Event.TimerFired(Timer.Housekeeping.INSTANCE));
+    assertThat(c).contains(new Command.Disconnect(id(3))).doesNotContain(new Command.Disconnect(id(2)));
+  }
+
+  @Test
+  void joiningBeyondTheStreamLimitIsRefusedWithAnEvent() {
+    TestNode n = new TestNode(1, NodeConfig.builder().maxStreams(1).build());
+    n.on(new Event.JoinStream(StreamId.of("a")));
+    List<Command> c = n.on(new Event.JoinStream(StreamId.of("b")));
+    assertThat(c).containsExactly(new Command.Emit(new OverlayEvent.Dropped(StreamId.of("b"), null, DropReason.CAPACITY,
+        "stream limit reached (1): not joining")));
+  }
+
+  @Test
+  void everyTableReportsItsCap() {
+    node.joinWithNeighbors(2, 3);
+    assertThat(node.state.capacityUses()).isNotEmpty().noneMatch(NodeState.CapacityUse::exceeded)
+        .extracting(NodeState.CapacityUse::table).contains("links", "streams");
+  }
+}

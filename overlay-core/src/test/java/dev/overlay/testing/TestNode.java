@@ -1,0 +1,81 @@
+package dev.overlay.testing;
+
+import dev.overlay.core.Command;
+import dev.overlay.core.Event;
+import dev.overlay.core.Message;
+import dev.overlay.core.PeerId;
+import dev.overlay.core.PeerInfo;
+import dev.overlay.core.RecordingOutbox;
+import dev.overlay.core.StreamId;
+import dev.overlay.node.NodeConfig;
+import dev.overlay.node.NodeState;
+import dev.overlay.stream.StreamState;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/** Drives one {@link NodeState} by hand and records what it does. Peers are numbered. */
+public final class TestNode {
+
+  public static final StreamId STREAM = StreamId.of("test-stream");
+  public static final long MS = 1_000_000;
+
+  public final RecordingOutbox out = new RecordingOutbox();
+  public final NodeState state;
+  public final PeerInfo self;
+  public long now;
+
+  public TestNode(int n) {
+    this(n, NodeConfig.defaults());
+  }
+
+  public TestNode(int n, NodeConfig config) {
+    self = info(n);
+    state = new NodeState(config, self, new SplittableRandom(n), out);
+    state.start(0);
+    out.clear();
+  }
+
+  /** Peer {@code n}'s id: distinct, and stable across runs. */
+  public static PeerId id(int n) {
+    return new PeerId(0x5EED_0000L + n, n, n * 31L, n * 131L);
+  }
+
+  public static PeerInfo info(int n) {
+    return PeerInfo.of(id(n), 1);
+  }
+
+  public static PeerInfo info(int n, long incarnation) {
+    return PeerInfo.of(id(n), incarnation);
+  }
+
+  public List<Command> on(Event e) {
+    state.handle(now, e);
+    return out.drain();
+  }
+
+  public List<Command> receive(int from, Message m) {
+    return on(new Event.Received(id(from), m));
+  }
+
+  public List<Command> connected(int peer) {
+    return on(new Event.PeerConnected(id(peer)));
+  }
+
+  public StreamState stream() {
+    return state.stream(STREAM);
+  }
+
+  /** Joins the stream and makes each peer an active neighbour by accepting its high-priority request. */
+  public void joinWithNeighbors(int... peers) {
+    on(new Event.JoinStream(STREAM));
+    for (int p : peers) {
+      connected(p);
+      receive(p, new Message.Neighbor(STREAM, info(p), true));
+    }
+    out.clear();
+  }
+
+  public void advance(long nanos) {
+    now += nanos;
+  }
+}

@@ -246,10 +246,20 @@ public final class Plumtree {
     }
   }
 
-  /** The peer wants our pushes for this publisher again, and perhaps one message now. */
+  /**
+   * The peer wants our pushes for this publisher again, and perhaps one message now. Messages
+   * we received while it was lazy were queued for announcement, not pushed: those announcements
+   * go out first, or the peer would get neither a copy nor an announcement of them.
+   */
   public void onGraft(long now, PeerId from, Message.Graft graft) {
     MessageRef ref = graft.ref();
-    if (neighbors.contains(from)) tree(ref.publisher()).lazy.remove(from);
+    if (neighbors.contains(from)) {
+      Tree tree = tree(ref.publisher());
+      if (tree.lazy.contains(from)) {
+        flush();
+        tree.lazy.remove(from);
+      }
+    }
     if (!graft.wantMessage()) return;
     int slot = cache.find(ref.publisher(), ref.session(), ref.seq());
     if (slot < 0) {

@@ -175,6 +175,17 @@ class PlumtreeTest {
   }
 
   @Test
+  void aPeerGraftingUsGetsTheAnnouncementsQueuedWhileItWasLazy() {
+    tree.onPrune(now, B, new Message.Prune(STREAM, PUB));
+    tree.onData(now, A, data(1, 3)); // B lazy: announced later, not pushed
+    tree.onData(now, A, data(2, 3));
+    out.clear();
+    tree.onGraft(now, B, new Message.Graft(STREAM, new MessageRef(PUB, SESSION, 2), false));
+    assertThat(out.drain()).containsExactly(new Command.Send(B,
+        new Message.IHave(STREAM, List.of(new Announcement(PUB, SESSION, 1, 2, 4)))));
+  }
+
+  @Test
   void aGraftForAMessageNoLongerCachedIsADrop() {
     tree.onGraft(now, B, new Message.Graft(STREAM, new MessageRef(PUB, SESSION, 99), true));
     assertThat(out.drain()).containsExactly(new Command.Emit(new OverlayEvent.Dropped(STREAM, B, DropReason.NOT_CACHED,

@@ -292,9 +292,11 @@ public final class Plumtree {
     if (m.nextAnnouncer >= m.announcerCount) return; // wait for another announcement
     PeerId peer = m.announcers[m.nextAnnouncer++];
     m.attempts++;
-    Tree tree = tree(ref.publisher());
-    tree.pruned.remove(peer);
-    tree.grafted.put(peer, now);
+    if (neighbors.contains(peer)) { // an announcer may have left since; the GRAFT still fetches the message
+      Tree tree = tree(ref.publisher());
+      tree.pruned.remove(peer);
+      tree.grafted.put(peer, now);
+    }
     out.send(peer, new Message.Graft(stream, ref, true));
     graftsSent++;
     out.emit(new OverlayEvent.Grafted(stream, peer, ref.publisher(), false));

@@ -156,6 +156,18 @@ class PlumtreeTest {
   }
 
   @Test
+  void anAnnouncerThatLeftIsStillAskedButNotTrackedAsALink() {
+    MessageRef ref = new MessageRef(PUB, SESSION, 5);
+    tree.onIHave(now, B, new Message.IHave(STREAM, List.of(new Announcement(PUB, SESSION, 5, 1, 2))));
+    tree.neighborDown(now, B);
+    tree.onIHave(now, id(7), new Message.IHave(STREAM, List.of(new Announcement(PUB, SESSION, 5, 1, 2))));
+    out.clear();
+    tree.onGraftTimeout(now + T1, new Timer.GraftTimeout(STREAM, ref, 0));
+    assertThat(out.sent(Message.Graft.class)).containsExactly(new Message.Graft(STREAM, ref, true));
+    assertThat(tree.lazySetsWithinNeighbors()).isTrue();
+  }
+
+  @Test
   void anAnnouncementOfSomethingWeHaveNeedsNothing() {
     tree.onData(now, A, data(1, 3));
     out.clear();

@@ -12,22 +12,33 @@ import java.util.Locale;
  * collector, a pre-touched heap on transparent huge pages. A 10,000-node simulation spends most
  * of its time on cache and TLB misses across a gigabyte of node state; these settings make it
  * about a third faster than the default G1 collector on a 2-core machine (docs/benchmarks.md).
- * The child keeps the caller's -Xmx and other JVM options; {@code --no-relaunch} skips this.
+ * The child keeps the caller's -Xmx (4 GiB if none) and other JVM options. Only for runs of
+ * 5,000 nodes or more; {@code --no-relaunch} skips it.
  */
 final class ThroughputJvm {
 
   static final String CHILD_MARKER = "overlay.bench.child";
   private static final long DEFAULT_HEAP = 4L << 30;
+  /** Below this many nodes a run takes seconds either way; not worth a second JVM and a pre-touched heap. */
+  private static final int MIN_NODES = 5_000;
 
   private ThroughputJvm() {}
 
-  /** Whether this JVM should hand over to a throughput-configured child. */
+  /** Whether this JVM should hand over to a throughput-configured child: large runs from the jar only. */
   static boolean shouldRelaunch(String[] args) {
     if (Boolean.getBoolean(CHILD_MARKER)) return false;
-    for (String a : args) {
+    int nodes = 1000; // the sim command's default
+    for (int i = 0; i < args.length; i++) {
+      String a = args[i];
       if (a.equals("--no-relaunch") || a.equals("--help") || a.equals("-h")) return false;
+      try {
+        if (a.equals("--nodes") && i + 1 < args.length) nodes = Integer.parseInt(args[i + 1]);
+        if (a.startsWith("--nodes=")) nodes = Integer.parseInt(a.substring(8));
+      } catch (NumberFormatException e) {
+        return false; // let the command report the bad value
+      }
     }
-    return jarPath() != null;
+    return nodes >= MIN_NODES && jarPath() != null;
   }
 
   /** Runs the same command in a child JVM and returns its exit code. */

@@ -224,7 +224,7 @@ final class SimMetrics {
           break;
         }
       }
-      afterCrash = window(first, messages, reliability, 0);
+      afterCrash = window(first, messages, reliability, -1); // control traffic is not counted from that instant
     }
 
     double optP99 = optimalLatencyP99Millis();
@@ -243,7 +243,7 @@ final class SimMetrics {
         introductionRequests, drops, new TreeMap<>(eventCounts), violations);
   }
 
-  /** Figures over messages {@code from..to-1}. */
+  /** Figures over messages {@code from..to-1}; {@code controlSent} < 0 when it was not counted for this window. */
   private WindowStats window(int from, int to, double[] reliability, long controlSent) {
     double relMin = 1;
     double relSum = 0;
@@ -286,7 +286,7 @@ final class SimMetrics {
     return new WindowStats(relCount, relCount == 0 ? Double.NaN : relMin, relCount == 0 ? Double.NaN : relSum / relCount,
         delivered == 0 ? Double.NaN : (double) sent / delivered - 1, ldhMax, ldhCount == 0 ? 0 : (double) ldhSum / ldhCount,
         latP[0], latP[1], latP[2], latMax, rdpP[0], rdpP[1],
-        delivered == 0 ? Double.NaN : (double) controlSent / delivered,
+        delivered == 0 || controlSent < 0 ? Double.NaN : (double) controlSent / delivered,
         delivered == 0 ? Double.NaN : (double) (received - delivered) / delivered, delivered);
   }
 

@@ -14,7 +14,9 @@ public record PublishResult(StreamId stream, long session, long seq, Status stat
     /** The node has not joined this stream. Nothing was numbered. */
     NOT_JOINED,
     /** The payload is larger than {@code NodeConfig#maxPayloadBytes()}. Nothing was numbered. */
-    TOO_LARGE
+    TOO_LARGE,
+    /** The runtime's command queue was full: the node is swamped. Nothing was numbered. */
+    QUEUE_FULL
   }
 
   public static PublishResult refused(StreamId stream, Status status) {

@@ -1,0 +1,344 @@
+package dev.overlay;
+
+import dev.overlay.broadcast.Plumtree;
+import dev.overlay.core.Message;
+import dev.overlay.core.PeerId;
+import dev.overlay.core.PeerInfo;
+import dev.overlay.core.PublishResult;
+import dev.overlay.core.StreamId;
+import dev.overlay.identity.NodeIdentity;
+import dev.overlay.identity.TlsContexts;
+import dev.overlay.node.NodeConfig;
+import dev.overlay.runtime.Introducer;
+import dev.overlay.runtime.NodeRuntime;
+import dev.overlay.runtime.StaticSeeds;
+import dev.overlay.stream.StreamState;
+import dev.overlay.transport.TransportConfig;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.ServerSocketChannel;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
+
+/**
+ * A node of the overlay: join streams, publish to them, subscribe to them.
+ *
+ * <pre>{@code
+ * try (OverlayNode node = OverlayNode.builder().listen("0.0.0.0", 30301).advertise("10.0.0.5")
+ *     .seeds("10.0.0.1:30301").build()) {
+ *   node.start();
+ *   node.subscribe("sensors/temperature", m -> System.out.println(m.seq() + ": " + m.payload().length + " bytes"));
+ *   node.awaitNeighbors("sensors/temperature", 1, Duration.ofSeconds(10));
+ *   node.publish("sensors/temperature", "21.5".getBytes()).join();
+ * }
+ * }</pre>
+ *
+ * <p>Thread-safe: every method may be called from any thread. The node's protocol runs on one
+ * event-loop thread that no call here ever blocks.
+ */
+public final class OverlayNode implements AutoCloseable {
+
+  private final Builder b;
+  private final NodeIdentity identity;
+  private final EventLoopGroup group;
+  private final boolean ownsGroup;
+  private final ExecutorService ownedDelivery;
+  private final NodeRuntime runtime;
+  private final Map<String, StreamId> streamIds = new ConcurrentHashMap<>();
+  private volatile PeerInfo self;
+  private volatile boolean closed;
+
+  private OverlayNode(Builder b) throws Exception {
+    this.b = b;
+    this.identity = b.identity != null ? b.identity : NodeIdentity.generate();
+    boolean epoll = b.transport.nativeTransport() && Epoll.isAvailable();
+    IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+    Class<? extends SocketChannel> socket = epoll ? EpollSocketChannel.class : NioSocketChannel.class;
+    Class<? extends ServerSocketChannel> server = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+    if (b.group != null) {
+      this.group = b.group;
+      this.ownsGroup = false;
+    } else {
+      this.group = new MultiThreadIoEventLoopGroup(1, io);
+      this.ownsGroup = true;
+    }
+    if (b.deliveryExecutor != null) {
+      this.ownedDelivery = null;
+    } else {
+      this.ownedDelivery = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "overlay-delivery-" + identity.peerId());
+        t.setDaemon(true);
+        return t;
+      });
+    }
+    TlsContexts tls = new TlsContexts(identity, b.transport.nativeTls());
+    List<InetSocketAddress> seeds = List.copyOf(b.seedAddresses);
+    List<PeerInfo> seedPeers = List.copyOf(b.seedPeers);
+    Function<NodeRuntime, Introducer> introducer = b.introducer != null ? b.introducer : rt -> new StaticSeeds(rt, seeds, seedPeers);
+    OverlayListener listener = b.listener;
+    this.runtime = new NodeRuntime(group.next(), b.config, b.transport, identity, tls, socket, server, introducer,
+        b.deliveryExecutor != null ? b.deliveryExecutor : ownedDelivery, listener::onEvent, listener::onTransportEvent);
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** Binds the listening socket and starts the protocol. On failure the node is closed. */
+  public OverlayNode start() throws Exception {
+    try {
+      self = runtime.start(new InetSocketAddress(b.listenHost, b.listenPort), b.advertiseHost);
+      return this;
+    } catch (Exception e) {
+      closed = true;
+      shutdownThreads();
+      throw e;
+    }
+  }
+
+  public PeerId peerId() {
+    return identity.peerId();
+  }
+
+  /** Our id, incarnation and the address peers reach us at; null before {@link #start}. */
+  public PeerInfo info() {
+    return self;
+  }
+
+  /** The address we listen on (as advertised). */
+  public InetSocketAddress address() {
+    var c = self.candidates().get(0);
+    return new InetSocketAddress(c.host(), c.port());
+  }
+
+  /** Joins the stream if needed, and delivers its messages to {@code handler} on the node's delivery executor. */
+  public Subscription subscribe(String stream, MessageHandler handler) {
+    return subscribe(stream, handler, null);
+  }
+
+  /** As {@link #subscribe(String, MessageHandler)}, with the handler run on {@code executor}. */
+  public Subscription subscribe(String stream, MessageHandler handler, java.util.concurrent.Executor executor) {
+    ensureOpen();
+    Objects.requireNonNull(handler, "handler");
+    StreamId id = id(stream);
+    return runtime.subscribe(id, stream, executor, handler::onMessage, handler::onLagged, b.transport.subscriptionQueueCapacity());
+  }
+
+  /**
+   * Publishes a payload, joining the stream first if needed. The future says what happened:
+   * pushed to k neighbours ({@code SENT}), numbered but no neighbours yet ({@code NO_PEERS}),
+   * or refused ({@code TOO_LARGE}, {@code QUEUE_FULL} when the node is swamped).
+   */
+  public CompletableFuture<PublishResult> publish(String stream, byte[] payload) {
+    ensureOpen();
+    return runtime.publish(id(stream), stream, Objects.requireNonNull(payload, "payload"));
+  }
+
+  /** Joins a stream without subscribing (to publish only, for instance). */
+  public void join(String stream) {
+    ensureOpen();
+    runtime.join(id(stream), stream);
+  }
+
+  /** Leaves a stream: neighbours are told, its state is dropped. Subscriptions stay but receive nothing. */
+  public void leave(String stream) {
+    ensureOpen();
+    runtime.leave(id(stream));
+  }
+
+  /** Completes once the stream has its first neighbour. */
+  public CompletableFuture<Void> joined(String stream) {
+    return runtime.neighbors(id(stream), stream, 1);
+  }
+
+  /** Waits until the stream has at least {@code n} neighbours; returns false on timeout. */
+  public boolean awaitNeighbors(String stream, int n, Duration timeout) throws InterruptedException {
+    try {
+      runtime.neighbors(id(stream), stream, n).get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+      return true;
+    } catch (TimeoutException e) {
+      return false;
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw new IllegalStateException(e.getCause());
+    }
+  }
+
+  /** Views, trees and counters, taken consistently on the node's loop. */
+  public NodeSnapshot snapshot() throws Exception {
+    return runtime.query(v -> {
+      List<NodeSnapshot.Stream> streams = new ArrayList<>();
+      Map<StreamId, long[]> counters = v.streamCounters();
+      for (StreamState s : v.core().streams()) {
+        Plumtree p = s.broadcast();
+        List<NodeSnapshot.Tree> trees = new ArrayList<>();
+        List<PeerId> keys = new ArrayList<>(p.treeKeys());
+        if (keys.isEmpty()) keys.add(null);
+        for (PeerId pub : keys) trees.add(new NodeSnapshot.Tree(pub, p.eagerPeers(pub), p.lazyPeers(pub)));
+        long[] c = counters.getOrDefault(s.id(), new long[12]);
+        streams.add(new NodeSnapshot.Stream(v.streamName(s.id()),
+            s.membership().activeView().stream().map(PeerInfo::id).toList(),
+            s.membership().passiveView().stream().map(PeerInfo::id).toList(), trees,
+            new NodeSnapshot.Counters(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], (int) c[11])));
+      }
+      return new NodeSnapshot(v.self(), streams, v.linkedPeers(), v.nodeCounters());
+    });
+  }
+
+  /** Says goodbye to every neighbour, closes every link, and stops the node's threads. */
+  @Override
+  public void close() throws Exception {
+    if (closed) return;
+    closed = true;
+    try {
+      if (self != null) runtime.close();
+    } finally {
+      shutdownThreads();
+    }
+  }
+
+  /**
+   * Stops at once without telling anyone, as a crash would: connections close, neighbours find
+   * out from their sockets. For failure tests and drills.
+   */
+  public void abort() throws Exception {
+    if (closed) return;
+    closed = true;
+    try {
+      if (self != null) runtime.crash();
+    } finally {
+      shutdownThreads();
+    }
+  }
+
+  private void shutdownThreads() {
+    if (ownsGroup) group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+    if (ownedDelivery != null) ownedDelivery.shutdownNow();
+  }
+
+  private StreamId id(String stream) {
+    StreamId id = streamIds.get(stream);
+    if (id != null) return id;
+    if (streamIds.size() >= b.config.maxStreams() * 2) streamIds.clear(); // a cache, bounded
+    id = StreamId.of(stream);
+    streamIds.put(stream, id);
+    return id;
+  }
+
+  private void ensureOpen() {
+    if (closed) throw new IllegalStateException("the node is closed");
+    if (self == null) throw new IllegalStateException("start() the node first");
+  }
+
+  /**
+   * Everything a node can be configured with. Defaults: a new identity; listen on 127.0.0.1 on
+   * a free port (set {@link #listen} and {@link #advertise} for a real network); no seeds; the
+   * core's and the transport's documented defaults; no listener; its own event loop and
+   * delivery thread.
+   */
+  public static final class Builder {
+    private NodeIdentity identity;
+    private String listenHost = "127.0.0.1";
+    private int listenPort;
+    private String advertiseHost;
+    private final List<InetSocketAddress> seedAddresses = new ArrayList<>();
+    private final List<PeerInfo> seedPeers = new ArrayList<>();
+    private NodeConfig config = NodeConfig.defaults();
+    private TransportConfig transport = TransportConfig.defaults();
+    private OverlayListener listener = new OverlayListener() {};
+    private EventLoopGroup group;
+    private java.util.concurrent.Executor deliveryExecutor;
+    private Function<NodeRuntime, Introducer> introducer;
+
+    public Builder identity(NodeIdentity v) {
+      identity = Objects.requireNonNull(v);
+      return this;
+    }
+
+    /** Where to listen; port 0 picks a free one. */
+    public Builder listen(String host, int port) {
+      if (port < 0 || port > 65535) throw new IllegalArgumentException("port must be 0..65535, got " + port);
+      listenHost = Objects.requireNonNull(host);
+      listenPort = port;
+      return this;
+    }
+
+    /** The host other nodes should dial (default: the listening host). */
+    public Builder advertise(String host) {
+      advertiseHost = host;
+      return this;
+    }
+
+    /** Seeds by address, {@code host:port}: dialled to learn who they are. */
+    public Builder seeds(String... hostPorts) {
+      for (String hp : hostPorts) {
+        int colon = hp.lastIndexOf(':');
+        if (colon <= 0) throw new IllegalArgumentException("a seed is host:port, got '" + hp + "'");
+        seedAddresses.add(new InetSocketAddress(hp.substring(0, colon), Integer.parseInt(hp.substring(colon + 1))));
+      }
+      return this;
+    }
+
+    /** A seed whose id and addresses are known. */
+    public Builder seed(PeerInfo peer) {
+      seedPeers.add(Objects.requireNonNull(peer));
+      return this;
+    }
+
+    public Builder config(NodeConfig v) {
+      config = Objects.requireNonNull(v);
+      return this;
+    }
+
+    public Builder transport(TransportConfig v) {
+      transport = Objects.requireNonNull(v);
+      return this;
+    }
+
+    public Builder listener(OverlayListener v) {
+      listener = Objects.requireNonNull(v);
+      return this;
+    }
+
+    /** Runs the node on one loop of a group the caller owns (and shuts down); for many nodes in one process. */
+    public Builder eventLoopGroup(EventLoopGroup v) {
+      group = v;
+      return this;
+    }
+
+    /** Where handlers and the listener run by default (the caller owns it). */
+    public Builder deliveryExecutor(java.util.concurrent.Executor v) {
+      deliveryExecutor = v;
+      return this;
+    }
+
+    /** How the node learns members of a stream (default: the seeds). */
+    public Builder introducer(Function<NodeRuntime, Introducer> v) {
+      introducer = v;
+      return this;
+    }
+
+    public OverlayNode build() throws Exception {
+      return new OverlayNode(this);
+    }
+  }
+}

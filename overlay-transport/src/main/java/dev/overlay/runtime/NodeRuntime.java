@@ -1,0 +1,551 @@
+package dev.overlay.runtime;
+
+import dev.overlay.core.Candidate;
+import dev.overlay.core.Event;
+import dev.overlay.core.Message;
+import dev.overlay.core.OverlayEvent;
+import dev.overlay.core.Outbox;
+import dev.overlay.core.PeerId;
+import dev.overlay.core.PeerInfo;
+import dev.overlay.core.PublishResult;
+import dev.overlay.core.StreamId;
+import dev.overlay.core.Timer;
+import dev.overlay.identity.NodeIdentity;
+import dev.overlay.identity.TlsContexts;
+import dev.overlay.node.NodeConfig;
+import dev.overlay.node.NodeState;
+import dev.overlay.stream.StreamState;
+import dev.overlay.transport.LinkManager;
+import dev.overlay.transport.TransportConfig;
+import dev.overlay.transport.TransportEvent;
+import dev.overlay.transport.WireFrames;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.EventLoop;
+import io.netty.channel.socket.ServerSocketChannel;
+import io.netty.channel.socket.SocketChannel;
+import java.net.InetSocketAddress;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import org.jctools.queues.MpscArrayQueue;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One node at run time: its protocol core, driven on one Netty event loop.
+ *
+ * <p>The node's channels are registered on the same loop, so frames reach the core without a
+ * thread hop, and the core's sends reach the channels the same way. Other threads (the
+ * application's publishes and subscriptions) hand commands over through a bounded queue. The
+ * loop never waits: deliveries go to each subscription's bounded queue, events to the
+ * listener's, and flushes are made once per loop turn.
+ */
+public final class NodeRuntime implements Outbox, LinkManager.Listener {
+
+  private static final Logger log = LoggerFactory.getLogger(NodeRuntime.class);
+
+  /** Per-stream traffic, kept on the loop. */
+  static final class StreamStats {
+    final String name;
+    long dataIn;
+    long dataInBytes;
+    long dataOut;
+    long dataOutBytes;
+    long controlIn;
+    long controlInBytes;
+    long controlOut;
+    long controlOutBytes;
+    long delivered;
+    long published;
+    long missedBySubscribers;
+    int neighbors;
+    final List<Waiter> waiters = new ArrayList<>();
+    final List<SubscriptionQueue> subscriptions = new ArrayList<>();
+
+    StreamStats(String name) {
+      this.name = name;
+    }
+  }
+
+  private record Waiter(int neighbors, CompletableFuture<Void> done) {}
+
+  /** What the application asks of the loop. */
+  private interface Command {
+    void run(NodeRuntime rt);
+  }
+
+  private record Publish(StreamId stream, String name, byte[] payload, CompletableFuture<PublishResult> result) implements Command {
+    @Override
+    public void run(NodeRuntime rt) {
+      rt.publish(this);
+    }
+  }
+
+  private final EventLoop loop;
+  private final NodeConfig config;
+  private final TransportConfig transport;
+  private final NodeIdentity identity;
+  private final LinkManager links;
+  private final Function<NodeRuntime, Introducer> introducerFactory;
+  private final Executor deliveryExecutor;
+  private final EventDispatcher<Object> events;
+  private final MpscArrayQueue<Command> commands;
+  private final AtomicBoolean drainScheduled = new AtomicBoolean();
+  private final Runnable drainCommands = this::drainCommands;
+  private final Runnable pollTimers = this::pollTimers;
+  private final Consumer<Timer> fireTimer = this::fireTimer;
+  private final ByteBufAllocator alloc = ByteBufAllocator.DEFAULT;
+
+  // Loop-confined state.
+  private NodeState core;
+  private TimerWheel timers;
+  private Introducer introducer;
+  private PeerInfo self;
+  private final Map<StreamId, StreamStats> streams = new HashMap<>();
+  private final EnumMap<OverlayEvent.DropReason, Long> drops = new EnumMap<>(OverlayEvent.DropReason.class);
+  private long now;
+  private long wakeAt = Long.MAX_VALUE;
+  private Message lastEncoded;
+  private ByteBuf lastFrame;
+  private Publish publishing;
+  private long noLinkDrops;
+  private volatile boolean closing;
+
+  // Counted off the loop too.
+  private final java.util.concurrent.atomic.AtomicLong publishRefused = new java.util.concurrent.atomic.AtomicLong();
+
+  public NodeRuntime(EventLoop loop, NodeConfig config, TransportConfig transport, NodeIdentity identity, TlsContexts tls,
+      Class<? extends SocketChannel> socketChannel, Class<? extends ServerSocketChannel> serverChannel,
+      Function<NodeRuntime, Introducer> introducerFactory, Executor deliveryExecutor,
+      Consumer<OverlayEvent> overlayListener, Consumer<TransportEvent> transportListener) {
+    this.loop = loop;
+    this.config = config;
+    this.transport = transport;
+    this.identity = identity;
+    this.introducerFactory = introducerFactory;
+    this.deliveryExecutor = deliveryExecutor;
+    this.commands = new MpscArrayQueue<>(transport.commandQueueCapacity());
+    this.links = new LinkManager(loop, transport, tls, socketChannel, serverChannel, new SplittableRandom(new SecureRandom().nextLong()), this);
+    this.events = new EventDispatcher<>(transport.eventQueueCapacity(), deliveryExecutor, e -> {
+      if (e instanceof OverlayEvent oe) overlayListener.accept(oe);
+      else transportListener.accept((TransportEvent) e);
+    }, lost -> transportListener.accept(new TransportEvent.EventsDropped(lost)));
+  }
+
+  // ---- Lifecycle (call from any thread) -----------------------------------------------------
+
+  /** Binds, then starts the core. Returns our own PeerInfo, with the address we listen on. Not on the loop. */
+  public PeerInfo start(InetSocketAddress bind, String advertiseHost) throws Exception {
+    if (loop.inEventLoop()) throw new IllegalStateException("start the node from outside its event loop");
+    InetSocketAddress bound = links.bind(bind); // waits for the loop to bind, so not on it
+    return onLoop(() -> {
+      String host = advertiseHost != null ? advertiseHost : bound.getHostString();
+      // The wall clock only orders this node's restarts; nothing else in the protocol reads it.
+      self = new PeerInfo(identity.peerId(), System.currentTimeMillis(),
+          List.of(new Candidate(Candidate.Kind.LOCAL, host, bound.getPort())));
+      links.self(self);
+      now = System.nanoTime();
+      timers = new TimerWheel(now);
+      core = new NodeState(config, self, new SplittableRandom(new SecureRandom().nextLong()), this);
+      introducer = introducerFactory.apply(this);
+      core.start(now);
+      loop.scheduleAtFixedRate(links::checkSlowPeers, 1, 1, TimeUnit.SECONDS);
+      endOfTurn();
+      return self;
+    });
+  }
+
+  /** Leaves every stream (telling neighbours), flushes and closes every link. */
+  public void close() throws Exception {
+    closing = true;
+    onLoop(() -> {
+      if (core != null) {
+        now = System.nanoTime();
+        for (StreamState s : core.streams()) core.handle(now, new Event.LeaveStream(s.id()));
+        endOfTurn();
+      }
+      links.shutdownGracefully();
+      for (StreamStats st : streams.values()) {
+        for (SubscriptionQueue q : st.subscriptions) q.close();
+      }
+      return null;
+    });
+  }
+
+  /** Closes every connection at once without a word to anyone: a crash, for tests. */
+  public void crash() throws Exception {
+    closing = true;
+    onLoop(() -> {
+      links.shutdown();
+      return null;
+    });
+  }
+
+  // ---- The application's side (any thread) --------------------------------------------------
+
+  /** Queues a publish; joins the stream first if needed. Refused at once when the loop is swamped. */
+  public CompletableFuture<PublishResult> publish(StreamId stream, String name, byte[] payload) {
+    CompletableFuture<PublishResult> result = new CompletableFuture<>();
+    if (closing) {
+      result.completeExceptionally(new IllegalStateException("the node is closed"));
+      return result;
+    }
+    if (!commands.offer(new Publish(stream, name, payload, result))) {
+      publishRefused.incrementAndGet();
+      events.offer(new TransportEvent.PublishRefused(name, "command queue full (" + transport.commandQueueCapacity() + ")"));
+      result.complete(PublishResult.refused(stream, PublishResult.Status.QUEUE_FULL));
+      return result;
+    }
+    wake();
+    return result;
+  }
+
+  /** Adds a subscription and joins the stream if needed. */
+  public dev.overlay.Subscription subscribe(StreamId stream, String name, Executor executor, Consumer<Message.Data> handler,
+      java.util.function.LongConsumer onLagged, int capacity) {
+    SubscriptionQueue q = new SubscriptionQueue(capacity, executor != null ? executor : deliveryExecutor, handler, missed -> {
+      events.offer(new TransportEvent.SubscriberLagged(name, missed));
+      onLagged.accept(missed);
+    });
+    execute(() -> {
+      stats(stream, name).subscriptions.add(q);
+      joinOnLoop(stream, name);
+    });
+    return new SubscriptionHandle(name, stream, q, this);
+  }
+
+  void unsubscribe(StreamId stream, SubscriptionQueue q) {
+    q.close();
+    execute(() -> {
+      StreamStats st = streams.get(stream);
+      if (st != null) st.subscriptions.remove(q);
+    });
+  }
+
+  public void join(StreamId stream, String name) {
+    execute(() -> joinOnLoop(stream, name));
+  }
+
+  public void leave(StreamId stream) {
+    execute(() -> {
+      now = System.nanoTime();
+      core.handle(now, new Event.LeaveStream(stream));
+      StreamStats st = streams.get(stream);
+      if (st != null) st.neighbors = 0;
+      endOfTurn();
+    });
+  }
+
+  /** Completes when the stream has at least {@code n} neighbours. */
+  public CompletableFuture<Void> neighbors(StreamId stream, String name, int n) {
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    execute(() -> {
+      StreamStats st = stats(stream, name);
+      if (st.neighbors >= n) done.complete(null);
+      else st.waiters.add(new Waiter(n, done));
+    });
+    return done;
+  }
+
+  /** Runs {@code query} on the loop and waits for its answer (a snapshot, counters). */
+  public <T> T query(Function<View, T> query) throws Exception {
+    return onLoop(() -> query.apply(new View()));
+  }
+
+  /** A read-only look at loop state, valid only inside {@link #query}. */
+  public final class View {
+    public NodeState core() {
+      return core;
+    }
+
+    public PeerInfo self() {
+      return self;
+    }
+
+    public String streamName(StreamId id) {
+      StreamStats st = streams.get(id);
+      return st == null ? id.toString() : st.name;
+    }
+
+    public Map<StreamId, long[]> streamCounters() {
+      Map<StreamId, long[]> out = new HashMap<>();
+      streams.forEach((id, st) -> out.put(id, new long[] {st.dataIn, st.dataInBytes, st.dataOut, st.dataOutBytes,
+          st.controlIn, st.controlInBytes, st.controlOut, st.controlOutBytes, st.delivered, st.published,
+          st.missedBySubscribers, st.neighbors}));
+      return out;
+    }
+
+    public Map<String, Long> nodeCounters() {
+      Map<String, Long> out = new java.util.LinkedHashMap<>(links.linkSummary());
+      out.put("sends_without_link", noLinkDrops);
+      out.put("publishes_refused", publishRefused.get());
+      out.put("events_dropped", events.dropped());
+      drops.forEach((r, n) -> out.put("dropped_" + r.name().toLowerCase(java.util.Locale.ROOT), n));
+      return out;
+    }
+
+    public List<PeerId> linkedPeers() {
+      return links.readyPeers();
+    }
+  }
+
+  // ---- Outbox: the core's commands, on the loop ---------------------------------------------
+
+  @Override
+  public void send(PeerId to, Message message) {
+    ByteBuf frame = encodeOnce(message);
+    int bytes = frame.readableBytes();
+    StreamStats st = streams.get(message.stream());
+    boolean data = message instanceof Message.Data;
+    if (st != null) {
+      if (data) {
+        st.dataOut++;
+        st.dataOutBytes += bytes;
+      } else {
+        st.controlOut++;
+        st.controlOutBytes += bytes;
+      }
+    }
+    if (!links.send(to, frame, !data)) noLinkDrops++;
+  }
+
+  @Override
+  public void connect(PeerInfo peer) {
+    links.connect(peer);
+  }
+
+  @Override
+  public void disconnect(PeerId peer) {
+    links.disconnect(peer);
+  }
+
+  @Override
+  public void schedule(Timer timer, long delayNanos) {
+    timers.schedule(timer, now + delayNanos);
+  }
+
+  @Override
+  public void deliver(Message.Data message) {
+    StreamStats st = streams.get(message.stream());
+    if (st == null) return;
+    st.delivered++;
+    List<SubscriptionQueue> subs = st.subscriptions;
+    for (int i = 0; i < subs.size(); i++) {
+      if (!subs.get(i).offer(message)) st.missedBySubscribers++;
+    }
+  }
+
+  @Override
+  public void emit(OverlayEvent event) {
+    if (event instanceof OverlayEvent.NeighborUp e) {
+      neighborsChanged(e.stream(), +1);
+    } else if (event instanceof OverlayEvent.NeighborDown e) {
+      neighborsChanged(e.stream(), -1);
+    } else if (event instanceof OverlayEvent.Dropped d) {
+      drops.merge(d.reason(), 1L, Long::sum);
+    }
+    events.offer(event);
+  }
+
+  @Override
+  public void requestIntroductions(StreamId stream) {
+    introducer.introduce(stream, peers -> execute(() -> {
+      now = System.nanoTime();
+      core.handle(now, new Event.Introductions(stream, peers));
+      endOfTurn();
+    }));
+  }
+
+  @Override
+  public void published(PublishResult result) {
+    if (publishing != null) {
+      StreamStats st = streams.get(result.stream());
+      if (st != null && result.seq() > 0) st.published++;
+      publishing.result().complete(result);
+      publishing = null;
+    }
+  }
+
+  // ---- LinkManager.Listener: the links' news, on the loop -----------------------------------
+
+  @Override
+  public void linkUp(PeerId peer, PeerInfo info) {
+    introducer.linkUp(info);
+    handle(new Event.PeerConnected(peer));
+  }
+
+  @Override
+  public void linkDown(PeerId peer, String reason) {
+    if (core != null) handle(new Event.PeerDisconnected(peer, reason));
+  }
+
+  @Override
+  public void dialFailed(PeerId peer, String reason) {
+    if (core != null) handle(new Event.DialFailed(peer, reason));
+  }
+
+  @Override
+  public void received(PeerId peer, Message message, int frameBytes) {
+    StreamStats st = streams.get(message.stream());
+    if (st != null) {
+      if (message instanceof Message.Data) {
+        st.dataIn++;
+        st.dataInBytes += frameBytes;
+      } else {
+        st.controlIn++;
+        st.controlInBytes += frameBytes;
+      }
+    }
+    handle(new Event.Received(peer, message));
+  }
+
+  @Override
+  public void event(TransportEvent event) {
+    events.offer(event);
+  }
+
+  @Override
+  public void seedFound(InetSocketAddress address, PeerInfo info) {
+    introducer.seedFound(address, info);
+  }
+
+  @Override
+  public void seedFailed(InetSocketAddress address, String reason) {
+    introducer.seedFailed(address, reason);
+  }
+
+  /** For introducers: dial a seed known only by its address. On the loop. */
+  public void dialSeed(InetSocketAddress address) {
+    links.dialSeed(address);
+  }
+
+  /** Runs a task on the loop, then the end-of-turn bookkeeping. From any thread. */
+  public void execute(Runnable task) {
+    loop.execute(() -> {
+      task.run();
+      endOfTurn();
+    });
+  }
+
+  public PeerInfo self() {
+    return self;
+  }
+
+  public EventLoop loop() {
+    return loop;
+  }
+
+  // ---- Internals ----------------------------------------------------------------------------
+
+  private void handle(Event e) {
+    now = System.nanoTime();
+    core.handle(now, e);
+    endOfTurn();
+  }
+
+  private void joinOnLoop(StreamId stream, String name) {
+    stats(stream, name);
+    if (!core.isJoined(stream)) {
+      now = System.nanoTime();
+      core.handle(now, new Event.JoinStream(stream));
+    }
+  }
+
+  private void publish(Publish p) {
+    joinOnLoop(p.stream(), p.name());
+    publishing = p;
+    now = System.nanoTime();
+    core.handle(now, new Event.Publish(p.stream(), p.payload()));
+    if (publishing != null) { // the core always answers; this is only a safety net
+      publishing.result().completeExceptionally(new IllegalStateException("the core gave no publish result"));
+      publishing = null;
+    }
+  }
+
+  private StreamStats stats(StreamId stream, String name) {
+    return streams.computeIfAbsent(stream, k -> new StreamStats(name));
+  }
+
+  private void neighborsChanged(StreamId stream, int delta) {
+    StreamStats st = streams.get(stream);
+    if (st == null) return;
+    st.neighbors = Math.max(0, st.neighbors + delta);
+    if (delta > 0 && !st.waiters.isEmpty()) {
+      st.waiters.removeIf(w -> {
+        if (st.neighbors >= w.neighbors()) {
+          w.done().complete(null);
+          return true;
+        }
+        return false;
+      });
+    }
+  }
+
+  /** Encodes a message once per loop turn, however many peers it goes to. */
+  private ByteBuf encodeOnce(Message m) {
+    if (m != lastEncoded) {
+      if (lastFrame != null) lastFrame.release();
+      lastFrame = WireFrames.encode(alloc, m);
+      lastEncoded = m;
+    }
+    return lastFrame.retainedDuplicate();
+  }
+
+  private void wake() {
+    if (drainScheduled.compareAndSet(false, true)) loop.execute(drainCommands);
+  }
+
+  private void drainCommands() {
+    drainScheduled.set(false);
+    for (int i = 0; i < 4096; i++) { // then let IO have the loop
+      Command c = commands.poll();
+      if (c == null) break;
+      c.run(this);
+    }
+    endOfTurn();
+    if (!commands.isEmpty()) wake();
+  }
+
+  private void pollTimers() {
+    wakeAt = Long.MAX_VALUE;
+    now = System.nanoTime();
+    timers.poll(now, fireTimer);
+    endOfTurn();
+  }
+
+  private void fireTimer(Timer t) {
+    core.handle(now, new Event.TimerFired(t));
+  }
+
+  /** After every piece of work on the loop: drop the encode cache, arrange the next timer wake-up. */
+  private void endOfTurn() {
+    if (lastFrame != null) {
+      lastFrame.release();
+      lastFrame = null;
+      lastEncoded = null;
+    }
+    if (timers == null) return;
+    long next = timers.nextDeadline();
+    if (next < wakeAt) {
+      wakeAt = next;
+      loop.schedule(pollTimers, Math.max(0, next - System.nanoTime()), TimeUnit.NANOSECONDS);
+    }
+  }
+
+  private <T> T onLoop(Callable<T> task) throws Exception {
+    if (loop.inEventLoop()) return task.call();
+    return loop.submit(task).get(30, TimeUnit.SECONDS);
+  }
+}

@@ -1,0 +1,99 @@
+package dev.overlay.runtime;
+
+import dev.overlay.core.Message;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import java.util.function.LongConsumer;
+import org.jctools.queues.SpscArrayQueue;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Carries one subscription's messages from the node's loop to its handler's executor. Bounded:
+ * when the handler falls behind and the queue is full, messages are dropped for this
+ * subscription alone and the handler is told how many it missed before its next message. The
+ * loop never waits for a handler.
+ */
+final class SubscriptionQueue {
+
+  private static final Logger log = LoggerFactory.getLogger(SubscriptionQueue.class);
+  private static final int BATCH = 256; // then yield the executor thread to other subscriptions
+
+  private final SpscArrayQueue<Message.Data> queue;
+  private final Executor executor;
+  private final Consumer<Message.Data> handler;
+  private final LongConsumer onLagged;
+  private final AtomicBoolean scheduled = new AtomicBoolean();
+  private final AtomicLong missedSinceReport = new AtomicLong();
+  private final AtomicLong delivered = new AtomicLong();
+  private final AtomicLong missed = new AtomicLong();
+  private final AtomicLong handlerErrors = new AtomicLong();
+  private final Runnable drain = this::drain;
+  private volatile boolean closed;
+
+  SubscriptionQueue(int capacity, Executor executor, Consumer<Message.Data> handler, LongConsumer onLagged) {
+    this.queue = new SpscArrayQueue<>(capacity);
+    this.executor = executor;
+    this.handler = handler;
+    this.onLagged = onLagged;
+  }
+
+  /** On the loop. Returns false when the message had to be dropped for this subscriber. */
+  boolean offer(Message.Data m) {
+    if (closed) return true;
+    boolean ok = queue.offer(m);
+    if (!ok) {
+      missed.incrementAndGet();
+      missedSinceReport.incrementAndGet();
+    }
+    if (scheduled.compareAndSet(false, true)) executor.execute(drain);
+    return ok;
+  }
+
+  void close() {
+    closed = true;
+    queue.clear();
+  }
+
+  long delivered() {
+    return delivered.get();
+  }
+
+  long missed() {
+    return missed.get();
+  }
+
+  long handlerErrors() {
+    return handlerErrors.get();
+  }
+
+  int backlog() {
+    return queue.size();
+  }
+
+  private void drain() {
+    try {
+      long lag = missedSinceReport.getAndSet(0);
+      if (lag > 0 && !closed) onLagged.accept(lag);
+      for (int i = 0; i < BATCH && !closed; i++) {
+        Message.Data m = queue.poll();
+        if (m == null) break;
+        try {
+          handler.accept(m);
+          delivered.incrementAndGet();
+        } catch (RuntimeException e) {
+          handlerErrors.incrementAndGet();
+          log.warn("a message handler threw; the message counts as delivered", e);
+        }
+      }
+    } finally {
+      scheduled.set(false);
+      // A message offered after our last poll but before the flag cleared must not wait.
+      if (!closed && (!queue.isEmpty() || missedSinceReport.get() > 0) && scheduled.compareAndSet(false, true)) {
+        executor.execute(drain);
+      }
+    }
+  }
+}

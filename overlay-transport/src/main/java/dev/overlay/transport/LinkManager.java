@@ -1,0 +1,557 @@
+package dev.overlay.transport;
+
+import dev.overlay.core.Candidate;
+import dev.overlay.core.Message;
+import dev.overlay.core.PeerId;
+import dev.overlay.core.PeerInfo;
+import dev.overlay.identity.TlsContexts;
+import dev.overlay.wire.WireCodec;
+import dev.overlay.wire.proto.Frame;
+import dev.overlay.wire.proto.Hello;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.socket.ServerSocketChannel;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.timeout.IdleStateHandler;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.random.RandomGenerator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The node's links: at most one per peer, shared by every stream. Runs on the node's event loop
+ * only; every channel of the node is registered on that loop, so nothing here is shared with
+ * another thread.
+ *
+ * <p>It carries out the core's {@code connect}, {@code send} and {@code disconnect}, and reports
+ * back {@link Listener#linkUp}, {@link Listener#linkDown} (only for links the core did not close)
+ * and {@link Listener#dialFailed}.
+ */
+public final class LinkManager {
+
+  private static final Logger log = LoggerFactory.getLogger(LinkManager.class);
+
+  /** What the node runtime hears from its links. All calls are on the node's loop. */
+  public interface Listener {
+    void linkUp(PeerId peer, PeerInfo info);
+
+    void linkDown(PeerId peer, String reason);
+
+    void dialFailed(PeerId peer, String reason);
+
+    void received(PeerId peer, Message message, int frameBytes);
+
+    /** A seed dialled by address turned out to be this peer. */
+    default void seedFound(InetSocketAddress address, PeerInfo info) {}
+
+    default void seedFailed(InetSocketAddress address, String reason) {}
+
+    void event(TransportEvent event);
+  }
+
+  /** One peer's link: its ready channel (or none yet), the dial under way, what waits to be written. */
+  private static final class Link {
+    final PeerId peer;
+    PeerInfo info;
+    LinkHandler ready;
+    Dial dial;
+    long incarnation;
+    final OutboundQueue queue;
+    long shed;
+    long lastShedReport;
+
+    Link(PeerId peer, TransportConfig config) {
+      this.peer = peer;
+      this.queue = new OutboundQueue(config.dataQueueBytes(), config.controlQueueBytes());
+    }
+  }
+
+  /** One dial: the addresses to try, in order, and the connection being tried. */
+  private static final class Dial {
+    final List<InetSocketAddress> addresses;
+    int next;
+    LinkHandler attempt;
+    String lastError = "no address to dial";
+
+    Dial(List<InetSocketAddress> addresses) {
+      this.addresses = addresses;
+    }
+  }
+
+  private final EventLoop loop;
+  private final TransportConfig config;
+  private final TlsContexts tls;
+  private final Class<? extends SocketChannel> socketChannel;
+  private final Class<? extends ServerSocketChannel> serverChannel;
+  private final Listener listener;
+  private final PeerIdCache ids = new PeerIdCache();
+  private final Map<PeerId, Link> links = new HashMap<>();
+  private final DialBackoff backoff;
+  private final List<Channel> dirty = new ArrayList<>();
+  private final Runnable flushDirty = this::flushDirty;
+  private boolean flushScheduled;
+  private PeerInfo self;
+  private Frame hello;
+  private Channel server;
+  private boolean closed;
+
+  private long framesDropped;
+  private long framesRejected;
+
+  public LinkManager(EventLoop loop, TransportConfig config, TlsContexts tls, Class<? extends SocketChannel> socketChannel,
+      Class<? extends ServerSocketChannel> serverChannel, RandomGenerator random, Listener listener) {
+    this.loop = loop;
+    this.config = config;
+    this.tls = tls;
+    this.socketChannel = socketChannel;
+    this.serverChannel = serverChannel;
+    this.listener = listener;
+    this.backoff = new DialBackoff(config.dialBackoffMinNanos(), config.dialBackoffMaxNanos(), 4096, random);
+  }
+
+  // ---- Lifecycle ----------------------------------------------------------------------------
+
+  /** Binds the listening socket; call from outside the loop (it waits for the bind). Returns the bound address. */
+  public InetSocketAddress bind(InetSocketAddress address) throws InterruptedException {
+    ServerBootstrap b = new ServerBootstrap()
+        .group(loop, loop)
+        .channel(serverChannel)
+        .option(ChannelOption.SO_REUSEADDR, true)
+        .childOption(ChannelOption.TCP_NODELAY, true)
+        .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK,
+            new WriteBufferWaterMark(config.writeBufferLowWaterMark(), config.writeBufferHighWaterMark()))
+        .childHandler(new ChannelInitializer<SocketChannel>() {
+          @Override
+          protected void initChannel(SocketChannel ch) {
+            String remote = String.valueOf(ch.remoteAddress());
+            ch.pipeline().addLast("tls", tls.server().newHandler(ch.alloc()));
+            addFraming(ch, new LinkHandler(LinkManager.this, null, false, remote));
+          }
+        });
+    server = b.bind(address).sync().channel();
+    return (InetSocketAddress) server.localAddress();
+  }
+
+  /** Our own PeerInfo, as sent in every HELLO. Set once the listening address is known. */
+  public void self(PeerInfo self) {
+    this.self = self;
+    this.hello = Frame.newBuilder().setHello(Hello.newBuilder()
+        .setProtocolVersion(WireCodec.PROTOCOL_VERSION)
+        .setMinProtocolVersion(WireCodec.MIN_PROTOCOL_VERSION)
+        .setSender(WireCodec.peerInfo(self))
+        .setMaxFrameBytes(config.maxFrameBytes())).build();
+  }
+
+  /** Says goodbye properly: flushes and closes every link, then the listening socket. */
+  public void shutdownGracefully() {
+    closed = true;
+    for (PeerId peer : new ArrayList<>(links.keySet())) disconnect(peer);
+    if (server != null) server.close();
+  }
+
+  /** Closes every link and the listening socket at once, as a crash would. */
+  public void shutdown() {
+    closed = true;
+    for (Link link : new ArrayList<>(links.values())) {
+      drop(link);
+      if (link.ready != null) link.ready.close("node shutting down");
+      if (link.dial != null && link.dial.attempt != null) link.dial.attempt.close("node shutting down");
+    }
+    links.clear();
+    if (server != null) server.close();
+  }
+
+  // ---- The core's commands ------------------------------------------------------------------
+
+  /** Starts a link to the peer unless one exists or is being dialled. */
+  public void connect(PeerInfo info) {
+    if (closed) return;
+    PeerId peer = intern(info.id());
+    Link link = links.get(peer);
+    if (link == null) {
+      link = new Link(peer, config);
+      links.put(peer, link);
+    }
+    if (!info.candidates().isEmpty()) link.info = info;
+    if (link.ready != null || link.dial != null) return;
+    Dial dial = new Dial(addresses(link.info != null ? link.info : info));
+    link.dial = dial;
+    long wait = backoff.delay(peer);
+    if (wait > 0) {
+      Link l = link;
+      loop.schedule(() -> {
+        if (l.dial == dial && links.get(l.peer) == l) tryNext(l);
+      }, wait, TimeUnit.NANOSECONDS);
+    } else {
+      tryNext(link);
+    }
+  }
+
+  /** Dials a seed known only by address; its id is learnt from the handshake. */
+  public void dialSeed(InetSocketAddress address) {
+    if (closed) return;
+    connectChannel(address, new LinkHandler(this, null, true, address.toString()));
+  }
+
+  /**
+   * Queues a frame for the peer, taking ownership of it. Returns false (and releases it) when
+   * there is no link to the peer at all.
+   */
+  public boolean send(PeerId peer, ByteBuf frame, boolean control) {
+    Link link = links.get(peer);
+    if (link == null) {
+      frame.release();
+      framesDropped++;
+      return false;
+    }
+    LinkHandler h = link.ready;
+    if (h != null && link.queue.isEmpty() && h.channel().isWritable()) {
+      h.channel().write(frame, h.channel().voidPromise());
+      markDirty(h.channel());
+      return true;
+    }
+    long now = System.nanoTime();
+    switch (link.queue.offer(frame, control, now)) {
+      case ACCEPTED -> {
+        if (h != null && h.channel().isWritable() && link.queue.drainTo(h.channel())) markDirty(h.channel());
+      }
+      case DATA_FULL -> {
+        frame.release();
+        framesDropped++;
+        link.shed++;
+        if (now - link.lastShedReport > TimeUnit.SECONDS.toNanos(1)) { // an event a second, not one a frame
+          link.lastShedReport = now;
+          listener.event(new TransportEvent.DataShed(peer, link.shed, link.queue.queuedBytes()));
+        }
+      }
+      case CONTROL_FULL -> {
+        frame.release();
+        framesDropped++;
+        disconnectSlow(link, "control queue full (" + config.controlQueueBytes() + " bytes)");
+      }
+    }
+    return true;
+  }
+
+  /** Flushes what was written to the peer, then closes the link; the core hears nothing back. */
+  public void disconnect(PeerId peer) {
+    Link link = links.remove(peer);
+    if (link == null) return;
+    if (link.dial != null && link.dial.attempt != null) link.dial.attempt.close("dial cancelled");
+    link.dial = null;
+    LinkHandler h = link.ready;
+    link.ready = null;
+    if (h != null) {
+      Channel ch = h.channel();
+      drainUnbounded(link, ch);
+      h.closing("closed by this node");
+      ch.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE); // close once written
+    } else {
+      framesDropped += link.queue.releaseAll();
+    }
+  }
+
+  /** Closes links to peers whose data lane has been backlogged too long. Call about once a second. */
+  public void checkSlowPeers() {
+    long now = System.nanoTime();
+    for (Link link : new ArrayList<>(links.values())) {
+      long late = link.queue.backloggedFor(now);
+      if (link.ready != null && late > config.slowPeerTimeoutNanos()) {
+        disconnectSlow(link, "data backlogged for " + TimeUnit.NANOSECONDS.toMillis(late) + " ms");
+      }
+    }
+  }
+
+  // ---- From the channels --------------------------------------------------------------------
+
+  void ready(LinkHandler h) {
+    PeerId peer = h.peer();
+    PeerInfo info = h.peerInfo();
+    Link link = links.get(peer);
+    if (h.expected() == null && h.dialer()) listener.seedFound((InetSocketAddress) h.channel().remoteAddress(), info);
+    if (link == null) {
+      link = new Link(peer, config);
+      links.put(peer, link);
+    }
+    LinkHandler current = link.ready;
+    if (current != null) {
+      if (info.incarnation() > link.incarnation) {
+        // The peer restarted: its old connection belongs to a node that no longer exists.
+        link.ready = null;
+        framesDropped += link.queue.releaseAll();
+        current.close("replaced by the peer's new incarnation");
+        listener.linkDown(peer, "peer restarted");
+      } else if (info.incarnation() < link.incarnation) {
+        h.close("from an earlier incarnation of the peer");
+        return;
+      } else if (keepsExisting(current, h)) {
+        h.close("superseded: a simultaneous dial already linked us");
+        return;
+      } else {
+        link.ready = h;
+        current.close("superseded: a simultaneous dial already linked us");
+        drainAndFlush(link);
+        return; // the core already knows the link is up
+      }
+    }
+    if (link.dial != null && link.dial.attempt != h) {
+      if (link.dial.attempt != null) link.dial.attempt.close("superseded: the peer dialled us first");
+    }
+    link.dial = null;
+    link.ready = h;
+    link.info = info;
+    link.incarnation = info.incarnation();
+    backoff.success(peer);
+    listener.event(new TransportEvent.LinkUp(peer, h.remote(), !h.dialer()));
+    listener.linkUp(peer, info);
+    drainAndFlush(link);
+  }
+
+  /**
+   * Of two ready connections between the same pair, both ends keep the one dialled by the
+   * smaller peer id, so they agree without talking. (Two dialled by the same side: keep the first.)
+   */
+  private boolean keepsExisting(LinkHandler existing, LinkHandler incoming) {
+    if (existing.dialer() == incoming.dialer()) return true;
+    boolean keepOurDial = self.id().compareTo(existing.peer()) < 0;
+    return existing.dialer() == keepOurDial;
+  }
+
+  void closed(LinkHandler h) {
+    PeerId peer = h.peer();
+    Link link = peer == null ? null : links.get(peer);
+    if (link == null && h.expected() != null) link = links.get(h.expected());
+    if (link != null && link.dial != null && link.dial.attempt == h) {
+      link.dial.lastError = h.closeReason();
+      link.dial.attempt = null;
+      if (rejection(h.closeReason())) reject(h);
+      tryNext(link);
+      return;
+    }
+    if (link != null && link.ready == h) {
+      link.ready = null;
+      framesDropped += link.queue.releaseAll();
+      links.remove(link.peer);
+      log.debug("link to {} down: {}", peer, h.closeReason());
+      listener.event(new TransportEvent.LinkDown(peer, h.closeReason()));
+      listener.linkDown(peer, h.closeReason());
+      return;
+    }
+    if (h.expected() == null && h.dialer() && !h.ready()) {
+      listener.seedFailed((InetSocketAddress) h.channel().remoteAddress(), h.closeReason());
+    }
+    if (rejection(h.closeReason())) reject(h);
+  }
+
+  void received(LinkHandler h, Message m, int frameBytes) {
+    Link link = links.get(h.peer());
+    if (link == null || link.ready != h) return; // a superseded connection's last frames
+    listener.received(h.peer(), m, frameBytes);
+  }
+
+  void writable(LinkHandler h) {
+    Link link = links.get(h.peer());
+    if (link != null && link.ready == h && link.queue.drainTo(h.channel())) markDirty(h.channel());
+  }
+
+  void frameRejected(LinkHandler h, String reason) {
+    framesRejected++;
+    log.warn("closing connection {} ({}): {}", h.remote(), h.peer(), reason);
+  }
+
+  void sendLinkFrame(Channel ch, Frame frame) {
+    ch.write(WireFrames.encode(ch.alloc(), frame), ch.voidPromise());
+    markDirty(ch);
+  }
+
+  Frame hello() {
+    return hello;
+  }
+
+  PeerInfo self() {
+    return self;
+  }
+
+  TransportConfig config() {
+    return config;
+  }
+
+  PeerIdCache ids() {
+    return ids;
+  }
+
+  public PeerId intern(PeerId id) {
+    return ids.intern(id);
+  }
+
+  // ---- Introspection ------------------------------------------------------------------------
+
+  public int linkCount() {
+    return links.size();
+  }
+
+  public List<PeerId> readyPeers() {
+    List<PeerId> out = new ArrayList<>();
+    for (Link l : links.values()) {
+      if (l.ready != null) out.add(l.peer);
+    }
+    return out;
+  }
+
+  public long queuedBytes(PeerId peer) {
+    Link l = links.get(peer);
+    return l == null ? 0 : l.queue.queuedBytes();
+  }
+
+  public long framesDropped() {
+    return framesDropped;
+  }
+
+  public long framesRejected() {
+    return framesRejected;
+  }
+
+  public Map<String, Long> linkSummary() {
+    Map<String, Long> out = new LinkedHashMap<>();
+    out.put("links", (long) links.size());
+    out.put("frames_dropped", framesDropped);
+    out.put("frames_rejected", framesRejected);
+    return out;
+  }
+
+  // ---- Internals ----------------------------------------------------------------------------
+
+  private void tryNext(Link link) {
+    Dial dial = link.dial;
+    if (dial == null || closed) return;
+    if (dial.next >= dial.addresses.size()) {
+      link.dial = null;
+      backoff.failure(link.peer);
+      if (link.ready == null) {
+        framesDropped += link.queue.releaseAll();
+        links.remove(link.peer);
+      }
+      String address = dial.addresses.isEmpty() ? "-" : dial.addresses.get(dial.addresses.size() - 1).toString();
+      listener.event(new TransportEvent.DialFailed(link.peer, address, dial.lastError));
+      listener.dialFailed(link.peer, dial.lastError);
+      return;
+    }
+    InetSocketAddress address = dial.addresses.get(dial.next++);
+    LinkHandler h = new LinkHandler(this, link.peer, true, address.toString());
+    dial.attempt = h;
+    connectChannel(address, h);
+  }
+
+  private void connectChannel(InetSocketAddress address, LinkHandler handler) {
+    Bootstrap b = new Bootstrap()
+        .group(loop)
+        .channel(socketChannel)
+        .option(ChannelOption.TCP_NODELAY, true)
+        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) TimeUnit.NANOSECONDS.toMillis(config.connectTimeoutNanos()))
+        .option(ChannelOption.WRITE_BUFFER_WATER_MARK,
+            new WriteBufferWaterMark(config.writeBufferLowWaterMark(), config.writeBufferHighWaterMark()))
+        .handler(new ChannelInitializer<SocketChannel>() {
+          @Override
+          protected void initChannel(SocketChannel ch) {
+            SslHandler ssl = tls.client().newHandler(ch.alloc(), address.getHostString(), address.getPort());
+            ch.pipeline().addLast("tls", ssl);
+            addFraming(ch, handler);
+          }
+        });
+    b.connect(address).addListener((ChannelFutureListener) f -> {
+      if (!f.isSuccess()) {
+        // The channel never became active, so channelInactive will not report it: do it here.
+        handler.close("connect to " + address + " failed: " + f.cause().getMessage());
+        closed(handler);
+      }
+    });
+  }
+
+  private void addFraming(SocketChannel ch, LinkHandler handler) {
+    ch.pipeline()
+        .addLast("frames", new FrameDecoder(config.maxFrameBytes()))
+        .addLast("idle", new IdleStateHandler(config.idleTimeoutNanos(), config.keepAliveIntervalNanos(), 0, TimeUnit.NANOSECONDS))
+        .addLast("link", handler);
+  }
+
+  private List<InetSocketAddress> addresses(PeerInfo info) {
+    List<InetSocketAddress> out = new ArrayList<>();
+    for (Candidate.Kind kind : new Candidate.Kind[] {Candidate.Kind.LOCAL, Candidate.Kind.REFLEXIVE}) {
+      for (Candidate c : info.candidates()) {
+        if (c.kind() == kind) out.add(InetSocketAddress.createUnresolved(c.host(), c.port()));
+      }
+    }
+    return out.isEmpty() ? out : resolve(out);
+  }
+
+  private static List<InetSocketAddress> resolve(List<InetSocketAddress> unresolved) {
+    List<InetSocketAddress> out = new ArrayList<>(unresolved.size());
+    for (InetSocketAddress a : unresolved) out.add(new InetSocketAddress(a.getHostString(), a.getPort()));
+    return out;
+  }
+
+  private void markDirty(Channel ch) {
+    dirty.add(ch);
+    if (!flushScheduled) {
+      flushScheduled = true;
+      loop.execute(flushDirty); // after the rest of this loop turn: one flush per channel per turn
+    }
+  }
+
+  private void flushDirty() {
+    flushScheduled = false;
+    for (int i = 0; i < dirty.size(); i++) dirty.get(i).flush();
+    dirty.clear();
+  }
+
+  private void drainAndFlush(Link link) {
+    if (link.ready != null && link.queue.drainTo(link.ready.channel())) markDirty(link.ready.channel());
+  }
+
+  /** Writes everything queued regardless of writability: the link is about to close. */
+  private void drainUnbounded(Link link, Channel ch) {
+    while (!link.queue.isEmpty()) {
+      if (!link.queue.drainTo(ch)) {
+        framesDropped += link.queue.releaseAll(); // not writable at all: nothing more will go out
+        return;
+      }
+    }
+  }
+
+  private void disconnectSlow(Link link, String why) {
+    long queued = link.queue.queuedBytes();
+    listener.event(new TransportEvent.SlowPeerDisconnected(link.peer, queued, why));
+    log.warn("disconnecting slow peer {}: {}", link.peer, why);
+    LinkHandler h = link.ready;
+    if (h != null) h.close("slow peer: " + why); // closed() reports the link down to the core
+  }
+
+  private void drop(Link link) {
+    framesDropped += link.queue.releaseAll();
+  }
+
+  private static boolean rejection(String reason) {
+    return reason != null && (reason.startsWith("malformed") || reason.startsWith("bad frame") || reason.startsWith("peer identity")
+        || reason.startsWith("HELLO") || reason.startsWith("no common protocol") || reason.startsWith("protocol error")
+        || reason.startsWith("TLS"));
+  }
+
+  private void reject(LinkHandler h) {
+    listener.event(new TransportEvent.ConnectionRejected(h.remote(), h.peer(), h.closeReason()));
+  }
+}

@@ -1,0 +1,192 @@
+package dev.overlay.transport;
+
+import java.time.Duration;
+
+/**
+ * The transport's limits and timers. Immutable; build with {@link #builder()}, which checks
+ * every value.
+ *
+ * <p>Defaults, and where they come from (our own choices unless a source is named):
+ * <ul>
+ *   <li>{@code maxFrameBytes} 1 MiB: well above the largest frame a node sends (a 64 KiB
+ *       payload, or an IHAVE of 256 ranges); a peer can never make us buffer more for one frame.</li>
+ *   <li>{@code dataQueueBytes} 4 MiB and {@code controlQueueBytes} 1 MiB per peer: what may wait
+ *       beyond Netty's own buffer when a peer reads slowly. Data is shed when its lane is full;
+ *       control messages are never shed, and a full control lane closes the link.</li>
+ *   <li>{@code writeBufferLowWaterMark} 256 KiB, {@code writeBufferHighWaterMark} 1 MiB: Netty's
+ *       writability thresholds; above the high mark we stop writing and queue.</li>
+ *   <li>{@code slowPeerTimeout} 5 s: a peer whose data lane stays backlogged this long is
+ *       disconnected (jvm-libp2p does the same after a number of heartbeats, PR #513).</li>
+ *   <li>{@code keepAliveInterval} 5 s of send silence sends a PING; {@code idleTimeout} 15 s of
+ *       receive silence (three missed PINGs) closes the link as half-open (Partisan v5 added the
+ *       same ping for half-open TCP).</li>
+ *   <li>{@code connectTimeout} 5 s, {@code handshakeTimeout} 5 s (TLS and HELLO together).</li>
+ *   <li>{@code dialBackoffMin} 100 ms, {@code dialBackoffMax} 30 s: after a failed dial, the next
+ *       one to that peer waits a random time up to min(max, min · 2ⁿ) ("full jitter").</li>
+ *   <li>{@code commandQueueCapacity} 65,536: publishes and other application calls waiting for
+ *       the node's loop; a publish finding it full is refused at once.</li>
+ *   <li>{@code subscriptionQueueCapacity} 16,384 messages per subscription: how far a handler may
+ *       fall behind before messages are dropped for it and it is told it lagged.</li>
+ *   <li>{@code eventQueueCapacity} 4,096 events waiting for the listener; beyond, events are
+ *       counted and dropped.</li>
+ *   <li>{@code nativeTransport} and {@code nativeTls} true: epoll and BoringSSL when the platform
+ *       has them, NIO and the JDK's TLS otherwise.</li>
+ * </ul>
+ */
+public record TransportConfig(
+    int maxFrameBytes,
+    int dataQueueBytes,
+    int controlQueueBytes,
+    int writeBufferLowWaterMark,
+    int writeBufferHighWaterMark,
+    long slowPeerTimeoutNanos,
+    long keepAliveIntervalNanos,
+    long idleTimeoutNanos,
+    long connectTimeoutNanos,
+    long handshakeTimeoutNanos,
+    long dialBackoffMinNanos,
+    long dialBackoffMaxNanos,
+    int commandQueueCapacity,
+    int subscriptionQueueCapacity,
+    int eventQueueCapacity,
+    boolean nativeTransport,
+    boolean nativeTls) {
+
+  public TransportConfig {
+    positive(maxFrameBytes, "maxFrameBytes");
+    positive(dataQueueBytes, "dataQueueBytes");
+    positive(controlQueueBytes, "controlQueueBytes");
+    positive(writeBufferLowWaterMark, "writeBufferLowWaterMark");
+    if (writeBufferHighWaterMark < writeBufferLowWaterMark) {
+      throw new IllegalArgumentException("writeBufferHighWaterMark must be at least writeBufferLowWaterMark");
+    }
+    positive(slowPeerTimeoutNanos, "slowPeerTimeout");
+    positive(keepAliveIntervalNanos, "keepAliveInterval");
+    if (idleTimeoutNanos <= keepAliveIntervalNanos) {
+      throw new IllegalArgumentException("idleTimeout must be longer than keepAliveInterval");
+    }
+    positive(connectTimeoutNanos, "connectTimeout");
+    positive(handshakeTimeoutNanos, "handshakeTimeout");
+    positive(dialBackoffMinNanos, "dialBackoffMin");
+    if (dialBackoffMaxNanos < dialBackoffMinNanos) throw new IllegalArgumentException("dialBackoffMax must be at least dialBackoffMin");
+    positive(commandQueueCapacity, "commandQueueCapacity");
+    positive(subscriptionQueueCapacity, "subscriptionQueueCapacity");
+    positive(eventQueueCapacity, "eventQueueCapacity");
+  }
+
+  private static void positive(long v, String name) {
+    if (v <= 0) throw new IllegalArgumentException(name + " must be positive, got " + v);
+  }
+
+  public static TransportConfig defaults() {
+    return builder().build();
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  public static final class Builder {
+    private int maxFrameBytes = 1 << 20;
+    private int dataQueueBytes = 4 << 20;
+    private int controlQueueBytes = 1 << 20;
+    private int writeBufferLowWaterMark = 256 << 10;
+    private int writeBufferHighWaterMark = 1 << 20;
+    private Duration slowPeerTimeout = Duration.ofSeconds(5);
+    private Duration keepAliveInterval = Duration.ofSeconds(5);
+    private Duration idleTimeout = Duration.ofSeconds(15);
+    private Duration connectTimeout = Duration.ofSeconds(5);
+    private Duration handshakeTimeout = Duration.ofSeconds(5);
+    private Duration dialBackoffMin = Duration.ofMillis(100);
+    private Duration dialBackoffMax = Duration.ofSeconds(30);
+    private int commandQueueCapacity = 65_536;
+    private int subscriptionQueueCapacity = 16_384;
+    private int eventQueueCapacity = 4_096;
+    private boolean nativeTransport = true;
+    private boolean nativeTls = true;
+
+    public Builder maxFrameBytes(int v) {
+      maxFrameBytes = v;
+      return this;
+    }
+
+    public Builder dataQueueBytes(int v) {
+      dataQueueBytes = v;
+      return this;
+    }
+
+    public Builder controlQueueBytes(int v) {
+      controlQueueBytes = v;
+      return this;
+    }
+
+    public Builder writeBufferWaterMarks(int low, int high) {
+      writeBufferLowWaterMark = low;
+      writeBufferHighWaterMark = high;
+      return this;
+    }
+
+    public Builder slowPeerTimeout(Duration v) {
+      slowPeerTimeout = v;
+      return this;
+    }
+
+    public Builder keepAliveInterval(Duration v) {
+      keepAliveInterval = v;
+      return this;
+    }
+
+    public Builder idleTimeout(Duration v) {
+      idleTimeout = v;
+      return this;
+    }
+
+    public Builder connectTimeout(Duration v) {
+      connectTimeout = v;
+      return this;
+    }
+
+    public Builder handshakeTimeout(Duration v) {
+      handshakeTimeout = v;
+      return this;
+    }
+
+    public Builder dialBackoff(Duration min, Duration max) {
+      dialBackoffMin = min;
+      dialBackoffMax = max;
+      return this;
+    }
+
+    public Builder commandQueueCapacity(int v) {
+      commandQueueCapacity = v;
+      return this;
+    }
+
+    public Builder subscriptionQueueCapacity(int v) {
+      subscriptionQueueCapacity = v;
+      return this;
+    }
+
+    public Builder eventQueueCapacity(int v) {
+      eventQueueCapacity = v;
+      return this;
+    }
+
+    public Builder nativeTransport(boolean v) {
+      nativeTransport = v;
+      return this;
+    }
+
+    public Builder nativeTls(boolean v) {
+      nativeTls = v;
+      return this;
+    }
+
+    public TransportConfig build() {
+      return new TransportConfig(maxFrameBytes, dataQueueBytes, controlQueueBytes, writeBufferLowWaterMark,
+          writeBufferHighWaterMark, slowPeerTimeout.toNanos(), keepAliveInterval.toNanos(), idleTimeout.toNanos(),
+          connectTimeout.toNanos(), handshakeTimeout.toNanos(), dialBackoffMin.toNanos(), dialBackoffMax.toNanos(),
+          commandQueueCapacity, subscriptionQueueCapacity, eventQueueCapacity, nativeTransport, nativeTls);
+    }
+  }
+}

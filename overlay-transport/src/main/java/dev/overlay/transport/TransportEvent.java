@@ -1,0 +1,34 @@
+package dev.overlay.transport;
+
+import dev.overlay.core.PeerId;
+
+/** What the transport reports to the application's listener, beside the protocol's own events. */
+public sealed interface TransportEvent {
+
+  /** A link to {@code peer} is ready: TLS done, identities checked, HELLOs exchanged. */
+  record LinkUp(PeerId peer, String remote, boolean inbound) implements TransportEvent {}
+
+  /** The link to {@code peer} went down. */
+  record LinkDown(PeerId peer, String reason) implements TransportEvent {}
+
+  /** A dial did not produce a link. {@code peer} is null for a seed dialled by address. */
+  record DialFailed(PeerId peer, String address, String reason) implements TransportEvent {}
+
+  /** A connection was closed before or while it was a link, for a reason worth a look (bad input, wrong identity, old version). */
+  record ConnectionRejected(String remote, PeerId peer, String reason) implements TransportEvent {}
+
+  /** Data frames for a slow peer were dropped because its queue was full. Control frames are never shed. */
+  record DataShed(PeerId peer, long frames, long queuedBytes) implements TransportEvent {}
+
+  /** A peer stayed too slow for too long, or filled its control lane, and was disconnected. */
+  record SlowPeerDisconnected(PeerId peer, long queuedBytes, String reason) implements TransportEvent {}
+
+  /** A subscription's handler fell behind and {@code missed} messages were dropped for it. */
+  record SubscriberLagged(String stream, long missed) implements TransportEvent {}
+
+  /** A publish could not be queued for the node's loop. */
+  record PublishRefused(String stream, String reason) implements TransportEvent {}
+
+  /** The listener fell behind and {@code count} events were dropped for it. */
+  record EventsDropped(long count) implements TransportEvent {}
+}

@@ -1,0 +1,232 @@
+package dev.overlay.transport;
+
+import com.google.protobuf.CodedInputStream;
+import com.google.protobuf.CodedOutputStream;
+import dev.overlay.core.Message;
+import dev.overlay.core.PeerId;
+import dev.overlay.core.StreamId;
+import dev.overlay.wire.WireCodec;
+import dev.overlay.wire.WireException;
+import dev.overlay.wire.proto.Frame;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+
+/**
+ * Frames on Netty buffers: {@code varint length, Frame}. Data messages, the bulk of the traffic,
+ * are written and read by hand (the same bytes protobuf would produce and accept), straight
+ * into and out of pooled buffers; everything else goes through the generated classes.
+ */
+public final class WireFrames {
+
+  // Frame field numbers (overlay.proto) and protobuf wire types.
+  private static final int FRAME_DATA = 1;
+  private static final int FIELD_LEN = 2;
+
+  private WireFrames() {}
+
+  // ---- Encoding ---------------------------------------------------------------------------
+
+  /** A framed message in a new pooled buffer. */
+  public static ByteBuf encode(ByteBufAllocator alloc, Message m) {
+    if (m instanceof Message.Data d) return encodeData(alloc, d);
+    return encode(alloc, WireCodec.toFrame(m));
+  }
+
+  static ByteBuf encode(ByteBufAllocator alloc, Frame frame) {
+    int body = frame.getSerializedSize();
+    ByteBuf buf = alloc.buffer(varintSize(body) + body);
+    writeVarint(buf, body);
+    int at = buf.writerIndex();
+    ByteBuffer nio = buf.nioBuffer(at, body);
+    try {
+      CodedOutputStream cos = CodedOutputStream.newInstance(nio);
+      frame.writeTo(cos);
+      cos.flush();
+    } catch (IOException e) {
+      buf.release();
+      throw new IllegalStateException("protobuf could not write a frame it sized", e);
+    }
+    buf.writerIndex(at + body);
+    return buf;
+  }
+
+  /** Frame{ data(1): Data{ stream(1) publisher(2) session(3) seq(4) hops(5) payload(6) } }. */
+  public static ByteBuf encodeData(ByteBufAllocator alloc, Message.Data d) {
+    byte[] payload = d.payload();
+    int dataLen = 1 + 8 // stream: tag, fixed64
+        + 1 + 1 + PeerId.BYTES // publisher: tag, length, bytes
+        + 1 + 8 // session
+        + 1 + varintSize64(d.seq())
+        + 1 + varintSize(d.hops())
+        + 1 + varintSize(payload.length) + payload.length;
+    int frameLen = 1 + varintSize(dataLen) + dataLen;
+    ByteBuf buf = alloc.buffer(varintSize(frameLen) + frameLen);
+    writeVarint(buf, frameLen);
+    buf.writeByte(FRAME_DATA << 3 | FIELD_LEN);
+    writeVarint(buf, dataLen);
+    buf.writeByte(1 << 3 | 1).writeLongLE(d.stream().value());
+    PeerId p = d.publisher();
+    buf.writeByte(2 << 3 | 2).writeByte(PeerId.BYTES).writeLong(p.w0()).writeLong(p.w1()).writeLong(p.w2()).writeLong(p.w3());
+    buf.writeByte(3 << 3 | 1).writeLongLE(d.session());
+    buf.writeByte(4 << 3);
+    writeVarint64(buf, d.seq());
+    buf.writeByte(5 << 3);
+    writeVarint(buf, d.hops());
+    buf.writeByte(6 << 3 | 2);
+    writeVarint(buf, payload.length);
+    buf.writeBytes(payload);
+    return buf;
+  }
+
+  // ---- Decoding ---------------------------------------------------------------------------
+
+  /** The frame's body field number, without consuming anything. */
+  static int bodyField(ByteBuf frame) {
+    return frame.isReadable() ? (frame.getByte(frame.readerIndex()) & 0xFF) >>> 3 : 0;
+  }
+
+  /** A stream message; Data by the fast path, the rest through protobuf. */
+  static Message decodeMessage(ByteBuf frame, PeerIdCache ids) throws WireException {
+    if (bodyField(frame) == FRAME_DATA) {
+      Message.Data d = decodeData(frame, ids);
+      if (d != null) return d;
+    }
+    return WireCodec.fromFrame(parse(frame));
+  }
+
+  /** A link frame (Hello, Ping, Pong) or any frame, through protobuf. */
+  static Frame parse(ByteBuf frame) throws WireException {
+    try {
+      return Frame.parseFrom(CodedInputStream.newInstance(frame.nioBuffer()));
+    } catch (IOException e) {
+      throw new WireException("not a valid frame: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * The fast path for the common encoding; null (input untouched) when the frame uses anything
+   * else, such as unknown fields from a newer peer, so that protobuf can have it.
+   */
+  private static Message.Data decodeData(ByteBuf frame, PeerIdCache ids) throws WireException {
+    int start = frame.readerIndex();
+    int end = start + frame.readableBytes();
+    int i = start + 1; // past the frame tag
+    long dataLen = readVarint(frame, i, end);
+    if (dataLen < 0) throw new WireException("truncated data message");
+    i += varintLength(frame, i, end);
+    if (i + dataLen != end) return null; // trailing fields in the frame: not ours to guess at
+    long stream = 0;
+    long session = 0;
+    long seq = 0;
+    long hops = 0;
+    PeerId publisher = null;
+    int payloadAt = -1;
+    int payloadLen = 0;
+    while (i < end) {
+      int tag = frame.getByte(i++) & 0xFF;
+      switch (tag) {
+        case 1 << 3 | 1 -> {
+          if (i + 8 > end) throw new WireException("truncated data.stream");
+          stream = frame.getLongLE(i);
+          i += 8;
+        }
+        case 2 << 3 | 2 -> {
+          if (i >= end || frame.getByte(i) != PeerId.BYTES) throw new WireException("data.publisher must be 32 bytes");
+          if (i + 1 + PeerId.BYTES > end) throw new WireException("truncated data.publisher");
+          publisher = ids.intern(frame.getLong(i + 1), frame.getLong(i + 9), frame.getLong(i + 17), frame.getLong(i + 25));
+          i += 1 + PeerId.BYTES;
+        }
+        case 3 << 3 | 1 -> {
+          if (i + 8 > end) throw new WireException("truncated data.session");
+          session = frame.getLongLE(i);
+          i += 8;
+        }
+        case 4 << 3 -> {
+          seq = readVarint(frame, i, end);
+          if (seq == Long.MIN_VALUE) throw new WireException("bad varint in data.seq");
+          i += varintLength(frame, i, end);
+        }
+        case 5 << 3 -> {
+          hops = readVarint(frame, i, end);
+          if (hops == Long.MIN_VALUE) throw new WireException("bad varint in data.hops");
+          i += varintLength(frame, i, end);
+        }
+        case 6 << 3 | 2 -> {
+          long len = readVarint(frame, i, end);
+          if (len < 0) throw new WireException("bad payload length");
+          i += varintLength(frame, i, end);
+          if (i + len > end) throw new WireException("payload runs past the frame");
+          payloadAt = i;
+          payloadLen = (int) len;
+          i += (int) len;
+        }
+        default -> {
+          return null;
+        }
+      }
+    }
+    if (publisher == null) throw new WireException("data.publisher is missing");
+    if (seq < 1) throw new WireException("data.seq must be at least 1");
+    if (hops < 0 || hops > WireCodec.MAX_TTL * 16) throw new WireException("data.hops out of range: " + hops);
+    byte[] payload = new byte[payloadLen]; // the one copy of the payload
+    if (payloadLen > 0) frame.getBytes(payloadAt, payload);
+    frame.readerIndex(end);
+    return new Message.Data(new StreamId(stream), publisher, session, seq, (int) hops, payload);
+  }
+
+  // ---- Varints ----------------------------------------------------------------------------
+
+  static int varintSize(int v) {
+    if ((v & (~0 << 7)) == 0) return 1;
+    if ((v & (~0 << 14)) == 0) return 2;
+    if ((v & (~0 << 21)) == 0) return 3;
+    if ((v & (~0 << 28)) == 0) return 4;
+    return 5;
+  }
+
+  static int varintSize64(long v) {
+    int n = 1;
+    while ((v & ~0x7FL) != 0) {
+      v >>>= 7;
+      n++;
+    }
+    return n;
+  }
+
+  static void writeVarint(ByteBuf buf, int v) {
+    while ((v & ~0x7F) != 0) {
+      buf.writeByte((v & 0x7F) | 0x80);
+      v >>>= 7;
+    }
+    buf.writeByte(v);
+  }
+
+  static void writeVarint64(ByteBuf buf, long v) {
+    while ((v & ~0x7FL) != 0) {
+      buf.writeByte((int) ((v & 0x7F) | 0x80));
+      v >>>= 7;
+    }
+    buf.writeByte((int) v);
+  }
+
+  /** How many bytes the (already validated) varint at {@code i} takes; encoders may pad them. */
+  private static int varintLength(ByteBuf buf, int i, int end) {
+    int n = 1;
+    while (i < end && buf.getByte(i++) < 0) n++;
+    return n;
+  }
+
+  /** The varint at {@code i}, or Long.MIN_VALUE when it runs past {@code end} or is too long. */
+  private static long readVarint(ByteBuf buf, int i, int end) {
+    long v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (i >= end) return Long.MIN_VALUE;
+      byte b = buf.getByte(i++);
+      v |= (long) (b & 0x7F) << shift;
+      if (b >= 0) return v;
+    }
+    return Long.MIN_VALUE;
+  }
+}

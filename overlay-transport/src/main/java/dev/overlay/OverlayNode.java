@@ -136,7 +136,14 @@ public final class OverlayNode implements AutoCloseable {
     return subscribe(stream, handler, null);
   }
 
-  /** As {@link #subscribe(String, MessageHandler)}, with the handler run on {@code executor}. */
+  /**
+   * Runs a subscription's handler on the node's own loop thread, with no queue in between: the
+   * cheapest delivery there is, for handlers that only hand the message on (to a queue, a
+   * counter) and never block. A slow handler here slows the whole node.
+   */
+  public static final java.util.concurrent.Executor ON_NODE_LOOP = dev.overlay.runtime.NodeRuntime.ON_LOOP;
+
+  /** As {@link #subscribe(String, MessageHandler)}, with the handler run on {@code executor} (or {@link #ON_NODE_LOOP}). */
   public Subscription subscribe(String stream, MessageHandler handler, java.util.concurrent.Executor executor) {
     ensureOpen();
     Objects.requireNonNull(handler, "handler");

@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     version = "overlay-bench 0.1.0",
     description = "Overlay's simulator, demo network and benchmarks.",
-    subcommands = {SimCommand.class})
+    subcommands = {DemoCommand.class, SimCommand.class})
 public final class Main implements Runnable {
 
   public static void main(String[] args) throws Exception {

@@ -56,6 +56,9 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
 
   private static final Logger log = LoggerFactory.getLogger(NodeRuntime.class);
 
+  /** See {@code OverlayNode.ON_NODE_LOOP}. */
+  public static final Executor ON_LOOP = SubscriptionQueue.ON_LOOP;
+
   /** Per-stream traffic, kept on the loop. */
   static final class StreamStats {
     final String name;
@@ -117,6 +120,7 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
   private final EnumMap<OverlayEvent.DropReason, Long> drops = new EnumMap<>(OverlayEvent.DropReason.class);
   private long now;
   private long wakeAt = Long.MAX_VALUE;
+  private final List<SubscriptionQueue> toWake = new ArrayList<>();
   private Message lastEncoded;
   private ByteBuf lastFrame;
   private Publish publishing;
@@ -343,7 +347,16 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
     st.delivered++;
     List<SubscriptionQueue> subs = st.subscriptions;
     for (int i = 0; i < subs.size(); i++) {
-      if (!subs.get(i).offer(message)) st.missedBySubscribers++;
+      SubscriptionQueue q = subs.get(i);
+      if (q.direct()) {
+        q.handleNow(message);
+        continue;
+      }
+      if (!q.offer(message)) st.missedBySubscribers++;
+      if (!q.pendingWake) {
+        q.pendingWake = true;
+        toWake.add(q);
+      }
     }
   }
 
@@ -529,8 +542,14 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
     core.handle(now, new Event.TimerFired(t));
   }
 
-  /** After every piece of work on the loop: drop the encode cache, arrange the next timer wake-up. */
+  /** After every piece of work on the loop: wake consumers, drop the encode cache, arrange the next timer wake-up. */
   private void endOfTurn() {
+    for (int i = 0; i < toWake.size(); i++) {
+      SubscriptionQueue q = toWake.get(i);
+      q.pendingWake = false;
+      q.wake();
+    }
+    toWake.clear();
     if (lastFrame != null) {
       lastFrame.release();
       lastFrame = null;

@@ -32,15 +32,39 @@ final class SubscriptionQueue {
   private final AtomicLong handlerErrors = new AtomicLong();
   private final Runnable drain = this::drain;
   private volatile boolean closed;
+  /** Set on the loop while this queue waits for its end-of-turn wake-up. */
+  boolean pendingWake;
+
+  /** Run the handler right on the node's loop, with no queue: for handlers that never block. */
+  static final Executor ON_LOOP = Runnable::run;
 
   SubscriptionQueue(int capacity, Executor executor, Consumer<Message.Data> handler, LongConsumer onLagged) {
-    this.queue = new SpscArrayQueue<>(capacity);
+    this.queue = executor == ON_LOOP ? null : new SpscArrayQueue<>(capacity);
     this.executor = executor;
     this.handler = handler;
     this.onLagged = onLagged;
   }
 
-  /** On the loop. Returns false when the message had to be dropped for this subscriber. */
+  boolean direct() {
+    return queue == null;
+  }
+
+  /** For a direct subscription: call the handler now, on the loop. */
+  void handleNow(Message.Data m) {
+    if (closed) return;
+    try {
+      handler.accept(m);
+      delivered.incrementAndGet();
+    } catch (RuntimeException e) {
+      handlerErrors.incrementAndGet();
+      log.warn("a message handler threw; the message counts as delivered", e);
+    }
+  }
+
+  /**
+   * On the loop. Returns false when the message had to be dropped for this subscriber. The
+   * consumer is woken by {@link #wake}, once per loop turn, not once per message.
+   */
   boolean offer(Message.Data m) {
     if (closed) return true;
     boolean ok = queue.offer(m);
@@ -48,13 +72,17 @@ final class SubscriptionQueue {
       missed.incrementAndGet();
       missedSinceReport.incrementAndGet();
     }
-    if (scheduled.compareAndSet(false, true)) executor.execute(drain);
     return ok;
+  }
+
+  /** On the loop, at the end of a turn that offered messages: start the consumer if it is idle. */
+  void wake() {
+    if (!closed && scheduled.compareAndSet(false, true)) executor.execute(drain);
   }
 
   void close() {
     closed = true;
-    queue.clear();
+    if (queue != null) queue.clear();
   }
 
   long delivered() {
@@ -70,7 +98,7 @@ final class SubscriptionQueue {
   }
 
   int backlog() {
-    return queue.size();
+    return queue == null ? 0 : queue.size();
   }
 
   private void drain() {

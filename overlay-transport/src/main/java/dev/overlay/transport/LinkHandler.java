@@ -46,6 +46,10 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
   private long peerMaxFrameBytes;
   private String closeReason;
   private ScheduledFuture<?> handshakeTimeout;
+  // Flush bookkeeping, owned by LinkManager (same loop).
+  boolean dirty;
+  boolean deferred;
+  long lastFlush;
 
   LinkHandler(LinkManager manager, PeerId expected, boolean dialer, String remote) {
     this.manager = manager;
@@ -115,7 +119,7 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
         close("keep-alive timeout: nothing received for "
             + TimeUnit.NANOSECONDS.toSeconds(manager.config().idleTimeoutNanos()) + " s");
       } else if (idle.state() == IdleState.WRITER_IDLE && state == State.READY) {
-        manager.sendLinkFrame(channel, Frame.newBuilder().setPing(Ping.newBuilder().setNonce(System.nanoTime())).build());
+        manager.sendLinkFrame(this, Frame.newBuilder().setPing(Ping.newBuilder().setNonce(System.nanoTime())).build());
       }
     }
     super.userEventTriggered(ctx, evt);
@@ -141,7 +145,7 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     state = State.HELLO;
-    manager.sendLinkFrame(channel, manager.hello());
+    manager.sendLinkFrame(this, manager.hello());
   }
 
   @Override
@@ -189,7 +193,7 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
     int field = WireFrames.bodyField(frame);
     if (field == Frame.PING_FIELD_NUMBER) {
       Frame f = WireFrames.parse(frame);
-      manager.sendLinkFrame(channel, Frame.newBuilder().setPong(Pong.newBuilder().setNonce(f.getPing().getNonce())).build());
+      manager.sendLinkFrame(this, Frame.newBuilder().setPong(Pong.newBuilder().setNonce(f.getPing().getNonce())).build());
       return;
     }
     if (field == Frame.PONG_FIELD_NUMBER) return; // receiving it reset the idle timer; that is all it is for

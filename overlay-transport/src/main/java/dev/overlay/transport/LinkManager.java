@@ -102,9 +102,12 @@ public final class LinkManager {
   private final PeerIdCache ids = new PeerIdCache();
   private final Map<PeerId, Link> links = new HashMap<>();
   private final DialBackoff backoff;
-  private final List<Channel> dirty = new ArrayList<>();
+  private final List<LinkHandler> dirty = new ArrayList<>();
+  private final List<LinkHandler> deferred = new ArrayList<>();
   private final Runnable flushDirty = this::flushDirty;
+  private final Runnable flushDeferred = this::flushDeferred;
   private boolean flushScheduled;
+  private boolean deferredScheduled;
   private PeerInfo self;
   private Frame hello;
   private Channel server;
@@ -222,13 +225,13 @@ public final class LinkManager {
     LinkHandler h = link.ready;
     if (h != null && link.queue.isEmpty() && h.channel().isWritable()) {
       h.channel().write(frame, h.channel().voidPromise());
-      markDirty(h.channel());
+      markDirty(h);
       return true;
     }
     long now = System.nanoTime();
     switch (link.queue.offer(frame, control, now)) {
       case ACCEPTED -> {
-        if (h != null && h.channel().isWritable() && link.queue.drainTo(h.channel())) markDirty(h.channel());
+        if (h != null && h.channel().isWritable() && link.queue.drainTo(h.channel())) markDirty(h);
       }
       case DATA_FULL -> {
         frame.release();
@@ -366,7 +369,7 @@ public final class LinkManager {
 
   void writable(LinkHandler h) {
     Link link = links.get(h.peer());
-    if (link != null && link.ready == h && link.queue.drainTo(h.channel())) markDirty(h.channel());
+    if (link != null && link.ready == h && link.queue.drainTo(h.channel())) markDirty(h);
   }
 
   void frameRejected(LinkHandler h, String reason) {
@@ -374,9 +377,10 @@ public final class LinkManager {
     log.warn("closing connection {} ({}): {}", h.remote(), h.peer(), reason);
   }
 
-  void sendLinkFrame(Channel ch, Frame frame) {
+  void sendLinkFrame(LinkHandler h, Frame frame) {
+    Channel ch = h.channel();
     ch.write(WireFrames.encode(ch.alloc(), frame), ch.voidPromise());
-    markDirty(ch);
+    markDirty(h);
   }
 
   Frame hello() {
@@ -505,22 +509,58 @@ public final class LinkManager {
     return out;
   }
 
-  private void markDirty(Channel ch) {
-    dirty.add(ch);
+  /**
+   * Flushes are made once per loop turn, and on a busy connection at most once per
+   * {@code flushCoalescing}: a connection flushed longer ago flushes at the end of this turn, a
+   * recently flushed one a little later, together with whatever else is written meanwhile. At
+   * low rates nothing waits; at high rates one TLS record and one system call carry many frames.
+   */
+  private void markDirty(LinkHandler h) {
+    if (h.dirty) return;
+    h.dirty = true;
+    dirty.add(h);
     if (!flushScheduled) {
       flushScheduled = true;
-      loop.execute(flushDirty); // after the rest of this loop turn: one flush per channel per turn
+      loop.execute(flushDirty); // after the rest of this loop turn
     }
   }
 
   private void flushDirty() {
     flushScheduled = false;
-    for (int i = 0; i < dirty.size(); i++) dirty.get(i).flush();
+    long now = System.nanoTime();
+    long interval = config.flushCoalescingNanos();
+    for (int i = 0; i < dirty.size(); i++) {
+      LinkHandler h = dirty.get(i);
+      h.dirty = false;
+      if (now - h.lastFlush >= interval) {
+        h.lastFlush = now;
+        h.channel().flush();
+      } else if (!h.deferred) {
+        h.deferred = true;
+        deferred.add(h);
+      }
+    }
     dirty.clear();
+    if (!deferred.isEmpty() && !deferredScheduled) {
+      deferredScheduled = true;
+      loop.schedule(flushDeferred, interval, TimeUnit.NANOSECONDS);
+    }
+  }
+
+  private void flushDeferred() {
+    deferredScheduled = false;
+    long now = System.nanoTime();
+    for (int i = 0; i < deferred.size(); i++) {
+      LinkHandler h = deferred.get(i);
+      h.deferred = false;
+      h.lastFlush = now;
+      h.channel().flush();
+    }
+    deferred.clear();
   }
 
   private void drainAndFlush(Link link) {
-    if (link.ready != null && link.queue.drainTo(link.ready.channel())) markDirty(link.ready.channel());
+    if (link.ready != null && link.queue.drainTo(link.ready.channel())) markDirty(link.ready);
   }
 
   /** Writes everything queued regardless of writability: the link is about to close. */

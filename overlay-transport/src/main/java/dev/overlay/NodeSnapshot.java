@@ -1,5 +1,6 @@
 package dev.overlay;
 
+import dev.overlay.broadcast.PlumtreeStats;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.PeerInfo;
 import java.util.List;
@@ -11,8 +12,9 @@ import java.util.Map;
  */
 public record NodeSnapshot(PeerInfo self, List<Stream> streams, List<PeerId> links, Map<String, Long> counters) {
 
-  /** One joined stream. */
-  public record Stream(String name, List<PeerId> active, List<PeerId> passive, List<Tree> trees, Counters counters) {}
+  /** One joined stream; {@code broadcast} holds the Plumtree counters (duplicates, grafts, prunes...). */
+  public record Stream(String name, List<PeerId> active, List<PeerId> passive, List<Tree> trees, Counters counters,
+      PlumtreeStats broadcast) {}
 
   /** One broadcast tree: the publisher it carries (null for the shared tree), who we push to, who we only announce to. */
   public record Tree(PeerId publisher, List<PeerId> eager, List<PeerId> lazy) {}

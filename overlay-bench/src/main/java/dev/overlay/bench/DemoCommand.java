@@ -80,8 +80,18 @@ final class DemoCommand implements Callable<Integer> {
         r.latencyMsP50(), r.latencyMsP99(), r.latencyMsMax()));
     sb.append(String.format(Locale.ROOT, "  duplicates   %.4f per delivery%n", r.duplicatesPerDelivery()));
     sb.append(String.format(Locale.ROOT, "  throughput   %,.0f deliveries/s%n", r.deliveredPerS()));
+    sb.append("  protocol     ");
+    r.protocol().forEach((k, v) -> sb.append(k.replace('_', ' ')).append(' ').append(String.format(Locale.ROOT, "%,d", v)).append(", "));
+    sb.setLength(sb.length() - 2);
+    sb.append(String.format(Locale.ROOT, "%n"));
     if (r.lagged() > 0) sb.append(String.format(Locale.ROOT, "  lagged       %,d messages dropped for slow handlers%n", r.lagged()));
     return sb.toString();
+  }
+
+  private static Json protocolJson(DemoNetwork.Result r) {
+    Json j = Json.object();
+    r.protocol().forEach(j::put);
+    return j;
   }
 
   static Json toJson(DemoNetwork.Result r) {
@@ -100,6 +110,7 @@ final class DemoCommand implements Callable<Integer> {
         .put("delivered_per_s", r.deliveredPerS())
         .put("delivered", r.delivered())
         .put("lagged", r.lagged())
-        .put("transport", r.transport());
+        .put("transport", r.transport())
+        .put("protocol", protocolJson(r));
   }
 }

@@ -13,6 +13,11 @@ import picocli.CommandLine.Command;
 public final class Main implements Runnable {
 
   public static void main(String[] args) throws Exception {
+    // Netty's leak detector samples buffer allocations with a stack trace each; that is for
+    // tests (which run it at paranoid), not for measurements. -Dio.netty.leakDetection.level wins.
+    if (System.getProperty("io.netty.leakDetection.level") == null) {
+      System.setProperty("io.netty.leakDetection.level", "disabled");
+    }
     if (args.length > 0 && args[0].equals("sim") && ThroughputJvm.shouldRelaunch(args)) {
       System.exit(ThroughputJvm.relaunch(args));
     }

@@ -90,6 +90,57 @@ public final class Plumtree {
     }
   }
 
+  /**
+   * Announcements of one publisher's messages beyond the highest its tree has delivered, made
+   * while the tree was still delivering: one range per publisher, not an entry and a timer per
+   * message. A {@link Timer.StallCheck} looks at it once per {@code stallTimeout}: numbers the
+   * tree went past without delivering are fetched at once, and if the tree stopped delivering,
+   * everything announced is.
+   */
+  static final class Ahead {
+    final long session;
+    long low; // lowest announced number not yet accounted for
+    long high; // highest announced number
+    final PeerId[] announcers;
+    final long[] announcedUpTo;
+    int announcerCount;
+    boolean checkScheduled;
+
+    Ahead(long session, long low, int maxAnnouncers) {
+      this.session = session;
+      this.low = low;
+      this.high = low - 1;
+      this.announcers = new PeerId[maxAnnouncers];
+      this.announcedUpTo = new long[maxAnnouncers];
+    }
+
+    void note(PeerId from, long first, long last) {
+      low = Math.min(low, first);
+      high = Math.max(high, last);
+      for (int i = 0; i < announcerCount; i++) {
+        if (announcers[i].equals(from)) {
+          announcedUpTo[i] = Math.max(announcedUpTo[i], last);
+          return;
+        }
+      }
+      if (announcerCount < announcers.length) {
+        announcers[announcerCount] = from;
+        announcedUpTo[announcerCount++] = last;
+      }
+    }
+
+    void removeAnnouncer(PeerId peer) {
+      for (int i = 0; i < announcerCount; i++) {
+        if (announcers[i].equals(peer)) {
+          System.arraycopy(announcers, i + 1, announcers, i, announcerCount - i - 1);
+          System.arraycopy(announcedUpTo, i + 1, announcedUpTo, i, announcerCount - i - 1);
+          announcers[--announcerCount] = null;
+          return;
+        }
+      }
+    }
+  }
+
   private final StreamId stream;
   private final PlumtreeConfig config;
   private final Outbox out;
@@ -105,6 +156,8 @@ public final class Plumtree {
   private final LazyQueue lazyQueue;
   /** Announced but not received; null while nothing is missing, which is nearly always. */
   private LinkedHashMap<MessageRef, Missing> missing;
+  /** Announced ahead of a tree that is still delivering, by publisher; null while empty. */
+  private LinkedHashMap<PeerId, Ahead> ahead;
   private final Timer.LazyFlush flushTimer;
   private boolean flushScheduled;
 
@@ -120,13 +173,15 @@ public final class Plumtree {
   private long graftMisses;
   private long optimizations;
   private long missingEvicted;
+  private long stalls;
 
   public Plumtree(StreamId stream, PlumtreeConfig config, SeenMessages seen, Outbox out) {
     this.stream = stream;
     this.config = config;
     this.seen = seen;
     this.out = out;
-    this.cache = new MessageCache(config.messageCacheCapacity(), config.messageCacheBytes(), config.messageCacheTtlNanos());
+    this.cache = new MessageCache(stream, config.messageCacheCapacity(), config.messageCacheBytes(),
+        config.messageCacheTtlNanos(), config.messageCacheArena());
     this.lazyQueue = new LazyQueue(config.maxPendingAnnouncements(), config.maxAnnouncementSpan());
     this.flushTimer = new Timer.LazyFlush(stream);
   }
@@ -152,6 +207,9 @@ public final class Plumtree {
     for (Tree t : publisherTrees.values()) forget(t, peer);
     if (missing != null) {
       for (Missing m : missing.values()) m.removeAnnouncer(peer);
+    }
+    if (ahead != null) {
+      for (Ahead a : ahead.values()) a.removeAnnouncer(peer);
     }
     for (PeerId publisher : seen.dropFrontRunner(peer)) {
       Tree tree = existingTree(publisher);
@@ -231,18 +289,63 @@ public final class Plumtree {
     if (anyLazy) announce(now, message.publisher(), message.session(), message.seq(), hops, from);
   }
 
+  /**
+   * Announcements. A number we have not seen is either behind the highest we have (the tree went
+   * past it: fetch it as the paper does, after {@code graftTimeout1}), or ahead of it. Ahead, and
+   * with the tree still delivering, it is on its way: it only goes on the publisher's
+   * {@link Ahead} range. Ahead, with the tree silent, it is missing like any other.
+   */
   public void onIHave(long now, PeerId from, Message.IHave ihave) {
     ihavesReceived++;
     for (Announcement a : ihave.announcements()) {
       int span = Math.min(a.count(), config.maxAnnouncementSpan());
       if (span <= 0) continue;
-      for (int k = 0; k < span; k++) {
-        long seq = a.firstSeq() + k;
-        if (!seen.contains(a.publisher(), a.session(), seq)) {
-          addMissing(now, new MessageRef(a.publisher(), a.session(), seq), from);
+      PeerId publisher = a.publisher();
+      long session = a.session();
+      long last = a.firstSeq() + span - 1;
+      long seq = seen.firstUnseen(publisher, session, a.firstSeq());
+      if (seq <= last) {
+        long highest = seen.highest(publisher, session);
+        for (; seq <= last; seq = seen.firstUnseen(publisher, session, seq + 1)) {
+          if (seq > highest && treeDelivering(now, publisher, session)) {
+            noteAhead(now, publisher, session, seq, last, from);
+            break;
+          }
+          addMissing(now, new MessageRef(publisher, session, seq), from, config.graftTimeout1Nanos());
         }
       }
-      maybeOptimize(now, from, a, a.firstSeq() + span - 1);
+      maybeOptimize(now, from, a, last);
+    }
+  }
+
+  /** Whether this publisher's tree brought us a new message of the session within {@code stallTimeout}. */
+  private boolean treeDelivering(long now, PeerId publisher, long session) {
+    long last = seen.lastNewAt(publisher, session);
+    return last != Long.MIN_VALUE && now - last < config.stallTimeoutNanos();
+  }
+
+  private void noteAhead(long now, PeerId publisher, long session, long first, long last, PeerId from) {
+    if (ahead == null) ahead = new LinkedHashMap<>();
+    Ahead a = ahead.get(publisher);
+    if (a != null && a.session != session) {
+      // The publisher restarted: what it announced of its old session is fetched now.
+      ahead.remove(publisher);
+      fetchAhead(now, publisher, a);
+      a = null;
+    }
+    if (a == null) {
+      if (ahead.size() >= config.maxPublisherTrees()) { // bounded: the oldest range is fetched, not forgotten
+        Map.Entry<PeerId, Ahead> eldest = ahead.entrySet().iterator().next();
+        ahead.remove(eldest.getKey());
+        fetchAhead(now, eldest.getKey(), eldest.getValue());
+      }
+      a = new Ahead(session, first, config.maxAnnouncersPerMissing());
+      ahead.put(publisher, a);
+    }
+    a.note(from, first, last);
+    if (!a.checkScheduled) {
+      a.checkScheduled = true;
+      out.schedule(new Timer.StallCheck(stream, publisher), config.stallTimeoutNanos());
     }
   }
 
@@ -304,6 +407,56 @@ public final class Plumtree {
     out.schedule(new Timer.GraftTimeout(stream, ref, m.attempts), config.graftTimeout2Nanos());
   }
 
+  /** See {@link Ahead}. */
+  public void onStallCheck(long now, PeerId publisher) {
+    Ahead a = ahead == null ? null : ahead.get(publisher);
+    if (a == null) return;
+    a.checkScheduled = false;
+    // Numbers the tree has gone past without delivering will not come by it: fetch them now.
+    long passed = Math.min(seen.highest(publisher, a.session), a.high);
+    if (a.low <= passed) {
+      fetchRange(now, publisher, a, a.low, passed);
+      a.low = passed + 1;
+    }
+    if (a.low > a.high) {
+      removeAhead(publisher);
+      return;
+    }
+    long last = seen.lastNewAt(publisher, a.session);
+    if (last != Long.MIN_VALUE && now - last < config.stallTimeoutNanos()) {
+      a.checkScheduled = true;
+      out.schedule(new Timer.StallCheck(stream, publisher), last + config.stallTimeoutNanos() - now);
+      return;
+    }
+    // The tree has gone quiet while others have newer messages: it is broken somewhere above us.
+    stalls++;
+    removeAhead(publisher);
+    fetchAhead(now, publisher, a);
+  }
+
+  /** Everything announced in the range and still unseen becomes missing, grafted at once. */
+  private void fetchAhead(long now, PeerId publisher, Ahead a) {
+    fetchRange(now, publisher, a, a.low, a.high);
+  }
+
+  private void fetchRange(long now, PeerId publisher, Ahead a, long from, long to) {
+    int budget = config.maxMissing(); // bounds the work; the missing table is bounded anyway
+    for (long seq = seen.firstUnseen(publisher, a.session, from); seq <= to && budget-- > 0;
+        seq = seen.firstUnseen(publisher, a.session, seq + 1)) {
+      MessageRef ref = null;
+      for (int i = 0; i < a.announcerCount; i++) {
+        if (a.announcedUpTo[i] < seq) continue;
+        if (ref == null) ref = new MessageRef(publisher, a.session, seq);
+        addMissing(now, ref, a.announcers[i], 0);
+      }
+    }
+  }
+
+  private void removeAhead(PeerId publisher) {
+    ahead.remove(publisher);
+    if (ahead.isEmpty()) ahead = null;
+  }
+
   /** Periodic upkeep: cache and missing-table TTLs. */
   public void housekeeping(long now) {
     cache.expire(now);
@@ -326,7 +479,7 @@ public final class Plumtree {
 
   public PlumtreeStats stats() {
     return new PlumtreeStats(delivered, dataReceived, duplicates, dataSent, ihavesSent, ihavesReceived, graftsSent,
-        prunesSent, graftMisses, optimizations, missingEvicted);
+        prunesSent, graftMisses, optimizations, missingEvicted, stalls);
   }
 
   public List<PeerId> neighbors() {
@@ -449,7 +602,7 @@ public final class Plumtree {
     }
   }
 
-  private void addMissing(long now, MessageRef ref, PeerId from) {
+  private void addMissing(long now, MessageRef ref, PeerId from, long firstGraftDelay) {
     if (missing == null) missing = new LinkedHashMap<>();
     Missing m = missing.get(ref);
     if (m == null) {
@@ -465,7 +618,7 @@ public final class Plumtree {
       missing.put(ref, m);
       m.addAnnouncer(from);
       m.timerPending = true;
-      out.schedule(new Timer.GraftTimeout(stream, ref, 0), config.graftTimeout1Nanos());
+      out.schedule(new Timer.GraftTimeout(stream, ref, 0), firstGraftDelay);
       return;
     }
     m.addAnnouncer(from);
@@ -492,7 +645,7 @@ public final class Plumtree {
     int slot = cache.find(a.publisher(), a.session(), seq);
     if (slot < 0) return;
     PeerId parent = cache.from(slot);
-    int eagerHops = cache.message(slot).hops();
+    int eagerHops = cache.hops(slot);
     if (parent == null || parent.equals(lazyPeer)) return;
     if (eagerHops - a.hops() < config.optimizationThreshold()) return;
     Tree tree = tree(a.publisher());

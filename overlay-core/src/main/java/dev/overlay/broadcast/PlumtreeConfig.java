@@ -29,9 +29,21 @@ import java.time.Duration;
  *   <li>{@code optimizationBackoff} 60 s: a link grafted for a shorter path that then loses the
  *       race (it is shorter in hops, slower in time) is not grafted again for this long. Our
  *       choice: without it such links are grafted and pruned over and over.</li>
- *   <li>{@code messageCacheCapacity} 4,096 messages, {@code messageCacheBytes} 16 MiB,
+ *   <li>{@code stallTimeout} 250 ms: a tree that delivered a new message of a publisher this
+ *       recently is still delivering, however far behind; announcements of that publisher's
+ *       later messages then wait for it instead of being grafted. Without this, a node whose
+ *       tree falls more than {@code graftTimeout1} behind under load grafts every message,
+ *       which adds load and duplicates until the overlay collapses (the 20-node demo did, at
+ *       20,000 msg/s). Our own rule; it equals graftTimeout1, so a tree that stops altogether
+ *       is repaired as quickly as before.</li>
+ *   <li>{@code messageCacheCapacity} 65,536 messages, {@code messageCacheBytes} 16 MiB,
  *       {@code messageCacheTtl} 30 s: messages kept to answer GRAFTs; the TTL is iroh-gossip's,
- *       the count and byte caps bound memory whatever the publish rate.</li>
+ *       the count and byte caps bound memory whatever the publish rate. The count must cover
+ *       the IHAVE batching plus both graft timeouts at the highest rate: 4,096 was 140 ms at
+ *       30,000 msg/s, and GRAFTs found their messages gone. The cache grows only as used.</li>
+ *   <li>{@code messageCacheArena} true: cached payloads are copied into one byte array per
+ *       stream rather than kept as message objects (see MessageCache for the garbage-collection
+ *       cost that avoids). The simulator turns it off, because its nodes share message objects.</li>
  *   <li>{@code maxPendingAnnouncements} 4,096: announcements queued between flushes; the
  *       queue flushes early when full.</li>
  *   <li>{@code maxAnnouncementsPerIHave} 256: keeps one IHAVE frame near 16 KB.</li>
@@ -64,7 +76,9 @@ public record PlumtreeConfig(
     int maxPublisherTrees,
     long pruneRetryIntervalNanos,
     long optimizationBackoffNanos,
-    long pruneGracePeriodNanos) {
+    long pruneGracePeriodNanos,
+    long stallTimeoutNanos,
+    boolean messageCacheArena) {
 
   public PlumtreeConfig {
     positive(lazyFlushIntervalNanos, "lazyFlushInterval");
@@ -84,6 +98,7 @@ public record PlumtreeConfig(
     positive(pruneRetryIntervalNanos, "pruneRetryInterval");
     positive(optimizationBackoffNanos, "optimizationBackoff");
     positive(pruneGracePeriodNanos, "pruneGracePeriod");
+    positive(stallTimeoutNanos, "stallTimeout");
     if (treeStrategy == null) throw new IllegalArgumentException("treeStrategy is required");
     if (lazyFlushIntervalNanos >= graftTimeout1Nanos) {
       // Otherwise every announcement would be grafted before the eager copy could arrive.
@@ -123,6 +138,8 @@ public record PlumtreeConfig(
     b.pruneRetryInterval = Duration.ofNanos(pruneRetryIntervalNanos);
     b.optimizationBackoff = Duration.ofNanos(optimizationBackoffNanos);
     b.pruneGracePeriod = Duration.ofNanos(pruneGracePeriodNanos);
+    b.stallTimeout = Duration.ofNanos(stallTimeoutNanos);
+    b.messageCacheArena = messageCacheArena;
     return b;
   }
 
@@ -131,7 +148,7 @@ public record PlumtreeConfig(
     private Duration graftTimeout1 = Duration.ofMillis(250);
     private Duration graftTimeout2 = Duration.ofMillis(100);
     private int optimizationThreshold = 7;
-    private int messageCacheCapacity = 4096;
+    private int messageCacheCapacity = 65_536;
     private long messageCacheBytes = 16L << 20;
     private Duration messageCacheTtl = Duration.ofSeconds(30);
     private int maxPendingAnnouncements = 4096;
@@ -145,6 +162,8 @@ public record PlumtreeConfig(
     private Duration pruneRetryInterval = Duration.ofSeconds(1);
     private Duration optimizationBackoff = Duration.ofSeconds(60);
     private Duration pruneGracePeriod = Duration.ofMillis(500);
+    private Duration stallTimeout = Duration.ofMillis(250);
+    private boolean messageCacheArena = true;
 
     public Builder lazyFlushInterval(Duration v) {
       lazyFlushInterval = v;
@@ -236,12 +255,22 @@ public record PlumtreeConfig(
       return this;
     }
 
+    public Builder stallTimeout(Duration v) {
+      stallTimeout = v;
+      return this;
+    }
+
+    public Builder messageCacheArena(boolean v) {
+      messageCacheArena = v;
+      return this;
+    }
+
     public PlumtreeConfig build() {
       return new PlumtreeConfig(lazyFlushInterval.toNanos(), graftTimeout1.toNanos(), graftTimeout2.toNanos(),
           optimizationThreshold, messageCacheCapacity, messageCacheBytes, messageCacheTtl.toNanos(),
           maxPendingAnnouncements, maxAnnouncementsPerIHave, maxAnnouncementSpan, maxMissing,
           maxAnnouncersPerMissing, missingTtl.toNanos(), treeStrategy, maxPublisherTrees, pruneRetryInterval.toNanos(),
-          optimizationBackoff.toNanos(), pruneGracePeriod.toNanos());
+          optimizationBackoff.toNanos(), pruneGracePeriod.toNanos(), stallTimeout.toNanos(), messageCacheArena);
     }
   }
 }

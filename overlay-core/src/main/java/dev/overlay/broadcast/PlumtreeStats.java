@@ -12,4 +12,6 @@ public record PlumtreeStats(
     long prunesSent,
     long graftMisses,
     long optimizations,
-    long missingEvicted) {}
+    long missingEvicted,
+    /** Times a tree stopped delivering while peers announced newer messages (see PlumtreeConfig.stallTimeout). */
+    long stalls) {}

@@ -24,6 +24,12 @@ public sealed interface Timer {
   /** Plumtree: send the batched IHAVE announcements. */
   record LazyFlush(StreamId stream) implements Timer {}
 
+  /**
+   * Plumtree: peers announced messages of {@code publisher} beyond what the tree has delivered;
+   * check that the tree is still delivering, and fetch them if it stopped.
+   */
+  record StallCheck(StreamId stream, PeerId publisher) implements Timer {}
+
   /** Plumtree: a message announced by IHAVE has not arrived; graft attempt number {@code attempt}. */
   record GraftTimeout(StreamId stream, MessageRef ref, int attempt) implements Timer {}
 }

@@ -26,6 +26,8 @@ public final class SeenMessages implements SeqIntervalSet.GapListener {
     SeqIntervalSet current; // nearly every message belongs to the newest session
     /** Who first delivered the highest sequence number of the current session: the path that is ahead. */
     PeerId frontRunner;
+    /** When a message of the current session was last new to us; Long.MIN_VALUE before the first. */
+    long lastNewAt = Long.MIN_VALUE;
     final long[] olderSessions;
     final SeqIntervalSet[] older;
     int olderCount;
@@ -82,7 +84,10 @@ public final class SeenMessages implements SeqIntervalSet.GapListener {
     gapSession = session;
     boolean newest = seqs.isEmpty() || seq > seqs.highest();
     int outcome = seqs.add(seq, this);
-    if (newest && outcome == SeqIntervalSet.NEW && seqs == p.current) p.frontRunner = from;
+    if (outcome == SeqIntervalSet.NEW && seqs == p.current) {
+      p.lastNewAt = now;
+      if (newest) p.frontRunner = from;
+    }
     return outcome;
   }
 
@@ -112,6 +117,30 @@ public final class SeenMessages implements SeqIntervalSet.GapListener {
   public PeerId frontRunner(PeerId publisher, long session) {
     Publisher p = lookup(publisher);
     return p == null || p.currentSession != session ? null : p.frontRunner;
+  }
+
+  /** The highest sequence number seen of the session, or -1 when none. */
+  public long highest(PeerId publisher, long session) {
+    Publisher p = lookup(publisher);
+    SeqIntervalSet seqs = p == null ? null : session(p, session, false);
+    return seqs == null || seqs.isEmpty() ? -1 : seqs.highest();
+  }
+
+  /** The smallest sequence number at or above {@code seq} of the session not yet seen. */
+  public long firstUnseen(PeerId publisher, long session, long seq) {
+    Publisher p = lookup(publisher);
+    SeqIntervalSet seqs = p == null ? null : session(p, session, false);
+    return seqs == null ? seq : seqs.firstMissingFrom(seq);
+  }
+
+  /**
+   * When a message of this session, the publisher's current one, was last new to us, or
+   * Long.MIN_VALUE if never (or if the session is not the current one): how we tell a tree that
+   * is still delivering, however late, from one that stopped.
+   */
+  public long lastNewAt(PeerId publisher, long session) {
+    Publisher p = lookup(publisher);
+    return p == null || p.current == null || p.currentSession != session ? Long.MIN_VALUE : p.lastNewAt;
   }
 
   /** Whether the message was delivered (or given up on). Unknown publishers have seen nothing. */
@@ -171,6 +200,7 @@ public final class SeenMessages implements SeqIntervalSet.GapListener {
     p.current = new SeqIntervalSet(config.maxIntervalsPerSession());
     p.currentSession = session;
     p.frontRunner = null;
+    p.lastNewAt = Long.MIN_VALUE;
     return p.current;
   }
 

@@ -97,6 +97,13 @@ public final class SeqIntervalSet {
     return i >= 0 && seq <= end(i);
   }
 
+  /** The smallest number at or above {@code seq} that is not in the set. Intervals never touch, so one step is enough. */
+  public long firstMissingFrom(long seq) {
+    if (size == 0) return seq;
+    int i = floorInterval(seq);
+    return i >= 0 && seq <= end(i) ? end(i) + 1 : seq;
+  }
+
   public boolean isEmpty() {
     return size == 0;
   }

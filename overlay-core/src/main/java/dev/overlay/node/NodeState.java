@@ -261,6 +261,7 @@ public final class NodeState {
     if (timer instanceof Timer.NeighborTimeout t) return t.stream();
     if (timer instanceof Timer.LazyFlush t) return t.stream();
     if (timer instanceof Timer.GraftTimeout t) return t.stream();
+    if (timer instanceof Timer.StallCheck t) return t.stream();
     throw new IllegalArgumentException("unhandled timer " + timer);
   }
 

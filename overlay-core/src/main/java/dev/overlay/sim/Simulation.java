@@ -7,6 +7,7 @@ import dev.overlay.core.PeerId;
 import dev.overlay.core.PeerInfo;
 import dev.overlay.core.StreamId;
 import dev.overlay.core.Timer;
+import dev.overlay.node.NodeConfig;
 import dev.overlay.node.NodeState;
 import java.util.AbstractList;
 import java.util.ArrayDeque;
@@ -30,6 +31,12 @@ import java.util.SplittableRandom;
 public final class Simulation {
 
   private final SimConfig config;
+  /**
+   * The nodes' configuration, with message caches that keep the message objects: a simulated
+   * message is one object shared by every node, where copying payloads (the real node's arena)
+   * would multiply the heap by the number of nodes.
+   */
+  private final NodeConfig nodeConfig;
   private final LatencyModel latency;
   private final SplittableRandom rng;
   private final Introducer introducer;
@@ -58,6 +65,8 @@ public final class Simulation {
   /** @param introducer how nodes learn members; null for random live members. */
   public Simulation(SimConfig config, Introducer introducer) {
     this.config = config;
+    this.nodeConfig = config.nodeConfig().toBuilder()
+        .broadcast(config.nodeConfig().broadcast().toBuilder().messageCacheArena(false).build()).build();
     this.latency = LatencyModel.parse(config.latency(), config.seed(), config.nodes());
     this.rng = new SplittableRandom(config.seed());
     this.introducer = introducer != null ? introducer
@@ -184,7 +193,7 @@ public final class Simulation {
     n.incarnation++;
     n.alive = true;
     SplittableRandom nodeRng = new SplittableRandom(mix(config.seed(), n.index, n.incarnation));
-    n.core = new NodeState(config.nodeConfig(), n.info(), nodeRng, n);
+    n.core = new NodeState(nodeConfig, n.info(), nodeRng, n);
     n.readyAt = Long.MAX_VALUE;
     n.joinRequestedAt = now;
     n.core.start(now);

@@ -91,6 +91,8 @@ public final class StreamState implements HyParView.Listener {
       broadcast.onLazyFlush(now);
     } else if (timer instanceof Timer.GraftTimeout t) {
       broadcast.onGraftTimeout(now, t);
+    } else if (timer instanceof Timer.StallCheck t) {
+      broadcast.onStallCheck(now, t.publisher());
     } else if (timer instanceof Timer.NeighborTimeout t) {
       membership.onNeighborTimeout(now, t);
     } else if (timer instanceof Timer.RepairTick) {

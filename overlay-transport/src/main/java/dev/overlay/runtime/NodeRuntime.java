@@ -108,8 +108,9 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
   private final AtomicBoolean drainScheduled = new AtomicBoolean();
   private final Runnable drainCommands = this::drainCommands;
   private final Runnable pollTimers = this::pollTimers;
+  private final Runnable closeTurn = this::closeTurn;
   private final Consumer<Timer> fireTimer = this::fireTimer;
-  private final ByteBufAllocator alloc = ByteBufAllocator.DEFAULT;
+  private final ByteBufAllocator alloc = LinkManager.ALLOCATOR;
 
   // Loop-confined state.
   private NodeState core;
@@ -119,10 +120,13 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
   private final Map<StreamId, StreamStats> streams = new HashMap<>();
   private final EnumMap<OverlayEvent.DropReason, Long> drops = new EnumMap<>(OverlayEvent.DropReason.class);
   private long now;
+  /** A batch of received frames is being handled; it ends once the loop has read what was ready. */
+  private boolean turnOpen;
   private long wakeAt = Long.MAX_VALUE;
   private final List<SubscriptionQueue> toWake = new ArrayList<>();
   private Message lastEncoded;
-  private ByteBuf lastFrame;
+  /** The encoding of lastEncoded; reused for the next message unless a link still shares it. */
+  private ByteBuf scratch;
   private Publish publishing;
   private long noLinkDrops;
   private volatile boolean closing;
@@ -184,6 +188,7 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
       for (StreamStats st : streams.values()) {
         for (SubscriptionQueue q : st.subscriptions) q.close();
       }
+      releaseScratch();
       return null;
     });
   }
@@ -193,6 +198,7 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
     closing = true;
     onLoop(() -> {
       links.shutdown();
+      releaseScratch();
       return null;
     });
   }
@@ -421,7 +427,14 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
         st.controlInBytes += frameBytes;
       }
     }
-    handle(new Event.Received(peer, message));
+    // Frames read in one pass of the loop share one clock reading and one end of turn: the
+    // flushes, wake-ups and timer bookkeeping then cost once per batch, not once per frame.
+    if (!turnOpen) {
+      turnOpen = true;
+      now = System.nanoTime();
+      loop.execute(closeTurn); // runs after the loop has handled every ready channel
+    }
+    core.handle(now, new Event.Received(peer, message));
   }
 
   @Override
@@ -506,14 +519,30 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
     }
   }
 
-  /** Encodes a message once per loop turn, however many peers it goes to. */
+  /**
+   * Encodes a message once, however many peers it goes to: each link copies the bytes into its
+   * batch (or, for a large frame, keeps a shared duplicate). The buffer is reused for the next
+   * message unless a link still holds a duplicate of it, so small messages allocate nothing.
+   */
   private ByteBuf encodeOnce(Message m) {
     if (m != lastEncoded) {
-      if (lastFrame != null) lastFrame.release();
-      lastFrame = WireFrames.encode(alloc, m);
+      if (scratch == null || scratch.refCnt() > 1) {
+        if (scratch != null) scratch.release();
+        scratch = alloc.directBuffer(512);
+      }
+      scratch.clear();
+      WireFrames.encodeInto(scratch, m);
       lastEncoded = m;
     }
-    return lastFrame.retainedDuplicate();
+    return scratch;
+  }
+
+  private void releaseScratch() {
+    if (scratch != null) {
+      scratch.release();
+      scratch = null;
+    }
+    lastEncoded = null;
   }
 
   private void wake() {
@@ -529,6 +558,11 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
     }
     endOfTurn();
     if (!commands.isEmpty()) wake();
+  }
+
+  private void closeTurn() {
+    turnOpen = false;
+    endOfTurn();
   }
 
   private void pollTimers() {
@@ -550,11 +584,7 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
       q.wake();
     }
     toWake.clear();
-    if (lastFrame != null) {
-      lastFrame.release();
-      lastFrame = null;
-      lastEncoded = null;
-    }
+    lastEncoded = null; // a message object may be reused by the core; never trust an old encoding
     if (timers == null) return;
     long next = timers.nextDeadline();
     if (next < wakeAt) {

@@ -25,6 +25,9 @@ final class TimerWheel {
   private final PriorityQueue<Far> far = new PriorityQueue<>((a, b) -> Long.compare(a.deadline, b.deadline));
   private long currentTick; // every tick before this has been polled
   private int size;
+  /** The earliest deadline, kept up to date by schedule and recomputed only after a poll. */
+  private long earliest = Long.MAX_VALUE;
+  private boolean earliestKnown = true;
 
   TimerWheel(long now) {
     currentTick = now / TICK;
@@ -38,12 +41,14 @@ final class TimerWheel {
       put((int) (tick & MASK), deadline, timer);
     }
     size++;
+    if (earliestKnown && deadline < earliest) earliest = deadline;
   }
 
   /** Fires every timer due by {@code now}, in tick order. Returns how many fired. */
   int poll(long now, Consumer<Timer> fire) {
     long nowTick = now / TICK;
     int fired = 0;
+    earliestKnown = false;
     while (currentTick <= nowTick) {
       pullNear();
       int slot = (int) (currentTick & MASK);
@@ -66,8 +71,16 @@ final class TimerWheel {
     return fired;
   }
 
-  /** The earliest deadline held, or Long.MAX_VALUE when empty. */
+  /** The earliest deadline held, or Long.MAX_VALUE when empty. Cheap unless a poll came since the last call. */
   long nextDeadline() {
+    if (!earliestKnown) {
+      earliest = scanEarliest();
+      earliestKnown = true;
+    }
+    return earliest;
+  }
+
+  private long scanEarliest() {
     if (size == 0) return Long.MAX_VALUE;
     long best = far.isEmpty() ? Long.MAX_VALUE : far.peek().deadline;
     for (int k = 0; k < SLOTS; k++) {

@@ -17,8 +17,6 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
-import io.netty.handler.timeout.IdleState;
-import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLException;
@@ -114,13 +112,11 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
     if (evt instanceof SslHandshakeCompletionEvent done) {
       onTlsDone(ctx, done);
-    } else if (evt instanceof IdleStateEvent idle) {
-      if (idle.state() == IdleState.READER_IDLE) {
-        close("keep-alive timeout: nothing received for "
-            + TimeUnit.NANOSECONDS.toSeconds(manager.config().idleTimeoutNanos()) + " s");
-      } else if (idle.state() == IdleState.WRITER_IDLE && state == State.READY) {
-        manager.sendLinkFrame(this, Frame.newBuilder().setPing(Ping.newBuilder().setNonce(System.nanoTime())).build());
-      }
+    } else if (evt == KeepAliveHandler.Signal.IDLE) {
+      close("keep-alive timeout: nothing received for "
+          + TimeUnit.NANOSECONDS.toSeconds(manager.config().idleTimeoutNanos()) + " s");
+    } else if (evt == KeepAliveHandler.Signal.PING_DUE && state == State.READY) {
+      manager.sendLinkFrame(this, Frame.newBuilder().setPing(Ping.newBuilder().setNonce(System.nanoTime())).build());
     }
     super.userEventTriggered(ctx, evt);
   }

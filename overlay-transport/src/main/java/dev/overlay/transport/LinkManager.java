@@ -11,6 +11,8 @@ import dev.overlay.wire.proto.Hello;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
@@ -21,7 +23,6 @@ import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.socket.ServerSocketChannel;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.ssl.SslHandler;
-import io.netty.handler.timeout.IdleStateHandler;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -45,6 +46,13 @@ import org.slf4j.LoggerFactory;
 public final class LinkManager {
 
   private static final Logger log = LoggerFactory.getLogger(LinkManager.class);
+
+  /**
+   * Every buffer of the node comes from Netty's pooled allocator. Netty 4.2's default adaptive
+   * allocator made a new NIO view object for each TLS wrap and unwrap, which showed up as
+   * allocation and page faults in the demo profile; the pooled one caches them per chunk.
+   */
+  public static final ByteBufAllocator ALLOCATOR = PooledByteBufAllocator.DEFAULT;
 
   /** What the node runtime hears from its links. All calls are on the node's loop. */
   public interface Listener {
@@ -77,7 +85,7 @@ public final class LinkManager {
 
     Link(PeerId peer, TransportConfig config) {
       this.peer = peer;
-      this.queue = new OutboundQueue(config.dataQueueBytes(), config.controlQueueBytes());
+      this.queue = new OutboundQueue(config.dataQueueBytes(), config.controlQueueBytes(), ALLOCATOR, System::nanoTime);
     }
   }
 
@@ -115,6 +123,8 @@ public final class LinkManager {
 
   private long framesDropped;
   private long framesRejected;
+  private long framesShed;
+  private long slowPeerDisconnects;
 
   public LinkManager(EventLoop loop, TransportConfig config, TlsContexts tls, Class<? extends SocketChannel> socketChannel,
       Class<? extends ServerSocketChannel> serverChannel, RandomGenerator random, Listener listener) {
@@ -135,6 +145,8 @@ public final class LinkManager {
         .group(loop, loop)
         .channel(serverChannel)
         .option(ChannelOption.SO_REUSEADDR, true)
+        .option(ChannelOption.ALLOCATOR, ALLOCATOR)
+        .childOption(ChannelOption.ALLOCATOR, ALLOCATOR)
         .childOption(ChannelOption.TCP_NODELAY, true)
         .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK,
             new WriteBufferWaterMark(config.writeBufferLowWaterMark(), config.writeBufferHighWaterMark()))
@@ -212,38 +224,32 @@ public final class LinkManager {
   }
 
   /**
-   * Queues a frame for the peer, taking ownership of it. Returns false (and releases it) when
-   * there is no link to the peer at all.
+   * Sends a frame to the peer: copies it into the link's batch (or shares it, when large); the
+   * caller keeps its reference. Returns false when there is no link to the peer at all.
    */
   public boolean send(PeerId peer, ByteBuf frame, boolean control) {
     Link link = links.get(peer);
     if (link == null) {
-      frame.release();
       framesDropped++;
       return false;
     }
     LinkHandler h = link.ready;
-    if (h != null && link.queue.isEmpty() && h.channel().isWritable()) {
-      h.channel().write(frame, h.channel().voidPromise());
-      markDirty(h);
-      return true;
-    }
-    long now = System.nanoTime();
-    switch (link.queue.offer(frame, control, now)) {
+    Channel ch = h == null ? null : h.channel();
+    switch (link.queue.offer(frame, control, ch)) {
       case ACCEPTED -> {
-        if (h != null && h.channel().isWritable() && link.queue.drainTo(h.channel())) markDirty(h);
+        if (h != null) markDirty(h);
       }
       case DATA_FULL -> {
-        frame.release();
         framesDropped++;
+        framesShed++;
         link.shed++;
+        long now = System.nanoTime();
         if (now - link.lastShedReport > TimeUnit.SECONDS.toNanos(1)) { // an event a second, not one a frame
           link.lastShedReport = now;
           listener.event(new TransportEvent.DataShed(peer, link.shed, link.queue.queuedBytes()));
         }
       }
       case CONTROL_FULL -> {
-        frame.release();
         framesDropped++;
         disconnectSlow(link, "control queue full (" + config.controlQueueBytes() + " bytes)");
       }
@@ -261,7 +267,7 @@ public final class LinkManager {
     link.ready = null;
     if (h != null) {
       Channel ch = h.channel();
-      drainUnbounded(link, ch);
+      link.queue.drainAll(ch);
       h.closing("closed by this node");
       ch.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE); // close once written
     } else {
@@ -435,6 +441,8 @@ public final class LinkManager {
     out.put("links", (long) links.size());
     out.put("frames_dropped", framesDropped);
     out.put("frames_rejected", framesRejected);
+    out.put("frames_shed", framesShed);
+    out.put("slow_peer_disconnects", slowPeerDisconnects);
     return out;
   }
 
@@ -465,6 +473,7 @@ public final class LinkManager {
     Bootstrap b = new Bootstrap()
         .group(loop)
         .channel(socketChannel)
+        .option(ChannelOption.ALLOCATOR, ALLOCATOR)
         .option(ChannelOption.TCP_NODELAY, true)
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) TimeUnit.NANOSECONDS.toMillis(config.connectTimeoutNanos()))
         .option(ChannelOption.WRITE_BUFFER_WATER_MARK,
@@ -489,7 +498,7 @@ public final class LinkManager {
   private void addFraming(SocketChannel ch, LinkHandler handler) {
     ch.pipeline()
         .addLast("frames", new FrameDecoder(config.maxFrameBytes()))
-        .addLast("idle", new IdleStateHandler(config.idleTimeoutNanos(), config.keepAliveIntervalNanos(), 0, TimeUnit.NANOSECONDS))
+        .addLast("keepalive", new KeepAliveHandler(config.keepAliveIntervalNanos(), config.idleTimeoutNanos()))
         .addLast("link", handler);
   }
 
@@ -533,8 +542,7 @@ public final class LinkManager {
       LinkHandler h = dirty.get(i);
       h.dirty = false;
       if (now - h.lastFlush >= interval) {
-        h.lastFlush = now;
-        h.channel().flush();
+        flushNow(h, now);
       } else if (!h.deferred) {
         h.deferred = true;
         deferred.add(h);
@@ -553,28 +561,27 @@ public final class LinkManager {
     for (int i = 0; i < deferred.size(); i++) {
       LinkHandler h = deferred.get(i);
       h.deferred = false;
-      h.lastFlush = now;
-      h.channel().flush();
+      flushNow(h, now);
     }
     deferred.clear();
+  }
+
+  /** Hands Netty the link's batch (and whatever waits in its lanes, while writable), then flushes. */
+  private void flushNow(LinkHandler h, long now) {
+    h.lastFlush = now;
+    PeerId peer = h.peer();
+    Link link = peer == null ? null : links.get(peer);
+    if (link != null && link.ready == h) link.queue.drainTo(h.channel());
+    h.channel().flush();
   }
 
   private void drainAndFlush(Link link) {
     if (link.ready != null && link.queue.drainTo(link.ready.channel())) markDirty(link.ready);
   }
 
-  /** Writes everything queued regardless of writability: the link is about to close. */
-  private void drainUnbounded(Link link, Channel ch) {
-    while (!link.queue.isEmpty()) {
-      if (!link.queue.drainTo(ch)) {
-        framesDropped += link.queue.releaseAll(); // not writable at all: nothing more will go out
-        return;
-      }
-    }
-  }
-
   private void disconnectSlow(Link link, String why) {
     long queued = link.queue.queuedBytes();
+    slowPeerDisconnects++;
     listener.event(new TransportEvent.SlowPeerDisconnected(link.peer, queued, why));
     log.warn("disconnecting slow peer {}: {}", link.peer, why);
     LinkHandler h = link.ready;

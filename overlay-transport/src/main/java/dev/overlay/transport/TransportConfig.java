@@ -17,9 +17,10 @@ import java.time.Duration;
  *       writability thresholds; above the high mark we stop writing and queue.</li>
  *   <li>{@code slowPeerTimeout} 5 s: a peer whose data lane stays backlogged this long is
  *       disconnected (jvm-libp2p does the same after a number of heartbeats, PR #513).</li>
- *   <li>{@code keepAliveInterval} 5 s of send silence sends a PING; {@code idleTimeout} 15 s of
- *       receive silence (three missed PINGs) closes the link as half-open (Partisan v5 added the
- *       same ping for half-open TCP).</li>
+ *   <li>{@code keepAliveInterval} 5 s: checked once per interval, a whole interval with nothing
+ *       sent sends a PING (so a quiet link pings every 5 to 10 s); {@code idleTimeout} 15 s of
+ *       receive silence closes the link as half-open (Partisan v5 added the same ping for
+ *       half-open TCP).</li>
  *   <li>{@code connectTimeout} 5 s, {@code handshakeTimeout} 5 s (TLS and HELLO together).</li>
  *   <li>{@code dialBackoffMin} 100 ms, {@code dialBackoffMax} 30 s: after a failed dial, the next
  *       one to that peer waits a random time up to min(max, min · 2ⁿ) ("full jitter").</li>

@@ -34,9 +34,28 @@ public final class WireFrames {
     return encode(alloc, WireCodec.toFrame(m));
   }
 
+  /** Appends a framed message to {@code buf}, which grows as needed. */
+  public static void encodeInto(ByteBuf buf, Message m) {
+    if (m instanceof Message.Data d) {
+      encodeDataInto(buf, d);
+    } else {
+      encodeInto(buf, WireCodec.toFrame(m));
+    }
+  }
+
   static ByteBuf encode(ByteBufAllocator alloc, Frame frame) {
     int body = frame.getSerializedSize();
     ByteBuf buf = alloc.buffer(varintSize(body) + body);
+    encodeInto(buf, frame, body);
+    return buf;
+  }
+
+  static void encodeInto(ByteBuf buf, Frame frame) {
+    encodeInto(buf, frame, frame.getSerializedSize());
+  }
+
+  private static void encodeInto(ByteBuf buf, Frame frame, int body) {
+    buf.ensureWritable(varintSize(body) + body);
     writeVarint(buf, body);
     int at = buf.writerIndex();
     ByteBuffer nio = buf.nioBuffer(at, body);
@@ -45,24 +64,44 @@ public final class WireFrames {
       frame.writeTo(cos);
       cos.flush();
     } catch (IOException e) {
-      buf.release();
       throw new IllegalStateException("protobuf could not write a frame it sized", e);
     }
     buf.writerIndex(at + body);
-    return buf;
   }
 
   /** Frame{ data(1): Data{ stream(1) publisher(2) session(3) seq(4) hops(5) payload(6) } }. */
   public static ByteBuf encodeData(ByteBufAllocator alloc, Message.Data d) {
-    byte[] payload = d.payload();
-    int dataLen = 1 + 8 // stream: tag, fixed64
+    ByteBuf buf = alloc.buffer(encodedDataSize(d));
+    encodeDataInto(buf, d);
+    return buf;
+  }
+
+  /** The framed size of a Data message, length prefix included. */
+  public static int encodedDataSize(Message.Data d) {
+    int frameLen = dataFrameLength(dataLength(d));
+    return varintSize(frameLen) + frameLen;
+  }
+
+  private static int dataLength(Message.Data d) {
+    int n = d.payload().length;
+    return 1 + 8 // stream: tag, fixed64
         + 1 + 1 + PeerId.BYTES // publisher: tag, length, bytes
         + 1 + 8 // session
         + 1 + varintSize64(d.seq())
         + 1 + varintSize(d.hops())
-        + 1 + varintSize(payload.length) + payload.length;
-    int frameLen = 1 + varintSize(dataLen) + dataLen;
-    ByteBuf buf = alloc.buffer(varintSize(frameLen) + frameLen);
+        + 1 + varintSize(n) + n;
+  }
+
+  private static int dataFrameLength(int dataLen) {
+    return 1 + varintSize(dataLen) + dataLen;
+  }
+
+  /** Appends a framed Data message to {@code buf}, which grows as needed. */
+  public static void encodeDataInto(ByteBuf buf, Message.Data d) {
+    byte[] payload = d.payload();
+    int dataLen = dataLength(d);
+    int frameLen = dataFrameLength(dataLen);
+    buf.ensureWritable(varintSize(frameLen) + frameLen);
     writeVarint(buf, frameLen);
     buf.writeByte(FRAME_DATA << 3 | FIELD_LEN);
     writeVarint(buf, dataLen);
@@ -77,7 +116,6 @@ public final class WireFrames {
     buf.writeByte(6 << 3 | 2);
     writeVarint(buf, payload.length);
     buf.writeBytes(payload);
-    return buf;
   }
 
   // ---- Decoding ---------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 package dev.overlay.bench;
 
 import dev.overlay.sim.Json;
+import dev.overlay.transport.TransportConfig;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -45,6 +46,12 @@ final class DemoCommand implements Callable<Integer> {
       + " as a slow handler would need, instead of on the nodes' loops.")
   boolean handlersOnThreads;
 
+  @Option(names = "--flush-coalescing-us", description = "TransportConfig.flushCoalescing in microseconds (default: the transport's default).")
+  Long flushCoalescingMicros;
+
+  @Option(names = "--no-relaunch", description = "Run in this JVM rather than a child with a fixed, pre-touched 2 GiB heap.")
+  boolean noRelaunch;
+
   @Option(names = "--json", description = "Write the results as JSON to this file.")
   Path json;
 
@@ -55,7 +62,9 @@ final class DemoCommand implements Callable<Integer> {
     System.out.printf(Locale.ROOT, "Starting %d nodes on 127.0.0.1 (TLS 1.3, %d loop threads)...%n", nodes, threads);
     long startedAt = System.nanoTime();
     DemoNetwork.Result r;
-    try (DemoNetwork net = new DemoNetwork(nodes, threads, deliveryThreads, !handlersOnThreads)) {
+    TransportConfig.Builder transport = TransportConfig.builder();
+    if (flushCoalescingMicros != null) transport.flushCoalescing(java.time.Duration.ofNanos(flushCoalescingMicros * 1000));
+    try (DemoNetwork net = new DemoNetwork(nodes, threads, deliveryThreads, !handlersOnThreads, transport.build())) {
       System.out.printf(Locale.ROOT, "Overlay formed in %.1f s. Publishing %,.0f msg/s of %d bytes for %.0f s after a %.0f s warm-up.%n",
           (System.nanoTime() - startedAt) / 1e9, rate, size, duration, warmup);
       r = net.run(rate, size, duration, warmup, true);

@@ -54,7 +54,8 @@ final class DemoNetwork implements AutoCloseable {
   private volatile boolean measuring;
 
   /** Starts {@code count} nodes, node 0 the seed, node 1 the publisher, every other a subscriber. */
-  DemoNetwork(int count, int loopThreads, int deliveryThreads, boolean handlersOnLoop) throws Exception {
+  DemoNetwork(int count, int loopThreads, int deliveryThreads, boolean handlersOnLoop, TransportConfig transport)
+      throws Exception {
     boolean epoll = Epoll.isAvailable();
     group = new MultiThreadIoEventLoopGroup(loopThreads, epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
     delivery = Executors.newFixedThreadPool(deliveryThreads, r -> {
@@ -65,7 +66,7 @@ final class DemoNetwork implements AutoCloseable {
     OverlayNode seed = null;
     for (int i = 0; i < count; i++) {
       OverlayNode.Builder b = OverlayNode.builder().identity(NodeIdentity.generate()).eventLoopGroup(group)
-          .deliveryExecutor(delivery).transport(TransportConfig.defaults());
+          .deliveryExecutor(delivery).transport(transport);
       if (seed != null) b.seed(seed.info());
       OverlayNode n = b.build().start();
       if (seed == null) seed = n;

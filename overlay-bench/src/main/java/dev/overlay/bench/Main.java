@@ -18,6 +18,9 @@ public final class Main implements Runnable {
     if (System.getProperty("io.netty.leakDetection.level") == null) {
       System.setProperty("io.netty.leakDetection.level", "disabled");
     }
+    if (args.length > 0 && args[0].equals("demo") && ThroughputJvm.shouldRelaunchDemo(args)) {
+      System.exit(ThroughputJvm.relaunchDemo(args));
+    }
     if (args.length > 0 && args[0].equals("sim") && ThroughputJvm.shouldRelaunch(args)) {
       System.exit(ThroughputJvm.relaunch(args));
     }

@@ -8,12 +8,19 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Re-runs a batch command (the simulator) in a child JVM set up for throughput: the parallel
- * collector, a pre-touched heap on transparent huge pages. A 10,000-node simulation spends most
- * of its time on cache and TLB misses across a gigabyte of node state; these settings make it
- * about a third faster than the default G1 collector on a 2-core machine (docs/benchmarks.md).
- * The child keeps the caller's -Xmx (4 GiB if none) and other JVM options. Only for runs of
- * 5,000 nodes or more; {@code --no-relaunch} skips it.
+ * Re-runs a command in a child JVM with its heap sized and touched up front.
+ *
+ * <p>The simulator (runs of 5,000 nodes or more) gets the parallel collector and a pre-touched
+ * heap on transparent huge pages: a 10,000-node simulation spends most of its time on cache and
+ * TLB misses across a gigabyte of node state, and these settings make it about a third faster
+ * than G1 on a 2-core machine (docs/benchmarks.md). The child keeps the caller's -Xmx (4 GiB
+ * if none) and other JVM options.
+ *
+ * <p>The demo network keeps G1 but gets a fixed, pre-touched 2 GiB heap: otherwise the heap
+ * grows during the run and the kernel zeroes each new page on first touch, which took about a
+ * tenth of the CPU at 25,000 msg/s and made the overlay fall behind (docs/benchmarks.md).
+ *
+ * <p>{@code --no-relaunch} skips it.
  */
 final class ThroughputJvm {
 
@@ -23,6 +30,36 @@ final class ThroughputJvm {
   private static final int MIN_NODES = 5_000;
 
   private ThroughputJvm() {}
+
+  private static final long DEMO_HEAP = 2L << 30;
+
+  /** Whether the demo should hand over to a child with a pre-touched heap: from the jar only. */
+  static boolean shouldRelaunchDemo(String[] args) {
+    if (Boolean.getBoolean(CHILD_MARKER) || jarPath() == null) return false;
+    for (String a : args) {
+      if (a.equals("--no-relaunch") || a.equals("--help") || a.equals("-h")) return false;
+    }
+    return true;
+  }
+
+  /** Runs the demo in a child JVM with a fixed, pre-touched heap (G1, the default collector). */
+  static int relaunchDemo(String[] args) throws Exception {
+    List<String> inherited = new ArrayList<>(ManagementFactory.getRuntimeMXBean().getInputArguments());
+    long heap = DEMO_HEAP;
+    for (String a : inherited) {
+      if (a.startsWith("-Xmx")) heap = parseSize(a.substring(4));
+    }
+    List<String> cmd = new ArrayList<>();
+    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    cmd.add("-Xmx" + heap / (1 << 20) + "m");
+    cmd.add("-Xms" + heap / (1 << 20) + "m");
+    cmd.add("-XX:+AlwaysPreTouch");
+    for (String a : inherited) {
+      if (!a.startsWith("-Xmx") && !a.startsWith("-Xms")) cmd.add(a);
+    }
+    return runChild(cmd, args, String.format(Locale.ROOT,
+        "(running in a JVM with a pre-touched %d MiB heap; --no-relaunch to skip)", heap >> 20));
+  }
 
   /** Whether this JVM should hand over to a throughput-configured child: large runs from the jar only. */
   static boolean shouldRelaunch(String[] args) {
@@ -59,13 +96,17 @@ final class ThroughputJvm {
     for (String a : inherited) {
       if (!a.startsWith("-Xmx") && !a.startsWith("-Xms") && !a.startsWith("-Xmn") && !a.startsWith("-XX:+Use")) cmd.add(a);
     }
+    return runChild(cmd, args, String.format(Locale.ROOT,
+        "(running in a throughput JVM: -Xmx%dm, parallel GC, pre-touched huge pages; --no-relaunch to skip)", heap >> 20));
+  }
+
+  private static int runChild(List<String> cmd, String[] args, String note) throws Exception {
     cmd.add("-D" + CHILD_MARKER + "=true");
     cmd.add("-cp");
     cmd.add(jarPath());
     cmd.add(Main.class.getName());
     cmd.addAll(List.of(args));
-    System.err.printf(Locale.ROOT, "(running in a throughput JVM: -Xmx%dm, parallel GC, pre-touched huge pages; --no-relaunch to skip)%n",
-        heap >> 20);
+    System.err.println(note);
     Process p = new ProcessBuilder(cmd).inheritIO().start();
     return p.waitFor();
   }

@@ -107,7 +107,7 @@ public final class LinkManager {
   private final Class<? extends SocketChannel> socketChannel;
   private final Class<? extends ServerSocketChannel> serverChannel;
   private final Listener listener;
-  private final PeerIdCache ids = new PeerIdCache();
+  private final IdCache ids = new IdCache();
   private final Map<PeerId, Link> links = new HashMap<>();
   private final DialBackoff backoff;
   private final List<LinkHandler> dirty = new ArrayList<>();
@@ -154,8 +154,7 @@ public final class LinkManager {
           @Override
           protected void initChannel(SocketChannel ch) {
             String remote = String.valueOf(ch.remoteAddress());
-            ch.pipeline().addLast("tls", tls.server().newHandler(ch.alloc()));
-            addFraming(ch, new LinkHandler(LinkManager.this, null, false, remote));
+            initPipeline(ch, tls.server().newHandler(ch.alloc()), new LinkHandler(LinkManager.this, null, false, remote));
           }
         });
     server = b.bind(address).sync().channel();
@@ -393,6 +392,11 @@ public final class LinkManager {
     return hello;
   }
 
+  /** Replaces the HELLO this node sends; for tests of what a peer does with a bad one. */
+  void hello(Frame replacement) {
+    this.hello = replacement;
+  }
+
   PeerInfo self() {
     return self;
   }
@@ -401,7 +405,7 @@ public final class LinkManager {
     return config;
   }
 
-  PeerIdCache ids() {
+  IdCache ids() {
     return ids;
   }
 
@@ -481,9 +485,7 @@ public final class LinkManager {
         .handler(new ChannelInitializer<SocketChannel>() {
           @Override
           protected void initChannel(SocketChannel ch) {
-            SslHandler ssl = tls.client().newHandler(ch.alloc(), address.getHostString(), address.getPort());
-            ch.pipeline().addLast("tls", ssl);
-            addFraming(ch, handler);
+            initPipeline(ch, tls.client().newHandler(ch.alloc(), address.getHostString(), address.getPort()), handler);
           }
         });
     b.connect(address).addListener((ChannelFutureListener) f -> {
@@ -495,8 +497,10 @@ public final class LinkManager {
     });
   }
 
-  private void addFraming(SocketChannel ch, LinkHandler handler) {
+  /** Every connection's pipeline: TLS, framing, keep-alive, then the link's own handler. */
+  void initPipeline(Channel ch, SslHandler ssl, LinkHandler handler) {
     ch.pipeline()
+        .addLast("tls", ssl)
         .addLast("frames", new FrameDecoder(config.maxFrameBytes()))
         .addLast("keepalive", new KeepAliveHandler(config.keepAliveIntervalNanos(), config.idleTimeoutNanos()))
         .addLast("link", handler);

@@ -69,7 +69,10 @@ public final class WireFrames {
     buf.writerIndex(at + body);
   }
 
-  /** Frame{ data(1): Data{ stream(1) publisher(2) session(3) seq(4) hops(5) payload(6) } }. */
+  /**
+   * Frame{ data(1): Data{ stream(1) publisher(2) session(3) seq(4) hops(5) payload(6) } }, byte
+   * for byte what protobuf writes (checked in WireFramesTest).
+   */
   public static ByteBuf encodeData(ByteBufAllocator alloc, Message.Data d) {
     ByteBuf buf = alloc.buffer(encodedDataSize(d));
     encodeDataInto(buf, d);
@@ -82,14 +85,15 @@ public final class WireFrames {
     return varintSize(frameLen) + frameLen;
   }
 
+  /** Proto3's canonical form: fields at their default value (zero, empty) are left out. */
   private static int dataLength(Message.Data d) {
     int n = d.payload().length;
-    return 1 + 8 // stream: tag, fixed64
+    return (d.stream().value() != 0 ? 1 + 8 : 0) // stream: tag, fixed64
         + 1 + 1 + PeerId.BYTES // publisher: tag, length, bytes
-        + 1 + 8 // session
+        + (d.session() != 0 ? 1 + 8 : 0)
         + 1 + varintSize64(d.seq())
-        + 1 + varintSize(d.hops())
-        + 1 + varintSize(n) + n;
+        + (d.hops() != 0 ? 1 + varintSize(d.hops()) : 0)
+        + (n != 0 ? 1 + varintSize(n) + n : 0);
   }
 
   private static int dataFrameLength(int dataLen) {
@@ -105,17 +109,21 @@ public final class WireFrames {
     writeVarint(buf, frameLen);
     buf.writeByte(FRAME_DATA << 3 | FIELD_LEN);
     writeVarint(buf, dataLen);
-    buf.writeByte(1 << 3 | 1).writeLongLE(d.stream().value());
+    if (d.stream().value() != 0) buf.writeByte(1 << 3 | 1).writeLongLE(d.stream().value());
     PeerId p = d.publisher();
     buf.writeByte(2 << 3 | 2).writeByte(PeerId.BYTES).writeLong(p.w0()).writeLong(p.w1()).writeLong(p.w2()).writeLong(p.w3());
-    buf.writeByte(3 << 3 | 1).writeLongLE(d.session());
+    if (d.session() != 0) buf.writeByte(3 << 3 | 1).writeLongLE(d.session());
     buf.writeByte(4 << 3);
     writeVarint64(buf, d.seq());
-    buf.writeByte(5 << 3);
-    writeVarint(buf, d.hops());
-    buf.writeByte(6 << 3 | 2);
-    writeVarint(buf, payload.length);
-    buf.writeBytes(payload);
+    if (d.hops() != 0) {
+      buf.writeByte(5 << 3);
+      writeVarint(buf, d.hops());
+    }
+    if (payload.length != 0) {
+      buf.writeByte(6 << 3 | 2);
+      writeVarint(buf, payload.length);
+      buf.writeBytes(payload);
+    }
   }
 
   // ---- Decoding ---------------------------------------------------------------------------
@@ -126,7 +134,7 @@ public final class WireFrames {
   }
 
   /** A stream message; Data by the fast path, the rest through protobuf. */
-  static Message decodeMessage(ByteBuf frame, PeerIdCache ids) throws WireException {
+  static Message decodeMessage(ByteBuf frame, IdCache ids) throws WireException {
     if (bodyField(frame) == FRAME_DATA) {
       Message.Data d = decodeData(frame, ids);
       if (d != null) return d;
@@ -147,7 +155,7 @@ public final class WireFrames {
    * The fast path for the common encoding; null (input untouched) when the frame uses anything
    * else, such as unknown fields from a newer peer, so that protobuf can have it.
    */
-  private static Message.Data decodeData(ByteBuf frame, PeerIdCache ids) throws WireException {
+  private static Message.Data decodeData(ByteBuf frame, IdCache ids) throws WireException {
     int start = frame.readerIndex();
     int end = start + frame.readableBytes();
     int i = start + 1; // past the frame tag
@@ -211,7 +219,7 @@ public final class WireFrames {
     byte[] payload = new byte[payloadLen]; // the one copy of the payload
     if (payloadLen > 0) frame.getBytes(payloadAt, payload);
     frame.readerIndex(end);
-    return new Message.Data(new StreamId(stream), publisher, session, seq, (int) hops, payload);
+    return new Message.Data(ids.stream(stream), publisher, session, seq, (int) hops, payload);
   }
 
   // ---- Varints ----------------------------------------------------------------------------

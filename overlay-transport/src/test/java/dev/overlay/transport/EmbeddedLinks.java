@@ -1,0 +1,172 @@
+package dev.overlay.transport;
+
+import dev.overlay.core.Candidate;
+import dev.overlay.core.Message;
+import dev.overlay.core.PeerId;
+import dev.overlay.core.PeerInfo;
+import dev.overlay.identity.NodeIdentity;
+import dev.overlay.identity.TlsContexts;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * Nodes whose connections are pairs of EmbeddedChannels, with real TLS between them and bytes
+ * moved across by {@link #pump}: the whole link handshake and frame handling, with no sockets
+ * and no threads. Everything runs on the test's thread.
+ */
+final class EmbeddedLinks {
+
+  /** One node: a LinkManager on its own embedded loop, and what it told its listener. */
+  static final class Node implements LinkManager.Listener {
+    final NodeIdentity identity = NodeIdentity.generate();
+    final EmbeddedChannel loop = new EmbeddedChannel(); // its event loop runs the manager's tasks
+    final LinkManager manager;
+    final TlsContexts tls;
+    final List<String> log = new ArrayList<>();
+    final List<Message> received = new ArrayList<>();
+    final List<TransportEvent> events = new ArrayList<>();
+
+    Node(TransportConfig config) throws Exception {
+      tls = new TlsContexts(identity, true);
+      manager = new LinkManager(loop.eventLoop(), config, tls, NioSocketChannel.class, NioServerSocketChannel.class,
+          new SplittableRandom(1), this);
+      manager.self(new PeerInfo(identity.peerId(), 1, List.of(new Candidate(Candidate.Kind.LOCAL, "127.0.0.1", 1))));
+    }
+
+    PeerId id() {
+      return identity.peerId();
+    }
+
+    @Override
+    public void linkUp(PeerId peer, PeerInfo info) {
+      log.add("up " + peer);
+    }
+
+    @Override
+    public void linkDown(PeerId peer, String reason) {
+      log.add("down " + peer + ": " + reason);
+    }
+
+    @Override
+    public void dialFailed(PeerId peer, String reason) {
+      log.add("dial failed " + peer + ": " + reason);
+    }
+
+    @Override
+    public void received(PeerId peer, Message message, int frameBytes) {
+      received.add(message);
+    }
+
+    @Override
+    public void event(TransportEvent event) {
+      events.add(event);
+    }
+  }
+
+  /** One connection: the dialler's channel and the acceptor's. */
+  static final class Connection {
+    final EmbeddedChannel dialer;
+    final EmbeddedChannel acceptor;
+    final LinkHandler dialerLink;
+    final LinkHandler acceptorLink;
+    final List<Integer> dialerFrames = new ArrayList<>();
+    final List<Integer> acceptorFrames = new ArrayList<>();
+
+    Connection(EmbeddedChannel dialer, EmbeddedChannel acceptor, LinkHandler dialerLink, LinkHandler acceptorLink) {
+      this.dialer = dialer;
+      this.acceptor = acceptor;
+      this.dialerLink = dialerLink;
+      this.acceptorLink = acceptorLink;
+    }
+  }
+
+  final List<Node> nodes = new ArrayList<>();
+  final List<Connection> connections = new ArrayList<>();
+
+  /** Flush coalescing reads the real clock, which embedded time does not move: flush every turn. */
+  Node node() throws Exception {
+    return node(TransportConfig.builder().flushCoalescing(java.time.Duration.ZERO).build());
+  }
+
+  Node node(TransportConfig config) throws Exception {
+    Node n = new Node(config);
+    nodes.add(n);
+    return n;
+  }
+
+  /** {@code from} dials {@code to}, expecting it to prove {@code expected} (null: a seed dialled by address). */
+  Connection connect(Node from, Node to, PeerId expected) {
+    LinkHandler dialerLink = new LinkHandler(from.manager, expected, true, "embedded:" + to.id());
+    LinkHandler acceptorLink = new LinkHandler(to.manager, null, false, "embedded:" + from.id());
+    EmbeddedChannel d = new EmbeddedChannel();
+    EmbeddedChannel a = new EmbeddedChannel();
+    Connection c = new Connection(d, a, dialerLink, acceptorLink);
+    // The acceptor first, so its TLS is ready for the dialler's first bytes.
+    to.manager.initPipeline(a, to.tls.server().newHandler(a.alloc()), acceptorLink);
+    from.manager.initPipeline(d, from.tls.client().newHandler(d.alloc()), dialerLink);
+    d.pipeline().addBefore("link", "spy", spy(c.dialerFrames));
+    a.pipeline().addBefore("link", "spy", spy(c.acceptorFrames));
+    connections.add(c);
+    return c;
+  }
+
+  /** Records the body field of each frame that reaches the link handler. */
+  private static ChannelInboundHandlerAdapter spy(List<Integer> into) {
+    return new ChannelInboundHandlerAdapter() {
+      @Override
+      public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        into.add(WireFrames.bodyField((ByteBuf) msg));
+        ctx.fireChannelRead(msg);
+      }
+    };
+  }
+
+  /** Moves bytes both ways and runs every pending task until nothing moves. */
+  void pump() {
+    for (int round = 0; round < 10_000; round++) {
+      boolean moved = false;
+      for (Node n : nodes) n.loop.runPendingTasks();
+      for (Connection c : connections) {
+        c.dialer.runPendingTasks();
+        c.acceptor.runPendingTasks();
+        moved |= move(c.dialer, c.acceptor);
+        moved |= move(c.acceptor, c.dialer);
+      }
+      if (!moved) return;
+    }
+    throw new AssertionError("still moving after 10,000 rounds");
+  }
+
+  private static boolean move(EmbeddedChannel from, EmbeddedChannel to) {
+    boolean moved = false;
+    for (Object o = from.readOutbound(); o != null; o = from.readOutbound()) {
+      moved = true;
+      if (to.isActive()) {
+        to.writeInbound(o);
+      } else {
+        io.netty.util.ReferenceCountUtil.release(o);
+      }
+    }
+    return moved;
+  }
+
+  /** Closes everything and releases what is left in the channels. */
+  void close() {
+    for (Connection c : connections) {
+      c.dialer.finishAndReleaseAll();
+      c.acceptor.finishAndReleaseAll();
+    }
+    for (Node n : nodes) {
+      n.manager.shutdown();
+      n.loop.runPendingTasks();
+      n.loop.finishAndReleaseAll();
+    }
+  }
+}

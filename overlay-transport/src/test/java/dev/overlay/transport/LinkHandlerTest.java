@@ -1,0 +1,201 @@
+package dev.overlay.transport;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.overlay.core.Message;
+import dev.overlay.core.PeerId;
+import dev.overlay.core.StreamId;
+import dev.overlay.wire.WireCodec;
+import dev.overlay.wire.proto.Frame;
+import dev.overlay.wire.proto.Hello;
+import dev.overlay.wire.proto.Ping;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The link handshake and frame handling, over real TLS between embedded channels. */
+class LinkHandlerTest {
+
+  private static final StreamId STREAM = StreamId.of("links");
+  private final EmbeddedLinks net = new EmbeddedLinks();
+
+  @AfterEach
+  void tearDown() {
+    net.close();
+  }
+
+  private static ByteBuf frame(Message m) {
+    ByteBuf b = Unpooled.buffer();
+    WireFrames.encodeInto(b, m);
+    return b;
+  }
+
+  /** Writes raw bytes into the dialler's side of the connection, under TLS, as a broken peer would. */
+  private static void sendRaw(EmbeddedLinks.Connection c, byte[] bytes) {
+    c.dialer.writeAndFlush(Unpooled.wrappedBuffer(bytes));
+  }
+
+  @Test
+  void bothEndsProveWhoTheyAreAndExchangeFrames() throws Exception {
+    EmbeddedLinks.Node a = net.node();
+    EmbeddedLinks.Node b = net.node();
+    EmbeddedLinks.Connection c = net.connect(a, b, b.id());
+    net.pump();
+    assertThat(a.log).containsExactly("up " + b.id());
+    assertThat(b.log).containsExactly("up " + a.id());
+    assertThat(c.dialerLink.ready()).isTrue();
+
+    Message.Data d = new Message.Data(STREAM, a.id(), 1, 1, 0, new byte[] {1, 2, 3});
+    ByteBuf f = frame(d);
+    a.manager.send(b.id(), f, false);
+    f.release();
+    net.pump();
+    assertThat(b.received).containsExactly(d);
+  }
+
+  @Test
+  void aPeerWithAnotherIdentityIsRefused() throws Exception {
+    EmbeddedLinks.Node a = net.node();
+    EmbeddedLinks.Node b = net.node();
+    PeerId someoneElse = PeerId.random(new Random(1));
+    EmbeddedLinks.Connection c = net.connect(a, b, someoneElse);
+    net.pump();
+    assertThat(c.dialer.isActive()).isFalse();
+    assertThat(c.dialerLink.closeReason()).startsWith("peer identity mismatch")
+        .contains(someoneElse.toHex()).contains(b.id().toHex());
+    assertThat(a.events).anyMatch(e -> e instanceof TransportEvent.ConnectionRejected r && r.reason().startsWith("peer identity mismatch"));
+    assertThat(a.log).isEmpty();
+  }
+
+  @Test
+  void aMalformedFrameClosesThatConnectionWithItsReason() throws Exception {
+    EmbeddedLinks.Node a = net.node();
+    EmbeddedLinks.Node b = net.node();
+    EmbeddedLinks.Connection c = net.connect(a, b, b.id());
+    net.pump();
+    sendRaw(c, new byte[] {3, 1 << 3 | 2, 100, 0}); // a Data frame whose length runs past the frame
+    net.pump();
+    assertThat(c.acceptor.isActive()).isFalse();
+    assertThat(c.acceptorLink.closeReason()).startsWith("malformed frame");
+    assertThat(b.manager.framesRejected()).isEqualTo(1);
+    assertThat(b.log).containsExactly("up " + a.id(), "down " + a.id() + ": " + c.acceptorLink.closeReason());
+  }
+
+  @Test
+  void anOversizedFrameIsRefusedFromItsLengthAlone() throws Exception {
+    EmbeddedLinks.Node a = net.node();
+    EmbeddedLinks.Node b = net.node(TransportConfig.builder().flushCoalescing(java.time.Duration.ZERO).maxFrameBytes(4096).build());
+    EmbeddedLinks.Connection c = net.connect(a, b, b.id());
+    net.pump();
+    sendRaw(c, new byte[] {(byte) 0x81, (byte) 0x80, 0x01}); // a length of 16,385, and nothing after it
+    net.pump();
+    assertThat(c.acceptor.isActive()).isFalse();
+    assertThat(c.acceptorLink.closeReason()).startsWith("bad frame").contains("16385").contains("4096");
+  }
+
+  @Test
+  void garbageBeforeHelloIsAProtocolError() throws Exception {
+    EmbeddedLinks.Node a = net.node();
+    EmbeddedLinks.Node b = net.node();
+    a.manager.hello(Frame.newBuilder().setPing(Ping.newBuilder().setNonce(1)).build()); // not a HELLO
+    EmbeddedLinks.Connection c = net.connect(a, b, b.id());
+    net.pump();
+    assertThat(c.acceptorLink.closeReason()).contains("expected HELLO first");
+    assertThat(b.log).isEmpty();
+  }
+
+  @Test
+  void noCommonVersionIsRefusedWithBothRanges() throws Exception {
+    EmbeddedLinks.Node a = net.node();
+    EmbeddedLinks.Node b = net.node();
+    Hello h = a.manager.hello().getHello().toBuilder()
+        .setMinProtocolVersion(WireCodec.PROTOCOL_VERSION + 1).setProtocolVersion(WireCodec.PROTOCOL_VERSION + 2).build();
+    a.manager.hello(Frame.newBuilder().setHello(h).build());
+    EmbeddedLinks.Connection c = net.connect(a, b, b.id());
+    net.pump();
+    assertThat(c.acceptorLink.closeReason()).startsWith("no common protocol version")
+        .contains((WireCodec.PROTOCOL_VERSION + 1) + ".." + (WireCodec.PROTOCOL_VERSION + 2));
+  }
+
+  @Test
+  void aHelloThatNamesSomeoneElseIsRefused() throws Exception {
+    EmbeddedLinks.Node a = net.node();
+    EmbeddedLinks.Node b = net.node();
+    EmbeddedLinks.Node c3 = net.node();
+    a.manager.hello(c3.manager.hello()); // claims to be c3, but TLS proves a
+    EmbeddedLinks.Connection c = net.connect(a, b, b.id());
+    net.pump();
+    assertThat(c.acceptorLink.closeReason()).startsWith("HELLO names");
+  }
+
+  @Test
+  void aSilentHandshakeTimesOut() throws Exception {
+    EmbeddedLinks.Node a = net.node();
+    EmbeddedLinks.Node b = net.node();
+    EmbeddedLinks.Connection c = net.connect(a, b, b.id()); // never pumped: nothing reaches b
+    c.dialer.advanceTimeBy(a.manager.config().handshakeTimeoutNanos(), TimeUnit.NANOSECONDS);
+    c.dialer.runScheduledPendingTasks();
+    assertThat(c.dialer.isActive()).isFalse();
+    assertThat(c.dialerLink.closeReason()).startsWith("handshake timed out");
+  }
+
+  @Test
+  void aQuietLinkPingsAndThePeerAnswers() throws Exception {
+    EmbeddedLinks.Node a = net.node();
+    EmbeddedLinks.Node b = net.node();
+    EmbeddedLinks.Connection c = net.connect(a, b, b.id());
+    net.pump();
+    c.acceptorFrames.clear();
+    c.dialerFrames.clear();
+    for (int period = 0; period < 2; period++) { // the handshake's own flushes count for the first period
+      c.dialer.advanceTimeBy(a.manager.config().keepAliveIntervalNanos(), TimeUnit.NANOSECONDS);
+      c.dialer.runScheduledPendingTasks();
+    }
+    net.pump();
+    assertThat(c.acceptorFrames).containsExactly(Frame.PING_FIELD_NUMBER);
+    assertThat(c.dialerFrames).containsExactly(Frame.PONG_FIELD_NUMBER);
+  }
+
+  @Test
+  void aLinkThatHearsNothingIsClosedAsHalfOpen() throws Exception {
+    EmbeddedLinks.Node a = net.node();
+    EmbeddedLinks.Node b = net.node();
+    EmbeddedLinks.Connection c = net.connect(a, b, b.id());
+    net.pump();
+    long step = a.manager.config().keepAliveIntervalNanos();
+    for (long t = 0; t <= a.manager.config().idleTimeoutNanos(); t += step) { // b's replies are never delivered
+      c.dialer.advanceTimeBy(step, TimeUnit.NANOSECONDS);
+      c.dialer.runScheduledPendingTasks();
+      c.dialer.runPendingTasks();
+      a.loop.runPendingTasks();
+    }
+    assertThat(c.dialer.isActive()).isFalse();
+    assertThat(c.dialerLink.closeReason()).startsWith("keep-alive timeout");
+  }
+
+  @Test
+  void aSimultaneousDialKeepsTheConnectionDialledByTheSmallerIdAtBothEnds() throws Exception {
+    EmbeddedLinks.Node a = net.node();
+    EmbeddedLinks.Node b = net.node();
+    EmbeddedLinks.Connection ab = net.connect(a, b, b.id());
+    EmbeddedLinks.Connection ba = net.connect(b, a, a.id());
+    net.pump();
+    EmbeddedLinks.Connection kept = a.id().compareTo(b.id()) < 0 ? ab : ba;
+    EmbeddedLinks.Connection closed = kept == ab ? ba : ab;
+    assertThat(kept.dialer.isActive() && kept.acceptor.isActive()).isTrue();
+    assertThat(closed.dialer.isActive() || closed.acceptor.isActive()).isFalse();
+    assertThat(closed.dialerLink.closeReason() + " / " + closed.acceptorLink.closeReason()).contains("superseded");
+    assertThat(a.log).containsExactly("up " + b.id()); // one link up, never down
+    assertThat(b.log).containsExactly("up " + a.id());
+
+    Message.Data d = new Message.Data(STREAM, a.id(), 1, 1, 0, new byte[] {9});
+    ByteBuf f = frame(d);
+    a.manager.send(b.id(), f, false);
+    f.release();
+    net.pump();
+    assertThat(b.received).containsExactly(d);
+  }
+}

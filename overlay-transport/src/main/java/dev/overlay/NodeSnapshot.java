@@ -3,6 +3,7 @@ package dev.overlay;
 import dev.overlay.broadcast.PlumtreeStats;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.PeerInfo;
+import dev.overlay.transport.LinkManager.LinkInfo;
 import java.util.List;
 import java.util.Map;
 
@@ -10,7 +11,7 @@ import java.util.Map;
  * A consistent picture of a node, taken on its loop: its streams with their views and trees,
  * its links, and its counters.
  */
-public record NodeSnapshot(PeerInfo self, List<Stream> streams, List<PeerId> links, Map<String, Long> counters) {
+public record NodeSnapshot(PeerInfo self, List<Stream> streams, List<LinkInfo> links, Map<String, Long> counters) {
 
   /** One joined stream; {@code broadcast} holds the Plumtree counters (duplicates, grafts, prunes...). */
   public record Stream(String name, List<PeerId> active, List<PeerId> passive, List<Tree> trees, Counters counters,
@@ -23,6 +24,14 @@ public record NodeSnapshot(PeerInfo self, List<Stream> streams, List<PeerId> lin
   public record Counters(long dataIn, long dataInBytes, long dataOut, long dataOutBytes, long controlIn,
       long controlInBytes, long controlOut, long controlOutBytes, long delivered, long published,
       long missedBySubscribers, int neighbors) {}
+
+  /** The link to that peer, or null. */
+  public LinkInfo link(PeerId peer) {
+    for (LinkInfo l : links) {
+      if (l.peer().equals(peer)) return l;
+    }
+    return null;
+  }
 
   /** The stream of that name, or null. */
   public Stream stream(String name) {

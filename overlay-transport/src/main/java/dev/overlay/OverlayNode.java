@@ -208,7 +208,7 @@ public final class OverlayNode implements AutoCloseable {
             new NodeSnapshot.Counters(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], (int) c[11]),
             p.stats()));
       }
-      return new NodeSnapshot(v.self(), streams, v.linkedPeers(), v.nodeCounters());
+      return new NodeSnapshot(v.self(), streams, v.links(), v.nodeCounters());
     });
   }
 

@@ -174,6 +174,7 @@ public final class Plumtree {
   private long optimizations;
   private long missingEvicted;
   private long stalls;
+  private long gapsRepaired;
 
   public Plumtree(StreamId stream, PlumtreeConfig config, SeenMessages seen, Outbox out) {
     this.stream = stream;
@@ -188,11 +189,23 @@ public final class Plumtree {
 
   // ---- Neighbours, from HyParView ---------------------------------------------------------
 
-  /** A new active neighbour starts eager, both ways, in every tree. */
+  /**
+   * A new active neighbour starts eager, both ways, in every tree. It is also told the newest
+   * message we have of each recent publisher (a catch-up IHAVE): a node that lost its
+   * neighbours for a while learns from the ones it finds again what it missed meanwhile, which
+   * no push or announcement would ever tell it.
+   */
   public void neighborUp(long now, PeerId peer) {
     neighbors.put(peer, now);
     forget(sharedTree, peer);
     for (Tree t : publisherTrees.values()) forget(t, peer);
+    List<MessageRef> newest = seen.newestRecent(now, config.messageCacheTtlNanos(), config.maxAnnouncementsPerIHave());
+    if (!newest.isEmpty()) {
+      List<Announcement> catchUp = new ArrayList<>(newest.size());
+      for (MessageRef r : newest) catchUp.add(new Announcement(r.publisher(), r.session(), r.seq(), 1, 0));
+      out.send(peer, new Message.IHave(stream, catchUp, true));
+      ihavesSent++;
+    }
   }
 
   /**
@@ -271,6 +284,7 @@ public final class Plumtree {
     out.deliver(message);
     cache.put(now, message, from);
     if (missing != null) removeMissing(message.ref());
+    if (seen.openedGapTo() >= 0) repairGap(now, message, from, seen.openedGapFrom(), seen.openedGapTo());
 
     int hops = message.hops() + 1;
     Data forward = null;
@@ -301,6 +315,7 @@ public final class Plumtree {
       int span = Math.min(a.count(), config.maxAnnouncementSpan());
       if (span <= 0) continue;
       PeerId publisher = a.publisher();
+      if (ihave.catchUp() && !seen.knows(publisher)) continue; // a new subscriber starts with the next message
       long session = a.session();
       long last = a.firstSeq() + span - 1;
       long seq = seen.firstUnseen(publisher, session, a.firstSeq());
@@ -314,7 +329,21 @@ public final class Plumtree {
           addMissing(now, new MessageRef(publisher, session, seq), from, config.graftTimeout1Nanos());
         }
       }
-      maybeOptimize(now, from, a, last);
+      if (!ihave.catchUp()) maybeOptimize(now, from, a, last);
+    }
+  }
+
+  /**
+   * A message arrived past a hole: the numbers in between may still be on their way by another
+   * path, so they become missing, fetched from the peer that brought this one (which has them,
+   * or had them) if they do not arrive within {@code graftTimeout1}. Only the newest
+   * {@code maxAnnouncementSpan} numbers of a longer hole are fetched; the rest stays a gap.
+   */
+  private void repairGap(long now, Data message, PeerId from, long gapFrom, long gapTo) {
+    if (from == null) return;
+    gapsRepaired++;
+    for (long seq = Math.max(gapFrom, gapTo - config.maxAnnouncementSpan() + 1); seq <= gapTo; seq++) {
+      addMissing(now, new MessageRef(message.publisher(), message.session(), seq), from, config.graftTimeout1Nanos());
     }
   }
 
@@ -479,7 +508,7 @@ public final class Plumtree {
 
   public PlumtreeStats stats() {
     return new PlumtreeStats(delivered, dataReceived, duplicates, dataSent, ihavesSent, ihavesReceived, graftsSent,
-        prunesSent, graftMisses, optimizations, missingEvicted, stalls);
+        prunesSent, graftMisses, optimizations, missingEvicted, stalls, gapsRepaired);
   }
 
   public List<PeerId> neighbors() {

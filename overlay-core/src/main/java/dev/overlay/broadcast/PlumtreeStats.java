@@ -14,4 +14,6 @@ public record PlumtreeStats(
     long optimizations,
     long missingEvicted,
     /** Times a tree stopped delivering while peers announced newer messages (see PlumtreeConfig.stallTimeout). */
-    long stalls) {}
+    long stalls,
+    /** Holes in a publisher's sequence that opened on arrival and were queued for fetching. */
+    long gapsRepaired) {}

@@ -150,9 +150,19 @@ public sealed interface Message {
    * Lazy push: the sender has these messages. Consecutive sequence numbers from one publisher
    * session travel as one {@link Announcement} range, so a batch costs a few bytes per publisher.
    */
-  record IHave(StreamId stream, List<Announcement> announcements) implements Message {
+  /**
+   * Announcements. With {@code catchUp} it is the newest message the sender has of each recent
+   * publisher, sent when a link comes up: the receiver fetches what it lacks up to there if it
+   * already follows that publisher, and ignores publishers it has never heard of (a new
+   * subscriber starts with the next message, not with history).
+   */
+  record IHave(StreamId stream, List<Announcement> announcements, boolean catchUp) implements Message {
     public IHave {
       announcements = List.copyOf(announcements);
+    }
+
+    public IHave(StreamId stream, List<Announcement> announcements) {
+      this(stream, announcements, false);
     }
   }
 

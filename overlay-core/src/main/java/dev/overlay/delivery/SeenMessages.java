@@ -49,6 +49,10 @@ public final class SeenMessages implements SeqIntervalSet.GapListener {
   /** The publisher session being recorded, for gap events; set per call, so no helper object. */
   private PeerId gapPublisher;
   private long gapSession;
+  private long recordingSeq;
+  /** The hole the last {@link #record} opened above what had been received, or -1: for gap repair. */
+  private long openedGapFrom = -1;
+  private long openedGapTo = -1;
   private final LinkedHashMap<PeerId, Publisher> publishers = new LinkedHashMap<>();
   /** The publisher looked up last: most streams carry one or a few, so this saves the hash lookup. */
   private Publisher lastPublisher;
@@ -71,7 +75,10 @@ public final class SeenMessages implements SeqIntervalSet.GapListener {
    * makes {@code from} its front-runner.
    */
   public int record(long now, PeerId publisher, long session, long seq, PeerId from) {
+    openedGapFrom = -1;
+    openedGapTo = -1;
     Publisher p = lookup(publisher);
+    boolean knownPublisher = p != null;
     if (p == null) {
       p = new Publisher(publisher, config.maxSessionsPerPublisher());
       if (publishers.size() >= config.maxPublishers()) evictLeastRecentlyActive();
@@ -79,9 +86,19 @@ public final class SeenMessages implements SeqIntervalSet.GapListener {
       lastPublisher = p;
     }
     p.lastActive = now;
-    SeqIntervalSet seqs = session(p, session, true);
+    SeqIntervalSet seqs = session(p, session, false);
+    if (seqs == null) {
+      seqs = session(p, session, true);
+      // A publisher we follow started a new session, and this is not its first message: the
+      // ones before it are a gap like any other. (A publisher we never heard of starts here.)
+      if (knownPublisher && seq > 1 && seqs == p.current) {
+        openedGapFrom = 1;
+        openedGapTo = seq - 1;
+      }
+    }
     gapPublisher = publisher;
     gapSession = session;
+    recordingSeq = seq;
     boolean newest = seqs.isEmpty() || seq > seqs.highest();
     int outcome = seqs.add(seq, this);
     if (outcome == SeqIntervalSet.NEW && seqs == p.current) {
@@ -117,6 +134,39 @@ public final class SeenMessages implements SeqIntervalSet.GapListener {
   public PeerId frontRunner(PeerId publisher, long session) {
     Publisher p = lookup(publisher);
     return p == null || p.currentSession != session ? null : p.frontRunner;
+  }
+
+  /** The first number of the hole the last {@link #record} opened above the numbers received before, or -1. */
+  public long openedGapFrom() {
+    return openedGapFrom;
+  }
+
+  /** The last number of that hole, or -1. */
+  public long openedGapTo() {
+    return openedGapTo;
+  }
+
+  /** Whether we follow this publisher: we have received something of it, and not forgotten it. */
+  public boolean knows(PeerId publisher) {
+    return lookup(publisher) != null;
+  }
+
+  /**
+   * The newest message received of each publisher heard from within {@code maxAgeNanos}, most
+   * recent first, at most {@code max}: what a new neighbour is told on a catch-up IHAVE.
+   */
+  public java.util.List<dev.overlay.core.MessageRef> newestRecent(long now, long maxAgeNanos, int max) {
+    java.util.List<Publisher> recent = new java.util.ArrayList<>();
+    for (Publisher p : publishers.values()) {
+      if (p.current != null && !p.current.isEmpty() && now - p.lastActive < maxAgeNanos) recent.add(p);
+    }
+    recent.sort((a, b) -> Long.compare(b.lastActive, a.lastActive));
+    java.util.List<dev.overlay.core.MessageRef> out = new java.util.ArrayList<>(Math.min(max, recent.size()));
+    for (int i = 0; i < recent.size() && i < max; i++) {
+      Publisher p = recent.get(i);
+      out.add(new dev.overlay.core.MessageRef(p.id, p.currentSession, p.current.highest()));
+    }
+    return out;
   }
 
   /** The highest sequence number seen of the session, or -1 when none. */
@@ -228,6 +278,10 @@ public final class SeenMessages implements SeqIntervalSet.GapListener {
 
   @Override
   public void gapDetected(long fromSeq, long toSeq) {
+    if (toSeq < recordingSeq) { // above what we had, not below the oldest we keep
+      openedGapFrom = fromSeq;
+      openedGapTo = toSeq;
+    }
     out.emit(new OverlayEvent.GapDetected(stream, gapPublisher, gapSession, fromSeq, toSeq));
   }
 

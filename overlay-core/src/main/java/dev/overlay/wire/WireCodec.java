@@ -44,7 +44,7 @@ public final class WireCodec {
       f.setData(dev.overlay.wire.proto.Data.newBuilder().setStream(stream).setPublisher(id(m.publisher()))
           .setSession(m.session()).setSeq(m.seq()).setHops(m.hops()).setPayload(ByteString.copyFrom(m.payload())));
     } else if (message instanceof Message.IHave m) {
-      dev.overlay.wire.proto.IHave.Builder b = dev.overlay.wire.proto.IHave.newBuilder().setStream(stream);
+      dev.overlay.wire.proto.IHave.Builder b = dev.overlay.wire.proto.IHave.newBuilder().setStream(stream).setCatchUp(m.catchUp());
       for (Message.Announcement a : m.announcements()) {
         b.addAnnouncements(dev.overlay.wire.proto.Announcement.newBuilder().setPublisher(id(a.publisher()))
             .setSession(a.session()).setFirstSeq(a.firstSeq()).setCount(a.count()).setHops(a.hops()));
@@ -133,7 +133,7 @@ public final class WireCodec {
           list.add(new Message.Announcement(peerId(a.getPublisher(), "announcement.publisher"), a.getSession(),
               positiveSeq(a.getFirstSeq(), "announcement.first_seq"), a.getCount(), ttlOrHops(a.getHops(), "announcement.hops")));
         }
-        return new Message.IHave(new StreamId(m.getStream()), list);
+        return new Message.IHave(new StreamId(m.getStream()), list, m.getCatchUp());
       }
       case GRAFT: {
         var m = f.getGraft();

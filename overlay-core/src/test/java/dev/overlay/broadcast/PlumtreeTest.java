@@ -195,17 +195,58 @@ class PlumtreeTest {
   }
 
   @Test
-  void numbersTheTreeWentPastAreFetchedAtTheNextCheck() {
+  void aHoleIsFetchedFromThePeerThatWentPastIt() {
     tree.onData(now, A, data(1, 3));
     tree.onIHave(now + 10 * MS, B, new Message.IHave(STREAM, List.of(new Announcement(PUB, SESSION, 2, 4, 2))));
     tree.onData(now + 20 * MS, A, data(2, 3));
+    out.clear();
     tree.onData(now + 20 * MS, A, data(4, 3)); // 3 skipped
+    MessageRef three = new MessageRef(PUB, SESSION, 3);
+    assertThat(out.commands(Command.Schedule.class)).as("it may still come another way: wait graftTimeout1")
+        .containsExactly(new Command.Schedule(new Timer.GraftTimeout(STREAM, three, 0), T1));
     tree.onData(now + 20 * MS, A, data(5, 3));
     out.clear();
     tree.onStallCheck(now + 100 * MS, PUB);
-    assertThat(out.commands(Command.Schedule.class)).containsExactly(
-        new Command.Schedule(new Timer.GraftTimeout(STREAM, new MessageRef(PUB, SESSION, 3), 0), 0));
-    assertThat(tree.stats().stalls()).isZero();
+    assertThat(out.drain()).as("the check finds it already missing; B is another candidate").isEmpty();
+    tree.onGraftTimeout(now + 20 * MS + T1, new Timer.GraftTimeout(STREAM, three, 0));
+    assertThat(out.sent(Message.Graft.class)).containsExactly(new Message.Graft(STREAM, three, true));
+    assertThat(out.commands(Command.Send.class).get(0).to()).isEqualTo(A);
+    assertThat(tree.stats().gapsRepaired()).isEqualTo(1);
+  }
+
+  @Test
+  void aNewNeighbourHearsTheNewestMessageOfEachRecentPublisher() {
+    tree.onData(now, A, data(1, 3));
+    tree.onData(now, A, data(2, 3));
+    out.clear();
+    tree.neighborUp(now, id(5));
+    assertThat(out.drain()).containsExactly(new Command.Send(id(5),
+        new Message.IHave(STREAM, List.of(new Announcement(PUB, SESSION, 2, 1, 0)), true)));
+  }
+
+  @Test
+  void aCatchUpFetchesWhatWeMissedOfAPublisherWeFollow() {
+    tree.onData(now, A, data(1, 3));
+    out.clear();
+    tree.onIHave(now + 1_000 * MS, B, new Message.IHave(STREAM, List.of(new Announcement(PUB, SESSION, 9, 1, 0)), true));
+    assertThat(out.drain()).containsExactly(new Command.Schedule(new Timer.GraftTimeout(STREAM, new MessageRef(PUB, SESSION, 9), 0), T1));
+    tree.onData(now + 1_300 * MS, B, data(9, 1)); // the graft's answer opens the hole 2..8
+    assertThat(tree.missingSize()).isEqualTo(7);
+  }
+
+  @Test
+  void aCatchUpAboutAPublisherWeNeverHeardOfIsIgnored() {
+    tree.onIHave(now, B, new Message.IHave(STREAM, List.of(new Announcement(PUB, SESSION, 9, 1, 0)), true));
+    assertThat(out.drain()).isEmpty();
+    assertThat(tree.missingSize()).isZero();
+  }
+
+  @Test
+  void aNewSessionOfAPublisherWeFollowIsFetchedFromItsStart() {
+    tree.onData(now, A, data(1, 3));
+    out.clear();
+    tree.onData(now, A, new Data(STREAM, PUB, SESSION + 1, 4, 3, new byte[] {4})); // it restarted; 1..3 passed us by
+    assertThat(tree.missingSize()).isEqualTo(3);
   }
 
   @Test

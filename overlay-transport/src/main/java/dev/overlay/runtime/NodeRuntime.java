@@ -130,6 +130,8 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
   private Publish publishing;
   private long noLinkDrops;
   private volatile boolean closing;
+  /** Closed or crashed: the core takes no more input (the loop may be shared and live on). Loop-confined. */
+  private boolean stopped;
 
   // Counted off the loop too.
   private final java.util.concurrent.atomic.AtomicLong publishRefused = new java.util.concurrent.atomic.AtomicLong();
@@ -188,7 +190,7 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
       for (StreamStats st : streams.values()) {
         for (SubscriptionQueue q : st.subscriptions) q.close();
       }
-      releaseScratch();
+      stop();
       return null;
     });
   }
@@ -198,7 +200,7 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
     closing = true;
     onLoop(() -> {
       links.shutdown();
-      releaseScratch();
+      stop();
       return null;
     });
   }
@@ -306,8 +308,8 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
       return out;
     }
 
-    public List<PeerId> linkedPeers() {
-      return links.readyPeers();
+    public List<LinkManager.LinkInfo> links() {
+      return links.readyLinks();
     }
   }
 
@@ -417,6 +419,7 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
 
   @Override
   public void received(PeerId peer, Message message, int frameBytes) {
+    if (stopped) return;
     StreamStats st = streams.get(message.stream());
     if (st != null) {
       if (message instanceof Message.Data) {
@@ -460,6 +463,7 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
   /** Runs a task on the loop, then the end-of-turn bookkeeping. From any thread. */
   public void execute(Runnable task) {
     loop.execute(() -> {
+      if (stopped) return;
       task.run();
       endOfTurn();
     });
@@ -476,6 +480,7 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
   // ---- Internals ----------------------------------------------------------------------------
 
   private void handle(Event e) {
+    if (stopped) return;
     now = System.nanoTime();
     core.handle(now, e);
     endOfTurn();
@@ -537,12 +542,21 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
     return scratch;
   }
 
-  private void releaseScratch() {
+  /** From here on the core hears nothing: timers, frames and commands still reaching the loop are dropped. */
+  private void stop() {
+    stopped = true;
     if (scratch != null) {
       scratch.release();
       scratch = null;
     }
     lastEncoded = null;
+    failQueuedCommands();
+  }
+
+  private void failQueuedCommands() {
+    for (Command c = commands.poll(); c != null; c = commands.poll()) {
+      if (c instanceof Publish p) p.result().completeExceptionally(new IllegalStateException("the node is closed"));
+    }
   }
 
   private void wake() {
@@ -551,6 +565,10 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
 
   private void drainCommands() {
     drainScheduled.set(false);
+    if (stopped) {
+      failQueuedCommands();
+      return;
+    }
     for (int i = 0; i < 4096; i++) { // then let IO have the loop
       Command c = commands.poll();
       if (c == null) break;
@@ -562,10 +580,11 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
 
   private void closeTurn() {
     turnOpen = false;
-    endOfTurn();
+    if (!stopped) endOfTurn();
   }
 
   private void pollTimers() {
+    if (stopped) return;
     wakeAt = Long.MAX_VALUE;
     now = System.nanoTime();
     timers.poll(now, fireTimer);

@@ -419,6 +419,22 @@ public final class LinkManager {
     return links.size();
   }
 
+  /** One link as seen from here, for snapshots and diagnosis. */
+  public record LinkInfo(PeerId peer, String local, String remote, boolean dialledByUs, long incarnation,
+      long queuedBytes, boolean writable) {}
+
+  public List<LinkInfo> readyLinks() {
+    List<LinkInfo> out = new ArrayList<>();
+    for (Link l : links.values()) {
+      LinkHandler h = l.ready;
+      if (h == null) continue;
+      Channel ch = h.channel();
+      out.add(new LinkInfo(l.peer, String.valueOf(ch.localAddress()), String.valueOf(ch.remoteAddress()), h.dialer(),
+          l.incarnation, l.queue.queuedBytes(), ch.isWritable()));
+    }
+    return out;
+  }
+
   public List<PeerId> readyPeers() {
     List<PeerId> out = new ArrayList<>();
     for (Link l : links.values()) {

@@ -217,10 +217,11 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     Throwable c = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
-    String reason = c instanceof SSLException ? "TLS error: " + c.getMessage()
+    boolean tls = c instanceof SSLException;
+    String reason = tls ? "TLS error: " + c.getMessage()
         : cause instanceof DecoderException ? "bad frame: " + c.getMessage()
         : "connection error: " + c;
-    if (cause instanceof DecoderException) manager.frameRejected(this, c.getMessage());
+    if (cause instanceof DecoderException && !tls) manager.frameRejected(this, reason);
     close(reason);
   }
 

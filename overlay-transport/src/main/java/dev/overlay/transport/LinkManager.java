@@ -356,6 +356,7 @@ public final class LinkManager {
       framesDropped += link.queue.releaseAll();
       links.remove(link.peer);
       log.debug("link to {} down: {}", peer, h.closeReason());
+      if (rejection(h.closeReason())) reject(h); // a protocol error on a working link: refused, and down
       listener.event(new TransportEvent.LinkDown(peer, h.closeReason()));
       listener.linkDown(peer, h.closeReason());
       return;
@@ -619,6 +620,9 @@ public final class LinkManager {
   }
 
   private void reject(LinkHandler h) {
+    if (!h.closeReason().startsWith("malformed") && !h.closeReason().startsWith("bad frame")) {
+      log.warn("refused connection {} ({}): {}", h.remote(), h.peer(), h.closeReason()); // frame errors were logged already
+    }
     listener.event(new TransportEvent.ConnectionRejected(h.remote(), h.peer(), h.closeReason()));
   }
 }

@@ -3,9 +3,10 @@ package dev.overlay;
 import dev.overlay.core.Message;
 
 /**
- * Receives a subscription's messages, one at a time, on the subscription's executor (never on
- * the node's network loop). A handler that falls behind loses messages rather than slowing the
- * node; it is told how many before its next message.
+ * Receives a subscription's messages, one at a time, on the subscription's executor: the node's
+ * delivery executor unless another was given, and never the node's loop unless it was asked for
+ * with {@link OverlayNode#ON_NODE_LOOP}. A handler that falls behind on its own executor loses
+ * messages rather than slowing the node; it is told how many before its next message.
  */
 @FunctionalInterface
 public interface MessageHandler {

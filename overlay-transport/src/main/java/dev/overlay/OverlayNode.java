@@ -296,7 +296,11 @@ public final class OverlayNode implements AutoCloseable {
       return this;
     }
 
-    /** Seeds by address, {@code host:port}: dialled to learn who they are. */
+    /**
+     * Seeds by address, {@code host:port}: dialled to learn who they are. Every stream's joiners
+     * are introduced to the seeds, so a seed must itself be a member of the streams it seeds (a
+     * JOIN sent to a node outside the stream is refused with a DISCONNECT).
+     */
     public Builder seeds(String... hostPorts) {
       for (String hp : hostPorts) {
         int colon = hp.lastIndexOf(':');

@@ -8,8 +8,9 @@ import picocli.CommandLine.Command;
     name = "overlay-bench",
     mixinStandardHelpOptions = true,
     version = "overlay-bench 0.1.0",
-    description = "Overlay's simulator, demo network and benchmarks.",
-    subcommands = {DemoCommand.class, SimCommand.class})
+    description = {"Overlay's simulator, demo network and benchmarks.",
+        "JMH benchmarks run through 'jmh', with JMH's own options: overlay-bench.jar jmh -l lists them."},
+    subcommands = {DemoCommand.class, SimCommand.class, IdleCommand.class})
 public final class Main implements Runnable {
 
   public static void main(String[] args) throws Exception {
@@ -17,6 +18,11 @@ public final class Main implements Runnable {
     // tests (which run it at paranoid), not for measurements. -Dio.netty.leakDetection.level wins.
     if (System.getProperty("io.netty.leakDetection.level") == null) {
       System.setProperty("io.netty.leakDetection.level", "disabled");
+    }
+    if (args.length > 0 && args[0].equals("jmh")) {
+      // JMH's own command line: java -jar overlay-bench.jar jmh FanOutBenchmark -prof gc
+      org.openjdk.jmh.Main.main(java.util.Arrays.copyOfRange(args, 1, args.length));
+      return;
     }
     if (args.length > 0 && args[0].equals("demo") && ThroughputJvm.shouldRelaunchDemo(args)) {
       System.exit(ThroughputJvm.relaunchDemo(args));

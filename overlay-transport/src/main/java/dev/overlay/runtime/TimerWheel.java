@@ -23,7 +23,7 @@ final class TimerWheel {
   private final Timer[][] timers = new Timer[SLOTS][];
   private final int[] sizes = new int[SLOTS];
   private final PriorityQueue<Far> far = new PriorityQueue<>((a, b) -> Long.compare(a.deadline, b.deadline));
-  private long currentTick; // every tick before this has been polled
+  private long currentTick; // every tick before this has been polled; this one may hold timers still
   private int size;
   /** The earliest deadline, kept up to date by schedule and recomputed only after a poll. */
   private long earliest = Long.MAX_VALUE;
@@ -49,7 +49,7 @@ final class TimerWheel {
     long nowTick = now / TICK;
     int fired = 0;
     earliestKnown = false;
-    while (currentTick <= nowTick) {
+    while (true) {
       pullNear();
       int slot = (int) (currentTick & MASK);
       int i = 0;
@@ -65,7 +65,9 @@ final class TimerWheel {
           i++;
         }
       }
-      if (sizes[slot] > 0 && currentTick == nowTick) break; // due later within this tick
+      // The current tick stays open: a timer scheduled later for a time already past lands in
+      // it, and the next poll fires it, even at the same now.
+      if (currentTick >= nowTick) break;
       currentTick++;
     }
     return fired;

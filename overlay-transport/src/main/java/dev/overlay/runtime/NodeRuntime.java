@@ -39,7 +39,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import org.jctools.queues.MessagePassingQueue;
 import org.jctools.queues.MpscArrayQueue;
+import org.jctools.queues.MpscGrowableArrayQueue;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -104,7 +106,7 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
   private final Function<NodeRuntime, Introducer> introducerFactory;
   private final Executor deliveryExecutor;
   private final EventDispatcher<Object> events;
-  private final MpscArrayQueue<Command> commands;
+  private final MessagePassingQueue<Command> commands;
   private final AtomicBoolean drainScheduled = new AtomicBoolean();
   private final Runnable drainCommands = this::drainCommands;
   private final Runnable pollTimers = this::pollTimers;
@@ -146,7 +148,9 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
     this.identity = identity;
     this.introducerFactory = introducerFactory;
     this.deliveryExecutor = deliveryExecutor;
-    this.commands = new MpscArrayQueue<>(transport.commandQueueCapacity());
+    // Grows (and stays grown) only as far as a burst of publishes needs; an idle node keeps a small array.
+    int commandCapacity = transport.commandQueueCapacity();
+    this.commands = commandCapacity >= 2048 ? new MpscGrowableArrayQueue<>(1024, commandCapacity) : new MpscArrayQueue<>(commandCapacity);
     this.links = new LinkManager(loop, transport, tls, socketChannel, serverChannel, new SplittableRandom(new SecureRandom().nextLong()), this);
     this.events = new EventDispatcher<>(transport.eventQueueCapacity(), deliveryExecutor, e -> {
       if (e instanceof OverlayEvent oe) overlayListener.accept(oe);

@@ -6,7 +6,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.function.LongConsumer;
+import org.jctools.queues.MessagePassingQueue;
 import org.jctools.queues.SpscArrayQueue;
+import org.jctools.queues.SpscGrowableArrayQueue;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -21,7 +23,7 @@ final class SubscriptionQueue {
   private static final Logger log = LoggerFactory.getLogger(SubscriptionQueue.class);
   private static final int BATCH = 256; // then yield the executor thread to other subscriptions
 
-  private final SpscArrayQueue<Message.Data> queue;
+  private final MessagePassingQueue<Message.Data> queue;
   private final Executor executor;
   private final Consumer<Message.Data> handler;
   private final LongConsumer onLagged;
@@ -39,7 +41,7 @@ final class SubscriptionQueue {
   static final Executor ON_LOOP = Runnable::run;
 
   SubscriptionQueue(int capacity, Executor executor, Consumer<Message.Data> handler, LongConsumer onLagged) {
-    this.queue = executor == ON_LOOP ? null : new SpscArrayQueue<>(capacity);
+    this.queue = executor == ON_LOOP ? null : boundedQueue(capacity);
     this.executor = executor;
     this.handler = handler;
     this.onLagged = onLagged;
@@ -123,5 +125,14 @@ final class SubscriptionQueue {
         executor.execute(drain);
       }
     }
+  }
+
+  /**
+   * Starts small and doubles up to {@code capacity} only when a handler falls that far behind:
+   * a node with a hundred quiet subscriptions does not hold a hundred full-size arrays.
+   */
+  static <T> MessagePassingQueue<T> boundedQueue(int capacity) {
+    int initial = 256;
+    return capacity >= 2 * initial ? new SpscGrowableArrayQueue<>(initial, capacity) : new SpscArrayQueue<>(capacity);
   }
 }

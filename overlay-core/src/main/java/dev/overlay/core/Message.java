@@ -11,7 +11,9 @@ import java.util.List;
  * <p>Where each message goes: membership messages ({@link Join} … {@link ShuffleReply}) are
  * handled by {@code dev.overlay.membership.HyParView}; broadcast messages ({@link Data} …
  * {@link Prune}) by {@code dev.overlay.broadcast.Plumtree}. {@code dev.overlay.node.NodeState#handle} routes by
- * {@link #stream()} to the stream's {@code StreamState}, which dispatches by type.
+ * {@link #stream()} to the stream's {@code StreamState}, which dispatches by type. Tracker
+ * messages ({@link TrackerMessage}) go between a node's runtime and a tracker; the core never
+ * sees them.
  */
 public sealed interface Message {
 
@@ -184,4 +186,34 @@ public sealed interface Message {
 
   /** The sender received a duplicate over this link: make it lazy for the tree of {@code publisher}. */
   record Prune(StreamId stream, PeerId publisher) implements Message {}
+
+  // ---- Trackers: introductions, between a node's runtime and a tracker --------------------
+
+  /** A message between a node and a tracker; never handled by the protocol core. */
+  sealed interface TrackerMessage extends Message {}
+
+  /**
+   * Registration and heartbeat in one: the node is in the stream and reachable at
+   * {@code node}'s candidates. {@code counter} grows with every status the node sends for the
+   * stream, so a delayed, older one is recognised. With {@code wantPeers}, asks for introductions.
+   */
+  record TrackerRegister(StreamId stream, PeerInfo node, long counter, boolean wantPeers, int neighbors)
+      implements TrackerMessage {}
+
+  /** The node left the stream. */
+  record TrackerLeave(StreamId stream, long counter) implements TrackerMessage {}
+
+  /** Some live members of the stream, answering the node's request {@code counter}. */
+  record TrackerPeers(StreamId stream, long counter, List<PeerInfo> peers) implements TrackerMessage {
+    public TrackerPeers {
+      peers = List.copyOf(peers);
+    }
+  }
+
+  /** Why a tracker did not serve a request. */
+  enum RefusalReason { RATE_LIMITED, FULL, INVALID }
+
+  /** The tracker did not serve the request; try again after {@code retryAfterMillis}. */
+  record TrackerRefused(StreamId stream, RefusalReason reason, long retryAfterMillis, String detail)
+      implements TrackerMessage {}
 }

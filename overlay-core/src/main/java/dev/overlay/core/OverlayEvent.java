@@ -48,6 +48,8 @@ public sealed interface OverlayEvent {
     /** A GRAFT asked for a message that has left the cache. */
     NOT_CACHED,
     /** A bounded table was full and evicted or refused an entry. */
-    CAPACITY
+    CAPACITY,
+    /** A message this node does not take from a peer: a tracker's message outside a tracker link. */
+    UNEXPECTED
   }
 }

@@ -177,6 +177,10 @@ public final class NodeState {
   }
 
   private void onReceived(long now, PeerId from, Message message) {
+    if (message instanceof Message.TrackerMessage) { // the runtime's business; a node never sends one to a node
+      drop(message, from, DropReason.UNEXPECTED, message.getClass().getSimpleName());
+      return;
+    }
     StreamState s = lookup(message.stream());
     if (s == null) {
       onUnknownStream(now, from, message);

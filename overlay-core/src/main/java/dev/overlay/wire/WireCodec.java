@@ -78,6 +78,25 @@ public final class WireCodec {
       dev.overlay.wire.proto.ShuffleReply.Builder b = dev.overlay.wire.proto.ShuffleReply.newBuilder().setStream(stream);
       for (PeerInfo p : m.peers()) b.addPeers(peerInfo(p));
       f.setShuffleReply(b);
+    } else if (message instanceof Message.TrackerRegister m) {
+      f.setTrackerRegister(dev.overlay.wire.proto.TrackerRegister.newBuilder().setStream(stream).setNode(peerInfo(m.node()))
+          .setCounter(m.counter()).setWantPeers(m.wantPeers()).setNeighbors(m.neighbors()));
+    } else if (message instanceof Message.TrackerLeave m) {
+      f.setTrackerLeave(dev.overlay.wire.proto.TrackerLeave.newBuilder().setStream(stream).setCounter(m.counter()));
+    } else if (message instanceof Message.TrackerPeers m) {
+      dev.overlay.wire.proto.TrackerPeers.Builder b = dev.overlay.wire.proto.TrackerPeers.newBuilder().setStream(stream)
+          .setCounter(m.counter());
+      for (PeerInfo p : m.peers()) b.addPeers(peerInfo(p));
+      f.setTrackerPeers(b);
+    } else if (message instanceof Message.TrackerRefused m) {
+      f.setTrackerRefused(dev.overlay.wire.proto.TrackerRefused.newBuilder().setStream(stream)
+          .setReason(switch (m.reason()) {
+            case RATE_LIMITED -> dev.overlay.wire.proto.TrackerRefused.Reason.RATE_LIMITED;
+            case FULL -> dev.overlay.wire.proto.TrackerRefused.Reason.FULL;
+            case INVALID -> dev.overlay.wire.proto.TrackerRefused.Reason.INVALID;
+          })
+          .setRetryAfterMs((int) Math.min(Integer.MAX_VALUE, Math.max(0, m.retryAfterMillis())))
+          .setDetail(m.detail() == null ? "" : m.detail()));
     } else {
       throw new IllegalArgumentException("no wire form for " + message.getClass().getName());
     }
@@ -175,6 +194,30 @@ public final class WireCodec {
       case SHUFFLE_REPLY: {
         var m = f.getShuffleReply();
         return new Message.ShuffleReply(new StreamId(m.getStream()), peerInfos(m.getPeersList(), "shuffle_reply.peers"));
+      }
+      case TRACKER_REGISTER: {
+        var m = f.getTrackerRegister();
+        return new Message.TrackerRegister(new StreamId(m.getStream()), peerInfo(m.getNode(), m.hasNode(), "tracker_register.node"),
+            m.getCounter(), m.getWantPeers(), m.getNeighbors());
+      }
+      case TRACKER_LEAVE: {
+        var m = f.getTrackerLeave();
+        return new Message.TrackerLeave(new StreamId(m.getStream()), m.getCounter());
+      }
+      case TRACKER_PEERS: {
+        var m = f.getTrackerPeers();
+        return new Message.TrackerPeers(new StreamId(m.getStream()), m.getCounter(), peerInfos(m.getPeersList(), "tracker_peers.peers"));
+      }
+      case TRACKER_REFUSED: {
+        var m = f.getTrackerRefused();
+        Message.RefusalReason reason = switch (m.getReason()) {
+          case RATE_LIMITED -> Message.RefusalReason.RATE_LIMITED;
+          case FULL -> Message.RefusalReason.FULL;
+          case INVALID -> Message.RefusalReason.INVALID;
+          default -> throw new WireException("tracker_refused.reason " + m.getReasonValue() + " is not one we know");
+        };
+        if (m.getDetail().length() > 500) throw new WireException("tracker_refused.detail is longer than 500 characters");
+        return new Message.TrackerRefused(new StreamId(m.getStream()), reason, Integer.toUnsignedLong(m.getRetryAfterMs()), m.getDetail());
       }
       case BODY_NOT_SET:
         throw new WireException("frame has no body (an unknown message type from a newer peer?)");

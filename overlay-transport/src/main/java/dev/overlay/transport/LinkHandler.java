@@ -45,6 +45,9 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
   private String closeReason;
   private ScheduledFuture<?> handshakeTimeout;
   // Flush bookkeeping, owned by LinkManager (same loop).
+  /** Frames read from and queued for this connection, for snapshots. On the loop. */
+  long framesIn;
+  long framesOut;
   boolean dirty;
   boolean deferred;
   long lastFlush;

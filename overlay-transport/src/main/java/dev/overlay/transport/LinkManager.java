@@ -236,7 +236,10 @@ public final class LinkManager {
     Channel ch = h == null ? null : h.channel();
     switch (link.queue.offer(frame, control, ch)) {
       case ACCEPTED -> {
-        if (h != null) markDirty(h);
+        if (h != null) {
+          h.framesOut++;
+          markDirty(h);
+        }
       }
       case DATA_FULL -> {
         framesDropped++;
@@ -369,7 +372,11 @@ public final class LinkManager {
 
   void received(LinkHandler h, Message m, int frameBytes) {
     Link link = links.get(h.peer());
-    if (link == null || link.ready != h) return; // a superseded connection's last frames
+    if (link == null || link.ready != h) { // a superseded connection's last frames
+      framesDropped++;
+      return;
+    }
+    h.framesIn++;
     listener.received(h.peer(), m, frameBytes);
   }
 
@@ -421,8 +428,9 @@ public final class LinkManager {
   }
 
   /** One link as seen from here, for snapshots and diagnosis. */
+  /** One ready connection: frames in and out count this connection's frames only. */
   public record LinkInfo(PeerId peer, String local, String remote, boolean dialledByUs, long incarnation,
-      long queuedBytes, boolean writable) {}
+      long queuedBytes, boolean writable, long framesIn, long framesOut) {}
 
   public List<LinkInfo> readyLinks() {
     List<LinkInfo> out = new ArrayList<>();
@@ -431,7 +439,7 @@ public final class LinkManager {
       if (h == null) continue;
       Channel ch = h.channel();
       out.add(new LinkInfo(l.peer, String.valueOf(ch.localAddress()), String.valueOf(ch.remoteAddress()), h.dialer(),
-          l.incarnation, l.queue.queuedBytes(), ch.isWritable()));
+          l.incarnation, l.queue.queuedBytes(), ch.isWritable(), h.framesIn, h.framesOut));
     }
     return out;
   }

@@ -1,0 +1,120 @@
+package dev.overlay.tracker;
+
+import dev.overlay.identity.NodeIdentity;
+import dev.overlay.transport.TransportConfig;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code java -jar overlay-tracker.jar --port 30300}: a tracker. Every flag has an environment
+ * variable (shown in {@code --help}); a flag given on the command line wins. Stops cleanly on
+ * SIGTERM or Ctrl-C: links are closed, so nodes turn to their next tracker at once.
+ */
+@Command(
+    name = "overlay-tracker",
+    mixinStandardHelpOptions = true,
+    version = "overlay-tracker 0.1.0",
+    sortOptions = false,
+    description = {
+      "Introduces the nodes of each stream to each other. Never on the data path: if every tracker is down,",
+      "existing overlays keep delivering. Run several; nodes pick one per stream by rendezvous hashing.",
+      "Every option can also be set through the environment variable shown in brackets."
+    })
+public final class TrackerMain implements Callable<Integer> {
+
+  @Option(names = "--port", defaultValue = "${env:OVERLAY_TRACKER_PORT:-30300}",
+      description = "Port for nodes (TLS) [OVERLAY_TRACKER_PORT] (default ${DEFAULT-VALUE}).")
+  int port;
+
+  @Option(names = "--host", defaultValue = "${env:OVERLAY_TRACKER_HOST:-0.0.0.0}",
+      description = "Address to listen on [OVERLAY_TRACKER_HOST] (default ${DEFAULT-VALUE}).")
+  String host;
+
+  @Option(names = "--advertise", defaultValue = "${env:OVERLAY_TRACKER_ADVERTISE}",
+      description = "Address given to nodes in the handshake [OVERLAY_TRACKER_ADVERTISE] (default: the listen address).")
+  String advertise;
+
+  @Option(names = "--http-port", defaultValue = "${env:OVERLAY_TRACKER_HTTP_PORT:-30380}",
+      description = "Port for /metrics and /health; -1 turns HTTP off [OVERLAY_TRACKER_HTTP_PORT] (default ${DEFAULT-VALUE}).")
+  int httpPort;
+
+  @Option(names = "--identity", defaultValue = "${env:OVERLAY_TRACKER_IDENTITY}",
+      description = "Key file: loaded, or created if missing, so the tracker keeps its id across restarts [OVERLAY_TRACKER_IDENTITY] (default: a new identity each start).")
+  Path identityFile;
+
+  @Option(names = "--peers-per-answer", defaultValue = "${env:OVERLAY_TRACKER_PEERS_PER_ANSWER:-8}",
+      description = "Members introduced to each joiner, 1-64 [OVERLAY_TRACKER_PEERS_PER_ANSWER] (default ${DEFAULT-VALUE}).")
+  int peersPerAnswer;
+
+  @Option(names = "--registration-ttl", defaultValue = "${env:OVERLAY_TRACKER_REGISTRATION_TTL:-90s}",
+      description = "How long a registration lives without a heartbeat, e.g. 90s, 2m [OVERLAY_TRACKER_REGISTRATION_TTL] (default ${DEFAULT-VALUE}).")
+  String registrationTtl;
+
+  @Option(names = "--max-registrations", defaultValue = "${env:OVERLAY_TRACKER_MAX_REGISTRATIONS:-2000000}",
+      description = "Cap on (node, stream) registrations [OVERLAY_TRACKER_MAX_REGISTRATIONS] (default ${DEFAULT-VALUE}).")
+  int maxRegistrations;
+
+  @Option(names = "--max-streams", defaultValue = "${env:OVERLAY_TRACKER_MAX_STREAMS:-100000}",
+      description = "Cap on streams [OVERLAY_TRACKER_MAX_STREAMS] (default ${DEFAULT-VALUE}).")
+  int maxStreams;
+
+  @Option(names = "--rate-limit", defaultValue = "${env:OVERLAY_TRACKER_RATE_LIMIT:-20}",
+      description = "Requests per second allowed per node, after a burst of 200 [OVERLAY_TRACKER_RATE_LIMIT] (default ${DEFAULT-VALUE}).")
+  double rateLimit;
+
+  public static void main(String[] args) {
+    System.exit(new CommandLine(new TrackerMain()).execute(args));
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    TrackerConfig config;
+    InetSocketAddress bind;
+    try {
+      if (port < 0 || port > 65535) throw new IllegalArgumentException("--port must be 0-65535");
+      if (httpPort < -1 || httpPort > 65535) throw new IllegalArgumentException("--http-port must be -1 (off) or 0-65535");
+      config = TrackerConfig.builder().peersPerAnswer(peersPerAnswer).registrationTtl(duration(registrationTtl, "--registration-ttl"))
+          .maxRegistrations(maxRegistrations).maxStreams(maxStreams).requestsPerSecond(rateLimit).build();
+      bind = new InetSocketAddress(InetAddress.getByName(host), port);
+    } catch (IllegalArgumentException | java.net.UnknownHostException e) {
+      System.err.println("overlay-tracker: " + e.getMessage());
+      return 2;
+    }
+    NodeIdentity identity = identityFile != null ? NodeIdentity.loadOrCreate(identityFile) : NodeIdentity.generate();
+    TrackerServer server = new TrackerServer(config, identity, TransportConfig.defaults()).start(bind, advertise, httpPort);
+    System.out.println("overlay-tracker " + identity.peerId() + " on " + server.address()
+        + (server.httpAddress() != null ? ", HTTP on " + server.httpAddress() : ""));
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      try {
+        server.close();
+      } catch (Exception e) {
+        System.err.println("overlay-tracker: error while stopping: " + e);
+      } finally {
+        stopped.countDown();
+      }
+    }, "overlay-tracker-shutdown"));
+    stopped.await(); // until SIGTERM / Ctrl-C runs the hook
+    return 0;
+  }
+
+  /** "90s", "2m", "500ms", or an ISO-8601 duration. */
+  static Duration duration(String text, String flag) {
+    String t = text.trim().toLowerCase(java.util.Locale.ROOT);
+    try {
+      if (t.endsWith("ms")) return Duration.ofMillis(Long.parseLong(t.substring(0, t.length() - 2)));
+      if (t.endsWith("s")) return Duration.ofSeconds(Long.parseLong(t.substring(0, t.length() - 1)));
+      if (t.endsWith("m")) return Duration.ofMinutes(Long.parseLong(t.substring(0, t.length() - 1)));
+      return Duration.parse(text);
+    } catch (RuntimeException e) {
+      throw new IllegalArgumentException(flag + ": '" + text + "' is not a duration such as 90s, 2m or 500ms");
+    }
+  }
+}

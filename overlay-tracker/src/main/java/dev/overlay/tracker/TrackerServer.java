@@ -1,0 +1,177 @@
+package dev.overlay.tracker;
+
+import dev.overlay.core.Candidate;
+import dev.overlay.core.Message;
+import dev.overlay.core.PeerId;
+import dev.overlay.core.PeerInfo;
+import dev.overlay.identity.NodeIdentity;
+import dev.overlay.identity.TlsContexts;
+import dev.overlay.transport.LinkManager;
+import dev.overlay.transport.TransportConfig;
+import dev.overlay.transport.TransportEvent;
+import dev.overlay.transport.WireFrames;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.ServerSocketChannel;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import java.net.InetSocketAddress;
+import java.security.SecureRandom;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The tracker on the network: {@link TrackerState} behind the nodes' own link layer (TLS 1.3
+ * with the tracker's identity, HELLO, framing, keep-alives), plus an HTTP port for
+ * {@code /metrics} and {@code /health}. One event-loop thread owns everything; the HTTP handler
+ * runs on it too, so it reads the state without locks.
+ */
+public final class TrackerServer implements LinkManager.Listener, AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(TrackerServer.class);
+
+  private final TrackerState state;
+  private final NodeIdentity identity;
+  private final EventLoopGroup group;
+  private final EventLoop loop;
+  private final LinkManager links;
+  private final TrackerHttp http;
+  private final TrackerState.Outbox outbox = this::send;
+  private PeerInfo self;
+  private InetSocketAddress address;
+  private InetSocketAddress httpAddress;
+  // Counters beyond the state's, all on the loop.
+  long linksOpen;
+  long connectionsRefused;
+  long notForTracker;
+  private final long startedAt = System.nanoTime();
+
+  public TrackerServer(TrackerConfig config, NodeIdentity identity, TransportConfig transport) throws javax.net.ssl.SSLException {
+    this.identity = identity;
+    this.state = new TrackerState(config, new SplittableRandom(new SecureRandom().nextLong()));
+    boolean epoll = transport.nativeTransport() && Epoll.isAvailable();
+    IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+    Class<? extends SocketChannel> socket = epoll ? EpollSocketChannel.class : NioSocketChannel.class;
+    Class<? extends ServerSocketChannel> server = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+    this.group = new MultiThreadIoEventLoopGroup(1, io);
+    this.loop = group.next();
+    TlsContexts tls = new TlsContexts(identity, transport.nativeTls());
+    this.links = new LinkManager(loop, transport, tls, socket, server, new SplittableRandom(new SecureRandom().nextLong()), this);
+    this.http = new TrackerHttp(this, server);
+  }
+
+  /**
+   * Binds the tracker port and the HTTP port (0 for any free port; a negative HTTP port turns
+   * HTTP off) and starts answering. {@code advertiseHost} is the address given in HELLO.
+   */
+  public TrackerServer start(InetSocketAddress bind, String advertiseHost, int httpPort) throws Exception {
+    address = links.bind(bind);
+    String host = advertiseHost != null ? advertiseHost : address.getHostString();
+    self = new PeerInfo(identity.peerId(), System.currentTimeMillis(), List.of(new Candidate(Candidate.Kind.LOCAL, host, address.getPort())));
+    onLoop(() -> {
+      links.self(self);
+      long period = Math.max(TimeUnit.MILLISECONDS.toNanos(100), state.config().registrationTtlNanos() / 10);
+      loop.scheduleAtFixedRate(() -> state.expire(System.nanoTime()), period, period, TimeUnit.NANOSECONDS);
+      loop.scheduleAtFixedRate(links::checkSlowPeers, 1, 1, TimeUnit.SECONDS);
+      return null;
+    });
+    if (httpPort >= 0) httpAddress = http.bind(new InetSocketAddress(bind.getAddress(), httpPort), loop);
+    log.info("tracker {} listening on {} (HTTP {})", identity.peerId(), address, httpAddress == null ? "off" : httpAddress);
+    return this;
+  }
+
+  public InetSocketAddress address() {
+    return address;
+  }
+
+  /** The HTTP address, or null when HTTP is off. */
+  public InetSocketAddress httpAddress() {
+    return httpAddress;
+  }
+
+  public PeerId peerId() {
+    return identity.peerId();
+  }
+
+  /** Runs {@code task} on the tracker's loop and waits for its result: for tests and metrics. */
+  public <T> T onLoop(Callable<T> task) throws Exception {
+    if (loop.inEventLoop()) return task.call();
+    return loop.submit(task).get(10, TimeUnit.SECONDS);
+  }
+
+  TrackerState state() {
+    return state;
+  }
+
+  long uptimeNanos() {
+    return System.nanoTime() - startedAt;
+  }
+
+  /** Closes every link (nodes see the tracker go away and turn to the next one), then the loop. */
+  @Override
+  public void close() throws Exception {
+    try {
+      onLoop(() -> {
+        links.shutdownGracefully();
+        http.close();
+        return null;
+      });
+    } finally {
+      group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+    log.info("tracker {} stopped", identity.peerId());
+  }
+
+  private void send(PeerId to, Message.TrackerMessage m) {
+    ByteBuf frame = WireFrames.encode(LinkManager.ALLOCATOR, m);
+    try {
+      links.send(to, frame, true);
+    } finally {
+      frame.release();
+    }
+  }
+
+  // ---- LinkManager.Listener, on the loop ----------------------------------------------------
+
+  @Override
+  public void linkUp(PeerId peer, PeerInfo info) {
+    linksOpen++;
+  }
+
+  @Override
+  public void linkDown(PeerId peer, String reason) {
+    linksOpen--; // registrations stay until they expire: soft state
+  }
+
+  @Override
+  public void dialFailed(PeerId peer, String reason) {} // a tracker never dials
+
+  @Override
+  public void received(PeerId peer, Message message, int frameBytes) {
+    if (message instanceof Message.TrackerMessage m) {
+      state.handle(System.nanoTime(), peer, m, outbox);
+    } else {
+      notForTracker++; // a node mistook us for a peer; its core will time the request out
+      outbox.send(peer, new Message.TrackerRefused(message.stream(), Message.RefusalReason.INVALID, 0,
+          "this is a tracker: it takes registrations only, not " + message.getClass().getSimpleName()));
+    }
+  }
+
+  @Override
+  public void event(TransportEvent event) {
+    if (event instanceof TransportEvent.ConnectionRejected) connectionsRefused++;
+  }
+}

@@ -94,7 +94,11 @@ public final class OverlayNode implements AutoCloseable {
     TlsContexts tls = new TlsContexts(identity, b.transport.nativeTls());
     List<InetSocketAddress> seeds = List.copyOf(b.seedAddresses);
     List<PeerInfo> seedPeers = List.copyOf(b.seedPeers);
-    Function<NodeRuntime, Introducer> introducer = b.introducer != null ? b.introducer : rt -> new StaticSeeds(rt, seeds, seedPeers);
+    List<String> trackers = List.copyOf(b.trackers);
+    Duration heartbeat = b.trackerHeartbeat;
+    Function<NodeRuntime, Introducer> introducer = b.introducer != null ? b.introducer
+        : !trackers.isEmpty() ? rt -> new dev.overlay.runtime.TrackerIntroducer(rt, trackers, heartbeat)
+        : rt -> new StaticSeeds(rt, seeds, seedPeers);
     OverlayListener listener = b.listener;
     this.runtime = new NodeRuntime(group.next(), b.config, b.transport, identity, tls, socket, server, introducer,
         b.deliveryExecutor != null ? b.deliveryExecutor : ownedDelivery, listener::onEvent, listener::onTransportEvent);
@@ -270,6 +274,8 @@ public final class OverlayNode implements AutoCloseable {
     private String advertiseHost;
     private final List<InetSocketAddress> seedAddresses = new ArrayList<>();
     private final List<PeerInfo> seedPeers = new ArrayList<>();
+    private final List<String> trackers = new ArrayList<>();
+    private Duration trackerHeartbeat = Duration.ofSeconds(30);
     private NodeConfig config = NodeConfig.defaults();
     private TransportConfig transport = TransportConfig.defaults();
     private OverlayListener listener = new OverlayListener() {};
@@ -307,6 +313,31 @@ public final class OverlayNode implements AutoCloseable {
         if (colon <= 0) throw new IllegalArgumentException("a seed is host:port, got '" + hp + "'");
         seedAddresses.add(new InetSocketAddress(hp.substring(0, colon), Integer.parseInt(hp.substring(colon + 1))));
       }
+      return this;
+    }
+
+    /**
+     * Trackers, {@code host:port}: each stream's introductions come from the tracker rendezvous
+     * hashing picks for it, or the next one when it is down. Every node of a network must list
+     * the same trackers, written the same way. Takes precedence over seeds.
+     */
+    public Builder trackers(String... hostPorts) {
+      for (String hp : hostPorts) {
+        int colon = hp.lastIndexOf(':');
+        if (colon <= 0) throw new IllegalArgumentException("a tracker is host:port, got '" + hp + "'");
+        Integer.parseInt(hp.substring(colon + 1));
+        trackers.add(hp);
+      }
+      return this;
+    }
+
+    /**
+     * How often the node re-sends its registrations to its trackers (default 30 s; a tracker
+     * forgets a registration after 90 s without one by default, so it survives two lost ones).
+     */
+    public Builder trackerHeartbeat(Duration v) {
+      if (v.isNegative() || v.isZero()) throw new IllegalArgumentException("trackerHeartbeat must be positive");
+      trackerHeartbeat = v;
       return this;
     }
 

@@ -21,4 +21,21 @@ public interface Introducer {
 
   /** A seed dialled by address could not be reached. */
   default void seedFailed(java.net.InetSocketAddress address, String reason) {}
+
+  /** Whether a link to this peer is the introducer's own (a tracker): the core never hears of it. */
+  default boolean isInfrastructure(dev.overlay.core.PeerId peer) {
+    return false;
+  }
+
+  /** A link the introducer owns went down. */
+  default void linkDown(dev.overlay.core.PeerId peer, String reason) {}
+
+  /** A tracker message arrived on one of the introducer's links. */
+  default void received(dev.overlay.core.PeerId from, dev.overlay.core.Message.TrackerMessage message) {}
+
+  /** The node left the stream. */
+  default void left(StreamId stream) {}
+
+  /** The node is closing: say goodbye where that helps. */
+  default void closing() {}
 }

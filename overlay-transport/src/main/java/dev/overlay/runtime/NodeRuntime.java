@@ -188,6 +188,7 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
       if (core != null) {
         now = System.nanoTime();
         for (StreamState s : core.streams()) core.handle(now, new Event.LeaveStream(s.id()));
+        introducer.closing();
         endOfTurn();
       }
       links.shutdownGracefully();
@@ -258,6 +259,7 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
     execute(() -> {
       now = System.nanoTime();
       core.handle(now, new Event.LeaveStream(stream));
+      introducer.left(stream);
       StreamStats st = streams.get(stream);
       if (st != null) st.neighbors = 0;
       endOfTurn();
@@ -407,12 +409,17 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
 
   @Override
   public void linkUp(PeerId peer, PeerInfo info) {
+    if (introducer.isInfrastructure(peer)) return; // a tracker: not a peer of any stream
     introducer.linkUp(info);
     handle(new Event.PeerConnected(peer));
   }
 
   @Override
   public void linkDown(PeerId peer, String reason) {
+    if (introducer != null && introducer.isInfrastructure(peer)) {
+      introducer.linkDown(peer, reason);
+      return;
+    }
     if (core != null) handle(new Event.PeerDisconnected(peer, reason));
   }
 
@@ -424,6 +431,10 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
   @Override
   public void received(PeerId peer, Message message, int frameBytes) {
     if (stopped) return;
+    if (message instanceof Message.TrackerMessage m) {
+      introducer.received(peer, m);
+      return;
+    }
     StreamStats st = streams.get(message.stream());
     if (st != null) {
       if (message instanceof Message.Data) {
@@ -457,6 +468,36 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
   @Override
   public void seedFailed(InetSocketAddress address, String reason) {
     introducer.seedFailed(address, reason);
+  }
+
+  /** For introducers: sends a tracker message on one of their links. On the loop. */
+  public void sendTracker(PeerId to, Message.TrackerMessage message) {
+    ByteBuf frame = encodeOnce(message);
+    if (!links.send(to, frame, true)) noLinkDrops++;
+  }
+
+  /** For introducers: runs {@code task} on the loop every {@code period}, until the node closes. */
+  public void every(java.time.Duration period, Runnable task) {
+    loop.scheduleAtFixedRate(() -> {
+      if (stopped) return;
+      task.run();
+      endOfTurn();
+    }, period.toNanos(), period.toNanos(), TimeUnit.NANOSECONDS);
+  }
+
+  /** For introducers: runs {@code task} on the loop once, after {@code delay}. */
+  public void after(java.time.Duration delay, Runnable task) {
+    loop.schedule(() -> {
+      if (stopped) return;
+      task.run();
+      endOfTurn();
+    }, delay.toNanos(), TimeUnit.NANOSECONDS);
+  }
+
+  /** For introducers: the active view size of a joined stream, 0 if not joined. On the loop. */
+  public int neighborCount(StreamId stream) {
+    StreamStats st = streams.get(stream);
+    return st == null ? 0 : st.neighbors;
   }
 
   /** For introducers: dial a seed known only by its address. On the loop. */

@@ -111,6 +111,8 @@ public final class LinkManager {
   private final Map<PeerId, Link> links = new HashMap<>();
   private final DialBackoff backoff;
   private final List<LinkHandler> dirty = new ArrayList<>();
+  /** Seed dials under way (a handful at most), by handler. */
+  private final java.util.Map<LinkHandler, InetSocketAddress> seedDials = new java.util.HashMap<>();
   private final List<LinkHandler> deferred = new ArrayList<>();
   private final Runnable flushDirty = this::flushDirty;
   private final Runnable flushDeferred = this::flushDeferred;
@@ -219,7 +221,15 @@ public final class LinkManager {
   /** Dials a seed known only by address; its id is learnt from the handshake. */
   public void dialSeed(InetSocketAddress address) {
     if (closed) return;
-    connectChannel(address, new LinkHandler(this, null, true, address.toString()));
+    LinkHandler h = new LinkHandler(this, null, true, address.toString());
+    seedDials.put(h, address);
+    connectChannel(address, h);
+  }
+
+  /** The address a seed dial was asked for, as the caller gave it (the channel may not have one). */
+  private InetSocketAddress seedAddress(LinkHandler h) {
+    InetSocketAddress a = seedDials.remove(h);
+    return a != null ? a : (InetSocketAddress) h.channel().remoteAddress();
   }
 
   /**
@@ -294,7 +304,7 @@ public final class LinkManager {
     PeerId peer = h.peer();
     PeerInfo info = h.peerInfo();
     Link link = links.get(peer);
-    if (h.expected() == null && h.dialer()) listener.seedFound((InetSocketAddress) h.channel().remoteAddress(), info);
+    if (h.expected() == null && h.dialer()) listener.seedFound(seedAddress(h), info);
     if (link == null) {
       link = new Link(peer, config);
       links.put(peer, link);
@@ -365,7 +375,7 @@ public final class LinkManager {
       return;
     }
     if (h.expected() == null && h.dialer() && !h.ready()) {
-      listener.seedFailed((InetSocketAddress) h.channel().remoteAddress(), h.closeReason());
+      listener.seedFailed(seedAddress(h), h.closeReason());
     }
     if (rejection(h.closeReason())) reject(h);
   }

@@ -1,0 +1,169 @@
+package dev.overlay.tracker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.overlay.core.Candidate;
+import dev.overlay.core.Message;
+import dev.overlay.core.PeerId;
+import dev.overlay.core.PeerInfo;
+import dev.overlay.core.StreamId;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.constraints.IntRange;
+import org.junit.jupiter.api.Test;
+
+class TrackerStateTest {
+
+  private static final long S = 1_000_000_000L;
+  private static final StreamId A = StreamId.of("a");
+  private static final StreamId B = StreamId.of("b");
+
+  record Sent(PeerId to, Message.TrackerMessage m) {}
+
+  private final List<Sent> sent = new ArrayList<>();
+  private final TrackerState.Outbox out = (to, m) -> sent.add(new Sent(to, m));
+
+  private static PeerInfo node(int i) {
+    byte[] id = new byte[32];
+    id[0] = (byte) i;
+    id[1] = (byte) (i >> 8);
+    return new PeerInfo(PeerId.fromBytes(id), 1, List.of(new Candidate(Candidate.Kind.LOCAL, "10.0.0." + (i % 250), 30301)));
+  }
+
+  private static Message.TrackerRegister reg(StreamId s, PeerInfo n, long counter, boolean want) {
+    return new Message.TrackerRegister(s, n, counter, want, 0);
+  }
+
+  private Message.TrackerMessage last() {
+    return sent.get(sent.size() - 1).m();
+  }
+
+  @Test
+  void aJoinerIsIntroducedToOtherLiveMembersNeverToItself() {
+    TrackerState t = new TrackerState(TrackerConfig.builder().peersPerAnswer(3).build(), new SplittableRandom(1));
+    for (int i = 0; i < 10; i++) t.handle(0, node(i).id(), reg(A, node(i), 1, false), out);
+    assertThat(sent).isEmpty(); // heartbeats get no answer
+    t.handle(1, node(42).id(), reg(A, node(42), 1, true), out);
+    Message.TrackerPeers peers = (Message.TrackerPeers) last();
+    assertThat(peers.peers()).hasSize(3).doesNotContain(node(42)).allMatch(p -> p.id().equals(node(p.id().toBytes()[0]).id()));
+    assertThat(peers.counter()).isEqualTo(1);
+    assertThat(t.registrations()).isEqualTo(11);
+    assertThat(t.members(B)).isEmpty();
+    assertThat(t.invariantViolations()).isEmpty();
+  }
+
+  @Test
+  void theFirstMemberGetsAnEmptyAnswer() {
+    TrackerState t = new TrackerState(TrackerConfig.defaults(), new SplittableRandom(1));
+    t.handle(0, node(1).id(), reg(A, node(1), 1, true), out);
+    assertThat(((Message.TrackerPeers) last()).peers()).isEmpty();
+  }
+
+  @Test
+  void anOlderStatusThanTheOneHeldIsStale() {
+    TrackerState t = new TrackerState(TrackerConfig.defaults(), new SplittableRandom(1));
+    t.handle(0, node(1).id(), reg(A, node(1), 5, false), out);
+    t.handle(1, node(1).id(), new Message.TrackerLeave(A, 4), out); // overtaken: the node re-registered after it
+    assertThat(t.members(A)).containsExactly(node(1).id());
+    t.handle(2, node(1).id(), reg(A, node(1), 3, true), out);
+    assertThat(sent).isEmpty();
+    assertThat(t.stats().stale).isEqualTo(2);
+    t.handle(3, node(1).id(), new Message.TrackerLeave(A, 6), out);
+    assertThat(t.members(A)).isEmpty();
+    assertThat(t.streams()).isZero();
+  }
+
+  @Test
+  void registrationsExpireWithoutHeartbeatsAndExpiredOnesAreNotHandedOut() {
+    TrackerState t = new TrackerState(TrackerConfig.builder().registrationTtl(Duration.ofSeconds(10)).build(), new SplittableRandom(1));
+    t.handle(0, node(1).id(), reg(A, node(1), 1, false), out);
+    t.handle(8 * S, node(2).id(), reg(A, node(2), 1, false), out);
+    t.handle(11 * S, node(3).id(), reg(A, node(3), 1, true), out);
+    assertThat(((Message.TrackerPeers) last()).peers()).containsExactly(node(2)); // node 1 is 11 s old
+    assertThat(t.expire(11 * S)).isEqualTo(1);
+    assertThat(t.members(A)).containsExactlyInAnyOrder(node(2).id(), node(3).id());
+    assertThat(t.expire(30 * S)).isEqualTo(2);
+    assertThat(t.streams()).isZero();
+    assertThat(t.invariantViolations()).isEmpty();
+  }
+
+  @Test
+  void aNodeRegistersOnlyItself() {
+    TrackerState t = new TrackerState(TrackerConfig.defaults(), new SplittableRandom(1));
+    t.handle(0, node(1).id(), reg(A, node(2), 1, true), out);
+    assertThat(last()).isInstanceOfSatisfying(Message.TrackerRefused.class,
+        r -> assertThat(r.reason()).isEqualTo(Message.RefusalReason.INVALID));
+    assertThat(t.registrations()).isZero();
+  }
+
+  @Test
+  void aFloodFromOneNodeIsRateLimitedWithARetryTimeAndOthersAreServed() {
+    TrackerState t = new TrackerState(TrackerConfig.builder().requestsPerSecond(10).requestBurst(20).build(), new SplittableRandom(1));
+    int refused = 0;
+    for (int i = 1; i <= 1000; i++) {
+      t.handle(0, node(1).id(), reg(A, node(1), i, true), out);
+      if (last() instanceof Message.TrackerRefused r) {
+        assertThat(r.reason()).isEqualTo(Message.RefusalReason.RATE_LIMITED);
+        assertThat(r.retryAfterMillis()).isBetween(1L, 100L);
+        refused++;
+      }
+    }
+    assertThat(refused).isEqualTo(980);
+    t.handle(0, node(2).id(), reg(A, node(2), 1, true), out);
+    assertThat(((Message.TrackerPeers) last()).peers()).containsExactly(node(1));
+    t.handle(S, node(1).id(), reg(A, node(1), 2000, true), out); // a second later: 10 tokens back
+    assertThat(last()).isInstanceOf(Message.TrackerPeers.class);
+  }
+
+  @Test
+  void fullTablesRefuseNewcomersButKeepServingMembers() {
+    TrackerState t = new TrackerState(TrackerConfig.builder().maxStreams(1).maxMembersPerStream(2).build(), new SplittableRandom(1));
+    t.handle(0, node(1).id(), reg(A, node(1), 1, false), out);
+    t.handle(0, node(2).id(), reg(A, node(2), 1, false), out);
+    t.handle(0, node(3).id(), reg(A, node(3), 1, true), out);
+    assertThat(last()).isInstanceOfSatisfying(Message.TrackerRefused.class, r -> {
+      assertThat(r.reason()).isEqualTo(Message.RefusalReason.FULL);
+      assertThat(r.detail()).contains("members of this stream");
+    });
+    t.handle(0, node(3).id(), reg(B, node(3), 1, true), out);
+    assertThat(((Message.TrackerRefused) last()).detail()).contains("streams (1)");
+    t.handle(0, node(1).id(), reg(A, node(1), 2, true), out);
+    assertThat(((Message.TrackerPeers) last()).peers()).containsExactly(node(2));
+    assertThat(t.stats().refusedFull).isEqualTo(2);
+  }
+
+  /** Random registrations, heartbeats, leaves, expiries and floods from many nodes: the tables stay consistent and capped. */
+  @Property(tries = 60)
+  void tablesStayConsistentAndWithinTheirCaps(@ForAll long seed, @ForAll @IntRange(min = 1, max = 40) int maxMembers) {
+    TrackerConfig config = TrackerConfig.builder().maxStreams(5).maxMembersPerStream(maxMembers).maxRegistrations(60)
+        .maxRateLimitedNodes(30).peersPerAnswer(4).registrationTtl(Duration.ofSeconds(20)).build();
+    SplittableRandom rng = new SplittableRandom(seed);
+    TrackerState t = new TrackerState(config, new SplittableRandom(seed));
+    long[] counters = new long[100];
+    long now = 0;
+    for (int step = 0; step < 2_000; step++) {
+      int n = rng.nextInt(100);
+      StreamId s = StreamId.of("s" + rng.nextInt(8));
+      now += rng.nextLong(S / 4);
+      sent.clear();
+      switch (rng.nextInt(10)) {
+        case 0 -> t.handle(now, node(n).id(), new Message.TrackerLeave(s, ++counters[n]), out);
+        case 1 -> t.expire(now);
+        case 2 -> t.handle(now, node(n).id(), reg(s, node(n), counters[n] - rng.nextInt(3), true), out); // maybe stale
+        default -> t.handle(now, node(n).id(), reg(s, node(n), ++counters[n], rng.nextBoolean()), out);
+      }
+      assertThat(t.invariantViolations()).isEmpty();
+      for (Sent x : sent) {
+        assertThat(x.to()).isEqualTo(node(n).id());
+        if (x.m() instanceof Message.TrackerPeers p) {
+          assertThat(p.peers()).hasSizeLessThanOrEqualTo(4).noneMatch(pi -> pi.id().equals(node(n).id()));
+          assertThat(p.peers()).doesNotHaveDuplicates();
+        }
+      }
+    }
+  }
+}

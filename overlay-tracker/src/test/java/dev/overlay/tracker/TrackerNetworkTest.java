@@ -1,0 +1,186 @@
+package dev.overlay.tracker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.overlay.MessageHandler;
+import dev.overlay.OverlayNode;
+import dev.overlay.core.Message;
+import dev.overlay.core.StreamId;
+import dev.overlay.identity.NodeIdentity;
+import dev.overlay.introduction.Rendezvous;
+import dev.overlay.transport.TransportConfig;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** Nodes on loopback finding each other through three real trackers in this process. */
+class TrackerNetworkTest {
+
+  static final Duration DEADLINE = Duration.ofSeconds(30);
+  private final List<AutoCloseable> open = new ArrayList<>();
+
+  @AfterEach
+  void closeAll() throws Exception {
+    for (int i = open.size() - 1; i >= 0; i--) open.get(i).close();
+  }
+
+  static void await(BooleanSupplier condition, String what) throws InterruptedException {
+    long end = System.nanoTime() + DEADLINE.toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > end) throw new AssertionError("not within " + DEADLINE + ": " + what);
+      Thread.onSpinWait();
+      Thread.yield();
+    }
+  }
+
+  private TrackerServer tracker(int httpPort) throws Exception {
+    TrackerServer t = new TrackerServer(TrackerConfig.defaults(), NodeIdentity.generate(), TransportConfig.defaults())
+        .start(new InetSocketAddress("127.0.0.1", 0), null, httpPort);
+    open.add(t);
+    return t;
+  }
+
+  private OverlayNode node(List<String> trackers) throws Exception {
+    OverlayNode n = OverlayNode.builder().identity(NodeIdentity.generate()).trackers(trackers.toArray(String[]::new))
+        .trackerHeartbeat(Duration.ofMillis(500)).build().start();
+    open.add(n);
+    return n;
+  }
+
+  /** Counts messages per stream. */
+  static final class Counter implements MessageHandler {
+    final AtomicLong got = new AtomicLong();
+    final Set<Long> seqs = ConcurrentHashMap.newKeySet();
+
+    @Override
+    public void onMessage(Message.Data m) {
+      got.incrementAndGet();
+      seqs.add(m.seq());
+    }
+  }
+
+  @Test
+  void streamsAreShardedAcrossTrackersAndSurviveOneGoingDown() throws Exception {
+    List<TrackerServer> trackers = List.of(tracker(-1), tracker(-1), tracker(0));
+    List<String> names = trackers.stream().map(t -> "127.0.0.1:" + t.address().getPort()).toList();
+    List<String> streams = List.of("t/0", "t/1", "t/2", "t/3", "t/4", "t/5");
+    List<OverlayNode> nodes = new ArrayList<>();
+    List<List<Counter>> counters = new ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      OverlayNode n = node(names);
+      nodes.add(n);
+      List<Counter> cs = new ArrayList<>();
+      for (String s : streams) {
+        Counter c = new Counter();
+        open.add(n.subscribe(s, c));
+        cs.add(c);
+      }
+      counters.add(cs);
+    }
+    for (OverlayNode n : nodes) {
+      for (String s : streams) assertThat(n.awaitNeighbors(s, 1, DEADLINE)).as(s).isTrue();
+    }
+    // Each stream is registered at its first tracker in rendezvous order, and only there.
+    for (String s : streams) {
+      int home = names.indexOf(Rendezvous.order(names, StreamId.of(s)).get(0));
+      for (int t = 0; t < 3; t++) {
+        int held = members(trackers.get(t), s);
+        assertThat(held).as("stream %s at tracker %d (home %d)", s, t, home).isEqualTo(t == home ? 6 : 0);
+      }
+    }
+
+    // The tracker of stream t/1 goes away.
+    String victimName = Rendezvous.order(names, StreamId.of("t/1")).get(0);
+    TrackerServer victim = trackers.get(names.indexOf(victimName));
+    victim.close();
+    open.remove(victim);
+    String next = Rendezvous.order(names, StreamId.of("t/1")).get(1);
+    TrackerServer successor = trackers.get(names.indexOf(next));
+    // Every node re-registers at the next tracker...
+    await(() -> members(successor, "t/1") == 6, "t/1 re-registered at " + next);
+    // ...existing overlays keep delivering...
+    for (int k = 0; k < 50; k++) nodes.get(0).publish("t/1", new byte[] {(byte) k}).join();
+    await(() -> counters.stream().skip(1).allMatch(cs -> cs.get(1).got.get() == 50), "50 messages on t/1 everywhere");
+    // ...and a newcomer joins through the successor.
+    OverlayNode late = node(names);
+    Counter lateCounter = new Counter();
+    open.add(late.subscribe("t/1", lateCounter));
+    assertThat(late.awaitNeighbors("t/1", 1, DEADLINE)).isTrue();
+    await(() -> members(successor, "t/1") == 7, "the newcomer registered at " + next);
+    nodes.get(0).publish("t/1", new byte[] {1}).join();
+    await(() -> lateCounter.got.get() == 1, "the newcomer got a message");
+
+    // Metrics of the tracker with HTTP on.
+    TrackerServer withHttp = trackers.get(2);
+    if (withHttp != victim) {
+      String metrics = get(withHttp, "/metrics");
+      assertThat(metrics).contains("overlay_tracker_registrations ").contains("overlay_tracker_refused_total{reason=\"rate_limited\"} 0");
+      assertThat(get(withHttp, "/health")).isEqualTo("ok\n");
+    }
+  }
+
+  private static int members(TrackerServer t, String stream) {
+    try {
+      return t.onLoop(() -> t.state().members(StreamId.of(stream)).size());
+    } catch (Exception e) {
+      return -1;
+    }
+  }
+
+  static String get(TrackerServer t, String path) throws Exception {
+    HttpClient c = HttpClient.newHttpClient();
+    return c.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + t.httpAddress().getPort() + path)).build(),
+        HttpResponse.BodyHandlers.ofString()).body();
+  }
+
+  @Test
+  void garbageAndFloodsAreRefusedAndTheTrackerStaysUp() throws Exception {
+    TrackerServer t = tracker(0);
+    // Garbage instead of TLS, then an oversized "frame" length: each connection is closed.
+    for (byte[] junk : List.of("GET / HTTP/1.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII), new byte[] {(byte) 0x16, 3, 3, (byte) 0xff, (byte) 0xff, 1, 2, 3})) {
+      try (Socket s = new Socket("127.0.0.1", t.address().getPort())) {
+        s.setSoTimeout(10_000);
+        s.getOutputStream().write(junk);
+        s.getOutputStream().flush();
+        InputStream in = s.getInputStream();
+        try {
+          while (in.read() >= 0) {} // until the tracker closes it
+        } catch (IOException closedHard) {
+          // reset by the tracker: closed too
+        }
+      }
+    }
+    await(() -> metric(t, "overlay_tracker_connections_refused_total") >= 2, "two refused connections counted");
+    // A real node still registers and is served.
+    OverlayNode n = node(List.of("127.0.0.1:" + t.address().getPort()));
+    open.add(n.subscribe("x", m -> {}));
+    await(() -> members(t, "x") == 1, "the node registered");
+    assertThat(get(t, "/health")).isEqualTo("ok\n");
+  }
+
+  private static long metric(TrackerServer t, String name) {
+    try {
+      for (String line : get(t, "/metrics").split("\n")) {
+        if (line.startsWith(name + " ")) return (long) Double.parseDouble(line.substring(name.length() + 1));
+      }
+      return -1;
+    } catch (Exception e) {
+      return -1;
+    }
+  }
+}

@@ -15,7 +15,7 @@ import picocli.CommandLine.Option;
     name = "demo",
     mixinStandardHelpOptions = true,
     description = {
-      "Starts N nodes in this process on 127.0.0.1, over real TCP and TLS 1.3. They find each other through node 0;",
+      "Starts a tracker and N nodes in this process on 127.0.0.1, over real TCP and TLS 1.3; the nodes find each other through the tracker;",
       "node 1 publishes at the given rate and every other node subscribes. Prints a progress line each second,",
       "then what each subscriber got, latency, duplicates and throughput."
     })
@@ -57,7 +57,7 @@ final class DemoCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if (nodes < 3) throw new IllegalArgumentException("--nodes must be at least 3: a seed, a publisher and a subscriber");
+    if (nodes < 3) throw new IllegalArgumentException("--nodes must be at least 3");
     int threads = loopThreads != null ? loopThreads : Runtime.getRuntime().availableProcessors();
     System.out.printf(Locale.ROOT, "Starting %d nodes on 127.0.0.1 (TLS 1.3, %d loop threads)...%n", nodes, threads);
     long startedAt = System.nanoTime();

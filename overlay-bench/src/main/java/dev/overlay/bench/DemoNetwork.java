@@ -49,11 +49,15 @@ final class DemoNetwork implements AutoCloseable {
   private final EventLoopGroup group;
   private final ExecutorService delivery;
   private final List<OverlayNode> nodes = new ArrayList<>();
+  private final dev.overlay.tracker.TrackerServer tracker;
   private final List<Tally> tallies = new ArrayList<>();
   private final List<Subscription> subscriptions = new ArrayList<>();
   private volatile boolean measuring;
 
-  /** Starts {@code count} nodes, node 0 the seed, node 1 the publisher, every other a subscriber. */
+  /**
+   * Starts a tracker on 127.0.0.1 and {@code count} nodes that find each other through it; node
+   * 1 publishes, every other node subscribes (node 0 too).
+   */
   DemoNetwork(int count, int loopThreads, int deliveryThreads, boolean handlersOnLoop, TransportConfig transport)
       throws Exception {
     boolean epoll = Epoll.isAvailable();
@@ -63,13 +67,12 @@ final class DemoNetwork implements AutoCloseable {
       t.setDaemon(true);
       return t;
     });
-    OverlayNode seed = null;
+    tracker = new dev.overlay.tracker.TrackerServer(dev.overlay.tracker.TrackerConfig.defaults(), NodeIdentity.generate(), transport)
+        .start(new java.net.InetSocketAddress("127.0.0.1", 0), null, -1);
+    String trackerAddress = "127.0.0.1:" + tracker.address().getPort();
     for (int i = 0; i < count; i++) {
-      OverlayNode.Builder b = OverlayNode.builder().identity(NodeIdentity.generate()).eventLoopGroup(group)
-          .deliveryExecutor(delivery).transport(transport);
-      if (seed != null) b.seed(seed.info());
-      OverlayNode n = b.build().start();
-      if (seed == null) seed = n;
+      OverlayNode n = OverlayNode.builder().identity(NodeIdentity.generate()).eventLoopGroup(group)
+          .deliveryExecutor(delivery).transport(transport).trackers(trackerAddress).build().start();
       nodes.add(n);
     }
     for (int i = 0; i < count; i++) {
@@ -287,6 +290,11 @@ final class DemoNetwork implements AutoCloseable {
       } catch (Exception e) {
         // closing the rest matters more
       }
+    }
+    try {
+      tracker.close(); // last, so that no node looks for another tracker meanwhile
+    } catch (Exception e) {
+      // shutting down anyway
     }
     group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
     delivery.shutdownNow();

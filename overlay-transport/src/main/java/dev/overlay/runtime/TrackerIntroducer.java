@@ -30,8 +30,12 @@ public final class TrackerIntroducer implements Introducer {
   private static final Logger log = LoggerFactory.getLogger(TrackerIntroducer.class);
   /** A request unanswered for this long is given up, and the next tracker tried. */
   private static final long REQUEST_TIMEOUT = Duration.ofSeconds(3).toNanos();
-  /** A tracker that failed is not dialled again for this long. */
+  /**
+   * A tracker that failed is not dialled again for this long (or half a heartbeat, if shorter:
+   * a tracker that comes back is found by the next heartbeat).
+   */
   private static final long RETRY_DOWN = Duration.ofSeconds(2).toNanos();
+  private final long retryDown;
 
   private enum State { UNKNOWN, DIALLING, UP, DOWN }
 
@@ -73,6 +77,7 @@ public final class TrackerIntroducer implements Introducer {
     if (addresses.isEmpty()) throw new IllegalArgumentException("at least one tracker is needed");
     this.runtime = runtime;
     this.heartbeat = heartbeat;
+    this.retryDown = Math.min(RETRY_DOWN, heartbeat.toNanos() / 2);
     for (String a : addresses) {
       int colon = a.lastIndexOf(':');
       if (colon <= 0) throw new IllegalArgumentException("a tracker is host:port, got '" + a + "'");
@@ -116,7 +121,7 @@ public final class TrackerIntroducer implements Introducer {
   private Tracker best(Registration r, long now) {
     for (Tracker t : r.order) {
       if (t.state == State.UP || t.state == State.DIALLING) return t;
-      if (t.state == State.UNKNOWN || (t.state == State.DOWN && now - t.downSince >= RETRY_DOWN)) {
+      if (t.state == State.UNKNOWN || (t.state == State.DOWN && now - t.downSince >= retryDown)) {
         t.state = State.DIALLING;
         runtime.dialSeed(new InetSocketAddress(t.address.getHostString(), t.address.getPort()));
         return t;

@@ -1,0 +1,159 @@
+package dev.overlay.tracker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.overlay.OverlayNode;
+import dev.overlay.core.StreamId;
+import dev.overlay.identity.NodeIdentity;
+import dev.overlay.introduction.Rendezvous;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Trackers as separate processes, started through their main class, killed with SIGKILL.
+ * Nodes run in this JVM and publish throughout.
+ */
+class TrackerProcessTest {
+
+  static final Duration HEARTBEAT = Duration.ofMillis(1000);
+  private final List<Process> processes = new ArrayList<>();
+  private final List<AutoCloseable> open = new ArrayList<>();
+
+  @AfterEach
+  void cleanUp() throws Exception {
+    for (int i = open.size() - 1; i >= 0; i--) open.get(i).close();
+    for (Process p : processes) p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+  }
+
+  static int freePort() throws Exception {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  /** A tracker process on the given ports; waits until /health answers. */
+  private Process startTracker(int port, int httpPort, Path identity) throws Exception {
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    ProcessBuilder pb = new ProcessBuilder(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"),
+        TrackerMain.class.getName(), "--host", "127.0.0.1", "--port", String.valueOf(port),
+        "--http-port", String.valueOf(httpPort), "--identity", identity.toString(), "--registration-ttl", "5s");
+    pb.redirectErrorStream(true);
+    pb.redirectOutput(ProcessBuilder.Redirect.DISCARD);
+    Process p = pb.start();
+    processes.add(p);
+    TrackerNetworkTest.await(() -> health(httpPort), "tracker on " + port + " healthy");
+    return p;
+  }
+
+  static boolean health(int httpPort) {
+    try {
+      return get(httpPort, "/health").equals("ok\n");
+    } catch (Exception e) {
+      return false;
+    }
+  }
+
+  static String get(int httpPort, String path) throws Exception {
+    return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + path))
+        .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString()).body();
+  }
+
+  static long registrations(int httpPort) {
+    try {
+      for (String line : get(httpPort, "/metrics").split("\n")) {
+        if (line.startsWith("overlay_tracker_registrations ")) return Long.parseLong(line.substring(line.indexOf(' ') + 1).trim());
+      }
+    } catch (Exception e) {
+      // down
+    }
+    return -1;
+  }
+
+  @Test
+  void aTrackerKilledAndRestartedLosesNoDeliveryAndNodesReRegisterWithinTwoHeartbeats() throws Exception {
+    int port = freePort();
+    int http = freePort();
+    Path key = Files.createTempFile("tracker", ".key");
+    Files.delete(key);
+    Process tracker = startTracker(port, http, key);
+    String name = "127.0.0.1:" + port;
+    List<OverlayNode> nodes = new ArrayList<>();
+    List<TrackerNetworkTest.Counter> counters = new ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      OverlayNode n = OverlayNode.builder().identity(NodeIdentity.generate()).trackers(name).trackerHeartbeat(HEARTBEAT).build().start();
+      open.add(n);
+      nodes.add(n);
+      TrackerNetworkTest.Counter c = new TrackerNetworkTest.Counter();
+      open.add(n.subscribe("p/0", c));
+      counters.add(c);
+    }
+    for (OverlayNode n : nodes) assertThat(n.awaitNeighbors("p/0", 1, TrackerNetworkTest.DEADLINE)).isTrue();
+    TrackerNetworkTest.await(() -> registrations(http) == 6, "6 registrations");
+
+    OverlayNode publisher = nodes.get(0);
+    int published = 0;
+    for (; published < 500; published++) publisher.publish("p/0", new byte[] {(byte) published}).join();
+    tracker.destroyForcibly().waitFor(10, TimeUnit.SECONDS); // SIGKILL: no goodbye
+    assertThat(tracker.isAlive()).isFalse();
+    for (; published < 1000; published++) publisher.publish("p/0", new byte[] {(byte) published}).join();
+
+    Process again = startTracker(port, http, key);
+    long restartedAt = System.nanoTime();
+    for (; published < 1500; published++) publisher.publish("p/0", new byte[] {(byte) published}).join();
+    TrackerNetworkTest.await(() -> registrations(http) == 6, "6 registrations at the restarted tracker");
+    long reRegisterMs = (System.nanoTime() - restartedAt) / 1_000_000;
+    System.out.println("nodes re-registered " + reRegisterMs + " ms after the tracker came back (heartbeat " + HEARTBEAT.toMillis() + " ms)");
+    assertThat(reRegisterMs).as("re-registration within 2 heartbeat intervals").isLessThanOrEqualTo(2 * HEARTBEAT.toMillis());
+
+    int total = published;
+    TrackerNetworkTest.await(() -> counters.stream().skip(1).allMatch(c -> c.seqs.size() == total), "every message everywhere");
+    for (TrackerNetworkTest.Counter c : counters.subList(1, counters.size())) assertThat(c.got.get()).isEqualTo(total);
+    again.destroy();
+  }
+
+  @Test
+  void withOneOfThreeTrackersDownNewNodesStillJoin() throws Exception {
+    int[] ports = {freePort(), freePort(), freePort()};
+    int[] https = {freePort(), freePort(), freePort()};
+    List<String> names = new ArrayList<>();
+    List<Process> trackers = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      Path key = Files.createTempFile("tracker" + i, ".key");
+      Files.delete(key);
+      trackers.add(startTracker(ports[i], https[i], key));
+      names.add("127.0.0.1:" + ports[i]);
+    }
+    // Streams whose first tracker is the one we kill, and others.
+    List<String> streams = new ArrayList<>();
+    for (int s = 0; streams.size() < 4; s++) streams.add("q/" + s);
+    trackers.get(0).destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+    List<OverlayNode> nodes = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      OverlayNode n = OverlayNode.builder().identity(NodeIdentity.generate()).trackers(names.toArray(String[]::new))
+          .trackerHeartbeat(HEARTBEAT).build().start();
+      open.add(n);
+      nodes.add(n);
+      for (String s : streams) open.add(n.subscribe(s, m -> {}));
+    }
+    for (OverlayNode n : nodes) {
+      for (String s : streams) assertThat(n.awaitNeighbors(s, 1, TrackerNetworkTest.DEADLINE)).as(s).isTrue();
+    }
+    long onDeadTracker = streams.stream().filter(s -> Rendezvous.order(names, StreamId.of(s)).get(0).equals(names.get(0))).count();
+    System.out.println(onDeadTracker + " of " + streams.size() + " streams had the dead tracker first");
+    TrackerNetworkTest.await(() -> registrations(https[1]) + registrations(https[2]) == 4L * streams.size(), "all registered at the live trackers");
+  }
+}

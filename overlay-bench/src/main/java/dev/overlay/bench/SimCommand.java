@@ -82,6 +82,15 @@ final class SimCommand implements Callable<Integer> {
   @Option(names = "--prune-grace-ms", description = "Override Plumtree's prune grace period (default 500).")
   Long pruneGraceMs;
 
+  @Option(names = "--streams", defaultValue = "1", description = "Streams; node i joins stream i mod S, publishers are spread evenly (default ${DEFAULT-VALUE}).")
+  int streams;
+
+  @Option(names = "--trackers", defaultValue = "0", description = "Introductions through this many real tracker state machines, chosen per stream by rendezvous hashing (default 0: random live members).")
+  int trackers;
+
+  @Option(names = "--tracker-crash-at-ms", defaultValue = "-1", description = "With --trackers: tracker 0 crashes at this virtual time; its streams' members move to the next tracker (default: none).")
+  long trackerCrashAtMs;
+
   @Option(names = "--json", description = "Write the report as JSON to this file.")
   Path json;
 
@@ -111,11 +120,23 @@ final class SimCommand implements Callable<Integer> {
         .churn(churn, churnDowntimeMs)
         .partition(partitionFraction, partitionAtMs, partitionMs)
         .lossRate(loss)
+        .streams(streams)
         .build();
+    dev.overlay.tracker.sim.SimTrackers simTrackers = trackers > 0
+        ? new dev.overlay.tracker.sim.SimTrackers(trackers, dev.overlay.tracker.TrackerConfig.defaults(), seed, 40_000_000L,
+            trackerCrashAtMs >= 0 ? 0 : -1, trackerCrashAtMs * 1_000_000)
+        : null;
     long start = System.nanoTime();
-    SimReport report = new Simulation(config).run();
+    SimReport report = simTrackers != null ? new Simulation(config, simTrackers).run() : new Simulation(config).run();
     long wallMs = (System.nanoTime() - start) / 1_000_000;
     if (!quiet) System.out.print(report.summary(wallMs));
+    if (!quiet && simTrackers != null) {
+      StringBuilder t = new StringBuilder("  trackers    answered");
+      for (int i = 0; i < trackers; i++) t.append(' ').append(simTrackers.answered(i)).append(simTrackers.isDown(i) ? " (crashed)" : "");
+      t.append("; failovers ").append(simTrackers.failovers()).append(", re-registered ").append(simTrackers.reRegistered())
+          .append(", unanswered ").append(simTrackers.unanswered());
+      System.out.println(t);
+    }
     if (json != null) {
       Files.writeString(json, report.toJson(wallMs), StandardCharsets.UTF_8);
       if (!quiet) System.out.println("  JSON written to " + json);

@@ -20,6 +20,9 @@ public interface Introducer {
     /** The live nodes that have joined the stream, in join order. */
     List<Integer> members(StreamId stream);
 
+    /** Node {@code node}'s id, incarnation and address, as it would register with a tracker. */
+    dev.overlay.core.PeerInfo info(int node);
+
     /** Answers node {@code node}'s request after {@code delayNanos}. */
     void answer(int node, StreamId stream, List<Integer> peers, long delayNanos);
   }

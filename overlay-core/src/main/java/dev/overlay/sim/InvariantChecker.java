@@ -49,7 +49,7 @@ final class InvariantChecker {
     for (NodeState.CapacityUse use : core.capacityUses()) {
       if (use.exceeded()) v.add(n + ": " + use.table() + " holds " + use.size() + ", cap " + use.cap());
     }
-    StreamState s = core.stream(sim.stream());
+    StreamState s = core.stream(sim.streamOf(n.index));
     if (s == null) return v;
     HyParView m = s.membership();
     for (PeerInfo p : m.activeView()) {
@@ -58,7 +58,7 @@ final class InvariantChecker {
         v.add(n + ": dead peer " + p.id() + " in active view");
         continue;
       }
-      StreamState qs = q.core.stream(sim.stream());
+      StreamState qs = q.core.stream(sim.streamOf(n.index));
       if (qs == null || !qs.membership().isActive(n.id)) {
         v.add(n + ": active view holds " + q + ", whose active view does not hold it");
         continue;

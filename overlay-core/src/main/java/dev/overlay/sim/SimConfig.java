@@ -44,9 +44,14 @@ public record SimConfig(
     double lossRate,
     int steadyReliabilityFrom,
     int steadyRmrFrom,
-    long afterCrashMs) {
+    long afterCrashMs,
+    int streams) {
 
   public SimConfig {
+    if (streams < 1 || streams > nodes / 2) throw new IllegalArgumentException("--streams must be 1.." + nodes / 2 + " (two nodes a stream at least)");
+    if (streams > 1 && publishers % streams != 0) {
+      throw new IllegalArgumentException("--publishers must be a multiple of --streams (" + streams + "), so that every stream has the same number");
+    }
     if (nodes < 2) throw new IllegalArgumentException("--nodes must be at least 2");
     if (publishers < 1 || publishers > nodes) throw new IllegalArgumentException("--publishers must be 1.." + nodes);
     if (messages < 0) throw new IllegalArgumentException("--messages must not be negative");
@@ -108,6 +113,16 @@ public record SimConfig(
     private int steadyReliabilityFrom = 20;
     private int steadyRmrFrom = 100;
     private long afterCrashMs = 5_000;
+    private int streams = 1;
+
+    /**
+     * Streams: node i joins stream i mod {@code streams} only, and publisher p publishes on its
+     * own stream; metrics count, for each message, the members of its stream. Default 1.
+     */
+    public Builder streams(int v) {
+      streams = v;
+      return this;
+    }
 
     public Builder nodes(int v) {
       nodes = v;
@@ -233,7 +248,7 @@ public record SimConfig(
       return new SimConfig(nodes, publishers, messages, ratePerSecond, seed, latency, payloadBytes, nodeConfig,
           window, settleMs, drainMs, introductionCount, introductionDelayMs, crashFraction, crashAtMs,
           churnPerSecond, churnDowntimeMs, partitionFraction, partitionAtMs, partitionMs, keepAliveTimeoutMs,
-          dialTimeoutMs, lossRate, steadyReliabilityFrom, steadyRmrFrom, afterCrashMs);
+          dialTimeoutMs, lossRate, steadyReliabilityFrom, steadyRmrFrom, afterCrashMs, streams);
     }
   }
 }

@@ -97,7 +97,7 @@ final class SimMetrics {
     }
     msgPublisher[msg] = publisher.index;
     msgPublishTime[msg] = now;
-    StreamState s = publisher.core.stream(sim.stream());
+    StreamState s = publisher.core.stream(sim.streamOf(publisher.index));
     if (s == null) return;
     PublisherTrack t = publishers.computeIfAbsent(publisher.id, k -> new PublisherTrack());
     if (t.session != s.session()) {
@@ -188,8 +188,14 @@ final class SimMetrics {
     if (unknownDeliveries > 0) violations.add(unknownDeliveries + " deliveries of messages nobody published");
     violations.addAll(accountingErrors);
 
-    // Expected subscribers: alive at the end, ready (had a neighbour) by publish time.
-    long[] readyTimes = Arrays.stream(nodes).filter(n -> n.alive).mapToLong(n -> n.readyAt).sorted().toArray();
+    // Expected subscribers: members of the message's stream, alive at the end, ready (had a
+    // neighbour) by publish time.
+    int streamCount = config.streams();
+    long[][] readyTimes = new long[streamCount][];
+    for (int st = 0; st < streamCount; st++) {
+      int stream = st;
+      readyTimes[st] = Arrays.stream(nodes).filter(n -> n.alive && sim.streamIndexOf(n.index) == stream).mapToLong(n -> n.readyAt).sorted().toArray();
+    }
     double[] reliability = new double[messages];
     for (int k = 0; k < messages; k++) {
       if (!msgPublished[k]) {
@@ -198,12 +204,13 @@ final class SimMetrics {
       }
       long t = msgPublishTime[k];
       SimNode pub = nodes[msgPublisher[k]];
-      int expected = upperBound(readyTimes, t) - (pub.alive && pub.readyAt <= t ? 1 : 0);
+      int pubStream = sim.streamIndexOf(pub.index);
+      int expected = upperBound(readyTimes[pubStream], t) - (pub.alive && pub.readyAt <= t ? 1 : 0);
       int delivered = 0;
       BitSet by = deliveredBy[k];
       for (int i = by.nextSetBit(0); i >= 0; i = by.nextSetBit(i + 1)) {
         SimNode n = nodes[i];
-        if (n.alive && n.readyAt <= t && i != pub.index) delivered++;
+        if (n.alive && n.readyAt <= t && i != pub.index && sim.streamIndexOf(i) == pubStream) delivered++;
       }
       reliability[k] = expected == 0 ? 1.0 : (double) delivered / expected;
     }
@@ -323,11 +330,11 @@ final class SimMetrics {
     SimNode[] nodes = sim.nodes();
     int[][] adjacency = new int[nodes.length][];
     for (SimNode n : nodes) {
-      if (!n.alive || n.core == null || n.core.stream(sim.stream()) == null) {
+      if (!n.alive || n.core == null || n.core.stream(sim.streamOf(n.index)) == null) {
         adjacency[n.index] = new int[0];
         continue;
       }
-      List<dev.overlay.core.PeerInfo> active = n.core.stream(sim.stream()).membership().activeView();
+      List<dev.overlay.core.PeerInfo> active = n.core.stream(sim.streamOf(n.index)).membership().activeView();
       int[] adj = new int[active.size()];
       int c = 0;
       for (dev.overlay.core.PeerInfo p : active) {

@@ -43,8 +43,9 @@ public final class Simulation {
   private final EventQueue queue = new EventQueue();
   private final SimNode[] nodes;
   private final Map<PeerId, SimNode> byId = new HashMap<>();
-  private final StreamId stream = StreamId.of("sim");
-  private final Members members;
+  /** The streams; node i is in streams[i % streams.length]. One stream keeps the name "sim". */
+  private final StreamId[] streams;
+  private final Members[] members;
   private final SimMetrics metrics;
   private final IntroductionContext introductionContext = new IntroductionContext();
   private SimTracer tracer;
@@ -72,7 +73,12 @@ public final class Simulation {
     this.introducer = introducer != null ? introducer
         : Introducer.randomMembers(config.introductionCount(), 2 * config.introductionDelayMs() * 1_000_000);
     this.nodes = new SimNode[config.nodes()];
-    this.members = new Members(config.nodes());
+    this.streams = new StreamId[config.streams()];
+    this.members = new Members[config.streams()];
+    for (int i = 0; i < streams.length; i++) {
+      streams[i] = StreamId.of(streams.length == 1 ? "sim" : "sim/" + i);
+      members[i] = new Members(config.nodes());
+    }
     SplittableRandom idRng = rng.split();
     for (int i = 0; i < nodes.length; i++) {
       SimNode n = new SimNode(i, PeerId.random(idRng), this);
@@ -132,8 +138,13 @@ public final class Simulation {
     return byId.get(id);
   }
 
-  StreamId stream() {
-    return stream;
+  /** The stream node {@code index} is in. */
+  StreamId streamOf(int index) {
+    return streams[index % streams.length];
+  }
+
+  int streamIndexOf(int index) {
+    return index % streams.length;
   }
 
   LatencyModel latency() {
@@ -197,14 +208,14 @@ public final class Simulation {
     n.readyAt = Long.MAX_VALUE;
     n.joinRequestedAt = now;
     n.core.start(now);
-    members.addNode(n.index);
-    handle(n, new Event.JoinStream(stream));
+    members[streamIndexOf(n.index)].addNode(n.index);
+    handle(n, new Event.JoinStream(streamOf(n.index)));
   }
 
   private void publish(int msg, SimNode publisher, byte[] payload) {
     if (!publisher.alive) return;
     metrics.beforePublish(msg, publisher, now);
-    handle(publisher, new Event.Publish(stream, payload));
+    handle(publisher, new Event.Publish(streamOf(publisher.index), payload));
   }
 
   private void crashFraction() {
@@ -269,7 +280,7 @@ public final class Simulation {
     }
     n.links.clear();
     n.core = null;
-    members.removeNode(n.index);
+    members[streamIndexOf(n.index)].removeNode(n.index);
   }
 
   // ---- Links: the Outbox contract ---------------------------------------------------------
@@ -445,7 +456,15 @@ public final class Simulation {
 
     @Override
     public List<Integer> members(StreamId s) {
-      return members;
+      for (int i = 0; i < streams.length; i++) {
+        if (streams[i].equals(s)) return members[i];
+      }
+      return List.of();
+    }
+
+    @Override
+    public PeerInfo info(int node) {
+      return nodes[node].info();
     }
 
     @Override

@@ -13,7 +13,7 @@ public interface Introducer {
 
   void introduce(StreamId stream, Consumer<List<PeerInfo>> answer);
 
-  /** A link came up: the introducer may learn from the peer's HELLO. */
+  /** A link came up, to a peer or to one of the introducer's own (trackers): it may now be used. */
   default void linkUp(PeerInfo peer) {}
 
   /** A seed dialled by address turned out to be this peer. */

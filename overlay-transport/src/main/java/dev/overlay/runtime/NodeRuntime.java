@@ -409,7 +409,10 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
 
   @Override
   public void linkUp(PeerId peer, PeerInfo info) {
-    if (introducer.isInfrastructure(peer)) return; // a tracker: not a peer of any stream
+    if (introducer.isInfrastructure(peer)) { // a tracker: not a peer of any stream
+      introducer.linkUp(info);
+      return;
+    }
     introducer.linkUp(info);
     handle(new Event.PeerConnected(peer));
   }

@@ -140,10 +140,16 @@ public final class TrackerIntroducer implements Introducer {
   public void seedFound(InetSocketAddress address, PeerInfo peer) {
     Tracker t = tracker(address);
     if (t == null) return;
-    t.state = State.UP;
-    t.id = peer.id();
+    t.id = peer.id(); // the link is not ready yet: registrations go out in linkUp
     byId.put(peer.id(), t);
     log.debug("tracker {} is {}", t.name, peer.id());
+  }
+
+  @Override
+  public void linkUp(PeerInfo peer) {
+    Tracker t = byId.get(peer.id());
+    if (t == null) return;
+    t.state = State.UP;
     long now = System.nanoTime();
     // Everyone waiting for this tracker registers now; streams whose better tracker is back move to it.
     for (Map.Entry<StreamId, Registration> e : new ArrayList<>(streams.entrySet())) {

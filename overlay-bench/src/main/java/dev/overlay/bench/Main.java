@@ -14,6 +14,10 @@ import picocli.CommandLine.Command;
 public final class Main implements Runnable {
 
   public static void main(String[] args) throws Exception {
+    // The bench's own logging (slf4j-simple) says warnings and errors only, unless asked otherwise.
+    if (System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null) {
+      System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+    }
     // Netty's leak detector samples buffer allocations with a stack trace each; that is for
     // tests (which run it at paranoid), not for measurements. -Dio.netty.leakDetection.level wins.
     if (System.getProperty("io.netty.leakDetection.level") == null) {

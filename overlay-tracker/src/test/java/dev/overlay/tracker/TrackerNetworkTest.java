@@ -173,6 +173,102 @@ class TrackerNetworkTest {
     assertThat(get(t, "/health")).isEqualTo("ok\n");
   }
 
+  /** A client that speaks the link protocol with its own identity, and sends what it is told to. */
+  static final class RawClient implements dev.overlay.transport.LinkManager.Listener, AutoCloseable {
+    final io.netty.channel.MultiThreadIoEventLoopGroup group = new io.netty.channel.MultiThreadIoEventLoopGroup(1, io.netty.channel.nio.NioIoHandler.newFactory());
+    final io.netty.channel.EventLoop loop = group.next();
+    final dev.overlay.transport.LinkManager links;
+    final dev.overlay.core.PeerInfo self;
+    final List<Message> received = java.util.Collections.synchronizedList(new ArrayList<>());
+    volatile dev.overlay.core.PeerId tracker;
+    volatile String downReason;
+
+    RawClient(InetSocketAddress trackerAddress) throws Exception {
+      NodeIdentity id = NodeIdentity.generate();
+      self = new dev.overlay.core.PeerInfo(id.peerId(), 1, List.of(new dev.overlay.core.Candidate(dev.overlay.core.Candidate.Kind.LOCAL, "127.0.0.1", 1)));
+      links = new dev.overlay.transport.LinkManager(loop, TransportConfig.defaults(), new dev.overlay.identity.TlsContexts(id, false),
+          io.netty.channel.socket.nio.NioSocketChannel.class, io.netty.channel.socket.nio.NioServerSocketChannel.class,
+          new java.util.SplittableRandom(1), this);
+      loop.submit(() -> {
+        links.self(self);
+        links.dialSeed(trackerAddress);
+      }).get();
+      await(() -> tracker != null, "linked to the tracker");
+    }
+
+    /** Sends raw frame bytes (a varint length and a body), as they are. */
+    void sendRaw(io.netty.buffer.ByteBuf frame) throws Exception {
+      loop.submit(() -> {
+        try {
+          links.send(tracker, frame, true);
+        } finally {
+          frame.release();
+        }
+      }).get();
+    }
+
+    void send(Message m) throws Exception {
+      sendRaw(dev.overlay.transport.WireFrames.encode(dev.overlay.transport.LinkManager.ALLOCATOR, m));
+    }
+
+    @Override
+    public void seedFound(InetSocketAddress address, dev.overlay.core.PeerInfo info) {}
+
+    @Override
+    public void linkUp(dev.overlay.core.PeerId peer, dev.overlay.core.PeerInfo info) {
+      tracker = peer;
+    }
+
+    @Override
+    public void linkDown(dev.overlay.core.PeerId peer, String reason) {
+      downReason = reason;
+    }
+
+    @Override
+    public void dialFailed(dev.overlay.core.PeerId peer, String reason) {}
+
+    @Override
+    public void received(dev.overlay.core.PeerId peer, Message message, int frameBytes) {
+      received.add(message);
+    }
+
+    @Override
+    public void event(dev.overlay.transport.TransportEvent event) {}
+
+    @Override
+    public void close() throws Exception {
+      loop.submit(links::shutdown).get();
+      group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+    }
+  }
+
+  @Test
+  void aFloodOfRegistrationsIsRefusedWithARetryTimeAndAMalformedFrameClosesOnlyThatLink() throws Exception {
+    TrackerServer t = tracker(0);
+    try (RawClient flood = new RawClient(t.address()); RawClient other = new RawClient(t.address())) {
+      for (int i = 1; i <= 1_000; i++) flood.send(new Message.TrackerRegister(StreamId.of("f"), flood.self, i, true, 0));
+      await(() -> flood.received.size() == 1_000, "an answer to every request");
+      long refused = flood.received.stream().filter(m -> m instanceof Message.TrackerRefused r
+          && r.reason() == Message.RefusalReason.RATE_LIMITED && r.retryAfterMillis() > 0).count();
+      assertThat(refused).as("refused past the burst of 200").isGreaterThanOrEqualTo(780);
+      assertThat(metric(t, "overlay_tracker_refused_total{reason=\"rate_limited\"}")).isEqualTo(refused);
+      // Registering someone else is refused too.
+      other.send(new Message.TrackerRegister(StreamId.of("f"), flood.self, 1, true, 0));
+      await(() -> other.received.size() == 1, "an answer");
+      assertThat(other.received.get(0)).isInstanceOfSatisfying(Message.TrackerRefused.class,
+          r -> assertThat(r.reason()).isEqualTo(Message.RefusalReason.INVALID));
+      // A frame whose body is not protobuf: that link is closed with a reason.
+      flood.sendRaw(io.netty.buffer.Unpooled.wrappedBuffer(new byte[] {5, (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff}));
+      await(() -> flood.downReason != null, "the flooding client's link closed");
+      // The tracker still serves the other client.
+      other.send(new Message.TrackerRegister(StreamId.of("f"), other.self, 2, true, 0));
+      await(() -> other.received.size() == 2, "served after the malformed frame");
+      assertThat(other.received.get(1)).isInstanceOf(Message.TrackerPeers.class);
+      assertThat(metric(t, "overlay_tracker_connections_refused_total")).isGreaterThanOrEqualTo(1);
+      assertThat(get(t, "/health")).isEqualTo("ok\n");
+    }
+  }
+
   private static long metric(TrackerServer t, String name) {
     try {
       for (String line : get(t, "/metrics").split("\n")) {

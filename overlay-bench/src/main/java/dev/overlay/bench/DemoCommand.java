@@ -88,7 +88,8 @@ final class DemoCommand implements Callable<Integer> {
     sb.append(String.format(Locale.ROOT, "  latency      p50 %.2f ms, p99 %.2f ms, max %.2f ms (publish to handler)%n",
         r.latencyMsP50(), r.latencyMsP99(), r.latencyMsMax()));
     sb.append(String.format(Locale.ROOT, "  duplicates   %.4f per delivery%n", r.duplicatesPerDelivery()));
-    sb.append(String.format(Locale.ROOT, "  throughput   %,.0f deliveries/s%n", r.deliveredPerS()));
+    sb.append(String.format(Locale.ROOT, "  throughput   %,.0f deliveries/s; %.0f bytes on the wire and %.4f CPU-s per 1,000 deliveries; peak heap %.0f MB%n",
+        r.deliveredPerS(), r.wireBytesPerDelivery(), r.cpuSecondsPer1000(), r.peakHeapMb()));
     sb.append("  protocol     ");
     r.protocol().forEach((k, v) -> sb.append(k.replace('_', ' ')).append(' ').append(String.format(Locale.ROOT, "%,d", v)).append(", "));
     sb.setLength(sb.length() - 2);
@@ -119,6 +120,9 @@ final class DemoCommand implements Callable<Integer> {
         .put("delivered_per_s", r.deliveredPerS())
         .put("delivered", r.delivered())
         .put("lagged", r.lagged())
+        .put("wire_bytes_per_delivery", Math.round(r.wireBytesPerDelivery() * 10) / 10.0)
+        .put("cpu_s_per_1000_deliveries", Math.round(r.cpuSecondsPer1000() * 10000) / 10000.0)
+        .put("peak_heap_mb", Math.round(r.peakHeapMb()))
         .put("transport", r.transport())
         .put("protocol", protocolJson(r));
   }

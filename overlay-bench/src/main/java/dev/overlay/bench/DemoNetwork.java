@@ -37,7 +37,8 @@ final class DemoNetwork implements AutoCloseable {
   /** What one run measured. */
   record Result(int nodes, double rate, int size, double durationS, long published, long refused, double completenessMin,
       long delivered, double latencyMsP50, double latencyMsP99, double latencyMsMax, double duplicatesPerDelivery,
-      double deliveredPerS, long lagged, List<Double> completeness, String transport, Map<String, Long> protocol) {}
+      double deliveredPerS, long lagged, List<Double> completeness, String transport, Map<String, Long> protocol,
+      double wireBytesPerDelivery, double cpuSecondsPer1000, double peakHeapMb) {}
 
   /** One subscriber's tally; its handler runs on one thread at a time. */
   static final class Tally {
@@ -121,6 +122,11 @@ final class DemoNetwork implements AutoCloseable {
     // Warm-up: lets every tree form and prune before anything is measured.
     publishPaced(pub, Math.min(rate, 2_000), warmupS, size, false, null);
     measuring = true;
+    long wireBefore = wireBytes();
+    long cpuBefore = processCpuNanos();
+    for (java.lang.management.MemoryPoolMXBean pool : java.lang.management.ManagementFactory.getMemoryPoolMXBeans()) {
+      if (pool.getType() == java.lang.management.MemoryType.HEAP) pool.resetPeakUsage();
+    }
     long[] dupsBefore = duplicates();
     Map<String, Long> protocolBefore = protocolCounters();
     long t0 = System.nanoTime();
@@ -151,6 +157,12 @@ final class DemoNetwork implements AutoCloseable {
       LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
     }
     measuring = false;
+    long cpuNanos = processCpuNanos() - cpuBefore;
+    long wire = wireBytes() - wireBefore;
+    long peakHeap = 0;
+    for (java.lang.management.MemoryPoolMXBean pool : java.lang.management.ManagementFactory.getMemoryPoolMXBeans()) {
+      if (pool.getType() == java.lang.management.MemoryType.HEAP) peakHeap += pool.getPeakUsage().getUsed();
+    }
     if (progressThread != null) progressThread.interrupt();
     double settleEnd = (System.nanoTime() - t0) / 1e9;
     long[] dupsAfter = duplicates();
@@ -176,7 +188,24 @@ final class DemoNetwork implements AutoCloseable {
     return new Result(nodes.size(), rate, size, seconds, expected, refused[0], min, delivered,
         all.getValueAtPercentile(50) / 1000.0, all.getValueAtPercentile(99) / 1000.0, all.getMaxValue() / 1000.0,
         coreDelivered == 0 ? 0 : (double) (dupReceipts - coreDelivered) / coreDelivered,
-        delivered / Math.max(elapsed, settleEnd), lagged, completeness, transport, protocol);
+        delivered / Math.max(elapsed, settleEnd), lagged, completeness, transport, protocol,
+        delivered == 0 ? 0 : (double) wire / delivered, delivered == 0 ? 0 : cpuNanos / 1e9 / (delivered / 1000.0),
+        peakHeap / (1024.0 * 1024.0));
+  }
+
+  /** Frame bytes all nodes handed to their links (before TLS), data and control. */
+  private long wireBytes() throws Exception {
+    long sum = 0;
+    for (OverlayNode n : nodes) {
+      NodeSnapshot.Stream s = n.snapshot().stream(STREAM);
+      if (s != null) sum += s.counters().dataOutBytes() + s.counters().controlOutBytes();
+    }
+    return sum;
+  }
+
+  private static long processCpuNanos() {
+    var os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+    return os instanceof com.sun.management.OperatingSystemMXBean sun ? sun.getProcessCpuTime() : 0;
   }
 
   /** Sum over nodes of (data messages received, messages delivered), from the stream counters. */

@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
     version = "overlay-bench 0.1.0",
     description = {"Overlay's simulator, demo network and benchmarks.",
         "JMH benchmarks run through 'jmh', with JMH's own options: overlay-bench.jar jmh -l lists them."},
-    subcommands = {DemoCommand.class, SimCommand.class, IdleCommand.class, TrackerBenchCommand.class})
+    subcommands = {DemoCommand.class, SimCommand.class, IdleCommand.class, TrackerBenchCommand.class, ClusterCommand.class, SimSuiteCommand.class})
 public final class Main implements Runnable {
 
   public static void main(String[] args) throws Exception {
@@ -28,7 +28,7 @@ public final class Main implements Runnable {
       org.openjdk.jmh.Main.main(java.util.Arrays.copyOfRange(args, 1, args.length));
       return;
     }
-    if (args.length > 0 && args[0].equals("demo") && ThroughputJvm.shouldRelaunchDemo(args)) {
+    if (args.length > 0 && (args[0].equals("demo") || args[0].equals("cluster")) && ThroughputJvm.shouldRelaunchDemo(args)) {
       System.exit(ThroughputJvm.relaunchDemo(args));
     }
     if (args.length > 0 && args[0].equals("sim") && ThroughputJvm.shouldRelaunch(args)) {

@@ -244,10 +244,34 @@ final class SimMetrics {
     drops.put("loss", lossDrops);
     drops.put("partition", partitionDrops);
 
-    return new SimReport(config, sim.latency().describe(), steadyReliability, steadyRmr, whole, afterCrash, optP99,
+    SimReport report = new SimReport(config, sim.latency().describe(), steadyReliability, steadyRmr, whole, afterCrash, optP99,
         percentileMillis(joins, 0.50), percentileMillis(joins, 0.99), joins.length == 0 ? 0 : joins[joins.length - 1] / 1000.0,
         sim.events(), sim.now() / 1e6, (sim.publishStart()) / 1e6, sim.crashedForGood(), sim.churnCrashes(),
         introductionRequests, drops, new TreeMap<>(eventCounts), violations);
+    report.series(series(fromReliability, reliability));
+    return report;
+  }
+
+  /** Per-message figures and the latency distribution, for plots. */
+  private SimReport.Series series(int from, double[] reliability) {
+    groupLogByMessage();
+    int first = logOffsetOfMessage[from];
+    int last = logOffsetOfMessage[messages];
+    int[] lat = java.util.Arrays.copyOfRange(groupedLatencyMicros, first, last);
+    java.util.Arrays.sort(lat);
+    double[] quantiles = new double[201];
+    for (int i = 0; i <= 200; i++) {
+      quantiles[i] = lat.length == 0 ? Double.NaN : lat[Math.min(lat.length - 1, (int) ((long) i * (lat.length - 1) / 200))] / 1000.0;
+    }
+    double[] publishMs = new double[messages];
+    double[] rmr = new double[messages];
+    int[] ldh = new int[messages];
+    for (int k = 0; k < messages; k++) {
+      publishMs[k] = msgPublished[k] ? msgPublishTime[k] / 1e6 : Double.NaN;
+      rmr[k] = deliveries[k] == 0 ? Double.NaN : (double) dataSent[k] / deliveries[k] - 1;
+      ldh[k] = lastHops[k];
+    }
+    return new SimReport.Series(quantiles, publishMs, reliability.clone(), rmr, ldh);
   }
 
   /** Figures over messages {@code from..to-1}; {@code controlSent} < 0 when it was not counted for this window. */

@@ -13,6 +13,27 @@ import java.util.Map;
  */
 public final class SimReport {
 
+  /**
+   * For plots: {@code latencyQuantilesMs[i]} is the (i/200)-quantile of delivery latency over
+   * the steady window; per message, its publish time, reliability, RMR and last-delivery hops.
+   */
+  public record Series(double[] latencyQuantilesMs, double[] publishMs, double[] reliability, double[] rmr, int[] ldh) {}
+
+  private Series series;
+
+  void series(Series s) {
+    this.series = s;
+  }
+
+  public SimConfig config() {
+    return config;
+  }
+
+  /** Per-message figures and the latency distribution of the run. */
+  public Series series() {
+    return series;
+  }
+
   private final SimConfig config;
   private final String latencyModel;
   private final WindowStats steadyReliability;

@@ -1,0 +1,82 @@
+package dev.overlay.bench;
+
+import java.awt.Color;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.CategoryChart;
+import org.knowm.xchart.CategoryChartBuilder;
+import org.knowm.xchart.XYChart;
+import org.knowm.xchart.XYChartBuilder;
+import org.knowm.xchart.XYSeries;
+import org.knowm.xchart.style.Styler;
+import org.knowm.xchart.style.markers.SeriesMarkers;
+
+/** The benchmark charts, drawn with XChart into PNG files. */
+final class Plots {
+
+  private Plots() {}
+
+  /** One line per network: x = latency (ms), y = fraction of deliveries at or below it. */
+  static void latencyCdf(Path file, String title, Map<String, double[]> quantilesByLabel) throws IOException {
+    XYChart chart = xy(title, "delivery latency (ms)", "fraction of deliveries");
+    for (Map.Entry<String, double[]> e : quantilesByLabel.entrySet()) {
+      double[] q = e.getValue();
+      double[] y = new double[q.length];
+      for (int i = 0; i < q.length; i++) y[i] = i / (double) (q.length - 1);
+      chart.addSeries(e.getKey(), q, y).setMarker(SeriesMarkers.NONE);
+    }
+    save(chart, file);
+  }
+
+  /** One or more per-message series against publish time (s), skipping NaN points. */
+  static void overTime(Path file, String title, String yLabel, double[] timesS, Map<String, double[]> series, Double verticalAt)
+      throws IOException {
+    XYChart chart = xy(title, "time since the first publish (s)", yLabel);
+    for (Map.Entry<String, double[]> e : series.entrySet()) {
+      List<Double> xs = new ArrayList<>();
+      List<Double> ys = new ArrayList<>();
+      for (int i = 0; i < timesS.length; i++) {
+        if (Double.isNaN(timesS[i]) || Double.isNaN(e.getValue()[i])) continue;
+        xs.add(timesS[i]);
+        ys.add(e.getValue()[i]);
+      }
+      if (xs.isEmpty()) continue;
+      chart.addSeries(e.getKey(), xs, ys).setMarker(SeriesMarkers.NONE);
+    }
+    if (verticalAt != null) {
+      double lo = chart.getStyler().getYAxisMin() != null ? chart.getStyler().getYAxisMin() : 0;
+      XYSeries s = chart.addSeries("crash", new double[] {verticalAt, verticalAt}, new double[] {lo, 1.0});
+      s.setMarker(SeriesMarkers.NONE);
+      s.setLineColor(Color.RED);
+    }
+    save(chart, file);
+  }
+
+  /** Grouped bars: one group per measure, one bar per system. */
+  static void bars(Path file, String title, String yLabel, List<String> categories, Map<String, List<Double>> valuesBySystem)
+      throws IOException {
+    CategoryChart chart = new CategoryChartBuilder().width(900).height(500).title(title).yAxisTitle(yLabel).build();
+    chart.getStyler().setLegendPosition(Styler.LegendPosition.InsideNE);
+    chart.getStyler().setChartBackgroundColor(Color.WHITE);
+    for (Map.Entry<String, List<Double>> e : valuesBySystem.entrySet()) chart.addSeries(e.getKey(), categories, e.getValue());
+    Files.createDirectories(file.toAbsolutePath().getParent());
+    BitmapEncoder.saveBitmap(chart, file.toString(), BitmapEncoder.BitmapFormat.PNG);
+  }
+
+  private static XYChart xy(String title, String x, String y) {
+    XYChart chart = new XYChartBuilder().width(900).height(500).title(title).xAxisTitle(x).yAxisTitle(y).build();
+    chart.getStyler().setLegendPosition(Styler.LegendPosition.InsideSE);
+    chart.getStyler().setChartBackgroundColor(Color.WHITE);
+    return chart;
+  }
+
+  private static void save(XYChart chart, Path file) throws IOException {
+    Files.createDirectories(file.toAbsolutePath().getParent());
+    BitmapEncoder.saveBitmap(chart, file.toString(), BitmapEncoder.BitmapFormat.PNG);
+  }
+}

@@ -111,7 +111,7 @@ final class ThroughputJvm {
     return p.waitFor();
   }
 
-  private static String jarPath() {
+  static String jarPath() {
     try {
       String path = Path.of(Main.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
       return path.endsWith(".jar") && new File(path).isFile() ? path : null;

@@ -87,7 +87,8 @@ for (let i = 1; i < N; i++) {
   gs.subscribe(TOPIC)
   gs.addEventListener('message', (evt) => {
     if (evt.detail.topic !== TOPIC) return
-    const d = evt.detail.data
+    const raw = evt.detail.data // a Uint8Array (a Buffer only on some paths)
+    const d = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)
     if (d[16] !== 1 || !measuring) return
     const sent = d.readBigInt64BE(0)
     latencies.push(Number(process.hrtime.bigint() - sent) / 1e6)

@@ -30,6 +30,7 @@ final class CompareCommand implements Callable<Integer> {
   @Option(names = "--nodes", defaultValue = "20") int nodes;
   @Option(names = "--rates", split = ",", defaultValue = "1000,5000") double[] rates;
   @Option(names = "--duration", defaultValue = "8") double duration;
+  @Option(names = "--warmup", defaultValue = "4", description = "Seconds of unmeasured traffic first, for every system (default ${DEFAULT-VALUE}).") double warmup;
   @Option(names = "--max-start", defaultValue = "1000", description = "First rate of the max search (default ${DEFAULT-VALUE}).") double maxStart;
   @Option(names = "--max-p99-ms", defaultValue = "50") double maxP99;
   @Option(names = "--no-max", description = "Skip the max-rate search.") boolean noMax;
@@ -90,7 +91,10 @@ final class CompareCommand implements Callable<Integer> {
     };
   }
 
+  private boolean searching;
+
   private double searchMax(String system) throws Exception {
+    searching = true;
     double good = 0;
     double bad = Double.NaN;
     for (double r = maxStart; Double.isNaN(bad) && r <= 2_000_000; r *= 2) {
@@ -104,6 +108,7 @@ final class CompareCommand implements Callable<Integer> {
       else bad = mid;
     }
     System.out.printf(Locale.ROOT, "%s: highest complete rate %,.0f msg/s%n", system, good);
+    searching = false;
     return good;
   }
 
@@ -115,18 +120,19 @@ final class CompareCommand implements Callable<Integer> {
 
   /** One run of one system, in a process of its own; the JSON fields it printed. */
   private Map<String, Double> run(String system, double rate) throws Exception {
-    Path json = out.resolve(String.format(Locale.ROOT, "%s-%d-%.0f.json", system, nodes, rate));
+    Path json = out.resolve(String.format(Locale.ROOT, "%s-%d-%.0f%s.json", system, nodes, rate, searching ? "-max" : ""));
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     String jar = ThroughputJvm.jarPath();
     String r = String.format(Locale.ROOT, "%.0f", rate);
     String d = String.format(Locale.ROOT, "%.0f", duration);
+    String w = String.format(Locale.ROOT, "%.0f", warmup);
     List<String> cmd = switch (system) {
       case "overlay" -> List.of(java, "-Xms" + heap, "-Xmx" + heap, "-XX:+AlwaysPreTouch", "-jar", jar, "cluster", "--no-relaunch",
-          "--nodes", "" + nodes, "--rate", r, "--duration", d, "--json", json.toString());
+          "--nodes", "" + nodes, "--rate", r, "--duration", d, "--warmup", w, "--json", json.toString());
       case "jgroups" -> List.of(java, "-Xms" + heap, "-Xmx" + heap, "-XX:+AlwaysPreTouch", "-jar", jar, "jgroups",
-          "--nodes", "" + nodes, "--rate", r, "--duration", d, "--json", json.toString());
+          "--nodes", "" + nodes, "--rate", r, "--duration", d, "--warmup", w, "--json", json.toString());
       case "gossipsub" -> List.of("node", "--import", "./polyfill.mjs", "gossipsub.mjs", "--nodes", "" + nodes, "--rate", r,
-          "--duration", d);
+          "--duration", d, "--warmup", w);
       default -> throw new IllegalArgumentException("unknown system " + system);
     };
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);

@@ -106,6 +106,31 @@ final class DemoNetwork implements AutoCloseable {
         throw new IllegalStateException("node " + n.peerId() + " found no neighbour in 20 s");
       }
     }
+    awaitSettledViews();
+  }
+
+  /**
+   * After a mass join the nodes keep filling their active views from their passive ones for a
+   * few seconds; every new link is a new eager path until duplicates prune it. Measuring starts
+   * once the views have not changed for 2 s (at most 30 s), as in a network that has been up.
+   */
+  private void awaitSettledViews() throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    String last = "";
+    long stableSince = System.nanoTime();
+    while (System.nanoTime() < deadline && System.nanoTime() - stableSince < TimeUnit.SECONDS.toNanos(2)) {
+      StringBuilder views = new StringBuilder();
+      for (OverlayNode n : nodes) {
+        NodeSnapshot.Stream st = n.snapshot().stream(STREAM);
+        views.append(st == null ? "-" : new java.util.TreeSet<>(st.active().stream().map(Object::toString).toList())).append(';');
+      }
+      String now = views.toString();
+      if (!now.equals(last)) {
+        last = now;
+        stableSince = System.nanoTime();
+      }
+      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(100));
+    }
   }
 
   OverlayNode publisher() {

@@ -34,7 +34,7 @@ final class CompareCommand implements Callable<Integer> {
   @Option(names = "--max-start", defaultValue = "1000", description = "First rate of the max search (default ${DEFAULT-VALUE}).") double maxStart;
   @Option(names = "--max-p99-ms", defaultValue = "50") double maxP99;
   @Option(names = "--no-max", description = "Skip the max-rate search.") boolean noMax;
-  @Option(names = "--systems", split = ",", defaultValue = "overlay,gossipsub,jgroups") List<String> systems;
+  @Option(names = "--systems", split = ",", defaultValue = "overlay,gossipsub,gossipsub-procs,jgroups") List<String> systems;
   @Option(names = "--compare-dir", defaultValue = "overlay-bench/compare") Path compareDir;
   @Option(names = "--out", defaultValue = "bench-results/compare") Path out;
   @Option(names = "--img", defaultValue = "docs/img") Path img;
@@ -85,7 +85,8 @@ final class CompareCommand implements Callable<Integer> {
   private static String label(String system) {
     return switch (system) {
       case "overlay" -> "Overlay";
-      case "gossipsub" -> "js-libp2p gossipsub";
+      case "gossipsub" -> "js-libp2p gossipsub (one process)";
+      case "gossipsub-procs" -> "js-libp2p gossipsub (a process per node)";
       case "jgroups" -> "JGroups (TCP)";
       default -> system;
     };
@@ -93,16 +94,28 @@ final class CompareCommand implements Callable<Integer> {
 
   private boolean searching;
 
+  /** Doubles from {@code --max-start} until a run fails (or halves until one passes), then bisects twice. */
   private double searchMax(String system) throws Exception {
     searching = true;
     double good = 0;
     double bad = Double.NaN;
-    for (double r = maxStart; Double.isNaN(bad) && r <= 2_000_000; r *= 2) {
-      if (ok(run(system, r))) good = r;
-      else bad = r;
+    double r = maxStart;
+    if (ok(run(system, r))) {
+      good = r;
+      for (r *= 2; Double.isNaN(bad) && r <= 2_000_000; r *= 2) {
+        if (ok(run(system, r))) good = r;
+        else bad = r;
+      }
+    } else {
+      bad = r;
+      for (r /= 2; good == 0 && r >= 10; r /= 2) {
+        if (ok(run(system, r))) good = r;
+        else bad = r;
+      }
     }
     for (int i = 0; i < 2 && good > 0 && !Double.isNaN(bad); i++) {
-      double mid = Math.round((good + bad) / 2 / 100) * 100.0;
+      double step = bad - good > 2_000 ? 1_000 : 10;
+      double mid = Math.round((good + bad) / 2 / step) * step;
       if (mid <= good || mid >= bad) break;
       if (ok(run(system, mid))) good = mid;
       else bad = mid;
@@ -133,15 +146,17 @@ final class CompareCommand implements Callable<Integer> {
           "--nodes", "" + nodes, "--rate", r, "--duration", d, "--warmup", w, "--json", json.toString());
       case "gossipsub" -> List.of("node", "--import", "./polyfill.mjs", "gossipsub.mjs", "--nodes", "" + nodes, "--rate", r,
           "--duration", d, "--warmup", w);
+      case "gossipsub-procs" -> List.of("node", "--import", "./polyfill.mjs", "gossipsub-procs.mjs", "--nodes", "" + nodes, "--rate", r,
+          "--duration", d, "--warmup", w);
       default -> throw new IllegalArgumentException("unknown system " + system);
     };
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-    if (system.equals("gossipsub")) pb.directory(compareDir.toFile());
+    if (system.startsWith("gossipsub")) pb.directory(compareDir.toFile());
     Process p = pb.start();
     String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     if (!p.waitFor(10, TimeUnit.MINUTES)) p.destroyForcibly();
     String text;
-    if (system.equals("gossipsub")) {
+    if (system.startsWith("gossipsub")) {
       String last = "";
       for (String line : output.split("\n")) if (line.startsWith("{")) last = line;
       text = last;

@@ -58,12 +58,18 @@ final class Plots {
   }
 
   /** Grouped bars: one group per measure, one bar per system. */
-  static void bars(Path file, String title, String yLabel, List<String> categories, Map<String, List<Double>> valuesBySystem)
-      throws IOException {
+  static void bars(Path file, String title, String yLabel, List<String> categories, Map<String, List<Double>> valuesBySystem,
+      boolean logarithmic) throws IOException {
     CategoryChart chart = new CategoryChartBuilder().width(900).height(500).title(title).yAxisTitle(yLabel).build();
+    if (logarithmic) {
+      chart.getStyler().setYAxisLogarithmic(true);
+      chart.getStyler().setYAxisMin(0.01); // bars otherwise start at 0, which a log axis cannot hold
+      // A log axis cannot show 0: such a value is drawn as the axis floor (the table has the figure).
+      for (List<Double> v : valuesBySystem.values()) v.replaceAll(x -> Math.max(x, 0.01));
+    }
     chart.getStyler().setLegendPosition(Styler.LegendPosition.InsideNE);
     chart.getStyler().setChartBackgroundColor(Color.WHITE);
-    for (Map.Entry<String, List<Double>> e : valuesBySystem.entrySet()) chart.addSeries(e.getKey(), categories, e.getValue());
+    for (Map.Entry<String, List<Double>> e : valuesBySystem.entrySet()) chart.addSeries(e.getKey(), categories, new java.util.ArrayList<>(e.getValue()));
     Files.createDirectories(file.toAbsolutePath().getParent());
     BitmapEncoder.saveBitmap(chart, file.toString(), BitmapEncoder.BitmapFormat.PNG);
   }

@@ -72,6 +72,9 @@ final class TrackerBenchCommand implements Callable<Integer> {
   @Option(names = "--duration", defaultValue = "10", description = "Seconds of load measured, after 3 s of warm-up (default ${DEFAULT-VALUE}).")
   double duration;
 
+  @Option(names = "--warmup", defaultValue = "3", description = "Seconds of load before measuring (default ${DEFAULT-VALUE}).")
+  double warmupS;
+
   @Option(names = "--registrations", defaultValue = "200000", description = "Registrations weighed (default ${DEFAULT-VALUE}).")
   int registrations;
 
@@ -121,8 +124,8 @@ final class TrackerBenchCommand implements Callable<Integer> {
         all.add(c);
       }
       if (!up.await(30, TimeUnit.SECONDS)) throw new IllegalStateException("clients did not connect to the tracker");
-      System.out.printf(Locale.ROOT, "Load: %d clients on one tracker; warming up 3 s, then measuring %.0f s...%n", clients, duration);
-      sleepNanos(3_000_000_000L);
+      System.out.printf(Locale.ROOT, "Load: %d clients on one tracker; warming up %.0f s, then measuring %.0f s...%n", clients, warmupS, duration);
+      sleepNanos((long) (warmupS * 1e9));
       long a0 = answered.get();
       long t0 = System.nanoTime();
       sleepNanos((long) (duration * 1e9));

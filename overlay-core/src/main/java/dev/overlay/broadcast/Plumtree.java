@@ -159,6 +159,7 @@ public final class Plumtree {
   /** Announced ahead of a tree that is still delivering, by publisher; null while empty. */
   private LinkedHashMap<PeerId, Ahead> ahead;
   private final Timer.LazyFlush flushTimer;
+  private final String missingFullDetail;
   private boolean flushScheduled;
 
   // Counters live here rather than in a separate object: one cache line fewer per message.
@@ -185,6 +186,7 @@ public final class Plumtree {
         config.messageCacheTtlNanos(), config.messageCacheArena());
     this.lazyQueue = new LazyQueue(config.maxPendingAnnouncements(), config.maxAnnouncementSpan());
     this.flushTimer = new Timer.LazyFlush(stream);
+    this.missingFullDetail = "missing-message table full (" + config.maxMissing() + "): stopped waiting for the oldest";
   }
 
   // ---- Neighbours, from HyParView ---------------------------------------------------------
@@ -637,11 +639,11 @@ public final class Plumtree {
     if (m == null) {
       if (missing.size() >= config.maxMissing()) {
         Iterator<MessageRef> it = missing.keySet().iterator();
-        MessageRef evicted = it.next();
-        it.remove();
+        it.next();
+        it.remove(); // the oldest wait is given up
         missingEvicted++;
-        out.emit(new OverlayEvent.Dropped(stream, null, DropReason.CAPACITY,
-            "missing-message table full (" + config.maxMissing() + "): stopped waiting for " + evicted));
+        // Under overload this runs for every announced message: no string building per eviction.
+        out.emit(new OverlayEvent.Dropped(stream, null, DropReason.CAPACITY, missingFullDetail));
       }
       m = new Missing(now, config.maxAnnouncersPerMissing());
       missing.put(ref, m);

@@ -126,7 +126,12 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
 
   private void onTlsDone(ChannelHandlerContext ctx, SslHandshakeCompletionEvent done) {
     if (!done.isSuccess()) {
-      close("TLS handshake failed: " + done.cause().getMessage());
+      Throwable c = done.cause();
+      if (c instanceof java.nio.channels.ClosedChannelException) {
+        close("closed during the TLS handshake"); // the other side went away (shutting down, say): not a refusal
+      } else {
+        close("TLS handshake failed: " + (c.getMessage() != null ? c.getMessage() : c.getClass().getSimpleName()));
+      }
       return;
     }
     try {

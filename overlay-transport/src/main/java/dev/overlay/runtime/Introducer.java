@@ -6,8 +6,9 @@ import java.util.List;
 import java.util.function.Consumer;
 
 /**
- * Where a node learns some members of a stream when its core asks. Static seeds for now; the
- * tracker client next. Called on the node's loop; the answer may come later, also on the loop.
+ * Where a node learns some members of a stream when its core asks: trackers
+ * ({@link TrackerIntroducer}) or static seeds ({@link StaticSeeds}). Called on the node's loop;
+ * the answer may come later, also on the loop.
  */
 public interface Introducer {
 

@@ -14,7 +14,7 @@ import java.util.function.Consumer;
 /**
  * Introductions from a fixed list of seed nodes: every stream's members are introduced to the
  * seeds, and HyParView spreads them from there. Seeds given by address are dialled once to learn
- * their ids. Until the tracker replaces it, this is how nodes find each other.
+ * their ids. For small fixed networks and tests; trackers ({@link TrackerIntroducer}) are the general way.
  */
 public final class StaticSeeds implements Introducer {
 

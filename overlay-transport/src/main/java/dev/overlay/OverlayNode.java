@@ -177,20 +177,23 @@ public final class OverlayNode implements AutoCloseable {
     runtime.leave(id(stream));
   }
 
-  /** Completes once the stream has its first neighbour. */
+  /** Completes once the stream has its first neighbour. Cancel it if you stop waiting: the node keeps at most 1,024 waits per stream. */
   public CompletableFuture<Void> joined(String stream) {
     return runtime.neighbors(id(stream), stream, 1);
   }
 
   /** Waits until the stream has at least {@code n} neighbours; returns false on timeout. */
   public boolean awaitNeighbors(String stream, int n, Duration timeout) throws InterruptedException {
+    CompletableFuture<Void> ready = runtime.neighbors(id(stream), stream, n);
     try {
-      runtime.neighbors(id(stream), stream, n).get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+      ready.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
       return true;
     } catch (TimeoutException e) {
       return false;
     } catch (java.util.concurrent.ExecutionException e) {
       throw new IllegalStateException(e.getCause());
+    } finally {
+      ready.cancel(false); // a wait given up is not kept by the node
     }
   }
 
@@ -309,9 +312,8 @@ public final class OverlayNode implements AutoCloseable {
      */
     public Builder seeds(String... hostPorts) {
       for (String hp : hostPorts) {
-        int colon = hp.lastIndexOf(':');
-        if (colon <= 0) throw new IllegalArgumentException("a seed is host:port, got '" + hp + "'");
-        seedAddresses.add(new InetSocketAddress(hp.substring(0, colon), Integer.parseInt(hp.substring(colon + 1))));
+        int colon = hostPortColon(hp, "seed");
+        seedAddresses.add(InetSocketAddress.createUnresolved(hp.substring(0, colon), Integer.parseInt(hp.substring(colon + 1))));
       }
       return this;
     }
@@ -323,9 +325,7 @@ public final class OverlayNode implements AutoCloseable {
      */
     public Builder trackers(String... hostPorts) {
       for (String hp : hostPorts) {
-        int colon = hp.lastIndexOf(':');
-        if (colon <= 0) throw new IllegalArgumentException("a tracker is host:port, got '" + hp + "'");
-        Integer.parseInt(hp.substring(colon + 1));
+        hostPortColon(hp, "tracker");
         trackers.add(hp);
       }
       return this;
@@ -339,6 +339,19 @@ public final class OverlayNode implements AutoCloseable {
       if (v.isNegative() || v.isZero()) throw new IllegalArgumentException("trackerHeartbeat must be positive");
       trackerHeartbeat = v;
       return this;
+    }
+
+    /** Checks {@code host:port} (port 1-65535) and returns where the colon is. */
+    private static int hostPortColon(String hp, String what) {
+      int colon = hp.lastIndexOf(':');
+      int port;
+      try {
+        port = colon <= 0 ? -1 : Integer.parseInt(hp.substring(colon + 1));
+      } catch (NumberFormatException e) {
+        port = -1;
+      }
+      if (port < 1 || port > 65535) throw new IllegalArgumentException("a " + what + " is host:port, got '" + hp + "'");
+      return colon;
     }
 
     /** A seed whose id and addresses are known. */

@@ -228,7 +228,7 @@ final class DemoNetwork implements AutoCloseable {
     return sum;
   }
 
-  private static long processCpuNanos() {
+  static long processCpuNanos() {
     var os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
     return os instanceof com.sun.management.OperatingSystemMXBean sun ? sun.getProcessCpuTime() : 0;
   }

@@ -101,7 +101,8 @@ final class IdleCommand implements Callable<Integer> {
     }
   }
 
-  private static long heapAfterGc() {
+  /** Heap in use after a few full collections. */
+  static long heapAfterGc() {
     for (int i = 0; i < 3; i++) System.gc();
     return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
   }

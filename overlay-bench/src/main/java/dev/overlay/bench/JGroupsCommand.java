@@ -2,7 +2,6 @@ package dev.overlay.bench;
 
 import dev.overlay.sim.Json;
 import java.io.ByteArrayInputStream;
-import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -117,7 +116,7 @@ final class JGroupsCommand implements Callable<Integer> {
       publish(pub, Math.min(rate, 2_000), warmup, false, 0);
       measuring[0] = true;
       long lo0 = loBytes();
-      long cpu0 = cpuNanos();
+      long cpu0 = DemoNetwork.processCpuNanos();
       long t0 = System.nanoTime();
       int published = publish(pub, rate, duration, true, 1);
       long lastTotal = -1;
@@ -133,7 +132,7 @@ final class JGroupsCommand implements Callable<Integer> {
         LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
       }
       double elapsed = (System.nanoTime() - t0) / 1e9;
-      long cpu = cpuNanos() - cpu0;
+      long cpu = DemoNetwork.processCpuNanos() - cpu0;
       long lo = loBytes() - lo0;
       measuring[0] = false;
       long total = 0;
@@ -171,8 +170,8 @@ final class JGroupsCommand implements Callable<Integer> {
       long due = Math.min(total, (long) ((System.nanoTime() - start) / 1e9 * rate));
       while (sent < due) {
         byte[] p = new byte[size];
-        writeLong(p, 0, System.nanoTime());
-        writeLong(p, 8, firstSeq + sent);
+        DemoNetwork.writeLong(p, 0, System.nanoTime());
+        DemoNetwork.writeLong(p, 8, firstSeq + sent);
         p[16] = (byte) (measured ? 1 : 0);
         ch.send(new BytesMessage(null, p));
         sent++;
@@ -182,12 +181,6 @@ final class JGroupsCommand implements Callable<Integer> {
     return sent;
   }
 
-  private static void writeLong(byte[] b, int off, long v) {
-    for (int i = 7; i >= 0; i--) {
-      b[off + i] = (byte) v;
-      v >>>= 8;
-    }
-  }
 
   static long loBytes() {
     try {
@@ -201,8 +194,4 @@ final class JGroupsCommand implements Callable<Integer> {
     return 0;
   }
 
-  private static long cpuNanos() {
-    var os = ManagementFactory.getOperatingSystemMXBean();
-    return os instanceof com.sun.management.OperatingSystemMXBean sun ? sun.getProcessCpuTime() : 0;
-  }
 }

@@ -44,19 +44,8 @@ final class ThroughputJvm {
 
   /** Runs the demo in a child JVM with a fixed, pre-touched heap (G1, the default collector). */
   static int relaunchDemo(String[] args) throws Exception {
-    List<String> inherited = new ArrayList<>(ManagementFactory.getRuntimeMXBean().getInputArguments());
-    long heap = DEMO_HEAP;
-    for (String a : inherited) {
-      if (a.startsWith("-Xmx")) heap = parseSize(a.substring(4));
-    }
-    List<String> cmd = new ArrayList<>();
-    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    cmd.add("-Xmx" + heap / (1 << 20) + "m");
-    cmd.add("-Xms" + heap / (1 << 20) + "m");
-    cmd.add("-XX:+AlwaysPreTouch");
-    for (String a : inherited) {
-      if (!a.startsWith("-Xmx") && !a.startsWith("-Xms")) cmd.add(a);
-    }
+    long heap = inheritedHeap(DEMO_HEAP);
+    List<String> cmd = childJvm(heap, List.of("-XX:+AlwaysPreTouch"), a -> false);
     return runChild(cmd, args, String.format(Locale.ROOT,
         "(running in a JVM with a pre-touched %d MiB heap; --no-relaunch to skip)", heap >> 20));
   }
@@ -78,24 +67,36 @@ final class ThroughputJvm {
     return nodes >= MIN_NODES && jarPath() != null;
   }
 
-  /** Runs the same command in a child JVM and returns its exit code. */
-  static int relaunch(String[] args) throws Exception {
-    List<String> inherited = new ArrayList<>(ManagementFactory.getRuntimeMXBean().getInputArguments());
-    long heap = DEFAULT_HEAP;
-    for (String a : inherited) {
+  /** The -Xmx this JVM was started with, or {@code fallback}. */
+  private static long inheritedHeap(long fallback) {
+    long heap = fallback;
+    for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
       if (a.startsWith("-Xmx")) heap = parseSize(a.substring(4));
     }
+    return heap;
+  }
+
+  /**
+   * {@code java -Xmx -Xms} (both {@code heap}), then {@code flags}, then this JVM's own arguments
+   * except its heap sizes and those {@code replaced} says the flags replace.
+   */
+  private static List<String> childJvm(long heap, List<String> flags, java.util.function.Predicate<String> replaced) {
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     cmd.add("-Xmx" + heap / (1 << 20) + "m");
     cmd.add("-Xms" + heap / (1 << 20) + "m");
-    cmd.add("-Xmn" + heap / 4 / (1 << 20) + "m");
-    cmd.add("-XX:+UseParallelGC");
-    cmd.add("-XX:+UseTransparentHugePages");
-    cmd.add("-XX:+AlwaysPreTouch");
-    for (String a : inherited) {
-      if (!a.startsWith("-Xmx") && !a.startsWith("-Xms") && !a.startsWith("-Xmn") && !a.startsWith("-XX:+Use")) cmd.add(a);
+    cmd.addAll(flags);
+    for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+      if (!a.startsWith("-Xmx") && !a.startsWith("-Xms") && !replaced.test(a)) cmd.add(a);
     }
+    return cmd;
+  }
+
+  /** Runs the same command in a child JVM and returns its exit code. */
+  static int relaunch(String[] args) throws Exception {
+    long heap = inheritedHeap(DEFAULT_HEAP);
+    List<String> cmd = childJvm(heap, List.of("-Xmn" + heap / 4 / (1 << 20) + "m", "-XX:+UseParallelGC",
+        "-XX:+UseTransparentHugePages", "-XX:+AlwaysPreTouch"), a -> a.startsWith("-Xmn") || a.startsWith("-XX:+Use"));
     return runChild(cmd, args, String.format(Locale.ROOT,
         "(running in a throughput JVM: -Xmx%dm, parallel GC, pre-touched huge pages; --no-relaunch to skip)", heap >> 20));
   }

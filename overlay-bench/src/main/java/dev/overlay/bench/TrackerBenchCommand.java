@@ -28,7 +28,6 @@ import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
-import java.lang.management.ManagementFactory;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -228,7 +227,7 @@ final class TrackerBenchCommand implements Callable<Integer> {
     SplittableRandom rng = new SplittableRandom(2);
     StreamId[] ids = new StreamId[streamCount];
     for (int s = 0; s < streamCount; s++) ids[s] = StreamId.of("m/" + s);
-    long before = heapAfterGc();
+    long before = IdleCommand.heapAfterGc();
     TrackerState.Outbox none = (to, m) -> {};
     for (int r = 0; r < registrations; r++) {
       byte[] id = new byte[32];
@@ -237,15 +236,11 @@ final class TrackerBenchCommand implements Callable<Integer> {
           List.of(new Candidate(Candidate.Kind.LOCAL, "10." + rng.nextInt(256) + "." + rng.nextInt(256) + "." + rng.nextInt(256), 30301)));
       state.handle(0, info.id(), new Message.TrackerRegister(ids[r % streamCount], info, 1, false, 0), none);
     }
-    long after = heapAfterGc();
+    long after = IdleCommand.heapAfterGc();
     if (state.registrations() != registrations) throw new IllegalStateException("registered " + state.registrations());
     return (after - before) / (double) registrations;
   }
 
-  private static long heapAfterGc() {
-    for (int i = 0; i < 3; i++) System.gc();
-    return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
-  }
 
   // ---- 3. Subscribe to first message ------------------------------------------------------
 

@@ -65,6 +65,10 @@ public final class TrackerMain implements Callable<Integer> {
       description = "Cap on streams [OVERLAY_TRACKER_MAX_STREAMS] (default ${DEFAULT-VALUE}).")
   int maxStreams;
 
+  @Option(names = "--max-links", defaultValue = "${env:OVERLAY_TRACKER_MAX_LINKS:-100000}",
+      description = "Cap on open links from nodes (each node keeps one) [OVERLAY_TRACKER_MAX_LINKS] (default ${DEFAULT-VALUE}).")
+  int maxLinks;
+
   @Option(names = "--rate-limit", defaultValue = "${env:OVERLAY_TRACKER_RATE_LIMIT:-20}",
       description = "Requests per second allowed per node, after a burst of 200 [OVERLAY_TRACKER_RATE_LIMIT] (default ${DEFAULT-VALUE}).")
   double rateLimit;
@@ -88,7 +92,14 @@ public final class TrackerMain implements Callable<Integer> {
       return 2;
     }
     NodeIdentity identity = identityFile != null ? NodeIdentity.loadOrCreate(identityFile) : NodeIdentity.generate();
-    TrackerServer server = new TrackerServer(config, identity, TransportConfig.defaults()).start(bind, advertise, httpPort);
+    TransportConfig transport;
+    try {
+      transport = TransportConfig.builder().maxLinks(maxLinks).build();
+    } catch (IllegalArgumentException e) {
+      System.err.println("overlay-tracker: --max-links: " + e.getMessage());
+      return 2;
+    }
+    TrackerServer server = new TrackerServer(config, identity, transport).start(bind, advertise, httpPort);
     System.out.println("overlay-tracker " + identity.peerId() + " on " + server.address()
         + (server.httpAddress() != null ? ", HTTP on " + server.httpAddress() : ""));
     CountDownLatch stopped = new CountDownLatch(1);

@@ -86,6 +86,9 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
 
   private record Waiter(int neighbors, CompletableFuture<Void> done) {}
 
+  /** Futures waiting for neighbours, per stream: abandoned ones must not pile up. */
+  private static final int MAX_WAITERS = 1024;
+
   /** What the application asks of the loop. */
   private interface Command {
     void run(NodeRuntime rt);
@@ -248,6 +251,7 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
     execute(() -> {
       StreamStats st = streams.get(stream);
       if (st != null) st.subscriptions.remove(q);
+      forgetIfUnused(stream);
     });
   }
 
@@ -262,6 +266,7 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
       introducer.left(stream);
       StreamStats st = streams.get(stream);
       if (st != null) st.neighbors = 0;
+      forgetIfUnused(stream);
       endOfTurn();
     });
   }
@@ -271,7 +276,10 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
     CompletableFuture<Void> done = new CompletableFuture<>();
     execute(() -> {
       StreamStats st = stats(stream, name);
+      st.waiters.removeIf(w -> w.done().isDone()); // given up (cancelled) or answered
       if (st.neighbors >= n) done.complete(null);
+      else if (st.waiters.size() >= MAX_WAITERS) done.completeExceptionally(new IllegalStateException(
+          "more than " + MAX_WAITERS + " calls are waiting for neighbours of " + name + "; cancel the ones given up"));
       else st.waiters.add(new Waiter(n, done));
     });
     return done;
@@ -409,12 +417,8 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
 
   @Override
   public void linkUp(PeerId peer, PeerInfo info) {
-    if (introducer.isInfrastructure(peer)) { // a tracker: not a peer of any stream
-      introducer.linkUp(info);
-      return;
-    }
     introducer.linkUp(info);
-    handle(new Event.PeerConnected(peer));
+    if (!introducer.isInfrastructure(peer)) handle(new Event.PeerConnected(peer)); // a tracker is no stream's peer
   }
 
   @Override
@@ -553,6 +557,17 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
     }
   }
 
+  /**
+   * A stream neither joined nor subscribed to leaves the table, so that an application cycling
+   * through stream names does not grow it with uptime (its counters went with the stream).
+   */
+  private void forgetIfUnused(StreamId stream) {
+    StreamStats st = streams.get(stream);
+    if (st == null || !st.subscriptions.isEmpty() || core.isJoined(stream)) return;
+    st.waiters.removeIf(w -> w.done().isDone());
+    if (st.waiters.isEmpty()) streams.remove(stream);
+  }
+
   private StreamStats stats(StreamId stream, String name) {
     return streams.computeIfAbsent(stream, k -> new StreamStats(name));
   }
@@ -563,6 +578,7 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
     st.neighbors = Math.max(0, st.neighbors + delta);
     if (delta > 0 && !st.waiters.isEmpty()) {
       st.waiters.removeIf(w -> {
+        if (w.done().isDone()) return true;
         if (st.neighbors >= w.neighbors()) {
           w.done().complete(null);
           return true;

@@ -123,7 +123,7 @@ public final class TrackerIntroducer implements Introducer {
       if (t.state == State.UP || t.state == State.DIALLING) return t;
       if (t.state == State.UNKNOWN || (t.state == State.DOWN && now - t.downSince >= retryDown)) {
         t.state = State.DIALLING;
-        runtime.dialSeed(new InetSocketAddress(t.address.getHostString(), t.address.getPort()));
+        runtime.dialSeed(t.address); // unresolved: the link layer looks the name up without blocking
         return t;
       }
     }
@@ -246,12 +246,10 @@ public final class TrackerIntroducer implements Introducer {
     }
   }
 
+  /** The tracker a seed dial was for: the link layer hands back the very address we dialled. */
   private Tracker tracker(InetSocketAddress address) {
     for (Tracker t : trackers) {
-      if (t.address.getPort() == address.getPort() && (t.address.getHostString().equals(address.getHostString())
-          || address.getAddress() != null && (t.address.getHostString().equals(address.getAddress().getHostAddress())))) {
-        return t;
-      }
+      if (t.address.equals(address)) return t;
     }
     return null;
   }

@@ -20,6 +20,12 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.epoll.EpollDatagramChannel;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.socket.DatagramChannel;
+import io.netty.channel.socket.nio.NioDatagramChannel;
+import io.netty.resolver.dns.DnsAddressResolverGroup;
+import io.netty.resolver.dns.DnsServerAddressStreamProviders;
 import io.netty.channel.socket.ServerSocketChannel;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.ssl.SslHandler;
@@ -111,6 +117,12 @@ public final class LinkManager {
   private final Map<PeerId, Link> links = new HashMap<>();
   private final DialBackoff backoff;
   private final List<LinkHandler> dirty = new ArrayList<>();
+  /**
+   * Names in a peer's candidates are resolved by Netty's asynchronous DNS resolver on the loop,
+   * never by a blocking lookup: a peer advertising a slow name cannot stall the node.
+   */
+  private final DnsAddressResolverGroup resolver;
+  private long linksRefused;
   /** Seed dials under way (a handful at most), by handler. */
   private final java.util.Map<LinkHandler, InetSocketAddress> seedDials = new java.util.HashMap<>();
   private final List<LinkHandler> deferred = new ArrayList<>();
@@ -137,6 +149,8 @@ public final class LinkManager {
     this.serverChannel = serverChannel;
     this.listener = listener;
     this.backoff = new DialBackoff(config.dialBackoffMinNanos(), config.dialBackoffMaxNanos(), 4096, random);
+    Class<? extends DatagramChannel> udp = socketChannel == EpollSocketChannel.class ? EpollDatagramChannel.class : NioDatagramChannel.class;
+    this.resolver = new DnsAddressResolverGroup(udp, DnsServerAddressStreamProviders.platformDefault());
   }
 
   // ---- Lifecycle ----------------------------------------------------------------------------
@@ -178,6 +192,7 @@ public final class LinkManager {
     closed = true;
     for (PeerId peer : new ArrayList<>(links.keySet())) disconnect(peer);
     if (server != null) server.close();
+    resolver.close();
   }
 
   /** Closes every link and the listening socket at once, as a crash would. */
@@ -190,6 +205,7 @@ public final class LinkManager {
     }
     links.clear();
     if (server != null) server.close();
+    resolver.close();
   }
 
   // ---- The core's commands ------------------------------------------------------------------
@@ -200,6 +216,13 @@ public final class LinkManager {
     PeerId peer = intern(info.id());
     Link link = links.get(peer);
     if (link == null) {
+      if (links.size() >= config.maxLinks()) {
+        linksRefused++;
+        String reason = "link limit reached (" + config.maxLinks() + " links)";
+        listener.event(new TransportEvent.DialFailed(peer, "-", reason));
+        loop.execute(() -> listener.dialFailed(peer, reason)); // not from inside the core's own call
+        return;
+      }
       link = new Link(peer, config);
       links.put(peer, link);
     }
@@ -228,8 +251,7 @@ public final class LinkManager {
 
   /** The address a seed dial was asked for, as the caller gave it (the channel may not have one). */
   private InetSocketAddress seedAddress(LinkHandler h) {
-    InetSocketAddress a = seedDials.remove(h);
-    return a != null ? a : (InetSocketAddress) h.channel().remoteAddress();
+    return seedDials.remove(h);
   }
 
   /**
@@ -306,6 +328,13 @@ public final class LinkManager {
     Link link = links.get(peer);
     if (h.expected() == null && h.dialer()) listener.seedFound(seedAddress(h), info);
     if (link == null) {
+      if (links.size() >= config.maxLinks()) { // no one gets a new entry in a full table
+        linksRefused++;
+        String reason = "link limit reached (" + config.maxLinks() + " links)";
+        listener.event(new TransportEvent.ConnectionRejected(h.remote(), peer, reason));
+        h.close(reason);
+        return;
+      }
       link = new Link(peer, config);
       links.put(peer, link);
     }
@@ -482,6 +511,7 @@ public final class LinkManager {
     out.put("frames_rejected", framesRejected);
     out.put("frames_shed", framesShed);
     out.put("slow_peer_disconnects", slowPeerDisconnects);
+    out.put("links_refused", linksRefused);
     return out;
   }
 
@@ -512,6 +542,7 @@ public final class LinkManager {
     Bootstrap b = new Bootstrap()
         .group(loop)
         .channel(socketChannel)
+        .resolver(resolver)
         .option(ChannelOption.ALLOCATOR, ALLOCATOR)
         .option(ChannelOption.TCP_NODELAY, true)
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) TimeUnit.NANOSECONDS.toMillis(config.connectTimeoutNanos()))
@@ -548,13 +579,7 @@ public final class LinkManager {
         if (c.kind() == kind) out.add(InetSocketAddress.createUnresolved(c.host(), c.port()));
       }
     }
-    return out.isEmpty() ? out : resolve(out);
-  }
-
-  private static List<InetSocketAddress> resolve(List<InetSocketAddress> unresolved) {
-    List<InetSocketAddress> out = new ArrayList<>(unresolved.size());
-    for (InetSocketAddress a : unresolved) out.add(new InetSocketAddress(a.getHostString(), a.getPort()));
-    return out;
+    return out; // unresolved: the bootstrap's resolver looks names up without blocking
   }
 
   /**

@@ -34,6 +34,10 @@ import java.time.Duration;
  *       has passed, collecting whatever else is written; an idle one flushes at once. At 1,000
  *       msg/s nothing waits; at 50,000 msg/s about ten frames share a TLS record and a system
  *       call (measured in docs/benchmarks.md). Zero flushes every loop turn.</li>
+ *   <li>{@code maxLinks} 4,096: connections to distinct peers a node keeps at once (100 streams
+ *       with 5 neighbours each and as many being tried fit eight times over). A handshake that
+ *       would pass it is refused, so no remote peer can make the link table grow. A tracker,
+ *       which holds a link from every node it serves, sets it far higher.</li>
  *   <li>{@code nativeTransport} and {@code nativeTls} true: epoll and BoringSSL when the platform
  *       has them, NIO and the JDK's TLS otherwise.</li>
  * </ul>
@@ -56,7 +60,8 @@ public record TransportConfig(
     int eventQueueCapacity,
     boolean nativeTransport,
     boolean nativeTls,
-    long flushCoalescingNanos) {
+    long flushCoalescingNanos,
+    int maxLinks) {
 
   public TransportConfig {
     positive(maxFrameBytes, "maxFrameBytes");
@@ -79,6 +84,7 @@ public record TransportConfig(
     positive(subscriptionQueueCapacity, "subscriptionQueueCapacity");
     positive(eventQueueCapacity, "eventQueueCapacity");
     if (flushCoalescingNanos < 0) throw new IllegalArgumentException("flushCoalescing must not be negative");
+    positive(maxLinks, "maxLinks");
   }
 
   private static void positive(long v, String name) {
@@ -112,6 +118,12 @@ public record TransportConfig(
     private boolean nativeTransport = true;
     private boolean nativeTls = true;
     private Duration flushCoalescing = Duration.ofNanos(200_000);
+    private int maxLinks = 4_096;
+
+    public Builder maxLinks(int v) {
+      maxLinks = v;
+      return this;
+    }
 
     public Builder maxFrameBytes(int v) {
       maxFrameBytes = v;
@@ -200,7 +212,7 @@ public record TransportConfig(
           writeBufferHighWaterMark, slowPeerTimeout.toNanos(), keepAliveInterval.toNanos(), idleTimeout.toNanos(),
           connectTimeout.toNanos(), handshakeTimeout.toNanos(), dialBackoffMin.toNanos(), dialBackoffMax.toNanos(),
           commandQueueCapacity, subscriptionQueueCapacity, eventQueueCapacity, nativeTransport, nativeTls,
-          flushCoalescing.toNanos());
+          flushCoalescing.toNanos(), maxLinks);
     }
   }
 }

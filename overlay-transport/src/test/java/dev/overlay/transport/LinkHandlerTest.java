@@ -132,6 +132,23 @@ class LinkHandlerTest {
   }
 
   @Test
+  void aNewPeerBeyondTheLinkLimitIsRefusedAndTheTableStaysAtItsCap() throws Exception {
+    EmbeddedLinks.Node a = net.node();
+    EmbeddedLinks.Node b = net.node(TransportConfig.builder().maxLinks(1).build());
+    EmbeddedLinks.Node c = net.node();
+    net.connect(a, b, b.id());
+    net.pump();
+    EmbeddedLinks.Connection refused = net.connect(c, b, b.id());
+    net.pump();
+    assertThat(refused.acceptor.isActive()).isFalse();
+    assertThat(refused.acceptorLink.closeReason()).isEqualTo("link limit reached (1 links)");
+    assertThat(b.log).containsExactly("up " + a.id());
+    assertThat(b.events).anySatisfy(e -> assertThat(e).isInstanceOfSatisfying(TransportEvent.ConnectionRejected.class,
+        r -> assertThat(r.reason()).isEqualTo("link limit reached (1 links)")));
+    assertThat(b.manager.linkSummary()).containsEntry("links", 1L).containsEntry("links_refused", 1L);
+  }
+
+  @Test
   void aSilentHandshakeTimesOut() throws Exception {
     EmbeddedLinks.Node a = net.node();
     EmbeddedLinks.Node b = net.node();

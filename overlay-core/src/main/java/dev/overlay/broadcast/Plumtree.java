@@ -176,6 +176,8 @@ public final class Plumtree {
   private long missingEvicted;
   private long stalls;
   private long gapsRepaired;
+  private long hopLimited;
+  private long workBudgetHits;
 
   public Plumtree(StreamId stream, PlumtreeConfig config, SeenMessages seen, Outbox out) {
     this.stream = stream;
@@ -287,6 +289,11 @@ public final class Plumtree {
     cache.put(now, message, from);
     if (missing != null) removeMissing(message.ref());
     if (seen.openedGapTo() >= 0) repairGap(now, message, from, seen.openedGapFrom(), seen.openedGapTo());
+    if (message.hops() >= Message.MAX_HOPS) {
+      // A peer would refuse one more hop (and close the link): delivered here, forwarded nowhere.
+      hopLimited++;
+      return;
+    }
 
     int hops = message.hops() + 1;
     Data forward = null;
@@ -313,9 +320,11 @@ public final class Plumtree {
    */
   public void onIHave(long now, PeerId from, Message.IHave ihave) {
     ihavesReceived++;
+    int budget = config.maxMissingPerFrame(); // missing entries (and graft timers) this frame may create
     for (Announcement a : ihave.announcements()) {
       int span = Math.min(a.count(), config.maxAnnouncementSpan());
-      if (span <= 0) continue;
+      // The decoder refuses such ranges; checked again so no caller can make seq + 1 overflow.
+      if (span <= 0 || a.firstSeq() < 1 || a.firstSeq() > Message.MAX_SEQ - span + 1) continue;
       PeerId publisher = a.publisher();
       if (ihave.catchUp() && !seen.knows(publisher)) continue; // a new subscriber starts with the next message
       long session = a.session();
@@ -328,11 +337,21 @@ public final class Plumtree {
             noteAhead(now, publisher, session, seq, last, from);
             break;
           }
+          if (budget-- <= 0) {
+            overBudget(from, "IHAVE");
+            return;
+          }
           addMissing(now, new MessageRef(publisher, session, seq), from, config.graftTimeout1Nanos());
         }
       }
       if (!ihave.catchUp()) maybeOptimize(now, from, a, last);
     }
+  }
+
+  private void overBudget(PeerId from, String what) {
+    workBudgetHits++;
+    out.emit(new OverlayEvent.Dropped(stream, from, DropReason.WORK_BUDGET,
+        what + " named more than " + config.maxMissingPerFrame() + " missing messages; the rest was ignored"));
   }
 
   /**
@@ -344,7 +363,8 @@ public final class Plumtree {
   private void repairGap(long now, Data message, PeerId from, long gapFrom, long gapTo) {
     if (from == null) return;
     gapsRepaired++;
-    for (long seq = Math.max(gapFrom, gapTo - config.maxAnnouncementSpan() + 1); seq <= gapTo; seq++) {
+    long span = Math.min(config.maxAnnouncementSpan(), config.maxMissingPerFrame());
+    for (long seq = Math.max(gapFrom, gapTo - span + 1); seq <= gapTo; seq++) {
       addMissing(now, new MessageRef(message.publisher(), message.session(), seq), from, config.graftTimeout1Nanos());
     }
   }
@@ -402,7 +422,7 @@ public final class Plumtree {
       return;
     }
     Data cached = cache.message(slot);
-    out.send(from, cached.withHops(cached.hops() + 1));
+    out.send(from, cached.withHops(Math.min(Message.MAX_HOPS, cached.hops() + 1)));
     dataSent++;
   }
 
@@ -510,7 +530,7 @@ public final class Plumtree {
 
   public PlumtreeStats stats() {
     return new PlumtreeStats(delivered, dataReceived, duplicates, dataSent, ihavesSent, ihavesReceived, graftsSent,
-        prunesSent, graftMisses, optimizations, missingEvicted, stalls, gapsRepaired);
+        prunesSent, graftMisses, optimizations, missingEvicted, stalls, gapsRepaired, hopLimited, workBudgetHits);
   }
 
   public List<PeerId> neighbors() {

@@ -52,6 +52,11 @@ import java.time.Duration;
  *   <li>{@code maxMissing} 4,096 announced-but-missing messages tracked; oldest evicted first.
  *       {@code maxAnnouncersPerMissing} 4: graft candidates remembered per missing message.
  *       {@code missingTtl} 30 s: after that a missing message is left to gap recovery.</li>
+ *   <li>{@code maxMissingPerFrame} 1,024: the most missing entries (each with a graft timer) one
+ *       IHAVE or one DATA past a hole may create; the rest of the frame is ignored, with a
+ *       {@code WORK_BUDGET} drop. A legal 245 KB IHAVE once created millions of entries, timers
+ *       and events and stalled the loop for seconds. Our choice: one announcement range's worth
+ *       ({@code maxAnnouncementSpan}), which is what gap repair always fetched at most.</li>
  *   <li>{@code pruneRetryInterval} 1 s: a duplicate from a peer we pruned less than this ago is
  *       one that was in flight, and gets no second PRUNE; after it, the PRUNE is sent again.</li>
  *   <li>{@code treeStrategy} PER_PUBLISHER and {@code maxPublisherTrees} 256: chosen from the
@@ -78,7 +83,8 @@ public record PlumtreeConfig(
     long optimizationBackoffNanos,
     long pruneGracePeriodNanos,
     long stallTimeoutNanos,
-    boolean messageCacheArena) {
+    boolean messageCacheArena,
+    int maxMissingPerFrame) {
 
   public PlumtreeConfig {
     positive(lazyFlushIntervalNanos, "lazyFlushInterval");
@@ -99,6 +105,7 @@ public record PlumtreeConfig(
     positive(optimizationBackoffNanos, "optimizationBackoff");
     positive(pruneGracePeriodNanos, "pruneGracePeriod");
     positive(stallTimeoutNanos, "stallTimeout");
+    positive(maxMissingPerFrame, "maxMissingPerFrame");
     if (treeStrategy == null) throw new IllegalArgumentException("treeStrategy is required");
     if (lazyFlushIntervalNanos >= graftTimeout1Nanos) {
       // Otherwise every announcement would be grafted before the eager copy could arrive.
@@ -140,6 +147,7 @@ public record PlumtreeConfig(
     b.pruneGracePeriod = Duration.ofNanos(pruneGracePeriodNanos);
     b.stallTimeout = Duration.ofNanos(stallTimeoutNanos);
     b.messageCacheArena = messageCacheArena;
+    b.maxMissingPerFrame = maxMissingPerFrame;
     return b;
   }
 
@@ -164,6 +172,7 @@ public record PlumtreeConfig(
     private Duration pruneGracePeriod = Duration.ofMillis(500);
     private Duration stallTimeout = Duration.ofMillis(250);
     private boolean messageCacheArena = true;
+    private int maxMissingPerFrame = 1024;
 
     public Builder lazyFlushInterval(Duration v) {
       lazyFlushInterval = v;
@@ -260,6 +269,11 @@ public record PlumtreeConfig(
       return this;
     }
 
+    public Builder maxMissingPerFrame(int v) {
+      maxMissingPerFrame = v;
+      return this;
+    }
+
     public Builder messageCacheArena(boolean v) {
       messageCacheArena = v;
       return this;
@@ -270,7 +284,8 @@ public record PlumtreeConfig(
           optimizationThreshold, messageCacheCapacity, messageCacheBytes, messageCacheTtl.toNanos(),
           maxPendingAnnouncements, maxAnnouncementsPerIHave, maxAnnouncementSpan, maxMissing,
           maxAnnouncersPerMissing, missingTtl.toNanos(), treeStrategy, maxPublisherTrees, pruneRetryInterval.toNanos(),
-          optimizationBackoff.toNanos(), pruneGracePeriod.toNanos(), stallTimeout.toNanos(), messageCacheArena);
+          optimizationBackoff.toNanos(), pruneGracePeriod.toNanos(), stallTimeout.toNanos(), messageCacheArena,
+          maxMissingPerFrame);
     }
   }
 }

@@ -16,4 +16,8 @@ public record PlumtreeStats(
     /** Times a tree stopped delivering while peers announced newer messages (see PlumtreeConfig.stallTimeout). */
     long stalls,
     /** Holes in a publisher's sequence that opened on arrival and were queued for fetching. */
-    long gapsRepaired) {}
+    long gapsRepaired,
+    /** Messages at the hop limit: delivered, not forwarded. */
+    long hopLimited,
+    /** Frames that asked for more repair work than one frame may cause. */
+    long workBudgetHits) {}

@@ -17,6 +17,18 @@ import java.util.List;
  */
 public sealed interface Message {
 
+  /**
+   * The most links a message may cross. One at this count is delivered but not forwarded, so
+   * no node ever sends a hop count a peer would refuse (peers close a link that sends more).
+   */
+  int MAX_HOPS = 1024;
+
+  /**
+   * The largest sequence number a peer may name: far beyond any real session (146,000 years at
+   * a million messages a second), and small enough that {@code seq + count} never overflows.
+   */
+  long MAX_SEQ = 1L << 62;
+
   StreamId stream();
 
   // ---- Membership: HyParView -------------------------------------------------------------
@@ -42,15 +54,21 @@ public sealed interface Message {
    */
   record Disconnect(StreamId stream, long incarnation, boolean alive) implements Message {}
 
-  /** A random walk carrying a sample of the origin's views, to refresh passive views. */
-  record Shuffle(StreamId stream, PeerInfo origin, int ttl, List<PeerInfo> peers) implements Message {
+  /**
+   * A random walk carrying a sample of the origin's views, to refresh passive views.
+   * {@code nonce} is the origin's, random per shuffle: only a reply echoing it is taken.
+   */
+  record Shuffle(StreamId stream, PeerInfo origin, int ttl, List<PeerInfo> peers, long nonce) implements Message {
     public Shuffle {
       peers = List.copyOf(peers);
     }
   }
 
-  /** Sent straight to the shuffle's origin: a sample of the receiver's passive view. */
-  record ShuffleReply(StreamId stream, List<PeerInfo> peers) implements Message {
+  /**
+   * Sent straight to the shuffle's origin: a sample of the receiver's passive view. The origin
+   * ignores a reply whose {@code nonce} is not that of its shuffle under way.
+   */
+  record ShuffleReply(StreamId stream, List<PeerInfo> peers, long nonce) implements Message {
     public ShuffleReply {
       peers = List.copyOf(peers);
     }

@@ -50,6 +50,19 @@ public sealed interface OverlayEvent {
     /** A bounded table was full and evicted or refused an entry. */
     CAPACITY,
     /** A message this node does not take from a peer: a tracker's message outside a tracker link. */
-    UNEXPECTED
+    UNEXPECTED,
+    /**
+     * A stream message that only a neighbour in the stream may send (DATA, IHAVE, GRAFT, PRUNE,
+     * FORWARD_JOIN, SHUFFLE), from a peer that is not one and has not been one within the grace period.
+     */
+    NOT_NEIGHBOR,
+    /** A SHUFFLE_REPLY that answers no shuffle of ours, or a NEIGHBOR_REPLY to no request. */
+    UNSOLICITED,
+    /** A peer asked more of us than its budget allows (JOINs, forced evictions, dials). */
+    RATE_LIMITED,
+    /** One frame asked for more work than a frame may cause; the rest of it was ignored. */
+    WORK_BUDGET,
+    /** A payload over the node's limit. */
+    TOO_LARGE
   }
 }

@@ -52,6 +52,10 @@ public final class HyParView {
   private final LinkedHashMap<PeerId, Pending> pending = new LinkedHashMap<>();
   private long nextRequestId;
   private List<PeerInfo> lastShuffleSent = List.of();
+  /** Our shuffle under way: only a reply echoing its nonce is taken, and only one. */
+  private boolean shuffleOutstanding;
+  private long shuffleNonce;
+  private final JoinLimiter joinLimiter;
 
   private PeerId joinContact;
   private long joinDeadline;
@@ -77,6 +81,7 @@ public final class HyParView {
     this.repairTimer = new Timer.RepairTick(stream);
     this.shuffleTimer = new Timer.ShuffleTick(stream);
     this.introductionBackoff = config.introductionBackoffMinNanos();
+    this.joinLimiter = new JoinLimiter(config.joinIntervalNanos(), config.joinBudgetPerSecond());
   }
 
   /** Starts the periodic timers (each at a random phase) and asks for introductions. */
@@ -112,6 +117,10 @@ public final class HyParView {
   public void onJoin(long now, PeerId from, Message.Join join) {
     PeerInfo joiner = join.sender();
     stats.joinsReceived++;
+    if (!joinLimiter.allowJoin(now, from)) {
+      drop(from, OverlayEvent.DropReason.RATE_LIMITED, "JOIN over the stream's or the peer's budget");
+      return;
+    }
     requestNeighbor(now, joiner, true);
     for (int i = 0; i < active.size(); i++) {
       PeerInfo n = active.get(i);
@@ -143,8 +152,12 @@ public final class HyParView {
       links.send(now, peer.id(), new Message.NeighborReply(stream, true));
       return;
     }
-    boolean accept = request.highPriority() || active.size() < config.activeViewCapacity();
+    boolean room = active.size() < config.activeViewCapacity();
+    // A forced eviction is spent from the join budget: a peer repeating high-priority requests
+    // must not be able to churn out our honest neighbours.
+    boolean accept = room || (request.highPriority() && joinLimiter.allowEviction(now));
     if (!accept) {
+      if (request.highPriority()) drop(from, OverlayEvent.DropReason.RATE_LIMITED, "forced eviction over the stream's budget");
       stats.neighborRequestsRefused++;
       links.send(now, peer.id(), new Message.NeighborReply(stream, false));
       addPassive(peer);
@@ -203,14 +216,14 @@ public final class HyParView {
     if (shuffle.ttl() > 0 && active.size() > 1) {
       PeerInfo next = active.random(rng, p -> !p.id().equals(from) && !p.id().equals(origin.id()));
       if (next != null) {
-        links.send(now, next.id(), new Message.Shuffle(stream, origin, shuffle.ttl() - 1, shuffle.peers()));
+        links.send(now, next.id(), new Message.Shuffle(stream, origin, shuffle.ttl() - 1, shuffle.peers(), shuffle.nonce()));
         return;
       }
     }
     // The walk ends here: answer with as many passive peers as we were sent, then merge theirs.
     List<PeerInfo> received = capped(shuffle.peers());
     List<PeerInfo> reply = passive.sample(rng, received.size(), p -> !p.id().equals(origin.id()));
-    links.send(now, origin, new Message.ShuffleReply(stream, reply));
+    links.send(now, origin, new Message.ShuffleReply(stream, reply, shuffle.nonce()));
     stats.shufflesAccepted++;
     List<PeerInfo> incoming = new ArrayList<>(received);
     incoming.add(origin);
@@ -218,6 +231,11 @@ public final class HyParView {
   }
 
   public void onShuffleReply(long now, PeerId from, Message.ShuffleReply reply) {
+    if (!shuffleOutstanding || reply.nonce() != shuffleNonce) {
+      drop(from, OverlayEvent.DropReason.UNSOLICITED, "SHUFFLE_REPLY to no shuffle of ours");
+      return;
+    }
+    shuffleOutstanding = false;
     integrate(capped(reply.peers()), lastShuffleSent);
   }
 
@@ -278,7 +296,9 @@ public final class HyParView {
     peers.addAll(active.sample(rng, config.shuffleActiveCount(), p -> !p.id().equals(target.id())));
     peers.addAll(passive.sample(rng, config.shufflePassiveCount(), p -> true));
     lastShuffleSent = peers;
-    links.send(now, target.id(), new Message.Shuffle(stream, self, config.shuffleTtl(), peers));
+    shuffleNonce = rng.nextLong();
+    shuffleOutstanding = true;
+    links.send(now, target.id(), new Message.Shuffle(stream, self, config.shuffleTtl(), peers, shuffleNonce));
     stats.shufflesStarted++;
   }
 
@@ -335,6 +355,12 @@ public final class HyParView {
 
   private void requestNeighbor(long now, PeerInfo peer, boolean highPriority) {
     if (peer.id().equals(self.id())) return;
+    if (!pending.containsKey(peer.id()) && pending.size() >= config.maxPendingRequests()) {
+      // Each request holds a link and a dial; walks ending here must not pile them up.
+      drop(peer.id(), OverlayEvent.DropReason.CAPACITY,
+          "pending neighbour requests full (" + config.maxPendingRequests() + "): not asking");
+      return;
+    }
     long id = ++nextRequestId;
     Pending previous = pending.put(peer.id(), new Pending(peer, highPriority, id));
     if (previous == null) links.acquire(now, peer);
@@ -441,6 +467,10 @@ public final class HyParView {
     stats.introductionsRequested++;
     nextIntroductionAt = now + introductionBackoff;
     introductionBackoff = Math.min(config.introductionBackoffMaxNanos(), introductionBackoff * 2);
+  }
+
+  private void drop(PeerId peer, OverlayEvent.DropReason reason, String detail) {
+    out.emit(new OverlayEvent.Dropped(stream, peer, reason, detail));
   }
 
   /** A period spread uniformly over ±50 %, so that nodes started together do not act in step. */

@@ -24,6 +24,17 @@ import java.time.Duration;
  *   <li>{@code repairInterval} 1 s: how often a node with room in its active view asks one more
  *       passive peer (the tick only runs while there is room). Our guess: quick healing at one
  *       request per second per stream.</li>
+ *   <li>{@code maxPendingRequests} twice the active view: neighbour requests under way, to fill
+ *       free slots or to offer joiners a slot. Each holds a link and a dial; a peer forwarding
+ *       walks that end here with made-up joiners could otherwise hold every link slot. Our choice.</li>
+ *   <li>{@code formerNeighborGrace} 5 s: broadcast frames and walks are taken only from the
+ *       stream's neighbours, and from a former neighbour for this long after it left the active
+ *       view (its frames sent before it heard of the change are still on the way). Our choice:
+ *       well above a round trip plus a full outbound queue's drain on a slow link.</li>
+ *   <li>{@code joinInterval} 1 s, {@code joinBudgetPerSecond} 20: one JOIN per peer per interval,
+ *       and at most this many JOINs and forced evictions (high-priority NEIGHBOR requests that
+ *       evict someone) per second in a stream. A JOIN costs 5 random walks and a forced eviction;
+ *       a mass join of 1,000 nodes spreads over many contacts. Our choice.</li>
  *   <li>{@code introductionBackoffMin} 500 ms, {@code introductionBackoffMax} 30 s: isolated nodes
  *       ask again with exponential backoff, as Streamr's split avoidance does (500 ms · 2ⁱ).</li>
  * </ul>
@@ -41,7 +52,11 @@ public record HyParViewConfig(
     long neighborRequestTimeoutNanos,
     long repairIntervalNanos,
     long introductionBackoffMinNanos,
-    long introductionBackoffMaxNanos) {
+    long introductionBackoffMaxNanos,
+    int maxPendingRequests,
+    long formerNeighborGraceNanos,
+    long joinIntervalNanos,
+    int joinBudgetPerSecond) {
 
   public HyParViewConfig {
     atLeast(activeViewCapacity, 1, "activeViewCapacity");
@@ -66,6 +81,12 @@ public record HyParViewConfig(
     if (introductionBackoffMaxNanos < introductionBackoffMinNanos) {
       throw new IllegalArgumentException("introductionBackoffMax must be at least introductionBackoffMin");
     }
+    if (maxPendingRequests < activeViewCapacity) {
+      throw new IllegalArgumentException("maxPendingRequests must be at least activeViewCapacity");
+    }
+    atLeast(formerNeighborGraceNanos, 0, "formerNeighborGrace");
+    atLeast(joinIntervalNanos, 0, "joinInterval");
+    atLeast(joinBudgetPerSecond, 1, "joinBudgetPerSecond");
   }
 
   private static void atLeast(long v, long min, String name) {
@@ -99,6 +120,10 @@ public record HyParViewConfig(
     private Duration repairInterval = Duration.ofSeconds(1);
     private Duration introductionBackoffMin = Duration.ofMillis(500);
     private Duration introductionBackoffMax = Duration.ofSeconds(30);
+    private int maxPendingRequests = -1; // twice the active view unless set
+    private Duration formerNeighborGrace = Duration.ofSeconds(5);
+    private Duration joinInterval = Duration.ofSeconds(1);
+    private int joinBudgetPerSecond = 20;
 
     public Builder activeViewCapacity(int v) {
       activeViewCapacity = v;
@@ -165,11 +190,33 @@ public record HyParViewConfig(
       return this;
     }
 
+    public Builder maxPendingRequests(int v) {
+      maxPendingRequests = v;
+      return this;
+    }
+
+    public Builder formerNeighborGrace(Duration v) {
+      formerNeighborGrace = v;
+      return this;
+    }
+
+    public Builder joinInterval(Duration v) {
+      joinInterval = v;
+      return this;
+    }
+
+    public Builder joinBudgetPerSecond(int v) {
+      joinBudgetPerSecond = v;
+      return this;
+    }
+
     public HyParViewConfig build() {
       return new HyParViewConfig(activeViewCapacity, passiveViewCapacity, activeRandomWalkLength,
           passiveRandomWalkLength, shuffleActiveCount, shufflePassiveCount, shuffleTtl,
           shuffleInterval.toNanos(), activeViewMinimum, neighborRequestTimeout.toNanos(),
-          repairInterval.toNanos(), introductionBackoffMin.toNanos(), introductionBackoffMax.toNanos());
+          repairInterval.toNanos(), introductionBackoffMin.toNanos(), introductionBackoffMax.toNanos(),
+          maxPendingRequests < 0 ? 2 * activeViewCapacity : maxPendingRequests, formerNeighborGrace.toNanos(),
+          joinInterval.toNanos(), joinBudgetPerSecond);
     }
   }
 }

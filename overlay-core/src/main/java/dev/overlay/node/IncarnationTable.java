@@ -24,12 +24,23 @@ final class IncarnationTable {
     };
   }
 
-  /** Whether {@code incarnation} is older than one already seen from the peer; remembers newer ones. */
+  /**
+   * Whether {@code incarnation} is older than one already seen from the peer; remembers newer
+   * ones. Only for an incarnation the peer itself sent over its own authenticated link: one
+   * relayed by a third party (a FORWARD_JOIN's joiner) is checked with {@link #isOlder} and never
+   * recorded, or anyone could lock a peer out by naming it with a huge incarnation.
+   */
   boolean isStale(PeerId peer, long incarnation) {
     Long known = latest.get(peer);
     if (known != null && incarnation < known) return true;
     if (known == null || incarnation > known) latest.put(peer, incarnation);
     return false;
+  }
+
+  /** Whether {@code incarnation} is older than one the peer itself told us; records nothing. */
+  boolean isOlder(PeerId peer, long incarnation) {
+    Long known = latest.get(peer);
+    return known != null && incarnation < known;
   }
 
   int size() {

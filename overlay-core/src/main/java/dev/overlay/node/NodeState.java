@@ -187,6 +187,10 @@ public final class NodeState {
       return;
     }
     if (!passesMembershipChecks(from, message)) return;
+    if (message instanceof Message.Data d && d.payload().length > config.maxPayloadBytes()) {
+      drop(message, from, DropReason.TOO_LARGE, "payload of " + d.payload().length + " bytes, limit " + config.maxPayloadBytes());
+      return;
+    }
     s.onMessage(now, from, message);
   }
 
@@ -206,8 +210,8 @@ public final class NodeState {
     } else if (message instanceof Message.Disconnect m) {
       incarnation = m.incarnation();
     } else if (message instanceof Message.ForwardJoin m) {
-      // Relayed, so the joiner is not the sender; its incarnation is still checked.
-      if (incarnations.isStale(m.joiner().id(), m.joiner().incarnation())) {
+      // Relayed, so the joiner is not the sender: its incarnation is checked, never recorded.
+      if (incarnations.isOlder(m.joiner().id(), m.joiner().incarnation())) {
         drop(message, from, DropReason.STALE_INCARNATION, "FORWARD_JOIN for an earlier incarnation of " + m.joiner().id());
         return false;
       }

@@ -31,6 +31,7 @@ public final class StreamState implements HyParView.Listener {
   private final HyParView membership;
   private final Plumtree broadcast;
   private final SeenMessages seen;
+  private final FormerNeighbors former;
   /** Random per join, so a rejoin never reuses (session, seq) pairs a neighbour still remembers. */
   private final long session;
   private long lastSeq;
@@ -42,6 +43,7 @@ public final class StreamState implements HyParView.Listener {
     this.out = out;
     this.session = rng.nextLong();
     this.seen = new SeenMessages(stream, seenConfig, out);
+    this.former = new FormerNeighbors(membershipConfig.formerNeighborGraceNanos());
     this.broadcast = new Plumtree(stream, broadcastConfig, seen, out);
     this.membership = new HyParView(stream, membershipConfig, self, rng, links, out, this);
   }
@@ -59,6 +61,11 @@ public final class StreamState implements HyParView.Listener {
   }
 
   public void onMessage(long now, PeerId from, Message message) {
+    if (neighborsOnly(message) && !membership.isActive(from) && !former.withinGrace(now, from)) {
+      out.emit(new OverlayEvent.Dropped(stream, from, OverlayEvent.DropReason.NOT_NEIGHBOR,
+          message.getClass().getSimpleName() + " from a peer that is not a neighbour in the stream"));
+      return;
+    }
     if (message instanceof Message.Data m) {
       broadcast.onData(now, from, m);
     } else if (message instanceof Message.IHave m) {
@@ -84,6 +91,16 @@ public final class StreamState implements HyParView.Listener {
     } else {
       throw new IllegalArgumentException("unhandled message type " + message.getClass().getSimpleName());
     }
+  }
+
+  /**
+   * Broadcast frames and the membership walks travel only between neighbours. JOIN and NEIGHBOR
+   * come from strangers by design; NEIGHBOR_REPLY, DISCONNECT and SHUFFLE_REPLY are checked
+   * against what we asked or hold.
+   */
+  private static boolean neighborsOnly(Message m) {
+    return m instanceof Message.Data || m instanceof Message.IHave || m instanceof Message.Graft
+        || m instanceof Message.Prune || m instanceof Message.ForwardJoin || m instanceof Message.Shuffle;
   }
 
   public void onTimer(long now, Timer timer) {
@@ -123,12 +140,14 @@ public final class StreamState implements HyParView.Listener {
 
   @Override
   public void neighborUp(long now, PeerInfo peer) {
+    former.back(peer.id());
     broadcast.neighborUp(now, peer.id());
     out.emit(new OverlayEvent.NeighborUp(stream, peer.id()));
   }
 
   @Override
   public void neighborDown(long now, PeerId peer, String reason) {
+    former.left(now, peer);
     broadcast.neighborDown(now, peer);
     out.emit(new OverlayEvent.NeighborDown(stream, peer, reason));
   }

@@ -20,14 +20,22 @@ import java.util.List;
 public final class WireCodec {
 
   /** The protocol version this code speaks. */
-  public static final int PROTOCOL_VERSION = 1;
-  /** The oldest version it still speaks. */
-  public static final int MIN_PROTOCOL_VERSION = 1;
+  public static final int PROTOCOL_VERSION = 2;
+  /**
+   * The oldest version it still speaks. Version 1 had no publisher signatures and no shuffle
+   * nonces; a node that took its messages would be open to the forgeries version 2 closes.
+   */
+  public static final int MIN_PROTOCOL_VERSION = 2;
 
   /** Upper bounds on what a peer may send, whatever our own configuration. */
   public static final int MAX_ANNOUNCEMENTS = 4096;
   public static final int MAX_PEERS_PER_SHUFFLE = 64;
   public static final int MAX_TTL = 64;
+  /**
+   * The largest payload any peer may send, whatever a node's own (smaller) limit: a decoder
+   * given no limit of its own refuses anything larger.
+   */
+  public static final int MAX_PAYLOAD_BYTES = 64 * 1024;
 
   private WireCodec() {}
 
@@ -71,11 +79,12 @@ public final class WireCodec {
           .setIncarnation(m.incarnation()).setAlive(m.alive()));
     } else if (message instanceof Message.Shuffle m) {
       dev.overlay.wire.proto.Shuffle.Builder b = dev.overlay.wire.proto.Shuffle.newBuilder().setStream(stream)
-          .setOrigin(peerInfo(m.origin())).setTtl(m.ttl());
+          .setOrigin(peerInfo(m.origin())).setTtl(m.ttl()).setNonce(m.nonce());
       for (PeerInfo p : m.peers()) b.addPeers(peerInfo(p));
       f.setShuffle(b);
     } else if (message instanceof Message.ShuffleReply m) {
-      dev.overlay.wire.proto.ShuffleReply.Builder b = dev.overlay.wire.proto.ShuffleReply.newBuilder().setStream(stream);
+      dev.overlay.wire.proto.ShuffleReply.Builder b = dev.overlay.wire.proto.ShuffleReply.newBuilder().setStream(stream)
+          .setNonce(m.nonce());
       for (PeerInfo p : m.peers()) b.addPeers(peerInfo(p));
       f.setShuffleReply(b);
     } else if (message instanceof Message.TrackerRegister m) {
@@ -126,17 +135,26 @@ public final class WireCodec {
 
   public static Message decode(byte[] bytes) throws WireException {
     try {
-      return fromFrame(Frame.parseFrom(bytes));
+      return fromFrame(Frame.parseFrom(bytes), MAX_PAYLOAD_BYTES);
     } catch (InvalidProtocolBufferException e) {
       throw new WireException("not a valid frame: " + e.getMessage(), e);
     }
   }
 
-  /** The stream message in the frame; link frames (Hello, Ping, Pong) are not stream messages. */
+  /** The stream message in the frame, with payloads up to {@link #MAX_PAYLOAD_BYTES}. */
   public static Message fromFrame(Frame f) throws WireException {
+    return fromFrame(f, MAX_PAYLOAD_BYTES);
+  }
+
+  /**
+   * The stream message in the frame; link frames (Hello, Ping, Pong) are not stream messages.
+   * A payload over {@code maxPayloadBytes} is refused here, before it is copied.
+   */
+  public static Message fromFrame(Frame f, int maxPayloadBytes) throws WireException {
     switch (f.getBodyCase()) {
       case DATA: {
         var m = f.getData();
+        checkPayload(m.getPayload().size(), maxPayloadBytes);
         return new Message.Data(new StreamId(m.getStream()), peerId(m.getPublisher(), "data.publisher"),
             m.getSession(), positiveSeq(m.getSeq(), "data.seq"), ttlOrHops(m.getHops(), "data.hops"),
             m.getPayload().toByteArray());
@@ -149,6 +167,11 @@ public final class WireCodec {
         List<Message.Announcement> list = new ArrayList<>(m.getAnnouncementsCount());
         for (var a : m.getAnnouncementsList()) {
           if (a.getCount() < 1) throw new WireException("announcement count must be at least 1");
+          long first = positiveSeq(a.getFirstSeq(), "announcement.first_seq");
+          if (first + Integer.toUnsignedLong(a.getCount()) - 1 > Message.MAX_SEQ) {
+            throw new WireException("announcement range " + first + " + " + Integer.toUnsignedLong(a.getCount())
+                + " runs past the largest sequence number " + Message.MAX_SEQ);
+          }
           list.add(new Message.Announcement(peerId(a.getPublisher(), "announcement.publisher"), a.getSession(),
               positiveSeq(a.getFirstSeq(), "announcement.first_seq"), a.getCount(), ttlOrHops(a.getHops(), "announcement.hops")));
         }
@@ -189,11 +212,12 @@ public final class WireCodec {
       case SHUFFLE: {
         var m = f.getShuffle();
         return new Message.Shuffle(new StreamId(m.getStream()), peerInfo(m.getOrigin(), m.hasOrigin(), "shuffle.origin"),
-            ttlOrHops(m.getTtl(), "shuffle.ttl"), peerInfos(m.getPeersList(), "shuffle.peers"));
+            ttlOrHops(m.getTtl(), "shuffle.ttl"), peerInfos(m.getPeersList(), "shuffle.peers"), m.getNonce());
       }
       case SHUFFLE_REPLY: {
         var m = f.getShuffleReply();
-        return new Message.ShuffleReply(new StreamId(m.getStream()), peerInfos(m.getPeersList(), "shuffle_reply.peers"));
+        return new Message.ShuffleReply(new StreamId(m.getStream()), peerInfos(m.getPeersList(), "shuffle_reply.peers"),
+            m.getNonce());
       }
       case TRACKER_REGISTER: {
         var m = f.getTrackerRegister();
@@ -264,9 +288,19 @@ public final class WireCodec {
     return PeerId.fromBytes(bytes.toByteArray());
   }
 
-  private static long positiveSeq(long seq, String field) throws WireException {
-    if (seq < 1) throw new WireException(field + " must be at least 1, got " + Long.toUnsignedString(seq));
+  /** A sequence number in 1..{@link Message#MAX_SEQ}. */
+  public static long positiveSeq(long seq, String field) throws WireException {
+    if (seq < 1 || seq > Message.MAX_SEQ) {
+      throw new WireException(field + " must be in 1.." + Message.MAX_SEQ + ", got " + Long.toUnsignedString(seq));
+    }
     return seq;
+  }
+
+  /** Refuses a payload over the receiver's limit. */
+  public static void checkPayload(long bytes, int maxPayloadBytes) throws WireException {
+    if (bytes > maxPayloadBytes) {
+      throw new WireException("payload of " + bytes + " bytes, limit " + maxPayloadBytes);
+    }
   }
 
   private static int ttlOrHops(int v, String field) throws WireException {

@@ -172,7 +172,7 @@ class HyParViewTest {
   @Test
   void aBrokenLinkToANeighbourIsRepairedWithHighPriorityWhenBelowTheMinimum() {
     node.joinWithNeighbors(2);
-    node.receive(2, new Message.Shuffle(STREAM, info(8), 0, List.of(info(7)))); // learn 7 and 8 as passive peers
+    node.receive(2, new Message.Shuffle(STREAM, info(8), 0, List.of(info(7)), 0)); // learn 7 and 8 as passive peers
     node.out.clear();
     List<Command> c = node.on(new Event.PeerDisconnected(id(2), "reset"));
 
@@ -184,7 +184,7 @@ class HyParViewTest {
   @Test
   void anUnreachableCandidateIsDroppedFromThePassiveView() {
     node.joinWithNeighbors(2);
-    node.receive(2, new Message.Shuffle(STREAM, info(8), 0, List.of()));
+    node.receive(2, new Message.Shuffle(STREAM, info(8), 0, List.of(), 0));
     assertThat(view().passiveView()).extracting(PeerInfo::id).contains(id(8));
     node.on(new Event.DialFailed(id(8), "connection refused"));
     assertThat(view().passiveView()).extracting(PeerInfo::id).doesNotContain(id(8));
@@ -193,8 +193,8 @@ class HyParViewTest {
   @Test
   void aShuffleWalksOnWhileItHasTtlAndActivePeers() {
     node.joinWithNeighbors(2, 3);
-    List<Command> c = node.receive(2, new Message.Shuffle(STREAM, info(8), 4, List.of(info(7))));
-    assertThat(c).containsExactly(new Command.Send(id(3), new Message.Shuffle(STREAM, info(8), 3, List.of(info(7)))));
+    List<Command> c = node.receive(2, new Message.Shuffle(STREAM, info(8), 4, List.of(info(7)), 0));
+    assertThat(c).containsExactly(new Command.Send(id(3), new Message.Shuffle(STREAM, info(8), 3, List.of(info(7)), 0)));
   }
 
   @Test
@@ -205,9 +205,9 @@ class HyParViewTest {
     node.receive(5, new Message.Disconnect(STREAM, 1, true)); // 5 is now passive
     node.out.clear();
 
-    List<Command> c = node.receive(2, new Message.Shuffle(STREAM, info(8), 0, List.of(info(7))));
+    List<Command> c = node.receive(2, new Message.Shuffle(STREAM, info(8), 0, List.of(info(7)), 0));
     assertThat(c).contains(new Command.Connect(info(8)),
-        new Command.Send(id(8), new Message.ShuffleReply(STREAM, List.of(info(5)))));
+        new Command.Send(id(8), new Message.ShuffleReply(STREAM, List.of(info(5)), 0)));
     assertThat(view().passiveView()).extracting(PeerInfo::id).contains(id(7), id(8), id(5));
   }
 

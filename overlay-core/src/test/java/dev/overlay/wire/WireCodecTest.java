@@ -31,8 +31,8 @@ class WireCodecTest {
         new Message.Neighbor(STREAM, WITH_ADDRESSES, true),
         new Message.NeighborReply(STREAM, false),
         new Message.Disconnect(STREAM, 42, true),
-        new Message.Shuffle(STREAM, WITH_ADDRESSES, 5, List.of(PeerInfo.of(id(4), 2), PeerInfo.of(id(5), 3))),
-        new Message.ShuffleReply(STREAM, List.of(PeerInfo.of(id(6), 1))),
+        new Message.Shuffle(STREAM, WITH_ADDRESSES, 5, List.of(PeerInfo.of(id(4), 2), PeerInfo.of(id(5), 3)), 0xC0FFEEL),
+        new Message.ShuffleReply(STREAM, List.of(PeerInfo.of(id(6), 1)), -7),
         new Message.Data(STREAM, id(7), -3, 12345678901L, 9, new byte[] {1, 2, 3}),
         new Message.IHave(STREAM, List.of(new Message.Announcement(id(8), 11, 100, 25, 4))),
         new Message.Graft(STREAM, new MessageRef(id(9), 12, 3), true),
@@ -110,5 +110,31 @@ class WireCodecTest {
   void linkFramesAreNotStreamMessages() {
     Frame f = Frame.newBuilder().setPing(dev.overlay.wire.proto.Ping.newBuilder().setNonce(1)).build();
     assertThatThrownBy(() -> WireCodec.fromFrame(f)).isInstanceOf(WireException.class).hasMessageContaining("link frame");
+  }
+
+  @Test
+  void anAnnouncementRangeRunningPastTheLargestSequenceNumberIsRefused() {
+    for (long first : new long[] {Long.MAX_VALUE - 2, Message.MAX_SEQ}) {
+      Frame f = Frame.newBuilder().setIhave(dev.overlay.wire.proto.IHave.newBuilder().setStream(1)
+          .addAnnouncements(dev.overlay.wire.proto.Announcement.newBuilder()
+              .setPublisher(ByteString.copyFrom(new byte[32])).setFirstSeq(first).setCount(5))).build();
+      assertThatThrownBy(() -> WireCodec.fromFrame(f)).isInstanceOf(WireException.class).hasMessageContaining("announcement");
+    }
+  }
+
+  @Test
+  void aSequenceNumberAboveTheLargestIsRefused() {
+    Frame f = Frame.newBuilder().setGraft(dev.overlay.wire.proto.Graft.newBuilder().setStream(1)
+        .setPublisher(ByteString.copyFrom(new byte[32])).setSeq(Long.MAX_VALUE)).build();
+    assertThatThrownBy(() -> WireCodec.fromFrame(f)).isInstanceOf(WireException.class).hasMessageContaining("graft.seq");
+  }
+
+  @Test
+  void aPayloadOverTheReceiversLimitIsRefusedByTheDecoder() throws WireException {
+    Frame f = WireCodec.toFrame(new Message.Data(STREAM, id(7), 1, 1, 0, new byte[1001]));
+    assertThat(WireCodec.fromFrame(f, 1001)).isInstanceOf(Message.Data.class);
+    assertThatThrownBy(() -> WireCodec.fromFrame(f, 1000)).isInstanceOf(WireException.class).hasMessageContaining("payload");
+    Frame huge = WireCodec.toFrame(new Message.Data(STREAM, id(7), 1, 1, 0, new byte[900 * 1024]));
+    assertThatThrownBy(() -> WireCodec.fromFrame(huge)).isInstanceOf(WireException.class).hasMessageContaining("payload");
   }
 }

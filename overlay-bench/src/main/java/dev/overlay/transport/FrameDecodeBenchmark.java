@@ -3,6 +3,7 @@ package dev.overlay.transport;
 import dev.overlay.core.Message;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.StreamId;
+import dev.overlay.wire.WireCodec;
 import dev.overlay.wire.WireException;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
@@ -57,7 +58,7 @@ public class FrameDecodeBenchmark {
   @Benchmark
   public Message decode() throws WireException {
     frame.readerIndex(0);
-    return WireFrames.decodeMessage(frame, ids);
+    return WireFrames.decodeMessage(frame, ids, WireCodec.MAX_PAYLOAD_BYTES);
   }
 
   @TearDown(Level.Trial)

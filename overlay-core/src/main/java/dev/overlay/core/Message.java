@@ -29,6 +29,12 @@ public sealed interface Message {
    */
   long MAX_SEQ = 1L << 62;
 
+  /**
+   * The largest payload any node sends or takes (a node may set a smaller limit). Telemetry is
+   * tens to hundreds of bytes; larger payloads belong on another channel.
+   */
+  int MAX_PAYLOAD_BYTES = 64 * 1024;
+
   StreamId stream();
 
   // ---- Membership: HyParView -------------------------------------------------------------

@@ -47,7 +47,9 @@ public record NodeConfig(
     }
     if (linkIdleTimeoutNanos <= 0) throw new IllegalArgumentException("linkIdleTimeout must be positive");
     if (housekeepingIntervalNanos <= 0) throw new IllegalArgumentException("housekeepingInterval must be positive");
-    if (maxPayloadBytes < 1) throw new IllegalArgumentException("maxPayloadBytes must be at least 1");
+    if (maxPayloadBytes < 1 || maxPayloadBytes > dev.overlay.core.Message.MAX_PAYLOAD_BYTES) {
+      throw new IllegalArgumentException("maxPayloadBytes must be in 1.." + dev.overlay.core.Message.MAX_PAYLOAD_BYTES);
+    }
     if (incarnationTableCapacity < 1) throw new IllegalArgumentException("incarnationTableCapacity must be at least 1");
     if (seen.publisherTtlNanos() < broadcast.messageCacheTtlNanos()) {
       // A message answered from the cache must still be recognised as seen by the receiver.

@@ -35,7 +35,13 @@ public final class WireCodec {
    * The largest payload any peer may send, whatever a node's own (smaller) limit: a decoder
    * given no limit of its own refuses anything larger.
    */
-  public static final int MAX_PAYLOAD_BYTES = 64 * 1024;
+  public static final int MAX_PAYLOAD_BYTES = Message.MAX_PAYLOAD_BYTES;
+  /**
+   * The smallest frame limit a peer may advertise in its HELLO: every frame a node sends fits
+   * (the largest payload with its seal, a full shuffle, a tracker's answer), so no peer can make
+   * us drop frames by advertising a tiny limit.
+   */
+  public static final int MIN_FRAME_LIMIT = 128 * 1024;
 
   private WireCodec() {}
 

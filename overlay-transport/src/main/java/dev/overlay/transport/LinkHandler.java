@@ -34,6 +34,8 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
   private final LinkManager manager;
   /** The id we dialled for; null for inbound connections and for seeds dialled by address. */
   private final PeerId expected;
+  /** Whether {@code expected} is a key the application pinned (a tracker, a seed) rather than one a peer told us. */
+  private final boolean pinned;
   private final boolean dialer;
   private final String remote;
 
@@ -43,6 +45,7 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
   private PeerInfo peerInfo;
   private long peerMaxFrameBytes;
   private String closeReason;
+  private CloseReason closeKind;
   private ScheduledFuture<?> handshakeTimeout;
   // Flush bookkeeping, owned by LinkManager (same loop).
   /** Frames read from and queued for this connection, for snapshots. On the loop. */
@@ -51,10 +54,21 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
   boolean dirty;
   boolean deferred;
   long lastFlush;
+  /** Counts our PINGs; the nonce carries no meaning but must differ. */
+  private long pingNonce;
+  /** Whether this connection still counts against the handshake cap. */
+  boolean handshaking;
+  /** Whether this is a dial the DialGate counted as in progress (until it is ready or closed). */
+  boolean gated;
 
   LinkHandler(LinkManager manager, PeerId expected, boolean dialer, String remote) {
+    this(manager, expected, false, dialer, remote);
+  }
+
+  LinkHandler(LinkManager manager, PeerId expected, boolean pinned, boolean dialer, String remote) {
     this.manager = manager;
     this.expected = expected;
+    this.pinned = pinned;
     this.dialer = dialer;
     this.remote = remote;
   }
@@ -87,18 +101,27 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
     return state == State.READY;
   }
 
+  /** Why it closed, for people: the kind's detail. Null while open. */
   String closeReason() {
     return closeReason;
   }
 
+  /** Why it closed, for code. Null while open. */
+  CloseReason closeKind() {
+    return closeKind;
+  }
+
   /** Records why this connection is about to close, without closing it yet. */
-  void closing(String reason) {
-    if (closeReason == null) closeReason = reason;
+  void closing(CloseReason kind, String detail) {
+    if (closeKind == null) {
+      closeKind = kind;
+      closeReason = detail;
+    }
   }
 
   /** Closes this connection, remembering why (the first reason given wins). */
-  void close(String reason) {
-    if (closeReason == null) closeReason = reason;
+  void close(CloseReason kind, String detail) {
+    closing(kind, detail);
     state = State.CLOSED;
     if (channel != null) channel.close();
   }
@@ -107,7 +130,7 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
   public void handlerAdded(ChannelHandlerContext ctx) {
     channel = ctx.channel();
     handshakeTimeout = ctx.executor().schedule(() -> {
-      if (state != State.READY && state != State.CLOSED) close("handshake timed out in state " + state);
+      if (state != State.READY && state != State.CLOSED) close(CloseReason.HANDSHAKE_TIMEOUT, "handshake timed out in state " + state);
     }, manager.config().handshakeTimeoutNanos(), TimeUnit.NANOSECONDS);
   }
 
@@ -116,10 +139,10 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
     if (evt instanceof SslHandshakeCompletionEvent done) {
       onTlsDone(ctx, done);
     } else if (evt == KeepAliveHandler.Signal.IDLE) {
-      close("keep-alive timeout: nothing received for "
+      close(CloseReason.KEEPALIVE_TIMEOUT, "keep-alive timeout: nothing received for "
           + TimeUnit.NANOSECONDS.toSeconds(manager.config().idleTimeoutNanos()) + " s");
     } else if (evt == KeepAliveHandler.Signal.PING_DUE && state == State.READY) {
-      manager.sendLinkFrame(this, Frame.newBuilder().setPing(Ping.newBuilder().setNonce(System.nanoTime())).build());
+      manager.sendKeepAlive(this, Frame.newBuilder().setPing(Ping.newBuilder().setNonce(++pingNonce)).build());
     }
     super.userEventTriggered(ctx, evt);
   }
@@ -128,24 +151,26 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
     if (!done.isSuccess()) {
       Throwable c = done.cause();
       if (c instanceof java.nio.channels.ClosedChannelException) {
-        close("closed during the TLS handshake"); // the other side went away (shutting down, say): not a refusal
+        close(CloseReason.CLOSED_DURING_HANDSHAKE, "closed during the TLS handshake"); // the other side went away: not a refusal
       } else {
-        close("TLS handshake failed: " + (c.getMessage() != null ? c.getMessage() : c.getClass().getSimpleName()));
+        close(CloseReason.TLS_FAILED, "TLS handshake failed: " + (c.getMessage() != null ? c.getMessage() : c.getClass().getSimpleName()));
       }
       return;
     }
     try {
       peer = manager.intern(PeerVerifier.peerIdOf(ctx.pipeline().get(SslHandler.class).engine().getSession()));
     } catch (SSLPeerUnverifiedException e) {
-      close("peer not verified: " + e.getMessage());
+      close(CloseReason.NOT_VERIFIED, "peer not verified: " + e.getMessage());
       return;
     }
     if (expected != null && !expected.equals(peer)) {
-      close("peer identity mismatch: dialled " + expected.toHex() + ", the peer proved " + peer.toHex());
+      close(pinned ? CloseReason.PINNED_KEY_MISMATCH : CloseReason.IDENTITY_MISMATCH,
+          (pinned ? "pinned key mismatch: expected " : "peer identity mismatch: dialled ") + expected.toHex()
+          + ", the peer proved " + peer.toHex());
       return;
     }
     if (peer.equals(manager.self().id())) {
-      close("connected to ourselves");
+      close(CloseReason.CONNECTED_TO_SELF, "connected to ourselves");
       return;
     }
     state = State.HELLO;
@@ -161,11 +186,12 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
       } else if (state == State.HELLO) {
         onHello(WireFrames.parse(frame));
       } else if (state == State.TLS) {
-        close("protocol error: frame before the TLS handshake finished");
+        close(CloseReason.PROTOCOL_ERROR, "protocol error: frame before the TLS handshake finished");
       }
     } catch (WireException e) {
       manager.frameRejected(this, e.getMessage());
-      close("malformed frame: " + e.getMessage());
+      close(state == State.HELLO ? CloseReason.BAD_HELLO : CloseReason.MALFORMED_FRAME,
+          (state == State.HELLO ? "bad HELLO: " : "malformed frame: ") + e.getMessage());
     } finally {
       frame.release();
     }
@@ -177,17 +203,23 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
     }
     Hello h = frame.getHello();
     if (h.getMinProtocolVersion() > WireCodec.PROTOCOL_VERSION || h.getProtocolVersion() < WireCodec.MIN_PROTOCOL_VERSION) {
-      close("no common protocol version: we speak " + WireCodec.MIN_PROTOCOL_VERSION + ".." + WireCodec.PROTOCOL_VERSION
-          + ", the peer " + h.getMinProtocolVersion() + ".." + h.getProtocolVersion());
+      close(CloseReason.NO_COMMON_VERSION, "no common protocol version: we speak " + WireCodec.MIN_PROTOCOL_VERSION
+          + ".." + WireCodec.PROTOCOL_VERSION + ", the peer " + h.getMinProtocolVersion() + ".." + h.getProtocolVersion());
       return;
     }
     PeerInfo info = WireCodec.peerInfo(h.getSender(), h.hasSender(), "hello.sender");
     if (!info.id().equals(peer)) {
-      close("HELLO names " + info.id().toHex() + " but TLS proved " + peer.toHex());
+      close(CloseReason.BAD_HELLO, "HELLO names " + info.id().toHex() + " but TLS proved " + peer.toHex());
+      return;
+    }
+    long maxFrame = Integer.toUnsignedLong(h.getMaxFrameBytes());
+    if (maxFrame < WireCodec.MIN_FRAME_LIMIT) {
+      close(CloseReason.BAD_HELLO, "HELLO accepts frames of " + maxFrame + " bytes; every node must take "
+          + WireCodec.MIN_FRAME_LIMIT);
       return;
     }
     peerInfo = info;
-    peerMaxFrameBytes = Integer.toUnsignedLong(h.getMaxFrameBytes());
+    peerMaxFrameBytes = maxFrame;
     state = State.READY;
     if (handshakeTimeout != null) handshakeTimeout.cancel(false);
     manager.ready(this);
@@ -197,13 +229,13 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
     int field = WireFrames.bodyField(frame);
     if (field == Frame.PING_FIELD_NUMBER) {
       Frame f = WireFrames.parse(frame);
-      manager.sendLinkFrame(this, Frame.newBuilder().setPong(Pong.newBuilder().setNonce(f.getPing().getNonce())).build());
+      manager.sendKeepAlive(this, Frame.newBuilder().setPong(Pong.newBuilder().setNonce(f.getPing().getNonce())).build());
       return;
     }
     if (field == Frame.PONG_FIELD_NUMBER) return; // receiving it reset the idle timer; that is all it is for
     if (field == Frame.HELLO_FIELD_NUMBER) throw new WireException("a second HELLO");
     int bytes = frame.readableBytes();
-    Message m = WireFrames.decodeMessage(frame, manager.ids());
+    Message m = WireFrames.decodeMessage(frame, manager.ids(), manager.maxPayloadBytes());
     manager.received(this, m, bytes);
   }
 
@@ -216,7 +248,8 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
   @Override
   public void channelInactive(ChannelHandlerContext ctx) throws Exception {
     if (handshakeTimeout != null) handshakeTimeout.cancel(false);
-    if (closeReason == null) closeReason = state == State.READY ? "closed by peer" : "closed by peer during handshake";
+    if (state == State.READY) closing(CloseReason.CLOSED_BY_PEER, "closed by peer");
+    else closing(CloseReason.CLOSED_DURING_HANDSHAKE, "closed by peer during handshake");
     state = State.CLOSED;
     manager.closed(this);
     super.channelInactive(ctx);
@@ -226,11 +259,11 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     Throwable c = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
     boolean tls = c instanceof SSLException;
-    String reason = tls ? "TLS error: " + c.getMessage()
-        : cause instanceof DecoderException ? "bad frame: " + c.getMessage()
-        : "connection error: " + c;
-    if (cause instanceof DecoderException && !tls) manager.frameRejected(this, reason);
-    close(reason);
+    boolean frame = cause instanceof DecoderException && !tls;
+    if (frame) manager.frameRejected(this, "bad frame: " + c.getMessage());
+    if (tls) close(CloseReason.TLS_FAILED, "TLS error: " + c.getMessage());
+    else if (frame) close(CloseReason.MALFORMED_FRAME, "bad frame: " + c.getMessage());
+    else close(CloseReason.CONNECTION_ERROR, "connection error: " + c);
   }
 
   long peerMaxFrameBytes() {

@@ -35,6 +35,8 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.EnumMap;
+import java.util.function.LongSupplier;
 import java.util.concurrent.TimeUnit;
 import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
@@ -89,9 +91,9 @@ public final class LinkManager {
     long shed;
     long lastShedReport;
 
-    Link(PeerId peer, TransportConfig config) {
+    Link(PeerId peer, TransportConfig config, LongSupplier clock) {
       this.peer = peer;
-      this.queue = new OutboundQueue(config.dataQueueBytes(), config.controlQueueBytes(), ALLOCATOR, System::nanoTime);
+      this.queue = new OutboundQueue(config.dataQueueBytes(), config.controlQueueBytes(), ALLOCATOR, clock);
     }
   }
 
@@ -116,6 +118,13 @@ public final class LinkManager {
   private final IdCache ids = new IdCache();
   private final Map<PeerId, Link> links = new HashMap<>();
   private final DialBackoff backoff;
+  private final DialGate dialGate;
+  private final LongSupplier clock;
+  private final int maxPayloadBytes;
+  private final LogBudget logBudget;
+  private final EnumMap<CloseReason, Long> closes = new EnumMap<>(CloseReason.class);
+  /** Connections in their TLS or HELLO handshake, against {@code maxHandshakes}. */
+  private int handshaking;
   private final List<LinkHandler> dirty = new ArrayList<>();
   /**
    * Names in a peer's candidates are resolved by Netty's asynchronous DNS resolver on the loop,
@@ -139,10 +148,27 @@ public final class LinkManager {
   private long framesRejected;
   private long framesShed;
   private long slowPeerDisconnects;
+  private long keepAlivesDropped;
+  private long framesOverPeerLimit;
 
   public LinkManager(EventLoop loop, TransportConfig config, TlsContexts tls, Class<? extends SocketChannel> socketChannel,
       Class<? extends ServerSocketChannel> serverChannel, RandomGenerator random, Listener listener) {
+    this(loop, config, tls, socketChannel, serverChannel, random, listener, dev.overlay.wire.WireCodec.MAX_PAYLOAD_BYTES, System::nanoTime);
+  }
+
+  /**
+   * @param maxPayloadBytes the largest payload a peer may send us; larger ones close its link
+   * @param clock the monotonic clock every timeout and budget here reads
+   */
+  public LinkManager(EventLoop loop, TransportConfig config, TlsContexts tls, Class<? extends SocketChannel> socketChannel,
+      Class<? extends ServerSocketChannel> serverChannel, RandomGenerator random, Listener listener, int maxPayloadBytes,
+      LongSupplier clock) {
     this.loop = loop;
+    this.clock = clock;
+    this.maxPayloadBytes = maxPayloadBytes;
+    this.logBudget = new LogBudget(log, TimeUnit.SECONDS.toNanos(10), clock);
+    this.dialGate = new DialGate(config.maxDialsPerSecond(), config.maxDialsInProgress(), config.dialBackoffMinNanos(),
+        config.dialBackoffMaxNanos(), random);
     this.config = config;
     this.tls = tls;
     this.socketChannel = socketChannel;
@@ -170,6 +196,7 @@ public final class LinkManager {
           @Override
           protected void initChannel(SocketChannel ch) {
             String remote = String.valueOf(ch.remoteAddress());
+            if (!admitInbound(ch, remote)) return;
             initPipeline(ch, tls.server().newHandler(ch.alloc()), new LinkHandler(LinkManager.this, null, false, remote));
           }
         });
@@ -200,8 +227,8 @@ public final class LinkManager {
     closed = true;
     for (Link link : new ArrayList<>(links.values())) {
       drop(link);
-      if (link.ready != null) link.ready.close("node shutting down");
-      if (link.dial != null && link.dial.attempt != null) link.dial.attempt.close("node shutting down");
+      if (link.ready != null) link.ready.close(CloseReason.SHUTDOWN, "node shutting down");
+      if (link.dial != null && link.dial.attempt != null) link.dial.attempt.close(CloseReason.SHUTDOWN, "node shutting down");
     }
     links.clear();
     if (server != null) server.close();
@@ -223,7 +250,7 @@ public final class LinkManager {
         loop.execute(() -> listener.dialFailed(peer, reason)); // not from inside the core's own call
         return;
       }
-      link = new Link(peer, config);
+      link = new Link(peer, config, clock);
       links.put(peer, link);
     }
     if (!info.candidates().isEmpty()) link.info = info;
@@ -243,10 +270,33 @@ public final class LinkManager {
 
   /** Dials a seed known only by address; its id is learnt from the handshake. */
   public void dialSeed(InetSocketAddress address) {
+    dialSeed(address, null);
+  }
+
+  /**
+   * Dials a seed or tracker by address. With {@code pinned}, the peer must prove that key, or
+   * the connection is refused ({@link CloseReason#PINNED_KEY_MISMATCH}).
+   */
+  public void dialSeed(InetSocketAddress address, PeerId pinned) {
     if (closed) return;
-    LinkHandler h = new LinkHandler(this, null, true, address.toString());
+    LinkHandler h = new LinkHandler(this, pinned, pinned != null, true, addressKey(address));
     seedDials.put(h, address);
+    String refused = dialGate.tryStart(clock.getAsLong(), addressKey(address));
+    if (refused != null) {
+      // Not even started: report it as the dial's failure, from the loop, not from inside the caller.
+      h.closing(CloseReason.CONNECT_FAILED, "not dialled: " + refused);
+      loop.execute(() -> {
+        seedDials.remove(h);
+        listener.seedFailed(address, h.closeReason());
+      });
+      return;
+    }
+    h.gated = true;
     connectChannel(address, h);
+  }
+
+  private static String addressKey(InetSocketAddress a) {
+    return a.getHostString() + ":" + a.getPort();
   }
 
   /** The address a seed dial was asked for, as the caller gave it (the channel may not have one). */
@@ -266,6 +316,11 @@ public final class LinkManager {
     }
     LinkHandler h = link.ready;
     Channel ch = h == null ? null : h.channel();
+    if (h != null && frame.readableBytes() > h.peerMaxFrameBytes()) {
+      framesDropped++;
+      framesOverPeerLimit++; // it would close the link at the other end
+      return true;
+    }
     switch (link.queue.offer(frame, control, ch)) {
       case ACCEPTED -> {
         if (h != null) {
@@ -277,7 +332,7 @@ public final class LinkManager {
         framesDropped++;
         framesShed++;
         link.shed++;
-        long now = System.nanoTime();
+        long now = clock.getAsLong();
         if (now - link.lastShedReport > TimeUnit.SECONDS.toNanos(1)) { // an event a second, not one a frame
           link.lastShedReport = now;
           listener.event(new TransportEvent.DataShed(peer, link.shed, link.queue.queuedBytes()));
@@ -295,14 +350,14 @@ public final class LinkManager {
   public void disconnect(PeerId peer) {
     Link link = links.remove(peer);
     if (link == null) return;
-    if (link.dial != null && link.dial.attempt != null) link.dial.attempt.close("dial cancelled");
+    if (link.dial != null && link.dial.attempt != null) link.dial.attempt.close(CloseReason.DIAL_CANCELLED, "dial cancelled");
     link.dial = null;
     LinkHandler h = link.ready;
     link.ready = null;
     if (h != null) {
       Channel ch = h.channel();
       link.queue.drainAll(ch);
-      h.closing("closed by this node");
+      h.closing(CloseReason.CLOSED_BY_US, "closed by this node");
       ch.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE); // close once written
     } else {
       framesDropped += link.queue.releaseAll();
@@ -311,7 +366,7 @@ public final class LinkManager {
 
   /** Closes links to peers whose data lane has been backlogged too long. Call about once a second. */
   public void checkSlowPeers() {
-    long now = System.nanoTime();
+    long now = clock.getAsLong();
     for (Link link : new ArrayList<>(links.values())) {
       long late = link.queue.backloggedFor(now);
       if (link.ready != null && late > config.slowPeerTimeoutNanos()) {
@@ -323,19 +378,22 @@ public final class LinkManager {
   // ---- From the channels --------------------------------------------------------------------
 
   void ready(LinkHandler h) {
+    handshakeDone(h);
+    if (h.gated) {
+      h.gated = false;
+      dialGate.finished(clock.getAsLong(), h.remote(), true);
+    }
     PeerId peer = h.peer();
     PeerInfo info = h.peerInfo();
     Link link = links.get(peer);
-    if (h.expected() == null && h.dialer()) listener.seedFound(seedAddress(h), info);
+    if (h.dialer() && seedDials.containsKey(h)) listener.seedFound(seedAddress(h), info);
     if (link == null) {
       if (links.size() >= config.maxLinks()) { // no one gets a new entry in a full table
         linksRefused++;
-        String reason = "link limit reached (" + config.maxLinks() + " links)";
-        listener.event(new TransportEvent.ConnectionRejected(h.remote(), peer, reason));
-        h.close(reason);
-        return;
+        h.close(CloseReason.LINK_LIMIT, "link limit reached (" + config.maxLinks() + " links)");
+        return; // closed() counts and reports it
       }
-      link = new Link(peer, config);
+      link = new Link(peer, config, clock);
       links.put(peer, link);
     }
     LinkHandler current = link.ready;
@@ -344,23 +402,31 @@ public final class LinkManager {
         // The peer restarted: its old connection belongs to a node that no longer exists.
         link.ready = null;
         framesDropped += link.queue.releaseAll();
-        current.close("replaced by the peer's new incarnation");
+        current.close(CloseReason.PEER_RESTARTED, "replaced by the peer's new incarnation");
         listener.linkDown(peer, "peer restarted");
       } else if (info.incarnation() < link.incarnation) {
-        h.close("from an earlier incarnation of the peer");
+        h.close(CloseReason.EARLIER_INCARNATION, "from an earlier incarnation of the peer");
         return;
       } else if (keepsExisting(current, h)) {
-        h.close("superseded: a simultaneous dial already linked us");
+        h.close(CloseReason.SUPERSEDED, "superseded: a simultaneous dial already linked us");
         return;
       } else {
         link.ready = h;
-        current.close("superseded: a simultaneous dial already linked us");
+        current.close(CloseReason.SUPERSEDED, "superseded: a simultaneous dial already linked us");
         drainAndFlush(link);
         return; // the core already knows the link is up
       }
     }
     if (link.dial != null && link.dial.attempt != h) {
-      if (link.dial.attempt != null) link.dial.attempt.close("superseded: the peer dialled us first");
+      LinkHandler ours = link.dial.attempt;
+      if (ours != null && ours.channel() != null && ours.channel().isActive() && !h.dialer()
+          && self.id().compareTo(peer) < 0) {
+        // Both dialled at once and ours reached the peer: the peer keeps the connection dialled
+        // by the smaller id, which is ours, so this one would be closed at its end anyway.
+        h.close(CloseReason.SUPERSEDED, "superseded: our own dial, from the smaller id, is under way");
+        return;
+      }
+      if (ours != null) ours.close(CloseReason.SUPERSEDED, "superseded: the peer dialled us first");
     }
     link.dial = null;
     link.ready = h;
@@ -383,13 +449,19 @@ public final class LinkManager {
   }
 
   void closed(LinkHandler h) {
+    handshakeDone(h);
+    if (h.gated) {
+      h.gated = false;
+      dialGate.finished(clock.getAsLong(), h.remote(), false);
+    }
+    count(h.closeKind());
     PeerId peer = h.peer();
     Link link = peer == null ? null : links.get(peer);
     if (link == null && h.expected() != null) link = links.get(h.expected());
     if (link != null && link.dial != null && link.dial.attempt == h) {
       link.dial.lastError = h.closeReason();
       link.dial.attempt = null;
-      if (rejection(h.closeReason())) reject(h);
+      if (h.closeKind().rejected()) reject(h);
       tryNext(link);
       return;
     }
@@ -398,15 +470,41 @@ public final class LinkManager {
       framesDropped += link.queue.releaseAll();
       links.remove(link.peer);
       log.debug("link to {} down: {}", peer, h.closeReason());
-      if (rejection(h.closeReason())) reject(h); // a protocol error on a working link: refused, and down
+      if (h.closeKind().rejected()) reject(h); // a protocol error on a working link: refused, and down
       listener.event(new TransportEvent.LinkDown(peer, h.closeReason()));
       listener.linkDown(peer, h.closeReason());
       return;
     }
-    if (h.expected() == null && h.dialer() && !h.ready()) {
+    if (h.dialer() && !h.ready() && seedDials.containsKey(h)) {
       listener.seedFailed(seedAddress(h), h.closeReason());
     }
-    if (rejection(h.closeReason())) reject(h);
+    if (h.closeKind().rejected()) reject(h);
+  }
+
+  /**
+   * Whether an inbound connection may start its handshake; if not, it is closed at once, before
+   * TLS (a ClientHello costs an ECDHE and a signature on this loop), counted and reported.
+   */
+  boolean admitInbound(Channel ch, String remote) {
+    if (handshaking < config.maxHandshakes()) return true;
+    count(CloseReason.HANDSHAKE_LIMIT);
+    String why = "handshake limit reached (" + config.maxHandshakes() + " in progress)";
+    listener.event(new TransportEvent.ConnectionRejected(remote, null, why));
+    logBudget.warn(CloseReason.HANDSHAKE_LIMIT, "refused connection " + remote + ": " + why);
+    ch.close();
+    return false;
+  }
+
+  /** A connection left its handshake: ready, or closed before it got there. */
+  private void handshakeDone(LinkHandler h) {
+    if (h.handshaking) {
+      h.handshaking = false;
+      handshaking--;
+    }
+  }
+
+  private void count(CloseReason reason) {
+    if (reason != null) closes.merge(reason, 1L, Long::sum);
   }
 
   void received(LinkHandler h, Message m, int frameBytes) {
@@ -426,13 +524,31 @@ public final class LinkManager {
 
   void frameRejected(LinkHandler h, String reason) {
     framesRejected++;
-    log.warn("closing connection {} ({}): {}", h.remote(), h.peer(), reason);
+    logBudget.warn(CloseReason.MALFORMED_FRAME, "closing connection " + h.remote() + " (" + h.peer() + "): "
+        + LogBudget.quote(reason, 200));
   }
 
+  /** The HELLO: written at once, it opens the link. */
   void sendLinkFrame(LinkHandler h, Frame frame) {
     Channel ch = h.channel();
     ch.write(WireFrames.encode(ch.alloc(), frame), ch.voidPromise());
     markDirty(h);
+  }
+
+  /**
+   * A PING or PONG. Dropped while the channel is not writable: a peer that sends PINGs and never
+   * reads must not grow our outbound buffer, and a link that busy needs no keep-alive anyway.
+   */
+  void sendKeepAlive(LinkHandler h, Frame frame) {
+    if (!h.channel().isWritable()) {
+      keepAlivesDropped++;
+      return;
+    }
+    sendLinkFrame(h, frame);
+  }
+
+  int maxPayloadBytes() {
+    return maxPayloadBytes;
   }
 
   Frame hello() {
@@ -512,6 +628,14 @@ public final class LinkManager {
     out.put("frames_shed", framesShed);
     out.put("slow_peer_disconnects", slowPeerDisconnects);
     out.put("links_refused", linksRefused);
+    out.put("keepalives_dropped", keepAlivesDropped);
+    out.put("frames_over_peer_limit", framesOverPeerLimit);
+    out.put("handshakes_in_progress", (long) handshaking);
+    out.put("dials_in_progress", (long) dialGate.inProgress());
+    out.put("dials_refused_budget", dialGate.refusedBudget());
+    out.put("dials_refused_in_progress", dialGate.refusedInProgress());
+    out.put("dials_refused_backoff", dialGate.refusedBackoff());
+    for (CloseReason r : CloseReason.values()) out.put(r.counterName(), closes.getOrDefault(r, 0L));
     return out;
   }
 
@@ -520,6 +644,12 @@ public final class LinkManager {
   private void tryNext(Link link) {
     Dial dial = link.dial;
     if (dial == null || closed) return;
+    while (dial.next < dial.addresses.size()) {
+      String refused = dialGate.tryStart(clock.getAsLong(), addressKey(dial.addresses.get(dial.next)));
+      if (refused == null) break;
+      dial.lastError = "not dialled " + dial.addresses.get(dial.next) + ": " + refused;
+      dial.next++;
+    }
     if (dial.next >= dial.addresses.size()) {
       link.dial = null;
       backoff.failure(link.peer);
@@ -533,7 +663,8 @@ public final class LinkManager {
       return;
     }
     InetSocketAddress address = dial.addresses.get(dial.next++);
-    LinkHandler h = new LinkHandler(this, link.peer, true, address.toString());
+    LinkHandler h = new LinkHandler(this, link.peer, true, addressKey(address));
+    h.gated = true;
     dial.attempt = h;
     connectChannel(address, h);
   }
@@ -557,7 +688,7 @@ public final class LinkManager {
     b.connect(address).addListener((ChannelFutureListener) f -> {
       if (!f.isSuccess()) {
         // The channel never became active, so channelInactive will not report it: do it here.
-        handler.close("connect to " + address + " failed: " + f.cause().getMessage());
+        handler.close(CloseReason.CONNECT_FAILED, "connect to " + address + " failed: " + f.cause().getMessage());
         closed(handler);
       }
     });
@@ -565,6 +696,8 @@ public final class LinkManager {
 
   /** Every connection's pipeline: TLS, framing, keep-alive, then the link's own handler. */
   void initPipeline(Channel ch, SslHandler ssl, LinkHandler handler) {
+    handshaking++;
+    handler.handshaking = true;
     ch.pipeline()
         .addLast("tls", ssl)
         .addLast("frames", new FrameDecoder(config.maxFrameBytes()))
@@ -600,7 +733,7 @@ public final class LinkManager {
 
   private void flushDirty() {
     flushScheduled = false;
-    long now = System.nanoTime();
+    long now = clock.getAsLong();
     long interval = config.flushCoalescingNanos();
     for (int i = 0; i < dirty.size(); i++) {
       LinkHandler h = dirty.get(i);
@@ -621,7 +754,7 @@ public final class LinkManager {
 
   private void flushDeferred() {
     deferredScheduled = false;
-    long now = System.nanoTime();
+    long now = clock.getAsLong();
     for (int i = 0; i < deferred.size(); i++) {
       LinkHandler h = deferred.get(i);
       h.deferred = false;
@@ -649,22 +782,16 @@ public final class LinkManager {
     listener.event(new TransportEvent.SlowPeerDisconnected(link.peer, queued, why));
     log.warn("disconnecting slow peer {}: {}", link.peer, why);
     LinkHandler h = link.ready;
-    if (h != null) h.close("slow peer: " + why); // closed() reports the link down to the core
+    if (h != null) h.close(CloseReason.SLOW_PEER, "slow peer: " + why); // closed() reports the link down to the core
   }
 
   private void drop(Link link) {
     framesDropped += link.queue.releaseAll();
   }
 
-  private static boolean rejection(String reason) {
-    return reason != null && (reason.startsWith("malformed") || reason.startsWith("bad frame") || reason.startsWith("peer identity")
-        || reason.startsWith("HELLO") || reason.startsWith("no common protocol") || reason.startsWith("protocol error")
-        || reason.startsWith("TLS"));
-  }
-
   private void reject(LinkHandler h) {
-    if (!h.closeReason().startsWith("malformed") && !h.closeReason().startsWith("bad frame")) {
-      log.warn("refused connection {} ({}): {}", h.remote(), h.peer(), h.closeReason()); // frame errors were logged already
+    if (h.closeKind() != CloseReason.MALFORMED_FRAME) { // frame errors were logged already
+      logBudget.warn(h.closeKind(), "refused connection " + h.remote() + " (" + h.peer() + "): " + LogBudget.quote(h.closeReason(), 300));
     }
     listener.event(new TransportEvent.ConnectionRejected(h.remote(), h.peer(), h.closeReason()));
   }

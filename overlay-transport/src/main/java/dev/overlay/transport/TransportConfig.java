@@ -9,7 +9,8 @@ import java.time.Duration;
  * <p>Defaults, and where they come from (our own choices unless a source is named):
  * <ul>
  *   <li>{@code maxFrameBytes} 1 MiB: well above the largest frame a node sends (a 64 KiB
- *       payload, or an IHAVE of 256 ranges); a peer can never make us buffer more for one frame.</li>
+ *       payload, or an IHAVE of 256 ranges); a peer can never make us buffer more for one frame.
+ *       At least {@code WireCodec.MIN_FRAME_LIMIT} (128 KiB), which every peer must accept.</li>
  *   <li>{@code dataQueueBytes} 4 MiB and {@code controlQueueBytes} 1 MiB per peer: what may wait
  *       beyond Netty's own buffer when a peer reads slowly. Data is shed when its lane is full;
  *       control messages are never shed, and a full control lane closes the link.</li>
@@ -38,6 +39,15 @@ import java.time.Duration;
  *       with 5 neighbours each and as many being tried fit eight times over). A handshake that
  *       would pass it is refused, so no remote peer can make the link table grow. A tracker,
  *       which holds a link from every node it serves, sets it far higher.</li>
+ *   <li>{@code maxHandshakes} 256: connections in their TLS and HELLO handshake at once. Every
+ *       ClientHello costs an ECDHE and a signature on the node's one loop and holds a file
+ *       descriptor until the handshake timeout; beyond this an inbound connection is closed at
+ *       once, counted as {@code closed_handshake_limit}.</li>
+ *   <li>{@code maxDialsPerSecond} 50 and {@code maxDialsInProgress} 64: the budget of outbound
+ *       connection attempts. Peers name addresses to dial (walks, shuffles); with no budget, a
+ *       few hundred frames a second aimed the node at any host:port and held every link slot.
+ *       A dial beyond either fails at once with its reason. Independent of these, an address
+ *       whose last attempts failed is not tried again within its backoff.</li>
  *   <li>{@code nativeTransport} and {@code nativeTls} true: epoll and BoringSSL when the platform
  *       has them, NIO and the JDK's TLS otherwise.</li>
  * </ul>
@@ -61,10 +71,16 @@ public record TransportConfig(
     boolean nativeTransport,
     boolean nativeTls,
     long flushCoalescingNanos,
-    int maxLinks) {
+    int maxLinks,
+    int maxHandshakes,
+    int maxDialsPerSecond,
+    int maxDialsInProgress) {
 
   public TransportConfig {
-    positive(maxFrameBytes, "maxFrameBytes");
+    if (maxFrameBytes < dev.overlay.wire.WireCodec.MIN_FRAME_LIMIT) {
+      throw new IllegalArgumentException("maxFrameBytes must be at least " + dev.overlay.wire.WireCodec.MIN_FRAME_LIMIT
+          + " (peers refuse a HELLO offering less), got " + maxFrameBytes);
+    }
     positive(dataQueueBytes, "dataQueueBytes");
     positive(controlQueueBytes, "controlQueueBytes");
     positive(writeBufferLowWaterMark, "writeBufferLowWaterMark");
@@ -85,6 +101,9 @@ public record TransportConfig(
     positive(eventQueueCapacity, "eventQueueCapacity");
     if (flushCoalescingNanos < 0) throw new IllegalArgumentException("flushCoalescing must not be negative");
     positive(maxLinks, "maxLinks");
+    positive(maxHandshakes, "maxHandshakes");
+    positive(maxDialsPerSecond, "maxDialsPerSecond");
+    positive(maxDialsInProgress, "maxDialsInProgress");
   }
 
   private static void positive(long v, String name) {
@@ -119,6 +138,24 @@ public record TransportConfig(
     private boolean nativeTls = true;
     private Duration flushCoalescing = Duration.ofNanos(200_000);
     private int maxLinks = 4_096;
+    private int maxHandshakes = 256;
+    private int maxDialsPerSecond = 50;
+    private int maxDialsInProgress = 64;
+
+    public Builder maxHandshakes(int v) {
+      maxHandshakes = v;
+      return this;
+    }
+
+    public Builder maxDialsPerSecond(int v) {
+      maxDialsPerSecond = v;
+      return this;
+    }
+
+    public Builder maxDialsInProgress(int v) {
+      maxDialsInProgress = v;
+      return this;
+    }
 
     public Builder maxLinks(int v) {
       maxLinks = v;
@@ -212,7 +249,7 @@ public record TransportConfig(
           writeBufferHighWaterMark, slowPeerTimeout.toNanos(), keepAliveInterval.toNanos(), idleTimeout.toNanos(),
           connectTimeout.toNanos(), handshakeTimeout.toNanos(), dialBackoffMin.toNanos(), dialBackoffMax.toNanos(),
           commandQueueCapacity, subscriptionQueueCapacity, eventQueueCapacity, nativeTransport, nativeTls,
-          flushCoalescing.toNanos(), maxLinks);
+          flushCoalescing.toNanos(), maxLinks, maxHandshakes, maxDialsPerSecond, maxDialsInProgress);
     }
   }
 }

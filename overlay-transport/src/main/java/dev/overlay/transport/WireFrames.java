@@ -133,13 +133,13 @@ public final class WireFrames {
     return frame.isReadable() ? (frame.getByte(frame.readerIndex()) & 0xFF) >>> 3 : 0;
   }
 
-  /** A stream message; Data by the fast path, the rest through protobuf. */
-  static Message decodeMessage(ByteBuf frame, IdCache ids) throws WireException {
+  /** A stream message; Data by the fast path, the rest through protobuf. Payloads over the limit are refused. */
+  static Message decodeMessage(ByteBuf frame, IdCache ids, int maxPayloadBytes) throws WireException {
     if (bodyField(frame) == FRAME_DATA) {
-      Message.Data d = decodeData(frame, ids);
+      Message.Data d = decodeData(frame, ids, maxPayloadBytes);
       if (d != null) return d;
     }
-    return WireCodec.fromFrame(parse(frame));
+    return WireCodec.fromFrame(parse(frame), maxPayloadBytes);
   }
 
   /** A link frame (Hello, Ping, Pong) or any frame, through protobuf. */
@@ -155,7 +155,7 @@ public final class WireFrames {
    * The fast path for the common encoding; null (input untouched) when the frame uses anything
    * else, such as unknown fields from a newer peer, so that protobuf can have it.
    */
-  private static Message.Data decodeData(ByteBuf frame, IdCache ids) throws WireException {
+  private static Message.Data decodeData(ByteBuf frame, IdCache ids, int maxPayloadBytes) throws WireException {
     int start = frame.readerIndex();
     int end = start + frame.readableBytes();
     int i = start + 1; // past the frame tag
@@ -204,6 +204,7 @@ public final class WireFrames {
           if (len < 0) throw new WireException("bad payload length");
           i += varintLength(frame, i, end);
           if (i + len > end) throw new WireException("payload runs past the frame");
+          WireCodec.checkPayload(len, maxPayloadBytes);
           payloadAt = i;
           payloadLen = (int) len;
           i += (int) len;
@@ -214,7 +215,7 @@ public final class WireFrames {
       }
     }
     if (publisher == null) throw new WireException("data.publisher is missing");
-    if (seq < 1) throw new WireException("data.seq must be at least 1");
+    WireCodec.positiveSeq(seq, "data.seq");
     if (hops < 0 || hops > WireCodec.MAX_TTL * 16) throw new WireException("data.hops out of range: " + hops);
     byte[] payload = new byte[payloadLen]; // the one copy of the payload
     if (payloadLen > 0) frame.getBytes(payloadAt, payload);

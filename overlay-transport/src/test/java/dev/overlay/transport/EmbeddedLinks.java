@@ -109,10 +109,12 @@ final class EmbeddedLinks {
     EmbeddedChannel a = new EmbeddedChannel();
     Connection c = new Connection(d, a, dialerLink, acceptorLink);
     // The acceptor first, so its TLS is ready for the dialler's first bytes.
-    to.manager.initPipeline(a, to.tls.server().newHandler(a.alloc()), acceptorLink);
+    if (to.manager.admitInbound(a, "embedded:" + from.id())) {
+      to.manager.initPipeline(a, to.tls.server().newHandler(a.alloc()), acceptorLink);
+    }
     from.manager.initPipeline(d, from.tls.client().newHandler(d.alloc()), dialerLink);
     d.pipeline().addBefore("link", "spy", spy(c.dialerFrames));
-    a.pipeline().addBefore("link", "spy", spy(c.acceptorFrames));
+    if (a.pipeline().get("link") != null) a.pipeline().addBefore("link", "spy", spy(c.acceptorFrames));
     connections.add(c);
     return c;
   }

@@ -87,13 +87,15 @@ class LinkHandlerTest {
   @Test
   void anOversizedFrameIsRefusedFromItsLengthAlone() throws Exception {
     EmbeddedLinks.Node a = net.node();
-    EmbeddedLinks.Node b = net.node(TransportConfig.builder().flushCoalescing(java.time.Duration.ZERO).maxFrameBytes(4096).build());
+    int limit = WireCodec.MIN_FRAME_LIMIT;
+    EmbeddedLinks.Node b = net.node(TransportConfig.builder().flushCoalescing(java.time.Duration.ZERO).maxFrameBytes(limit).build());
     EmbeddedLinks.Connection c = net.connect(a, b, b.id());
     net.pump();
-    sendRaw(c, new byte[] {(byte) 0x81, (byte) 0x80, 0x01}); // a length of 16,385, and nothing after it
+    sendRaw(c, new byte[] {(byte) 0x81, (byte) 0x80, 0x10}); // a length of 262,145, and nothing after it
     net.pump();
     assertThat(c.acceptor.isActive()).isFalse();
-    assertThat(c.acceptorLink.closeReason()).startsWith("bad frame").contains("16385").contains("4096");
+    assertThat(c.acceptorLink.closeReason()).startsWith("bad frame").contains("262145").contains(String.valueOf(limit));
+    assertThat(c.acceptorLink.closeKind()).isEqualTo(CloseReason.MALFORMED_FRAME);
   }
 
   @Test
@@ -214,5 +216,80 @@ class LinkHandlerTest {
     f.release();
     net.pump();
     assertThat(b.received).containsExactly(d);
+  }
+
+  // ---- Hostile peers: bounded writes, handshakes, frame limits (issue 9, section 3) -------------
+
+  @Test
+  void pingsFromAPeerThatNeverReadsDoNotGrowOurOutboundBuffer() throws Exception {
+    EmbeddedLinks.Node a = net.node();
+    EmbeddedLinks.Node b = net.node();
+    EmbeddedLinks.Connection c = net.connect(a, b, b.id());
+    net.pump();
+    c.dialerFrames.clear();
+    // b's channel stops being writable, as it would once a peer stops reading and its socket fills.
+    c.acceptor.unsafe().outboundBuffer().setUserDefinedWritability(1, false);
+    for (int i = 0; i < 1000; i++) {
+      ByteBuf ping = Unpooled.buffer();
+      WireFrames.encodeInto(ping, Frame.newBuilder().setPing(Ping.newBuilder().setNonce(i)).build());
+      c.dialer.writeAndFlush(ping);
+    }
+    net.pump();
+    assertThat(c.dialerFrames).doesNotContain(Frame.PONG_FIELD_NUMBER);
+    assertThat(b.manager.linkSummary()).containsEntry("keepalives_dropped", 1000L);
+    assertThat(c.acceptor.isActive()).isTrue();
+  }
+
+  @Test
+  void handshakesBeyondTheCapAreRefusedBeforeTls() throws Exception {
+    EmbeddedLinks.Node a = net.node();
+    EmbeddedLinks.Node c3 = net.node();
+    EmbeddedLinks.Node b = net.node(TransportConfig.builder().flushCoalescing(java.time.Duration.ZERO).maxHandshakes(1).build());
+    EmbeddedLinks.Connection first = net.connect(a, b, b.id()); // not pumped: still in its handshake
+    EmbeddedLinks.Connection second = net.connect(c3, b, b.id());
+    assertThat(second.acceptor.isActive()).isFalse();
+    assertThat(b.manager.linkSummary()).containsEntry("closed_handshake_limit", 1L).containsEntry("handshakes_in_progress", 1L);
+    assertThat(b.events).anyMatch(e -> e instanceof TransportEvent.ConnectionRejected r && r.reason().startsWith("handshake limit"));
+    net.pump();
+    assertThat(first.acceptorLink.ready()).isTrue();
+    assertThat(b.manager.linkSummary()).containsEntry("handshakes_in_progress", 0L);
+  }
+
+  @Test
+  void aHelloOfferingATinyFrameLimitIsRefused() throws Exception {
+    EmbeddedLinks.Node a = net.node();
+    EmbeddedLinks.Node b = net.node();
+    a.manager.hello(Frame.newBuilder().setHello(a.manager.hello().getHello().toBuilder().setMaxFrameBytes(100)).build());
+    EmbeddedLinks.Connection c = net.connect(a, b, b.id());
+    net.pump();
+    assertThat(c.acceptorLink.closeKind()).isEqualTo(CloseReason.BAD_HELLO);
+    assertThat(c.acceptorLink.closeReason()).contains("100");
+    assertThat(b.log).isEmpty();
+  }
+
+  @Test
+  void aFrameOverThePeersLimitIsNotSent() throws Exception {
+    EmbeddedLinks.Node a = net.node();
+    EmbeddedLinks.Node b = net.node(TransportConfig.builder().flushCoalescing(java.time.Duration.ZERO)
+        .maxFrameBytes(WireCodec.MIN_FRAME_LIMIT).build());
+    EmbeddedLinks.Connection c = net.connect(a, b, b.id());
+    net.pump();
+    ByteBuf big = Unpooled.buffer();
+    WireFrames.encodeInto(big, new Message.Data(STREAM, a.id(), 1, 1, 0, new byte[WireCodec.MIN_FRAME_LIMIT]));
+    a.manager.send(b.id(), big, false);
+    big.release();
+    net.pump();
+    assertThat(b.received).isEmpty();
+    assertThat(c.acceptor.isActive()).isTrue(); // b never saw a frame it would have to refuse
+    assertThat(a.manager.linkSummary()).containsEntry("frames_over_peer_limit", 1L);
+  }
+
+  @Test
+  void everyCloseIsCountedByItsReason() throws Exception {
+    EmbeddedLinks.Node a = net.node();
+    EmbeddedLinks.Node b = net.node();
+    net.connect(a, b, PeerId.random(new Random(2)));
+    net.pump();
+    assertThat(a.manager.linkSummary()).containsEntry("closed_identity_mismatch", 1L);
   }
 }

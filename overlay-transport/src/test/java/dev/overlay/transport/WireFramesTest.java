@@ -39,7 +39,7 @@ class WireFramesTest {
   }
 
   private static Message decode(ByteBuf body) throws WireException {
-    return WireFrames.decodeMessage(body, new IdCache());
+    return WireFrames.decodeMessage(body, new IdCache(), WireCodec.MAX_PAYLOAD_BYTES);
   }
 
   @Test
@@ -143,8 +143,8 @@ class WireFramesTest {
     ByteBuf a = WireFrames.encodeData(PooledByteBufAllocator.DEFAULT, d);
     ByteBuf b = WireFrames.encodeData(PooledByteBufAllocator.DEFAULT, d);
     try {
-      Message.Data x = (Message.Data) WireFrames.decodeMessage(body(a), ids);
-      Message.Data y = (Message.Data) WireFrames.decodeMessage(body(b), ids);
+      Message.Data x = (Message.Data) WireFrames.decodeMessage(body(a), ids, WireCodec.MAX_PAYLOAD_BYTES);
+      Message.Data y = (Message.Data) WireFrames.decodeMessage(body(b), ids, WireCodec.MAX_PAYLOAD_BYTES);
       assertThat(x.publisher()).isSameAs(y.publisher());
       assertThat(x.stream()).isSameAs(y.stream());
     } finally {

@@ -85,8 +85,12 @@ public final class OverlayNode implements AutoCloseable {
     if (b.deliveryExecutor != null) {
       this.ownedDelivery = null;
     } else {
-      this.ownedDelivery = Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "overlay-delivery-" + identity.peerId());
+      // A pool, not one thread: each subscription drains on its own, one message at a time, so a
+      // handler that blocks holds one thread and its own subscription lags; the others go on.
+      // Threads exist only while there is work (60 s idle), so a quiet gateway keeps none.
+      java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
+      this.ownedDelivery = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "overlay-delivery-" + identity.peerId() + "-" + n.incrementAndGet());
         t.setDaemon(true);
         return t;
       });
@@ -182,8 +186,16 @@ public final class OverlayNode implements AutoCloseable {
     return runtime.neighbors(id(stream), stream, 1);
   }
 
-  /** Waits until the stream has at least {@code n} neighbours; returns false on timeout. */
+  /**
+   * Waits until the stream has at least {@code n} neighbours; returns false on timeout. It
+   * blocks, so it cannot be called on the node's own loop (a handler run with
+   * {@link #ON_NODE_LOOP}): there it throws {@link IllegalStateException} at once, since the
+   * neighbours it waits for could never arrive. Use {@link #joined} there.
+   */
   public boolean awaitNeighbors(String stream, int n, Duration timeout) throws InterruptedException {
+    if (runtime.loop().inEventLoop()) {
+      throw new IllegalStateException("awaitNeighbors blocks, and was called on the node's own loop; use joined()");
+    }
     CompletableFuture<Void> ready = runtime.neighbors(id(stream), stream, n);
     try {
       ready.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
@@ -245,9 +257,16 @@ public final class OverlayNode implements AutoCloseable {
     }
   }
 
+  /**
+   * Stops the threads the node owns. On its own loop (close() from a handler run there) it cannot
+   * wait for the loop to end, so it only starts the shutdown.
+   */
   private void shutdownThreads() {
-    if (ownsGroup) group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
-    if (ownedDelivery != null) ownedDelivery.shutdownNow();
+    if (ownsGroup) {
+      var done = group.shutdownGracefully(0, 2, TimeUnit.SECONDS);
+      if (!runtime.loop().inEventLoop()) done.syncUninterruptibly();
+    }
+    if (ownedDelivery != null) ownedDelivery.shutdown(); // completions and events already handed over still run
   }
 
   private StreamId id(String stream) {

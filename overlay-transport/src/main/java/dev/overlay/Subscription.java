@@ -14,6 +14,12 @@ public interface Subscription extends AutoCloseable {
   /** Messages waiting for the handler right now. */
   int backlog();
 
+  /**
+   * Whether it receives nothing more: closed by {@link #close}, by the node's close, or because
+   * its executor refused to run the handler (reported as {@code TransportEvent.SubscriptionFailed}).
+   */
+  boolean isClosed();
+
   @Override
   void close();
 }

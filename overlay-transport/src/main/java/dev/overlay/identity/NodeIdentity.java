@@ -60,16 +60,60 @@ public final class NodeIdentity {
     }
   }
 
-  /** The identity stored at {@code file} by {@link #save}. */
+  /**
+   * The identity stored at {@code file} by {@link #save}. Refused, with an {@link IOException}
+   * that says why: a file that others than its owner may read (on a POSIX file system; the key
+   * is as good as leaked), and a file whose public key is not the private key's (it would give
+   * the node an id it cannot prove).
+   */
   public static NodeIdentity load(Path file) throws IOException {
+    checkPrivate(file);
     String text = Files.readString(file, StandardCharsets.US_ASCII);
+    KeyPair pair;
     try {
       KeyFactory kf = KeyFactory.getInstance("EC");
       PrivateKey priv = kf.generatePrivate(new PKCS8EncodedKeySpec(pem(text, "PRIVATE KEY", file)));
       PublicKey pub = kf.generatePublic(new X509EncodedKeySpec(pem(text, "PUBLIC KEY", file)));
-      return new NodeIdentity(new KeyPair(pub, priv));
+      pair = new KeyPair(pub, priv);
     } catch (GeneralSecurityException | IllegalArgumentException e) {
       throw new IOException("not an Overlay identity file: " + file + " (" + e.getMessage() + ")", e);
+    }
+    if (!matches(pair)) {
+      throw new IOException("the public key in " + file + " is not the private key's: the file was edited or mixed up");
+    }
+    return new NodeIdentity(pair);
+  }
+
+  private static void checkPrivate(Path file) throws IOException {
+    java.util.Set<java.nio.file.attribute.PosixFilePermission> perms;
+    try {
+      perms = Files.getPosixFilePermissions(file);
+    } catch (UnsupportedOperationException e) {
+      return; // not a POSIX file system; its own access rules apply
+    }
+    for (var p : perms) {
+      String name = p.name();
+      if (name.startsWith("GROUP_") || name.startsWith("OTHERS_")) {
+        throw new IOException("identity file " + file + " is accessible to others (" + PosixFilePermissions.toString(perms)
+            + "); anyone who can read it can be this node. Make it private: chmod 600 " + file);
+      }
+    }
+  }
+
+  /** Whether the public key is the private key's: a signature by one verifies with the other. */
+  private static boolean matches(KeyPair pair) {
+    try {
+      byte[] probe = "overlay identity check".getBytes(StandardCharsets.US_ASCII);
+      java.security.Signature sign = java.security.Signature.getInstance("SHA256withECDSA");
+      sign.initSign(pair.getPrivate());
+      sign.update(probe);
+      byte[] sig = sign.sign();
+      java.security.Signature verify = java.security.Signature.getInstance("SHA256withECDSA");
+      verify.initVerify(pair.getPublic());
+      verify.update(probe);
+      return verify.verify(sig);
+    } catch (GeneralSecurityException e) {
+      return false;
     }
   }
 
@@ -114,11 +158,16 @@ public final class NodeIdentity {
 
   /** A fresh self-signed certificate for this key, valid from an hour ago for {@code validity}. */
   public X509Certificate certificate(Duration validity) {
+    Instant now = Instant.now();
+    return certificate(now.minus(Duration.ofHours(1)), now.plus(validity));
+  }
+
+  /** A self-signed certificate for this key with the given validity (peers do not check it: the key is the identity). */
+  public X509Certificate certificate(Instant notBefore, Instant notAfter) {
     try {
-      Instant now = Instant.now();
       X500Name name = new X500Name("CN=overlay-" + peerId.toHex().substring(0, 16));
       var builder = new JcaX509v3CertificateBuilder(name, new BigInteger(64, new SecureRandom()),
-          Date.from(now.minus(Duration.ofHours(1))), Date.from(now.plus(validity)), name, keyPair.getPublic());
+          Date.from(notBefore), Date.from(notAfter), name, keyPair.getPublic());
       var signer = new JcaContentSignerBuilder("SHA256withECDSA").build(keyPair.getPrivate());
       return new JcaX509CertificateConverter().getCertificate(builder.build(signer));
     } catch (Exception e) {

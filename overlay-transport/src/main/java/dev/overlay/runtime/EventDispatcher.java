@@ -25,6 +25,7 @@ final class EventDispatcher<E> {
   private final AtomicLong dropped = new AtomicLong();
   private final AtomicLong droppedSinceReport = new AtomicLong();
   private final Runnable drain = this::drain;
+  private volatile boolean refusalLogged;
 
   EventDispatcher(int capacity, Executor executor, Consumer<E> listener, Consumer<Long> onDropped) {
     this.queue = new MpscArrayQueue<>(capacity);
@@ -38,7 +39,24 @@ final class EventDispatcher<E> {
       dropped.incrementAndGet();
       droppedSinceReport.incrementAndGet();
     }
-    if (scheduled.compareAndSet(false, true)) executor.execute(drain);
+    if (scheduled.compareAndSet(false, true)) schedule();
+  }
+
+  /**
+   * Offers come from inside the core's steps: nothing may throw back into them. An executor that
+   * refuses leaves the events queued (and counted as dropped once the queue is full) until the
+   * next offer tries again.
+   */
+  private void schedule() {
+    try {
+      executor.execute(drain);
+    } catch (RuntimeException e) {
+      scheduled.set(false);
+      if (!refusalLogged) {
+        refusalLogged = true;
+        log.warn("the listener's executor refused a task; events wait, and are dropped once {} are queued", queue.capacity(), e);
+      }
+    }
   }
 
   long dropped() {
@@ -60,7 +78,7 @@ final class EventDispatcher<E> {
       }
     } finally {
       scheduled.set(false);
-      if ((!queue.isEmpty() || droppedSinceReport.get() > 0) && scheduled.compareAndSet(false, true)) executor.execute(drain);
+      if ((!queue.isEmpty() || droppedSinceReport.get() > 0) && scheduled.compareAndSet(false, true)) schedule();
     }
   }
 }

@@ -109,6 +109,11 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
   private final Function<NodeRuntime, Introducer> introducerFactory;
   private final Executor deliveryExecutor;
   private final EventDispatcher<Object> events;
+  private final Completions completions;
+  /** Everything this node scheduled on its loop, cancelled when it stops: the loop may be shared and live on. */
+  private final List<java.util.concurrent.Future<?>> scheduledTasks = new ArrayList<>();
+  private java.util.concurrent.Future<?> timerWake;
+  private final java.util.concurrent.atomic.AtomicLong subscriptionsFailed = new java.util.concurrent.atomic.AtomicLong();
   private final MessagePassingQueue<Command> commands;
   private final AtomicBoolean drainScheduled = new AtomicBoolean();
   private final Runnable drainCommands = this::drainCommands;
@@ -155,6 +160,7 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
     int commandCapacity = transport.commandQueueCapacity();
     this.commands = commandCapacity >= 2048 ? new MpscGrowableArrayQueue<>(1024, commandCapacity) : new MpscArrayQueue<>(commandCapacity);
     this.links = new LinkManager(loop, transport, tls, socketChannel, serverChannel, new SplittableRandom(new SecureRandom().nextLong()), this);
+    this.completions = new Completions(deliveryExecutor);
     this.events = new EventDispatcher<>(transport.eventQueueCapacity(), deliveryExecutor, e -> {
       if (e instanceof OverlayEvent oe) overlayListener.accept(oe);
       else transportListener.accept((TransportEvent) e);
@@ -178,7 +184,7 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
       core = new NodeState(config, self, new SplittableRandom(new SecureRandom().nextLong()), this);
       introducer = introducerFactory.apply(this);
       core.start(now);
-      loop.scheduleAtFixedRate(links::checkSlowPeers, 1, 1, TimeUnit.SECONDS);
+      scheduledTasks.add(loop.scheduleAtFixedRate(links::checkSlowPeers, 1, 1, TimeUnit.SECONDS));
       endOfTurn();
       return self;
     });
@@ -235,10 +241,20 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
   /** Adds a subscription and joins the stream if needed. */
   public dev.overlay.Subscription subscribe(StreamId stream, String name, Executor executor, Consumer<Message.Data> handler,
       java.util.function.LongConsumer onLagged, int capacity) {
+    SubscriptionQueue[] self = new SubscriptionQueue[1];
     SubscriptionQueue q = new SubscriptionQueue(capacity, executor != null ? executor : deliveryExecutor, handler, missed -> {
       events.offer(new TransportEvent.SubscriberLagged(name, missed));
       onLagged.accept(missed);
+    }, refused -> {
+      subscriptionsFailed.incrementAndGet();
+      log.warn("closing a subscription to {}: its executor refused the handler ({})", name, refused.toString());
+      events.offer(new TransportEvent.SubscriptionFailed(name, "executor refused the handler: " + refused));
+      execute(() -> {
+        StreamStats st = streams.get(stream);
+        if (st != null) st.subscriptions.remove(self[0]);
+      });
     });
+    self[0] = q;
     execute(() -> {
       stats(stream, name).subscriptions.add(q);
       joinOnLoop(stream, name);
@@ -277,7 +293,7 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
     execute(() -> {
       StreamStats st = stats(stream, name);
       st.waiters.removeIf(w -> w.done().isDone()); // given up (cancelled) or answered
-      if (st.neighbors >= n) done.complete(null);
+      if (st.neighbors >= n) completions.complete(done, null);
       else if (st.waiters.size() >= MAX_WAITERS) done.completeExceptionally(new IllegalStateException(
           "more than " + MAX_WAITERS + " calls are waiting for neighbours of " + name + "; cancel the ones given up"));
       else st.waiters.add(new Waiter(n, done));
@@ -318,6 +334,8 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
       out.put("sends_without_link", noLinkDrops);
       out.put("publishes_refused", publishRefused.get());
       out.put("events_dropped", events.dropped());
+      out.put("subscriptions_failed", subscriptionsFailed.get());
+      out.put("futures_completed_on_loop", completions.completedOnLoop());
       drops.forEach((r, n) -> out.put("dropped_" + r.name().toLowerCase(java.util.Locale.ROOT), n));
       return out;
     }
@@ -408,7 +426,7 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
     if (publishing != null) {
       StreamStats st = streams.get(result.stream());
       if (st != null && result.seq() > 0) st.published++;
-      publishing.result().complete(result);
+      completions.complete(publishing.result(), result);
       publishing = null;
     }
   }
@@ -485,20 +503,21 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
 
   /** For introducers: runs {@code task} on the loop every {@code period}, until the node closes. */
   public void every(java.time.Duration period, Runnable task) {
-    loop.scheduleAtFixedRate(() -> {
+    scheduledTasks.add(loop.scheduleAtFixedRate(() -> {
       if (stopped) return;
       task.run();
       endOfTurn();
-    }, period.toNanos(), period.toNanos(), TimeUnit.NANOSECONDS);
+    }, period.toNanos(), period.toNanos(), TimeUnit.NANOSECONDS));
   }
 
   /** For introducers: runs {@code task} on the loop once, after {@code delay}. */
   public void after(java.time.Duration delay, Runnable task) {
-    loop.schedule(() -> {
+    scheduledTasks.removeIf(java.util.concurrent.Future::isDone); // one-shots: keep the list short
+    scheduledTasks.add(loop.schedule(() -> {
       if (stopped) return;
       task.run();
       endOfTurn();
-    }, delay.toNanos(), TimeUnit.NANOSECONDS);
+    }, delay.toNanos(), TimeUnit.NANOSECONDS));
   }
 
   /** For introducers: the active view size of a joined stream, 0 if not joined. On the loop. */
@@ -552,7 +571,7 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
     now = System.nanoTime();
     core.handle(now, new Event.Publish(p.stream(), p.payload()));
     if (publishing != null) { // the core always answers; this is only a safety net
-      publishing.result().completeExceptionally(new IllegalStateException("the core gave no publish result"));
+      completions.fail(publishing.result(), new IllegalStateException("the core gave no publish result"));
       publishing = null;
     }
   }
@@ -580,7 +599,7 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
       st.waiters.removeIf(w -> {
         if (w.done().isDone()) return true;
         if (st.neighbors >= w.neighbors()) {
-          w.done().complete(null);
+          completions.complete(w.done(), null);
           return true;
         }
         return false;
@@ -609,6 +628,10 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
   /** From here on the core hears nothing: timers, frames and commands still reaching the loop are dropped. */
   private void stop() {
     stopped = true;
+    for (java.util.concurrent.Future<?> f : scheduledTasks) f.cancel(false);
+    scheduledTasks.clear();
+    if (timerWake != null) timerWake.cancel(false);
+    completions.endOfTurn();
     if (scratch != null) {
       scratch.release();
       scratch = null;
@@ -619,8 +642,9 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
 
   private void failQueuedCommands() {
     for (Command c = commands.poll(); c != null; c = commands.poll()) {
-      if (c instanceof Publish p) p.result().completeExceptionally(new IllegalStateException("the node is closed"));
+      if (c instanceof Publish p) completions.fail(p.result(), new IllegalStateException("the node is closed"));
     }
+    completions.endOfTurn();
   }
 
   private void wake() {
@@ -667,12 +691,14 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
       q.wake();
     }
     toWake.clear();
+    completions.endOfTurn();
     lastEncoded = null; // a message object may be reused by the core; never trust an old encoding
-    if (timers == null) return;
+    if (timers == null || stopped) return;
     long next = timers.nextDeadline();
     if (next < wakeAt) {
       wakeAt = next;
-      loop.schedule(pollTimers, Math.max(0, next - System.nanoTime()), TimeUnit.NANOSECONDS);
+      if (timerWake != null) timerWake.cancel(false); // superseded by the earlier deadline
+      timerWake = loop.schedule(pollTimers, Math.max(0, next - System.nanoTime()), TimeUnit.NANOSECONDS);
     }
   }
 

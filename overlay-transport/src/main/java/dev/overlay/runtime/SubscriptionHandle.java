@@ -39,6 +39,11 @@ final class SubscriptionHandle implements Subscription {
   }
 
   @Override
+  public boolean isClosed() {
+    return queue.isClosed();
+  }
+
+  @Override
   public void close() {
     runtime.unsubscribe(id, queue);
   }

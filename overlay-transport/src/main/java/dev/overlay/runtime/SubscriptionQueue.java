@@ -27,6 +27,8 @@ final class SubscriptionQueue {
   private final Executor executor;
   private final Consumer<Message.Data> handler;
   private final LongConsumer onLagged;
+  /** Told, once, that the executor refused the handler and the subscription is closed. */
+  private final Consumer<RuntimeException> onFailed;
   private final AtomicBoolean scheduled = new AtomicBoolean();
   private final AtomicLong missedSinceReport = new AtomicLong();
   private final AtomicLong delivered = new AtomicLong();
@@ -40,11 +42,13 @@ final class SubscriptionQueue {
   /** Run the handler right on the node's loop, with no queue: for handlers that never block. */
   static final Executor ON_LOOP = Runnable::run;
 
-  SubscriptionQueue(int capacity, Executor executor, Consumer<Message.Data> handler, LongConsumer onLagged) {
+  SubscriptionQueue(int capacity, Executor executor, Consumer<Message.Data> handler, LongConsumer onLagged,
+      Consumer<RuntimeException> onFailed) {
     this.queue = executor == ON_LOOP ? null : boundedQueue(capacity);
     this.executor = executor;
     this.handler = handler;
     this.onLagged = onLagged;
+    this.onFailed = onFailed;
   }
 
   boolean direct() {
@@ -79,12 +83,30 @@ final class SubscriptionQueue {
 
   /** On the loop, at the end of a turn that offered messages: start the consumer if it is idle. */
   void wake() {
-    if (!closed && scheduled.compareAndSet(false, true)) executor.execute(drain);
+    if (!closed && scheduled.compareAndSet(false, true)) schedule();
+  }
+
+  /**
+   * Hands the drain to the executor. One that refuses (shut down, or bounded and full) closes
+   * this subscription, visibly, once: a queue nobody drains would only hide the loss.
+   */
+  private void schedule() {
+    try {
+      executor.execute(drain);
+    } catch (RuntimeException e) {
+      if (closed) return;
+      close();
+      onFailed.accept(e);
+    }
   }
 
   void close() {
     closed = true;
     if (queue != null) queue.clear();
+  }
+
+  boolean isClosed() {
+    return closed;
   }
 
   long delivered() {
@@ -122,7 +144,7 @@ final class SubscriptionQueue {
       scheduled.set(false);
       // A message offered after our last poll but before the flag cleared must not wait.
       if (!closed && (!queue.isEmpty() || missedSinceReport.get() > 0) && scheduled.compareAndSet(false, true)) {
-        executor.execute(drain);
+        schedule();
       }
     }
   }

@@ -26,6 +26,12 @@ public sealed interface TransportEvent {
   /** A subscription's handler fell behind and {@code missed} messages were dropped for it. */
   record SubscriberLagged(String stream, long missed) implements TransportEvent {}
 
+  /**
+   * A subscription was closed because its executor refused to run its handler (shut down, or
+   * full): it receives nothing more. The node and its other subscriptions carry on.
+   */
+  record SubscriptionFailed(String stream, String reason) implements TransportEvent {}
+
   /** A publish could not be queued for the node's loop. */
   record PublishRefused(String stream, String reason) implements TransportEvent {}
 

@@ -25,7 +25,7 @@ final class EmbeddedLinks {
 
   /** One node: a LinkManager on its own embedded loop, and what it told its listener. */
   static final class Node implements LinkManager.Listener {
-    final NodeIdentity identity = NodeIdentity.generate();
+    final NodeIdentity identity;
     final EmbeddedChannel loop = new EmbeddedChannel(); // its event loop runs the manager's tasks
     final LinkManager manager;
     final TlsContexts tls;
@@ -34,7 +34,17 @@ final class EmbeddedLinks {
     final List<TransportEvent> events = new ArrayList<>();
 
     Node(TransportConfig config) throws Exception {
-      tls = new TlsContexts(identity, true);
+      this(config, null);
+    }
+
+    /** With a certificate of our choosing (null: a fresh one). */
+    Node(TransportConfig config, java.security.cert.X509Certificate cert) throws Exception {
+      this(config, NodeIdentity.generate(), cert);
+    }
+
+    Node(TransportConfig config, NodeIdentity identity, java.security.cert.X509Certificate cert) throws Exception {
+      this.identity = identity;
+      tls = cert == null ? new TlsContexts(identity, true) : new TlsContexts(identity, true, cert);
       manager = new LinkManager(loop.eventLoop(), config, tls, NioSocketChannel.class, NioServerSocketChannel.class,
           new SplittableRandom(1), this);
       manager.self(new PeerInfo(identity.peerId(), 1, List.of(new Candidate(Candidate.Kind.LOCAL, "127.0.0.1", 1))));
@@ -97,6 +107,16 @@ final class EmbeddedLinks {
 
   Node node(TransportConfig config) throws Exception {
     Node n = new Node(config);
+    nodes.add(n);
+    return n;
+  }
+
+  /** A node whose certificate expired a week ago. */
+  Node nodeWithExpiredCertificate() throws Exception {
+    NodeIdentity id = NodeIdentity.generate();
+    java.time.Instant now = java.time.Instant.now();
+    Node n = new Node(TransportConfig.builder().flushCoalescing(java.time.Duration.ZERO).build(), id,
+        id.certificate(now.minus(java.time.Duration.ofDays(400)), now.minus(java.time.Duration.ofDays(7))));
     nodes.add(n);
     return n;
   }

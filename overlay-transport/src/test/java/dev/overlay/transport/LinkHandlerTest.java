@@ -292,4 +292,15 @@ class LinkHandlerTest {
     net.pump();
     assertThat(a.manager.linkSummary()).containsEntry("closed_identity_mismatch", 1L);
   }
+
+  @Test
+  void aNodeRunningPastItsCertificatesLifetimeIsStillAccepted() throws Exception {
+    EmbeddedLinks.Node old = net.nodeWithExpiredCertificate();
+    EmbeddedLinks.Node b = net.node();
+    net.connect(old, b, b.id());
+    net.connect(b, old, old.id());
+    net.pump();
+    assertThat(b.log).containsExactly("up " + old.id());
+    assertThat(old.log).containsExactly("up " + b.id());
+  }
 }

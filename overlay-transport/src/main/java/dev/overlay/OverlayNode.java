@@ -96,7 +96,7 @@ public final class OverlayNode implements AutoCloseable {
       });
     }
     TlsContexts tls = new TlsContexts(identity, b.transport.nativeTls());
-    List<InetSocketAddress> seeds = List.copyOf(b.seedAddresses);
+    List<dev.overlay.runtime.HostPort> seeds = List.copyOf(b.seedAddresses);
     List<PeerInfo> seedPeers = List.copyOf(b.seedPeers);
     List<String> trackers = List.copyOf(b.trackers);
     Duration heartbeat = b.trackerHeartbeat;
@@ -294,7 +294,7 @@ public final class OverlayNode implements AutoCloseable {
     private String listenHost = "127.0.0.1";
     private int listenPort;
     private String advertiseHost;
-    private final List<InetSocketAddress> seedAddresses = new ArrayList<>();
+    private final List<dev.overlay.runtime.HostPort> seedAddresses = new ArrayList<>();
     private final List<PeerInfo> seedPeers = new ArrayList<>();
     private final List<String> trackers = new ArrayList<>();
     private Duration trackerHeartbeat = Duration.ofSeconds(30);
@@ -325,26 +325,26 @@ public final class OverlayNode implements AutoCloseable {
     }
 
     /**
-     * Seeds by address, {@code host:port}: dialled to learn who they are. Every stream's joiners
+     * Seeds by address, {@code host:port}, or {@code <peer-id>@host:port} to pin the seed's key:
+     * dialled to learn who they are (a pinned one must prove that key). Every stream's joiners
      * are introduced to the seeds, so a seed must itself be a member of the streams it seeds (a
      * JOIN sent to a node outside the stream is refused with a DISCONNECT).
      */
     public Builder seeds(String... hostPorts) {
-      for (String hp : hostPorts) {
-        int colon = hostPortColon(hp, "seed");
-        seedAddresses.add(InetSocketAddress.createUnresolved(hp.substring(0, colon), Integer.parseInt(hp.substring(colon + 1))));
-      }
+      for (String hp : hostPorts) seedAddresses.add(dev.overlay.runtime.HostPort.parse(hp, "seed"));
       return this;
     }
 
     /**
-     * Trackers, {@code host:port}: each stream's introductions come from the tracker rendezvous
-     * hashing picks for it, or the next one when it is down. Every node of a network must list
-     * the same trackers, written the same way. Takes precedence over seeds.
+     * Trackers, {@code host:port}, or {@code <peer-id>@host:port} to pin the tracker's key (one
+     * presenting another key is refused, with a {@code ConnectionRejected} event): each stream's
+     * introductions come from the tracker rendezvous hashing picks for it, or the next one when
+     * it is down. Every node of a network must list the same trackers, written the same way.
+     * Takes precedence over seeds.
      */
     public Builder trackers(String... hostPorts) {
       for (String hp : hostPorts) {
-        hostPortColon(hp, "tracker");
+        dev.overlay.runtime.HostPort.parse(hp, "tracker");
         trackers.add(hp);
       }
       return this;
@@ -358,19 +358,6 @@ public final class OverlayNode implements AutoCloseable {
       if (v.isNegative() || v.isZero()) throw new IllegalArgumentException("trackerHeartbeat must be positive");
       trackerHeartbeat = v;
       return this;
-    }
-
-    /** Checks {@code host:port} (port 1-65535) and returns where the colon is. */
-    private static int hostPortColon(String hp, String what) {
-      int colon = hp.lastIndexOf(':');
-      int port;
-      try {
-        port = colon <= 0 ? -1 : Integer.parseInt(hp.substring(colon + 1));
-      } catch (NumberFormatException e) {
-        port = -1;
-      }
-      if (port < 1 || port > 65535) throw new IllegalArgumentException("a " + what + " is host:port, got '" + hp + "'");
-      return colon;
     }
 
     /** A seed whose id and addresses are known. */

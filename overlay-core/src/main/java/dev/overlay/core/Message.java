@@ -234,8 +234,11 @@ public sealed interface Message {
     }
   }
 
-  /** Why a tracker did not serve a request. */
-  enum RefusalReason { RATE_LIMITED, FULL, INVALID }
+  /**
+   * Why a tracker did not serve a request. {@code STALE}: the status's counter is not above the
+   * one the tracker holds for this incarnation of the node (it arrived late, or out of order).
+   */
+  enum RefusalReason { RATE_LIMITED, FULL, INVALID, STALE }
 
   /** The tracker did not serve the request; try again after {@code retryAfterMillis}. */
   record TrackerRefused(StreamId stream, RefusalReason reason, long retryAfterMillis, String detail)

@@ -14,10 +14,22 @@ public record PeerInfo(PeerId id, long incarnation, List<Candidate> candidates) 
   /** At most this many candidates are kept per peer: local, reflexive and relay, with room to spare. */
   public static final int MAX_CANDIDATES = 8;
 
+  /**
+   * The host names of all candidates together: a peer's addresses are stored in every passive
+   * view and tracker registration that holds it, so eight names of 253 characters (2.5 KB) are
+   * refused. Two long DNS names, or eight IPv6 literals, fit.
+   */
+  public static final int MAX_HOST_CHARS = 512;
+
   public PeerInfo {
     if (id == null) throw new IllegalArgumentException("peer id is required");
     if (candidates.size() > MAX_CANDIDATES) {
       throw new IllegalArgumentException("at most " + MAX_CANDIDATES + " candidates, got " + candidates.size());
+    }
+    int chars = 0;
+    for (Candidate c : candidates) chars += c.host().length();
+    if (chars > MAX_HOST_CHARS) {
+      throw new IllegalArgumentException("candidate hosts total " + chars + " characters, limit " + MAX_HOST_CHARS);
     }
     candidates = List.copyOf(candidates);
   }

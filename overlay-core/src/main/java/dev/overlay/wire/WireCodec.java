@@ -109,6 +109,7 @@ public final class WireCodec {
             case RATE_LIMITED -> dev.overlay.wire.proto.TrackerRefused.Reason.RATE_LIMITED;
             case FULL -> dev.overlay.wire.proto.TrackerRefused.Reason.FULL;
             case INVALID -> dev.overlay.wire.proto.TrackerRefused.Reason.INVALID;
+            case STALE -> dev.overlay.wire.proto.TrackerRefused.Reason.STALE;
           })
           .setRetryAfterMs((int) Math.min(Integer.MAX_VALUE, Math.max(0, m.retryAfterMillis())))
           .setDetail(m.detail() == null ? "" : m.detail()));
@@ -244,6 +245,7 @@ public final class WireCodec {
           case RATE_LIMITED -> Message.RefusalReason.RATE_LIMITED;
           case FULL -> Message.RefusalReason.FULL;
           case INVALID -> Message.RefusalReason.INVALID;
+          case STALE -> Message.RefusalReason.STALE;
           default -> throw new WireException("tracker_refused.reason " + m.getReasonValue() + " is not one we know");
         };
         if (m.getDetail().length() > 500) throw new WireException("tracker_refused.detail is longer than 500 characters");
@@ -275,7 +277,11 @@ public final class WireCodec {
         throw new WireException(field + ": " + e.getMessage());
       }
     }
-    return new PeerInfo(peerId(p.getId(), field + ".id"), p.getIncarnation(), candidates);
+    try {
+      return new PeerInfo(peerId(p.getId(), field + ".id"), p.getIncarnation(), candidates);
+    } catch (IllegalArgumentException e) {
+      throw new WireException(field + ": " + e.getMessage());
+    }
   }
 
   private static List<PeerInfo> peerInfos(List<dev.overlay.wire.proto.PeerInfo> list, String field) throws WireException {

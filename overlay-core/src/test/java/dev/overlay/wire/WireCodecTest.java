@@ -137,4 +137,15 @@ class WireCodecTest {
     Frame huge = WireCodec.toFrame(new Message.Data(STREAM, id(7), 1, 1, 0, new byte[900 * 1024]));
     assertThatThrownBy(() -> WireCodec.fromFrame(huge)).isInstanceOf(WireException.class).hasMessageContaining("payload");
   }
+
+  @Test
+  void aPeerInfoWithTooManyHostCharactersIsRefused() {
+    var b = dev.overlay.wire.proto.PeerInfo.newBuilder().setId(ByteString.copyFrom(new byte[32]));
+    for (int i = 0; i < 3; i++) {
+      b.addCandidates(dev.overlay.wire.proto.Candidate.newBuilder().setKind(dev.overlay.wire.proto.Candidate.Kind.LOCAL)
+          .setHost("h".repeat(200)).setPort(1));
+    }
+    Frame f = Frame.newBuilder().setJoin(dev.overlay.wire.proto.Join.newBuilder().setStream(1).setSender(b)).build();
+    assertThatThrownBy(() -> WireCodec.fromFrame(f)).isInstanceOf(WireException.class).hasMessageContaining("600");
+  }
 }

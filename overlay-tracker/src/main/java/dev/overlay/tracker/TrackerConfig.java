@@ -18,6 +18,17 @@ import java.time.Duration;
  *   <li>{@code requestsPerSecond} 20 per node, burst {@code requestBurst} 200: a node in 100
  *       streams sends about 3 heartbeats a second; a restart re-registers all at once.</li>
  *   <li>{@code maxRateLimitedNodes} 200,000: the per-node rate table, evicting idle entries.</li>
+ *   <li>{@code maxStreamsPerNode} 1,024: a node's own limit on joined streams (NodeConfig), so
+ *       no honest node is refused; 500 fresh keys once filled every stream slot in 24 s.</li>
+ *   <li>{@code maxRegistrationsPerAddress} 16,384 and {@code maxIdentitiesPerAddressPerStream}
+ *       256, counted per source /24 (IPv4) or /48 (IPv6): sixteen gateways behind one NAT, each in
+ *       1,024 streams, fit; one attacker address holds a sixth of a percent of the table, and at
+ *       most 256 of a stream's members. Our choice; raise them for a tracker serving a large
+ *       NATed site, or the loopback benchmarks.</li>
+ *   <li>{@code establishedAge} 10 minutes: members registered this long are introduced first.
+ *       Sybils must keep heartbeating for that long before they compete with the members they
+ *       want to eclipse, and answers spread over source addresses (see TrackerState). Our
+ *       choice: longer than a restart, shorter than a deployment's life.</li>
  * </ul>
  */
 public record TrackerConfig(
@@ -28,7 +39,11 @@ public record TrackerConfig(
     int maxRegistrations,
     double requestsPerSecond,
     int requestBurst,
-    int maxRateLimitedNodes) {
+    int maxRateLimitedNodes,
+    int maxStreamsPerNode,
+    int maxRegistrationsPerAddress,
+    int maxIdentitiesPerAddressPerStream,
+    long establishedAgeNanos) {
 
   public TrackerConfig {
     if (peersPerAnswer < 1 || peersPerAnswer > 64) throw new IllegalArgumentException("peersPerAnswer must be 1..64 (a wire limit)");
@@ -37,6 +52,10 @@ public record TrackerConfig(
     if (!(requestsPerSecond > 0)) throw new IllegalArgumentException("requestsPerSecond must be positive");
     if (requestBurst < 1) throw new IllegalArgumentException("requestBurst must be at least 1");
     if (maxRateLimitedNodes < 1) throw new IllegalArgumentException("maxRateLimitedNodes must be positive");
+    if (maxStreamsPerNode < 1 || maxRegistrationsPerAddress < 1 || maxIdentitiesPerAddressPerStream < 1) {
+      throw new IllegalArgumentException("quotas must be positive");
+    }
+    if (establishedAgeNanos < 0) throw new IllegalArgumentException("establishedAge must not be negative");
   }
 
   public static TrackerConfig defaults() {
@@ -56,6 +75,30 @@ public record TrackerConfig(
     private double requestsPerSecond = 20;
     private int requestBurst = 200;
     private int maxRateLimitedNodes = 200_000;
+    private int maxStreamsPerNode = 1024;
+    private int maxRegistrationsPerAddress = 16_384;
+    private int maxIdentitiesPerAddressPerStream = 256;
+    private Duration establishedAge = Duration.ofMinutes(10);
+
+    public Builder maxStreamsPerNode(int v) {
+      maxStreamsPerNode = v;
+      return this;
+    }
+
+    public Builder maxRegistrationsPerAddress(int v) {
+      maxRegistrationsPerAddress = v;
+      return this;
+    }
+
+    public Builder maxIdentitiesPerAddressPerStream(int v) {
+      maxIdentitiesPerAddressPerStream = v;
+      return this;
+    }
+
+    public Builder establishedAge(Duration v) {
+      establishedAge = v;
+      return this;
+    }
 
     public Builder peersPerAnswer(int v) {
       peersPerAnswer = v;
@@ -99,7 +142,8 @@ public record TrackerConfig(
 
     public TrackerConfig build() {
       return new TrackerConfig(peersPerAnswer, registrationTtl.toNanos(), maxStreams, maxMembersPerStream, maxRegistrations,
-          requestsPerSecond, requestBurst, maxRateLimitedNodes);
+          requestsPerSecond, requestBurst, maxRateLimitedNodes, maxStreamsPerNode, maxRegistrationsPerAddress,
+          maxIdentitiesPerAddressPerStream, establishedAge.toNanos());
     }
   }
 }

@@ -21,7 +21,6 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
-import io.netty.handler.timeout.ReadTimeoutHandler;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
@@ -29,10 +28,25 @@ import java.util.Locale;
 /**
  * {@code GET /metrics} (Prometheus text format) and {@code GET /health}, on Netty's HTTP codec.
  * Runs on the tracker's loop, so it reads the state directly.
+ *
+ * <p>Bounded like the rest of the tracker: at most {@link #MAX_CONNECTIONS} connections; a
+ * request must be complete within {@link #REQUEST_DEADLINE_SECONDS} of the connection opening
+ * or of the previous answer (a slowloris client trickling headers is closed), and an idle
+ * keep-alive connection is closed after {@link #IDLE_SECONDS}; a client that does not read its
+ * answers (pipelining requests) is closed once its connection stops being writable, instead of
+ * growing the outbound buffer.
  */
 final class TrackerHttp {
 
+  static final int MAX_CONNECTIONS = 64;
+  static final int REQUEST_DEADLINE_SECONDS = 5;
+  static final int IDLE_SECONDS = 10;
+
   private final TrackerServer server;
+  private int open;
+  long refusedConnections;
+  long deadlineCloses;
+  long notReadingCloses;
   private final Class<? extends ServerSocketChannel> channelClass;
   private Channel channel;
   private long lastJoins;
@@ -49,8 +63,15 @@ final class TrackerHttp {
         .childHandler(new ChannelInitializer<SocketChannel>() {
           @Override
           protected void initChannel(SocketChannel ch) {
-            ch.pipeline().addLast(new ReadTimeoutHandler(10), new HttpServerCodec(4096, 8192, 8192),
-                new HttpObjectAggregator(4096), new Handler());
+            if (open >= MAX_CONNECTIONS) {
+              refusedConnections++;
+              ch.close();
+              return;
+            }
+            open++;
+            ch.closeFuture().addListener(f -> open--);
+            ch.config().setWriteBufferWaterMark(new io.netty.channel.WriteBufferWaterMark(16 * 1024, 64 * 1024));
+            ch.pipeline().addLast(new HttpServerCodec(4096, 8192, 8192), new HttpObjectAggregator(4096), new Deadline(), new Handler());
           }
         }).bind(address).sync().channel();
     return (InetSocketAddress) channel.localAddress();
@@ -84,7 +105,17 @@ final class TrackerHttp {
     b.append("overlay_tracker_refused_total{reason=\"rate_limited\"} ").append(s.refusedRateLimited).append('\n');
     b.append("overlay_tracker_refused_total{reason=\"full\"} ").append(s.refusedFull).append('\n');
     b.append("overlay_tracker_refused_total{reason=\"invalid\"} ").append(s.refusedInvalid + server.notForTracker).append('\n');
-    counter(b, "overlay_tracker_connections_refused_total", "Connections closed for a protocol error (bad TLS, bad frames).", server.connectionsRefused);
+    counter(b, "overlay_tracker_connections_refused_total", "Connections closed for a protocol error or a limit (bad TLS, bad frames, caps).", server.connectionsRefused);
+    java.util.Map<String, Long> links = server.linkCounters();
+    b.append("# HELP overlay_tracker_connections_closed_total Node connections closed, by reason.\n# TYPE overlay_tracker_connections_closed_total counter\n");
+    links.forEach((k, v) -> {
+      if (k.startsWith("closed_")) b.append("overlay_tracker_connections_closed_total{reason=\"").append(k.substring(7)).append("\"} ").append(v).append('\n');
+    });
+    gauge(b, "overlay_tracker_handshakes_in_progress", "Node connections in their TLS or HELLO handshake.", links.getOrDefault("handshakes_in_progress", 0L));
+    b.append("# HELP overlay_tracker_http_closed_total HTTP connections closed by the tracker, by reason.\n# TYPE overlay_tracker_http_closed_total counter\n");
+    b.append("overlay_tracker_http_closed_total{reason=\"connection_limit\"} ").append(refusedConnections).append('\n');
+    b.append("overlay_tracker_http_closed_total{reason=\"deadline\"} ").append(deadlineCloses).append('\n');
+    b.append("overlay_tracker_http_closed_total{reason=\"not_reading\"} ").append(notReadingCloses).append('\n');
     gauge(b, "overlay_tracker_uptime_seconds", "Seconds since the tracker started.", server.uptimeNanos() / 1e9);
     return b.toString();
   }
@@ -104,9 +135,49 @@ final class TrackerHttp {
         .append(name).append(' ').append(v).append('\n');
   }
 
+  /**
+   * Closes a connection whose next request is not complete in time: {@code REQUEST_DEADLINE}
+   * after it opened, {@code IDLE} after each answer. Unlike Netty's ReadTimeoutHandler, bytes
+   * trickling in (a slowloris client) do not keep it open: only complete requests do.
+   */
+  private final class Deadline extends io.netty.channel.ChannelDuplexHandler {
+    private io.netty.util.concurrent.ScheduledFuture<?> timer;
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+      arm(ctx, REQUEST_DEADLINE_SECONDS);
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (msg instanceof FullHttpRequest) arm(ctx, IDLE_SECONDS);
+      ctx.fireChannelRead(msg);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+      if (timer != null) timer.cancel(false);
+      super.channelInactive(ctx);
+    }
+
+    private void arm(ChannelHandlerContext ctx, int seconds) {
+      if (timer != null) timer.cancel(false);
+      timer = ctx.executor().schedule(() -> {
+        deadlineCloses++;
+        ctx.close();
+      }, seconds, java.util.concurrent.TimeUnit.SECONDS);
+    }
+  }
+
   private final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
+      if (!ctx.channel().isWritable()) {
+        // Answers are piling up unread: pipelined requests from a client that does not read.
+        notReadingCloses++;
+        ctx.close();
+        return;
+      }
       String path = req.uri();
       int q = path.indexOf('?');
       if (q >= 0) path = path.substring(0, q);

@@ -45,9 +45,17 @@ public final class TrackerMain implements Callable<Integer> {
       description = "Port for /metrics and /health; -1 turns HTTP off [OVERLAY_TRACKER_HTTP_PORT] (default ${DEFAULT-VALUE}).")
   int httpPort;
 
-  @Option(names = "--identity", defaultValue = "${env:OVERLAY_TRACKER_IDENTITY}",
-      description = "Key file: loaded, or created if missing, so the tracker keeps its id across restarts [OVERLAY_TRACKER_IDENTITY] (default: a new identity each start).")
+  @Option(names = "--http-host", defaultValue = "${env:OVERLAY_TRACKER_HTTP_HOST:-127.0.0.1}",
+      description = "Address /metrics and /health listen on; loopback unless a scraper elsewhere needs it [OVERLAY_TRACKER_HTTP_HOST] (default ${DEFAULT-VALUE}).")
+  String httpHost;
+
+  @Option(names = "--identity", defaultValue = "${env:OVERLAY_TRACKER_IDENTITY:-overlay-tracker.key}",
+      description = "Key file: loaded, or created (readable by its owner only) if missing, so the tracker keeps its id across restarts and nodes can pin it [OVERLAY_TRACKER_IDENTITY] (default ${DEFAULT-VALUE}, in the working directory).")
   Path identityFile;
+
+  @Option(names = "--ephemeral-identity", defaultValue = "false",
+      description = "Use a new identity on every start instead of a key file (nodes cannot pin it).")
+  boolean ephemeralIdentity;
 
   @Option(names = "--peers-per-answer", defaultValue = "${env:OVERLAY_TRACKER_PEERS_PER_ANSWER:-8}",
       description = "Members introduced to each joiner, 1-64 [OVERLAY_TRACKER_PEERS_PER_ANSWER] (default ${DEFAULT-VALUE}).")
@@ -81,17 +89,25 @@ public final class TrackerMain implements Callable<Integer> {
   public Integer call() throws Exception {
     TrackerConfig config;
     InetSocketAddress bind;
+    InetSocketAddress httpBind;
     try {
       if (port < 0 || port > 65535) throw new IllegalArgumentException("--port must be 0-65535");
       if (httpPort < -1 || httpPort > 65535) throw new IllegalArgumentException("--http-port must be -1 (off) or 0-65535");
       config = TrackerConfig.builder().peersPerAnswer(peersPerAnswer).registrationTtl(duration(registrationTtl, "--registration-ttl"))
           .maxRegistrations(maxRegistrations).maxStreams(maxStreams).requestsPerSecond(rateLimit).build();
       bind = new InetSocketAddress(InetAddress.getByName(host), port);
+      httpBind = new InetSocketAddress(InetAddress.getByName(httpHost), Math.max(0, httpPort));
     } catch (IllegalArgumentException | java.net.UnknownHostException e) {
       System.err.println("overlay-tracker: " + e.getMessage());
       return 2;
     }
-    NodeIdentity identity = identityFile != null ? NodeIdentity.loadOrCreate(identityFile) : NodeIdentity.generate();
+    NodeIdentity identity;
+    try {
+      identity = ephemeralIdentity ? NodeIdentity.generate() : NodeIdentity.loadOrCreate(identityFile);
+    } catch (java.io.IOException e) {
+      System.err.println("overlay-tracker: --identity: " + e.getMessage());
+      return 2;
+    }
     TransportConfig transport;
     try {
       transport = TransportConfig.builder().maxLinks(maxLinks).build();
@@ -99,7 +115,7 @@ public final class TrackerMain implements Callable<Integer> {
       System.err.println("overlay-tracker: --max-links: " + e.getMessage());
       return 2;
     }
-    TrackerServer server = new TrackerServer(config, identity, transport).start(bind, advertise, httpPort);
+    TrackerServer server = new TrackerServer(config, identity, transport).start(bind, advertise, httpBind, httpPort >= 0);
     System.out.println("overlay-tracker " + identity.peerId() + " on " + server.address()
         + (server.httpAddress() != null ? ", HTTP on " + server.httpAddress() : ""));
     CountDownLatch stopped = new CountDownLatch(1);

@@ -50,6 +50,9 @@ public final class TrackerServer implements LinkManager.Listener, AutoCloseable 
   private final LinkManager links;
   private final TrackerHttp http;
   private final TrackerState.Outbox outbox = this::send;
+  /** The clock the tracker's soft state (TTLs, rate limits) runs on; tests freeze it. */
+  private final java.util.function.LongSupplier clock;
+  private final java.util.List<java.util.concurrent.Future<?>> scheduled = new java.util.ArrayList<>();
   private PeerInfo self;
   private InetSocketAddress address;
   private InetSocketAddress httpAddress;
@@ -60,7 +63,14 @@ public final class TrackerServer implements LinkManager.Listener, AutoCloseable 
   private final long startedAt = System.nanoTime();
 
   public TrackerServer(TrackerConfig config, NodeIdentity identity, TransportConfig transport) throws javax.net.ssl.SSLException {
+    this(config, identity, transport, System::nanoTime);
+  }
+
+  /** With the clock that {@link TrackerState} reads (registrations' TTLs, rate limits). */
+  public TrackerServer(TrackerConfig config, NodeIdentity identity, TransportConfig transport,
+      java.util.function.LongSupplier clock) throws javax.net.ssl.SSLException {
     this.identity = identity;
+    this.clock = clock;
     this.state = new TrackerState(config, new SplittableRandom(new SecureRandom().nextLong()));
     boolean epoll = transport.nativeTransport() && Epoll.isAvailable();
     IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
@@ -74,21 +84,31 @@ public final class TrackerServer implements LinkManager.Listener, AutoCloseable 
   }
 
   /**
-   * Binds the tracker port and the HTTP port (0 for any free port; a negative HTTP port turns
-   * HTTP off) and starts answering. {@code advertiseHost} is the address given in HELLO.
+   * Binds the tracker port, and the HTTP port on 127.0.0.1 (0 for any free port; a negative
+   * HTTP port turns HTTP off), and starts answering. {@code advertiseHost} is the address given
+   * in HELLO.
    */
   public TrackerServer start(InetSocketAddress bind, String advertiseHost, int httpPort) throws Exception {
+    return start(bind, advertiseHost, new InetSocketAddress("127.0.0.1", Math.max(0, httpPort)), httpPort >= 0);
+  }
+
+  /**
+   * As above, with the HTTP address given: {@code /metrics} and {@code /health} listen on
+   * loopback unless told otherwise, so that a tracker on a public address does not publish its
+   * internals (or an HTTP server) to the world by default.
+   */
+  public TrackerServer start(InetSocketAddress bind, String advertiseHost, InetSocketAddress httpBind, boolean httpOn) throws Exception {
     address = links.bind(bind);
     String host = advertiseHost != null ? advertiseHost : address.getHostString();
     self = new PeerInfo(identity.peerId(), System.currentTimeMillis(), List.of(new Candidate(Candidate.Kind.LOCAL, host, address.getPort())));
     onLoop(() -> {
       links.self(self);
       long period = Math.max(TimeUnit.MILLISECONDS.toNanos(100), state.config().registrationTtlNanos() / 10);
-      loop.scheduleAtFixedRate(() -> state.expire(System.nanoTime()), period, period, TimeUnit.NANOSECONDS);
-      loop.scheduleAtFixedRate(links::checkSlowPeers, 1, 1, TimeUnit.SECONDS);
+      scheduled.add(loop.scheduleAtFixedRate(() -> state.expire(clock.getAsLong()), period, period, TimeUnit.NANOSECONDS));
+      scheduled.add(loop.scheduleAtFixedRate(links::checkSlowPeers, 1, 1, TimeUnit.SECONDS));
       return null;
     });
-    if (httpPort >= 0) httpAddress = http.bind(new InetSocketAddress(bind.getAddress(), httpPort), loop);
+    if (httpOn) httpAddress = http.bind(httpBind, loop);
     log.info("tracker {} listening on {} (HTTP {})", identity.peerId(), address, httpAddress == null ? "off" : httpAddress);
     return this;
   }
@@ -116,6 +136,11 @@ public final class TrackerServer implements LinkManager.Listener, AutoCloseable 
     return state;
   }
 
+  /** The link layer's counters: links, closes by reason, handshakes, dials. On the loop. */
+  java.util.Map<String, Long> linkCounters() {
+    return links.linkSummary();
+  }
+
   long uptimeNanos() {
     return System.nanoTime() - startedAt;
   }
@@ -125,6 +150,7 @@ public final class TrackerServer implements LinkManager.Listener, AutoCloseable 
   public void close() throws Exception {
     try {
       onLoop(() -> {
+        for (var f : scheduled) f.cancel(false);
         links.shutdownGracefully();
         http.close();
         return null;
@@ -159,10 +185,21 @@ public final class TrackerServer implements LinkManager.Listener, AutoCloseable 
   @Override
   public void dialFailed(PeerId peer, String reason) {} // a tracker never dials
 
+  /** For tests of what nodes do when a tracker stops answering: the next {@code n} requests get no answer. */
+  void mute(int n) {
+    muted = n;
+  }
+
+  private int muted;
+
   @Override
   public void received(PeerId peer, Message message, int frameBytes) {
+    if (muted > 0 && message instanceof Message.TrackerRegister) {
+      muted--;
+      return;
+    }
     if (message instanceof Message.TrackerMessage m) {
-      state.handle(System.nanoTime(), peer, m, outbox);
+      state.handle(clock.getAsLong(), peer, links.remoteHost(peer), m, outbox);
     } else {
       notForTracker++; // a node mistook us for a peer; its core will time the request out
       outbox.send(peer, new Message.TrackerRefused(message.stream(), Message.RefusalReason.INVALID, 0,

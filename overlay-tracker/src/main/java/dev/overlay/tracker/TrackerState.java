@@ -5,7 +5,10 @@ import dev.overlay.core.PeerId;
 import dev.overlay.core.PeerInfo;
 import dev.overlay.core.StreamId;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.IdentityHashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -14,14 +17,23 @@ import java.util.random.RandomGenerator;
 
 /**
  * A tracker's whole logic, with no IO: which nodes are in which stream, and whom to introduce
- * to a joiner. Input is (now, sender, message); output goes to an {@link Outbox}. The server
- * feeds it from its links, the simulator from virtual ones, tests directly.
+ * to a joiner. Input is (now, sender, source address, message); output goes to an
+ * {@link Outbox}. The server feeds it from its links, the simulator from virtual ones, tests
+ * directly.
  *
  * <p>Everything is soft state. A registration lives {@code registrationTtl} after the node's
  * last status for the stream; nodes re-send theirs every heartbeat, so a restarted tracker
- * knows its streams again within one heartbeat interval. A status carries a counter that grows
- * with every status the node sends for the stream: one older than what the tracker holds
- * arrived late and is dropped. Every table has a cap; requests are rate-limited per node.
+ * knows its streams again within one heartbeat interval. A status carries the node's
+ * incarnation and a counter that grows with every status that incarnation sends for the
+ * stream. A higher incarnation is a restart and replaces the registration at once, whatever
+ * its counter; a counter not above the one held, from the same incarnation, arrived late and
+ * is answered {@code STALE} (or, if it asked for peers, with peers anyway).
+ *
+ * <p>Every table has a cap, and so does every identity and every source address: streams per
+ * node, registrations per address, identities per address in one stream. Requests are
+ * rate-limited per node. Introductions spread over source addresses and prefer members
+ * registered for {@code establishedAge} ({@link #sample}), so that a burst of fresh identities
+ * from a few addresses cannot take over what newcomers are told.
  *
  * <p>Not thread-safe: one thread (the server's loop) owns it.
  */
@@ -39,8 +51,10 @@ public final class TrackerState {
     public long leaves;
     public long stale;
     public long expired;
+    public long restarts;
     public long refusedRateLimited;
     public long refusedFull;
+    public long refusedQuota;
     public long refusedInvalid;
   }
 
@@ -48,23 +62,76 @@ public final class TrackerState {
     PeerInfo info;
     long counter;
     long lastSeen;
+    long since; // registered at, for preferring established members
+    Group group; // the stream's members from the same source /24 or /48
     int index; // in Members.ids
+    int groupIndex; // in group.ids
   }
 
-  /** One stream's members: a list for sampling, a map for lookups; index kept in step. */
+  /** A stream's members from one source group (IPv4 /24, IPv6 /48). */
+  private static final class Group {
+    final String key;
+    final ArrayList<PeerId> ids = new ArrayList<>();
+    int index; // in Members.groups
+
+    Group(String key) {
+      this.key = key;
+    }
+  }
+
+  /**
+   * One stream's members: a list for sampling, a map for lookups, and the same again by source
+   * group, so that introductions can sample groups rather than identities. Indexes kept in step.
+   */
   private static final class Members {
     final ArrayList<PeerId> ids = new ArrayList<>();
     final HashMap<PeerId, Registration> byId = new HashMap<>();
+    final ArrayList<Group> groups = new ArrayList<>();
+    final HashMap<String, Group> groupsByKey = new HashMap<>();
 
-    void remove(PeerId id) {
-      Registration r = byId.remove(id);
-      int last = ids.size() - 1;
-      if (r.index != last) { // swap the last member into the hole
-        PeerId moved = ids.get(last);
-        ids.set(r.index, moved);
-        byId.get(moved).index = r.index;
+    int inGroup(String key) {
+      Group g = groupsByKey.get(key);
+      return g == null ? 0 : g.ids.size();
+    }
+
+    void add(PeerId id, Registration r, String groupKey) {
+      r.index = ids.size();
+      ids.add(id);
+      byId.put(id, r);
+      Group g = groupsByKey.get(groupKey);
+      if (g == null) {
+        g = new Group(groupKey);
+        g.index = groups.size();
+        groups.add(g);
+        groupsByKey.put(groupKey, g);
       }
-      ids.remove(last);
+      r.group = g;
+      r.groupIndex = g.ids.size();
+      g.ids.add(id);
+    }
+
+    Registration remove(PeerId id) {
+      Registration r = byId.remove(id);
+      swapRemove(ids, r.index, moved -> byId.get(moved).index = r.index);
+      Group g = r.group;
+      swapRemove(g.ids, r.groupIndex, moved -> byId.get(moved).groupIndex = r.groupIndex);
+      if (g.ids.isEmpty()) {
+        int at = g.index;
+        swapRemove(groups, at, moved -> moved.index = at);
+        groupsByKey.remove(g.key);
+      }
+      return r;
+    }
+
+    /** Removes position i by moving the last element into it (O(1)); tells the caller who moved. */
+    private static <T> void swapRemove(ArrayList<T> list, int i, java.util.function.Consumer<T> moved) {
+      int last = list.size() - 1;
+      if (i != last) {
+        T m = list.get(last);
+        list.set(i, m);
+        moved.accept(m);
+      }
+      list.remove(last);
     }
   }
 
@@ -74,11 +141,17 @@ public final class TrackerState {
     long updated;
   }
 
+  /** The most source groups looked at to answer one joiner, however many the stream has. */
+  private static final int POOL_GROUPS = 64;
+
   private final TrackerConfig config;
   private final RandomGenerator random;
   private final Map<StreamId, Members> streams = new HashMap<>();
   private final LinkedHashMap<PeerId, Bucket> buckets;
   private int registrations;
+  /** Streams each node is registered in, and registrations per source group: the quotas. */
+  private final HashMap<PeerId, Integer> streamsPerNode = new HashMap<>();
+  private final HashMap<String, Integer> registrationsPerGroup = new HashMap<>();
   private final Stats stats = new Stats();
 
   public TrackerState(TrackerConfig config, RandomGenerator random) {
@@ -93,10 +166,18 @@ public final class TrackerState {
     };
   }
 
-  /** A message from node {@code from} (the link's authenticated id). */
+  /** A message from node {@code from} (the link's authenticated id), from an unknown address. */
   public void handle(long now, PeerId from, Message.TrackerMessage message, Outbox out) {
+    handle(now, from, "", message, out);
+  }
+
+  /**
+   * A message from node {@code from} (the link's authenticated id), whose connection comes from
+   * {@code sourceHost} (a literal address; the per-address quotas count its /24 or /48).
+   */
+  public void handle(long now, PeerId from, String sourceHost, Message.TrackerMessage message, Outbox out) {
     if (message instanceof Message.TrackerRegister m) {
-      register(now, from, m, out);
+      register(now, from, group(sourceHost), m, out);
     } else if (message instanceof Message.TrackerLeave m) {
       leave(from, m);
     } else {
@@ -106,7 +187,7 @@ public final class TrackerState {
     }
   }
 
-  private void register(long now, PeerId from, Message.TrackerRegister m, Outbox out) {
+  private void register(long now, PeerId from, String group, Message.TrackerRegister m, Outbox out) {
     StreamId stream = m.stream();
     if (!m.node().id().equals(from)) {
       stats.refusedInvalid++;
@@ -122,19 +203,29 @@ public final class TrackerState {
     }
     Members members = streams.get(stream);
     Registration r = members == null ? null : members.byId.get(from);
-    if (r != null && m.counter() <= r.counter) {
-      stats.stale++; // a status overtaken by a newer one from the same node
+    long incarnation = m.node().incarnation();
+    if (r != null && incarnation < r.info.incarnation()) {
+      stats.stale++; // from a run of the node that has since restarted
+      out.send(from, new Message.TrackerRefused(stream, Message.RefusalReason.STALE, 0,
+          "incarnation " + incarnation + " is older than the " + r.info.incarnation() + " registered"));
       return;
     }
+    if (r != null && incarnation == r.info.incarnation() && m.counter() <= r.counter) {
+      stats.stale++; // a status overtaken by a newer one from the same run of the node
+      if (m.wantPeers()) {
+        stats.joinsAnswered++;
+        out.send(from, new Message.TrackerPeers(stream, m.counter(), sample(now, members, from)));
+      } else {
+        out.send(from, new Message.TrackerRefused(stream, Message.RefusalReason.STALE, 0,
+            "counter " + m.counter() + " is not above the " + r.counter + " held"));
+      }
+      return;
+    }
+    if (r != null && incarnation > r.info.incarnation()) stats.restarts++;
     if (r == null) {
-      String full = members == null && streams.size() >= config.maxStreams() ? "streams (" + config.maxStreams() + ")"
-          : members != null && members.ids.size() >= config.maxMembersPerStream() ? "members of this stream (" + config.maxMembersPerStream() + ")"
-          : registrations >= config.maxRegistrations() ? "registrations (" + config.maxRegistrations() + ")"
-          : null;
+      String full = refusal(members, from, group);
       if (full != null) {
-        stats.refusedFull++;
-        out.send(from, new Message.TrackerRefused(stream, Message.RefusalReason.FULL, config.registrationTtlNanos() / 1_000_000,
-            "the tracker holds its maximum of " + full));
+        out.send(from, new Message.TrackerRefused(stream, Message.RefusalReason.FULL, config.registrationTtlNanos() / 1_000_000, full));
         return;
       }
       if (members == null) {
@@ -142,9 +233,10 @@ public final class TrackerState {
         streams.put(stream, members);
       }
       r = new Registration();
-      r.index = members.ids.size();
-      members.ids.add(from);
-      members.byId.put(from, r);
+      r.since = now;
+      members.add(from, r, group);
+      streamsPerNode.merge(from, 1, Integer::sum);
+      registrationsPerGroup.merge(group, 1, Integer::sum);
       registrations++;
     }
     r.info = m.node();
@@ -155,6 +247,27 @@ public final class TrackerState {
       stats.joinsAnswered++;
       out.send(from, new Message.TrackerPeers(stream, m.counter(), sample(now, members, from)));
     }
+  }
+
+  /** Why a new registration would pass a cap or a quota, or null when it fits. Counts the refusal. */
+  private String refusal(Members members, PeerId from, String group) {
+    String full = members == null && streams.size() >= config.maxStreams() ? "the tracker holds its maximum of streams (" + config.maxStreams() + ")"
+        : members != null && members.ids.size() >= config.maxMembersPerStream() ? "the tracker holds its maximum of members of this stream (" + config.maxMembersPerStream() + ")"
+        : registrations >= config.maxRegistrations() ? "the tracker holds its maximum of registrations (" + config.maxRegistrations() + ")"
+        : null;
+    if (full != null) {
+      stats.refusedFull++;
+      return full;
+    }
+    String quota = streamsPerNode.getOrDefault(from, 0) >= config.maxStreamsPerNode()
+        ? "this node is registered in its maximum of streams (" + config.maxStreamsPerNode() + ")"
+        : registrationsPerGroup.getOrDefault(group, 0) >= config.maxRegistrationsPerAddress()
+        ? "this source address holds its maximum of registrations (" + config.maxRegistrationsPerAddress() + ")"
+        : members != null && members.inGroup(group) >= config.maxIdentitiesPerAddressPerStream()
+        ? "this stream holds its maximum of nodes from this source address (" + config.maxIdentitiesPerAddressPerStream() + ")"
+        : null;
+    if (quota != null) stats.refusedQuota++;
+    return quota;
   }
 
   private void leave(PeerId from, Message.TrackerLeave m) {
@@ -169,30 +282,69 @@ public final class TrackerState {
     stats.leaves++;
   }
 
-  /** Up to {@code peersPerAnswer} random live members other than {@code self}. */
+  /**
+   * Up to {@code peersPerAnswer} live members other than {@code self}. Groups of members by
+   * source address (/24, /48) are sampled, not members: each group gives at most an even share
+   * of the answer, and members registered for {@code establishedAge} come first. A crowd of
+   * fresh identities from a few addresses then gets a few slots, not the whole answer, and
+   * established members in groups of their own are always among the candidates; a stream whose
+   * members all share an address (one LAN, loopback) is answered as before. Random within each
+   * tier, so no member becomes every newcomer's contact.
+   */
   private List<PeerInfo> sample(long now, Members members, PeerId self) {
     int n = members.ids.size();
     int want = Math.min(config.peersPerAnswer(), n - 1);
     List<PeerInfo> out = new ArrayList<>(Math.max(0, want));
     if (want <= 0) return out;
-    if (n <= 2 * config.peersPerAnswer() + 1) {
-      // Small stream: a random start, then in order (a full shuffle would cost as much as the stream).
-      int start = random.nextInt(n);
-      for (int i = 0; i < n && out.size() < want; i++) {
-        PeerId id = members.ids.get((start + i) % n);
-        Registration r = members.byId.get(id);
-        if (!id.equals(self) && live(now, r)) out.add(r.info);
-      }
-      return out;
+    int groupCount = members.groups.size();
+    int visit = Math.min(groupCount, POOL_GROUPS);
+    int perGroup = Math.max(1, (want + visit - 1) / visit);
+    List<Registration> pool = new ArrayList<>();
+    HashSet<Integer> visited = new HashSet<>();
+    for (int tries = 0; visited.size() < visit && tries < 4 * visit; tries++) {
+      int gi = groupCount <= POOL_GROUPS ? visited.size() : random.nextInt(groupCount);
+      if (visited.add(gi)) collect(members, members.groups.get(gi), 2 * perGroup + 1, pool); // + 1: self may be among them
     }
-    // Large stream: rejection sampling, bounded in tries.
-    java.util.HashSet<PeerId> picked = new java.util.HashSet<>();
-    for (int tries = 0; tries < 4 * want && out.size() < want; tries++) {
-      PeerId id = members.ids.get(random.nextInt(n));
-      Registration r = members.byId.get(id);
-      if (!id.equals(self) && live(now, r) && picked.add(id)) out.add(r.info);
+    pool.removeIf(r -> r.info.id().equals(self) || !live(now, r));
+    for (int i = pool.size() - 1; i > 0; i--) Collections.swap(pool, i, random.nextInt(i + 1));
+    IdentityHashMap<Group, Integer> taken = new IdentityHashMap<>();
+    for (int tier = 0; tier < 2 && out.size() < want; tier++) {
+      for (Registration r : pool) {
+        if (out.size() >= want) break;
+        boolean established = now - r.since >= config.establishedAgeNanos();
+        if (established != (tier == 0)) continue;
+        if (taken.getOrDefault(r.group, 0) >= perGroup) continue;
+        taken.merge(r.group, 1, Integer::sum);
+        out.add(r.info);
+      }
     }
     return out;
+  }
+
+  /** Up to {@code take} distinct random members of the group, into {@code pool}. */
+  private void collect(Members members, Group g, int take, List<Registration> pool) {
+    int size = g.ids.size();
+    if (size <= take) {
+      for (PeerId id : g.ids) pool.add(members.byId.get(id));
+      return;
+    }
+    HashSet<Integer> picked = new HashSet<>();
+    for (int tries = 0; picked.size() < take && tries < 4 * take; tries++) {
+      int i = random.nextInt(size);
+      if (picked.add(i)) pool.add(members.byId.get(g.ids.get(i)));
+    }
+  }
+
+  /** The quota group of a source address: its /24 (IPv4) or /48 (IPv6); the host itself otherwise. */
+  static String group(String host) {
+    if (host == null || host.isEmpty()) return "";
+    if (host.indexOf(':') >= 0) {
+      String[] parts = host.split(":", -1);
+      return parts.length >= 3 ? parts[0] + ":" + parts[1] + ":" + parts[2] + "::/48" : host;
+    }
+    int dot = host.lastIndexOf('.');
+    long dots = host.chars().filter(c -> c == '.').count();
+    return dot > 0 && dots == 3 ? host.substring(0, dot) + ".0/24" : host;
   }
 
   private boolean live(long now, Registration r) {
@@ -208,7 +360,7 @@ public final class TrackerState {
       for (int i = members.ids.size() - 1; i >= 0; i--) {
         PeerId id = members.ids.get(i);
         if (!live(now, members.byId.get(id))) {
-          members.remove(id);
+          forgetQuota(id, members.remove(id));
           registrations--;
           removed++;
         }
@@ -220,9 +372,14 @@ public final class TrackerState {
   }
 
   private void removeMember(StreamId stream, Members members, PeerId id) {
-    members.remove(id);
+    forgetQuota(id, members.remove(id));
     registrations--;
     if (members.ids.isEmpty()) streams.remove(stream);
+  }
+
+  private void forgetQuota(PeerId id, Registration r) {
+    streamsPerNode.computeIfPresent(id, (k, n) -> n == 1 ? null : n - 1);
+    registrationsPerGroup.computeIfPresent(r.group.key, (k, n) -> n == 1 ? null : n - 1);
   }
 
   /** 0 if the node may make a request now, else how many nanoseconds until it may. */
@@ -281,16 +438,37 @@ public final class TrackerState {
       if (m.ids.isEmpty()) v.add("stream " + e.getKey() + " kept with no members");
       if (m.ids.size() != m.byId.size()) v.add("stream " + e.getKey() + ": list and map disagree in size");
       if (m.ids.size() > config.maxMembersPerStream()) v.add("stream " + e.getKey() + " over member cap");
+      int inGroups = 0;
+      for (int gi = 0; gi < m.groups.size(); gi++) {
+        Group g = m.groups.get(gi);
+        inGroups += g.ids.size();
+        if (g.index != gi || g.ids.isEmpty() || m.groupsByKey.get(g.key) != g) v.add("stream " + e.getKey() + ": group table out of step");
+        if (g.ids.size() > config.maxIdentitiesPerAddressPerStream()) v.add("stream " + e.getKey() + ": a group over its quota");
+      }
+      if (inGroups != m.ids.size() || m.groupsByKey.size() != m.groups.size()) v.add("stream " + e.getKey() + ": groups hold " + inGroups + " of " + m.ids.size());
       for (int i = 0; i < m.ids.size(); i++) {
         Registration r = m.byId.get(m.ids.get(i));
         if (r == null) v.add("stream " + e.getKey() + ": listed member without registration");
         else if (r.index != i) v.add("stream " + e.getKey() + ": index " + r.index + " recorded at position " + i);
         else if (!r.info.id().equals(m.ids.get(i))) v.add("stream " + e.getKey() + ": registration under another node's id");
+        else if (r.group.ids.get(r.groupIndex) != m.ids.get(i)) v.add("stream " + e.getKey() + ": group index out of step");
       }
       total += m.ids.size();
     }
     if (total != registrations) v.add("registration count " + registrations + " but " + total + " held");
     if (registrations > config.maxRegistrations()) v.add("registrations over cap");
+    int perNode = 0;
+    for (int n : streamsPerNode.values()) {
+      perNode += n;
+      if (n > config.maxStreamsPerNode()) v.add("a node over its stream quota");
+    }
+    if (perNode != registrations) v.add("per-node counts sum to " + perNode + ", not " + registrations);
+    int perGroup = 0;
+    for (int n : registrationsPerGroup.values()) {
+      perGroup += n;
+      if (n > config.maxRegistrationsPerAddress()) v.add("an address over its registration quota");
+    }
+    if (perGroup != registrations) v.add("per-address counts sum to " + perGroup + ", not " + registrations);
     if (buckets.size() > config.maxRateLimitedNodes()) v.add("rate table over cap");
     return v;
   }

@@ -69,8 +69,8 @@ class TrackerStateTest {
     t.handle(0, node(1).id(), reg(A, node(1), 5, false), out);
     t.handle(1, node(1).id(), new Message.TrackerLeave(A, 4), out); // overtaken: the node re-registered after it
     assertThat(t.members(A)).containsExactly(node(1).id());
-    t.handle(2, node(1).id(), reg(A, node(1), 3, true), out);
-    assertThat(sent).isEmpty();
+    t.handle(2, node(1).id(), reg(A, node(1), 3, false), out);
+    assertThat(((Message.TrackerRefused) last()).reason()).isEqualTo(Message.RefusalReason.STALE); // answered, not dropped
     assertThat(t.stats().stale).isEqualTo(2);
     t.handle(3, node(1).id(), new Message.TrackerLeave(A, 6), out);
     assertThat(t.members(A)).isEmpty();

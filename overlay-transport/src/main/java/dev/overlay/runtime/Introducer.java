@@ -39,4 +39,9 @@ public interface Introducer {
 
   /** The node is closing: say goodbye where that helps. */
   default void closing() {}
+
+  /** The introducer's own counters, for the node's snapshot. */
+  default java.util.Map<String, Long> counters() {
+    return java.util.Map.of();
+  }
 }

@@ -335,6 +335,7 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
       out.put("publishes_refused", publishRefused.get());
       out.put("events_dropped", events.dropped());
       out.put("subscriptions_failed", subscriptionsFailed.get());
+      if (introducer != null) out.putAll(introducer.counters());
       out.put("futures_completed_on_loop", completions.completedOnLoop());
       drops.forEach((r, n) -> out.put("dropped_" + r.name().toLowerCase(java.util.Locale.ROOT), n));
       return out;
@@ -528,7 +529,22 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
 
   /** For introducers: dial a seed known only by its address. On the loop. */
   public void dialSeed(InetSocketAddress address) {
-    links.dialSeed(address);
+    links.dialSeed(address, null);
+  }
+
+  /** For introducers: dial a seed or tracker by address, refusing any key but {@code pinned} (null: any). On the loop. */
+  public void dialSeed(InetSocketAddress address, PeerId pinned) {
+    links.dialSeed(address, pinned);
+  }
+
+  /** For introducers: whether a ready link to the peer exists. On the loop. */
+  public boolean isLinked(PeerId peer) {
+    return links.isLinked(peer);
+  }
+
+  /** For introducers: closes the link to one of their peers (a tracker that stopped answering). On the loop. */
+  public void closeLink(PeerId peer) {
+    links.disconnect(peer);
   }
 
   /** Runs a task on the loop, then the end-of-turn bookkeeping. From any thread. */

@@ -19,22 +19,25 @@ import java.util.function.Consumer;
 public final class StaticSeeds implements Introducer {
 
   private final NodeRuntime runtime;
+  private final List<HostPort> seeds;
   private final List<InetSocketAddress> addresses;
   private final Map<InetSocketAddress, PeerInfo> found = new LinkedHashMap<>();
   private final List<PeerInfo> known = new ArrayList<>();
   private final Set<InetSocketAddress> dialling = new LinkedHashSet<>();
   private final List<Runnable> waiting = new ArrayList<>();
 
-  public StaticSeeds(NodeRuntime runtime, List<InetSocketAddress> addresses, List<PeerInfo> peers) {
+  public StaticSeeds(NodeRuntime runtime, List<HostPort> seeds, List<PeerInfo> peers) {
     this.runtime = runtime;
-    this.addresses = List.copyOf(addresses);
+    this.seeds = List.copyOf(seeds);
+    this.addresses = seeds.stream().map(HostPort::address).toList();
     this.known.addAll(peers);
   }
 
   @Override
   public void introduce(StreamId stream, Consumer<List<PeerInfo>> answer) {
-    for (InetSocketAddress a : addresses) {
-      if (!found.containsKey(a) && dialling.add(a)) runtime.dialSeed(a);
+    for (HostPort seed : seeds) {
+      InetSocketAddress a = seed.address();
+      if (!found.containsKey(a) && dialling.add(a)) runtime.dialSeed(a, seed.pinned());
     }
     if (!dialling.isEmpty() && seeds().isEmpty()) {
       waiting.add(() -> answer.accept(seeds())); // answer once a seed is reached (or none can be)

@@ -5,6 +5,7 @@ import dev.overlay.core.PeerId;
 import dev.overlay.core.PeerInfo;
 import dev.overlay.core.StreamId;
 import dev.overlay.introduction.Rendezvous;
+import dev.overlay.transport.RemoteText;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -23,6 +24,12 @@ import org.slf4j.LoggerFactory;
  * request for the same stream replaces the answer's recipient (latest wins). When no tracker
  * answers, the core gets an empty introduction and asks again with its own backoff.
  *
+ * <p>What a tracker sends is checked like anything else from the network: answers and refusals
+ * are taken only from the tracker the stream is registered with, a refusal's retry time is
+ * capped, at most one retry per stream is pending, and log lines quote a tracker's words
+ * sanitised. A tracker that stops answering has its link closed before it is dialled again, and
+ * a dial that never completes is given up, so the client never sticks between states.
+ *
  * <p>Runs on the node's loop. Tracker links are this class's own: the core never hears of them.
  */
 public final class TrackerIntroducer implements Introducer {
@@ -35,20 +42,28 @@ public final class TrackerIntroducer implements Introducer {
    * a tracker that comes back is found by the next heartbeat).
    */
   private static final long RETRY_DOWN = Duration.ofSeconds(2).toNanos();
+  /** A dial that has not produced a link in this long has failed, whatever became of it. */
+  private static final long DIAL_TIMEOUT = Duration.ofSeconds(15).toNanos();
+  /** The longest a tracker's "retry after" is obeyed: a tracker cannot keep a node out of a stream for longer. */
+  public static final Duration MAX_RETRY_AFTER = Duration.ofSeconds(60);
   private final long retryDown;
+  private final long maxRetryAfterMillis;
 
   private enum State { UNKNOWN, DIALLING, UP, DOWN }
 
   private static final class Tracker {
     final String name;
     final InetSocketAddress address;
+    /** The key the application pinned for this tracker, or null: any key is taken (and learnt). */
+    final PeerId pinned;
     State state = State.UNKNOWN;
     PeerId id;
-    long downSince;
+    long since; // when the state last changed
 
-    Tracker(String name, InetSocketAddress address) {
+    Tracker(String name, InetSocketAddress address, PeerId pinned) {
       this.name = name;
       this.address = address;
+      this.pinned = pinned;
     }
   }
 
@@ -59,6 +74,7 @@ public final class TrackerIntroducer implements Introducer {
     Consumer<List<PeerInfo>> waiting; // the latest request's recipient, until answered
     long askedAt = -1; // when the request in flight was sent; -1 when none is
     long askedCounter;
+    boolean retryScheduled;
 
     Registration(List<Tracker> order) {
       this.order = order;
@@ -71,17 +87,28 @@ public final class TrackerIntroducer implements Introducer {
   private final Map<StreamId, Registration> streams = new HashMap<>();
   private final Duration heartbeat;
   private boolean started;
+  private long ignored;
 
-  /** {@code addresses} as {@code host:port}; every node must list the same trackers the same way. */
+  /**
+   * {@code addresses} as {@code host:port} or {@code <peer-id>@host:port} (a tracker pinned to
+   * that key: one presenting another is refused); every node must list the same trackers, and
+   * the rendezvous order hashes {@code host:port}, so pinning does not change which tracker a
+   * stream uses.
+   */
   public TrackerIntroducer(NodeRuntime runtime, List<String> addresses, Duration heartbeat) {
+    this(runtime, addresses, heartbeat, MAX_RETRY_AFTER);
+  }
+
+  /** With another cap on a tracker's "retry after" (tests). */
+  public TrackerIntroducer(NodeRuntime runtime, List<String> addresses, Duration heartbeat, Duration maxRetryAfter) {
     if (addresses.isEmpty()) throw new IllegalArgumentException("at least one tracker is needed");
     this.runtime = runtime;
+    this.maxRetryAfterMillis = maxRetryAfter.toMillis();
     this.heartbeat = heartbeat;
     this.retryDown = Math.min(RETRY_DOWN, heartbeat.toNanos() / 2);
     for (String a : addresses) {
-      int colon = a.lastIndexOf(':');
-      if (colon <= 0) throw new IllegalArgumentException("a tracker is host:port, got '" + a + "'");
-      trackers.add(new Tracker(a, InetSocketAddress.createUnresolved(a.substring(0, colon), Integer.parseInt(a.substring(colon + 1)))));
+      HostPort hp = HostPort.parse(a, "tracker");
+      trackers.add(new Tracker(hp.hostPort(), hp.address(), hp.pinned()));
     }
   }
 
@@ -120,10 +147,18 @@ public final class TrackerIntroducer implements Introducer {
   /** The first tracker in the stream's order that is up, or can be tried: dials it if needed. */
   private Tracker best(Registration r, long now) {
     for (Tracker t : r.order) {
+      if (t.state == State.DIALLING && now - t.since >= DIAL_TIMEOUT) {
+        down(t, "no link within " + Duration.ofNanos(DIAL_TIMEOUT).toSeconds() + " s of dialling");
+      }
       if (t.state == State.UP || t.state == State.DIALLING) return t;
-      if (t.state == State.UNKNOWN || (t.state == State.DOWN && now - t.downSince >= retryDown)) {
+      if (t.state == State.UNKNOWN || (t.state == State.DOWN && now - t.since >= retryDown)) {
+        if (t.id != null && runtime.isLinked(t.id)) { // the link outlived what we thought of it
+          up(t, now);
+          return t;
+        }
         t.state = State.DIALLING;
-        runtime.dialSeed(t.address); // unresolved: the link layer looks the name up without blocking
+        t.since = now;
+        runtime.dialSeed(t.address, t.pinned); // unresolved: the link layer looks the name up without blocking
         return t;
       }
     }
@@ -140,18 +175,26 @@ public final class TrackerIntroducer implements Introducer {
   public void seedFound(InetSocketAddress address, PeerInfo peer) {
     Tracker t = tracker(address);
     if (t == null) return;
-    t.id = peer.id(); // the link is not ready yet: registrations go out in linkUp
+    if (t.id != null && !t.id.equals(peer.id())) byId.remove(t.id); // the tracker has a new key now
+    t.id = peer.id();
     byId.put(peer.id(), t);
     log.debug("tracker {} is {}", t.name, peer.id());
+    // Normally linkUp follows. But if a link to this tracker was still up (we gave up on it, it
+    // did not), the new connection is dropped as a duplicate and no linkUp comes: use the old one.
+    if (t.state != State.UP && runtime.isLinked(peer.id())) up(t, System.nanoTime());
   }
 
   @Override
   public void linkUp(PeerInfo peer) {
     Tracker t = byId.get(peer.id());
     if (t == null) return;
+    up(t, System.nanoTime());
+  }
+
+  /** The tracker is reachable: everyone waiting for it registers now; streams whose better tracker is back move to it. */
+  private void up(Tracker t, long now) {
     t.state = State.UP;
-    long now = System.nanoTime();
-    // Everyone waiting for this tracker registers now; streams whose better tracker is back move to it.
+    t.since = now;
     for (Map.Entry<StreamId, Registration> e : new ArrayList<>(streams.entrySet())) {
       Registration r = e.getValue();
       if (r.at == t || r.order.indexOf(t) < (r.at == null ? Integer.MAX_VALUE : r.order.indexOf(r.at))) {
@@ -181,8 +224,8 @@ public final class TrackerIntroducer implements Introducer {
   private void down(Tracker t, String reason) {
     if (t.state != State.DOWN) log.info("tracker {} down: {}", t.name, reason);
     t.state = State.DOWN;
-    t.downSince = System.nanoTime();
-    long now = t.downSince;
+    t.since = System.nanoTime();
+    long now = t.since;
     for (Map.Entry<StreamId, Registration> e : new ArrayList<>(streams.entrySet())) {
       Registration r = e.getValue();
       if (r.at == t) send(e.getKey(), r, r.waiting != null, now); // re-register at the next tracker at once
@@ -192,7 +235,11 @@ public final class TrackerIntroducer implements Introducer {
   @Override
   public void received(PeerId from, Message.TrackerMessage message) {
     Registration r = streams.get(message.stream());
-    if (r == null) return; // left meanwhile
+    if (r == null || r.at == null || r.at.id == null || !r.at.id.equals(from)) {
+      // Left meanwhile, or not the tracker this stream is registered with: not its say.
+      ignored++;
+      return;
+    }
     if (message instanceof Message.TrackerPeers p) {
       if (p.counter() != r.askedCounter) return; // an answer to a request since replaced
       r.askedAt = -1;
@@ -201,16 +248,27 @@ public final class TrackerIntroducer implements Introducer {
       peers.removeIf(x -> x.id().equals(self.id()));
       answer(r, peers);
     } else if (message instanceof Message.TrackerRefused refused) {
-      log.warn("tracker {} refused stream {}: {} ({})", byId.get(from) == null ? from : byId.get(from).name,
-          message.stream(), refused.reason(), refused.detail());
-      r.askedAt = -1;
-      if (refused.reason() == Message.RefusalReason.RATE_LIMITED) {
-        runtime.after(Duration.ofMillis(Math.max(10, refused.retryAfterMillis())), () -> {
-          if (r.waiting != null) send(message.stream(), r, true, System.nanoTime());
-        });
-      } else {
-        answer(r, List.of()); // the core asks again later, with backoff
-      }
+      refused(message.stream(), r, refused);
+    }
+  }
+
+  private void refused(StreamId stream, Registration r, Message.TrackerRefused refused) {
+    if (refused.reason() == Message.RefusalReason.STALE) {
+      log.debug("tracker {} took a status of stream {} for stale: {}", r.at.name, stream, RemoteText.quote(refused.detail(), 120));
+      return; // a late heartbeat; the next one is newer
+    }
+    log.warn("tracker {} refused stream {}: {} ({})", r.at.name, stream, refused.reason(), RemoteText.quote(refused.detail(), 120));
+    r.askedAt = -1;
+    if (refused.reason() == Message.RefusalReason.RATE_LIMITED) {
+      if (r.retryScheduled) return; // one retry per stream, however many refusals arrive
+      r.retryScheduled = true;
+      long wait = Math.min(maxRetryAfterMillis, Math.max(10, refused.retryAfterMillis()));
+      runtime.after(Duration.ofMillis(wait), () -> {
+        r.retryScheduled = false;
+        if (r.waiting != null && streams.get(stream) == r) send(stream, r, true, System.nanoTime());
+      });
+    } else {
+      answer(r, List.of()); // the core asks again later, with backoff
     }
   }
 
@@ -227,6 +285,11 @@ public final class TrackerIntroducer implements Introducer {
     for (StreamId s : new ArrayList<>(streams.keySet())) left(s);
   }
 
+  @Override
+  public Map<String, Long> counters() {
+    return Map.of("tracker_messages_ignored", ignored);
+  }
+
   private void startHeartbeats() {
     if (started) return;
     started = true;
@@ -239,7 +302,11 @@ public final class TrackerIntroducer implements Introducer {
     for (Map.Entry<StreamId, Registration> e : new ArrayList<>(streams.entrySet())) {
       Registration r = e.getValue();
       if (r.askedAt >= 0 && now - r.askedAt >= REQUEST_TIMEOUT && r.at != null) {
-        down(r.at, "no answer in " + Duration.ofNanos(REQUEST_TIMEOUT).toSeconds() + " s");
+        Tracker t = r.at;
+        // Its link may still be up (a tracker stuck, or dropping us): close it, or the redial
+        // would only find the old link and never come up.
+        if (t.id != null && runtime.isLinked(t.id)) runtime.closeLink(t.id);
+        down(t, "no answer in " + Duration.ofNanos(REQUEST_TIMEOUT).toSeconds() + " s");
         continue;
       }
       send(e.getKey(), r, r.waiting != null, now);

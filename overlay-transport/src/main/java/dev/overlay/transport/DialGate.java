@@ -55,7 +55,17 @@ final class DialGate {
 
   /** Null, and the attempt is counted as started, when {@code address} may be dialled now; otherwise why not. */
   String tryStart(long now, String address) {
-    Backoff b = addresses.get(address);
+    return tryStart(now, address, false);
+  }
+
+  /**
+   * As {@link #tryStart(long, String)}; with {@code configured}, the address is one the
+   * application gave (a seed, a tracker) and is not held back by its backoff, only by the
+   * budget: its introducer has its own retry policy, and a tracker that restarts must be found
+   * again at once.
+   */
+  String tryStart(long now, String address, boolean configured) {
+    Backoff b = configured ? null : addresses.get(address);
     if (b != null && now < b.notBefore) {
       refusedBackoff++;
       return "address in backoff for another " + (b.notBefore - now) / 1_000_000 + " ms after "

@@ -281,7 +281,7 @@ public final class LinkManager {
     if (closed) return;
     LinkHandler h = new LinkHandler(this, pinned, pinned != null, true, addressKey(address));
     seedDials.put(h, address);
-    String refused = dialGate.tryStart(clock.getAsLong(), addressKey(address));
+    String refused = dialGate.tryStart(clock.getAsLong(), addressKey(address), true);
     if (refused != null) {
       // Not even started: report it as the dial's failure, from the loop, not from inside the caller.
       h.closing(CloseReason.CONNECT_FAILED, "not dialled: " + refused);
@@ -580,6 +580,20 @@ public final class LinkManager {
 
   public int linkCount() {
     return links.size();
+  }
+
+  /** The address a linked peer's connection comes from (a literal), or "" when it has no ready link. */
+  public String remoteHost(PeerId peer) {
+    Link l = links.get(peer);
+    if (l == null || l.ready == null) return "";
+    java.net.SocketAddress a = l.ready.channel().remoteAddress();
+    return a instanceof InetSocketAddress isa && isa.getAddress() != null ? isa.getAddress().getHostAddress() : "";
+  }
+
+  /** Whether a ready link to the peer exists. */
+  public boolean isLinked(PeerId peer) {
+    Link l = links.get(peer);
+    return l != null && l.ready != null;
   }
 
   /** One link as seen from here, for snapshots and diagnosis. */

@@ -44,15 +44,7 @@ final class LogBudget {
     e.suppressed = 0;
   }
 
-  /** Quotes what a remote sent: printable ASCII only, at most {@code max} characters. */
   static String quote(String remote, int max) {
-    if (remote == null) return "\"\"";
-    StringBuilder b = new StringBuilder(Math.min(remote.length(), max) + 3).append('"');
-    for (int i = 0; i < remote.length() && i < max; i++) {
-      char c = remote.charAt(i);
-      b.append(c >= 0x20 && c < 0x7F && c != '"' ? c : '?');
-    }
-    if (remote.length() > max) b.append('…');
-    return b.append('"').toString();
+    return RemoteText.quote(remote, max);
   }
 }

@@ -39,6 +39,7 @@ final class MessageCache {
   private static final int I_HOPS = 2;
   private static final int I_OFFSET = 3;
   private static final int INTS = 4;
+  private static final int REFS = 3;
 
   private final StreamId stream;
   private final int capacity;
@@ -46,7 +47,10 @@ final class MessageCache {
   private final long ttlNanos;
   private final boolean arenaMode;
 
-  /** Slot i: refs[2i] the message (or, in arena mode, its publisher), refs[2i+1] the peer it came from. */
+  /**
+   * Slot i: refs[3i] the message (or, in arena mode, its publisher), refs[3i+1] the peer it came
+   * from, refs[3i+2] (arena mode) its seal, which a GRAFT answer carries again.
+   */
   private Object[] refs;
   private long[] longs;
   private int[] ints;
@@ -82,12 +86,13 @@ final class MessageCache {
     int slot = (head + count) % slots;
     int h = hash(message.publisher(), message.session(), message.seq());
     if (arenaMode) {
-      refs[2 * slot] = message.publisher();
+      refs[REFS * slot] = message.publisher();
+      refs[REFS * slot + 2] = message.seal();
       System.arraycopy(message.payload(), 0, arena, offset, size);
     } else {
-      refs[2 * slot] = message;
+      refs[REFS * slot] = message;
     }
-    refs[2 * slot + 1] = from;
+    refs[REFS * slot + 1] = from;
     int l = slot * LONGS;
     longs[l + L_TIME] = now;
     longs[l + L_SESSION] = message.session();
@@ -118,12 +123,13 @@ final class MessageCache {
 
   /** The message in the slot: the kept object, or (arena mode) a new one built from the copy. */
   Data message(int slot) {
-    if (!arenaMode) return (Data) refs[2 * slot];
+    if (!arenaMode) return (Data) refs[REFS * slot];
     int i = slot * INTS;
     int offset = ints[i + I_OFFSET];
     byte[] payload = Arrays.copyOfRange(arena, offset, offset + ints[i + I_BYTES]);
     int l = slot * LONGS;
-    return new Data(stream, publisher(slot), longs[l + L_SESSION], longs[l + L_SEQ], ints[i + I_HOPS], payload);
+    return new Data(stream, publisher(slot), longs[l + L_SESSION], longs[l + L_SEQ], ints[i + I_HOPS], payload,
+        (dev.overlay.core.Seal) refs[REFS * slot + 2], false);
   }
 
   int hops(int slot) {
@@ -131,14 +137,14 @@ final class MessageCache {
   }
 
   PeerId from(int slot) {
-    return (PeerId) refs[2 * slot + 1];
+    return (PeerId) refs[REFS * slot + 1];
   }
 
   /** Records that the tree now expects this message over another link, at another hop count. */
   void reroute(int slot, PeerId from, int hops) {
-    refs[2 * slot + 1] = from;
+    refs[REFS * slot + 1] = from;
     ints[slot * INTS + I_HOPS] = hops;
-    if (!arenaMode) refs[2 * slot] = ((Data) refs[2 * slot]).withHops(hops);
+    if (!arenaMode) refs[REFS * slot] = ((Data) refs[REFS * slot]).withHops(hops);
   }
 
   /** Drops entries older than the TTL. */
@@ -159,13 +165,13 @@ final class MessageCache {
   }
 
   private PeerId publisher(int slot) {
-    Object o = refs[2 * slot];
+    Object o = refs[REFS * slot];
     return arenaMode ? (PeerId) o : ((Data) o).publisher();
   }
 
   private void allocate(int ringLength) {
     slots = ringLength;
-    refs = new Object[2 * ringLength];
+    refs = new Object[REFS * ringLength];
     longs = new long[LONGS * ringLength];
     ints = new int[INTS * ringLength];
     int tableSize = Integer.highestOneBit(Math.max(2, ringLength) * 2 - 1) << 1; // ≥ 2 × ring length
@@ -185,7 +191,7 @@ final class MessageCache {
     allocate(Math.min(capacity, oldSlots * 2));
     for (int i = 0; i < count; i++) {
       int from = (oldHead + i) % oldSlots;
-      System.arraycopy(oldRefs, 2 * from, refs, 2 * i, 2);
+      System.arraycopy(oldRefs, REFS * from, refs, REFS * i, REFS);
       System.arraycopy(oldLongs, LONGS * from, longs, LONGS * i, LONGS);
       System.arraycopy(oldInts, INTS * from, ints, INTS * i, INTS);
       insertIndex(i, ints[INTS * i + I_HASH]);
@@ -250,8 +256,9 @@ final class MessageCache {
     int slot = head;
     removeFromIndex(slot);
     bytes -= ints[slot * INTS + I_BYTES];
-    refs[2 * slot] = null;
-    refs[2 * slot + 1] = null;
+    refs[REFS * slot] = null;
+    refs[REFS * slot + 1] = null;
+    refs[REFS * slot + 2] = null;
     head = (head + 1) % slots;
     count--;
   }

@@ -251,7 +251,14 @@ public final class Plumtree {
   // ---- Publishing -------------------------------------------------------------------------
 
   public PublishResult publish(long now, PeerId self, long session, long seq, byte[] payload) {
-    Data message = new Data(stream, self, session, seq, 0, payload);
+    return publish(now, new Data(stream, self, session, seq, 0, payload));
+  }
+
+  /** Pushes our own message (sealed, when publishers sign) to every eager neighbour, and announces it to the others. */
+  public PublishResult publish(long now, Data message) {
+    PeerId self = message.publisher();
+    long session = message.session();
+    long seq = message.seq();
     seen.record(now, self, session, seq);
     cache.put(now, message, null);
     Tree tree = tree(self);
@@ -268,6 +275,18 @@ public final class Plumtree {
     }
     dataSent += eager;
     if (lazy > 0) announce(now, self, session, seq, 1, null);
+    PublishResult.Status status = eager > 0 ? PublishResult.Status.SENT : PublishResult.Status.NO_PEERS;
+    return new PublishResult(stream, session, seq, status, eager, lazy);
+  }
+
+  /**
+   * What publishing message {@code seq} of ours would do now: how many neighbours it would be
+   * pushed to and announced to. For a message that waits for its seal, this is its result.
+   */
+  public PublishResult preview(PeerId self, long session, long seq) {
+    Tree tree = existingTree(self);
+    int lazy = tree == null ? 0 : tree.lazy.size();
+    int eager = neighbors.size() - lazy;
     PublishResult.Status status = eager > 0 ? PublishResult.Status.SENT : PublishResult.Status.NO_PEERS;
     return new PublishResult(stream, session, seq, status, eager, lazy);
   }
@@ -422,7 +441,9 @@ public final class Plumtree {
       return;
     }
     Data cached = cache.message(slot);
-    out.send(from, cached.withHops(Math.min(Message.MAX_HOPS, cached.hops() + 1)));
+    Data answer = cached.withHops(Math.min(Message.MAX_HOPS, cached.hops() + 1));
+    // The asker may no longer hold the seal we sent it with this batch: send it again.
+    out.send(from, answer.seal() == null ? answer : answer.withSeal(answer.seal(), true));
     dataSent++;
   }
 

@@ -22,8 +22,20 @@ public sealed interface Event {
 
   // ---- Application commands --------------------------------------------------------------
 
-  /** Join a stream. The node asks for introductions through {@link Outbox#requestIntroductions}. */
-  record JoinStream(StreamId stream) implements Event {}
+  /**
+   * Join a stream. The node asks for introductions through {@link Outbox#requestIntroductions}.
+   * With {@code publishers}, the stream takes messages from those publishers only: any other
+   * publisher's are dropped, counted and never forwarded (null: anyone may publish).
+   */
+  record JoinStream(StreamId stream, java.util.Set<PeerId> publishers) implements Event {
+    public JoinStream {
+      publishers = publishers == null ? null : java.util.Set.copyOf(publishers);
+    }
+
+    public JoinStream(StreamId stream) {
+      this(stream, null);
+    }
+  }
 
   /** The introducer (a tracker, or the simulator) answers with some members of the stream. */
   record Introductions(StreamId stream, List<PeerInfo> peers) implements Event {

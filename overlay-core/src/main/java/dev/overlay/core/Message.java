@@ -97,15 +97,26 @@ public sealed interface Message {
     private final long seq;
     private final int hops;
     private final byte[] payload;
+    /** The publisher's seal covering this message (null before it is sealed or authenticated). */
+    private final Seal seal;
+    /** Whether the seal goes on the wire with this copy: for the first message of its batch on each link. */
+    private final boolean sealOnWire;
     private Data nextHop; // a benign race: any thread computing it computes an equal, immutable object
 
     public Data(StreamId stream, PeerId publisher, long session, long seq, int hops, byte[] payload) {
+      this(stream, publisher, session, seq, hops, payload, null, false);
+    }
+
+    public Data(StreamId stream, PeerId publisher, long session, long seq, int hops, byte[] payload, Seal seal,
+        boolean sealOnWire) {
       this.stream = stream;
       this.publisher = publisher;
       this.session = session;
       this.seq = seq;
       this.hops = hops;
       this.payload = payload;
+      this.seal = seal;
+      this.sealOnWire = sealOnWire && seal != null;
     }
 
     @Override
@@ -134,26 +145,44 @@ public sealed interface Message {
       return payload;
     }
 
+    /** The seal that covers this message, or null. */
+    public Seal seal() {
+      return seal;
+    }
+
+    /** Whether this copy carries its seal on the wire. */
+    public boolean sealOnWire() {
+      return sealOnWire;
+    }
+
     public MessageRef ref() {
       return new MessageRef(publisher, session, seq);
     }
 
+    /** One hop further; the seal stays attached, off the wire (the sender decides per link). */
     public Data withHops(int newHops) {
       if (newHops == hops + 1) {
         Data next = nextHop;
         if (next == null) {
-          next = new Data(stream, publisher, session, seq, newHops, payload);
+          next = new Data(stream, publisher, session, seq, newHops, payload, seal, false);
           nextHop = next;
         }
         return next;
       }
-      return new Data(stream, publisher, session, seq, newHops, payload);
+      return new Data(stream, publisher, session, seq, newHops, payload, seal, false);
+    }
+
+    /** This message with {@code seal} attached, on the wire or not. */
+    public Data withSeal(Seal seal, boolean onWire) {
+      if (seal == this.seal && onWire == sealOnWire) return this;
+      return new Data(stream, publisher, session, seq, hops, payload, seal, onWire);
     }
 
     public boolean sameId(PeerId p, long s, long q) {
       return seq == q && session == s && publisher.equals(p);
     }
 
+    /** Equal messages: same id, hops and payload. Seals are compared apart (they are the same for authentic copies). */
     @Override
     public boolean equals(Object o) {
       return o instanceof Data d && d.stream.equals(stream) && d.publisher.equals(publisher)
@@ -168,7 +197,7 @@ public sealed interface Message {
     @Override
     public String toString() {
       return "Data[" + stream + " " + publisher + "/" + Long.toHexString(session) + "/" + seq
-          + " hops=" + hops + " " + payload.length + "B]";
+          + " hops=" + hops + " " + payload.length + "B" + (sealOnWire ? " +" + seal : "") + "]";
     }
   }
 

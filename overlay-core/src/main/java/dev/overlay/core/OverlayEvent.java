@@ -63,6 +63,12 @@ public sealed interface OverlayEvent {
     /** One frame asked for more work than a frame may cause; the rest of it was ignored. */
     WORK_BUDGET,
     /** A payload over the node's limit. */
-    TOO_LARGE
+    TOO_LARGE,
+    /** A message whose digest or seal does not verify: forged or altered. Its sender is disconnected. */
+    FORGED,
+    /** A message no seal covers: sent without its seal, or after the seal was forgotten. */
+    UNSEALED,
+    /** A message from a publisher the stream does not take messages from. */
+    NOT_PERMITTED
   }
 }

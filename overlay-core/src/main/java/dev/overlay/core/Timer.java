@@ -21,6 +21,9 @@ public sealed interface Timer {
   /** HyParView: the neighbour request {@code requestId} to {@code peer} got no answer. */
   record NeighborTimeout(StreamId stream, PeerId peer, long requestId) implements Timer {}
 
+  /** Publisher authentication: seal the messages waiting for their seal (see {@code dev.overlay.auth.Sealer}). */
+  record SealFlush(StreamId stream) implements Timer {}
+
   /** Plumtree: send the batched IHAVE announcements. */
   record LazyFlush(StreamId stream) implements Timer {}
 

@@ -8,7 +8,8 @@ import java.time.Duration;
 /**
  * Everything a node's protocol core can be tuned by. Immutable; build it with {@link #builder()},
  * which checks every value. The per-protocol parts document their own defaults
- * ({@link HyParViewConfig}, {@link PlumtreeConfig}, {@link SeenConfig}).
+ * ({@link HyParViewConfig}, {@link PlumtreeConfig}, {@link SeenConfig},
+ * {@link dev.overlay.auth.AuthConfig}).
  *
  * <p>Node-level defaults, and where they come from (all our own choices):
  * <ul>
@@ -35,11 +36,12 @@ public record NodeConfig(
     long linkIdleTimeoutNanos,
     long housekeepingIntervalNanos,
     int maxPayloadBytes,
-    int incarnationTableCapacity) {
+    int incarnationTableCapacity,
+    dev.overlay.auth.AuthConfig auth) {
 
   public NodeConfig {
-    if (membership == null || broadcast == null || seen == null) {
-      throw new IllegalArgumentException("membership, broadcast and seen configs are required");
+    if (membership == null || broadcast == null || seen == null || auth == null) {
+      throw new IllegalArgumentException("membership, broadcast, seen and auth configs are required");
     }
     if (maxStreams < 1) throw new IllegalArgumentException("maxStreams must be at least 1");
     if (maxLinks < membership.activeViewCapacity()) {
@@ -75,7 +77,8 @@ public record NodeConfig(
         .linkIdleTimeout(Duration.ofNanos(linkIdleTimeoutNanos))
         .housekeepingInterval(Duration.ofNanos(housekeepingIntervalNanos))
         .maxPayloadBytes(maxPayloadBytes)
-        .incarnationTableCapacity(incarnationTableCapacity);
+        .incarnationTableCapacity(incarnationTableCapacity)
+        .auth(auth);
   }
 
   public static final class Builder {
@@ -88,6 +91,13 @@ public record NodeConfig(
     private Duration housekeepingInterval = Duration.ofSeconds(5);
     private int maxPayloadBytes = 64 * 1024;
     private int incarnationTableCapacity = 4096;
+    private dev.overlay.auth.AuthConfig auth = dev.overlay.auth.AuthConfig.defaults();
+
+    /** Publisher authentication; see {@link dev.overlay.auth.AuthConfig}. */
+    public Builder auth(dev.overlay.auth.AuthConfig v) {
+      auth = v;
+      return this;
+    }
 
     public Builder membership(HyParViewConfig v) {
       membership = v;
@@ -136,7 +146,7 @@ public record NodeConfig(
 
     public NodeConfig build() {
       return new NodeConfig(membership, broadcast, seen, maxStreams, maxLinks, linkIdleTimeout.toNanos(),
-          housekeepingInterval.toNanos(), maxPayloadBytes, incarnationTableCapacity);
+          housekeepingInterval.toNanos(), maxPayloadBytes, incarnationTableCapacity, auth);
     }
   }
 }

@@ -1,5 +1,7 @@
 package dev.overlay.node;
 
+import dev.overlay.auth.SealFormat;
+import dev.overlay.auth.Signatures;
 import dev.overlay.core.Event;
 import dev.overlay.core.Message;
 import dev.overlay.core.OverlayEvent;
@@ -37,16 +39,31 @@ public final class NodeState {
   private final Outbox out;
   private final LinkTable links;
   private final IncarnationTable incarnations;
+  private final Signatures signatures;
+  private final SealFormat sealFormat = new SealFormat();
   private final LinkedHashMap<StreamId, StreamState> streams = new LinkedHashMap<>();
   private StreamState lastStream; // messages come in runs for one stream: skip the hash lookup
   private boolean started;
 
   /**
+   * A node that neither signs nor checks seals: only with {@code config.auth()} not required.
+   *
    * @param self this node's id, incarnation (larger after every restart) and addresses
    * @param rng the only source of randomness; seed it for reproducible runs
    */
   public NodeState(NodeConfig config, PeerInfo self, RandomGenerator rng, Outbox out) {
+    this(config, self, rng, null, out);
+    if (config.auth().required()) throw new IllegalArgumentException("publishers sign (auth.required): give the node its Signatures");
+  }
+
+  /**
+   * @param self this node's id, incarnation (larger after every restart) and addresses
+   * @param rng the only source of randomness; seed it for reproducible runs
+   * @param signatures this node's key, and how to check others' seals
+   */
+  public NodeState(NodeConfig config, PeerInfo self, RandomGenerator rng, Signatures signatures, Outbox out) {
     this.config = config;
+    this.signatures = signatures;
     this.self = self;
     this.rng = rng;
     this.out = out;
@@ -79,7 +96,7 @@ public final class NodeState {
     } else if (event instanceof Event.Publish e) {
       out.published(publish(now, e.stream(), e.payload()));
     } else if (event instanceof Event.JoinStream e) {
-      join(now, e.stream());
+      join(now, e.stream(), e.publishers());
     } else if (event instanceof Event.Introductions e) {
       StreamState s = streams.get(e.stream());
       if (s != null) s.onIntroductions(now, e.peers());
@@ -157,14 +174,15 @@ public final class NodeState {
 
   // ---- Internals --------------------------------------------------------------------------
 
-  private void join(long now, StreamId stream) {
+  private void join(long now, StreamId stream, java.util.Set<PeerId> publishers) {
     if (streams.containsKey(stream)) return;
     if (streams.size() >= config.maxStreams()) {
       out.emit(new OverlayEvent.Dropped(stream, null, DropReason.CAPACITY,
           "stream limit reached (" + config.maxStreams() + "): not joining"));
       return;
     }
-    StreamState s = new StreamState(stream, self, config.membership(), config.broadcast(), config.seen(), rng, links, out);
+    StreamState s = new StreamState(stream, self, config.membership(), config.broadcast(), config.seen(), config.auth(),
+        signatures, sealFormat, publishers, rng, links, out);
     streams.put(stream, s);
     s.start(now);
   }
@@ -191,7 +209,7 @@ public final class NodeState {
       drop(message, from, DropReason.TOO_LARGE, "payload of " + d.payload().length + " bytes, limit " + config.maxPayloadBytes());
       return;
     }
-    s.onMessage(now, from, message);
+    if (!s.onMessage(now, from, message)) dropHostile(now, from, "forwarded a forged message");
   }
 
   /**
@@ -229,6 +247,18 @@ public final class NodeState {
       return false;
     }
     return true;
+  }
+
+  /**
+   * A peer that forwards forgeries loses its link, in every stream: it is either the forger or
+   * relays one unchecked. Streams see the link go down as if it had failed.
+   */
+  private void dropHostile(long now, PeerId peer, String why) {
+    out.emit(new OverlayEvent.PeerRefused(peer, why));
+    out.disconnect(peer);
+    if (links.onDown(peer)) {
+      for (StreamState s : streamList()) s.onLinkDown(now, peer, why);
+    }
   }
 
   /** Tells a peer that thinks we are in a stream that we are not, so it stops asking. */
@@ -270,6 +300,7 @@ public final class NodeState {
     if (timer instanceof Timer.LazyFlush t) return t.stream();
     if (timer instanceof Timer.GraftTimeout t) return t.stream();
     if (timer instanceof Timer.StallCheck t) return t.stream();
+    if (timer instanceof Timer.SealFlush t) return t.stream();
     throw new IllegalArgumentException("unhandled timer " + timer);
   }
 

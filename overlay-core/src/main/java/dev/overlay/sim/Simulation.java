@@ -37,6 +37,7 @@ public final class Simulation {
    * would multiply the heap by the number of nodes.
    */
   private final NodeConfig nodeConfig;
+  private final SimKeys keys;
   private final LatencyModel latency;
   private final SplittableRandom rng;
   private final Introducer introducer;
@@ -66,6 +67,7 @@ public final class Simulation {
   /** @param introducer how nodes learn members; null for random live members. */
   public Simulation(SimConfig config, Introducer introducer) {
     this.config = config;
+    this.keys = new SimKeys(config.seed() ^ 0x5EA15L);
     this.nodeConfig = config.nodeConfig().toBuilder()
         .broadcast(config.nodeConfig().broadcast().toBuilder().messageCacheArena(false).build()).build();
     this.latency = LatencyModel.parse(config.latency(), config.seed(), config.nodes());
@@ -204,7 +206,7 @@ public final class Simulation {
     n.incarnation++;
     n.alive = true;
     SplittableRandom nodeRng = new SplittableRandom(mix(config.seed(), n.index, n.incarnation));
-    n.core = new NodeState(nodeConfig, n.info(), nodeRng, n);
+    n.core = new NodeState(nodeConfig, n.info(), nodeRng, keys.of(n.id), n);
     n.readyAt = Long.MAX_VALUE;
     n.joinRequestedAt = now;
     n.core.start(now);

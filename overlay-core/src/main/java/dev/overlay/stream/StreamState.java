@@ -1,5 +1,11 @@
 package dev.overlay.stream;
 
+import dev.overlay.auth.AuthConfig;
+import dev.overlay.auth.SealBook;
+import dev.overlay.auth.SealFormat;
+import dev.overlay.auth.SealForwarder;
+import dev.overlay.auth.Sealer;
+import dev.overlay.auth.Signatures;
 import dev.overlay.broadcast.Plumtree;
 import dev.overlay.broadcast.PlumtreeConfig;
 import dev.overlay.core.Links;
@@ -16,12 +22,18 @@ import dev.overlay.delivery.SeenMessages;
 import dev.overlay.membership.HyParView;
 import dev.overlay.membership.HyParViewConfig;
 import java.util.List;
+import java.util.Set;
 import java.util.random.RandomGenerator;
 
 /**
- * One joined stream: its HyParView membership, its Plumtree broadcast and its seen set. Routes
- * each message and timer of the stream to the protocol that owns it, and tells Plumtree and the
- * application when the active view changes.
+ * One joined stream: its HyParView membership, its Plumtree broadcast, its seen set and its
+ * publisher authentication. Routes each message and timer of the stream to the protocol that
+ * owns it, and tells Plumtree and the application when the active view changes.
+ *
+ * <p>Where a DATA goes: neighbours only ({@link FormerNeighbors} for frames in flight) →
+ * {@link SealBook#authenticate} (nothing unauthenticated goes further) → {@code Plumtree.onData}.
+ * Where our own goes: {@link Sealer} (batched under one signature) → {@code Plumtree.publish}
+ * → {@link SealForwarder} (the seal on the wire once per batch and link) → the node's outbox.
  */
 public final class StreamState implements HyParView.Listener {
 
@@ -32,19 +44,46 @@ public final class StreamState implements HyParView.Listener {
   private final Plumtree broadcast;
   private final SeenMessages seen;
   private final FormerNeighbors former;
+  /** Null when publishers do not sign (AuthConfig.required false). */
+  private final SealBook seals;
+  private final Sealer sealer;
+  private final SealForwarder forwarder;
   /** Random per join, so a rejoin never reuses (session, seq) pairs a neighbour still remembers. */
   private final long session;
   private long lastSeq;
+  private long forged;
+  private long unsealed;
+  private long notPermitted;
 
   public StreamState(StreamId stream, PeerInfo self, HyParViewConfig membershipConfig,
       PlumtreeConfig broadcastConfig, SeenConfig seenConfig, RandomGenerator rng, Links links, Outbox out) {
+    this(stream, self, membershipConfig, broadcastConfig, seenConfig, AuthConfig.off(), null, null, null, rng, links, out);
+  }
+
+  /**
+   * @param publishers the only publishers the stream takes messages from; null for anyone
+   * @param signatures this node's signature scheme; unused when {@code auth} does not require seals
+   */
+  public StreamState(StreamId stream, PeerInfo self, HyParViewConfig membershipConfig, PlumtreeConfig broadcastConfig,
+      SeenConfig seenConfig, AuthConfig auth, Signatures signatures, SealFormat format, Set<PeerId> publishers,
+      RandomGenerator rng, Links links, Outbox out) {
     this.stream = stream;
     this.self = self;
     this.out = out;
     this.session = rng.nextLong();
     this.seen = new SeenMessages(stream, seenConfig, out);
     this.former = new FormerNeighbors(membershipConfig.formerNeighborGraceNanos());
-    this.broadcast = new Plumtree(stream, broadcastConfig, seen, out);
+    if (auth.required()) {
+      this.forwarder = new SealForwarder(out);
+      this.broadcast = new Plumtree(stream, broadcastConfig, seen, forwarder);
+      this.seals = new SealBook(stream, auth, signatures, format, publishers);
+      this.sealer = new Sealer(stream, self.id(), session, signatures, auth, format, out, broadcast::publish);
+    } else {
+      this.forwarder = null;
+      this.broadcast = new Plumtree(stream, broadcastConfig, seen, out);
+      this.seals = publishers == null ? null : new SealBook(stream, auth, signatures, format, publishers);
+      this.sealer = null;
+    }
     this.membership = new HyParView(stream, membershipConfig, self, rng, links, out, this);
   }
 
@@ -56,18 +95,39 @@ public final class StreamState implements HyParView.Listener {
     membership.onIntroductions(now, peers);
   }
 
+  /**
+   * Publishes a payload. When publishers sign, the message is numbered now and sent with its
+   * seal, now or within {@code sealInterval}; the result counts the neighbours it goes to as of
+   * now.
+   */
   public PublishResult publish(long now, byte[] payload) {
-    return broadcast.publish(now, self.id(), session, ++lastSeq, payload);
+    long seq = ++lastSeq;
+    if (sealer == null) return broadcast.publish(now, self.id(), session, seq, payload);
+    PublishResult result = broadcast.preview(self.id(), session, seq);
+    sealer.add(now, seq, payload);
+    return result;
   }
 
-  public void onMessage(long now, PeerId from, Message message) {
+  /**
+   * Handles one message from {@code from}. Returns false when the sender has shown itself
+   * hostile (it forwarded a forged message): the node then drops its link.
+   */
+  public boolean onMessage(long now, PeerId from, Message message) {
     if (neighborsOnly(message) && !membership.isActive(from) && !former.withinGrace(now, from)) {
       out.emit(new OverlayEvent.Dropped(stream, from, OverlayEvent.DropReason.NOT_NEIGHBOR,
           message.getClass().getSimpleName() + " from a peer that is not a neighbour in the stream"));
-      return;
+      return true;
     }
     if (message instanceof Message.Data m) {
-      broadcast.onData(now, from, m);
+      if (seals == null) {
+        broadcast.onData(now, from, m);
+        return true;
+      }
+      Message.Data authentic = sealer == null
+          ? (seals.permits(m.publisher()) ? m : null) // publishers do not sign here: only the permission is checked
+          : seals.authenticate(now, from, m);
+      if (authentic == null) return refused(from, m);
+      broadcast.onData(now, from, authentic);
     } else if (message instanceof Message.IHave m) {
       broadcast.onIHave(now, from, m);
     } else if (message instanceof Message.Graft m) {
@@ -91,6 +151,24 @@ public final class StreamState implements HyParView.Listener {
     } else {
       throw new IllegalArgumentException("unhandled message type " + message.getClass().getSimpleName());
     }
+    return true;
+  }
+
+  /** A message the seal book refused: dropped and counted; a forgery also costs its sender the link. */
+  private boolean refused(PeerId from, Message.Data m) {
+    SealBook.Verdict v = seals.permits(m.publisher()) ? seals.verdict() : SealBook.Verdict.NOT_PERMITTED;
+    OverlayEvent.DropReason reason = switch (v) {
+      case FORGED -> OverlayEvent.DropReason.FORGED;
+      case NOT_PERMITTED -> OverlayEvent.DropReason.NOT_PERMITTED;
+      case OVER_BUDGET -> OverlayEvent.DropReason.RATE_LIMITED;
+      default -> OverlayEvent.DropReason.UNSEALED;
+    };
+    String detail = v == SealBook.Verdict.NOT_PERMITTED ? "publisher " + m.publisher() + " may not publish in this stream" : seals.detail();
+    out.emit(new OverlayEvent.Dropped(stream, from, reason, detail));
+    if (v == SealBook.Verdict.FORGED) forged++;
+    else if (v == SealBook.Verdict.NOT_PERMITTED) notPermitted++;
+    else unsealed++;
+    return v != SealBook.Verdict.FORGED;
   }
 
   /**
@@ -104,7 +182,9 @@ public final class StreamState implements HyParView.Listener {
   }
 
   public void onTimer(long now, Timer timer) {
-    if (timer instanceof Timer.LazyFlush) {
+    if (timer instanceof Timer.SealFlush) {
+      if (sealer != null) sealer.onTimer(now);
+    } else if (timer instanceof Timer.LazyFlush) {
       broadcast.onLazyFlush(now);
     } else if (timer instanceof Timer.GraftTimeout t) {
       broadcast.onGraftTimeout(now, t);
@@ -135,6 +215,7 @@ public final class StreamState implements HyParView.Listener {
   }
 
   public void leave(long now) {
+    if (sealer != null) sealer.flush(now); // what was published goes out before we go
     membership.leave(now);
   }
 
@@ -148,6 +229,7 @@ public final class StreamState implements HyParView.Listener {
   @Override
   public void neighborDown(long now, PeerId peer, String reason) {
     former.left(now, peer);
+    if (forwarder != null) forwarder.forget(peer);
     broadcast.neighborDown(now, peer);
     out.emit(new OverlayEvent.NeighborDown(stream, peer, reason));
   }
@@ -171,4 +253,13 @@ public final class StreamState implements HyParView.Listener {
   public SeenMessages seen() {
     return seen;
   }
+
+  /** Authentication counters: messages dropped as forged, unsealed or not permitted; seals made and verified. */
+  public AuthStats authStats() {
+    return new AuthStats(forged, unsealed, notPermitted, sealer == null ? 0 : sealer.seals(),
+        seals == null ? 0 : seals.verified(), forwarder == null ? 0 : forwarder.sealsSent());
+  }
+
+  /** See {@link #authStats}. */
+  public record AuthStats(long forged, long unsealed, long notPermitted, long sealsMade, long sealsVerified, long sealsSent) {}
 }

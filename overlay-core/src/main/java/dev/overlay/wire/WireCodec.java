@@ -7,6 +7,7 @@ import dev.overlay.core.Message;
 import dev.overlay.core.MessageRef;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.PeerInfo;
+import dev.overlay.core.Seal;
 import dev.overlay.core.StreamId;
 import dev.overlay.wire.proto.Frame;
 import java.util.ArrayList;
@@ -55,8 +56,10 @@ public final class WireCodec {
     Frame.Builder f = Frame.newBuilder();
     long stream = message.stream().value();
     if (message instanceof Message.Data m) {
-      f.setData(dev.overlay.wire.proto.Data.newBuilder().setStream(stream).setPublisher(id(m.publisher()))
-          .setSession(m.session()).setSeq(m.seq()).setHops(m.hops()).setPayload(ByteString.copyFrom(m.payload())));
+      dev.overlay.wire.proto.Data.Builder d = dev.overlay.wire.proto.Data.newBuilder().setStream(stream).setPublisher(id(m.publisher()))
+          .setSession(m.session()).setSeq(m.seq()).setHops(m.hops()).setPayload(ByteString.copyFrom(m.payload()));
+      if (m.sealOnWire()) d.setSeal(seal(m.seal()));
+      f.setData(d);
     } else if (message instanceof Message.IHave m) {
       dev.overlay.wire.proto.IHave.Builder b = dev.overlay.wire.proto.IHave.newBuilder().setStream(stream).setCatchUp(m.catchUp());
       for (Message.Announcement a : m.announcements()) {
@@ -134,6 +137,26 @@ public final class WireCodec {
     return b.build();
   }
 
+  public static dev.overlay.wire.proto.Seal seal(Seal s) {
+    return dev.overlay.wire.proto.Seal.newBuilder().setFirstSeq(s.firstSeq()).setCount(s.count())
+        .setDigests(ByteString.copyFrom(s.digests())).setPublicKey(ByteString.copyFrom(s.publicKey()))
+        .setSignature(ByteString.copyFrom(s.signature())).build();
+  }
+
+  /** A seal as sent; its bounds checked here, its signature by whoever authenticates it. */
+  public static Seal seal(dev.overlay.wire.proto.Seal s) throws WireException {
+    int count = s.getCount();
+    if (count < 1 || count > Seal.MAX_COUNT) throw new WireException("seal.count must be 1.." + Seal.MAX_COUNT + ", got " + Integer.toUnsignedString(count));
+    long first = positiveSeq(s.getFirstSeq(), "seal.first_seq");
+    if (first > Message.MAX_SEQ - count + 1) throw new WireException("seal range runs past the largest sequence number");
+    if (s.getDigests().size() != count * Seal.DIGEST_BYTES) {
+      throw new WireException("seal.digests must be " + count * Seal.DIGEST_BYTES + " bytes, got " + s.getDigests().size());
+    }
+    if (s.getPublicKey().isEmpty() || s.getPublicKey().size() > Seal.MAX_KEY_BYTES) throw new WireException("seal.public_key out of bounds");
+    if (s.getSignature().isEmpty() || s.getSignature().size() > Seal.MAX_SIGNATURE_BYTES) throw new WireException("seal.signature out of bounds");
+    return new Seal(first, count, s.getDigests().toByteArray(), s.getPublicKey().toByteArray(), s.getSignature().toByteArray());
+  }
+
   public static ByteString id(PeerId id) {
     return ByteString.copyFrom(id.toBytes());
   }
@@ -162,9 +185,11 @@ public final class WireCodec {
       case DATA: {
         var m = f.getData();
         checkPayload(m.getPayload().size(), maxPayloadBytes);
+        long seq = positiveSeq(m.getSeq(), "data.seq");
+        Seal seal = m.hasSeal() ? seal(m.getSeal()) : null;
+        if (seal != null && !seal.covers(seq)) throw new WireException("data.seal does not cover data.seq " + seq);
         return new Message.Data(new StreamId(m.getStream()), peerId(m.getPublisher(), "data.publisher"),
-            m.getSession(), positiveSeq(m.getSeq(), "data.seq"), ttlOrHops(m.getHops(), "data.hops"),
-            m.getPayload().toByteArray());
+            m.getSession(), seq, ttlOrHops(m.getHops(), "data.hops"), m.getPayload().toByteArray(), seal, seal != null);
       }
       case IHAVE: {
         var m = f.getIhave();

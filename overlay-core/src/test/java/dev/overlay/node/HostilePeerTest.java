@@ -32,8 +32,9 @@ class HostilePeerTest {
   private static final PeerId PUB = id(40);
   private final TestNode node = new TestNode(1);
 
+  /** Message {@code seq} of PUB, sealed by PUB, with its seal on the wire. */
   private static Message.Data data(long seq, int hops) {
-    return new Message.Data(STREAM, PUB, 77, seq, hops, new byte[] {(byte) seq});
+    return TestNode.sealed(PUB, 77, seq, hops, new byte[] {(byte) seq});
   }
 
   private static long count(List<Command> commands, Class<?> type) {
@@ -239,7 +240,7 @@ class HostilePeerTest {
   void aPayloadOverTheNodesLimitIsDropped() {
     TestNode small = new TestNode(1, NodeConfig.builder().maxPayloadBytes(10).build());
     small.joinWithNeighbors(2, 3);
-    List<Command> c = small.receive(2, new Message.Data(STREAM, PUB, 77, 1, 1, new byte[11]));
+    List<Command> c = small.receive(2, TestNode.sealed(PUB, 77, 1, 1, new byte[11]));
     assertThat(count(c, Command.Deliver.class)).isZero();
     assertThat(drops(c)).containsExactly(DropReason.TOO_LARGE);
   }

@@ -25,7 +25,7 @@ class NodeStateTest {
   @Test
   void startSchedulesHousekeeping() {
     TestNode fresh = new TestNode(1);
-    NodeState s = new NodeState(NodeConfig.defaults(), fresh.self, new java.util.SplittableRandom(1), fresh.out);
+    NodeState s = new NodeState(NodeConfig.defaults(), fresh.self, new java.util.SplittableRandom(1), TestNode.KEYS.of(fresh.self.id()), fresh.out);
     s.start(0);
     assertThat(fresh.out.drain()).containsExactly(new Command.Schedule(Timer.Housekeeping.INSTANCE, 5_000_000_000L));
   }

@@ -1,6 +1,11 @@
 package dev.overlay.testing;
 
+import dev.overlay.auth.SealFormat;
+import dev.overlay.auth.Signatures;
 import dev.overlay.core.Command;
+import dev.overlay.core.PeerId;
+import dev.overlay.core.Seal;
+import dev.overlay.sim.SimKeys;
 import dev.overlay.core.Event;
 import dev.overlay.core.Message;
 import dev.overlay.core.PeerId;
@@ -18,6 +23,8 @@ public final class TestNode {
 
   public static final StreamId STREAM = StreamId.of("test-stream");
   public static final long MS = 1_000_000;
+  /** Every test node's and test publisher's key. */
+  public static final SimKeys KEYS = new SimKeys(42);
 
   public final RecordingOutbox out = new RecordingOutbox();
   public final NodeState state;
@@ -30,7 +37,7 @@ public final class TestNode {
 
   public TestNode(int n, NodeConfig config) {
     self = info(n);
-    state = new NodeState(config, self, new SplittableRandom(n), out);
+    state = new NodeState(config, self, new SplittableRandom(n), KEYS.of(self.id()), out);
     state.start(0);
     out.clear();
   }
@@ -77,5 +84,21 @@ public final class TestNode {
 
   public void advance(long nanos) {
     now += nanos;
+  }
+
+  /**
+   * Message {@code seq} of {@code publisher}'s session, sealed by the publisher alone, with its
+   * seal on the wire: what a neighbour forwards as the first message of a batch.
+   */
+  public static Message.Data sealed(PeerId publisher, long session, long seq, int hops, byte[] payload) {
+    return sealed(KEYS.of(publisher), new Message.Data(STREAM, publisher, session, seq, hops, payload));
+  }
+
+  /** {@code m} sealed by {@code signer} (alone under its seal), seal on the wire. */
+  public static Message.Data sealed(Signatures signer, Message.Data m) {
+    byte[] digest = new byte[Seal.DIGEST_BYTES];
+    new SealFormat().digest(m, digest, 0);
+    byte[] sig = signer.sign(SealFormat.signedBytes(m.stream(), m.publisher(), m.session(), m.seq(), 1, digest));
+    return m.withSeal(new Seal(m.seq(), 1, digest, signer.publicKey(), sig), true);
   }
 }

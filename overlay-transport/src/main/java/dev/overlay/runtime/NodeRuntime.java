@@ -181,7 +181,8 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
       links.self(self);
       now = System.nanoTime();
       timers = new TimerWheel(now);
-      core = new NodeState(config, self, new SplittableRandom(new SecureRandom().nextLong()), this);
+      core = new NodeState(config, self, new SplittableRandom(new SecureRandom().nextLong()),
+          new dev.overlay.identity.EcdsaSignatures(identity), this);
       introducer = introducerFactory.apply(this);
       core.start(now);
       scheduledTasks.add(loop.scheduleAtFixedRate(links::checkSlowPeers, 1, 1, TimeUnit.SECONDS));

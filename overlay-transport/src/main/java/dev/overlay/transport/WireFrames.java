@@ -30,13 +30,13 @@ public final class WireFrames {
 
   /** A framed message in a new pooled buffer. */
   public static ByteBuf encode(ByteBufAllocator alloc, Message m) {
-    if (m instanceof Message.Data d) return encodeData(alloc, d);
+    if (m instanceof Message.Data d && !d.sealOnWire()) return encodeData(alloc, d);
     return encode(alloc, WireCodec.toFrame(m));
   }
 
   /** Appends a framed message to {@code buf}, which grows as needed. */
   public static void encodeInto(ByteBuf buf, Message m) {
-    if (m instanceof Message.Data d) {
+    if (m instanceof Message.Data d && !d.sealOnWire()) { // a seal, once per batch and link, goes through protobuf
       encodeDataInto(buf, d);
     } else {
       encodeInto(buf, WireCodec.toFrame(m));

@@ -1,0 +1,262 @@
+package dev.overlay.auth;
+
+import dev.overlay.core.Message;
+import dev.overlay.core.PeerId;
+import dev.overlay.core.Seal;
+import dev.overlay.core.StreamId;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Authenticates the messages a stream receives, before anything else looks at them: a message
+ * is delivered, forwarded, cached or recorded as seen only once its digest matches a seal whose
+ * signature, by its publisher's key, verifies. Otherwise a forged message could take the number
+ * of a real one, and the real one would later be dropped everywhere as a duplicate.
+ *
+ * <p>Keeps the verified seals of each publisher session whose messages may still arrive (a
+ * message travels behind its seal on the same link), bounded per session and in sessions.
+ * Each signature is verified once per node; a seal seen again is matched by its bytes. The
+ * verification work a publisher or a neighbour can cause is budgeted per second.
+ */
+public final class SealBook {
+
+  /** What {@link #authenticate} found. */
+  public enum Verdict {
+    AUTHENTIC,
+    /** No seal covers it: it came without one, or its seal was not kept. Dropped, not held against the sender. */
+    UNSEALED,
+    /** A digest or a signature that does not check out: the sender forwards forgeries. */
+    FORGED,
+    /** The stream takes messages from some publishers only, and this is not one. */
+    NOT_PERMITTED,
+    /** Verifying it would pass the publisher's or the neighbour's budget. */
+    OVER_BUDGET
+  }
+
+  /** Verified seals of one publisher session, newest last. */
+  private static final class Session {
+    final PeerId publisher;
+    final long session;
+    final Seal[] seals;
+    int count;
+    int last = -1; // the seal that matched last: messages come in runs
+
+    Session(PeerId publisher, long session, int capacity) {
+      this.publisher = publisher;
+      this.session = session;
+      this.seals = new Seal[capacity];
+    }
+
+    void add(Seal s) {
+      if (count == seals.length) {
+        System.arraycopy(seals, 1, seals, 0, count - 1); // the oldest goes
+        count--;
+      }
+      seals[count++] = s;
+      last = count - 1;
+    }
+  }
+
+  private record Key(PeerId publisher, long session) {}
+
+  /** One second's worth of tokens for one budget. */
+  private static final class Budget {
+    double tokens;
+    long at = Long.MIN_VALUE;
+
+    boolean take(long now, int perSecond) {
+      if (at == Long.MIN_VALUE) {
+        tokens = perSecond;
+        at = now;
+      }
+      tokens = Math.min(perSecond, tokens + (now - at) * (perSecond / 1e9));
+      at = now;
+      if (tokens < 1) return false;
+      tokens -= 1;
+      return true;
+    }
+  }
+
+  private static final int MAX_SESSIONS = 512;
+  private static final int MAX_BUDGETS = 1024;
+
+  private final StreamId stream;
+  private final AuthConfig config;
+  private final Signatures signatures;
+  private final SealFormat format;
+  /** Null: any publisher. */
+  private final Set<PeerId> allowedPublishers;
+  private final LinkedHashMap<Key, Session> sessions = new LinkedHashMap<>(16, 0.75f, true) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<Key, Session> eldest) {
+      return size() > MAX_SESSIONS;
+    }
+  };
+  /** Keys checked against their publisher's id, by publisher; bounded with the sessions. */
+  private final LinkedHashMap<PeerId, byte[]> keys = new LinkedHashMap<>(16, 0.75f, true) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<PeerId, byte[]> eldest) {
+      return size() > MAX_SESSIONS;
+    }
+  };
+  private final LinkedHashMap<PeerId, Budget> budgets = new LinkedHashMap<>(16, 0.75f, true) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<PeerId, Budget> eldest) {
+      return size() > MAX_BUDGETS;
+    }
+  };
+  private Session lastSession;
+  private Verdict lastVerdict = Verdict.AUTHENTIC;
+  private String detail = "";
+  private long verified;
+
+  public SealBook(StreamId stream, AuthConfig config, Signatures signatures, SealFormat format, Set<PeerId> allowedPublishers) {
+    this.stream = stream;
+    this.config = config;
+    this.signatures = signatures;
+    this.format = format;
+    this.allowedPublishers = allowedPublishers == null ? null : Set.copyOf(allowedPublishers);
+  }
+
+  /** Whether the stream takes messages from this publisher. */
+  public boolean permits(PeerId publisher) {
+    return allowedPublishers == null || allowedPublishers.contains(publisher);
+  }
+
+  /**
+   * Checks {@code m} from {@code from}. When it is authentic, returns it with its verified seal
+   * attached (off the wire: each link decides anew whether to send the seal); otherwise null,
+   * and {@link #verdict()} says why.
+   */
+  public Message.Data authenticate(long now, PeerId from, Message.Data m) {
+    lastVerdict = Verdict.AUTHENTIC;
+    if (!permits(m.publisher())) return refuse(Verdict.NOT_PERMITTED, "publisher " + m.publisher() + " may not publish here");
+    Session s = session(m.publisher(), m.session());
+    Seal seal;
+    if (m.sealOnWire()) {
+      seal = admit(now, from, m, s);
+      if (seal == null) return null;
+    } else {
+      seal = covering(s, m);
+      if (seal == null) {
+        return s != null && coveredAtAll(s, m.seq())
+            ? refuse(Verdict.FORGED, "digest of seq " + m.seq() + " matches no seal of its publisher")
+            : refuse(Verdict.UNSEALED, "no seal covers seq " + m.seq());
+      }
+      return m.withSeal(seal, false);
+    }
+    if (!format.matches(seal, m)) return refuse(Verdict.FORGED, "digest of seq " + m.seq() + " is not the one its seal holds");
+    return m.withSeal(seal, false);
+  }
+
+  /** Why the last {@link #authenticate} returned null. */
+  public Verdict verdict() {
+    return lastVerdict;
+  }
+
+  /** A few words on the last refusal, for the drop event. */
+  public String detail() {
+    return detail;
+  }
+
+  /** Signatures verified so far. */
+  public long verified() {
+    return verified;
+  }
+
+  /** Sessions held, for capacity checks. */
+  public int sessions() {
+    return sessions.size();
+  }
+
+  private Message.Data refuse(Verdict v, String why) {
+    lastVerdict = v;
+    detail = why;
+    return null;
+  }
+
+  /** The seal a message brought: the copy we hold if we have seen it, else verified now. */
+  private Seal admit(long now, PeerId from, Message.Data m, Session s) {
+    Seal incoming = m.seal();
+    if (s != null) {
+      for (int i = s.count - 1; i >= 0; i--) {
+        Seal known = s.seals[i];
+        if (known.firstSeq() == incoming.firstSeq() && known.count() == incoming.count()
+            && Arrays.equals(known.signature(), incoming.signature()) && Arrays.equals(known.digests(), incoming.digests())) {
+          s.last = i;
+          return known; // verified before: the same bytes are the same verdict
+        }
+      }
+    }
+    if (!budget(m.publisher()).take(now, config.verificationsPerSecondPerPublisher())
+        || !budget(from).take(now, config.verificationsPerSecondPerPeer())) {
+      refuse(Verdict.OVER_BUDGET, "signature checks over budget for publisher " + m.publisher() + " or neighbour " + from);
+      return null;
+    }
+    if (!keyMatches(m.publisher(), incoming.publicKey())) {
+      refuse(Verdict.FORGED, "the seal's key is not publisher " + m.publisher() + "'s");
+      return null;
+    }
+    verified++;
+    byte[] signed = SealFormat.signedBytes(stream, m.publisher(), m.session(), incoming.firstSeq(), incoming.count(), incoming.digests());
+    if (!signatures.verify(incoming.publicKey(), signed, incoming.signature())) {
+      refuse(Verdict.FORGED, "the seal of seq " + incoming.firstSeq() + ".." + incoming.lastSeq() + " does not verify");
+      return null;
+    }
+    if (s == null) {
+      s = new Session(m.publisher(), m.session(), config.sealsPerPublisher());
+      sessions.put(new Key(m.publisher(), m.session()), s);
+      lastSession = s;
+    }
+    s.add(incoming);
+    return incoming;
+  }
+
+  private boolean keyMatches(PeerId publisher, byte[] key) {
+    byte[] known = keys.get(publisher);
+    if (known != null && Arrays.equals(known, key)) return true;
+    if (!signatures.keyBelongsTo(publisher, key)) return false;
+    keys.put(publisher, key);
+    return true;
+  }
+
+  private Budget budget(PeerId who) {
+    Budget b = budgets.get(who);
+    if (b == null) {
+      b = new Budget();
+      budgets.put(who, b);
+    }
+    return b;
+  }
+
+  private Session session(PeerId publisher, long session) {
+    Session s = lastSession;
+    if (s != null && s.session == session && (s.publisher == publisher || s.publisher.equals(publisher))) return s;
+    s = sessions.get(new Key(publisher, session));
+    if (s != null) lastSession = s;
+    return s;
+  }
+
+  /** The held seal of the session that covers the message and whose digest for it matches, or null. */
+  private Seal covering(Session s, Message.Data m) {
+    if (s == null) return null;
+    if (s.last >= 0 && s.seals[s.last].covers(m.seq()) && format.matches(s.seals[s.last], m)) return s.seals[s.last];
+    for (int i = s.count - 1; i >= 0; i--) {
+      Seal seal = s.seals[i];
+      if (i != s.last && seal.covers(m.seq()) && format.matches(seal, m)) {
+        s.last = i;
+        return seal;
+      }
+    }
+    return null;
+  }
+
+  private static boolean coveredAtAll(Session s, long seq) {
+    for (int i = 0; i < s.count; i++) {
+      if (s.seals[i].covers(seq)) return true;
+    }
+    return false;
+  }
+}

@@ -50,6 +50,9 @@ final class ClusterCommand implements Callable<Integer> {
   @Option(names = "--bisect", defaultValue = "3", description = "Bisection steps after the doubling (default ${DEFAULT-VALUE}).")
   int bisect;
 
+  @picocli.CommandLine.Mixin
+  NodeOptions node = new NodeOptions();
+
   @Option(names = "--json", description = "Write the results as JSON to this file.")
   Path json;
 
@@ -108,7 +111,7 @@ final class ClusterCommand implements Callable<Integer> {
 
   private DemoNetwork.Result trial(double r, List<DemoNetwork.Result> trials) throws Exception {
     System.out.printf(Locale.ROOT, "rate %,.0f msg/s ... ", r);
-    try (DemoNetwork net = new DemoNetwork(nodes, Runtime.getRuntime().availableProcessors(), 2, true, TransportConfig.defaults())) {
+    try (DemoNetwork net = new DemoNetwork(nodes, Runtime.getRuntime().availableProcessors(), 2, true, TransportConfig.defaults(), node.config())) {
       DemoNetwork.Result res = net.run(r, size, duration, warmup, false);
       trials.add(res);
       System.out.printf(Locale.ROOT, "completeness %.4f, p99 %.1f ms, %,.0f deliveries/s%s%n", res.completenessMin(),

@@ -52,6 +52,9 @@ final class DemoCommand implements Callable<Integer> {
   @Option(names = "--no-relaunch", description = "Run in this JVM rather than a child with a fixed, pre-touched 2 GiB heap.")
   boolean noRelaunch;
 
+  @picocli.CommandLine.Mixin
+  NodeOptions node = new NodeOptions();
+
   @Option(names = "--json", description = "Write the results as JSON to this file.")
   Path json;
 
@@ -64,7 +67,7 @@ final class DemoCommand implements Callable<Integer> {
     DemoNetwork.Result r;
     TransportConfig.Builder transport = TransportConfig.builder();
     if (flushCoalescingMicros != null) transport.flushCoalescing(java.time.Duration.ofNanos(flushCoalescingMicros * 1000));
-    try (DemoNetwork net = new DemoNetwork(nodes, threads, deliveryThreads, !handlersOnThreads, transport.build())) {
+    try (DemoNetwork net = new DemoNetwork(nodes, threads, deliveryThreads, !handlersOnThreads, transport.build(), node.config())) {
       System.out.printf(Locale.ROOT, "Overlay formed in %.1f s. Publishing %,.0f msg/s of %d bytes for %.0f s after a %.0f s warm-up.%n",
           (System.nanoTime() - startedAt) / 1e9, rate, size, duration, warmup);
       r = net.run(rate, size, duration, warmup, true);

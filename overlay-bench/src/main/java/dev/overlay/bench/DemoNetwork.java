@@ -61,6 +61,11 @@ final class DemoNetwork implements AutoCloseable {
    */
   DemoNetwork(int count, int loopThreads, int deliveryThreads, boolean handlersOnLoop, TransportConfig transport)
       throws Exception {
+    this(count, loopThreads, deliveryThreads, handlersOnLoop, transport, dev.overlay.node.NodeConfig.defaults());
+  }
+
+  DemoNetwork(int count, int loopThreads, int deliveryThreads, boolean handlersOnLoop, TransportConfig transport,
+      dev.overlay.node.NodeConfig config) throws Exception {
     boolean epoll = Epoll.isAvailable();
     group = new MultiThreadIoEventLoopGroup(loopThreads, epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
     delivery = Executors.newFixedThreadPool(deliveryThreads, r -> {
@@ -73,7 +78,7 @@ final class DemoNetwork implements AutoCloseable {
     String trackerAddress = "127.0.0.1:" + tracker.address().getPort();
     for (int i = 0; i < count; i++) {
       OverlayNode n = OverlayNode.builder().identity(NodeIdentity.generate()).eventLoopGroup(group)
-          .deliveryExecutor(delivery).transport(transport).trackers(trackerAddress).build().start();
+          .deliveryExecutor(delivery).transport(transport).config(config).trackers(trackerAddress).build().start();
       nodes.add(n);
     }
     for (int i = 0; i < count; i++) {

@@ -150,7 +150,7 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
   private void onTlsDone(ChannelHandlerContext ctx, SslHandshakeCompletionEvent done) {
     if (!done.isSuccess()) {
       Throwable c = done.cause();
-      if (c instanceof java.nio.channels.ClosedChannelException) {
+      if (c instanceof java.nio.channels.ClosedChannelException || !ctx.channel().isActive()) {
         close(CloseReason.CLOSED_DURING_HANDSHAKE, "closed during the TLS handshake"); // the other side went away: not a refusal
       } else {
         close(CloseReason.TLS_FAILED, "TLS handshake failed: " + (c.getMessage() != null ? c.getMessage() : c.getClass().getSimpleName()));

@@ -804,7 +804,7 @@ public final class LinkManager {
   }
 
   private void reject(LinkHandler h) {
-    if (h.closeKind() != CloseReason.MALFORMED_FRAME) { // frame errors were logged already
+    if (h.closeKind() != CloseReason.MALFORMED_FRAME && !closed) { // frame errors were logged already; a closing node's handshakes fail by design
       logBudget.warn(h.closeKind(), "refused connection " + h.remote() + " (" + h.peer() + "): " + LogBudget.quote(h.closeReason(), 300));
     }
     listener.event(new TransportEvent.ConnectionRejected(h.remote(), h.peer(), h.closeReason()));

@@ -4,6 +4,7 @@ import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.CodedOutputStream;
 import dev.overlay.core.Message;
 import dev.overlay.core.PeerId;
+import dev.overlay.core.Seal;
 import dev.overlay.core.StreamId;
 import dev.overlay.wire.WireCodec;
 import dev.overlay.wire.WireException;
@@ -30,13 +31,13 @@ public final class WireFrames {
 
   /** A framed message in a new pooled buffer. */
   public static ByteBuf encode(ByteBufAllocator alloc, Message m) {
-    if (m instanceof Message.Data d && !d.sealOnWire()) return encodeData(alloc, d);
+    if (m instanceof Message.Data d) return encodeData(alloc, d);
     return encode(alloc, WireCodec.toFrame(m));
   }
 
   /** Appends a framed message to {@code buf}, which grows as needed. */
   public static void encodeInto(ByteBuf buf, Message m) {
-    if (m instanceof Message.Data d && !d.sealOnWire()) { // a seal, once per batch and link, goes through protobuf
+    if (m instanceof Message.Data d) {
       encodeDataInto(buf, d);
     } else {
       encodeInto(buf, WireCodec.toFrame(m));
@@ -88,12 +89,24 @@ public final class WireFrames {
   /** Proto3's canonical form: fields at their default value (zero, empty) are left out. */
   private static int dataLength(Message.Data d) {
     int n = d.payload().length;
+    int seal = d.sealOnWire() ? sealLength(d.seal()) : -1;
     return (d.stream().value() != 0 ? 1 + 8 : 0) // stream: tag, fixed64
         + 1 + 1 + PeerId.BYTES // publisher: tag, length, bytes
         + (d.session() != 0 ? 1 + 8 : 0)
         + 1 + varintSize64(d.seq())
         + (d.hops() != 0 ? 1 + varintSize(d.hops()) : 0)
-        + (n != 0 ? 1 + varintSize(n) + n : 0);
+        + (n != 0 ? 1 + varintSize(n) + n : 0)
+        + (seal >= 0 ? 1 + varintSize(seal) + seal : 0);
+  }
+
+  /** Seal{ first_seq(1) count(2) digests(3) public_key(4) signature(5) }: none of them ever at its default. */
+  private static int sealLength(Seal s) {
+    return 1 + varintSize64(s.firstSeq()) + 1 + varintSize(s.count()) + bytesField(s.digests().length)
+        + bytesField(s.publicKey().length) + bytesField(s.signature().length);
+  }
+
+  private static int bytesField(int n) {
+    return 1 + varintSize(n) + n;
   }
 
   private static int dataFrameLength(int dataLen) {
@@ -124,6 +137,24 @@ public final class WireFrames {
       writeVarint(buf, payload.length);
       buf.writeBytes(payload);
     }
+    if (d.sealOnWire()) {
+      Seal seal = d.seal();
+      buf.writeByte(7 << 3 | 2);
+      writeVarint(buf, sealLength(seal));
+      buf.writeByte(1 << 3);
+      writeVarint64(buf, seal.firstSeq());
+      buf.writeByte(2 << 3);
+      writeVarint(buf, seal.count());
+      writeBytes(buf, 3, seal.digests());
+      writeBytes(buf, 4, seal.publicKey());
+      writeBytes(buf, 5, seal.signature());
+    }
+  }
+
+  private static void writeBytes(ByteBuf buf, int field, byte[] bytes) {
+    buf.writeByte(field << 3 | 2);
+    writeVarint(buf, bytes.length);
+    buf.writeBytes(bytes);
   }
 
   // ---- Decoding ---------------------------------------------------------------------------
@@ -170,6 +201,7 @@ public final class WireFrames {
     PeerId publisher = null;
     int payloadAt = -1;
     int payloadLen = 0;
+    Seal seal = null;
     while (i < end) {
       int tag = frame.getByte(i++) & 0xFF;
       switch (tag) {
@@ -209,6 +241,15 @@ public final class WireFrames {
           payloadLen = (int) len;
           i += (int) len;
         }
+        case 7 << 3 | 2 -> {
+          long len = readVarint(frame, i, end);
+          if (len < 0) throw new WireException("bad seal length");
+          i += varintLength(frame, i, end);
+          if (i + len > end) throw new WireException("seal runs past the frame");
+          seal = decodeSeal(frame, i, (int) (i + len));
+          if (seal == null) return null; // a field we do not know: protobuf's turn
+          i += (int) len;
+        }
         default -> {
           return null;
         }
@@ -217,10 +258,51 @@ public final class WireFrames {
     if (publisher == null) throw new WireException("data.publisher is missing");
     WireCodec.positiveSeq(seq, "data.seq");
     if (hops < 0 || hops > WireCodec.MAX_TTL * 16) throw new WireException("data.hops out of range: " + hops);
+    if (seal != null && !seal.covers(seq)) throw new WireException("data.seal does not cover data.seq " + seq);
     byte[] payload = new byte[payloadLen]; // the one copy of the payload
     if (payloadLen > 0) frame.getBytes(payloadAt, payload);
     frame.readerIndex(end);
-    return new Message.Data(ids.stream(stream), publisher, session, seq, (int) hops, payload);
+    return new Message.Data(ids.stream(stream), publisher, session, seq, (int) hops, payload, seal, seal != null);
+  }
+
+  /** The seal in {@code frame[from..to)}, checked as WireCodec checks it; null if it holds a field we do not know. */
+  private static Seal decodeSeal(ByteBuf frame, int from, int to) throws WireException {
+    long first = 0;
+    long count = 0;
+    byte[] digests = null;
+    byte[] key = null;
+    byte[] signature = null;
+    int i = from;
+    while (i < to) {
+      int tag = frame.getByte(i++) & 0xFF;
+      if (tag == (1 << 3) || tag == (2 << 3)) {
+        long v = readVarint(frame, i, to);
+        if (v == Long.MIN_VALUE) throw new WireException("bad varint in seal");
+        i += varintLength(frame, i, to);
+        if (tag == (1 << 3)) first = v;
+        else count = v;
+      } else if (tag == (3 << 3 | 2) || tag == (4 << 3 | 2) || tag == (5 << 3 | 2)) {
+        long len = readVarint(frame, i, to);
+        if (len < 0 || len > Seal.MAX_COUNT * Seal.DIGEST_BYTES) throw new WireException("bad length in seal");
+        i += varintLength(frame, i, to);
+        if (i + len > to) throw new WireException("seal field runs past the seal");
+        byte[] b = new byte[(int) len];
+        frame.getBytes(i, b);
+        i += (int) len;
+        if (tag == (3 << 3 | 2)) digests = b;
+        else if (tag == (4 << 3 | 2)) key = b;
+        else signature = b;
+      } else {
+        return null;
+      }
+    }
+    if (count < 1 || count > Seal.MAX_COUNT) throw new WireException("seal.count must be 1.." + Seal.MAX_COUNT + ", got " + count);
+    WireCodec.positiveSeq(first, "seal.first_seq");
+    if (first > Message.MAX_SEQ - count + 1) throw new WireException("seal range runs past the largest sequence number");
+    if (digests == null || digests.length != count * Seal.DIGEST_BYTES) throw new WireException("seal.digests must be " + count * Seal.DIGEST_BYTES + " bytes");
+    if (key == null || key.length == 0 || key.length > Seal.MAX_KEY_BYTES) throw new WireException("seal.public_key out of bounds");
+    if (signature == null || signature.length == 0 || signature.length > Seal.MAX_SIGNATURE_BYTES) throw new WireException("seal.signature out of bounds");
+    return new Seal(first, (int) count, digests, key, signature);
   }
 
   // ---- Varints ----------------------------------------------------------------------------

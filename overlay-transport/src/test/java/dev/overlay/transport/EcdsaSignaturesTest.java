@@ -4,17 +4,20 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.overlay.identity.EcdsaSignatures;
 import dev.overlay.identity.NodeIdentity;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
 
 class EcdsaSignaturesTest {
 
   private final NodeIdentity alice = NodeIdentity.generate();
   private final NodeIdentity bob = NodeIdentity.generate();
-  private final EcdsaSignatures a = new EcdsaSignatures(alice);
-  private final EcdsaSignatures b = new EcdsaSignatures(bob);
 
-  @Test
-  void aSignatureVerifiesWithItsKeyOnlyAndOverItsBytesOnly() {
+  @ParameterizedTest
+  @ValueSource(booleans = {true, false})
+  void aSignatureVerifiesWithItsKeyOnlyAndOverItsBytesOnly(boolean nativeEngine) {
+    EcdsaSignatures a = new EcdsaSignatures(alice, nativeEngine);
+    EcdsaSignatures b = new EcdsaSignatures(bob, nativeEngine);
     byte[] content = "seal bytes".getBytes();
     byte[] sig = a.sign(content);
     assertThat(sig).hasSize(64);
@@ -26,18 +29,28 @@ class EcdsaSignaturesTest {
   }
 
   @Test
-  void signingIsDeterministic() {
-    assertThat(a.sign(new byte[] {1, 2})).isEqualTo(a.sign(new byte[] {1, 2}));
+  void bothEnginesMakeAndTakeTheSameSignatures() {
+    EcdsaSignatures nat = new EcdsaSignatures(alice, true);
+    EcdsaSignatures bc = new EcdsaSignatures(alice, false);
+    byte[] content = {4, 2};
+    assertThat(bc.verify(nat.publicKey(), content, nat.sign(content))).isTrue();
+    assertThat(nat.verify(bc.publicKey(), content, bc.sign(content))).isTrue();
+    System.out.println("seal engine on this machine: " + new EcdsaSignatures(alice).engine());
   }
 
   @Test
   void aKeyBelongsToThePeerWhoseIdIsItsHash() {
+    EcdsaSignatures a = new EcdsaSignatures(alice);
+    EcdsaSignatures b = new EcdsaSignatures(bob);
     assertThat(b.keyBelongsTo(alice.peerId(), a.publicKey())).isTrue();
     assertThat(b.keyBelongsTo(bob.peerId(), a.publicKey())).isFalse();
   }
 
-  @Test
-  void garbageKeysAndSignaturesVerifyNothing() {
+  @ParameterizedTest
+  @ValueSource(booleans = {true, false})
+  void garbageKeysAndSignaturesVerifyNothing(boolean nativeEngine) {
+    EcdsaSignatures a = new EcdsaSignatures(alice, nativeEngine);
+    EcdsaSignatures b = new EcdsaSignatures(bob, nativeEngine);
     byte[] content = {1};
     assertThat(b.verify(new byte[] {1, 2, 3}, content, a.sign(content))).isFalse();
     assertThat(b.verify(a.publicKey(), content, new byte[10])).isFalse();

@@ -79,7 +79,7 @@ public final class SealBook {
     }
   }
 
-  private static final int MAX_SESSIONS = 512;
+  public static final int MAX_SESSIONS = 512;
   private static final int MAX_BUDGETS = 1024;
 
   private final StreamId stream;

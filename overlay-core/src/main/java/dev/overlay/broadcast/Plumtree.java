@@ -479,7 +479,10 @@ public final class Plumtree {
     out.schedule(new Timer.GraftTimeout(stream, ref, m.attempts), config.graftTimeout2Nanos());
   }
 
-  /** See {@link Ahead}. */
+  /**
+   * See {@link Ahead}. Fetching is bounded per check ({@code maxMissingPerFrame} numbers); what is
+   * left stays on the range and the next check, soon, goes on with it.
+   */
   public void onStallCheck(long now, PeerId publisher) {
     Ahead a = ahead == null ? null : ahead.get(publisher);
     if (a == null) return;
@@ -487,8 +490,11 @@ public final class Plumtree {
     // Numbers the tree has gone past without delivering will not come by it: fetch them now.
     long passed = Math.min(seen.highest(publisher, a.session), a.high);
     if (a.low <= passed) {
-      fetchRange(now, publisher, a, a.low, passed);
-      a.low = passed + 1;
+      a.low = fetchRange(now, publisher, a, a.low, passed);
+      if (a.low <= passed) {
+        checkAgain(publisher, a, config.graftTimeout2Nanos());
+        return;
+      }
     }
     if (a.low > a.high) {
       removeAhead(publisher);
@@ -496,25 +502,32 @@ public final class Plumtree {
     }
     long last = seen.lastNewAt(publisher, a.session);
     if (last != Long.MIN_VALUE && now - last < config.stallTimeoutNanos()) {
-      a.checkScheduled = true;
-      out.schedule(new Timer.StallCheck(stream, publisher), last + config.stallTimeoutNanos() - now);
+      checkAgain(publisher, a, last + config.stallTimeoutNanos() - now);
       return;
     }
     // The tree has gone quiet while others have newer messages: it is broken somewhere above us.
     stalls++;
-    removeAhead(publisher);
-    fetchAhead(now, publisher, a);
+    a.low = fetchRange(now, publisher, a, a.low, a.high);
+    if (a.low > a.high) removeAhead(publisher);
+    else checkAgain(publisher, a, config.graftTimeout2Nanos());
   }
 
-  /** Everything announced in the range and still unseen becomes missing, grafted at once. */
+  private void checkAgain(PeerId publisher, Ahead a, long delay) {
+    a.checkScheduled = true;
+    out.schedule(new Timer.StallCheck(stream, publisher), delay);
+  }
+
+  /** Everything announced in the range and still unseen becomes missing, grafted at once, up to the budget. */
   private void fetchAhead(long now, PeerId publisher, Ahead a) {
     fetchRange(now, publisher, a, a.low, a.high);
   }
 
-  private void fetchRange(long now, PeerId publisher, Ahead a, long from, long to) {
-    int budget = config.maxMissing(); // bounds the work; the missing table is bounded anyway
-    for (long seq = seen.firstUnseen(publisher, a.session, from); seq <= to && budget-- > 0;
-        seq = seen.firstUnseen(publisher, a.session, seq + 1)) {
+  /** Makes unseen numbers from..to missing, at most {@code maxMissingPerFrame}; returns the first one left. */
+  private long fetchRange(long now, PeerId publisher, Ahead a, long from, long to) {
+    int budget = config.maxMissingPerFrame(); // bounds one event's work, as for a frame
+    long seq = seen.firstUnseen(publisher, a.session, from);
+    for (; seq <= to; seq = seen.firstUnseen(publisher, a.session, seq + 1)) {
+      if (budget-- <= 0) return seq;
       MessageRef ref = null;
       for (int i = 0; i < a.announcerCount; i++) {
         if (a.announcedUpTo[i] < seq) continue;
@@ -522,6 +535,7 @@ public final class Plumtree {
         addMissing(now, ref, a.announcers[i], 0);
       }
     }
+    return to + 1;
   }
 
   private void removeAhead(PeerId publisher) {

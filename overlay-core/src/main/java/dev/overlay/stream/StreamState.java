@@ -254,6 +254,18 @@ public final class StreamState implements HyParView.Listener {
     return seen;
   }
 
+  /** Caps of this stream's own tables, for NodeState.capacityUses. */
+  public static final int FORMER_NEIGHBORS_CAPACITY = FormerNeighbors.CAPACITY;
+  public static final int SEALED_SESSIONS_CAPACITY = SealBook.MAX_SESSIONS;
+
+  public int formerNeighbors() {
+    return former.size();
+  }
+
+  public int sealedSessions() {
+    return seals == null ? 0 : seals.sessions();
+  }
+
   /** Authentication counters: messages dropped as forged, unsealed or not permitted; seals made and verified. */
   public AuthStats authStats() {
     return new AuthStats(forged, unsealed, notPermitted, sealer == null ? 0 : sealer.seals(),

@@ -123,6 +123,14 @@ public final class SeenMessages implements SeqIntervalSet.GapListener {
     return led;
   }
 
+  /** Whether {@code peer} delivered the newest message of some publisher first: our parent in its tree. */
+  public boolean isFrontRunner(PeerId peer) {
+    for (Publisher p : publishers.values()) {
+      if (p.frontRunner != null && p.frontRunner.equals(peer)) return true;
+    }
+    return false;
+  }
+
   /** The newest message of the publisher's current session, or null when we have none. */
   public dev.overlay.core.MessageRef newest(PeerId publisher) {
     Publisher p = lookup(publisher);

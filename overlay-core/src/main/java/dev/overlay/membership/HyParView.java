@@ -35,6 +35,11 @@ public final class HyParView {
     void neighborUp(long now, PeerInfo peer);
 
     void neighborDown(long now, PeerId peer, String reason);
+
+    /** Whether a neighbour carries a broadcast tree to us: evicting it would cost its subtree a repair. */
+    default boolean carriesTree(PeerId peer) {
+      return false;
+    }
   }
 
   private record Pending(PeerInfo peer, boolean highPriority, long requestId) {}
@@ -81,7 +86,7 @@ public final class HyParView {
     this.repairTimer = new Timer.RepairTick(stream);
     this.shuffleTimer = new Timer.ShuffleTick(stream);
     this.introductionBackoff = config.introductionBackoffMinNanos();
-    this.joinLimiter = new JoinLimiter(config.joinIntervalNanos(), config.joinBudgetPerSecond());
+    this.joinLimiter = new JoinLimiter(config.joinIntervalNanos(), config.joinBudgetPerSecond(), config.forcedEvictionsPerMinute());
   }
 
   /** Starts the periodic timers (each at a random phase) and asks for introductions. */
@@ -405,7 +410,9 @@ public final class HyParView {
   }
 
   private void evictRandomActive(long now, PeerId keep) {
-    PeerInfo victim = active.random(rng, p -> !p.id().equals(keep));
+    // A neighbour that brings us no tree first: evicting a tree edge costs its subtree a repair.
+    PeerInfo victim = active.random(rng, p -> !p.id().equals(keep) && !listener.carriesTree(p.id()));
+    if (victim == null) victim = active.random(rng, p -> !p.id().equals(keep));
     if (victim == null) return;
     active.remove(victim.id());
     links.send(now, victim.id(), new Message.Disconnect(stream, self.incarnation(), true));

@@ -8,8 +8,9 @@ import java.util.Map;
  * The budget of a stream's expensive membership requests. A JOIN costs us random walks to every
  * neighbour, and a high-priority NEIGHBOR that finds the view full evicts an honest neighbour;
  * a peer repeating either could churn our view or amplify its walks. So: one JOIN per peer per
- * {@code joinInterval}, and at most {@code budgetPerSecond} JOINs and forced evictions a second
- * in the stream (a token bucket refilled on the caller's clock).
+ * {@code joinInterval}, at most {@code budgetPerSecond} JOINs a second in the stream, and at
+ * most {@code evictionsPerMinute} forced evictions a minute (token buckets refilled on the
+ * caller's clock; the eviction bucket holds half a minute's worth).
  */
 final class JoinLimiter {
 
@@ -25,11 +26,20 @@ final class JoinLimiter {
   };
   private double tokens;
   private long refilledAt = Long.MIN_VALUE;
+  private final int evictionsPerMinute;
+  private double evictionTokens;
+  private long evictionsRefilledAt = Long.MIN_VALUE;
 
-  JoinLimiter(long intervalNanos, int budgetPerSecond) {
+  JoinLimiter(long intervalNanos, int budgetPerSecond, int evictionsPerMinute) {
     this.intervalNanos = intervalNanos;
     this.budget = budgetPerSecond;
     this.tokens = budgetPerSecond;
+    this.evictionsPerMinute = evictionsPerMinute;
+    this.evictionTokens = evictionBurst();
+  }
+
+  private double evictionBurst() {
+    return Math.max(1, evictionsPerMinute / 2.0);
   }
 
   /** Whether a JOIN from {@code peer} may be served now; takes a token if so. */
@@ -43,7 +53,12 @@ final class JoinLimiter {
 
   /** Whether a high-priority request may evict a neighbour now; takes a token if so. */
   boolean allowEviction(long now) {
-    return take(now);
+    if (evictionsRefilledAt == Long.MIN_VALUE) evictionsRefilledAt = now;
+    evictionTokens = Math.min(evictionBurst(), evictionTokens + (now - evictionsRefilledAt) * (evictionsPerMinute / 60e9));
+    evictionsRefilledAt = now;
+    if (evictionTokens < 1) return false;
+    evictionTokens -= 1;
+    return true;
   }
 
   private boolean take(long now) {

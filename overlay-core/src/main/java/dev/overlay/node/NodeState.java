@@ -155,6 +155,7 @@ public final class NodeState {
       uses.add(new CapacityUse(p + "passive view", m.passiveSize(), config.membership().passiveViewCapacity()));
       uses.add(new CapacityUse(p + "pending neighbour requests", m.pendingSize(), config.membership().maxPendingRequests()));
       uses.add(new CapacityUse(p + "former neighbours", s.formerNeighbors(), StreamState.FORMER_NEIGHBORS_CAPACITY));
+      uses.add(new CapacityUse(p + "peer rates", s.ratedPeers(), StreamState.RATED_PEERS_CAPACITY));
       uses.add(new CapacityUse(p + "sealed sessions", s.sealedSessions(), StreamState.SEALED_SESSIONS_CAPACITY));
       uses.add(new CapacityUse(p + "message cache", b.cacheSize(), bc.messageCacheCapacity()));
       uses.add(new CapacityUse(p + "message cache bytes", b.cacheBytes(), bc.messageCacheBytes()));

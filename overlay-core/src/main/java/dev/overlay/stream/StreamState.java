@@ -44,6 +44,7 @@ public final class StreamState implements HyParView.Listener {
   private final Plumtree broadcast;
   private final SeenMessages seen;
   private final FormerNeighbors former;
+  private final PeerRates rates = new PeerRates();
   /** Null when publishers do not sign (AuthConfig.required false). */
   private final SealBook seals;
   private final Sealer sealer;
@@ -113,6 +114,14 @@ public final class StreamState implements HyParView.Listener {
    * hostile (it forwarded a forged message): the node then drops its link.
    */
   public boolean onMessage(long now, PeerId from, Message message) {
+    if (!rates.allow(now, from, message)) {
+      long refused = rates.report(now, from);
+      if (refused > 0) {
+        out.emit(new OverlayEvent.Dropped(stream, from, OverlayEvent.DropReason.RATE_LIMITED,
+            refused + " membership or IHAVE frames over the peer's budget in the last second"));
+      }
+      return true;
+    }
     if (neighborsOnly(message) && !membership.isActive(from) && !former.withinGrace(now, from)) {
       out.emit(new OverlayEvent.Dropped(stream, from, OverlayEvent.DropReason.NOT_NEIGHBOR,
           message.getClass().getSimpleName() + " from a peer that is not a neighbour in the stream"));
@@ -220,6 +229,11 @@ public final class StreamState implements HyParView.Listener {
   }
 
   @Override
+  public boolean carriesTree(PeerId peer) {
+    return seen.isFrontRunner(peer);
+  }
+
+  @Override
   public void neighborUp(long now, PeerInfo peer) {
     former.back(peer.id());
     broadcast.neighborUp(now, peer.id());
@@ -256,10 +270,20 @@ public final class StreamState implements HyParView.Listener {
 
   /** Caps of this stream's own tables, for NodeState.capacityUses. */
   public static final int FORMER_NEIGHBORS_CAPACITY = FormerNeighbors.CAPACITY;
+  public static final int RATED_PEERS_CAPACITY = PeerRates.CAPACITY;
   public static final int SEALED_SESSIONS_CAPACITY = SealBook.MAX_SESSIONS;
 
   public int formerNeighbors() {
     return former.size();
+  }
+
+  public int ratedPeers() {
+    return rates.size();
+  }
+
+  /** Membership and IHAVE frames dropped for being over their sender's budget. */
+  public long rateLimited() {
+    return rates.refused();
   }
 
   public int sealedSessions() {

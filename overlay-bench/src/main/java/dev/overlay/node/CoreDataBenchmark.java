@@ -31,7 +31,8 @@ import org.openjdk.jmh.infra.Blackhole;
  * message arrives from one, is checked against the seen set, delivered, cached, and forwarded
  * to the other 4 (the Outbox here only counts). {@code handleData} includes making the message
  * and its event, as the decoder and runtime do ({@code allocateOnly} measures that part alone);
- * {@code handleDuplicate} is a copy already seen (dedup only).
+ * {@code handleDuplicate} is a copy already seen (dedup only). Publishers do not sign here
+ * (AuthConfig.off): authentication is measured on its own, in {@code dev.overlay.auth.AuthBenchmark}.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -94,7 +95,7 @@ public class CoreDataBenchmark {
 
   @Setup(Level.Trial)
   public void setUp() {
-    node = new NodeState(NodeConfig.defaults(), info(1), new SplittableRandom(1), out);
+    node = new NodeState(NodeConfig.builder().auth(dev.overlay.auth.AuthConfig.off()).build(), info(1), new SplittableRandom(1), out);
     node.start(now);
     node.handle(now, new Event.JoinStream(STREAM));
     for (int p = 2; p <= 6; p++) {

@@ -126,29 +126,25 @@ public final class SealBook {
   }
 
   /**
-   * Checks {@code m} from {@code from}. When it is authentic, returns it with its verified seal
-   * attached (off the wire: each link decides anew whether to send the seal); otherwise null,
-   * and {@link #verdict()} says why.
+   * Checks {@code m} from {@code from}. Returns the verified seal that covers it when it is
+   * authentic; otherwise null, and {@link #verdict()} says why. Allocates nothing for a message
+   * whose seal was verified before.
    */
-  public Message.Data authenticate(long now, PeerId from, Message.Data m) {
+  public Seal authenticate(long now, PeerId from, Message.Data m) {
     lastVerdict = Verdict.AUTHENTIC;
-    if (!permits(m.publisher())) return refuse(Verdict.NOT_PERMITTED, "publisher " + m.publisher() + " may not publish here");
+    if (!permits(m.publisher())) return refuse(Verdict.NOT_PERMITTED, "publisher may not publish here");
     Session s = session(m.publisher(), m.session());
-    Seal seal;
-    if (m.sealOnWire()) {
-      seal = admit(now, from, m, s);
-      if (seal == null) return null;
-    } else {
-      seal = covering(s, m);
-      if (seal == null) {
-        return s != null && coveredAtAll(s, m.seq())
-            ? refuse(Verdict.FORGED, "digest of seq " + m.seq() + " matches no seal of its publisher")
-            : refuse(Verdict.UNSEALED, "no seal covers seq " + m.seq());
-      }
-      return m.withSeal(seal, false);
+    if (!m.sealOnWire()) {
+      Seal seal = covering(s, m);
+      if (seal != null) return seal;
+      return s != null && coveredAtAll(s, m.seq())
+          ? refuse(Verdict.FORGED, "digest matches no seal of its publisher")
+          : refuse(Verdict.UNSEALED, "no seal covers the message");
     }
-    if (!format.matches(seal, m)) return refuse(Verdict.FORGED, "digest of seq " + m.seq() + " is not the one its seal holds");
-    return m.withSeal(seal, false);
+    Seal seal = admit(now, from, m, s);
+    if (seal == null) return null;
+    if (!format.matches(seal, m)) return refuse(Verdict.FORGED, "digest is not the one its seal holds");
+    return seal;
   }
 
   /** Why the last {@link #authenticate} returned null. */
@@ -171,7 +167,7 @@ public final class SealBook {
     return sessions.size();
   }
 
-  private Message.Data refuse(Verdict v, String why) {
+  private Seal refuse(Verdict v, String why) {
     lastVerdict = v;
     detail = why;
     return null;
@@ -200,7 +196,7 @@ public final class SealBook {
       return null;
     }
     verified++;
-    byte[] signed = SealFormat.signedBytes(stream, m.publisher(), m.session(), incoming.firstSeq(), incoming.count(), incoming.digests());
+    byte[] signed = format.sealDigest(stream, m.publisher(), m.session(), incoming.firstSeq(), incoming.count(), incoming.digests());
     if (!signatures.verify(incoming.publicKey(), signed, incoming.signature())) {
       refuse(Verdict.FORGED, "the seal of seq " + incoming.firstSeq() + ".." + incoming.lastSeq() + " does not verify");
       return null;

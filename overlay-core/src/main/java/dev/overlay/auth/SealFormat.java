@@ -15,8 +15,8 @@ import java.security.NoSuchAlgorithmException;
  * <ul>
  *   <li>a message's digest: the first 16 bytes of SHA-256 over {@code "overlay/msg/v2"},
  *       stream (8 bytes, big-endian), publisher (32), session (8), seq (8), payload;</li>
- *   <li>what a seal's signature covers: {@code "overlay/seal/v2"}, stream, publisher, session,
- *       first_seq (8), count (4), then the digests.</li>
+ *   <li>what a seal's signature covers: the SHA-256 of {@code "overlay/seal/v2"}, stream,
+ *       publisher, session, first_seq (8), count (4), then the digests.</li>
  * </ul>
  * The hop count is not covered: relays change it. Domain prefixes keep a digest or a signature
  * made for one purpose from passing for another. One instance per node thread: it reuses its
@@ -67,11 +67,31 @@ public final class SealFormat {
     return seal.matches(m.seq(), full, 0);
   }
 
-  /** The bytes a seal's signature covers. */
-  public static byte[] signedBytes(StreamId stream, PeerId publisher, long session, long firstSeq, int count, byte[] digests) {
-    ByteBuffer b = ByteBuffer.allocate(SEAL_DOMAIN.length + HEADER + 4 + digests.length);
-    b.put(SEAL_DOMAIN).putLong(stream.value()).putLong(publisher.w0()).putLong(publisher.w1()).putLong(publisher.w2())
-        .putLong(publisher.w3()).putLong(session).putLong(firstSeq).putInt(count).put(digests);
-    return b.array();
+  /**
+   * The SHA-256 of the bytes a seal's signature covers, which is what is signed: written into a
+   * buffer this instance reuses (valid until its next call), so checking a seal allocates nothing.
+   */
+  public byte[] sealDigest(StreamId stream, PeerId publisher, long session, long firstSeq, int count, byte[] digests) {
+    headerView.clear();
+    headerView.putLong(stream.value()).putLong(publisher.w0()).putLong(publisher.w1()).putLong(publisher.w2())
+        .putLong(publisher.w3()).putLong(session).putLong(firstSeq);
+    sha256.update(SEAL_DOMAIN);
+    sha256.update(header);
+    sha256.update((byte) (count >>> 24));
+    sha256.update((byte) (count >>> 16));
+    sha256.update((byte) (count >>> 8));
+    sha256.update((byte) count);
+    sha256.update(digests);
+    try {
+      sha256.digest(full, 0, full.length);
+    } catch (DigestException e) {
+      throw new IllegalStateException("a 32-byte buffer holds a SHA-256", e);
+    }
+    return full;
+  }
+
+  /** As {@link #sealDigest}, in a new array: for tests and tools. */
+  public static byte[] signedDigest(StreamId stream, PeerId publisher, long session, long firstSeq, int count, byte[] digests) {
+    return new SealFormat().sealDigest(stream, publisher, session, firstSeq, count, digests).clone();
   }
 }

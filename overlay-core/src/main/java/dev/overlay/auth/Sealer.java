@@ -78,7 +78,7 @@ public final class Sealer {
     long first = pending.get(0).seq();
     byte[] digests = new byte[count * Seal.DIGEST_BYTES];
     for (int i = 0; i < count; i++) format.digest(pending.get(i), digests, i * Seal.DIGEST_BYTES);
-    byte[] signature = signatures.sign(SealFormat.signedBytes(stream, self, session, first, count, digests));
+    byte[] signature = signatures.sign(format.sealDigest(stream, self, session, first, count, digests));
     Seal seal = new Seal(first, count, digests, signatures.publicKey(), signature);
     lastSealAt = now;
     seals++;

@@ -49,7 +49,7 @@ final class MessageCache {
 
   /**
    * Slot i: refs[3i] the message (or, in arena mode, its publisher), refs[3i+1] the peer it came
-   * from, refs[3i+2] (arena mode) its seal, which a GRAFT answer carries again.
+   * from, refs[3i+2] its seal, which a GRAFT answer carries again.
    */
   private Object[] refs;
   private long[] longs;
@@ -78,6 +78,11 @@ final class MessageCache {
 
   /** Adds a message that was just delivered. {@code from} is null for our own messages. */
   void put(long now, Data message, PeerId from) {
+    put(now, message, from, message.seal());
+  }
+
+  /** Adds a message that was just delivered, with the seal that authenticated it (or null). */
+  void put(long now, Data message, PeerId from, dev.overlay.core.Seal seal) {
     int size = message.payload().length;
     if (size > maxBytes) return; // could never fit; a GRAFT for it will be answered as not cached
     if (count == slots && slots < capacity) grow();
@@ -87,12 +92,12 @@ final class MessageCache {
     int h = hash(message.publisher(), message.session(), message.seq());
     if (arenaMode) {
       refs[REFS * slot] = message.publisher();
-      refs[REFS * slot + 2] = message.seal();
       System.arraycopy(message.payload(), 0, arena, offset, size);
     } else {
       refs[REFS * slot] = message;
     }
     refs[REFS * slot + 1] = from;
+    refs[REFS * slot + 2] = seal;
     int l = slot * LONGS;
     longs[l + L_TIME] = now;
     longs[l + L_SESSION] = message.session();
@@ -123,7 +128,10 @@ final class MessageCache {
 
   /** The message in the slot: the kept object, or (arena mode) a new one built from the copy. */
   Data message(int slot) {
-    if (!arenaMode) return (Data) refs[REFS * slot];
+    if (!arenaMode) {
+      Data d = (Data) refs[REFS * slot];
+      return d.withSeal((dev.overlay.core.Seal) refs[REFS * slot + 2], false);
+    }
     int i = slot * INTS;
     int offset = ints[i + I_OFFSET];
     byte[] payload = Arrays.copyOfRange(arena, offset, offset + ints[i + I_BYTES]);

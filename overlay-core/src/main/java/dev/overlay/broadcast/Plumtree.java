@@ -9,6 +9,7 @@ import dev.overlay.core.OverlayEvent.DropReason;
 import dev.overlay.core.Outbox;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.PublishResult;
+import dev.overlay.core.Seal;
 import dev.overlay.core.StreamId;
 import dev.overlay.core.Timer;
 import dev.overlay.delivery.SeenMessages;
@@ -260,7 +261,7 @@ public final class Plumtree {
     long session = message.session();
     long seq = message.seq();
     seen.record(now, self, session, seq);
-    cache.put(now, message, null);
+    cache.put(now, message, null, message.seal());
     Tree tree = tree(self);
     int eager = 0;
     int lazy = 0;
@@ -294,6 +295,14 @@ public final class Plumtree {
   // ---- Messages ---------------------------------------------------------------------------
 
   public void onData(long now, PeerId from, Data message) {
+    onData(now, from, message, message.seal());
+  }
+
+  /**
+   * A message, authenticated by {@code seal} (null where publishers do not sign), which is kept
+   * with it in the cache and travels with the copies forwarded.
+   */
+  public void onData(long now, PeerId from, Data message, Seal seal) {
     dataReceived++;
     int outcome = seen.record(now, message.publisher(), message.session(), message.seq(), from);
     Tree tree = tree(message.publisher());
@@ -305,7 +314,7 @@ public final class Plumtree {
     delivered++;
     if (message.hops() > maxHopsDelivered) maxHopsDelivered = message.hops();
     out.deliver(message);
-    cache.put(now, message, from);
+    cache.put(now, message, from, seal);
     if (missing != null) removeMissing(message.ref());
     if (seen.openedGapTo() >= 0) repairGap(now, message, from, seen.openedGapFrom(), seen.openedGapTo());
     if (message.hops() >= Message.MAX_HOPS) {
@@ -323,7 +332,7 @@ public final class Plumtree {
       if (tree.lazy.contains(n)) {
         anyLazy = true;
       } else {
-        if (forward == null) forward = message.withHops(hops);
+        if (forward == null) forward = message.withHops(hops, seal);
         out.send(n, forward);
         dataSent++;
       }

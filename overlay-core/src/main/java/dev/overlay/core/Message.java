@@ -161,9 +161,14 @@ public sealed interface Message {
 
     /** One hop further; the seal stays attached, off the wire (the sender decides per link). */
     public Data withHops(int newHops) {
+      return withHops(newHops, seal);
+    }
+
+    /** One hop further, with {@code seal} attached (off the wire): the copy a node forwards. */
+    public Data withHops(int newHops, Seal seal) {
       if (newHops == hops + 1) {
         Data next = nextHop;
-        if (next == null) {
+        if (next == null || next.seal != seal) {
           next = new Data(stream, publisher, session, seq, newHops, payload, seal, false);
           nextHop = next;
         }

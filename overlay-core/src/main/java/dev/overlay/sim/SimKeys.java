@@ -43,8 +43,8 @@ public final class SimKeys {
       }
 
       @Override
-      public byte[] sign(byte[] content) {
-        return mac(secret, content);
+      public byte[] sign(byte[] digest) {
+        return mac(secret, digest);
       }
 
       @Override
@@ -53,10 +53,10 @@ public final class SimKeys {
       }
 
       @Override
-      public boolean verify(byte[] publicKey, byte[] content, byte[] signature) {
+      public boolean verify(byte[] publicKey, byte[] digest, byte[] signature) {
         if (publicKey.length != PeerId.BYTES) return false;
         Long s = secrets.get(PeerId.fromBytes(publicKey));
-        return s != null && Arrays.equals(mac(s, content), signature);
+        return s != null && Arrays.equals(mac(s, digest), signature);
       }
     };
   }

@@ -15,6 +15,7 @@ import dev.overlay.core.Outbox;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.PeerInfo;
 import dev.overlay.core.PublishResult;
+import dev.overlay.core.Seal;
 import dev.overlay.core.StreamId;
 import dev.overlay.core.Timer;
 import dev.overlay.delivery.SeenConfig;
@@ -132,11 +133,14 @@ public final class StreamState implements HyParView.Listener {
         broadcast.onData(now, from, m);
         return true;
       }
-      Message.Data authentic = sealer == null
-          ? (seals.permits(m.publisher()) ? m : null) // publishers do not sign here: only the permission is checked
-          : seals.authenticate(now, from, m);
-      if (authentic == null) return refused(from, m);
-      broadcast.onData(now, from, authentic);
+      if (sealer == null) { // publishers do not sign here: only the permission is checked
+        if (!seals.permits(m.publisher())) return refused(from, m);
+        broadcast.onData(now, from, m);
+        return true;
+      }
+      Seal seal = seals.authenticate(now, from, m);
+      if (seal == null) return refused(from, m);
+      broadcast.onData(now, from, m, seal);
     } else if (message instanceof Message.IHave m) {
       broadcast.onIHave(now, from, m);
     } else if (message instanceof Message.Graft m) {

@@ -124,7 +124,7 @@ class PublisherAuthenticationTest {
       f.digest(m, digests, i * Seal.DIGEST_BYTES);
       batch.add(m);
     }
-    Seal seal = new Seal(10, 3, digests, pub.publicKey(), pub.sign(SealFormat.signedBytes(STREAM, PUB, SESSION, 10, 3, digests)));
+    Seal seal = new Seal(10, 3, digests, pub.publicKey(), pub.sign(SealFormat.signedDigest(STREAM, PUB, SESSION, 10, 3, digests)));
     List<Command> c = new ArrayList<>();
     c.addAll(node.receive(2, batch.get(0).withSeal(seal, true)));
     c.addAll(node.receive(2, batch.get(1)));

@@ -98,7 +98,7 @@ public final class TestNode {
   public static Message.Data sealed(Signatures signer, Message.Data m) {
     byte[] digest = new byte[Seal.DIGEST_BYTES];
     new SealFormat().digest(m, digest, 0);
-    byte[] sig = signer.sign(SealFormat.signedBytes(m.stream(), m.publisher(), m.session(), m.seq(), 1, digest));
+    byte[] sig = signer.sign(SealFormat.signedDigest(m.stream(), m.publisher(), m.session(), m.seq(), 1, digest));
     return m.withSeal(new Seal(m.seq(), 1, digest, signer.publicKey(), sig), true);
   }
 }

@@ -300,7 +300,7 @@ class HostileNetworkTest {
     Message.Data d = new Message.Data(STREAM_ID, publisher, 1, seq, 1, payload(seq));
     byte[] digest = new byte[Seal.DIGEST_BYTES];
     new SealFormat().digest(d, digest, 0);
-    byte[] sig = m.signatures.sign(SealFormat.signedBytes(STREAM_ID, publisher, 1, seq, 1, digest));
+    byte[] sig = m.signatures.sign(SealFormat.signedDigest(STREAM_ID, publisher, 1, seq, 1, digest));
     return d.withSeal(new Seal(seq, 1, digest, m.signatures.publicKey(), sig), true);
   }
 

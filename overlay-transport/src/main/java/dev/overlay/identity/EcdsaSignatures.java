@@ -31,8 +31,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Seals signed with the node's own identity key: ECDSA on P-256 over SHA-256, the signature as
- * r‖s (64 bytes). The public key travels in X.509 form, whose SHA-256 is the peer id: a seal's
+ * Seals signed with the node's own identity key: ECDSA on P-256 over the SHA-256 digest the core
+ * hands in, the signature as r‖s (64 bytes). The public key travels in X.509 form, whose SHA-256 is the peer id: a seal's
  * key is checked against its publisher by one hash.
  *
  * <p>Two engines, the same bytes. On Linux with the Amazon Corretto Crypto Provider's native
@@ -85,9 +85,8 @@ public final class EcdsaSignatures implements Signatures {
   }
 
   @Override
-  public byte[] sign(byte[] content) {
-    digest(content);
-    return engine.sign(hash);
+  public byte[] sign(byte[] digest) {
+    return engine.sign(digest);
   }
 
   @Override
@@ -97,10 +96,9 @@ public final class EcdsaSignatures implements Signatures {
   }
 
   @Override
-  public boolean verify(byte[] key, byte[] content, byte[] signature) {
-    if (signature.length != 64) return false;
-    digest(content);
-    return engine.verify(key, hash, signature);
+  public boolean verify(byte[] key, byte[] digest, byte[] signature) {
+    if (signature.length != 64 || digest.length != 32) return false;
+    return engine.verify(key, digest, signature);
   }
 
   private void digest(byte[] content) {
@@ -195,19 +193,56 @@ public final class EcdsaSignatures implements Signatures {
     @Override
     public boolean verify(byte[] key, byte[] hash, byte[] rs) {
       try {
-        PublicKey pub = parsed.get(new Key(key));
-        if (pub == null) {
-          pub = keys.generatePublic(new X509EncodedKeySpec(key));
-          if (!"EC".equals(pub.getAlgorithm())) return false;
-          parsed.put(new Key(key), pub);
-        }
-        BigInteger[] v = PlainDSAEncoding.INSTANCE.decode(DOMAIN.getN(), rs);
+        PublicKey pub = key(key);
+        if (pub == null) return false;
+        int len = der(rs, der);
         verifier.initVerify(pub);
         verifier.update(hash);
-        return verifier.verify(StandardDSAEncoding.INSTANCE.encode(DOMAIN.getN(), v[0], v[1]));
-      } catch (GeneralSecurityException | IOException | RuntimeException e) {
+        return verifier.verify(der, 0, len);
+      } catch (GeneralSecurityException | RuntimeException e) {
         return false; // a key or signature that is not P-256 ECDSA: nothing by it verifies
       }
+    }
+
+    /** The parsed key, from a one-entry memo (a batch's seals share their key) or the cache. */
+    private PublicKey key(byte[] key) throws GeneralSecurityException {
+      if (lastKey != null && Arrays.equals(lastKey, key)) return lastParsed;
+      Key k = new Key(key);
+      PublicKey pub = parsed.get(k);
+      if (pub == null) {
+        pub = keys.generatePublic(new X509EncodedKeySpec(key));
+        if (!"EC".equals(pub.getAlgorithm())) return null;
+        parsed.put(k, pub);
+      }
+      lastKey = key.clone();
+      lastParsed = pub;
+      return pub;
+    }
+
+    private final byte[] der = new byte[72];
+    private byte[] lastKey;
+    private PublicKey lastParsed;
+
+    /** r‖s as a DER ECDSA-Sig-Value (SEQUENCE of two INTEGERs) into {@code out}; returns its length. */
+    static int der(byte[] rs, byte[] out) {
+      int at = 2;
+      at = integer(rs, 0, out, at);
+      at = integer(rs, 32, out, at);
+      out[0] = 0x30;
+      out[1] = (byte) (at - 2);
+      return at;
+    }
+
+    private static int integer(byte[] rs, int from, byte[] out, int at) {
+      int i = from;
+      while (i < from + 31 && rs[i] == 0) i++; // minimal: no leading zero bytes, but at least one byte
+      boolean pad = (rs[i] & 0x80) != 0; // a leading 1 bit would make it negative
+      int len = from + 32 - i + (pad ? 1 : 0);
+      out[at++] = 0x02;
+      out[at++] = (byte) len;
+      if (pad) out[at++] = 0;
+      System.arraycopy(rs, i, out, at, from + 32 - i);
+      return at + from + 32 - i;
     }
   }
 

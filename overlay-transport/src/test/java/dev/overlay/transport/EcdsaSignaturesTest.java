@@ -18,12 +18,12 @@ class EcdsaSignaturesTest {
   void aSignatureVerifiesWithItsKeyOnlyAndOverItsBytesOnly(boolean nativeEngine) {
     EcdsaSignatures a = new EcdsaSignatures(alice, nativeEngine);
     EcdsaSignatures b = new EcdsaSignatures(bob, nativeEngine);
-    byte[] content = "seal bytes".getBytes();
+    byte[] content = sha256("seal bytes");
     byte[] sig = a.sign(content);
     assertThat(sig).hasSize(64);
     assertThat(b.verify(a.publicKey(), content, sig)).isTrue();
     assertThat(b.verify(b.publicKey(), content, sig)).isFalse();
-    assertThat(b.verify(a.publicKey(), "other bytes".getBytes(), sig)).isFalse();
+    assertThat(b.verify(a.publicKey(), sha256("other bytes"), sig)).isFalse();
     sig[10] ^= 1;
     assertThat(b.verify(a.publicKey(), content, sig)).isFalse();
   }
@@ -32,7 +32,7 @@ class EcdsaSignaturesTest {
   void bothEnginesMakeAndTakeTheSameSignatures() {
     EcdsaSignatures nat = new EcdsaSignatures(alice, true);
     EcdsaSignatures bc = new EcdsaSignatures(alice, false);
-    byte[] content = {4, 2};
+    byte[] content = sha256("42");
     assertThat(bc.verify(nat.publicKey(), content, nat.sign(content))).isTrue();
     assertThat(nat.verify(bc.publicKey(), content, bc.sign(content))).isTrue();
     System.out.println("seal engine on this machine: " + new EcdsaSignatures(alice).engine());
@@ -51,9 +51,17 @@ class EcdsaSignaturesTest {
   void garbageKeysAndSignaturesVerifyNothing(boolean nativeEngine) {
     EcdsaSignatures a = new EcdsaSignatures(alice, nativeEngine);
     EcdsaSignatures b = new EcdsaSignatures(bob, nativeEngine);
-    byte[] content = {1};
+    byte[] content = sha256("1");
     assertThat(b.verify(new byte[] {1, 2, 3}, content, a.sign(content))).isFalse();
     assertThat(b.verify(a.publicKey(), content, new byte[10])).isFalse();
     assertThat(b.verify(a.publicKey(), content, new byte[64])).isFalse();
+  }
+
+  private static byte[] sha256(String s) {
+    try {
+      return java.security.MessageDigest.getInstance("SHA-256").digest(s.getBytes());
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new AssertionError(e);
+    }
   }
 }

@@ -105,6 +105,8 @@ final class TrackerHttp {
     b.append("overlay_tracker_refused_total{reason=\"rate_limited\"} ").append(s.refusedRateLimited).append('\n');
     b.append("overlay_tracker_refused_total{reason=\"full\"} ").append(s.refusedFull).append('\n');
     b.append("overlay_tracker_refused_total{reason=\"invalid\"} ").append(s.refusedInvalid + server.notForTracker).append('\n');
+    b.append("overlay_tracker_refused_total{reason=\"quota\"} ").append(s.refusedQuota).append('\n');
+    counter(b, "overlay_tracker_restarts_total", "Registrations replaced by a newer incarnation of their node (a restart).", s.restarts);
     counter(b, "overlay_tracker_connections_refused_total", "Connections closed for a protocol error or a limit (bad TLS, bad frames, caps).", server.connectionsRefused);
     java.util.Map<String, Long> links = server.linkCounters();
     b.append("# HELP overlay_tracker_connections_closed_total Node connections closed, by reason.\n# TYPE overlay_tracker_connections_closed_total counter\n");

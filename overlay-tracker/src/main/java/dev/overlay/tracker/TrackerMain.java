@@ -77,6 +77,22 @@ public final class TrackerMain implements Callable<Integer> {
       description = "Cap on open links from nodes (each node keeps one) [OVERLAY_TRACKER_MAX_LINKS] (default ${DEFAULT-VALUE}).")
   int maxLinks;
 
+  @Option(names = "--max-streams-per-node", defaultValue = "${env:OVERLAY_TRACKER_MAX_STREAMS_PER_NODE:-1024}",
+      description = "Streams one node identity may be registered in [OVERLAY_TRACKER_MAX_STREAMS_PER_NODE] (default ${DEFAULT-VALUE}).")
+  int maxStreamsPerNode;
+
+  @Option(names = "--max-registrations-per-address", defaultValue = "${env:OVERLAY_TRACKER_MAX_REGISTRATIONS_PER_ADDRESS:-16384}",
+      description = "Registrations from one source /24 (IPv4) or /48 (IPv6) [OVERLAY_TRACKER_MAX_REGISTRATIONS_PER_ADDRESS] (default ${DEFAULT-VALUE}).")
+  int maxRegistrationsPerAddress;
+
+  @Option(names = "--max-nodes-per-address-per-stream", defaultValue = "${env:OVERLAY_TRACKER_MAX_NODES_PER_ADDRESS_PER_STREAM:-256}",
+      description = "Node identities one stream takes from one source /24 or /48 [OVERLAY_TRACKER_MAX_NODES_PER_ADDRESS_PER_STREAM] (default ${DEFAULT-VALUE}).")
+  int maxNodesPerAddressPerStream;
+
+  @Option(names = "--established-age", defaultValue = "${env:OVERLAY_TRACKER_ESTABLISHED_AGE:-10m}",
+      description = "Members registered this long are introduced first, e.g. 10m [OVERLAY_TRACKER_ESTABLISHED_AGE] (default ${DEFAULT-VALUE}).")
+  String establishedAge;
+
   @Option(names = "--rate-limit", defaultValue = "${env:OVERLAY_TRACKER_RATE_LIMIT:-20}",
       description = "Requests per second allowed per node, after a burst of 200 [OVERLAY_TRACKER_RATE_LIMIT] (default ${DEFAULT-VALUE}).")
   double rateLimit;
@@ -94,7 +110,10 @@ public final class TrackerMain implements Callable<Integer> {
       if (port < 0 || port > 65535) throw new IllegalArgumentException("--port must be 0-65535");
       if (httpPort < -1 || httpPort > 65535) throw new IllegalArgumentException("--http-port must be -1 (off) or 0-65535");
       config = TrackerConfig.builder().peersPerAnswer(peersPerAnswer).registrationTtl(duration(registrationTtl, "--registration-ttl"))
-          .maxRegistrations(maxRegistrations).maxStreams(maxStreams).requestsPerSecond(rateLimit).build();
+          .maxRegistrations(maxRegistrations).maxStreams(maxStreams).requestsPerSecond(rateLimit)
+          .maxStreamsPerNode(maxStreamsPerNode).maxRegistrationsPerAddress(maxRegistrationsPerAddress)
+          .maxIdentitiesPerAddressPerStream(maxNodesPerAddressPerStream)
+          .establishedAge(duration(establishedAge, "--established-age")).build();
       bind = new InetSocketAddress(InetAddress.getByName(host), port);
       httpBind = new InetSocketAddress(InetAddress.getByName(httpHost), Math.max(0, httpPort));
     } catch (IllegalArgumentException | java.net.UnknownHostException e) {

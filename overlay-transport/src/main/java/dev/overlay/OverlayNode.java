@@ -162,11 +162,25 @@ public final class OverlayNode implements AutoCloseable {
   /**
    * Publishes a payload, joining the stream first if needed. The future says what happened:
    * pushed to k neighbours ({@code SENT}), numbered but no neighbours yet ({@code NO_PEERS}),
-   * or refused ({@code TOO_LARGE}, {@code QUEUE_FULL} when the node is swamped).
+   * or refused ({@code TOO_LARGE}; {@code QUEUE_FULL} when the node is swamped or backpressured:
+   * see {@link #publishable()}). A message accepted is delivered to every subscriber the overlay
+   * reaches; one refused was never sent.
    */
   public CompletableFuture<PublishResult> publish(String stream, byte[] payload) {
     ensureOpen();
     return runtime.publish(id(stream), stream, Objects.requireNonNull(payload, "payload"));
+  }
+
+  /**
+   * Completes when the node takes publishes again. While a neighbour cannot keep up with what
+   * the node sends, {@link #publish} refuses with {@code QUEUE_FULL} (backpressure: the overlay
+   * is saturated, and excess load is refused here rather than lost inside it). A publisher that
+   * must not lose a message waits on this and publishes again. Completes at once when the node
+   * is not backpressured; off the node's loop.
+   */
+  public CompletableFuture<Void> publishable() {
+    ensureOpen();
+    return runtime.publishable();
   }
 
   /** Joins a stream without subscribing (to publish only, for instance). */

@@ -266,7 +266,7 @@ final class DemoNetwork implements AutoCloseable {
         sum.merge("graft_misses", b.graftMisses(), Long::sum);
         sum.merge("stalls", b.stalls(), Long::sum);
       }
-      for (String k : List.of("frames_shed", "slow_peer_disconnects", "frames_dropped")) {
+      for (String k : List.of("frames_shed", "slow_peer_disconnects", "slow_peer_demotions", "backpressure_pauses", "backpressure_paused_ms", "backpressure_forced_resumes", "frames_dropped")) {
         sum.merge(k, snap.counters().getOrDefault(k, 0L), Long::sum);
       }
     }

@@ -80,6 +80,14 @@ public final class Plumtree {
       if (announcerCount < announcers.length) announcers[announcerCount++] = peer;
     }
 
+    /** Whether we sent {@code peer} a GRAFT for this message. */
+    boolean asked(PeerId peer) {
+      for (int i = 0; i < nextAnnouncer; i++) {
+        if (announcers[i].equals(peer)) return true;
+      }
+      return false;
+    }
+
     void removeAnnouncer(PeerId peer) {
       for (int i = nextAnnouncer; i < announcerCount; i++) {
         if (announcers[i].equals(peer)) {
@@ -149,6 +157,13 @@ public final class Plumtree {
   private final MessageCache cache;
   /** Active neighbours, each with when it came up (its grace period runs from then). */
   private final PeerStamps neighbors = new PeerStamps(8);
+  /** Neighbours taken off the eager path because they could not keep up, with when. */
+  private final PeerStamps demoted = new PeerStamps(2);
+  /** GRAFT answers per peer in its current one-second window: when the window began, and how many. */
+  private final PeerStamps answerWindow = new PeerStamps(8);
+  private final PeerStamps answerCount = new PeerStamps(8);
+  /** How late the tree brings messages that were announced first. */
+  private final Lateness lateness = new Lateness();
   private final Tree sharedTree = new Tree(null);
   private final LinkedHashMap<PeerId, Tree> publisherTrees = new LinkedHashMap<>();
   private Tree lastTree; // most streams carry one or a few publishers: skip the hash lookup
@@ -178,6 +193,8 @@ public final class Plumtree {
   private long stalls;
   private long gapsRepaired;
   private long hopLimited;
+  private long demotions;
+  private long graftsRefused;
   private long workBudgetHits;
 
   public Plumtree(StreamId stream, PlumtreeConfig config, SeenMessages seen, Outbox out) {
@@ -221,6 +238,9 @@ public final class Plumtree {
    */
   public void neighborDown(long now, PeerId peer) {
     neighbors.remove(peer);
+    demoted.remove(peer);
+    answerWindow.remove(peer);
+    answerCount.remove(peer);
     forget(sharedTree, peer);
     for (Tree t : publisherTrees.values()) forget(t, peer);
     if (missing != null) {
@@ -241,6 +261,34 @@ public final class Plumtree {
         out.emit(new OverlayEvent.Grafted(stream, lazyToUs, publisher, false));
       }
     }
+  }
+
+  /**
+   * The peer cannot keep up with what we push (its link stayed backlogged): make it lazy in every
+   * tree, as if it had pruned us, and keep it lazy for {@code demotionHold} even if it grafts,
+   * so that it fetches what it misses at its own pace instead of being pushed everything again.
+   * Cheaper for everyone than the disconnect it replaces, which tore the trees up under load.
+   */
+  public void demote(long now, PeerId peer) {
+    if (!neighbors.contains(peer)) return;
+    demoted.put(peer, now);
+    sharedTree.lazy.add(peer);
+    for (Tree t : publisherTrees.values()) t.lazy.add(peer);
+    demotions++;
+    out.emit(new OverlayEvent.Demoted(stream, peer));
+  }
+
+  private boolean demoted(long now, PeerId peer) {
+    long at = demoted.stamp(peer, Long.MIN_VALUE);
+    if (at == Long.MIN_VALUE) return false;
+    if (now - at < config.demotionHoldNanos()) return true;
+    demoted.remove(peer);
+    return false;
+  }
+
+  /** The tree's current repair wait, for snapshots and tests. */
+  public long repairWaitNanos() {
+    return repairWait();
   }
 
   private static void forget(Tree t, PeerId peer) {
@@ -315,7 +363,15 @@ public final class Plumtree {
     if (message.hops() > maxHopsDelivered) maxHopsDelivered = message.hops();
     out.deliver(message);
     cache.put(now, message, from, seal);
-    if (missing != null) removeMissing(message.ref());
+    if (missing != null) {
+      Missing m = missing.remove(message.ref());
+      if (m != null) {
+        // A copy from a peer we did not ask came by the tree, this late. One from a peer we asked
+        // says nothing about the tree (Karn's rule: no sample from a retransmission).
+        if (!m.asked(from)) lateness.sample(now - m.firstAnnounced);
+        if (missing.isEmpty()) missing = null;
+      }
+    }
     if (seen.openedGapTo() >= 0) repairGap(now, message, from, seen.openedGapFrom(), seen.openedGapTo());
     if (message.hops() >= Message.MAX_HOPS) {
       // A peer would refuse one more hop (and close the link): delivered here, forwarded nowhere.
@@ -369,7 +425,7 @@ public final class Plumtree {
             overBudget(from, "IHAVE");
             return;
           }
-          addMissing(now, new MessageRef(publisher, session, seq), from, config.graftTimeout1Nanos());
+          addMissing(now, new MessageRef(publisher, session, seq), from, repairWait());
         }
       }
       if (!ihave.catchUp()) maybeOptimize(now, from, a, last);
@@ -393,14 +449,14 @@ public final class Plumtree {
     gapsRepaired++;
     long span = Math.min(config.maxAnnouncementSpan(), config.maxMissingPerFrame());
     for (long seq = Math.max(gapFrom, gapTo - span + 1); seq <= gapTo; seq++) {
-      addMissing(now, new MessageRef(message.publisher(), message.session(), seq), from, config.graftTimeout1Nanos());
+      addMissing(now, new MessageRef(message.publisher(), message.session(), seq), from, repairWait());
     }
   }
 
   /** Whether this publisher's tree brought us a new message of the session within {@code stallTimeout}. */
   private boolean treeDelivering(long now, PeerId publisher, long session) {
     long last = seen.lastNewAt(publisher, session);
-    return last != Long.MIN_VALUE && now - last < config.stallTimeoutNanos();
+    return last != Long.MIN_VALUE && now - last < stallWait();
   }
 
   private void noteAhead(long now, PeerId publisher, long session, long first, long last, PeerId from) {
@@ -424,7 +480,7 @@ public final class Plumtree {
     a.note(from, first, last);
     if (!a.checkScheduled) {
       a.checkScheduled = true;
-      out.schedule(new Timer.StallCheck(stream, publisher), config.stallTimeoutNanos());
+      out.schedule(new Timer.StallCheck(stream, publisher), stallWait());
     }
   }
 
@@ -435,7 +491,7 @@ public final class Plumtree {
    */
   public void onGraft(long now, PeerId from, Message.Graft graft) {
     MessageRef ref = graft.ref();
-    if (neighbors.contains(from)) {
+    if (neighbors.contains(from) && !demoted(now, from)) {
       Tree tree = tree(ref.publisher());
       if (tree.lazy.contains(from)) {
         flush();
@@ -443,6 +499,12 @@ public final class Plumtree {
       }
     }
     if (!graft.wantMessage()) return;
+    if (!answerBudget(now, from)) {
+      // A peer pulling faster than we answer (a demoted one catching up, or a storm): it asks
+      // the next announcer after graftTimeout2, or us again.
+      graftsRefused++;
+      return;
+    }
     int slot = cache.find(ref.publisher(), ref.session(), ref.seq());
     if (slot < 0) {
       graftMisses++;
@@ -454,6 +516,41 @@ public final class Plumtree {
     // The asker may no longer hold the seal we sent it with this batch: send it again.
     out.send(from, answer.seal() == null ? answer : answer.withSeal(answer.seal(), true));
     dataSent++;
+  }
+
+  /**
+   * How long an announced message may take to come by the tree before it is fetched: the
+   * configured {@code graftTimeout1}, or, when the tree runs later than that, its measured
+   * lateness plus four deviations (as TCP derives its retransmission timeout, RFC 6298), at most
+   * {@link Lateness#MAX_NANOS}. Under load the tree is late, not broken; a fixed timer turned
+   * that lateness into repair traffic, which made the overload worse.
+   */
+  private long repairWait() {
+    return Math.max(config.graftTimeout1Nanos(), lateness.timeoutNanos());
+  }
+
+  /** How long a tree may be silent before it is taken for stalled: never less than the repair wait. */
+  private long stallWait() {
+    return Math.max(config.stallTimeoutNanos(), lateness.timeoutNanos());
+  }
+
+  /** The wait before the next announcer is asked: graftTimeout2, doubling with each attempt (at most 16 times). */
+  private long retryWait(int attempts) {
+    return config.graftTimeout2Nanos() << Math.min(Math.max(0, attempts - 1), 4);
+  }
+
+  /** Whether a GRAFT answer to {@code peer} fits its budget now ({@code graftAnswersPerSecond} in each one-second window). */
+  private boolean answerBudget(long now, PeerId peer) {
+    long windowStart = answerWindow.stamp(peer, Long.MIN_VALUE);
+    if (windowStart == Long.MIN_VALUE || now - windowStart >= 1_000_000_000L) {
+      answerWindow.put(peer, now);
+      answerCount.put(peer, 1);
+      return true;
+    }
+    long n = answerCount.stamp(peer, 0);
+    if (n >= config.graftAnswersPerSecond()) return false;
+    answerCount.put(peer, n + 1);
+    return true;
   }
 
   /** The peer gets this publisher's messages sooner from someone else: announce, do not push. */
@@ -485,7 +582,7 @@ public final class Plumtree {
     graftsSent++;
     out.emit(new OverlayEvent.Grafted(stream, peer, ref.publisher(), false));
     m.timerPending = true;
-    out.schedule(new Timer.GraftTimeout(stream, ref, m.attempts), config.graftTimeout2Nanos());
+    out.schedule(new Timer.GraftTimeout(stream, ref, m.attempts), retryWait(m.attempts));
   }
 
   /**
@@ -510,8 +607,8 @@ public final class Plumtree {
       return;
     }
     long last = seen.lastNewAt(publisher, a.session);
-    if (last != Long.MIN_VALUE && now - last < config.stallTimeoutNanos()) {
-      checkAgain(publisher, a, last + config.stallTimeoutNanos() - now);
+    if (last != Long.MIN_VALUE && now - last < stallWait()) {
+      checkAgain(publisher, a, last + stallWait() - now);
       return;
     }
     // The tree has gone quiet while others have newer messages: it is broken somewhere above us.
@@ -555,6 +652,7 @@ public final class Plumtree {
   /** Periodic upkeep: cache and missing-table TTLs. */
   public void housekeeping(long now) {
     cache.expire(now);
+    lateness.decay();
     if (missing == null) return;
     Iterator<Map.Entry<MessageRef, Missing>> it = missing.entrySet().iterator();
     while (it.hasNext()) {
@@ -574,7 +672,7 @@ public final class Plumtree {
 
   public PlumtreeStats stats() {
     return new PlumtreeStats(delivered, dataReceived, duplicates, dataSent, ihavesSent, ihavesReceived, graftsSent,
-        prunesSent, graftMisses, optimizations, missingEvicted, stalls, gapsRepaired, hopLimited, workBudgetHits);
+        prunesSent, graftMisses, optimizations, missingEvicted, stalls, gapsRepaired, hopLimited, workBudgetHits, demotions, graftsRefused);
   }
 
   public List<PeerId> neighbors() {
@@ -720,7 +818,7 @@ public final class Plumtree {
     if (!m.timerPending && m.nextAnnouncer < m.announcerCount) {
       // Every earlier announcer was tried; try the new one after the short timeout.
       m.timerPending = true;
-      out.schedule(new Timer.GraftTimeout(stream, ref, m.attempts), config.graftTimeout2Nanos());
+      out.schedule(new Timer.GraftTimeout(stream, ref, m.attempts), retryWait(m.attempts));
     }
   }
 

@@ -57,6 +57,14 @@ import java.time.Duration;
  *       {@code WORK_BUDGET} drop. A legal 245 KB IHAVE once created millions of entries, timers
  *       and events and stalled the loop for seconds. Our choice: one announcement range's worth
  *       ({@code maxAnnouncementSpan}), which is what gap repair always fetched at most.</li>
+ *   <li>{@code demotionHold} 10 s: a neighbour whose link stayed backlogged is made lazy in every
+ *       tree and stays lazy this long even if it grafts: it fetches what it misses at its own
+ *       pace. Our choice: several slow-peer checks (1 s), so a peer does not flap between eager
+ *       and lazy.</li>
+ *   <li>{@code graftAnswersPerSecond} 2,000: GRAFTs asking for a message answered per peer per
+ *       second; more are not answered (counted), and the asker turns to its next announcer. A
+ *       demoted peer catching up, or a repair storm, then costs a bounded share of the link.
+ *       Our choice: far above what repair needs when nothing is shed.</li>
  *   <li>{@code pruneRetryInterval} 1 s: a duplicate from a peer we pruned less than this ago is
  *       one that was in flight, and gets no second PRUNE; after it, the PRUNE is sent again.</li>
  *   <li>{@code treeStrategy} PER_PUBLISHER and {@code maxPublisherTrees} 256: chosen from the
@@ -84,7 +92,9 @@ public record PlumtreeConfig(
     long pruneGracePeriodNanos,
     long stallTimeoutNanos,
     boolean messageCacheArena,
-    int maxMissingPerFrame) {
+    int maxMissingPerFrame,
+    long demotionHoldNanos,
+    int graftAnswersPerSecond) {
 
   public PlumtreeConfig {
     positive(lazyFlushIntervalNanos, "lazyFlushInterval");
@@ -106,6 +116,8 @@ public record PlumtreeConfig(
     positive(pruneGracePeriodNanos, "pruneGracePeriod");
     positive(stallTimeoutNanos, "stallTimeout");
     positive(maxMissingPerFrame, "maxMissingPerFrame");
+    positive(demotionHoldNanos, "demotionHold");
+    positive(graftAnswersPerSecond, "graftAnswersPerSecond");
     if (treeStrategy == null) throw new IllegalArgumentException("treeStrategy is required");
     if (lazyFlushIntervalNanos >= graftTimeout1Nanos) {
       // Otherwise every announcement would be grafted before the eager copy could arrive.
@@ -148,6 +160,8 @@ public record PlumtreeConfig(
     b.stallTimeout = Duration.ofNanos(stallTimeoutNanos);
     b.messageCacheArena = messageCacheArena;
     b.maxMissingPerFrame = maxMissingPerFrame;
+    b.demotionHold = Duration.ofNanos(demotionHoldNanos);
+    b.graftAnswersPerSecond = graftAnswersPerSecond;
     return b;
   }
 
@@ -173,6 +187,18 @@ public record PlumtreeConfig(
     private Duration stallTimeout = Duration.ofMillis(250);
     private boolean messageCacheArena = true;
     private int maxMissingPerFrame = 1024;
+    private Duration demotionHold = Duration.ofSeconds(10);
+    private int graftAnswersPerSecond = 2_000;
+
+    public Builder graftAnswersPerSecond(int v) {
+      graftAnswersPerSecond = v;
+      return this;
+    }
+
+    public Builder demotionHold(Duration v) {
+      demotionHold = v;
+      return this;
+    }
 
     public Builder lazyFlushInterval(Duration v) {
       lazyFlushInterval = v;
@@ -285,7 +311,7 @@ public record PlumtreeConfig(
           maxPendingAnnouncements, maxAnnouncementsPerIHave, maxAnnouncementSpan, maxMissing,
           maxAnnouncersPerMissing, missingTtl.toNanos(), treeStrategy, maxPublisherTrees, pruneRetryInterval.toNanos(),
           optimizationBackoff.toNanos(), pruneGracePeriod.toNanos(), stallTimeout.toNanos(), messageCacheArena,
-          maxMissingPerFrame);
+          maxMissingPerFrame, demotionHold.toNanos(), graftAnswersPerSecond);
     }
   }
 }

@@ -20,4 +20,8 @@ public record PlumtreeStats(
     /** Messages at the hop limit: delivered, not forwarded. */
     long hopLimited,
     /** Frames that asked for more repair work than one frame may cause. */
-    long workBudgetHits) {}
+    long workBudgetHits,
+    /** Neighbours taken off the eager path because their link stayed backlogged. */
+    long demotions,
+    /** GRAFTs for a message not answered: the asker was over its answer budget. */
+    long graftsRefused) {}

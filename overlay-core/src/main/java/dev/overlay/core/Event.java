@@ -17,6 +17,12 @@ public sealed interface Event {
   /** A dial we asked for with {@link Outbox#connect} did not succeed. */
   record DialFailed(PeerId peer, String reason) implements Event {}
 
+  /**
+   * What we send the peer has stayed backlogged too long: it reads more slowly than the streams
+   * publish. Stop pushing to it; it gets announcements and fetches what it wants at its pace.
+   */
+  record PeerSlow(PeerId peer) implements Event {}
+
   /** A timer we scheduled with {@link Outbox#schedule} is due. */
   record TimerFired(Timer timer) implements Event {}
 

@@ -15,6 +15,12 @@ public sealed interface OverlayEvent {
   /** We asked {@code peer} to stop pushing {@code publisher}'s messages to us: they arrive sooner another way (PRUNE). */
   record Pruned(StreamId stream, PeerId peer, PeerId publisher) implements OverlayEvent {}
 
+  /**
+   * We stopped pushing to {@code peer}: its link stayed backlogged. It gets announcements and
+   * fetches what it wants at its own pace.
+   */
+  record Demoted(StreamId stream, PeerId peer) implements OverlayEvent {}
+
   /** Messages {@code fromSeq..toSeq} of a publisher session are missing between ones we have. */
   record GapDetected(StreamId stream, PeerId publisher, long session, long fromSeq, long toSeq) implements OverlayEvent {}
 

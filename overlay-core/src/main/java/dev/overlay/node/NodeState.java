@@ -90,6 +90,8 @@ public final class NodeState {
       if (links.onDown(e.peer())) {
         for (StreamState s : streamList()) s.onLinkDown(now, e.peer(), e.reason());
       }
+    } else if (event instanceof Event.PeerSlow e) {
+      for (StreamState s : streamList()) s.onPeerSlow(now, e.peer());
     } else if (event instanceof Event.DialFailed e) {
       links.onDown(e.peer());
       for (StreamState s : streamList()) s.onDialFailed(now, e.peer(), e.reason());

@@ -218,6 +218,10 @@ public final class StreamState implements HyParView.Listener {
     membership.onLinkDown(now, peer, reason);
   }
 
+  public void onPeerSlow(long now, PeerId peer) {
+    broadcast.demote(now, peer);
+  }
+
   public void onDialFailed(long now, PeerId peer, String reason) {
     membership.onDialFailed(now, peer, reason);
   }

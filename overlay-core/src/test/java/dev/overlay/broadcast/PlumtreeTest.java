@@ -147,7 +147,8 @@ class PlumtreeTest {
     assertThat(out.drain()).containsExactly(
         new Command.Send(C, new Message.Graft(STREAM, ref, true)),
         new Command.Emit(new OverlayEvent.Grafted(STREAM, C, PUB, false)),
-        new Command.Schedule(new Timer.GraftTimeout(STREAM, ref, 2), T2));
+        // Each further attempt waits twice as long: under load a GRAFT answer is late, not lost.
+        new Command.Schedule(new Timer.GraftTimeout(STREAM, ref, 2), 2 * T2));
 
     tree.onData(now + T1 + 2 * T2, C, data(5, 4));
     out.clear();

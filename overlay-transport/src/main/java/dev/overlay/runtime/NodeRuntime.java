@@ -145,6 +145,9 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
 
   // Counted off the loop too.
   private final java.util.concurrent.atomic.AtomicLong publishRefused = new java.util.concurrent.atomic.AtomicLong();
+  private final java.util.concurrent.atomic.AtomicLong backpressureRefusals = new java.util.concurrent.atomic.AtomicLong();
+  /** Waiting for the node to take publishes again (loop-confined). */
+  private final List<CompletableFuture<Void>> publishWaiters = new ArrayList<>();
 
   public NodeRuntime(EventLoop loop, NodeConfig config, TransportConfig transport, NodeIdentity identity, TlsContexts tls,
       Class<? extends SocketChannel> socketChannel, Class<? extends ServerSocketChannel> serverChannel,
@@ -227,6 +230,14 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
     CompletableFuture<PublishResult> result = new CompletableFuture<>();
     if (closing) {
       result.completeExceptionally(new IllegalStateException("the node is closed"));
+      return result;
+    }
+    if (links.congested()) {
+      // Backpressure: a neighbour cannot take what we send. Refused here, visibly, rather than
+      // accepted and shed inside the overlay; publishable() completes when it can go on.
+      publishRefused.incrementAndGet();
+      backpressureRefusals.incrementAndGet();
+      result.complete(PublishResult.refused(stream, PublishResult.Status.QUEUE_FULL));
       return result;
     }
     if (!commands.offer(new Publish(stream, name, payload, result))) {
@@ -334,6 +345,7 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
       Map<String, Long> out = new java.util.LinkedHashMap<>(links.linkSummary());
       out.put("sends_without_link", noLinkDrops);
       out.put("publishes_refused", publishRefused.get());
+      out.put("publishes_refused_backpressure", backpressureRefusals.get());
       out.put("events_dropped", events.dropped());
       out.put("subscriptions_failed", subscriptionsFailed.get());
       if (introducer != null) out.putAll(introducer.counters());
@@ -453,6 +465,46 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
   @Override
   public void dialFailed(PeerId peer, String reason) {
     if (core != null) handle(new Event.DialFailed(peer, reason));
+  }
+
+  @Override
+  public void peerSlow(PeerId peer) {
+    if (core != null && !introducer.isInfrastructure(peer)) handle(new Event.PeerSlow(peer));
+  }
+
+  @Override
+  public void uncongested() {
+    if (stopped) return;
+    if (publishWaiters.isEmpty()) return;
+    for (CompletableFuture<Void> w : publishWaiters) completions.complete(w, null);
+    publishWaiters.clear();
+    completions.endOfTurn(); // called from a write path, not within a turn of the core
+  }
+
+  /** Completes when the node takes publishes again (at once if it does now). */
+  public CompletableFuture<Void> publishable() {
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    if (!links.congested()) {
+      done.complete(null);
+      return done;
+    }
+    try {
+      loop.execute(() -> { // not execute(): a node closed meanwhile must still answer the wait
+        if (stopped) {
+          completions.fail(done, new IllegalStateException("the node is closed"));
+        } else if (!links.congested()) {
+          completions.complete(done, null);
+        } else {
+          publishWaiters.removeIf(CompletableFuture::isDone);
+          if (publishWaiters.size() < MAX_WAITERS) publishWaiters.add(done);
+          else completions.fail(done, new IllegalStateException("more than " + MAX_WAITERS + " waits for publishable()"));
+        }
+        completions.endOfTurn();
+      });
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      done.completeExceptionally(new IllegalStateException("the node is closed"));
+    }
+    return done;
   }
 
   @Override
@@ -648,6 +700,8 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
     for (java.util.concurrent.Future<?> f : scheduledTasks) f.cancel(false);
     scheduledTasks.clear();
     if (timerWake != null) timerWake.cancel(false);
+    for (CompletableFuture<Void> w : publishWaiters) completions.fail(w, new IllegalStateException("the node is closed"));
+    publishWaiters.clear();
     completions.endOfTurn();
     if (scratch != null) {
       scratch.release();

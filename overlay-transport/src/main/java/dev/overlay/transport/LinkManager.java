@@ -72,6 +72,12 @@ public final class LinkManager {
 
     void received(PeerId peer, Message message, int frameBytes);
 
+    /** The peer's data has stayed backlogged for slowPeerTimeout: take it off the eager path. */
+    default void peerSlow(PeerId peer) {}
+
+    /** No link is congested any more: publishes are taken again. */
+    default void uncongested() {}
+
     /** A seed dialled by address turned out to be this peer. */
     default void seedFound(InetSocketAddress address, PeerInfo info) {}
 
@@ -90,6 +96,10 @@ public final class LinkManager {
     final OutboundQueue queue;
     long shed;
     long lastShedReport;
+    /** Whether this link counts as congested for {@link Backpressure}. */
+    boolean congested;
+    /** When it was last reported slow (so once per backlog, not once a second). */
+    long slowReportedAt = Long.MIN_VALUE;
 
     Link(PeerId peer, TransportConfig config, LongSupplier clock) {
       this.peer = peer;
@@ -150,6 +160,8 @@ public final class LinkManager {
   private long slowPeerDisconnects;
   private long keepAlivesDropped;
   private long framesOverPeerLimit;
+  private long slowPeerDemotions;
+  private final Backpressure backpressure;
 
   public LinkManager(EventLoop loop, TransportConfig config, TlsContexts tls, Class<? extends SocketChannel> socketChannel,
       Class<? extends ServerSocketChannel> serverChannel, RandomGenerator random, Listener listener) {
@@ -169,6 +181,7 @@ public final class LinkManager {
     this.logBudget = new LogBudget(log, TimeUnit.SECONDS.toNanos(10), clock);
     this.dialGate = new DialGate(config.maxDialsPerSecond(), config.maxDialsInProgress(), config.dialBackoffMinNanos(),
         config.dialBackoffMaxNanos(), random);
+    this.backpressure = new Backpressure(config.congestionBytes(), config.maxPauseNanos(), clock, this::reading);
     this.config = config;
     this.tls = tls;
     this.socketChannel = socketChannel;
@@ -229,6 +242,7 @@ public final class LinkManager {
       drop(link);
       if (link.ready != null) link.ready.close(CloseReason.SHUTDOWN, "node shutting down");
       if (link.dial != null && link.dial.attempt != null) link.dial.attempt.close(CloseReason.SHUTDOWN, "node shutting down");
+      uncongest(link);
     }
     links.clear();
     if (server != null) server.close();
@@ -327,6 +341,7 @@ public final class LinkManager {
           h.framesOut++;
           markDirty(h);
         }
+        if (!control) congestion(link);
       }
       case DATA_FULL -> {
         framesDropped++;
@@ -350,6 +365,7 @@ public final class LinkManager {
   public void disconnect(PeerId peer) {
     Link link = links.remove(peer);
     if (link == null) return;
+    uncongest(link);
     if (link.dial != null && link.dial.attempt != null) link.dial.attempt.close(CloseReason.DIAL_CANCELLED, "dial cancelled");
     link.dial = null;
     LinkHandler h = link.ready;
@@ -364,14 +380,54 @@ public final class LinkManager {
     }
   }
 
-  /** Closes links to peers whose data lane has been backlogged too long. Call about once a second. */
+  /**
+   * About once a second: a pause that lasted too long ends or finds its bottleneck, and peers
+   * whose data lane has been backlogged for slowPeerTimeout, or that alone held a pause for
+   * maxPause, are reported slow (the core stops pushing to them), once per backlog. A slow peer
+   * is no longer disconnected: that tore the trees up under load.
+   */
   public void checkSlowPeers() {
+    boolean demoteCongested = backpressure.check() == Backpressure.Verdict.DEMOTE;
     long now = clock.getAsLong();
     for (Link link : new ArrayList<>(links.values())) {
       long late = link.queue.backloggedFor(now);
-      if (link.ready != null && late > config.slowPeerTimeoutNanos()) {
-        disconnectSlow(link, "data backlogged for " + TimeUnit.NANOSECONDS.toMillis(late) + " ms");
-      }
+      boolean slow = (demoteCongested && link.congested) || late > config.slowPeerTimeoutNanos();
+      if (link.ready == null || !slow) continue;
+      if (link.slowReportedAt != Long.MIN_VALUE && now - link.slowReportedAt < late) continue; // this backlog was reported
+      link.slowReportedAt = now;
+      slowPeerDemotions++;
+      listener.event(new TransportEvent.SlowPeerDemoted(link.peer, link.queue.queuedBytes(), TimeUnit.NANOSECONDS.toMillis(late)));
+      listener.peerSlow(link.peer);
+    }
+  }
+
+  /** Whether some link is congested, so that the node's publishes are refused. Any thread. */
+  public boolean congested() {
+    return backpressure.congested();
+  }
+
+  /** Updates the link's congestion after its data backlog changed. */
+  private void congestion(Link link) {
+    boolean was = link.congested;
+    link.congested = backpressure.update(was, link.queue.dataBytes());
+    if (was && !link.congested && !backpressure.congested()) listener.uncongested();
+  }
+
+  /** The link's backlog is gone with it. */
+  private void uncongest(Link link) {
+    if (!link.congested) return;
+    link.congested = false;
+    backpressure.forget(true);
+    if (!backpressure.congested()) listener.uncongested();
+  }
+
+  /** Turns reading on or off for every ready link (Backpressure decides when). */
+  private void reading(boolean on) {
+    for (Link link : links.values()) {
+      LinkHandler h = link.ready;
+      if (h == null) continue;
+      h.channel().config().setAutoRead(on);
+      if (on) h.channel().read();
     }
   }
 
@@ -402,6 +458,7 @@ public final class LinkManager {
         // The peer restarted: its old connection belongs to a node that no longer exists.
         link.ready = null;
         framesDropped += link.queue.releaseAll();
+        uncongest(link);
         current.close(CloseReason.PEER_RESTARTED, "replaced by the peer's new incarnation");
         listener.linkDown(peer, "peer restarted");
       } else if (info.incarnation() < link.incarnation) {
@@ -412,6 +469,7 @@ public final class LinkManager {
         return;
       } else {
         link.ready = h;
+        if (backpressure.paused()) h.channel().config().setAutoRead(false);
         current.close(CloseReason.SUPERSEDED, "superseded: a simultaneous dial already linked us");
         drainAndFlush(link);
         return; // the core already knows the link is up
@@ -426,10 +484,14 @@ public final class LinkManager {
         h.close(CloseReason.SUPERSEDED, "superseded: our own dial, from the smaller id, is under way");
         return;
       }
+      // Detached first: closing it may call closed() at once, which would take it for a failed
+      // dial, try the next address or, with none left, remove this link before it is up.
+      link.dial = null;
       if (ours != null) ours.close(CloseReason.SUPERSEDED, "superseded: the peer dialled us first");
     }
     link.dial = null;
     link.ready = h;
+    if (backpressure.paused()) h.channel().config().setAutoRead(false); // a new link waits with the others
     link.info = info;
     link.incarnation = info.incarnation();
     backoff.success(peer);
@@ -469,6 +531,7 @@ public final class LinkManager {
       link.ready = null;
       framesDropped += link.queue.releaseAll();
       links.remove(link.peer);
+      uncongest(link);
       log.debug("link to {} down: {}", peer, h.closeReason());
       if (h.closeKind().rejected()) reject(h); // a protocol error on a working link: refused, and down
       listener.event(new TransportEvent.LinkDown(peer, h.closeReason()));
@@ -519,7 +582,10 @@ public final class LinkManager {
 
   void writable(LinkHandler h) {
     Link link = links.get(h.peer());
-    if (link != null && link.ready == h && link.queue.drainTo(h.channel())) markDirty(h);
+    if (link != null && link.ready == h) {
+      if (link.queue.drainTo(h.channel())) markDirty(h);
+      congestion(link);
+    }
   }
 
   void frameRejected(LinkHandler h, String reason) {
@@ -645,6 +711,10 @@ public final class LinkManager {
     out.put("keepalives_dropped", keepAlivesDropped);
     out.put("frames_over_peer_limit", framesOverPeerLimit);
     out.put("handshakes_in_progress", (long) handshaking);
+    out.put("backpressure_pauses", backpressure.pauses());
+    out.put("backpressure_paused_ms", backpressure.pausedMillis());
+    out.put("backpressure_forced_resumes", backpressure.forcedResumes());
+    out.put("slow_peer_demotions", slowPeerDemotions);
     out.put("dials_in_progress", (long) dialGate.inProgress());
     out.put("dials_refused_budget", dialGate.refusedBudget());
     out.put("dials_refused_in_progress", dialGate.refusedInProgress());
@@ -670,6 +740,7 @@ public final class LinkManager {
       if (link.ready == null) {
         framesDropped += link.queue.releaseAll();
         links.remove(link.peer);
+        uncongest(link);
       }
       String address = dial.addresses.isEmpty() ? "-" : dial.addresses.get(dial.addresses.size() - 1).toString();
       listener.event(new TransportEvent.DialFailed(link.peer, address, dial.lastError));
@@ -782,12 +853,16 @@ public final class LinkManager {
     h.lastFlush = now;
     PeerId peer = h.peer();
     Link link = peer == null ? null : links.get(peer);
-    if (link != null && link.ready == h) link.queue.drainTo(h.channel());
+    if (link != null && link.ready == h) {
+      link.queue.drainTo(h.channel());
+      congestion(link);
+    }
     h.channel().flush();
   }
 
   private void drainAndFlush(Link link) {
     if (link.ready != null && link.queue.drainTo(link.ready.channel())) markDirty(link.ready);
+    congestion(link);
   }
 
   private void disconnectSlow(Link link, String why) {

@@ -17,8 +17,10 @@ import java.util.function.LongSupplier;
  *
  * <p>While the channel is not writable (Netty holds more than the high water mark), frames wait
  * in two lanes, bounded in bytes: control (membership, IHAVE, GRAFT, PRUNE), which is written
- * first once the channel drains, and data. A full data lane refuses the frame (the caller sheds
- * it); a full control lane means the peer is hopeless (the caller disconnects it).
+ * first once the channel drains, and data. Long before the data lane is full the node stops
+ * reading ({@link Backpressure}); a data lane that fills anyway (a pause that ran out) refuses
+ * the frame, which the caller sheds; a full control lane means the peer is hopeless (the caller
+ * disconnects it).
  */
 final class OutboundQueue {
 
@@ -141,6 +143,11 @@ final class OutboundQueue {
   /** Bytes waiting in the lanes (the batch is on its way and not counted). */
   long queuedBytes() {
     return control.bytes + data.bytes;
+  }
+
+  /** Bytes waiting in the data lane: what backpressure watches. */
+  long dataBytes() {
+    return data.bytes;
   }
 
   /** Drops everything held; returns how many buffers that was (a batch counts as one). */

@@ -11,13 +11,22 @@ import java.time.Duration;
  *   <li>{@code maxFrameBytes} 1 MiB: well above the largest frame a node sends (a 64 KiB
  *       payload, or an IHAVE of 256 ranges); a peer can never make us buffer more for one frame.
  *       At least {@code WireCodec.MIN_FRAME_LIMIT} (128 KiB), which every peer must accept.</li>
- *   <li>{@code dataQueueBytes} 4 MiB and {@code controlQueueBytes} 1 MiB per peer: what may wait
- *       beyond Netty's own buffer when a peer reads slowly. Data is shed when its lane is full;
- *       control messages are never shed, and a full control lane closes the link.</li>
+ *   <li>{@code congestionBytes} 256 KiB and {@code maxPause} 1 s: while any peer's data backlog
+ *       is at or above this, the node reads from no link (TCP carries the pressure back to the
+ *       publisher, whose publishes are refused) until every backlog is at most half of it. A
+ *       pause that one peer alone holds for {@code maxPause} takes that peer off the eager path;
+ *       after ten times {@code maxPause} the node reads again whatever the backlogs. Small, so
+ *       that a saturated overlay holds little in flight and recovers quickly when the load drops
+ *       (docs/architecture.md, "Overload").</li>
+ *   <li>{@code dataQueueBytes} 4 MiB and {@code controlQueueBytes} 1 MiB per peer: the hard caps
+ *       of what may wait beyond Netty's own buffer. Data reaching its cap (only after a pause ran
+ *       out) is shed; control messages are never shed, and a full control lane closes the link.</li>
  *   <li>{@code writeBufferLowWaterMark} 256 KiB, {@code writeBufferHighWaterMark} 1 MiB: Netty's
  *       writability thresholds; above the high mark we stop writing and queue.</li>
- *   <li>{@code slowPeerTimeout} 5 s: a peer whose data lane stays backlogged this long is
- *       disconnected (jvm-libp2p does the same after a number of heartbeats, PR #513).</li>
+ *   <li>{@code slowPeerTimeout} 2 s: a peer whose data lane stays backlogged this long is taken off
+ *       the eager path in every stream (it gets announcements and fetches what it wants at its
+ *       own pace), rather than disconnected as before: disconnects under load tore up the trees
+ *       (jvm-libp2p penalises such peers after a number of heartbeats, PR #513).</li>
  *   <li>{@code keepAliveInterval} 5 s: checked once per interval, a whole interval with nothing
  *       sent sends a PING (so a quiet link pings every 5 to 10 s); {@code idleTimeout} 15 s of
  *       receive silence closes the link as half-open (Partisan v5 added the same ping for
@@ -74,7 +83,9 @@ public record TransportConfig(
     int maxLinks,
     int maxHandshakes,
     int maxDialsPerSecond,
-    int maxDialsInProgress) {
+    int maxDialsInProgress,
+    int congestionBytes,
+    long maxPauseNanos) {
 
   public TransportConfig {
     if (maxFrameBytes < dev.overlay.wire.WireCodec.MIN_FRAME_LIMIT) {
@@ -104,6 +115,9 @@ public record TransportConfig(
     positive(maxHandshakes, "maxHandshakes");
     positive(maxDialsPerSecond, "maxDialsPerSecond");
     positive(maxDialsInProgress, "maxDialsInProgress");
+    positive(congestionBytes, "congestionBytes");
+    if (congestionBytes > dataQueueBytes) throw new IllegalArgumentException("congestionBytes must not exceed dataQueueBytes");
+    positive(maxPauseNanos, "maxPause");
   }
 
   private static void positive(long v, String name) {
@@ -124,7 +138,7 @@ public record TransportConfig(
     private int controlQueueBytes = 1 << 20;
     private int writeBufferLowWaterMark = 256 << 10;
     private int writeBufferHighWaterMark = 1 << 20;
-    private Duration slowPeerTimeout = Duration.ofSeconds(5);
+    private Duration slowPeerTimeout = Duration.ofSeconds(2);
     private Duration keepAliveInterval = Duration.ofSeconds(5);
     private Duration idleTimeout = Duration.ofSeconds(15);
     private Duration connectTimeout = Duration.ofSeconds(5);
@@ -141,6 +155,18 @@ public record TransportConfig(
     private int maxHandshakes = 256;
     private int maxDialsPerSecond = 50;
     private int maxDialsInProgress = 64;
+    private int congestionBytes = 256 << 10;
+    private Duration maxPause = Duration.ofSeconds(1);
+
+    public Builder congestionBytes(int v) {
+      congestionBytes = v;
+      return this;
+    }
+
+    public Builder maxPause(Duration v) {
+      maxPause = v;
+      return this;
+    }
 
     public Builder maxHandshakes(int v) {
       maxHandshakes = v;
@@ -249,7 +275,8 @@ public record TransportConfig(
           writeBufferHighWaterMark, slowPeerTimeout.toNanos(), keepAliveInterval.toNanos(), idleTimeout.toNanos(),
           connectTimeout.toNanos(), handshakeTimeout.toNanos(), dialBackoffMin.toNanos(), dialBackoffMax.toNanos(),
           commandQueueCapacity, subscriptionQueueCapacity, eventQueueCapacity, nativeTransport, nativeTls,
-          flushCoalescing.toNanos(), maxLinks, maxHandshakes, maxDialsPerSecond, maxDialsInProgress);
+          flushCoalescing.toNanos(), maxLinks, maxHandshakes, maxDialsPerSecond, maxDialsInProgress,
+          congestionBytes, maxPause.toNanos());
     }
   }
 }

@@ -20,7 +20,13 @@ public sealed interface TransportEvent {
   /** Data frames for a slow peer were dropped because its queue was full. Control frames are never shed. */
   record DataShed(PeerId peer, long frames, long queuedBytes) implements TransportEvent {}
 
-  /** A peer stayed too slow for too long, or filled its control lane, and was disconnected. */
+  /**
+   * A peer's data stayed backlogged for {@code backloggedMs}: it is taken off the eager path in
+   * every stream (it gets announcements, and fetches what it wants).
+   */
+  record SlowPeerDemoted(PeerId peer, long queuedBytes, long backloggedMs) implements TransportEvent {}
+
+  /** A peer filled its control lane, and was disconnected. */
   record SlowPeerDisconnected(PeerId peer, long queuedBytes, String reason) implements TransportEvent {}
 
   /** A subscription's handler fell behind and {@code missed} messages were dropped for it. */

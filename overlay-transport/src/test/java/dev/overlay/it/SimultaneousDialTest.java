@@ -52,7 +52,7 @@ class SimultaneousDialTest {
       a.join(STREAM);
       t.join();
       Duration deadline = Duration.ofSeconds(30);
-      assertThat(a.awaitNeighbors(STREAM, 1, deadline)).isTrue();
+      assertThat(a.awaitNeighbors(STREAM, 1, deadline)).as(() -> "no neighbour; a=" + snap(a) + " b=" + snap(b) + " evA=" + eventsA.all + " evB=" + eventsB.all).isTrue();
       assertThat(b.awaitNeighbors(STREAM, 1, deadline)).isTrue();
       Await.until(deadline, () -> links(a).size() == 1 && links(b).size() == 1, () -> "one link each");
       NodeSnapshot.Stream sa = a.snapshot().stream(STREAM);
@@ -63,6 +63,14 @@ class SimultaneousDialTest {
       assertThat(port(la.remote())).isEqualTo(port(lb.local()));
       assertThat(eventsA.of(TransportEvent.LinkDown.class)).isEmpty();
       assertThat(eventsB.of(TransportEvent.LinkDown.class)).isEmpty();
+    }
+  }
+
+  private static String snap(OverlayNode n) {
+    try {
+      return n.snapshot().toString();
+    } catch (Exception e) {
+      return e.toString();
     }
   }
 

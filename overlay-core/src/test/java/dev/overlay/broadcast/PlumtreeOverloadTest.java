@@ -1,0 +1,151 @@
+package dev.overlay.broadcast;
+
+import static dev.overlay.testing.TestNode.MS;
+import static dev.overlay.testing.TestNode.STREAM;
+import static dev.overlay.testing.TestNode.id;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.overlay.core.Command;
+import dev.overlay.core.Message;
+import dev.overlay.core.Message.Announcement;
+import dev.overlay.core.Message.Data;
+import dev.overlay.core.MessageRef;
+import dev.overlay.core.OverlayEvent;
+import dev.overlay.core.PeerId;
+import dev.overlay.core.RecordingOutbox;
+import dev.overlay.core.Timer;
+import dev.overlay.delivery.SeenConfig;
+import dev.overlay.delivery.SeenMessages;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The three ways an overloaded tree used to feed its own overload (issue 10): fixed repair timers
+ * that took a late tree for a broken one, a slow neighbour that was pushed everything until it
+ * was disconnected, and GRAFT answers without a bound.
+ */
+class PlumtreeOverloadTest {
+
+  private static final PeerId SELF = id(1);
+  private static final PeerId A = id(2);
+  private static final PeerId B = id(3);
+  private static final PeerId C = id(4);
+  private static final PeerId PUB = id(9);
+  private static final long SESSION = 77;
+  private static final long T1 = 250 * MS;
+
+  private final RecordingOutbox out = new RecordingOutbox();
+  private Plumtree tree;
+  private long now = 1_000 * MS;
+
+  private void build(PlumtreeConfig config) {
+    tree = new Plumtree(STREAM, config, new SeenMessages(STREAM, SeenConfig.defaults(), out), out);
+    tree.neighborUp(0, A);
+    tree.neighborUp(0, B);
+    tree.neighborUp(0, C);
+  }
+
+  private static Data data(long seq, int hops) {
+    return new Data(STREAM, PUB, SESSION, seq, hops, new byte[] {(byte) seq});
+  }
+
+  private static Message.IHave ihave(long seq) {
+    return new Message.IHave(STREAM, List.of(new Announcement(PUB, SESSION, seq, 1, 2)));
+  }
+
+  @Test
+  void aTreeThatRunsLateIsWaitedForInsteadOfRepaired() {
+    build(PlumtreeConfig.defaults());
+    assertThat(tree.repairWaitNanos()).isEqualTo(T1);
+    // The tree (A) brings each message 600 ms after B announced it; we GRAFT B at 250 ms each
+    // time. Copies from A, whom we never asked, measure how late the tree runs.
+    for (long seq = 1; seq <= 20; seq++) {
+      tree.onIHave(now, B, ihave(seq));
+      tree.onGraftTimeout(now + T1, new Timer.GraftTimeout(STREAM, new MessageRef(PUB, SESSION, seq), 0));
+      tree.onData(now + 600 * MS, A, data(seq, 3));
+      now += 600 * MS;
+    }
+    assertThat(tree.repairWaitNanos()).as("the wait follows the measured lateness").isGreaterThan(600 * MS);
+
+    out.clear();
+    now += Lateness.MAX_NANOS; // the tree has gone quiet: an announcement is a missing message
+    tree.onIHave(now, B, ihave(21));
+    Timer.GraftTimeout first = new Timer.GraftTimeout(STREAM, new MessageRef(PUB, SESSION, 21), 0);
+    assertThat(out.drain()).containsExactly(new Command.Schedule(first, tree.repairWaitNanos()));
+
+    // Once the tree is on time again, the estimate decays back to the configured timeout.
+    for (int i = 0; i < 20; i++) tree.housekeeping(now + i * 1_000 * MS);
+    assertThat(tree.repairWaitNanos()).isEqualTo(T1);
+  }
+
+  @Test
+  void aCopyFromThePeerWeGraftedIsNoSampleOfTheTree() {
+    build(PlumtreeConfig.defaults());
+    for (long seq = 1; seq <= 20; seq++) {
+      tree.onIHave(now, B, ihave(seq));
+      tree.onGraftTimeout(now + T1, new Timer.GraftTimeout(STREAM, new MessageRef(PUB, SESSION, seq), 0));
+      tree.onData(now + 3_000 * MS, B, data(seq, 3)); // B answered our GRAFT slowly
+      now += 3_000 * MS;
+    }
+    assertThat(tree.repairWaitNanos()).isEqualTo(T1);
+  }
+
+  @Test
+  void aSlowNeighbourIsMadeLazyAndStaysLazyForTheHoldEvenIfItGrafts() {
+    build(PlumtreeConfig.defaults().toBuilder().demotionHold(Duration.ofSeconds(10)).build());
+    tree.onData(now, A, data(1, 3));
+    out.clear();
+
+    tree.demote(now, B);
+    assertThat(out.drain()).containsExactly(new Command.Emit(new OverlayEvent.Demoted(STREAM, B)));
+    assertThat(tree.stats().demotions()).isEqualTo(1);
+
+    tree.onData(now, A, data(2, 3));
+    assertThat(out.drain()).as("B is announced to, not pushed to").containsExactly(
+        new Command.Deliver(data(2, 3)),
+        new Command.Send(C, data(2, 4)),
+        new Command.Schedule(new Timer.LazyFlush(STREAM), 100 * MS));
+
+    tree.onGraft(now + 1_000 * MS, B, new Message.Graft(STREAM, new MessageRef(PUB, SESSION, 2), true));
+    assertThat(out.drain()).as("answered, but B stays lazy")
+        .containsExactly(new Command.Send(B, data(2, 4).withSeal(null, true)));
+    tree.onLazyFlush(now + 1_000 * MS);
+    out.clear();
+    tree.onData(now + 1_000 * MS, A, data(3, 3));
+    assertThat(out.drain()).doesNotContain(new Command.Send(B, data(3, 4)));
+
+    // After the hold, a GRAFT makes B eager again, as for any neighbour.
+    tree.onGraft(now + 11_000 * MS, B, new Message.Graft(STREAM, new MessageRef(PUB, SESSION, 3), true));
+    out.clear();
+    tree.onData(now + 11_000 * MS, A, data(4, 3));
+    assertThat(out.drain()).contains(new Command.Send(B, data(4, 4)));
+  }
+
+  @Test
+  void demotingAPeerThatIsNoNeighbourDoesNothing() {
+    build(PlumtreeConfig.defaults());
+    tree.demote(now, id(7));
+    assertThat(out.drain()).isEmpty();
+    assertThat(tree.stats().demotions()).isZero();
+  }
+
+  @Test
+  void graftAnswersPerPeerAreBudgetedPerSecond() {
+    build(PlumtreeConfig.defaults().toBuilder().graftAnswersPerSecond(2).build());
+    for (long seq = 1; seq <= 3; seq++) tree.onData(now, A, data(seq, 3));
+    out.clear();
+
+    for (long seq = 1; seq <= 3; seq++) {
+      tree.onGraft(now, B, new Message.Graft(STREAM, new MessageRef(PUB, SESSION, seq), true));
+    }
+    assertThat(out.drain()).filteredOn(c -> c instanceof Command.Send).hasSize(2);
+    assertThat(tree.stats().graftsRefused()).isEqualTo(1);
+
+    tree.onGraft(now, C, new Message.Graft(STREAM, new MessageRef(PUB, SESSION, 3), true));
+    assertThat(out.drain()).as("another peer has its own budget").hasSize(1);
+
+    tree.onGraft(now + 1_000 * MS, B, new Message.Graft(STREAM, new MessageRef(PUB, SESSION, 3), true));
+    assertThat(out.drain()).as("a new second, a new budget").hasSize(1);
+  }
+}

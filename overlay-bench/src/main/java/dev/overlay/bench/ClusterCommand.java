@@ -6,7 +6,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -59,10 +61,25 @@ final class ClusterCommand implements Callable<Integer> {
   @Option(names = "--no-relaunch", description = "Run in this JVM rather than a child with a fixed, pre-touched 2 GiB heap.")
   boolean noRelaunch;
 
+  @Option(names = "--sweep", description = "Offered rates, comma-separated: one fresh network per rate, publishing each for"
+      + " --duration; what was accepted and delivered, completeness over accepted messages, latency, repair, shedding and CPU.")
+  String sweep;
+
+  @Option(names = "--plots", description = "With --sweep: draw overload-delivered.png and overload-latency.png into this directory.")
+  Path plots;
+
+  @Option(names = "--repeat", defaultValue = "1", description = "Run the whole command N times, each in a fresh JVM, and report"
+      + " every figure as median [min - max] (default ${DEFAULT-VALUE}).")
+  int repeat;
+
+  @Option(names = "--metrics-out", hidden = true, description = "Where a child of --repeat writes its figures.")
+  Path metricsOut;
+
   @Override
   public Integer call() throws Exception {
     if (nodes < 3) throw new IllegalArgumentException("--nodes must be at least 3");
     List<DemoNetwork.Result> trials = new ArrayList<>();
+    if (sweep != null) return sweep(trials);
     DemoNetwork.Result best;
     if (rate.equalsIgnoreCase("max")) {
       best = null;
@@ -102,6 +119,28 @@ final class ClusterCommand implements Callable<Integer> {
       Files.writeString(json, out.toString(), StandardCharsets.UTF_8);
       System.out.println("JSON written to " + json);
     }
+    if (metricsOut != null) {
+      Map<String, Double> figures = new LinkedHashMap<>();
+      if (rate.equalsIgnoreCase("max")) figures.put("max_rate", best == null ? 0.0 : best.rate());
+      if (best != null) figures.putAll(Repeats.figures(rate.equalsIgnoreCase("max") ? "best." : "", best));
+      Repeats.write(metricsOut, figures);
+    }
+    return 0;
+  }
+
+  private int sweep(List<DemoNetwork.Result> trials) throws Exception {
+    for (double r : Sweep.parse(sweep)) trial(r, trials);
+    Map<String, Double> figures = Sweep.figures(trials);
+    Map<String, Repeats.Spread> single = Sweep.single(figures);
+    System.out.print(Sweep.table(single, 1));
+    if (json != null) {
+      List<Json> all = new ArrayList<>();
+      for (DemoNetwork.Result t : trials) all.add(DemoCommand.toJson(t));
+      Files.writeString(json, Json.object().put("mode", "sweep").put("steps", all).toString(), StandardCharsets.UTF_8);
+      System.out.println("JSON written to " + json);
+    }
+    if (plots != null) Sweep.plot(plots, single, 1);
+    if (metricsOut != null) Repeats.write(metricsOut, figures);
     return 0;
   }
 
@@ -114,8 +153,9 @@ final class ClusterCommand implements Callable<Integer> {
     try (DemoNetwork net = new DemoNetwork(nodes, Runtime.getRuntime().availableProcessors(), 2, true, TransportConfig.defaults(), node.config())) {
       DemoNetwork.Result res = net.run(r, size, duration, warmup, false);
       trials.add(res);
-      System.out.printf(Locale.ROOT, "completeness %.4f, p99 %.1f ms, %,.0f deliveries/s%s%n", res.completenessMin(),
-          res.latencyMsP99(), res.deliveredPerS(), ok(res) ? "" : "  (fails)");
+      System.out.printf(Locale.ROOT, "accepted %,.0f/s, completeness %.4f, p99 %.1f ms, %,.0f deliveries/s, grafts %,d, shed %,d%s%n",
+          res.acceptedPerS(), res.completenessMin(), res.latencyMsP99(), res.deliveredPerS(),
+          res.protocol().getOrDefault("grafts_sent", 0L), res.protocol().getOrDefault("frames_shed", 0L), ok(res) ? "" : "  (fails)");
       return res;
     }
   }

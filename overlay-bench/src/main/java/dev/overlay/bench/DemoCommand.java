@@ -58,6 +58,13 @@ final class DemoCommand implements Callable<Integer> {
   @Option(names = "--json", description = "Write the results as JSON to this file.")
   Path json;
 
+  @Option(names = "--repeat", defaultValue = "1", description = "Run N times, each in a fresh JVM, and report every figure as"
+      + " median [min - max] (default ${DEFAULT-VALUE}).")
+  int repeat;
+
+  @Option(names = "--metrics-out", hidden = true, description = "Where a child of --repeat writes its figures.")
+  Path metricsOut;
+
   @Override
   public Integer call() throws Exception {
     if (nodes < 3) throw new IllegalArgumentException("--nodes must be at least 3");
@@ -77,6 +84,7 @@ final class DemoCommand implements Callable<Integer> {
       Files.writeString(json, toJson(r).toString(), StandardCharsets.UTF_8);
       System.out.println("JSON written to " + json);
     }
+    if (metricsOut != null) Repeats.write(metricsOut, Repeats.figures("", r));
     return 0;
   }
 
@@ -84,15 +92,18 @@ final class DemoCommand implements Callable<Integer> {
     StringBuilder sb = new StringBuilder();
     sb.append(String.format(Locale.ROOT, "%nPublished %,d messages of %d bytes at %,.0f msg/s to %d subscribers (%s)%n",
         r.published(), r.size(), r.rate(), r.nodes() - 2 + 1, r.transport()));
-    if (r.refused() > 0) sb.append(String.format(Locale.ROOT, "  refused      %,d publishes: the publisher's queue was full%n", r.refused()));
+    if (r.refused() > 0) {
+      sb.append(String.format(Locale.ROOT, "  refused      %,d publishes (QUEUE_FULL: the overlay was saturated); accepted %,.0f of %,.0f msg/s offered%n",
+          r.refused(), r.acceptedPerS(), r.offeredPerS()));
+    }
     long complete = r.completeness().stream().filter(c -> c >= 1.0).count();
     sb.append(String.format(Locale.ROOT, "  completeness %d of %d subscribers got every message; the worst got %.4f%n",
         complete, r.completeness().size(), r.completenessMin()));
     sb.append(String.format(Locale.ROOT, "  latency      p50 %.2f ms, p99 %.2f ms, max %.2f ms (publish to handler)%n",
         r.latencyMsP50(), r.latencyMsP99(), r.latencyMsMax()));
     sb.append(String.format(Locale.ROOT, "  duplicates   %.4f per delivery%n", r.duplicatesPerDelivery()));
-    sb.append(String.format(Locale.ROOT, "  throughput   %,.0f deliveries/s; %.0f bytes on the wire and %.4f CPU-s per 1,000 deliveries; peak heap %.0f MB%n",
-        r.deliveredPerS(), r.wireBytesPerDelivery(), r.cpuSecondsPer1000(), r.peakHeapMb()));
+    sb.append(String.format(Locale.ROOT, "  throughput   %,.0f deliveries/s (%,.0f msg/s to every subscriber); %.0f bytes on the wire and %.4f CPU-s per 1,000 deliveries; %.2f cores busy; peak heap %.0f MB%n",
+        r.deliveredPerS(), r.goodputPerS(), r.wireBytesPerDelivery(), r.cpuSecondsPer1000(), r.cpuCores(), r.peakHeapMb()));
     sb.append("  protocol     ");
     r.protocol().forEach((k, v) -> sb.append(k.replace('_', ' ')).append(' ').append(String.format(Locale.ROOT, "%,d", v)).append(", "));
     sb.setLength(sb.length() - 2);
@@ -126,7 +137,22 @@ final class DemoCommand implements Callable<Integer> {
         .put("wire_bytes_per_delivery", Math.round(r.wireBytesPerDelivery() * 10) / 10.0)
         .put("cpu_s_per_1000_deliveries", Math.round(r.cpuSecondsPer1000() * 10000) / 10000.0)
         .put("peak_heap_mb", Math.round(r.peakHeapMb()))
+        .put("offered_per_s", r.offeredPerS())
+        .put("accepted_per_s", r.acceptedPerS())
+        .put("goodput_per_s", r.goodputPerS())
+        .put("cpu_cores", Math.round(r.cpuCores() * 100) / 100.0)
         .put("transport", r.transport())
-        .put("protocol", protocolJson(r));
+        .put("protocol", protocolJson(r))
+        .put("timeline", timelineJson(r));
+  }
+
+  static java.util.List<Json> timelineJson(DemoNetwork.Result r) {
+    java.util.List<Json> out = new java.util.ArrayList<>();
+    for (DemoNetwork.Window w : r.timeline()) {
+      out.add(Json.object().put("second", w.second()).put("offered", w.offered()).put("accepted", w.accepted())
+          .put("completeness_min", w.completenessMin()).put("latency_ms_p50", w.latencyMsP50())
+          .put("latency_ms_p99", w.latencyMsP99()));
+    }
+    return out;
   }
 }

@@ -33,18 +33,65 @@ import org.HdrHistogram.Histogram;
 final class DemoNetwork implements AutoCloseable {
 
   static final String STREAM = "demo/telemetry";
+  /** Seconds without a delivery after which a run is over, whatever is missing. */
+  static final long SETTLE_S = 8;
 
   /** What one run measured. */
   record Result(int nodes, double rate, int size, double durationS, long published, long refused, double completenessMin,
       long delivered, double latencyMsP50, double latencyMsP99, double latencyMsMax, double duplicatesPerDelivery,
       double deliveredPerS, long lagged, List<Double> completeness, String transport, Map<String, Long> protocol,
-      double wireBytesPerDelivery, double cpuSecondsPer1000, double peakHeapMb) {}
+      double wireBytesPerDelivery, double cpuSecondsPer1000, double peakHeapMb, double cpuCores, double goodputPerS,
+      List<Window> timeline) {
+
+    /** Publishes offered (accepted and refused) per second over the measured run. */
+    double offeredPerS() {
+      return (published + refused) / durationS;
+    }
+
+    double acceptedPerS() {
+      return published / durationS;
+    }
+  }
+
+  /** A constant rate for a number of seconds: a run is one or more phases. */
+  record Phase(double rate, double seconds) {}
+
+  /**
+   * The messages published in one second of the run: how many were offered, accepted and refused,
+   * what share of the accepted ones the worst subscriber got, and their latency.
+   */
+  record Window(int second, long offered, long accepted, long refused, double completenessMin, double latencyMsP50,
+      double latencyMsP99) {}
 
   /** One subscriber's tally; its handler runs on one thread at a time. */
   static final class Tally {
     final Histogram latencyMicros = new Histogram(60_000_000L, 3);
     final AtomicLong delivered = new AtomicLong();
     volatile long lagged;
+    /** Per second of publishing (by the time a message was published): latency and deliveries. */
+    volatile Histogram[] windows = new Histogram[0];
+    volatile java.util.concurrent.atomic.AtomicLongArray windowDelivered = new java.util.concurrent.atomic.AtomicLongArray(0);
+
+    void record(long sentNanos, long nowNanos, long t0) {
+      long micros = Math.max(0, (nowNanos - sentNanos) / 1000);
+      latencyMicros.recordValue(Math.min(micros, 60_000_000L));
+      delivered.incrementAndGet();
+      int w = (int) ((sentNanos - t0) / 1_000_000_000L);
+      Histogram[] ws = windows;
+      if (w >= 0 && w < ws.length) {
+        ws[w].recordValue(Math.min(micros, 60_000_000L));
+        windowDelivered.incrementAndGet(w);
+      }
+    }
+
+    void reset(int seconds) {
+      latencyMicros.reset();
+      delivered.set(0);
+      Histogram[] ws = new Histogram[seconds];
+      for (int i = 0; i < seconds; i++) ws[i] = new Histogram(60_000_000L, 2);
+      windowDelivered = new java.util.concurrent.atomic.AtomicLongArray(seconds);
+      windows = ws;
+    }
   }
 
   private final EventLoopGroup group;
@@ -54,6 +101,10 @@ final class DemoNetwork implements AutoCloseable {
   private final List<Tally> tallies = new ArrayList<>();
   private final List<Subscription> subscriptions = new ArrayList<>();
   private volatile boolean measuring;
+  /** Wall time each subscriber's handler spends per message: bounds the capacity whatever the machine. */
+  private volatile long handlerCostNanos;
+  /** When measured publishing began (System.nanoTime), for the per-second windows. */
+  private volatile long measureStart;
 
   /**
    * Starts a tracker on 127.0.0.1 and {@code count} nodes that find each other through it; node
@@ -94,10 +145,13 @@ final class DemoNetwork implements AutoCloseable {
         @Override
         public void onMessage(dev.overlay.core.Message.Data m) {
           byte[] p = m.payload();
+          long cost = handlerCostNanos;
+          if (cost > 0) { // a subscriber with work to do per message (tests and the burst scenario)
+            long until = System.nanoTime() + cost;
+            while (System.nanoTime() < until) Thread.onSpinWait();
+          }
           if (!measuring || p.length < 16 || p[15] != 1) return; // warm-up traffic
-          long sent = readLong(p, 0);
-          t.latencyMicros.recordValue(Math.max(0, (System.nanoTime() - sent) / 1000));
-          t.delivered.incrementAndGet();
+          t.record(readLong(p, 0), System.nanoTime(), measureStart);
         }
 
         @Override
@@ -138,20 +192,39 @@ final class DemoNetwork implements AutoCloseable {
     }
   }
 
+  /** Makes every subscriber's handler take {@code nanos} of its thread per message from now on. */
+  void handlerCost(long nanos) {
+    handlerCostNanos = nanos;
+  }
+
   OverlayNode publisher() {
     return nodes.get(1);
   }
 
   /**
-   * Publishes at {@code rate} for {@code seconds}, after {@code warmupS} of warm-up traffic,
-   * then waits for the deliveries to settle and reports.
+   * Publishes {@code rate} messages a second for {@code seconds}, after {@code warmupS} of warm-up
+   * traffic, then waits for the deliveries to settle and reports.
    */
   Result run(double rate, int size, double seconds, double warmupS, boolean progress) throws Exception {
+    return run(List.of(new Phase(rate, seconds)), size, warmupS, progress);
+  }
+
+  /**
+   * Publishes each phase's rate for its seconds, one after the other, after {@code warmupS} of
+   * warm-up traffic, then waits for the deliveries to settle and reports. The result's rate is
+   * the mean offered rate.
+   */
+  Result run(List<Phase> phases, int size, double warmupS, boolean progress) throws Exception {
     if (size < 16) throw new IllegalArgumentException("--size must be at least 16 (the timestamp and sequence)");
+    double seconds = phases.stream().mapToDouble(Phase::seconds).sum();
+    double meanRate = phases.stream().mapToDouble(ph -> ph.rate() * ph.seconds()).sum() / seconds;
+    int windows = (int) Math.ceil(seconds) + 1;
     OverlayNode pub = publisher();
     // Warm-up: lets every tree form and prune before anything is measured.
-    publishPaced(pub, Math.min(rate, 2_000), warmupS, size, false, null);
-    measuring = true;
+    publishPaced(pub, Math.min(phases.get(0).rate(), 2_000), warmupS, size, false, 0, 0, null);
+    for (Tally t : tallies) {
+      if (t != null) t.reset(windows);
+    }
     long wireBefore = wireBytes();
     long cpuBefore = processCpuNanos();
     for (java.lang.management.MemoryPoolMXBean pool : java.lang.management.ManagementFactory.getMemoryPoolMXBeans()) {
@@ -160,26 +233,33 @@ final class DemoNetwork implements AutoCloseable {
     long[] dupsBefore = duplicates();
     Map<String, Long> protocolBefore = protocolCounters();
     long t0 = System.nanoTime();
-    long[] published = {0};
-    long[] refused = {0};
+    measureStart = t0;
+    measuring = true;
     Thread progressThread = null;
+    Counts counts = new Counts(t0, windows);
     if (progress) {
-      progressThread = new Thread(() -> printProgress(t0, rate, seconds, published));
+      progressThread = new Thread(() -> printProgress(t0, counts));
       progressThread.setDaemon(true);
       progressThread.start();
     }
-    publishPaced(pub, rate, seconds, size, true, counts -> {
-      published[0] = counts[0];
-      refused[0] = counts[1];
-    });
+    long phaseStart = t0;
+    long k = 0;
+    for (Phase ph : phases) {
+      k = publishPaced(pub, ph.rate(), ph.seconds(), size, true, k, phaseStart, counts);
+      phaseStart += (long) (ph.seconds() * 1e9);
+    }
+    long[] offered = counts.offered();
+    long[] accepted = counts.accepted(); // every future has completed: publishPaced joined the last ones
+    long published = java.util.Arrays.stream(accepted).sum();
+    long refused = java.util.Arrays.stream(offered).sum() - published;
     double elapsed = (System.nanoTime() - t0) / 1e9;
-    long expected = published[0];
-    // Settle: wait until every subscriber has everything, or nothing moves for 2 s.
+    // Settle: wait until every subscriber has everything, or nothing moves for SETTLE_S (longer
+    // than the longest repair wait, Lateness.MAX_NANOS, so that a late repair is still counted).
     long lastTotal = -1;
     long lastChange = System.nanoTime();
-    while (System.nanoTime() - lastChange < TimeUnit.SECONDS.toNanos(2)) {
+    while (System.nanoTime() - lastChange < TimeUnit.SECONDS.toNanos(SETTLE_S)) {
       long total = totalDelivered();
-      if (total >= expected * (nodes.size() - 1)) break;
+      if (total >= published * (nodes.size() - 1)) break;
       if (total != lastTotal) {
         lastTotal = total;
         lastChange = System.nanoTime();
@@ -187,6 +267,7 @@ final class DemoNetwork implements AutoCloseable {
       LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
     }
     measuring = false;
+    double settleEnd = (System.nanoTime() - t0) / 1e9;
     long cpuNanos = processCpuNanos() - cpuBefore;
     long wire = wireBytes() - wireBefore;
     long peakHeap = 0;
@@ -194,33 +275,95 @@ final class DemoNetwork implements AutoCloseable {
       if (pool.getType() == java.lang.management.MemoryType.HEAP) peakHeap += pool.getPeakUsage().getUsed();
     }
     if (progressThread != null) progressThread.interrupt();
-    double settleEnd = (System.nanoTime() - t0) / 1e9;
     long[] dupsAfter = duplicates();
     Map<String, Long> protocol = protocolCounters();
-    protocol.replaceAll((k, v) -> v - protocolBefore.getOrDefault(k, 0L));
+    protocol.replaceAll((key, v) -> v - protocolBefore.getOrDefault(key, 0L));
 
     Histogram all = new Histogram(60_000_000L, 3);
     List<Double> completeness = new ArrayList<>();
     long delivered = 0;
     long lagged = 0;
+    int subscribers = 0;
     for (Tally t : tallies) {
       if (t == null) continue;
+      subscribers++;
       all.add(t.latencyMicros);
       long d = t.delivered.get();
       delivered += d;
       lagged += t.lagged;
-      completeness.add(expected == 0 ? 1.0 : Math.min(1.0, (double) d / expected));
+      completeness.add(published == 0 ? 1.0 : Math.min(1.0, (double) d / published));
     }
     double min = completeness.stream().mapToDouble(Double::doubleValue).min().orElse(1.0);
+    if (min < 1.0) diagnoseIncomplete(published);
     long dupReceipts = dupsAfter[0] - dupsBefore[0];
     long coreDelivered = dupsAfter[1] - dupsBefore[1];
     String transport = (Epoll.isAvailable() ? "epoll" : "nio") + ", " + (OpenSsl.isAvailable() ? "BoringSSL" : "JDK TLS");
-    return new Result(nodes.size(), rate, size, seconds, expected, refused[0], min, delivered,
+    double wall = Math.max(elapsed, settleEnd);
+    return new Result(nodes.size(), meanRate, size, seconds, published, refused, min, delivered,
         all.getValueAtPercentile(50) / 1000.0, all.getValueAtPercentile(99) / 1000.0, all.getMaxValue() / 1000.0,
         coreDelivered == 0 ? 0 : (double) (dupReceipts - coreDelivered) / coreDelivered,
-        delivered / Math.max(elapsed, settleEnd), lagged, completeness, transport, protocol,
+        delivered / wall, lagged, completeness, transport, protocol,
         delivered == 0 ? 0 : (double) wire / delivered, delivered == 0 ? 0 : cpuNanos / 1e9 / (delivered / 1000.0),
-        peakHeap / (1024.0 * 1024.0));
+        peakHeap / (1024.0 * 1024.0), cpuNanos / 1e9 / settleEnd,
+        subscribers == 0 ? 0 : delivered / (double) subscribers / wall, timeline(offered, accepted));
+  }
+
+  /** What an incomplete subscriber's broadcast state looks like, to stderr: where a lost message went. */
+  private void diagnoseIncomplete(long published) throws Exception {
+    for (int i = 0; i < tallies.size(); i++) {
+      Tally t = tallies.get(i);
+      NodeSnapshot snap = nodes.get(i).snapshot();
+      NodeSnapshot.Stream st = snap.stream(STREAM);
+      System.err.printf(Locale.ROOT, "%s: node %d (%s) got %,d of %,d; active %s; trees %s; %s; paused %d, congested links %d, counters %s%n",
+          t == null ? "publisher" : t.delivered.get() >= published ? "complete" : "INCOMPLETE", i, nodes.get(i).peerId(),
+          t == null ? published : t.delivered.get(), published, st.active(), st.trees(), st.broadcast(),
+          snap.counters().get("backpressure_paused_now"), snap.counters().get("links_congested_now"),
+          snap.counters().entrySet().stream().filter(e -> e.getValue() > 0).toList());
+    }
+  }
+
+  /** Per second of publishing, over the messages published in it. */
+  private List<Window> timeline(long[] offered, long[] accepted) {
+    List<Window> out = new ArrayList<>();
+    for (int w = 0; w < offered.length; w++) {
+      if (offered[w] == 0) continue;
+      Histogram h = new Histogram(60_000_000L, 2);
+      double min = 1.0;
+      for (Tally t : tallies) {
+        if (t == null) continue;
+        h.add(t.windows[w]);
+        if (accepted[w] > 0) min = Math.min(min, (double) t.windowDelivered.get(w) / accepted[w]);
+      }
+      out.add(new Window(w, offered[w], accepted[w], offered[w] - accepted[w], min,
+          h.getTotalCount() == 0 ? Double.NaN : h.getValueAtPercentile(50) / 1000.0,
+          h.getTotalCount() == 0 ? Double.NaN : h.getValueAtPercentile(99) / 1000.0));
+    }
+    return out;
+  }
+
+  /**
+   * Where publishPaced counts what it offered and what was refused, per second since {@code t0}.
+   * A publish may be refused at once or when the node's loop takes it (the backlog showed
+   * meanwhile): refusals are counted as the futures complete.
+   */
+  private record Counts(long t0, long[] offered, java.util.concurrent.atomic.AtomicLongArray refused) {
+    Counts(long t0, int windows) {
+      this(t0, new long[windows], new java.util.concurrent.atomic.AtomicLongArray(windows));
+    }
+
+    void count(long at, java.util.concurrent.CompletableFuture<PublishResult> f) {
+      int w = (int) Math.min(offered.length - 1, Math.max(0, (at - t0) / 1_000_000_000L));
+      offered[w]++;
+      f.thenAccept(r -> {
+        if (r.status() == PublishResult.Status.QUEUE_FULL) refused.incrementAndGet(w);
+      });
+    }
+
+    long[] accepted() {
+      long[] a = new long[offered.length];
+      for (int w = 0; w < a.length; w++) a[w] = offered[w] - refused.get(w);
+      return a;
+    }
   }
 
   /** Frame bytes all nodes handed to their links (before TLS), data and control. */
@@ -265,6 +408,8 @@ final class DemoNetwork implements AutoCloseable {
         sum.merge("optimizations", b.optimizations(), Long::sum);
         sum.merge("graft_misses", b.graftMisses(), Long::sum);
         sum.merge("stalls", b.stalls(), Long::sum);
+        sum.merge("graft_answers_refused", b.graftsRefused() + b.graftsDeferred(), Long::sum);
+        sum.merge("missing_deferred", b.missingDeferred(), Long::sum);
       }
       for (String k : List.of("frames_shed", "slow_peer_disconnects", "slow_peer_demotions", "backpressure_pauses", "backpressure_paused_ms", "backpressure_forced_resumes", "frames_dropped")) {
         sum.merge(k, snap.counters().getOrDefault(k, 0L), Long::sum);
@@ -282,52 +427,56 @@ final class DemoNetwork implements AutoCloseable {
   }
 
   /**
-   * Publishes {@code rate} messages a second for {@code seconds}. The thread wakes about every
-   * half millisecond and publishes whatever has come due, as a gateway batching its sensors
-   * would; spinning for exact spacing would take a whole core of this 2-core machine from the
-   * nodes. Each message carries the time it was actually handed to {@code publish}.
+   * Publishes {@code rate} messages a second for {@code seconds} from {@code start} (now if 0),
+   * numbering them from {@code k}; returns the next number. The thread wakes about every half
+   * millisecond and publishes whatever has come due, as a gateway batching its sensors would;
+   * spinning for exact spacing would take a whole core of this 2-core machine from the nodes.
+   * Each message carries the time it was actually handed to {@code publish}. A refused publish
+   * (QUEUE_FULL: the overlay is saturated) is counted and not retried: it is load offered and
+   * refused, which is what the sweep and burst figures show.
    */
-  private static void publishPaced(OverlayNode pub, double rate, double seconds, int size, boolean measured,
-      java.util.function.Consumer<long[]> done) {
+  private static long publishPaced(OverlayNode pub, double rate, double seconds, int size, boolean measured, long k,
+      long start, Counts counts) {
     long total = (long) Math.floor(rate * seconds);
-    long start = System.nanoTime();
+    if (start == 0) start = System.nanoTime();
     double interval = 1e9 / rate;
-    long refused = 0;
     List<java.util.concurrent.CompletableFuture<PublishResult>> last = new ArrayList<>();
-    long k = 0;
-    while (k < total) {
+    long i = 0;
+    while (i < total) {
       long due = Math.min(total, (long) ((System.nanoTime() - start) / interval) + 1);
-      for (; k < due; k++) {
+      for (; i < due; i++, k++) {
         byte[] payload = new byte[size];
-        writeLong(payload, 0, System.nanoTime());
+        long at = System.nanoTime();
+        writeLong(payload, 0, at);
         writeLong(payload, 8, k);
         payload[15] = (byte) (measured ? 1 : 0);
         var f = pub.publish(STREAM, payload);
-        if (f.isDone() && f.join().status() == PublishResult.Status.QUEUE_FULL) refused++;
-        if (k >= total - 100) last.add(f);
+        if (counts != null) counts.count(at, f);
+        if (i >= total - 100) last.add(f);
       }
-      if (k >= total) break;
-      long next = start + (long) (k * interval);
+      if (i >= total) break;
+      long next = start + (long) (i * interval);
       long wait = next - System.nanoTime();
       if (wait > 0) LockSupport.parkNanos(Math.max(wait, 500_000) - 60_000); // park overshoots by ~60 µs
     }
     for (var f : last) f.join();
-    if (done != null) done.accept(new long[] {total - refused, refused});
+    return k;
   }
 
-  private void printProgress(long t0, double rate, double seconds, long[] published) {
+  private void printProgress(long t0, Counts counts) {
     boolean tty = System.console() != null;
     try {
       while (!Thread.currentThread().isInterrupted()) {
         Thread.sleep(1000);
         double t = (System.nanoTime() - t0) / 1e9;
         long delivered = totalDelivered();
-        long expectedSoFar = (long) Math.min(rate * Math.min(t, seconds), rate * seconds) * (nodes.size() - 1);
+        long expectedSoFar = java.util.Arrays.stream(counts.accepted()).sum() * (nodes.size() - 1);
         Histogram h = new Histogram(60_000_000L, 3);
         for (Tally tally : tallies) {
           if (tally != null) h.add(tally.latencyMicros);
         }
-        String line = String.format(Locale.ROOT, "  %5.1f s  delivered %,12d of ~%,12d (%5.1f %%)  p50 %.2f ms  p99 %.2f ms",
+        String line = String.format(Locale.ROOT,
+            "  %5.1f s  delivered %,12d of %,12d accepted so far (%5.1f %%)  p50 %.2f ms  p99 %.2f ms",
             t, delivered, expectedSoFar, expectedSoFar == 0 ? 100.0 : 100.0 * delivered / expectedSoFar,
             h.getValueAtPercentile(50) / 1000.0, h.getValueAtPercentile(99) / 1000.0);
         if (tty) System.out.print("\r" + line);

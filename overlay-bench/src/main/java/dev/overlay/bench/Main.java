@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
     version = "overlay-bench 0.1.0",
     description = {"Overlay's simulator, demo network and benchmarks.",
         "JMH benchmarks run through 'jmh', with JMH's own options: overlay-bench.jar jmh -l lists them."},
-    subcommands = {DemoCommand.class, SimCommand.class, IdleCommand.class, TrackerBenchCommand.class, ClusterCommand.class, SimSuiteCommand.class, JGroupsCommand.class, CompareCommand.class, FuzzCommand.class})
+    subcommands = {DemoCommand.class, SimCommand.class, IdleCommand.class, TrackerBenchCommand.class, ClusterCommand.class, BurstCommand.class, SimSuiteCommand.class, JGroupsCommand.class, CompareCommand.class, FuzzCommand.class})
 public final class Main implements Runnable {
 
   public static void main(String[] args) throws Exception {
@@ -28,7 +28,11 @@ public final class Main implements Runnable {
       org.openjdk.jmh.Main.main(java.util.Arrays.copyOfRange(args, 1, args.length));
       return;
     }
-    if (args.length > 0 && (args[0].equals("demo") || args[0].equals("cluster")) && ThroughputJvm.shouldRelaunchDemo(args)) {
+    if (args.length > 0 && (args[0].equals("demo") || args[0].equals("cluster") || args[0].equals("burst"))
+        && Repeats.count(args) > 1 && !Boolean.getBoolean(ThroughputJvm.CHILD_MARKER)) {
+      System.exit(Repeats.run(args));
+    }
+    if (args.length > 0 && (args[0].equals("demo") || args[0].equals("cluster") || args[0].equals("burst")) && ThroughputJvm.shouldRelaunchDemo(args)) {
       System.exit(ThroughputJvm.relaunchDemo(args));
     }
     if (args.length > 0 && args[0].equals("sim") && ThroughputJvm.shouldRelaunch(args)) {

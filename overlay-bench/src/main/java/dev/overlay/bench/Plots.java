@@ -74,6 +74,38 @@ final class Plots {
     BitmapEncoder.saveBitmap(chart, file.toString(), BitmapEncoder.BitmapFormat.PNG);
   }
 
+  /**
+   * One line with markers per series (its medians) against x, and, when a series has a range, its
+   * min and max as thin lines of the same colour around it.
+   */
+  static void linesWithRange(Path file, String title, String xLabel, String yLabel, double[] x,
+      Map<String, double[][]> medianMinMax, boolean logX, boolean logY) throws IOException {
+    XYChart chart = xy(title, xLabel, yLabel);
+    chart.getStyler().setLegendPosition(Styler.LegendPosition.InsideNW);
+    chart.getStyler().setXAxisLogarithmic(logX);
+    chart.getStyler().setYAxisLogarithmic(logY);
+    Color[] colors = {new Color(0x1f77b4), new Color(0xff7f0e), new Color(0x2ca02c), new Color(0xd62728), new Color(0x9467bd)};
+    int i = 0;
+    for (Map.Entry<String, double[][]> e : medianMinMax.entrySet()) {
+      Color c = colors[i++ % colors.length];
+      double[][] v = e.getValue();
+      XYSeries median = chart.addSeries(e.getKey(), x, v[0]);
+      median.setLineColor(c);
+      median.setMarkerColor(c);
+      median.setMarker(SeriesMarkers.CIRCLE);
+      if (v.length < 3 || java.util.Arrays.equals(v[1], v[2])) continue;
+      for (int k = 1; k <= 2; k++) {
+        XYSeries edge = chart.addSeries(e.getKey() + (k == 1 ? " (min)" : " (max)"), x, v[k]);
+        edge.setLineColor(c);
+        edge.setMarker(SeriesMarkers.NONE);
+        edge.setLineStyle(new java.awt.BasicStroke(0.8f, java.awt.BasicStroke.CAP_BUTT, java.awt.BasicStroke.JOIN_MITER, 10f,
+            new float[] {4f, 4f}, 0f));
+        edge.setShowInLegend(false);
+      }
+    }
+    save(chart, file);
+  }
+
   private static XYChart xy(String title, String x, String y) {
     XYChart chart = new XYChartBuilder().width(900).height(500).title(title).xAxisTitle(x).yAxisTitle(y).build();
     chart.getStyler().setLegendPosition(Styler.LegendPosition.InsideSE);

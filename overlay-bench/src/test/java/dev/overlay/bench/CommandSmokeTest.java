@@ -54,6 +54,38 @@ class CommandSmokeTest {
   }
 
   @Test
+  void clusterSweepWritesItsTableAndPlots() throws Exception {
+    Path json = dir.resolve("sweep.json");
+    assertThat(run("cluster", "--nodes", "3", "--sweep", "100,200", "--duration", "1", "--warmup", "0", "--no-relaunch",
+        "--json", json.toString(), "--plots", dir.resolve("img").toString())).isZero();
+    assertThat(Files.readString(json)).contains("\"mode\": \"sweep\"", "\"offered_per_s\"");
+    for (String png : new String[] {"overload-delivered.png", "overload-latency.png"}) {
+      assertThat(Files.size(dir.resolve("img").resolve(png))).as(png).isGreaterThan(1000);
+    }
+  }
+
+  @Test
+  void burst() throws Exception {
+    Path json = dir.resolve("burst.json");
+    assertThat(run("burst", "--nodes", "3", "--capacity", "200", "--pre", "2", "--burst", "1", "--post", "3", "--warmup", "0",
+        "--no-relaunch", "--json", json.toString())).isZero();
+    assertThat(CompareCommand.field(Files.readString(json), "completeness_after_drop")).isNotNull();
+  }
+
+  @Test
+  void repeatsReportMedianMinAndMax() {
+    var spread = Repeats.aggregate(java.util.List.of(java.util.Map.of("p99", 3.0), java.util.Map.of("p99", 1.0),
+        java.util.Map.of("p99", 2.0)));
+    assertThat(spread.get("p99")).satisfies(s -> {
+      assertThat(s.median()).isEqualTo(2.0);
+      assertThat(s.min()).isEqualTo(1.0);
+      assertThat(s.max()).isEqualTo(3.0);
+    });
+    assertThat(Repeats.without(new String[] {"demo", "--repeat", "3", "--json=x", "--rate", "5"}, "--repeat", "--json"))
+        .containsExactly("demo", "--rate", "5");
+  }
+
+  @Test
   void trackerBench() throws Exception {
     Path json = dir.resolve("tracker.json");
     assertThat(run("tracker-bench", "--clients", "2", "--duration", "1", "--warmup", "0.5", "--registrations", "1000", "--nodes", "3",

@@ -66,6 +66,8 @@ public final class Plumtree {
     int announcerCount;
     int nextAnnouncer;
     int attempts;
+    /** How many times every announcer was asked: after the first, all of them were. */
+    int rounds;
     boolean timerPending;
 
     Missing(long now, int maxAnnouncers) {
@@ -82,6 +84,7 @@ public final class Plumtree {
 
     /** Whether we sent {@code peer} a GRAFT for this message. */
     boolean asked(PeerId peer) {
+      if (rounds > 0) return true;
       for (int i = 0; i < nextAnnouncer; i++) {
         if (announcers[i].equals(peer)) return true;
       }
@@ -159,6 +162,8 @@ public final class Plumtree {
   private final PeerStamps neighbors = new PeerStamps(8);
   /** Neighbours taken off the eager path because they could not keep up, with when. */
   private final PeerStamps demoted = new PeerStamps(2);
+  /** Whether the node is backpressured: GRAFTs are not answered meanwhile. */
+  private boolean saturated;
   /** GRAFT answers per peer in its current one-second window: when the window began, and how many. */
   private final PeerStamps answerWindow = new PeerStamps(8);
   private final PeerStamps answerCount = new PeerStamps(8);
@@ -195,6 +200,8 @@ public final class Plumtree {
   private long hopLimited;
   private long demotions;
   private long graftsRefused;
+  private long graftsDeferred;
+  private long deferred;
   private long workBudgetHits;
 
   public Plumtree(StreamId stream, PlumtreeConfig config, SeenMessages seen, Outbox out) {
@@ -278,6 +285,11 @@ public final class Plumtree {
     out.emit(new OverlayEvent.Demoted(stream, peer));
   }
 
+  /** The node has stopped reading (backpressure), or started again. */
+  public void saturated(boolean on) {
+    saturated = on;
+  }
+
   private boolean demoted(long now, PeerId peer) {
     long at = demoted.stamp(peer, Long.MIN_VALUE);
     if (at == Long.MIN_VALUE) return false;
@@ -356,6 +368,8 @@ public final class Plumtree {
     Tree tree = tree(message.publisher());
     if (outcome != SeqIntervalSet.NEW) {
       duplicates++;
+      // A wait for it is over either way: it came, or the seen set gave its hole up (too old).
+      if (missing != null && missing.remove(message.ref()) != null && missing.isEmpty()) missing = null;
       if (shouldPrune(now, tree, from, message)) prune(now, tree, from, message.publisher());
       return;
     }
@@ -405,6 +419,7 @@ public final class Plumtree {
   public void onIHave(long now, PeerId from, Message.IHave ihave) {
     ihavesReceived++;
     int budget = config.maxMissingPerFrame(); // missing entries (and graft timers) this frame may create
+    boolean deferred = false;
     for (Announcement a : ihave.announcements()) {
       int span = Math.min(a.count(), config.maxAnnouncementSpan());
       // The decoder refuses such ranges; checked again so no caller can make seq + 1 overflow.
@@ -414,28 +429,40 @@ public final class Plumtree {
       long session = a.session();
       long last = a.firstSeq() + span - 1;
       long seq = seen.firstUnseen(publisher, session, a.firstSeq());
-      if (seq <= last) {
-        long highest = seen.highest(publisher, session);
-        for (; seq <= last; seq = seen.firstUnseen(publisher, session, seq + 1)) {
-          if (seq > highest && treeDelivering(now, publisher, session)) {
-            noteAhead(now, publisher, session, seq, last, from);
-            break;
-          }
-          if (budget-- <= 0) {
-            overBudget(from, "IHAVE");
-            return;
-          }
-          addMissing(now, new MessageRef(publisher, session, seq), from, repairWait());
-        }
+      if (deferred) {
+        if (seq > last) continue; // past the budget: one range per publisher, fetched a bounded number at a time
+        boolean room = ahead == null || ahead.size() < config.maxPublisherTrees() || ahead.containsKey(publisher);
+        if (room) noteAhead(now, publisher, session, seq, last, from); // never evicts (and fetches) another here
+        continue;
       }
-      if (!ihave.catchUp()) maybeOptimize(now, from, a, last);
+      long highest = seen.highest(publisher, session);
+      for (; seq <= last; seq = seen.firstUnseen(publisher, session, seq + 1)) {
+        if (seq > highest && treeDelivering(now, publisher, session)) {
+          noteAhead(now, publisher, session, seq, last, from);
+          break;
+        }
+        if (budget-- <= 0) {
+          overBudget(from, "IHAVE");
+          deferred = true;
+          noteAhead(now, publisher, session, seq, last, from);
+          break;
+        }
+        addMissing(now, new MessageRef(publisher, session, seq), from, repairWait());
+      }
+      if (!ihave.catchUp() && !deferred) maybeOptimize(now, from, a, last);
     }
   }
 
+  /**
+   * A frame named more missing messages than one frame may make work for. What is left is not
+   * dropped (an overloaded tree legitimately falls that far behind, and nobody would announce
+   * those messages again): it is kept as one range per publisher, which the stall check fetches
+   * {@code maxMissingPerFrame} numbers at a time.
+   */
   private void overBudget(PeerId from, String what) {
     workBudgetHits++;
     out.emit(new OverlayEvent.Dropped(stream, from, DropReason.WORK_BUDGET,
-        what + " named more than " + config.maxMissingPerFrame() + " missing messages; the rest was ignored"));
+        what + " named more than " + config.maxMissingPerFrame() + " missing messages; the rest is fetched later, a bounded number at a time"));
   }
 
   /**
@@ -499,10 +526,10 @@ public final class Plumtree {
       }
     }
     if (!graft.wantMessage()) return;
-    if (!answerBudget(now, from)) {
-      // A peer pulling faster than we answer (a demoted one catching up, or a storm): it asks
-      // the next announcer after graftTimeout2, or us again.
-      graftsRefused++;
+    if (saturated) {
+      // We are backpressured: repair traffic would only lengthen the backlogs. The asker tries
+      // its next announcer after its retry wait, or us again.
+      graftsDeferred++;
       return;
     }
     int slot = cache.find(ref.publisher(), ref.session(), ref.seq());
@@ -512,6 +539,11 @@ public final class Plumtree {
       return;
     }
     Data cached = cache.message(slot);
+    if (!answerBudget(now, from, answerBytes(cached))) {
+      // A peer pulling faster than we answer (a demoted one catching up, or a storm).
+      graftsRefused++;
+      return;
+    }
     Data answer = cached.withHops(Math.min(Message.MAX_HOPS, cached.hops() + 1));
     // The asker may no longer hold the seal we sent it with this batch: send it again.
     out.send(from, answer.seal() == null ? answer : answer.withSeal(answer.seal(), true));
@@ -539,18 +571,28 @@ public final class Plumtree {
     return config.graftTimeout2Nanos() << Math.min(Math.max(0, attempts - 1), 4);
   }
 
-  /** Whether a GRAFT answer to {@code peer} fits its budget now ({@code graftAnswersPerSecond} in each one-second window). */
-  private boolean answerBudget(long now, PeerId peer) {
+  /**
+   * Whether a GRAFT answer of {@code bytes} to {@code peer} fits its budget now
+   * ({@code graftAnswerBytesPerSecond} in each one-second window). In bytes, not answers: an
+   * answer carries its seal again, up to 4 KiB, so that a count would not bound the bandwidth.
+   */
+  private boolean answerBudget(long now, PeerId peer, long bytes) {
     long windowStart = answerWindow.stamp(peer, Long.MIN_VALUE);
     if (windowStart == Long.MIN_VALUE || now - windowStart >= 1_000_000_000L) {
       answerWindow.put(peer, now);
-      answerCount.put(peer, 1);
+      answerCount.put(peer, bytes);
       return true;
     }
-    long n = answerCount.stamp(peer, 0);
-    if (n >= config.graftAnswersPerSecond()) return false;
-    answerCount.put(peer, n + 1);
+    long spent = answerCount.stamp(peer, 0);
+    if (spent + bytes > config.graftAnswerBytesPerSecond()) return false;
+    answerCount.put(peer, spent + bytes);
     return true;
+  }
+
+  /** About what answering with {@code d} puts on the wire: it carries its seal again. */
+  private static long answerBytes(Data d) {
+    Seal seal = d.seal();
+    return 48 + d.payload().length + (seal == null ? 0 : seal.digests().length + seal.publicKey().length + seal.signature().length + 24);
   }
 
   /** The peer gets this publisher's messages sooner from someone else: announce, do not push. */
@@ -570,7 +612,14 @@ public final class Plumtree {
     if (m == null || m.attempts != timer.attempt() || !m.timerPending) return; // stale
     m.timerPending = false;
     MessageRef ref = timer.ref();
-    if (m.nextAnnouncer >= m.announcerCount) return; // wait for another announcement
+    if (m.nextAnnouncer >= m.announcerCount) {
+      if (m.announcerCount == 0) return; // wait for another announcement
+      // Every announcer was asked and none answered: one that refused while backpressured, or
+      // whose answer was lost with its link, still has it. Ask them again, each wait longer,
+      // until missingTtl; waiting for a new announcement lost messages under overload.
+      m.nextAnnouncer = 0;
+      m.rounds++;
+    }
     PeerId peer = m.announcers[m.nextAnnouncer++];
     m.attempts++;
     if (neighbors.contains(peer)) { // an announcer may have left since; the GRAFT still fetches the message
@@ -634,6 +683,7 @@ public final class Plumtree {
     long seq = seen.firstUnseen(publisher, a.session, from);
     for (; seq <= to; seq = seen.firstUnseen(publisher, a.session, seq + 1)) {
       if (budget-- <= 0) return seq;
+      if (missing != null && missing.size() >= config.maxMissing()) return seq; // the repair window is full: later
       MessageRef ref = null;
       for (int i = 0; i < a.announcerCount; i++) {
         if (a.announcedUpTo[i] < seq) continue;
@@ -672,7 +722,7 @@ public final class Plumtree {
 
   public PlumtreeStats stats() {
     return new PlumtreeStats(delivered, dataReceived, duplicates, dataSent, ihavesSent, ihavesReceived, graftsSent,
-        prunesSent, graftMisses, optimizations, missingEvicted, stalls, gapsRepaired, hopLimited, workBudgetHits, demotions, graftsRefused);
+        prunesSent, graftMisses, optimizations, missingEvicted, stalls, gapsRepaired, hopLimited, workBudgetHits, demotions, graftsRefused, missingSize(), ahead == null ? 0 : ahead.size(), saturated, graftsDeferred, deferred);
   }
 
   public List<PeerId> neighbors() {
@@ -800,6 +850,9 @@ public final class Plumtree {
     Missing m = missing.get(ref);
     if (m == null) {
       if (missing.size() >= config.maxMissing()) {
+        // The table is the repair window: past it, a number waits in its publisher's range and
+        // is fetched as entries leave. Giving the oldest wait up lost messages under overload.
+        if (deferToRange(now, ref, from)) return;
         Iterator<MessageRef> it = missing.keySet().iterator();
         it.next();
         it.remove(); // the oldest wait is given up
@@ -820,6 +873,15 @@ public final class Plumtree {
       m.timerPending = true;
       out.schedule(new Timer.GraftTimeout(stream, ref, m.attempts), retryWait(m.attempts));
     }
+  }
+
+  /** Keeps {@code ref} in its publisher's announced range, if that needs no other range evicted. */
+  private boolean deferToRange(long now, MessageRef ref, PeerId from) {
+    Ahead a = ahead == null ? null : ahead.get(ref.publisher());
+    if (a == null ? ahead != null && ahead.size() >= config.maxPublisherTrees() : a.session != ref.session()) return false;
+    deferred++;
+    noteAhead(now, ref.publisher(), ref.session(), ref.seq(), ref.seq(), from);
+    return true;
   }
 
   /**

@@ -49,22 +49,29 @@ import java.time.Duration;
  *   <li>{@code maxAnnouncementsPerIHave} 256: keeps one IHAVE frame near 16 KB.</li>
  *   <li>{@code maxAnnouncementSpan} 1,024: the most sequence numbers one announcement range may
  *       cover; a longer range from a peer is truncated.</li>
- *   <li>{@code maxMissing} 4,096 announced-but-missing messages tracked; oldest evicted first.
+ *   <li>{@code maxMissing} 4,096 announced-but-missing messages tracked, each with its timer: the
+ *       repair window. Past it a missing number waits in its publisher's announced range (one
+ *       per publisher) and is fetched as the window empties; only when that is impossible too
+ *       (more than {@code maxPublisherTrees} publishers) is the oldest entry given up.
  *       {@code maxAnnouncersPerMissing} 4: graft candidates remembered per missing message.
  *       {@code missingTtl} 30 s: after that a missing message is left to gap recovery.</li>
  *   <li>{@code maxMissingPerFrame} 1,024: the most missing entries (each with a graft timer) one
- *       IHAVE or one DATA past a hole may create; the rest of the frame is ignored, with a
- *       {@code WORK_BUDGET} drop. A legal 245 KB IHAVE once created millions of entries, timers
+ *       IHAVE or one DATA past a hole may create; the rest of an IHAVE is kept as one range per
+ *       publisher and fetched this many at a time (a {@code WORK_BUDGET} event says so), the
+ *       rest of a hole stays a gap. A legal 245 KB IHAVE once created millions of entries, timers
  *       and events and stalled the loop for seconds. Our choice: one announcement range's worth
  *       ({@code maxAnnouncementSpan}), which is what gap repair always fetched at most.</li>
  *   <li>{@code demotionHold} 10 s: a neighbour whose link stayed backlogged is made lazy in every
  *       tree and stays lazy this long even if it grafts: it fetches what it misses at its own
  *       pace. Our choice: several slow-peer checks (1 s), so a peer does not flap between eager
  *       and lazy.</li>
- *   <li>{@code graftAnswersPerSecond} 2,000: GRAFTs asking for a message answered per peer per
- *       second; more are not answered (counted), and the asker turns to its next announcer. A
- *       demoted peer catching up, or a repair storm, then costs a bounded share of the link.
- *       Our choice: far above what repair needs when nothing is shed.</li>
+ *   <li>{@code graftAnswerBytesPerSecond} 4 MiB: bytes of GRAFT answers per peer per second
+ *       (an answer carries its seal again: up to 4 KiB); GRAFTs past it are not answered
+ *       (counted), and the asker turns to its next announcer. A demoted peer catching up, or a
+ *       repair storm, then costs a bounded share of the link. Our choice: about a thousand
+ *       answers a second even with full seals; with 1 MiB a subscriber that fell thousands of
+ *       messages behind in a burst could not catch up before they expired. While the node is
+ *       backpressured no GRAFT is answered.</li>
  *   <li>{@code pruneRetryInterval} 1 s: a duplicate from a peer we pruned less than this ago is
  *       one that was in flight, and gets no second PRUNE; after it, the PRUNE is sent again.</li>
  *   <li>{@code treeStrategy} PER_PUBLISHER and {@code maxPublisherTrees} 256: chosen from the
@@ -94,7 +101,7 @@ public record PlumtreeConfig(
     boolean messageCacheArena,
     int maxMissingPerFrame,
     long demotionHoldNanos,
-    int graftAnswersPerSecond) {
+    int graftAnswerBytesPerSecond) {
 
   public PlumtreeConfig {
     positive(lazyFlushIntervalNanos, "lazyFlushInterval");
@@ -117,7 +124,7 @@ public record PlumtreeConfig(
     positive(stallTimeoutNanos, "stallTimeout");
     positive(maxMissingPerFrame, "maxMissingPerFrame");
     positive(demotionHoldNanos, "demotionHold");
-    positive(graftAnswersPerSecond, "graftAnswersPerSecond");
+    positive(graftAnswerBytesPerSecond, "graftAnswerBytesPerSecond");
     if (treeStrategy == null) throw new IllegalArgumentException("treeStrategy is required");
     if (lazyFlushIntervalNanos >= graftTimeout1Nanos) {
       // Otherwise every announcement would be grafted before the eager copy could arrive.
@@ -161,7 +168,7 @@ public record PlumtreeConfig(
     b.messageCacheArena = messageCacheArena;
     b.maxMissingPerFrame = maxMissingPerFrame;
     b.demotionHold = Duration.ofNanos(demotionHoldNanos);
-    b.graftAnswersPerSecond = graftAnswersPerSecond;
+    b.graftAnswerBytesPerSecond = graftAnswerBytesPerSecond;
     return b;
   }
 
@@ -188,10 +195,10 @@ public record PlumtreeConfig(
     private boolean messageCacheArena = true;
     private int maxMissingPerFrame = 1024;
     private Duration demotionHold = Duration.ofSeconds(10);
-    private int graftAnswersPerSecond = 2_000;
+    private int graftAnswerBytesPerSecond = 4 << 20;
 
-    public Builder graftAnswersPerSecond(int v) {
-      graftAnswersPerSecond = v;
+    public Builder graftAnswerBytesPerSecond(int v) {
+      graftAnswerBytesPerSecond = v;
       return this;
     }
 
@@ -311,7 +318,7 @@ public record PlumtreeConfig(
           maxPendingAnnouncements, maxAnnouncementsPerIHave, maxAnnouncementSpan, maxMissing,
           maxAnnouncersPerMissing, missingTtl.toNanos(), treeStrategy, maxPublisherTrees, pruneRetryInterval.toNanos(),
           optimizationBackoff.toNanos(), pruneGracePeriod.toNanos(), stallTimeout.toNanos(), messageCacheArena,
-          maxMissingPerFrame, demotionHold.toNanos(), graftAnswersPerSecond);
+          maxMissingPerFrame, demotionHold.toNanos(), graftAnswerBytesPerSecond);
     }
   }
 }

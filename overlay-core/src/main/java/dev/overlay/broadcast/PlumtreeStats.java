@@ -24,4 +24,14 @@ public record PlumtreeStats(
     /** Neighbours taken off the eager path because their link stayed backlogged. */
     long demotions,
     /** GRAFTs for a message not answered: the asker was over its answer budget. */
-    long graftsRefused) {}
+    long graftsRefused,
+    /** Messages announced and not yet received, now (each waits for the tree or is being fetched). */
+    int missingNow,
+    /** Publishers with announced ranges ahead of their tree, now. */
+    int aheadNow,
+    /** Whether the node is backpressured now, as the broadcast last heard (GRAFTs go unanswered meanwhile). */
+    boolean saturatedNow,
+    /** GRAFTs for a message not answered because the node was backpressured. */
+    long graftsDeferred,
+    /** Missing messages kept in a range because the missing table was full (fetched as it empties). */
+    long missingDeferred) {}

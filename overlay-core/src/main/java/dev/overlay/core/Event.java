@@ -23,6 +23,13 @@ public sealed interface Event {
    */
   record PeerSlow(PeerId peer) implements Event {}
 
+  /**
+   * The node has stopped reading from its links because what it sends piles up somewhere
+   * (backpressure), or has started again. While it is saturated, GRAFTs are not answered:
+   * repair traffic would only lengthen the backlogs; the askers try again later.
+   */
+  record Saturated(boolean saturated) implements Event {}
+
   /** A timer we scheduled with {@link Outbox#schedule} is due. */
   record TimerFired(Timer timer) implements Event {}
 

@@ -11,8 +11,12 @@ import java.time.Duration;
  *       200 bytes, so the cap bounds a stream's seen set near 1 MB.</li>
  *   <li>{@code maxSessionsPerPublisher} 2: the current session and the one before a restart,
  *       whose last messages may still be in flight.</li>
- *   <li>{@code maxIntervalsPerSession} 32: up to 31 distinct holes per publisher before the
- *       oldest is abandoned; Streamr's DuplicateMessageDetector bounds its gaps the same way.</li>
+ *   <li>{@code maxIntervalsPerSession} 256: up to 255 distinct holes per publisher before the
+ *       oldest is abandoned (reported as a GapAbandoned event); Streamr's
+ *       DuplicateMessageDetector bounds its gaps the same way. 32 was too few: under overload,
+ *       copies arriving out of order by several paths and repairs made more holes than that,
+ *       and messages still on their way were abandoned and lost (the burst scenario, issue 10).
+ *       An interval is 16 bytes and the array grows only with holes in use.</li>
  *   <li>{@code publisherTtl} 10 min: a publisher silent this long is forgotten. gossipsub's
  *       seen_ttl is 2 min and iroh-gossip keeps ids 90 s; an interval set costs a few longs per
  *       publisher rather than one entry per message, so we can afford to remember longer.</li>
@@ -38,7 +42,7 @@ public record SeenConfig(int maxPublishers, int maxSessionsPerPublisher, int max
   public static final class Builder {
     private int maxPublishers = 4096;
     private int maxSessionsPerPublisher = 2;
-    private int maxIntervalsPerSession = 32;
+    private int maxIntervalsPerSession = 256;
     private Duration publisherTtl = Duration.ofMinutes(10);
 
     public Builder maxPublishers(int v) {

@@ -92,6 +92,8 @@ public final class NodeState {
       }
     } else if (event instanceof Event.PeerSlow e) {
       for (StreamState s : streamList()) s.onPeerSlow(now, e.peer());
+    } else if (event instanceof Event.Saturated e) {
+      for (StreamState s : streamList()) s.onSaturated(e.saturated());
     } else if (event instanceof Event.DialFailed e) {
       links.onDown(e.peer());
       for (StreamState s : streamList()) s.onDialFailed(now, e.peer(), e.reason());

@@ -222,6 +222,10 @@ public final class StreamState implements HyParView.Listener {
     broadcast.demote(now, peer);
   }
 
+  public void onSaturated(boolean saturated) {
+    broadcast.saturated(saturated);
+  }
+
   public void onDialFailed(long now, PeerId peer, String reason) {
     membership.onDialFailed(now, peer, reason);
   }

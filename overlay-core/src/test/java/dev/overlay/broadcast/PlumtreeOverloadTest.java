@@ -131,8 +131,9 @@ class PlumtreeOverloadTest {
   }
 
   @Test
-  void graftAnswersPerPeerAreBudgetedPerSecond() {
-    build(PlumtreeConfig.defaults().toBuilder().graftAnswersPerSecond(2).build());
+  void graftAnswerBytesPerPeerAreBudgetedPerSecond() {
+    // An answer here is about 49 bytes (a 1-byte payload, no seal): two fit, the third does not.
+    build(PlumtreeConfig.defaults().toBuilder().graftAnswerBytesPerSecond(100).build());
     for (long seq = 1; seq <= 3; seq++) tree.onData(now, A, data(seq, 3));
     out.clear();
 
@@ -147,5 +148,51 @@ class PlumtreeOverloadTest {
 
     tree.onGraft(now + 1_000 * MS, B, new Message.Graft(STREAM, new MessageRef(PUB, SESSION, 3), true));
     assertThat(out.drain()).as("a new second, a new budget").hasSize(1);
+  }
+
+  @Test
+  void aSaturatedNodeAnswersNoGraftUntilItReadsAgain() {
+    build(PlumtreeConfig.defaults());
+    tree.onData(now, A, data(1, 3));
+    out.clear();
+    tree.saturated(true);
+    tree.onGraft(now, B, new Message.Graft(STREAM, new MessageRef(PUB, SESSION, 1), true));
+    assertThat(out.drain()).isEmpty();
+    assertThat(tree.stats().graftsDeferred()).isEqualTo(1);
+
+    tree.saturated(false);
+    tree.onGraft(now, B, new Message.Graft(STREAM, new MessageRef(PUB, SESSION, 1), true));
+    assertThat(out.drain()).containsExactly(new Command.Send(B, data(1, 4).withSeal(null, true)));
+  }
+
+  @Test
+  void announcementsPastTheWorkBudgetAreFetchedLaterNotDropped() {
+    build(PlumtreeConfig.defaults().toBuilder().maxMissingPerFrame(100).build());
+    // B announces 250 messages the tree never brought (an overloaded tree falls that far behind).
+    tree.onIHave(now, B, new Message.IHave(STREAM, List.of(
+        new Announcement(PUB, SESSION, 1, 150, 2), new Announcement(PUB, SESSION, 151, 100, 2))));
+    assertThat(tree.missingSize()).as("one frame makes at most the budget's work").isEqualTo(100);
+    assertThat(tree.stats().workBudgetHits()).isEqualTo(1);
+    assertThat(out.drain()).contains(new Command.Schedule(new Timer.StallCheck(STREAM, PUB), 250 * MS));
+
+    tree.onStallCheck(now + 250 * MS, PUB);
+    assertThat(tree.missingSize()).as("the next hundred").isEqualTo(200);
+    tree.onStallCheck(now + 500 * MS, PUB);
+    assertThat(tree.missingSize()).as("and the rest: nothing announced is lost").isEqualTo(250);
+  }
+
+  @Test
+  void whenEveryAnnouncerWasAskedTheyAreAskedAgainEachWaitLonger() {
+    build(PlumtreeConfig.defaults());
+    MessageRef ref = new MessageRef(PUB, SESSION, 5);
+    tree.onIHave(now, B, ihave(5));
+    tree.onGraftTimeout(now + T1, new Timer.GraftTimeout(STREAM, ref, 0));
+    out.clear();
+    // B refused (it was backpressured) or its answer was lost: B is asked again, not given up on.
+    tree.onGraftTimeout(now + T1 + 100 * MS, new Timer.GraftTimeout(STREAM, ref, 1));
+    assertThat(out.drain()).containsExactly(
+        new Command.Send(B, new Message.Graft(STREAM, ref, true)),
+        new Command.Emit(new OverlayEvent.Grafted(STREAM, B, PUB, false)),
+        new Command.Schedule(new Timer.GraftTimeout(STREAM, ref, 2), 200 * MS));
   }
 }

@@ -468,6 +468,12 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
   }
 
   @Override
+  public void saturated(boolean saturated) {
+    // Reported from inside a send, which may be inside the core: handed to the core afterwards.
+    if (core != null) loop.execute(() -> handle(new Event.Saturated(saturated)));
+  }
+
+  @Override
   public void peerSlow(PeerId peer) {
     if (core != null && !introducer.isInfrastructure(peer)) handle(new Event.PeerSlow(peer));
   }
@@ -635,6 +641,14 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
   }
 
   private void publish(Publish p) {
+    if (links.congested()) {
+      // Checked again here: publishes queued before the backlog showed would otherwise all be
+      // sent into it (up to commandQueueCapacity of them) and overflow the lanes.
+      publishRefused.incrementAndGet();
+      backpressureRefusals.incrementAndGet();
+      completions.complete(p.result(), PublishResult.refused(p.stream(), PublishResult.Status.QUEUE_FULL));
+      return;
+    }
     joinOnLoop(p.stream(), p.name());
     publishing = p;
     now = System.nanoTime();

@@ -5,17 +5,20 @@ import java.util.function.LongSupplier;
 /**
  * When the node stops reading. Excess load must be refused at the publisher, not shed inside the
  * overlay and then repaired: shedding made the repair traffic that turned overload into collapse.
- * So, while any link's data backlog is at or above {@code congestionBytes}, the node reads from
- * none of its links, and TCP carries the pressure back, hop by hop, to the publisher, whose
- * {@code publish} then refuses (QUEUE_FULL, and {@code OverlayNode.publishable()} to wait on).
- * Reading resumes once every backlog is at most half that.
+ * So, while any link is congested (not writable: Netty holds more than its high water mark for
+ * it), the node reads from none of its links, and TCP carries the pressure back, hop by hop, to
+ * the publisher, whose {@code publish} then refuses (QUEUE_FULL, and
+ * {@code OverlayNode.publishable()} to wait on). Reading resumes once every link is writable
+ * again (below the low water mark: Netty's marks are the hysteresis).
  *
  * <p>Limits keep it from hurting more than it helps. One connection carries every stream, and
  * links in a cycle (eager both ways, or two publishers each upstream of the other) could wait on
- * each other for ever: after {@code maxPause} the congested peers are taken off the eager path,
- * so their backlogs drain with nothing shed; after ten times that the node reads again whatever
- * the backlogs (a lane may then reach its hard cap and shed). Loop-confined, but for
- * {@link #congested()}.
+ * each other for ever: so a paused node still reads from the peers it is congested towards
+ * (LinkManager.applyReading); a pause one congested peer alone holds for {@code maxPause}
+ * takes that peer off the eager path, so its backlog drains with nothing shed; after ten times
+ * that the node reads again whatever the backlogs (a lane may then reach its hard cap and
+ * shed).
+ * Loop-confined, but for {@link #congested()}.
  */
 final class Backpressure {
 
@@ -24,7 +27,6 @@ final class Backpressure {
     void reading(boolean on);
   }
 
-  private final long congestionBytes;
   private final long maxPauseNanos;
   private final LongSupplier clock;
   private final Reading reading;
@@ -36,25 +38,23 @@ final class Backpressure {
   private long pausedNanos;
   private long forcedResumes;
 
-  Backpressure(long congestionBytes, long maxPauseNanos, LongSupplier clock, Reading reading) {
-    this.congestionBytes = congestionBytes;
+  Backpressure(long maxPauseNanos, LongSupplier clock, Reading reading) {
     this.maxPauseNanos = maxPauseNanos;
     this.clock = clock;
     this.reading = reading;
   }
 
   /**
-   * A link's data backlog is now {@code dataBytes}; {@code wasCongested} says whether it counted
-   * as congested before. Returns whether it counts as congested now.
+   * A link's congestion may have changed: it was {@code wasCongested} and is {@code congested}
+   * now. Returns {@code congested}.
    */
-  boolean update(boolean wasCongested, long dataBytes) {
-    boolean now = wasCongested ? dataBytes > congestionBytes / 2 : dataBytes >= congestionBytes;
-    if (now != wasCongested) {
-      congestedLinks += now ? 1 : -1;
-      if (congestedLinks == 1 && now) pause();
+  boolean update(boolean wasCongested, boolean congested) {
+    if (congested != wasCongested) {
+      congestedLinks += congested ? 1 : -1;
+      if (congestedLinks == 1 && congested) pause();
       else if (congestedLinks == 0) resume();
     }
-    return now;
+    return congested;
   }
 
   /** A congested link went away. */

@@ -242,6 +242,7 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
   @Override
   public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
     if (ctx.channel().isWritable()) manager.writable(this);
+    else manager.unwritable(this);
     super.channelWritabilityChanged(ctx);
   }
 

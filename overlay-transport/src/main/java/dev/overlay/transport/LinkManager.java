@@ -78,6 +78,9 @@ public final class LinkManager {
     /** No link is congested any more: publishes are taken again. */
     default void uncongested() {}
 
+    /** The node stopped reading from its links (backpressure), or started again. May be called while a send is under way. */
+    default void saturated(boolean saturated) {}
+
     /** A seed dialled by address turned out to be this peer. */
     default void seedFound(InetSocketAddress address, PeerInfo info) {}
 
@@ -181,7 +184,7 @@ public final class LinkManager {
     this.logBudget = new LogBudget(log, TimeUnit.SECONDS.toNanos(10), clock);
     this.dialGate = new DialGate(config.maxDialsPerSecond(), config.maxDialsInProgress(), config.dialBackoffMinNanos(),
         config.dialBackoffMaxNanos(), random);
-    this.backpressure = new Backpressure(config.congestionBytes(), config.maxPauseNanos(), clock, this::reading);
+    this.backpressure = new Backpressure(config.maxPauseNanos(), clock, this::reading);
     this.config = config;
     this.tls = tls;
     this.socketChannel = socketChannel;
@@ -203,6 +206,10 @@ public final class LinkManager {
         .option(ChannelOption.ALLOCATOR, ALLOCATOR)
         .childOption(ChannelOption.ALLOCATOR, ALLOCATOR)
         .childOption(ChannelOption.TCP_NODELAY, true)
+        // Set on the listening socket, so that accepted ones start with it (the window scale is
+        // agreed in the handshake).
+        .option(ChannelOption.SO_RCVBUF, config.socketReceiveBufferBytes() > 0 ? config.socketReceiveBufferBytes() : null)
+        .childOption(io.netty.channel.epoll.EpollChannelOption.TCP_NOTSENT_LOWAT, unsentLowWater(serverChannel))
         .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK,
             new WriteBufferWaterMark(config.writeBufferLowWaterMark(), config.writeBufferHighWaterMark()))
         .childHandler(new ChannelInitializer<SocketChannel>() {
@@ -407,10 +414,28 @@ public final class LinkManager {
   }
 
   /** Updates the link's congestion after its data backlog changed. */
+  /** Updates the link's congestion: whether Netty holds more than the high water mark for it. */
   private void congestion(Link link) {
     boolean was = link.congested;
-    link.congested = backpressure.update(was, link.queue.dataBytes());
+    link.congested = backpressure.update(was, link.ready != null && !link.ready.channel().isWritable());
+    if (was != link.congested) applyReading(link);
     if (was && !link.congested && !backpressure.congested()) listener.uncongested();
+  }
+
+  /**
+   * Reads from the link unless the node is paused; a link we are congested towards is read from
+   * even then. Its peer may be paused itself, waiting for us to read what it sends (a cycle of
+   * links eager both ways): reading from it lets it drain towards us, read again, and so drain
+   * our backlog towards it. Reading it cannot lengthen that backlog, since nothing is forwarded
+   * back to its sender.
+   */
+  private void applyReading(Link link) {
+    LinkHandler h = link.ready;
+    if (h == null) return;
+    boolean on = !backpressure.paused() || link.congested;
+    if (h.channel().config().isAutoRead() == on) return;
+    h.channel().config().setAutoRead(on);
+    if (on) h.channel().read();
   }
 
   /** The link's backlog is gone with it. */
@@ -421,14 +446,10 @@ public final class LinkManager {
     if (!backpressure.congested()) listener.uncongested();
   }
 
-  /** Turns reading on or off for every ready link (Backpressure decides when). */
+  /** Turns reading on or off for every ready link (Backpressure decides when; see applyReading). */
   private void reading(boolean on) {
-    for (Link link : links.values()) {
-      LinkHandler h = link.ready;
-      if (h == null) continue;
-      h.channel().config().setAutoRead(on);
-      if (on) h.channel().read();
-    }
+    listener.saturated(!on);
+    for (Link link : links.values()) applyReading(link);
   }
 
   // ---- From the channels --------------------------------------------------------------------
@@ -469,7 +490,7 @@ public final class LinkManager {
         return;
       } else {
         link.ready = h;
-        if (backpressure.paused()) h.channel().config().setAutoRead(false);
+        applyReading(link);
         current.close(CloseReason.SUPERSEDED, "superseded: a simultaneous dial already linked us");
         drainAndFlush(link);
         return; // the core already knows the link is up
@@ -491,7 +512,7 @@ public final class LinkManager {
     }
     link.dial = null;
     link.ready = h;
-    if (backpressure.paused()) h.channel().config().setAutoRead(false); // a new link waits with the others
+    applyReading(link); // a new link waits with the others
     link.info = info;
     link.incarnation = info.incarnation();
     backoff.success(peer);
@@ -586,6 +607,11 @@ public final class LinkManager {
       if (link.queue.drainTo(h.channel())) markDirty(h);
       congestion(link);
     }
+  }
+
+  void unwritable(LinkHandler h) {
+    Link link = links.get(h.peer());
+    if (link != null && link.ready == h) congestion(link);
   }
 
   void frameRejected(LinkHandler h, String reason) {
@@ -714,6 +740,8 @@ public final class LinkManager {
     out.put("backpressure_pauses", backpressure.pauses());
     out.put("backpressure_paused_ms", backpressure.pausedMillis());
     out.put("backpressure_forced_resumes", backpressure.forcedResumes());
+    out.put("backpressure_paused_now", backpressure.paused() ? 1L : 0L);
+    out.put("links_congested_now", links.values().stream().filter(l -> l.congested).count());
     out.put("slow_peer_demotions", slowPeerDemotions);
     out.put("dials_in_progress", (long) dialGate.inProgress());
     out.put("dials_refused_budget", dialGate.refusedBudget());
@@ -754,6 +782,12 @@ public final class LinkManager {
     connectChannel(address, h);
   }
 
+  /** TCP_NOTSENT_LOWAT for epoll channels, or null (no such option for NIO). */
+  private Long unsentLowWater(Class<?> channelClass) {
+    boolean epoll = channelClass.getName().startsWith("io.netty.channel.epoll.");
+    return epoll && config.unsentLowWaterBytes() > 0 ? (long) config.unsentLowWaterBytes() : null;
+  }
+
   private void connectChannel(InetSocketAddress address, LinkHandler handler) {
     Bootstrap b = new Bootstrap()
         .group(loop)
@@ -761,6 +795,8 @@ public final class LinkManager {
         .resolver(resolver)
         .option(ChannelOption.ALLOCATOR, ALLOCATOR)
         .option(ChannelOption.TCP_NODELAY, true)
+        .option(ChannelOption.SO_RCVBUF, config.socketReceiveBufferBytes() > 0 ? config.socketReceiveBufferBytes() : null)
+        .option(io.netty.channel.epoll.EpollChannelOption.TCP_NOTSENT_LOWAT, unsentLowWater(socketChannel))
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) TimeUnit.NANOSECONDS.toMillis(config.connectTimeoutNanos()))
         .option(ChannelOption.WRITE_BUFFER_WATER_MARK,
             new WriteBufferWaterMark(config.writeBufferLowWaterMark(), config.writeBufferHighWaterMark()))

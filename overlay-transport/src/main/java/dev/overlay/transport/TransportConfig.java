@@ -11,18 +11,28 @@ import java.time.Duration;
  *   <li>{@code maxFrameBytes} 1 MiB: well above the largest frame a node sends (a 64 KiB
  *       payload, or an IHAVE of 256 ranges); a peer can never make us buffer more for one frame.
  *       At least {@code WireCodec.MIN_FRAME_LIMIT} (128 KiB), which every peer must accept.</li>
- *   <li>{@code congestionBytes} 256 KiB and {@code maxPause} 1 s: while any peer's data backlog
- *       is at or above this, the node reads from no link (TCP carries the pressure back to the
- *       publisher, whose publishes are refused) until every backlog is at most half of it. A
- *       pause that one peer alone holds for {@code maxPause} takes that peer off the eager path;
- *       after ten times {@code maxPause} the node reads again whatever the backlogs. Small, so
- *       that a saturated overlay holds little in flight and recovers quickly when the load drops
- *       (docs/architecture.md, "Overload").</li>
+ *   <li>{@code maxPause} 1 s: while any peer's link is not writable (Netty holds more than the
+ *       high water mark for it), the node reads from no link: TCP carries the pressure back to
+ *       the publisher, whose publishes are refused. A pause that one peer alone holds for
+ *       {@code maxPause} takes that peer off the eager path; after ten times {@code maxPause}
+ *       the node reads again whatever the backlogs (docs/architecture.md, "Overload").</li>
  *   <li>{@code dataQueueBytes} 4 MiB and {@code controlQueueBytes} 1 MiB per peer: the hard caps
  *       of what may wait beyond Netty's own buffer. Data reaching its cap (only after a pause ran
  *       out) is shed; control messages are never shed, and a full control lane closes the link.</li>
- *   <li>{@code writeBufferLowWaterMark} 256 KiB, {@code writeBufferHighWaterMark} 1 MiB: Netty's
- *       writability thresholds; above the high mark we stop writing and queue.</li>
+ *   <li>{@code writeBufferLowWaterMark} 128 KiB, {@code writeBufferHighWaterMark} 256 KiB: Netty's
+ *       writability thresholds; above the high mark we stop writing, queue, and the node stops
+ *       reading (above). Small, so that a saturated overlay holds little in flight and is back
+ *       to its usual latency soon after the load drops: with 1 MiB, a burst left seconds of
+ *       messages queued at every hop.</li>
+ *   <li>{@code socketReceiveBuffer} 256 KiB (SO_RCVBUF) and {@code unsentLowWater} 128 KiB
+ *       (TCP_NOTSENT_LOWAT, epoll only): the kernel's share of a link's queue. Left to
+ *       itself, Linux grows a receive buffer to {@code tcp_rmem}'s maximum (32 MiB on our
+ *       machines) and queues unsent data up to {@code tcp_wmem}'s: megabytes per link in which
+ *       a burst waits unseen by the backpressure above, for seconds, while announcements by
+ *       other paths overtake it and are repaired. The cost: a receive window of 256 KiB carries
+ *       at most about 2.5 MB/s per link at 100 ms round trip (25,000 messages of 100 bytes);
+ *       raise it for links that carry more over long distances, or set 0 to leave either to
+ *       the kernel. Measured in docs/benchmarks.md ("Overload").</li>
  *   <li>{@code slowPeerTimeout} 2 s: a peer whose data lane stays backlogged this long is taken off
  *       the eager path in every stream (it gets announcements and fetches what it wants at its
  *       own pace), rather than disconnected as before: disconnects under load tore up the trees
@@ -84,7 +94,8 @@ public record TransportConfig(
     int maxHandshakes,
     int maxDialsPerSecond,
     int maxDialsInProgress,
-    int congestionBytes,
+    int socketReceiveBufferBytes,
+    int unsentLowWaterBytes,
     long maxPauseNanos) {
 
   public TransportConfig {
@@ -115,8 +126,8 @@ public record TransportConfig(
     positive(maxHandshakes, "maxHandshakes");
     positive(maxDialsPerSecond, "maxDialsPerSecond");
     positive(maxDialsInProgress, "maxDialsInProgress");
-    positive(congestionBytes, "congestionBytes");
-    if (congestionBytes > dataQueueBytes) throw new IllegalArgumentException("congestionBytes must not exceed dataQueueBytes");
+    if (socketReceiveBufferBytes < 0) throw new IllegalArgumentException("socketReceiveBuffer must not be negative");
+    if (unsentLowWaterBytes < 0) throw new IllegalArgumentException("unsentLowWater must not be negative");
     positive(maxPauseNanos, "maxPause");
   }
 
@@ -136,8 +147,8 @@ public record TransportConfig(
     private int maxFrameBytes = 1 << 20;
     private int dataQueueBytes = 4 << 20;
     private int controlQueueBytes = 1 << 20;
-    private int writeBufferLowWaterMark = 256 << 10;
-    private int writeBufferHighWaterMark = 1 << 20;
+    private int writeBufferLowWaterMark = 128 << 10;
+    private int writeBufferHighWaterMark = 256 << 10;
     private Duration slowPeerTimeout = Duration.ofSeconds(2);
     private Duration keepAliveInterval = Duration.ofSeconds(5);
     private Duration idleTimeout = Duration.ofSeconds(15);
@@ -155,11 +166,19 @@ public record TransportConfig(
     private int maxHandshakes = 256;
     private int maxDialsPerSecond = 50;
     private int maxDialsInProgress = 64;
-    private int congestionBytes = 256 << 10;
+    private int socketReceiveBufferBytes = 256 << 10;
+    private int unsentLowWaterBytes = 128 << 10;
     private Duration maxPause = Duration.ofSeconds(1);
 
-    public Builder congestionBytes(int v) {
-      congestionBytes = v;
+    /** SO_RCVBUF of every link, in bytes; 0 leaves it to the kernel. */
+    public Builder socketReceiveBuffer(int bytes) {
+      socketReceiveBufferBytes = bytes;
+      return this;
+    }
+
+    /** TCP_NOTSENT_LOWAT of every link (epoll only), in bytes; 0 leaves it to the kernel. */
+    public Builder unsentLowWater(int bytes) {
+      unsentLowWaterBytes = bytes;
       return this;
     }
 
@@ -276,7 +295,7 @@ public record TransportConfig(
           connectTimeout.toNanos(), handshakeTimeout.toNanos(), dialBackoffMin.toNanos(), dialBackoffMax.toNanos(),
           commandQueueCapacity, subscriptionQueueCapacity, eventQueueCapacity, nativeTransport, nativeTls,
           flushCoalescing.toNanos(), maxLinks, maxHandshakes, maxDialsPerSecond, maxDialsInProgress,
-          congestionBytes, maxPause.toNanos());
+          socketReceiveBufferBytes, unsentLowWaterBytes, maxPause.toNanos());
     }
   }
 }

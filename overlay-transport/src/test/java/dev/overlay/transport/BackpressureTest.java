@@ -9,34 +9,30 @@ import org.junit.jupiter.api.Test;
 class BackpressureTest {
 
   private static final long MS = 1_000_000L;
-  private static final int LIMIT = 1000;
-
   private long now;
   private final List<Boolean> reading = new ArrayList<>();
-  private final Backpressure bp = new Backpressure(LIMIT, 1_000 * MS, () -> now, reading::add);
+  private final Backpressure bp = new Backpressure(1_000 * MS, () -> now, reading::add);
 
   @Test
-  void oneBackloggedLinkStopsAllReadingUntilEveryBacklogIsHalfTheLimit() {
-    boolean a = bp.update(false, 999);
+  void oneCongestedLinkStopsAllReadingUntilEveryLinkIsWritable() {
+    boolean a = bp.update(false, false);
     assertThat(a).isFalse();
     assertThat(reading).isEmpty();
 
-    a = bp.update(a, 1000);
+    a = bp.update(a, true);
     assertThat(a).isTrue();
     assertThat(reading).containsExactly(false);
     assertThat(bp.congested()).isTrue();
 
-    boolean b = bp.update(false, 2000);
+    boolean b = bp.update(false, true);
     assertThat(reading).as("paused once, however many links are congested").containsExactly(false);
 
-    a = bp.update(a, 501);
-    assertThat(a).as("hysteresis: congested until half the limit").isTrue();
-    a = bp.update(a, 500);
-    assertThat(a).isFalse();
+    a = bp.update(a, false);
     assertThat(bp.congested()).as("the other link is still congested").isTrue();
+    assertThat(reading).containsExactly(false);
 
     now += 30 * MS;
-    b = bp.update(b, 0);
+    b = bp.update(b, false);
     assertThat(b).isFalse();
     assertThat(reading).containsExactly(false, true);
     assertThat(bp.congested()).isFalse();
@@ -46,7 +42,7 @@ class BackpressureTest {
 
   @Test
   void aCongestedLinkThatGoesAwayEndsThePause() {
-    bp.update(false, LIMIT);
+    bp.update(false, true);
     bp.forget(true);
     assertThat(reading).containsExactly(false, true);
     assertThat(bp.congested()).isFalse();
@@ -54,7 +50,7 @@ class BackpressureTest {
 
   @Test
   void aPauseHeldByOneLinkNamesItsBottleneckAfterMaxPause() {
-    bp.update(false, LIMIT);
+    bp.update(false, true);
     now += 999 * MS;
     assertThat(bp.check()).isEqualTo(Backpressure.Verdict.NONE);
     now += MS;
@@ -63,8 +59,8 @@ class BackpressureTest {
 
   @Test
   void aSaturatedOverlayKeepsThePauseButNotForEver() {
-    bp.update(false, LIMIT);
-    bp.update(false, LIMIT); // two congested links: the overlay is saturated, not one peer slow
+    bp.update(false, true);
+    bp.update(false, true); // two congested links: the overlay is saturated, not one peer slow
     now += 5_000 * MS;
     assertThat(bp.check()).isEqualTo(Backpressure.Verdict.NONE);
     assertThat(reading).containsExactly(false);

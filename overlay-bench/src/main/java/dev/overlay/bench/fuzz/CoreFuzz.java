@@ -91,7 +91,7 @@ public final class CoreFuzz {
     for (int n = 0; n < 200 && data.remainingBytes() > 0; n++) {
       now += data.consumeBoolean() ? data.consumeLong(0, 3_000_000L) : data.consumeLong(0, 40_000_000_000L);
       PeerId peer = Pool.peer(data);
-      Event e = switch (data.consumeInt(0, 9)) {
+      Event e = switch (data.consumeInt(0, 11)) {
         case 0 -> new Event.PeerConnected(peer);
         case 1 -> new Event.PeerDisconnected(peer, "fuzz");
         case 2 -> new Event.DialFailed(peer, "fuzz");
@@ -99,6 +99,8 @@ public final class CoreFuzz {
             : new Event.TimerFired(out.timers.remove(data.consumeInt(0, out.timers.size() - 1)));
         case 4 -> new Event.Publish(Pool.stream(data), data.consumeBytes(data.consumeInt(0, 100)));
         case 5 -> new Event.Introductions(Pool.STREAM, List.of(Pool.info(data, Pool.peer(data))));
+        case 6 -> new Event.PeerSlow(peer);
+        case 7 -> new Event.Saturated(data.consumeBoolean());
         default -> new Event.Received(peer, Pool.message(data, peer));
       };
       step(node, out, now, e);

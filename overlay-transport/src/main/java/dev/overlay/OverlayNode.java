@@ -176,7 +176,9 @@ public final class OverlayNode implements AutoCloseable {
    * the node sends, {@link #publish} refuses with {@code QUEUE_FULL} (backpressure: the overlay
    * is saturated, and excess load is refused here rather than lost inside it). A publisher that
    * must not lose a message waits on this and publishes again. Completes at once when the node
-   * is not backpressured; off the node's loop.
+   * is not backpressured; off the node's loop. Do not block on it from a handler running on the
+   * node's loop ({@link #ON_NODE_LOOP}): the node could never catch up. One peer can hold it for
+   * at most {@code TransportConfig.maxPause} before it stops counting.
    */
   public CompletableFuture<Void> publishable() {
     ensureOpen();

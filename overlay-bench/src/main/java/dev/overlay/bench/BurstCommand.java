@@ -23,8 +23,9 @@ final class BurstCommand implements Callable<Integer> {
   @Option(names = "--nodes", defaultValue = "20", description = "Nodes (default ${DEFAULT-VALUE}).")
   int nodes;
 
-  @Option(names = "--capacity", defaultValue = "40000", description = "The network's capacity in msg/s: the sweep's peak on this"
-      + " kind of machine, docs/benchmarks.md (default ${DEFAULT-VALUE}).")
+  @Option(names = "--capacity", defaultValue = "40000", description = "The network's capacity in msg/s: the highest rate it carries"
+      + " complete within its latency target (cluster --rate max: p99 <= 50 ms) on this kind of machine, docs/benchmarks.md"
+      + " (default ${DEFAULT-VALUE}); 3x that is past the saturation peak of the sweep.")
   double capacity;
 
   @Option(names = "--factor", defaultValue = "3", description = "Burst rate as a multiple of the capacity (default ${DEFAULT-VALUE}).")

@@ -351,10 +351,11 @@ final class DemoNetwork implements AutoCloseable {
       this(t0, new long[windows], new java.util.concurrent.atomic.AtomicLongArray(windows));
     }
 
-    void count(long at, java.util.concurrent.CompletableFuture<PublishResult> f) {
+    /** Counts the publish; the returned stage completes once it is counted as accepted or refused. */
+    java.util.concurrent.CompletableFuture<Void> count(long at, java.util.concurrent.CompletableFuture<PublishResult> f) {
       int w = (int) Math.min(offered.length - 1, Math.max(0, (at - t0) / 1_000_000_000L));
       offered[w]++;
-      f.thenAccept(r -> {
+      return f.thenAccept(r -> {
         if (r.status() == PublishResult.Status.QUEUE_FULL) refused.incrementAndGet(w);
       });
     }
@@ -440,7 +441,7 @@ final class DemoNetwork implements AutoCloseable {
     long total = (long) Math.floor(rate * seconds);
     if (start == 0) start = System.nanoTime();
     double interval = 1e9 / rate;
-    List<java.util.concurrent.CompletableFuture<PublishResult>> last = new ArrayList<>();
+    List<java.util.concurrent.CompletableFuture<?>> last = new ArrayList<>();
     long i = 0;
     while (i < total) {
       long due = Math.min(total, (long) ((System.nanoTime() - start) / interval) + 1);
@@ -450,8 +451,9 @@ final class DemoNetwork implements AutoCloseable {
         writeLong(payload, 0, at);
         writeLong(payload, 8, k);
         payload[15] = (byte) (measured ? 1 : 0);
-        var f = pub.publish(STREAM, payload);
-        if (counts != null) counts.count(at, f);
+        java.util.concurrent.CompletableFuture<?> f = pub.publish(STREAM, payload);
+        if (counts != null) f = counts.count(at, (java.util.concurrent.CompletableFuture<PublishResult>) f);
+        // Futures complete in order: once the last ones (and their counting) are done, all are.
         if (i >= total - 100) last.add(f);
       }
       if (i >= total) break;

@@ -94,13 +94,16 @@ final class Repeats {
       child.add("--metrics-out");
       child.add(metrics.toString());
       System.out.printf(Locale.ROOT, "%n=== run %d of %d (a fresh JVM) ===%n", i, n);
-      int rc = ThroughputJvm.relaunchDemo(child.toArray(String[]::new));
-      if (rc != 0) {
-        System.err.printf(Locale.ROOT, "run %d exited with %d%n", i, rc);
-        return rc;
+      try {
+        int rc = ThroughputJvm.relaunchDemo(child.toArray(String[]::new));
+        if (rc != 0) {
+          System.err.printf(Locale.ROOT, "run %d exited with %d%n", i, rc);
+          return rc;
+        }
+        runs.add(read(metrics));
+      } finally {
+        Files.deleteIfExists(metrics);
       }
-      runs.add(read(metrics));
-      Files.deleteIfExists(metrics);
     }
     Map<String, Spread> spread = aggregate(runs);
     System.out.printf(Locale.ROOT, "%n%s over %d runs, each in a fresh JVM: median [min - max]%n", String.join(" ", base), n);

@@ -20,6 +20,7 @@ final class Sweep {
   private Sweep() {}
 
   static String key(double rate, String figure) {
+    if (rate >= 1e7) throw new IllegalArgumentException("a sweep's rates must be below 10,000,000 msg/s");
     return String.format(Locale.ROOT, "sweep.%07d.%s", Math.round(rate), figure);
   }
 
@@ -64,7 +65,7 @@ final class Sweep {
     double worstComplete = 1.0;
     for (double r : rates) worstComplete = Math.min(worstComplete, spread.get(key(r, "completeness_min")).min());
     sb.append(String.format(Locale.ROOT, "Peak delivered %,.0f msg/s; at the highest offered rate (%,.0f) %,.0f, %.0f %% of the peak (target: at least 90 %%).%n",
-        peak, top, atTop, 100 * atTop / peak));
+        peak, top, atTop, peak == 0 ? 0 : 100 * atTop / peak));
     sb.append(String.format(Locale.ROOT, "Completeness over accepted messages, worst subscriber of any run at any rate: %.4f (target: 1.0).%n",
         worstComplete));
     return sb.toString();
@@ -86,7 +87,7 @@ final class Sweep {
     return v;
   }
 
-  /** overload-delivered.png and overload-p99.png in {@code dir}. */
+  /** overload-delivered.png and overload-latency.png in {@code dir}. */
   static void plot(Path dir, Map<String, Repeats.Spread> spread, int runs) throws IOException {
     double[] rates = rates(spread);
     if (rates.length == 0) return;

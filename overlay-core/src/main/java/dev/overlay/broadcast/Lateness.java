@@ -5,19 +5,25 @@ package dev.overlay.broadcast;
  * its mean deviation, as RFC 6298 keeps a smoothed round-trip time: {@code srtt += (s - srtt)/8},
  * {@code rttvar += (|s - srtt| - rttvar)/4}. The timeout it gives is {@code srtt + 4 rttvar},
  * at most {@link #MAX_NANOS}, and 0 before the first sample (the configured timeout applies).
+ *
+ * <p>The estimate halves for every {@link #HALF_LIFE_NANOS} without a sample: late copies are
+ * sampled only while the tree is late, so silence means it is on time again, and a lost message
+ * should then be fetched as quickly as before the overload (issue 10 asks for p99 back within 2 s).
  */
 final class Lateness {
 
   /** The longest wait it asks for: past this, a message is fetched however late the tree runs. */
   static final long MAX_NANOS = 5_000_000_000L;
+  static final long HALF_LIFE_NANOS = 1_000_000_000L;
 
   private long srtt = -1;
   private long rttvar;
-  private boolean sampledSinceDecay;
+  private long sampledAt;
 
-  void sample(long nanos) {
+  void sample(long now, long nanos) {
     if (nanos < 0) return;
-    sampledSinceDecay = true;
+    decayTo(now);
+    sampledAt = now;
     if (srtt < 0) {
       srtt = nanos;
       rttvar = nanos / 2;
@@ -27,20 +33,22 @@ final class Lateness {
     srtt += (nanos - srtt) / 8;
   }
 
-  /**
-   * Called every housekeeping interval: with no late message since the last call, the estimate
-   * halves, so that once the tree is on time again a lost message is fetched as quickly as before.
-   */
-  void decay() {
-    if (!sampledSinceDecay && srtt >= 0) {
-      srtt /= 2;
-      rttvar /= 2;
-      if (srtt < 1_000_000) srtt = -1; // under a millisecond: back to the configured timeout
-    }
-    sampledSinceDecay = false;
+  long timeoutNanos(long now) {
+    if (srtt < 0) return 0;
+    long t = Math.min(MAX_NANOS, srtt + 4 * rttvar) >> halvings(now);
+    return t < 1_000_000 ? 0 : t; // under a millisecond: the configured timeout applies
   }
 
-  long timeoutNanos() {
-    return srtt < 0 ? 0 : Math.min(MAX_NANOS, srtt + 4 * rttvar);
+  private void decayTo(long now) {
+    int h = halvings(now);
+    if (h == 0 || srtt < 0) return;
+    srtt >>= h;
+    rttvar >>= h;
+    if (srtt < 1_000_000) srtt = -1;
+  }
+
+  private int halvings(long now) {
+    long idle = now - sampledAt;
+    return idle <= 0 ? 0 : (int) Math.min(62, idle / HALF_LIFE_NANOS);
   }
 }

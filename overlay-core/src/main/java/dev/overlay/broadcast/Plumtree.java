@@ -84,18 +84,20 @@ public final class Plumtree {
 
     /** Whether we sent {@code peer} a GRAFT for this message. */
     boolean asked(PeerId peer) {
-      if (rounds > 0) return true;
-      for (int i = 0; i < nextAnnouncer; i++) {
+      int askedUpTo = rounds > 0 ? announcerCount : nextAnnouncer; // after a round, every announcer was
+      for (int i = 0; i < askedUpTo; i++) {
         if (announcers[i].equals(peer)) return true;
       }
       return false;
     }
 
+    /** The peer left: it is asked no more, and its slot is free for a new announcer. */
     void removeAnnouncer(PeerId peer) {
-      for (int i = nextAnnouncer; i < announcerCount; i++) {
+      for (int i = 0; i < announcerCount; i++) {
         if (announcers[i].equals(peer)) {
           System.arraycopy(announcers, i + 1, announcers, i, announcerCount - i - 1);
           announcers[--announcerCount] = null;
+          if (i < nextAnnouncer) nextAnnouncer--;
           return;
         }
       }
@@ -117,6 +119,8 @@ public final class Plumtree {
     final long[] announcedUpTo;
     int announcerCount;
     boolean checkScheduled;
+    /** When it was last announced to: a range nobody announces to for missingTtl is given up. */
+    long notedAt;
 
     Ahead(long session, long low, int maxAnnouncers) {
       this.session = session;
@@ -162,6 +166,8 @@ public final class Plumtree {
   private final PeerStamps neighbors = new PeerStamps(8);
   /** Neighbours taken off the eager path because they could not keep up, with when. */
   private final PeerStamps demoted = new PeerStamps(2);
+  /** Demoted neighbours whose links are still not writable: their GRAFTs wait (see onGraft). */
+  private final PeerStamps backedUp = new PeerStamps(2);
   /** Whether the node is backpressured: GRAFTs are not answered meanwhile. */
   private boolean saturated;
   /** GRAFT answers per peer in its current one-second window: when the window began, and how many. */
@@ -246,6 +252,7 @@ public final class Plumtree {
   public void neighborDown(long now, PeerId peer) {
     neighbors.remove(peer);
     demoted.remove(peer);
+    backedUp.remove(peer);
     answerWindow.remove(peer);
     answerCount.remove(peer);
     forget(sharedTree, peer);
@@ -279,10 +286,16 @@ public final class Plumtree {
   public void demote(long now, PeerId peer) {
     if (!neighbors.contains(peer)) return;
     demoted.put(peer, now);
+    backedUp.put(peer, now);
     sharedTree.lazy.add(peer);
     for (Tree t : publisherTrees.values()) t.lazy.add(peer);
     demotions++;
     out.emit(new OverlayEvent.Demoted(stream, peer));
+  }
+
+  /** The link of a demoted peer can be written to again: its GRAFTs are answered again. */
+  public void drained(PeerId peer) {
+    backedUp.remove(peer);
   }
 
   /** The node has stopped reading (backpressure), or started again. */
@@ -299,8 +312,8 @@ public final class Plumtree {
   }
 
   /** The tree's current repair wait, for snapshots and tests. */
-  public long repairWaitNanos() {
-    return repairWait();
+  public long repairWaitNanos(long now) {
+    return repairWait(now);
   }
 
   private static void forget(Tree t, PeerId peer) {
@@ -382,7 +395,7 @@ public final class Plumtree {
       if (m != null) {
         // A copy from a peer we did not ask came by the tree, this late. One from a peer we asked
         // says nothing about the tree (Karn's rule: no sample from a retransmission).
-        if (!m.asked(from)) lateness.sample(now - m.firstAnnounced);
+        if (!m.asked(from)) lateness.sample(now, now - m.firstAnnounced);
         if (missing.isEmpty()) missing = null;
       }
     }
@@ -430,9 +443,7 @@ public final class Plumtree {
       long last = a.firstSeq() + span - 1;
       long seq = seen.firstUnseen(publisher, session, a.firstSeq());
       if (deferred) {
-        if (seq > last) continue; // past the budget: one range per publisher, fetched a bounded number at a time
-        boolean room = ahead == null || ahead.size() < config.maxPublisherTrees() || ahead.containsKey(publisher);
-        if (room) noteAhead(now, publisher, session, seq, last, from); // never evicts (and fetches) another here
+        if (seq <= last) deferAnnounced(now, publisher, session, seq, last, from);
         continue;
       }
       long highest = seen.highest(publisher, session);
@@ -444,13 +455,26 @@ public final class Plumtree {
         if (budget-- <= 0) {
           overBudget(from, "IHAVE");
           deferred = true;
-          noteAhead(now, publisher, session, seq, last, from);
+          deferAnnounced(now, publisher, session, seq, last, from);
           break;
         }
-        addMissing(now, new MessageRef(publisher, session, seq), from, repairWait());
+        addMissing(now, new MessageRef(publisher, session, seq), from, repairWait(now));
       }
       if (!ihave.catchUp() && !deferred) maybeOptimize(now, from, a, last);
     }
+  }
+
+  /**
+   * Announced numbers past the frame's work budget: kept on the publisher's range, fetched a
+   * bounded number at a time. Only for a publisher whose messages we have had, in the session
+   * its range already follows: announcements are not signed, and a made-up publisher or session
+   * must cost nothing. Never evicts (and so fetches) another publisher's range.
+   */
+  private void deferAnnounced(long now, PeerId publisher, long session, long seq, long last, PeerId from) {
+    if (!seen.knows(publisher)) return;
+    Ahead existing = ahead == null ? null : ahead.get(publisher);
+    boolean room = existing != null ? existing.session == session : ahead == null || ahead.size() < config.maxPublisherTrees();
+    if (room) noteAhead(now, publisher, session, seq, last, from);
   }
 
   /**
@@ -476,14 +500,14 @@ public final class Plumtree {
     gapsRepaired++;
     long span = Math.min(config.maxAnnouncementSpan(), config.maxMissingPerFrame());
     for (long seq = Math.max(gapFrom, gapTo - span + 1); seq <= gapTo; seq++) {
-      addMissing(now, new MessageRef(message.publisher(), message.session(), seq), from, repairWait());
+      addMissing(now, new MessageRef(message.publisher(), message.session(), seq), from, repairWait(now));
     }
   }
 
   /** Whether this publisher's tree brought us a new message of the session within {@code stallTimeout}. */
   private boolean treeDelivering(long now, PeerId publisher, long session) {
     long last = seen.lastNewAt(publisher, session);
-    return last != Long.MIN_VALUE && now - last < stallWait();
+    return last != Long.MIN_VALUE && now - last < stallWait(now);
   }
 
   private void noteAhead(long now, PeerId publisher, long session, long first, long last, PeerId from) {
@@ -505,9 +529,10 @@ public final class Plumtree {
       ahead.put(publisher, a);
     }
     a.note(from, first, last);
+    a.notedAt = now;
     if (!a.checkScheduled) {
       a.checkScheduled = true;
-      out.schedule(new Timer.StallCheck(stream, publisher), stallWait());
+      out.schedule(new Timer.StallCheck(stream, publisher), stallWait(now));
     }
   }
 
@@ -529,6 +554,18 @@ public final class Plumtree {
     if (saturated) {
       // We are backpressured: repair traffic would only lengthen the backlogs. The asker tries
       // its next announcer after its retry wait, or us again.
+      graftsDeferred++;
+      return;
+    }
+    if (!neighbors.contains(from)) {
+      // A former neighbour's GRAFT, still in flight: answered to no one (and not budgeted, so
+      // that churning identities cannot grow the budget tables).
+      graftsRefused++;
+      return;
+    }
+    if (backedUp.contains(from)) {
+      // It does not read what we already sent it: an answer would wait in our buffer, or be
+      // shed there. It asks again (rounds with growing waits) once its link drains.
       graftsDeferred++;
       return;
     }
@@ -557,13 +594,13 @@ public final class Plumtree {
    * {@link Lateness#MAX_NANOS}. Under load the tree is late, not broken; a fixed timer turned
    * that lateness into repair traffic, which made the overload worse.
    */
-  private long repairWait() {
-    return Math.max(config.graftTimeout1Nanos(), lateness.timeoutNanos());
+  private long repairWait(long now) {
+    return Math.max(config.graftTimeout1Nanos(), lateness.timeoutNanos(now));
   }
 
   /** How long a tree may be silent before it is taken for stalled: never less than the repair wait. */
-  private long stallWait() {
-    return Math.max(config.stallTimeoutNanos(), lateness.timeoutNanos());
+  private long stallWait(long now) {
+    return Math.max(config.stallTimeoutNanos(), lateness.timeoutNanos(now));
   }
 
   /** The wait before the next announcer is asked: graftTimeout2, doubling with each attempt (at most 16 times). */
@@ -622,7 +659,7 @@ public final class Plumtree {
     }
     PeerId peer = m.announcers[m.nextAnnouncer++];
     m.attempts++;
-    if (neighbors.contains(peer)) { // an announcer may have left since; the GRAFT still fetches the message
+    if (m.rounds == 0 && neighbors.contains(peer)) { // asking again changes no tree; a departed announcer is asked no more
       Tree tree = tree(ref.publisher());
       tree.pruned.remove(peer);
       tree.grafted.put(peer, now);
@@ -642,6 +679,12 @@ public final class Plumtree {
     Ahead a = ahead == null ? null : ahead.get(publisher);
     if (a == null) return;
     a.checkScheduled = false;
+    if (a.announcerCount == 0 || now - a.notedAt > config.missingTtlNanos()) {
+      // Everyone who announced it left, or nobody has for missingTtl (as a missing entry
+      // expires): given up, so that a range no one serves costs no work for ever.
+      removeAhead(publisher);
+      return;
+    }
     // Numbers the tree has gone past without delivering will not come by it: fetch them now.
     long passed = Math.min(seen.highest(publisher, a.session), a.high);
     if (a.low <= passed) {
@@ -656,8 +699,8 @@ public final class Plumtree {
       return;
     }
     long last = seen.lastNewAt(publisher, a.session);
-    if (last != Long.MIN_VALUE && now - last < stallWait()) {
-      checkAgain(publisher, a, last + stallWait() - now);
+    if (last != Long.MIN_VALUE && now - last < stallWait(now)) {
+      checkAgain(publisher, a, last + stallWait(now) - now);
       return;
     }
     // The tree has gone quiet while others have newer messages: it is broken somewhere above us.
@@ -702,7 +745,6 @@ public final class Plumtree {
   /** Periodic upkeep: cache and missing-table TTLs. */
   public void housekeeping(long now) {
     cache.expire(now);
-    lateness.decay();
     if (missing == null) return;
     Iterator<Map.Entry<MessageRef, Missing>> it = missing.entrySet().iterator();
     while (it.hasNext()) {
@@ -808,6 +850,7 @@ public final class Plumtree {
     if (t == null) {
       if (publisherTrees.size() >= config.maxPublisherTrees()) evictLeastRecentlyUsedTree();
       t = new Tree(publisher);
+      for (int i = 0; i < demoted.size(); i++) t.lazy.add(demoted.get(i)); // held off the eager path (an expired hold ends at its first GRAFT)
       publisherTrees.put(publisher, t);
       lastTree = t;
     }

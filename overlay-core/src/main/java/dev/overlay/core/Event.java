@@ -24,6 +24,12 @@ public sealed interface Event {
   record PeerSlow(PeerId peer) implements Event {}
 
   /**
+   * The link of a peer reported {@link PeerSlow} can be written to again. Until this, its GRAFTs
+   * are not answered: an answer would only wait in our buffer for it, or be shed there.
+   */
+  record PeerDrained(PeerId peer) implements Event {}
+
+  /**
    * The node has stopped reading from its links because what it sends piles up somewhere
    * (backpressure), or has started again. While it is saturated, GRAFTs are not answered:
    * repair traffic would only lengthen the backlogs; the askers try again later.

@@ -15,7 +15,14 @@ public record PublishResult(StreamId stream, long session, long seq, Status stat
     NOT_JOINED,
     /** The payload is larger than {@code NodeConfig#maxPayloadBytes()}. Nothing was numbered. */
     TOO_LARGE,
-    /** The runtime's command queue was full: the node is swamped. Nothing was numbered. */
+    /**
+     * Refused, and nothing was numbered: the node's command queue was full, or the node is
+     * backpressured (a neighbour cannot take what it sends; the overlay is saturated). A
+     * refusal may come back at once or once the node's loop takes the publish, so a publisher
+     * that pipelines should stop at its first refusal and wait on
+     * {@code OverlayNode.publishable()} before going on, or its later messages may be accepted
+     * ahead of a refused one it then sends again.
+     */
     QUEUE_FULL
   }
 

@@ -7,8 +7,10 @@ import java.time.Duration;
  *
  * <p>Defaults, and where they come from:
  * <ul>
- *   <li>{@code maxPublishers} 4,096: a guess sized for telemetry fleets; each entry costs about
- *       200 bytes, so the cap bounds a stream's seen set near 1 MB.</li>
+ *   <li>{@code maxPublishers} 4,096: a guess sized for telemetry fleets; an entry without holes
+ *       costs about 200 bytes (about 1 MB for a full table); the worst case, every publisher
+ *       with both sessions at the hole limit below, is 4,096 x 2 x 256 x 16 B, 32 MiB per
+ *       stream, which only a network of that many publishers under heavy loss can reach.</li>
  *   <li>{@code maxSessionsPerPublisher} 2: the current session and the one before a restart,
  *       whose last messages may still be in flight.</li>
  *   <li>{@code maxIntervalsPerSession} 256: up to 255 distinct holes per publisher before the

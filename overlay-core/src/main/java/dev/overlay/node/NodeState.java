@@ -92,8 +92,11 @@ public final class NodeState {
       }
     } else if (event instanceof Event.PeerSlow e) {
       for (StreamState s : streamList()) s.onPeerSlow(now, e.peer());
+    } else if (event instanceof Event.PeerDrained e) {
+      for (StreamState s : streamList()) s.onPeerDrained(e.peer());
     } else if (event instanceof Event.Saturated e) {
-      for (StreamState s : streamList()) s.onSaturated(e.saturated());
+      saturated = e.saturated();
+      for (StreamState s : streamList()) s.onSaturated(saturated);
     } else if (event instanceof Event.DialFailed e) {
       links.onDown(e.peer());
       for (StreamState s : streamList()) s.onDialFailed(now, e.peer(), e.reason());
@@ -181,6 +184,9 @@ public final class NodeState {
 
   // ---- Internals --------------------------------------------------------------------------
 
+  /** Whether the transport has stopped reading (backpressure): see {@link Event.Saturated}. */
+  private boolean saturated;
+
   private void join(long now, StreamId stream, java.util.Set<PeerId> publishers) {
     if (streams.containsKey(stream)) return;
     if (streams.size() >= config.maxStreams()) {
@@ -191,6 +197,7 @@ public final class NodeState {
     StreamState s = new StreamState(stream, self, config.membership(), config.broadcast(), config.seen(), config.auth(),
         signatures, sealFormat, publishers, rng, links, out);
     streams.put(stream, s);
+    if (saturated) s.onSaturated(true); // a stream joined during a pause is backpressured too
     s.start(now);
   }
 

@@ -222,6 +222,10 @@ public final class StreamState implements HyParView.Listener {
     broadcast.demote(now, peer);
   }
 
+  public void onPeerDrained(PeerId peer) {
+    broadcast.drained(peer);
+  }
+
   public void onSaturated(boolean saturated) {
     broadcast.saturated(saturated);
   }

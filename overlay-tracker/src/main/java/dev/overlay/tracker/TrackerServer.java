@@ -79,7 +79,10 @@ public final class TrackerServer implements LinkManager.Listener, AutoCloseable 
     this.group = new MultiThreadIoEventLoopGroup(1, io);
     this.loop = group.next();
     TlsContexts tls = new TlsContexts(identity, transport.nativeTls());
-    this.links = new LinkManager(loop, transport, tls, socket, server, new SplittableRandom(new SecureRandom().nextLong()), this);
+    // A tracker forwards nothing: pausing its reading for one slow client would only stall the
+    // others. Its slow clients are closed after slowPeerTimeout instead.
+    TransportConfig links = transport.toBuilder().pauseReading(false).build();
+    this.links = new LinkManager(loop, links, tls, socket, server, new SplittableRandom(new SecureRandom().nextLong()), this);
     this.http = new TrackerHttp(this, server);
   }
 
@@ -105,7 +108,7 @@ public final class TrackerServer implements LinkManager.Listener, AutoCloseable 
       links.self(self);
       long period = Math.max(TimeUnit.MILLISECONDS.toNanos(100), state.config().registrationTtlNanos() / 10);
       scheduled.add(loop.scheduleAtFixedRate(() -> state.expire(clock.getAsLong()), period, period, TimeUnit.NANOSECONDS));
-      scheduled.add(loop.scheduleAtFixedRate(links::checkSlowPeers, 1, 1, TimeUnit.SECONDS));
+      scheduled.add(loop.scheduleAtFixedRate(links::checkSlowPeers, links.slowPeerCheckNanos(), links.slowPeerCheckNanos(), TimeUnit.NANOSECONDS));
       return null;
     });
     if (httpOn) httpAddress = http.bind(httpBind, loop);

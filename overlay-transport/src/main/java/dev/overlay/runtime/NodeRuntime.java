@@ -146,6 +146,8 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
   // Counted off the loop too.
   private final java.util.concurrent.atomic.AtomicLong publishRefused = new java.util.concurrent.atomic.AtomicLong();
   private final java.util.concurrent.atomic.AtomicLong backpressureRefusals = new java.util.concurrent.atomic.AtomicLong();
+  /** Whether this pause's refusals were reported (reset when the node takes publishes again). */
+  private final AtomicBoolean refusalReported = new AtomicBoolean();
   /** Waiting for the node to take publishes again (loop-confined). */
   private final List<CompletableFuture<Void>> publishWaiters = new ArrayList<>();
 
@@ -188,7 +190,7 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
           new dev.overlay.identity.EcdsaSignatures(identity), this);
       introducer = introducerFactory.apply(this);
       core.start(now);
-      scheduledTasks.add(loop.scheduleAtFixedRate(links::checkSlowPeers, 1, 1, TimeUnit.SECONDS));
+      scheduledTasks.add(loop.scheduleAtFixedRate(links::checkSlowPeers, links.slowPeerCheckNanos(), links.slowPeerCheckNanos(), TimeUnit.NANOSECONDS));
       endOfTurn();
       return self;
     });
@@ -235,8 +237,7 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
     if (links.congested()) {
       // Backpressure: a neighbour cannot take what we send. Refused here, visibly, rather than
       // accepted and shed inside the overlay; publishable() completes when it can go on.
-      publishRefused.incrementAndGet();
-      backpressureRefusals.incrementAndGet();
+      refuseForBackpressure(name);
       result.complete(PublishResult.refused(stream, PublishResult.Status.QUEUE_FULL));
       return result;
     }
@@ -470,7 +471,12 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
   @Override
   public void saturated(boolean saturated) {
     // Reported from inside a send, which may be inside the core: handed to the core afterwards.
-    if (core != null) loop.execute(() -> handle(new Event.Saturated(saturated)));
+    if (core == null || stopped) return;
+    try {
+      loop.execute(() -> handle(new Event.Saturated(saturated)));
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      // the loop is shutting down: nothing will ask the core anything any more
+    }
   }
 
   @Override
@@ -479,12 +485,28 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
   }
 
   @Override
+  public void peerDrained(PeerId peer) {
+    if (core != null && !introducer.isInfrastructure(peer)) handle(new Event.PeerDrained(peer));
+  }
+
+  @Override
   public void uncongested() {
+    refusalReported.set(false);
     if (stopped) return;
     if (publishWaiters.isEmpty()) return;
     for (CompletableFuture<Void> w : publishWaiters) completions.complete(w, null);
     publishWaiters.clear();
-    completions.endOfTurn(); // called from a write path, not within a turn of the core
+    completions.endOfTurn(); // hand them over now: this may come from a channel event, outside any turn
+  }
+
+  /** Counts a publish refused for backpressure; the first of each pause is also an event (not one per refusal). */
+  private void refuseForBackpressure(String stream) {
+    publishRefused.incrementAndGet();
+    backpressureRefusals.incrementAndGet();
+    if (refusalReported.compareAndSet(false, true)) {
+      events.offer(new TransportEvent.PublishRefused(stream, "backpressure: a neighbour cannot take what this node sends"
+          + " (see OverlayNode.publishable())"));
+    }
   }
 
   /** Completes when the node takes publishes again (at once if it does now). */
@@ -644,8 +666,7 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
     if (links.congested()) {
       // Checked again here: publishes queued before the backlog showed would otherwise all be
       // sent into it (up to commandQueueCapacity of them) and overflow the lanes.
-      publishRefused.incrementAndGet();
-      backpressureRefusals.incrementAndGet();
+      refuseForBackpressure(p.name());
       completions.complete(p.result(), PublishResult.refused(p.stream(), PublishResult.Status.QUEUE_FULL));
       return;
     }

@@ -13,12 +13,13 @@ import java.util.function.LongSupplier;
  *
  * <p>Limits keep it from hurting more than it helps. One connection carries every stream, and
  * links in a cycle (eager both ways, or two publishers each upstream of the other) could wait on
- * each other for ever: so a paused node still reads from the peers it is congested towards
- * (LinkManager.applyReading); a pause one congested peer alone holds for {@code maxPause}
- * takes that peer off the eager path, so its backlog drains with nothing shed; after ten times
- * that the node reads again whatever the backlogs (a lane may then reach its hard cap and
- * shed).
- * Loop-confined, but for {@link #congested()}.
+ * each other for ever, and a hostile peer that never reads would hold every stream of the node:
+ * so a paused node still reads from the peers it is congested towards (LinkManager.applyReading);
+ * a link that alone holds the pause for {@code maxPause} has its peer taken off the eager path and
+ * stops counting here, so no single peer pauses the node, or refuses its publishes, for longer
+ * than that; and a link still unwritable after {@code slowPeerTimeout} is closed. A pause that
+ * lasts ten times {@code maxPause} anyway ends by reading again (publishes stay refused while
+ * links are congested). Loop-confined, but for {@link #congested()}.
  */
 final class Backpressure {
 
@@ -63,25 +64,24 @@ final class Backpressure {
   }
 
   /** What a long pause calls for. */
-  enum Verdict { NONE, DEMOTE, RESUME }
+  enum Verdict { NONE, RESUME }
 
   /**
-   * Called about once a second. A pause of {@code maxPause} with one congested link has found
-   * its bottleneck: that peer reads more slowly than everything else and is taken off the eager
-   * path (its backlog then drains, with nothing shed). With several congested links the overlay
-   * is saturated, and the pause goes on carrying the pressure back to the publisher. A pause ten
-   * times as long is ended by reading again (a lane may then fill and shed): cycles of links
-   * waiting on each other must not stall the node for good.
+   * Called a few times per {@code maxPause}. Each link's own time is LinkManager's business (a
+   * link unwritable for {@code maxPause} stops counting here); this is the backstop: a pause
+   * ten times as long is ended by reading again, whatever holds it.
    */
   Verdict check() {
     if (!paused) return Verdict.NONE;
-    long pausedFor = clock.getAsLong() - pausedAt;
-    if (pausedFor >= 10 * maxPauseNanos) {
-      forcedResumes++;
-      resumeReading();
-      return Verdict.RESUME;
-    }
-    return pausedFor >= maxPauseNanos && congestedLinks == 1 ? Verdict.DEMOTE : Verdict.NONE;
+    if (clock.getAsLong() - pausedAt < 10 * maxPauseNanos) return Verdict.NONE;
+    forcedResumes++;
+    resumeReading();
+    return Verdict.RESUME;
+  }
+
+  /** How many links are congested now. */
+  int congestedLinks() {
+    return congestedLinks;
   }
 
   /** Whether the node is reading nothing now; new links must not read either. */

@@ -72,8 +72,11 @@ public final class LinkManager {
 
     void received(PeerId peer, Message message, int frameBytes);
 
-    /** The peer's data has stayed backlogged for slowPeerTimeout: take it off the eager path. */
+    /** The peer's link has stayed unwritable for maxPause: take it off the eager path. */
     default void peerSlow(PeerId peer) {}
+
+    /** The link of a peer reported slow can be written to again. */
+    default void peerDrained(PeerId peer) {}
 
     /** No link is congested any more: publishes are taken again. */
     default void uncongested() {}
@@ -99,10 +102,16 @@ public final class LinkManager {
     final OutboundQueue queue;
     long shed;
     long lastShedReport;
-    /** Whether this link counts as congested for {@link Backpressure}. */
+    /** Whether this link counts as congested for {@link Backpressure}: unwritable, and not exempt. */
     boolean congested;
-    /** When it was last reported slow (so once per backlog, not once a second). */
-    long slowReportedAt = Long.MIN_VALUE;
+    /** Whether Netty holds more than its high water mark for the link, and since when. */
+    boolean unwritable;
+    long unwritableSince;
+    /**
+     * Its peer was taken off the eager path for this backlog: the link no longer pauses the node
+     * or refuses its publishes, whatever it holds, until it is writable again.
+     */
+    boolean exempt;
 
     Link(PeerId peer, TransportConfig config, LongSupplier clock) {
       this.peer = peer;
@@ -388,23 +397,30 @@ public final class LinkManager {
   }
 
   /**
-   * About once a second: a pause that lasted too long ends or finds its bottleneck, and peers
-   * whose data lane has been backlogged for slowPeerTimeout, or that alone held a pause for
-   * maxPause, are reported slow (the core stops pushing to them), once per backlog. A slow peer
-   * is no longer disconnected: that tore the trees up under load.
+   * Every {@code maxPause / 4}: a link that alone has held the node's pause for {@code maxPause}
+   * is its bottleneck: its peer is taken off the eager path (the core stops pushing to it) and
+   * the link stops counting for backpressure, so one peer cannot hold the node's reading, or its
+   * publishes, longer than that. A link still unwritable after {@code slowPeerTimeout} belongs to
+   * a peer that does not read: it is closed, whether it was alone or not. A pause that outlasts
+   * ten times {@code maxPause} anyway ends (reading resumes; publishes stay refused while links
+   * are congested).
    */
   public void checkSlowPeers() {
-    boolean demoteCongested = backpressure.check() == Backpressure.Verdict.DEMOTE;
+    backpressure.check();
     long now = clock.getAsLong();
     for (Link link : new ArrayList<>(links.values())) {
-      long late = link.queue.backloggedFor(now);
-      boolean slow = (demoteCongested && link.congested) || late > config.slowPeerTimeoutNanos();
-      if (link.ready == null || !slow) continue;
-      if (link.slowReportedAt != Long.MIN_VALUE && now - link.slowReportedAt < late) continue; // this backlog was reported
-      link.slowReportedAt = now;
-      slowPeerDemotions++;
-      listener.event(new TransportEvent.SlowPeerDemoted(link.peer, link.queue.queuedBytes(), TimeUnit.NANOSECONDS.toMillis(late)));
-      listener.peerSlow(link.peer);
+      if (link.ready == null || !link.unwritable) continue;
+      long stuck = now - link.unwritableSince;
+      if (stuck >= config.slowPeerTimeoutNanos()) {
+        disconnectSlow(link, "did not read for " + TimeUnit.NANOSECONDS.toMillis(stuck) + " ms");
+      } else if (stuck >= config.maxPauseNanos() && !link.exempt && (!link.congested || backpressure.congestedLinks() == 1)) {
+        // It alone holds the node. When several links are congested at once, that is overload,
+        // which backpressure to the publisher answers; demoting them all would leave no tree.
+        exempt(link);
+        slowPeerDemotions++;
+        listener.event(new TransportEvent.SlowPeerDemoted(link.peer, link.queue.queuedBytes(), TimeUnit.NANOSECONDS.toMillis(stuck)));
+        listener.peerSlow(link.peer);
+      }
     }
   }
 
@@ -413,11 +429,29 @@ public final class LinkManager {
     return backpressure.congested();
   }
 
-  /** Updates the link's congestion after its data backlog changed. */
   /** Updates the link's congestion: whether Netty holds more than the high water mark for it. */
   private void congestion(Link link) {
+    boolean unwritable = link.ready != null && !link.ready.channel().isWritable();
+    if (unwritable != link.unwritable) {
+      link.unwritable = unwritable;
+      if (unwritable) {
+        link.unwritableSince = clock.getAsLong();
+      } else if (link.exempt) {
+        link.exempt = false;
+        listener.peerDrained(link.peer);
+      }
+    }
+    setCongested(link, unwritable && !link.exempt && config.pauseReading());
+  }
+
+  private void exempt(Link link) {
+    link.exempt = true;
+    setCongested(link, false);
+  }
+
+  private void setCongested(Link link, boolean congested) {
     boolean was = link.congested;
-    link.congested = backpressure.update(was, link.ready != null && !link.ready.channel().isWritable());
+    link.congested = backpressure.update(was, congested);
     if (was != link.congested) applyReading(link);
     if (was && !link.congested && !backpressure.congested()) listener.uncongested();
   }
@@ -426,24 +460,32 @@ public final class LinkManager {
    * Reads from the link unless the node is paused; a link we are congested towards is read from
    * even then. Its peer may be paused itself, waiting for us to read what it sends (a cycle of
    * links eager both ways): reading from it lets it drain towards us, read again, and so drain
-   * our backlog towards it. Reading it cannot lengthen that backlog, since nothing is forwarded
-   * back to its sender.
+   * our backlog towards it. Reading it adds nothing to that backlog (nothing is forwarded back
+   * to its sender); what it forwards to other links is bounded by the pause's short life.
    */
   private void applyReading(Link link) {
     LinkHandler h = link.ready;
     if (h == null) return;
     boolean on = !backpressure.paused() || link.congested;
-    if (h.channel().config().isAutoRead() == on) return;
-    h.channel().config().setAutoRead(on);
-    if (on) h.channel().read();
+    if (h.channel().config().isAutoRead() != on) h.channel().config().setAutoRead(on); // on also reads
   }
 
-  /** The link's backlog is gone with it. */
+  /** The link's backlog is gone with it (the link closed, or its connection was replaced). */
   private void uncongest(Link link) {
+    link.unwritable = false;
+    if (link.exempt) {
+      link.exempt = false;
+      listener.peerDrained(link.peer);
+    }
     if (!link.congested) return;
     link.congested = false;
     backpressure.forget(true);
     if (!backpressure.congested()) listener.uncongested();
+  }
+
+  /** How often {@link #checkSlowPeers} should run: a quarter of {@code maxPause}. */
+  public long slowPeerCheckNanos() {
+    return Math.max(TimeUnit.MILLISECONDS.toNanos(10), config.maxPauseNanos() / 4);
   }
 
   /** Turns reading on or off for every ready link (Backpressure decides when; see applyReading). */

@@ -33,10 +33,14 @@ import java.time.Duration;
  *       at most about 2.5 MB/s per link at 100 ms round trip (25,000 messages of 100 bytes);
  *       raise it for links that carry more over long distances, or set 0 to leave either to
  *       the kernel. Measured in docs/benchmarks.md ("Overload").</li>
- *   <li>{@code slowPeerTimeout} 2 s: a peer whose data lane stays backlogged this long is taken off
- *       the eager path in every stream (it gets announcements and fetches what it wants at its
- *       own pace), rather than disconnected as before: disconnects under load tore up the trees
- *       (jvm-libp2p penalises such peers after a number of heartbeats, PR #513).</li>
+ *   <li>{@code slowPeerTimeout} 5 s: a link that stays unwritable this long is closed
+ *       ({@code SlowPeerDisconnected}). By then its peer was taken off the eager path (at
+ *       {@code maxPause}) and nothing but announcements and budgeted repairs went to it: it does
+ *       not read. Under honest load links are unwritable for milliseconds at a time; before
+ *       backpressure, slow peers were disconnected after 2 s of backlog and that tore the trees
+ *       up under load (jvm-libp2p penalises such peers after a number of heartbeats, PR #513).</li>
+ *   <li>{@code pauseReading} true: whether backpressure stops reading at all. A tracker sets
+ *       false: it forwards nothing, so pausing would only let one slow client stall all.</li>
  *   <li>{@code keepAliveInterval} 5 s: checked once per interval, a whole interval with nothing
  *       sent sends a PING (so a quiet link pings every 5 to 10 s); {@code idleTimeout} 15 s of
  *       receive silence closes the link as half-open (Partisan v5 added the same ping for
@@ -96,7 +100,8 @@ public record TransportConfig(
     int maxDialsInProgress,
     int socketReceiveBufferBytes,
     int unsentLowWaterBytes,
-    long maxPauseNanos) {
+    long maxPauseNanos,
+    boolean pauseReading) {
 
   public TransportConfig {
     if (maxFrameBytes < dev.overlay.wire.WireCodec.MIN_FRAME_LIMIT) {
@@ -129,6 +134,11 @@ public record TransportConfig(
     if (socketReceiveBufferBytes < 0) throw new IllegalArgumentException("socketReceiveBuffer must not be negative");
     if (unsentLowWaterBytes < 0) throw new IllegalArgumentException("unsentLowWater must not be negative");
     positive(maxPauseNanos, "maxPause");
+    if (slowPeerTimeoutNanos <= maxPauseNanos) throw new IllegalArgumentException("slowPeerTimeout must be longer than maxPause");
+    if (maxPauseNanos > idleTimeoutNanos / 10) {
+      // A pause may last ten times maxPause, during which nothing is read: links would be closed as half-open.
+      throw new IllegalArgumentException("maxPause must be at most a tenth of idleTimeout");
+    }
   }
 
   private static void positive(long v, String name) {
@@ -143,13 +153,45 @@ public record TransportConfig(
     return new Builder();
   }
 
+  /** A builder holding these values, to change some. */
+  public Builder toBuilder() {
+    Builder b = new Builder();
+    b.maxFrameBytes = maxFrameBytes;
+    b.dataQueueBytes = dataQueueBytes;
+    b.controlQueueBytes = controlQueueBytes;
+    b.writeBufferLowWaterMark = writeBufferLowWaterMark;
+    b.writeBufferHighWaterMark = writeBufferHighWaterMark;
+    b.slowPeerTimeout = Duration.ofNanos(slowPeerTimeoutNanos);
+    b.keepAliveInterval = Duration.ofNanos(keepAliveIntervalNanos);
+    b.idleTimeout = Duration.ofNanos(idleTimeoutNanos);
+    b.connectTimeout = Duration.ofNanos(connectTimeoutNanos);
+    b.handshakeTimeout = Duration.ofNanos(handshakeTimeoutNanos);
+    b.dialBackoffMin = Duration.ofNanos(dialBackoffMinNanos);
+    b.dialBackoffMax = Duration.ofNanos(dialBackoffMaxNanos);
+    b.commandQueueCapacity = commandQueueCapacity;
+    b.subscriptionQueueCapacity = subscriptionQueueCapacity;
+    b.eventQueueCapacity = eventQueueCapacity;
+    b.nativeTransport = nativeTransport;
+    b.nativeTls = nativeTls;
+    b.flushCoalescing = Duration.ofNanos(flushCoalescingNanos);
+    b.maxLinks = maxLinks;
+    b.maxHandshakes = maxHandshakes;
+    b.maxDialsPerSecond = maxDialsPerSecond;
+    b.maxDialsInProgress = maxDialsInProgress;
+    b.socketReceiveBufferBytes = socketReceiveBufferBytes;
+    b.unsentLowWaterBytes = unsentLowWaterBytes;
+    b.maxPause = Duration.ofNanos(maxPauseNanos);
+    b.pauseReading = pauseReading;
+    return b;
+  }
+
   public static final class Builder {
     private int maxFrameBytes = 1 << 20;
     private int dataQueueBytes = 4 << 20;
     private int controlQueueBytes = 1 << 20;
     private int writeBufferLowWaterMark = 128 << 10;
     private int writeBufferHighWaterMark = 256 << 10;
-    private Duration slowPeerTimeout = Duration.ofSeconds(2);
+    private Duration slowPeerTimeout = Duration.ofSeconds(5);
     private Duration keepAliveInterval = Duration.ofSeconds(5);
     private Duration idleTimeout = Duration.ofSeconds(15);
     private Duration connectTimeout = Duration.ofSeconds(5);
@@ -169,6 +211,13 @@ public record TransportConfig(
     private int socketReceiveBufferBytes = 256 << 10;
     private int unsentLowWaterBytes = 128 << 10;
     private Duration maxPause = Duration.ofSeconds(1);
+    private boolean pauseReading = true;
+
+    /** Whether backpressure stops reading (see the class comment); a tracker turns it off. */
+    public Builder pauseReading(boolean v) {
+      pauseReading = v;
+      return this;
+    }
 
     /** SO_RCVBUF of every link, in bytes; 0 leaves it to the kernel. */
     public Builder socketReceiveBuffer(int bytes) {
@@ -295,7 +344,7 @@ public record TransportConfig(
           connectTimeout.toNanos(), handshakeTimeout.toNanos(), dialBackoffMin.toNanos(), dialBackoffMax.toNanos(),
           commandQueueCapacity, subscriptionQueueCapacity, eventQueueCapacity, nativeTransport, nativeTls,
           flushCoalescing.toNanos(), maxLinks, maxHandshakes, maxDialsPerSecond, maxDialsInProgress,
-          socketReceiveBufferBytes, unsentLowWaterBytes, maxPause.toNanos());
+          socketReceiveBufferBytes, unsentLowWaterBytes, maxPause.toNanos(), pauseReading);
     }
   }
 }

@@ -21,12 +21,13 @@ public sealed interface TransportEvent {
   record DataShed(PeerId peer, long frames, long queuedBytes) implements TransportEvent {}
 
   /**
-   * A peer's data stayed backlogged for {@code backloggedMs}: it is taken off the eager path in
-   * every stream (it gets announcements, and fetches what it wants).
+   * What we send a peer stayed unwritable for {@code backloggedMs} (at least
+   * {@code TransportConfig.maxPause}): it is taken off the eager path in every stream (it gets
+   * announcements, and fetches what it wants), and its link no longer holds the node's reading.
    */
   record SlowPeerDemoted(PeerId peer, long queuedBytes, long backloggedMs) implements TransportEvent {}
 
-  /** A peer filled its control lane, and was disconnected. */
+  /** A peer did not read for {@code TransportConfig.slowPeerTimeout}, or filled its control lane, and was disconnected. */
   record SlowPeerDisconnected(PeerId peer, long queuedBytes, String reason) implements TransportEvent {}
 
   /** A subscription's handler fell behind and {@code missed} messages were dropped for it. */

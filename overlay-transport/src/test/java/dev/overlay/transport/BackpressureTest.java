@@ -49,28 +49,19 @@ class BackpressureTest {
   }
 
   @Test
-  void aPauseHeldByOneLinkNamesItsBottleneckAfterMaxPause() {
-    bp.update(false, true);
-    now += 999 * MS;
-    assertThat(bp.check()).isEqualTo(Backpressure.Verdict.NONE);
-    now += MS;
-    assertThat(bp.check()).isEqualTo(Backpressure.Verdict.DEMOTE);
-  }
-
-  @Test
   void aSaturatedOverlayKeepsThePauseButNotForEver() {
     bp.update(false, true);
-    bp.update(false, true); // two congested links: the overlay is saturated, not one peer slow
-    now += 5_000 * MS;
+    bp.update(false, true);
+    now += 9_999 * MS;
     assertThat(bp.check()).isEqualTo(Backpressure.Verdict.NONE);
     assertThat(reading).containsExactly(false);
 
-    now += 5_000 * MS;
+    now += MS;
     assertThat(bp.check()).as("links waiting on each other must not stall the node").isEqualTo(Backpressure.Verdict.RESUME);
     assertThat(reading).containsExactly(false, true);
     assertThat(bp.forcedResumes()).isEqualTo(1);
     assertThat(bp.paused()).isFalse();
-    assertThat(bp.congested()).as("publishes are still refused while backlogs last").isTrue();
+    assertThat(bp.congested()).as("until LinkManager exempts the links that held it").isTrue();
     assertThat(bp.check()).isEqualTo(Backpressure.Verdict.NONE);
   }
 

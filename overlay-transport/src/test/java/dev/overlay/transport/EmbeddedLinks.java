@@ -43,10 +43,16 @@ final class EmbeddedLinks {
     }
 
     Node(TransportConfig config, NodeIdentity identity, java.security.cert.X509Certificate cert) throws Exception {
+      this(config, identity, cert, System::nanoTime);
+    }
+
+    /** With the clock the manager's timeouts and budgets read. */
+    Node(TransportConfig config, NodeIdentity identity, java.security.cert.X509Certificate cert,
+        java.util.function.LongSupplier clock) throws Exception {
       this.identity = identity;
       tls = cert == null ? new TlsContexts(identity, true) : new TlsContexts(identity, true, cert);
       manager = new LinkManager(loop.eventLoop(), config, tls, NioSocketChannel.class, NioServerSocketChannel.class,
-          new SplittableRandom(1), this);
+          new SplittableRandom(1), this, dev.overlay.wire.WireCodec.MAX_PAYLOAD_BYTES, clock);
       manager.self(new PeerInfo(identity.peerId(), 1, List.of(new Candidate(Candidate.Kind.LOCAL, "127.0.0.1", 1))));
     }
 
@@ -78,6 +84,16 @@ final class EmbeddedLinks {
     public void event(TransportEvent event) {
       events.add(event);
     }
+
+    @Override
+    public void peerSlow(PeerId peer) {
+      log.add("slow " + peer);
+    }
+
+    @Override
+    public void saturated(boolean saturated) {
+      log.add(saturated ? "saturated" : "unsaturated");
+    }
   }
 
   /** One connection: the dialler's channel and the acceptor's. */
@@ -107,6 +123,13 @@ final class EmbeddedLinks {
 
   Node node(TransportConfig config) throws Exception {
     Node n = new Node(config);
+    nodes.add(n);
+    return n;
+  }
+
+  /** A node whose manager reads {@code clock}. */
+  Node node(TransportConfig config, java.util.function.LongSupplier clock) throws Exception {
+    Node n = new Node(config, NodeIdentity.generate(), null, clock);
     nodes.add(n);
     return n;
   }

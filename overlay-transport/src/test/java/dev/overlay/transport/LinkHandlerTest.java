@@ -240,6 +240,91 @@ class LinkHandlerTest {
     assertThat(c.acceptor.isActive()).isTrue();
   }
 
+  /** As when the socket fills or drains; Netty reports the change in a later task. */
+  private static void writable(io.netty.channel.embedded.EmbeddedChannel ch, boolean writable) {
+    ch.unsafe().outboundBuffer().setUserDefinedWritability(1, writable);
+    ch.runPendingTasks();
+  }
+
+  @Test
+  void aPeerThatStopsReadingPausesUsAtMostMaxPauseAndIsClosedAfterSlowPeerTimeout() throws Exception {
+    long[] now = {0};
+    TransportConfig config = TransportConfig.builder().flushCoalescing(java.time.Duration.ZERO).build();
+    EmbeddedLinks.Node a = net.node(config, () -> now[0]);
+    EmbeddedLinks.Node b = net.node();
+    EmbeddedLinks.Connection c = net.connect(a, b, b.id());
+    net.pump();
+    // b stops reading: a's socket towards it fills, and a's channel stops being writable.
+    writable(c.dialer, false);
+    assertThat(a.manager.congested()).as("publishes refused while the backlog is fresh").isTrue();
+    assertThat(a.log).contains("saturated");
+    assertThat(c.dialer.config().isAutoRead()).as("still reading the peer it is congested towards").isTrue();
+
+    now[0] += config.maxPauseNanos() - 1;
+    a.manager.checkSlowPeers();
+    assertThat(a.manager.congested()).isTrue();
+    assertThat(a.log).doesNotContain("slow " + b.id());
+
+    now[0] += 1;
+    a.manager.checkSlowPeers();
+    assertThat(a.manager.congested()).as("one peer holds the node no longer than maxPause").isFalse();
+    assertThat(a.log).containsSubsequence("saturated", "unsaturated").contains("slow " + b.id());
+    assertThat(a.events).filteredOn(e -> e instanceof TransportEvent.SlowPeerDemoted).hasSize(1);
+    now[0] += config.maxPauseNanos();
+    a.manager.checkSlowPeers();
+    assertThat(a.events).as("demoted once per episode").filteredOn(e -> e instanceof TransportEvent.SlowPeerDemoted).hasSize(1);
+    assertThat(c.dialer.isActive()).isTrue();
+
+    now[0] = config.slowPeerTimeoutNanos();
+    a.manager.checkSlowPeers();
+    assertThat(c.dialer.isActive()).as("closed after slowPeerTimeout without reading").isFalse();
+    assertThat(c.dialerLink.closeReason()).startsWith("slow peer: did not read for " + TimeUnit.NANOSECONDS.toMillis(config.slowPeerTimeoutNanos()) + " ms");
+    assertThat(a.manager.linkSummary()).containsEntry("slow_peer_disconnects", 1L).containsEntry("slow_peer_demotions", 1L);
+  }
+
+  @Test
+  void whenSeveralPeersLagAtOnceThatIsOverloadAndThePublisherStaysRefused() throws Exception {
+    long[] now = {0};
+    TransportConfig config = TransportConfig.builder().flushCoalescing(java.time.Duration.ZERO).build();
+    EmbeddedLinks.Node a = net.node(config, () -> now[0]);
+    EmbeddedLinks.Node b = net.node();
+    EmbeddedLinks.Node c = net.node();
+    EmbeddedLinks.Connection ab = net.connect(a, b, b.id());
+    EmbeddedLinks.Connection ac = net.connect(a, c, c.id());
+    net.pump();
+    writable(ab.dialer, false);
+    writable(ac.dialer, false);
+    now[0] += 2 * config.maxPauseNanos();
+    a.manager.checkSlowPeers();
+    assertThat(a.manager.congested()).as("demoting every peer would leave no tree; the publisher waits").isTrue();
+    assertThat(a.events).noneMatch(e -> e instanceof TransportEvent.SlowPeerDemoted);
+
+    writable(ac.dialer, true); // c drains; b alone holds the node from now on
+    now[0] += config.maxPauseNanos();
+    a.manager.checkSlowPeers();
+    assertThat(a.manager.congested()).isFalse();
+    assertThat(a.log).contains("slow " + b.id()).doesNotContain("slow " + c.id());
+  }
+
+  @Test
+  void aPeerThatDrainsInTimeIsNeitherDemotedNorClosed() throws Exception {
+    long[] now = {0};
+    TransportConfig config = TransportConfig.builder().flushCoalescing(java.time.Duration.ZERO).build();
+    EmbeddedLinks.Node a = net.node(config, () -> now[0]);
+    EmbeddedLinks.Node b = net.node();
+    EmbeddedLinks.Connection c = net.connect(a, b, b.id());
+    net.pump();
+    for (int round = 0; round < 10; round++) { // unwritable just under maxPause each time
+      writable(c.dialer, false);
+      now[0] += config.maxPauseNanos() - 1;
+      a.manager.checkSlowPeers();
+      writable(c.dialer, true);
+      assertThat(a.manager.congested()).isFalse();
+    }
+    assertThat(a.events).noneMatch(e -> e instanceof TransportEvent.SlowPeerDemoted || e instanceof TransportEvent.SlowPeerDisconnected);
+    assertThat(c.dialer.isActive()).isTrue();
+  }
+
   @Test
   void handshakesBeyondTheCapAreRefusedBeforeTls() throws Exception {
     EmbeddedLinks.Node a = net.node();

@@ -99,7 +99,7 @@ public final class CoreFuzz {
             : new Event.TimerFired(out.timers.remove(data.consumeInt(0, out.timers.size() - 1)));
         case 4 -> new Event.Publish(Pool.stream(data), data.consumeBytes(data.consumeInt(0, 100)));
         case 5 -> new Event.Introductions(Pool.STREAM, List.of(Pool.info(data, Pool.peer(data))));
-        case 6 -> new Event.PeerSlow(peer);
+        case 6 -> data.consumeBoolean() ? new Event.PeerSlow(peer) : new Event.PeerDrained(peer);
         case 7 -> new Event.Saturated(data.consumeBoolean());
         default -> new Event.Received(peer, Pool.message(data, peer));
       };

@@ -26,6 +26,7 @@ class OverloadBurstTest {
       // 500 msg/s before and after (a tenth of the most the handlers allow), 15,000 during.
       report = BurstScenario.run(net, 5_000, 3, 0.1, 2, 3, 3, 100, 1, false);
     }
+    System.out.println(BurstScenario.summary(report)); // what a failure needs to be understood
     assertThat(report.burstRefused()).as("the excess is refused at the publisher").isPositive();
     assertThat(report.completenessMin()).as(() -> "every accepted message reaches every subscriber" + BurstScenario.summary(report)).isEqualTo(1.0);
     assertThat(report.framesShed()).as("nothing is shed inside the overlay").isZero();

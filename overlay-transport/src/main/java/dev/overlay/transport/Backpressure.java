@@ -15,9 +15,10 @@ import java.util.function.LongSupplier;
  * links in a cycle (eager both ways, or two publishers each upstream of the other) could wait on
  * each other for ever, and a hostile peer that never reads would hold every stream of the node:
  * so a paused node still reads from the peers it is congested towards (LinkManager.applyReading);
- * a link that alone holds the pause for {@code maxPause} has its peer taken off the eager path and
- * stops counting here, so no single peer pauses the node, or refuses its publishes, for longer
- * than that; and a link still unwritable after {@code slowPeerTimeout} is closed. A pause that
+ * a link that alone holds the pause for {@code maxPause} has its peer taken off the eager path, so
+ * that once it drains it no longer sets the pace; and a link still unwritable after
+ * {@code slowPeerTimeout} is closed, so a peer that never reads holds the node no longer than
+ * that. A pause that
  * lasts ten times {@code maxPause} anyway ends by reading again (publishes stay refused while
  * links are congested). Loop-confined, but for {@link #congested()}.
  */

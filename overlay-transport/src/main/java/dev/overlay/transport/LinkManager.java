@@ -102,16 +102,13 @@ public final class LinkManager {
     final OutboundQueue queue;
     long shed;
     long lastShedReport;
-    /** Whether this link counts as congested for {@link Backpressure}: unwritable, and not exempt. */
+    /** Whether this link counts as congested for {@link Backpressure}: unwritable (and the node pauses at all). */
     boolean congested;
     /** Whether Netty holds more than its high water mark for the link, and since when. */
     boolean unwritable;
     long unwritableSince;
-    /**
-     * Its peer was taken off the eager path for this backlog: the link no longer pauses the node
-     * or refuses its publishes, whatever it holds, until it is writable again.
-     */
-    boolean exempt;
+    /** Its peer was taken off the eager path for this backlog (reported once per backlog). */
+    boolean demoted;
 
     Link(PeerId peer, TransportConfig config, LongSupplier clock) {
       this.peer = peer;
@@ -398,12 +395,14 @@ public final class LinkManager {
 
   /**
    * Every {@code maxPause / 4}: a link that alone has held the node's pause for {@code maxPause}
-   * is its bottleneck: its peer is taken off the eager path (the core stops pushing to it) and
-   * the link stops counting for backpressure, so one peer cannot hold the node's reading, or its
-   * publishes, longer than that. A link still unwritable after {@code slowPeerTimeout} belongs to
-   * a peer that does not read: it is closed, whether it was alone or not. A pause that outlasts
-   * ten times {@code maxPause} anyway ends (reading resumes; publishes stay refused while links
-   * are congested).
+   * is its bottleneck: its peer is taken off the eager path (the core stops pushing to it), so
+   * that once the backlog drains it no longer sets the stream's pace. The link still counts for
+   * backpressure: letting the publisher go on would only turn the backlog into repair traffic
+   * (measured: OverloadBurstTest then saw thousands of GRAFTs and seconds of latency). A link
+   * still unwritable after {@code slowPeerTimeout} belongs to a peer that does not read: it is
+   * closed, so a peer that never reads holds the node for at most that long. A pause that
+   * outlasts ten times {@code maxPause} anyway ends (reading resumes; publishes stay refused
+   * while links are congested).
    */
   public void checkSlowPeers() {
     backpressure.check();
@@ -413,10 +412,10 @@ public final class LinkManager {
       long stuck = now - link.unwritableSince;
       if (stuck >= config.slowPeerTimeoutNanos()) {
         disconnectSlow(link, "did not read for " + TimeUnit.NANOSECONDS.toMillis(stuck) + " ms");
-      } else if (stuck >= config.maxPauseNanos() && !link.exempt && (!link.congested || backpressure.congestedLinks() == 1)) {
+      } else if (stuck >= config.maxPauseNanos() && !link.demoted && (!link.congested || backpressure.congestedLinks() == 1)) {
         // It alone holds the node. When several links are congested at once, that is overload,
         // which backpressure to the publisher answers; demoting them all would leave no tree.
-        exempt(link);
+        link.demoted = true;
         slowPeerDemotions++;
         listener.event(new TransportEvent.SlowPeerDemoted(link.peer, link.queue.queuedBytes(), TimeUnit.NANOSECONDS.toMillis(stuck)));
         listener.peerSlow(link.peer);
@@ -436,17 +435,12 @@ public final class LinkManager {
       link.unwritable = unwritable;
       if (unwritable) {
         link.unwritableSince = clock.getAsLong();
-      } else if (link.exempt) {
-        link.exempt = false;
+      } else if (link.demoted) {
+        link.demoted = false;
         listener.peerDrained(link.peer);
       }
     }
-    setCongested(link, unwritable && !link.exempt && config.pauseReading());
-  }
-
-  private void exempt(Link link) {
-    link.exempt = true;
-    setCongested(link, false);
+    setCongested(link, unwritable && config.pauseReading());
   }
 
   private void setCongested(Link link, boolean congested) {
@@ -473,8 +467,8 @@ public final class LinkManager {
   /** The link's backlog is gone with it (the link closed, or its connection was replaced). */
   private void uncongest(Link link) {
     link.unwritable = false;
-    if (link.exempt) {
-      link.exempt = false;
+    if (link.demoted) {
+      link.demoted = false;
       listener.peerDrained(link.peer);
     }
     if (!link.congested) return;

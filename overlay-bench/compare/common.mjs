@@ -23,17 +23,19 @@ export function parseArgs (argv) {
     duration: Number(a.duration ?? 8),
     size: Number(a.size ?? 100),
     degree: Number(a.degree ?? 4),
-    warmup: Number(a.warmup ?? 4)
+    warmup: Number(a.warmup ?? 4),
+    sign: a.sign === 'true'
   }
 }
 
 /**
- * One gossipsub node on 127.0.0.1. Defaults except: StrictNoSign with the message id taken from
- * the payload's sequence number; floodPublish off; the IP-colocation penalty off (every peer is
+ * One gossipsub node on 127.0.0.1. Defaults except: StrictNoSign (unless sign: StrictSign, its
+ * default, each message signed by its publisher's key) with the message id taken from the
+ * payload's sequence number; floodPublish off; the IP-colocation penalty off (every peer is
  * on 127.0.0.1); the connection monitor off and the inbound threshold raised (both misfire on
  * one busy event loop).
  */
-export function createNode () {
+export function createNode (sign = false) {
   return createLibp2p({
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
     transports: [tcp()],
@@ -44,7 +46,7 @@ export function createNode () {
     services: {
       identify: identify(),
       pubsub: gossipsub({
-        globalSignaturePolicy: 'StrictNoSign',
+        globalSignaturePolicy: sign ? 'StrictSign' : 'StrictNoSign',
         msgIdFn: (msg) => msg.data.subarray(8, 16), // the sequence number: unique per message
         fastMsgIdFn: (msg) => Buffer.from(msg.data.subarray(8, 16)).toString('hex'),
         floodPublish: false,

@@ -14,7 +14,7 @@ if (a.raw.child !== undefined) await child()
 else await parent()
 
 async function child () {
-  const node = await createNode()
+  const node = await createNode(a.sign)
   const gs = node.services.pubsub
   let copies = 0
   countCopies(node, () => copies++)
@@ -91,7 +91,7 @@ async function parent () {
   }
   console.log(report({
     system: 'js-libp2p gossipsub 14.1.2 (libp2p 2.10.0), a process per node',
-    settings: 'StrictNoSign, floodPublish=false, D=6/Dlo=4/Dhi=12, IPColocationFactorWeight=0, a process per node',
+    settings: (a.sign ? 'StrictSign' : 'StrictNoSign') + ', floodPublish=false, D=6/Dlo=4/Dhi=12, IPColocationFactorWeight=0, a process per node',
     a, published, delivered: stats.slice(1).map((s) => s.delivered), copies: stats.reduce((x, s) => x + s.copies, 0),
     latencies: stats.slice(1).flatMap((s) => s.latencies), elapsed: Number(process.hrtime.bigint() - t0) / 1e9,
     lo: loBytes() - lo0, cpuS: stats.reduce((x, s) => x + s.cpu, 0) - cpu0

@@ -7,7 +7,7 @@ import { TOPIC, parseArgs, createNode, countCopies, dialTargets, publishFor, pay
 const a = parseArgs(process.argv.slice(2))
 const N = a.nodes
 const nodes = []
-for (let i = 0; i < N; i++) nodes.push(await createNode())
+for (let i = 0; i < N; i++) nodes.push(await createNode(a.sign))
 let copies = 0
 for (const n of nodes) countCopies(n, () => copies++)
 for (let i = 1; i < N; i++) {
@@ -57,7 +57,7 @@ const cpu = process.cpuUsage(cpu0)
 measuring = false
 console.log(report({
   system: 'js-libp2p gossipsub 14.1.2 (libp2p 2.10.0)',
-  settings: 'StrictNoSign, floodPublish=false, D=6/Dlo=4/Dhi=12, IPColocationFactorWeight=0, one process',
+  settings: (a.sign ? 'StrictSign' : 'StrictNoSign') + ', floodPublish=false, D=6/Dlo=4/Dhi=12, IPColocationFactorWeight=0, one process',
   a, published, delivered: delivered.slice(1), copies: copies - copies0, latencies,
   elapsed: Number(process.hrtime.bigint() - t0) / 1e9, lo: loBytes() - lo0, cpuS: (cpu.user + cpu.system) / 1e6
 }))

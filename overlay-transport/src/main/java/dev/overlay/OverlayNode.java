@@ -58,7 +58,12 @@ import java.util.function.Function;
  */
 public final class OverlayNode implements AutoCloseable {
 
-  private final Builder b;
+  // What start() and the API need of the builder, copied: a builder changed or reused after
+  // build() must not change a node already built.
+  private final InetSocketAddress listenAt;
+  private final String advertiseHost;
+  private final int subscriptionQueueCapacity;
+  private final int maxStreams;
   private final NodeIdentity identity;
   private final EventLoopGroup group;
   private final boolean ownsGroup;
@@ -69,7 +74,10 @@ public final class OverlayNode implements AutoCloseable {
   private volatile boolean closed;
 
   private OverlayNode(Builder b) throws Exception {
-    this.b = b;
+    this.listenAt = InetSocketAddress.createUnresolved(b.listenHost, b.listenPort);
+    this.advertiseHost = b.advertiseHost;
+    this.subscriptionQueueCapacity = b.transport.subscriptionQueueCapacity();
+    this.maxStreams = b.config.maxStreams();
     this.identity = b.identity != null ? b.identity : NodeIdentity.generate();
     boolean epoll = b.transport.nativeTransport() && Epoll.isAvailable();
     IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
@@ -115,7 +123,7 @@ public final class OverlayNode implements AutoCloseable {
   /** Binds the listening socket and starts the protocol. On failure the node is closed. */
   public OverlayNode start() throws Exception {
     try {
-      self = runtime.start(new InetSocketAddress(b.listenHost, b.listenPort), b.advertiseHost);
+      self = runtime.start(new InetSocketAddress(listenAt.getHostString(), listenAt.getPort()), advertiseHost);
       return this;
     } catch (Exception e) {
       closed = true;
@@ -156,7 +164,7 @@ public final class OverlayNode implements AutoCloseable {
     ensureOpen();
     Objects.requireNonNull(handler, "handler");
     StreamId id = id(stream);
-    return runtime.subscribe(id, stream, executor, handler::onMessage, handler::onLagged, b.transport.subscriptionQueueCapacity());
+    return runtime.subscribe(id, stream, executor, handler::onMessage, handler::onLagged, subscriptionQueueCapacity);
   }
 
   /**
@@ -288,7 +296,7 @@ public final class OverlayNode implements AutoCloseable {
   private StreamId id(String stream) {
     StreamId id = streamIds.get(stream);
     if (id != null) return id;
-    if (streamIds.size() >= b.config.maxStreams() * 2) streamIds.clear(); // a cache, bounded
+    if (streamIds.size() >= maxStreams * 2) streamIds.clear(); // a cache, bounded
     id = StreamId.of(stream);
     streamIds.put(stream, id);
     return id;

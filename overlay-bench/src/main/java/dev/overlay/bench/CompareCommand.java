@@ -88,8 +88,10 @@ final class CompareCommand implements Callable<Integer> {
     return switch (system) {
       case "overlay" -> "Overlay";
       case "gossipsub" -> "js-libp2p gossipsub (one process)";
+      case "gossipsub-signed" -> "js-libp2p gossipsub (one process, signed)";
       case "gossipsub-procs" -> "js-libp2p gossipsub (a process per node)";
       case "jgroups" -> "JGroups (TCP)";
+      case "jgroups-encrypted" -> "JGroups (TCP, encrypted)";
       default -> system;
     };
   }
@@ -152,8 +154,12 @@ final class CompareCommand implements Callable<Integer> {
           "--nodes", "" + nodes, "--rate", r, "--duration", d, "--warmup", w, "--json", json.toString());
       case "jgroups" -> List.of(java, "-Xms" + heap, "-Xmx" + heap, "-XX:+AlwaysPreTouch", "-jar", jar, "jgroups",
           "--nodes", "" + nodes, "--rate", r, "--duration", d, "--warmup", w, "--json", json.toString());
+      case "jgroups-encrypted" -> List.of(java, "-Xms" + heap, "-Xmx" + heap, "-XX:+AlwaysPreTouch", "-jar", jar, "jgroups",
+          "--encrypt", "--nodes", "" + nodes, "--rate", r, "--duration", d, "--warmup", w, "--json", json.toString());
       case "gossipsub" -> List.of("node", "--import", "./polyfill.mjs", "gossipsub.mjs", "--nodes", "" + nodes, "--rate", r,
           "--duration", d, "--warmup", w);
+      case "gossipsub-signed" -> List.of("node", "--import", "./polyfill.mjs", "gossipsub.mjs", "--nodes", "" + nodes, "--rate", r,
+          "--duration", d, "--warmup", w, "--sign", "true");
       case "gossipsub-procs" -> List.of("node", "--import", "./polyfill.mjs", "gossipsub-procs.mjs", "--nodes", "" + nodes, "--rate", r,
           "--duration", d, "--warmup", w);
       default -> throw new IllegalArgumentException("unknown system " + system);

@@ -65,6 +65,17 @@ class ApiMisuseTest {
   }
 
   @Test
+  void aBuilderChangedAfterBuildDoesNotChangeTheNodeItBuilt() throws Exception {
+    OverlayNode.Builder builder = OverlayNode.builder().listen("127.0.0.1", 0).advertise("127.0.0.1");
+    try (OverlayNode node = builder.build()) {
+      builder.listen("203.0.113.1", 1).advertise("203.0.113.1"); // an address this machine does not have
+      node.start();
+      assertThat(node.address().getAddress().getHostAddress()).isEqualTo("127.0.0.1");
+      assertThat(node.info().candidates()).allMatch(c -> c.host().equals("127.0.0.1"));
+    }
+  }
+
+  @Test
   void publishAndJoinFuturesCompleteOffTheNodesLoop() throws Exception {
     EventLoopGroup group = namedGroup("node-loop-");
     try (OverlayNode a = OverlayNode.builder().eventLoopGroup(group).build().start();

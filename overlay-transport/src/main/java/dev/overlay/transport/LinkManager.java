@@ -411,7 +411,7 @@ public final class LinkManager {
     backpressure.check();
     long now = clock.getAsLong();
     for (Link link : new ArrayList<>(links.values())) {
-      if (link.ready == null || !link.unwritable) continue;
+      if (link.ready == null || !link.unwritable || link.ready.closeReason() != null) continue; // closing: TLS may wait to flush
       long stuck = now - link.unwritableSince;
       // Nothing more is written to Netty while the link is unwritable, so a backlog that shrinks
       // means the peer reads, however slowly: under honest saturation a link can stay above the

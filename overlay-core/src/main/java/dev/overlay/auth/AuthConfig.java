@@ -20,11 +20,15 @@ import java.time.Duration;
  *       cost at 1,000 msg/s for half the delay.</li>
  *   <li>{@code maxSealMessages} 256: the most messages under one seal (4 KiB of digests), so
  *       that the seal frame stays small.</li>
- *   <li>{@code sealsPerPublisher} 64: verified seals kept per publisher session while their
+ *   <li>{@code sealsPerPublisher} 1,024: verified seals kept per publisher session while their
  *       messages are still arriving. A message travels behind its seal on the same link, so a
- *       node needs a seal only until the rest of its batch has come over the slowest of its
- *       links: 64 seals are 128 ms of a publisher at its highest seal rate (at most 270 KB).
- *       A GRAFT answer carries its seal again in any case.</li>
+ *       node needs a seal until the rest of its batch has come over the slowest of its links,
+ *       which under overload is seconds: 1,024 seals are 2 s of a publisher at its highest seal
+ *       rate (about 1 MB at 35,000 msg/s). It was 64 (128 ms): in the sweep at 200,000 msg/s
+ *       copies arriving later than that were dropped as unsealed (2,000-6,000 per node), had to
+ *       be fetched again, and some never were (completeness 0.983). A stream holds at most
+ *       {@code SealBook.MAX_SEALS} seals over all its publishers. A GRAFT answer carries its
+ *       seal again in any case.</li>
  *   <li>{@code verificationsPerSecond} 2,000 per publisher and 4,000 per neighbour: signature
  *       checks beyond these are refused (the message is dropped, counted as
  *       {@code RATE_LIMITED}); an honest publisher needs at most 500. A peer cannot make the
@@ -62,7 +66,7 @@ public record AuthConfig(boolean required, long sealIntervalNanos, int maxSealMe
     private boolean required = true;
     private Duration sealInterval = Duration.ofMillis(2);
     private int maxSealMessages = 256;
-    private int sealsPerPublisher = 64;
+    private int sealsPerPublisher = 1_024;
     private int verificationsPerSecondPerPublisher = 2_000;
     private int verificationsPerSecondPerPeer = 4_000;
 

@@ -39,23 +39,30 @@ public final class SealBook {
   private static final class Session {
     final PeerId publisher;
     final long session;
-    final Seal[] seals;
+    final int capacity;
+    Seal[] seals = new Seal[8]; // grows to capacity: a quiet publisher's session stays small
     int count;
     int last = -1; // the seal that matched last: messages come in runs
 
     Session(PeerId publisher, long session, int capacity) {
       this.publisher = publisher;
       this.session = session;
-      this.seals = new Seal[capacity];
+      this.capacity = capacity;
     }
 
-    void add(Seal s) {
-      if (count == seals.length) {
+    /** Adds the newest seal; returns whether the oldest went to make room. */
+    boolean add(Seal s) {
+      boolean evicted = false;
+      if (count == capacity) {
         System.arraycopy(seals, 1, seals, 0, count - 1); // the oldest goes
         count--;
+        evicted = true;
+      } else if (count == seals.length) {
+        seals = Arrays.copyOf(seals, Math.min(capacity, seals.length * 2));
       }
       seals[count++] = s;
       last = count - 1;
+      return evicted;
     }
   }
 
@@ -80,6 +87,12 @@ public final class SealBook {
   }
 
   public static final int MAX_SESSIONS = 512;
+  /**
+   * Seals held for all sessions of a stream together: with {@code sealsPerPublisher} 1,024 and
+   * 512 sessions a stream could otherwise hold half a million; this keeps the worst case near
+   * 8,192 x 4 KiB of digests (34 MB) and a busy publisher's 2 s of seals (about 1 MB) whole.
+   */
+  public static final int MAX_SEALS = 8_192;
   private static final int MAX_BUDGETS = 1024;
 
   private final StreamId stream;
@@ -91,9 +104,13 @@ public final class SealBook {
   private final LinkedHashMap<Key, Session> sessions = new LinkedHashMap<>(16, 0.75f, true) {
     @Override
     protected boolean removeEldestEntry(Map.Entry<Key, Session> eldest) {
-      return size() > MAX_SESSIONS;
+      if (size() <= MAX_SESSIONS) return false;
+      forgetSession(eldest.getValue());
+      return true;
     }
   };
+  /** Seals held over all sessions (at most {@link #MAX_SEALS}). */
+  private int held;
   /** Keys checked against their publisher's id, by publisher; bounded with the sessions. */
   private final LinkedHashMap<PeerId, byte[]> keys = new LinkedHashMap<>(16, 0.75f, true) {
     @Override
@@ -206,8 +223,27 @@ public final class SealBook {
       sessions.put(new Key(m.publisher(), m.session()), s);
       lastSession = s;
     }
-    s.add(incoming);
+    if (!s.add(incoming)) held++;
+    // Over the stream's cap: the least recently used sessions go whole (their publishers are
+    // the quietest), never the one just added to.
+    var it = sessions.entrySet().iterator();
+    while (held > MAX_SEALS && it.hasNext()) {
+      Session eldest = it.next().getValue();
+      if (eldest == s) continue;
+      forgetSession(eldest);
+      it.remove();
+    }
     return incoming;
+  }
+
+  private void forgetSession(Session s) {
+    held -= s.count;
+    if (lastSession == s) lastSession = null;
+  }
+
+  /** Seals held now, over every session of the stream. */
+  public int heldSeals() {
+    return held;
   }
 
   private boolean keyMatches(PeerId publisher, byte[] key) {

@@ -306,6 +306,7 @@ public final class Plumtree {
   private boolean demoted(long now, PeerId peer) {
     long at = demoted.stamp(peer, Long.MIN_VALUE);
     if (at == Long.MIN_VALUE) return false;
+    if (backedUp.contains(peer)) return true; // its link still does not drain: the hold lasts until it does
     if (now - at < config.demotionHoldNanos()) return true;
     demoted.remove(peer);
     return false;
@@ -688,7 +689,9 @@ public final class Plumtree {
     // Numbers the tree has gone past without delivering will not come by it: fetch them now.
     long passed = Math.min(seen.highest(publisher, a.session), a.high);
     if (a.low <= passed) {
+      long before = a.low;
       a.low = fetchRange(now, publisher, a, a.low, passed);
+      if (a.low > before) a.notedAt = now; // being fetched: not abandoned for want of new announcements
       if (a.low <= passed) {
         checkAgain(publisher, a, config.graftTimeout2Nanos());
         return;
@@ -705,7 +708,9 @@ public final class Plumtree {
     }
     // The tree has gone quiet while others have newer messages: it is broken somewhere above us.
     stalls++;
+    long before = a.low;
     a.low = fetchRange(now, publisher, a, a.low, a.high);
+    if (a.low > before) a.notedAt = now;
     if (a.low > a.high) removeAhead(publisher);
     else checkAgain(publisher, a, config.graftTimeout2Nanos());
   }

@@ -486,7 +486,13 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
 
   @Override
   public void peerDrained(PeerId peer) {
-    if (core != null && !introducer.isInfrastructure(peer)) handle(new Event.PeerDrained(peer));
+    // Reported from inside a send or a disconnect, which may be inside the core: handed over afterwards.
+    if (core == null || stopped || introducer.isInfrastructure(peer)) return;
+    try {
+      loop.execute(() -> handle(new Event.PeerDrained(peer)));
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      // the loop is shutting down: nothing will ask the core anything any more
+    }
   }
 
   @Override

@@ -441,7 +441,8 @@ public final class LinkManager {
 
   /** Updates the link's congestion: whether Netty holds more than the high water mark for it. */
   private void congestion(Link link) {
-    boolean unwritable = link.ready != null && !link.ready.channel().isWritable();
+    // A link being closed counts for nothing: its close may wait seconds for TLS to flush.
+    boolean unwritable = link.ready != null && link.ready.closeReason() == null && !link.ready.channel().isWritable();
     if (unwritable != link.unwritable) {
       link.unwritable = unwritable;
       if (unwritable) {
@@ -538,6 +539,7 @@ public final class LinkManager {
         h.close(CloseReason.SUPERSEDED, "superseded: a simultaneous dial already linked us");
         return;
       } else {
+        uncongest(link); // the old connection's backlog and clocks are not the new one's
         link.ready = h;
         applyReading(link);
         current.close(CloseReason.SUPERSEDED, "superseded: a simultaneous dial already linked us");
@@ -955,6 +957,7 @@ public final class LinkManager {
     slowPeerDisconnects++;
     listener.event(new TransportEvent.SlowPeerDisconnected(link.peer, queued, why));
     log.warn("disconnecting slow peer {}: {}", link.peer, why);
+    uncongest(link); // TLS may take seconds to flush its close to a peer that does not read: it holds nothing meanwhile
     LinkHandler h = link.ready;
     if (h != null) h.close(CloseReason.SLOW_PEER, "slow peer: " + why); // closed() reports the link down to the core
   }

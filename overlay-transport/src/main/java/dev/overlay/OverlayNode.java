@@ -185,8 +185,10 @@ public final class OverlayNode implements AutoCloseable {
    * is saturated, and excess load is refused here rather than lost inside it). A publisher that
    * must not lose a message waits on this and publishes again. Completes at once when the node
    * is not backpressured; off the node's loop. Do not block on it from a handler running on the
-   * node's loop ({@link #ON_NODE_LOOP}): the node could never catch up. One peer can hold it for
-   * at most {@code TransportConfig.maxPause} before it stops counting.
+   * node's loop ({@link #ON_NODE_LOOP}): the node could never catch up. A neighbour that reads
+   * nothing holds it for at most {@code TransportConfig.slowPeerTimeout} (then it is
+   * disconnected); a slow one for as long as it is slow (docs/architecture.md, "A neighbour
+   * that stops reading").
    */
   public CompletableFuture<Void> publishable() {
     ensureOpen();

@@ -68,9 +68,9 @@ final class Backpressure {
   enum Verdict { NONE, RESUME }
 
   /**
-   * Called a few times per {@code maxPause}. Each link's own time is LinkManager's business (a
-   * link unwritable for {@code maxPause} stops counting here); this is the backstop: a pause
-   * ten times as long is ended by reading again, whatever holds it.
+   * Called a few times per {@code maxPause}. Each link's own time is LinkManager's business (its
+   * peer demoted, or the link closed for not reading); this is the backstop: a pause ten times
+   * as long as {@code maxPause} is ended by reading again, whatever holds it.
    */
   Verdict check() {
     if (!paused) return Verdict.NONE;

@@ -22,8 +22,10 @@ public sealed interface TransportEvent {
 
   /**
    * What we send a peer stayed unwritable for {@code backloggedMs} (at least
-   * {@code TransportConfig.maxPause}): it is taken off the eager path in every stream (it gets
-   * announcements, and fetches what it wants), and its link no longer holds the node's reading.
+   * {@code TransportConfig.maxPause}), with no other link holding the node: it is taken off the
+   * eager path in every stream (it gets announcements, and fetches what it wants once its link
+   * drains), so that it no longer sets the stream's pace. Its backlog still counts for
+   * backpressure until it drains, or until the link is closed for not reading.
    */
   record SlowPeerDemoted(PeerId peer, long queuedBytes, long backloggedMs) implements TransportEvent {}
 

@@ -660,10 +660,12 @@ public final class Plumtree {
     }
     PeerId peer = m.announcers[m.nextAnnouncer++];
     m.attempts++;
-    if (m.rounds == 0 && neighbors.contains(peer)) { // asking again changes no tree; a departed announcer is asked no more
+    if (neighbors.contains(peer)) {
+      // The GRAFT makes us eager at the peer's end, whichever round it is: so at ours too, or the
+      // two disagree on the link (the simulator's invariant check found it, SimulationPropertiesTest).
       Tree tree = tree(ref.publisher());
       tree.pruned.remove(peer);
-      tree.grafted.put(peer, now);
+      if (m.rounds == 0) tree.grafted.put(peer, now); // a retry is no sample of who was faster
     }
     out.send(peer, new Message.Graft(stream, ref, true));
     graftsSent++;

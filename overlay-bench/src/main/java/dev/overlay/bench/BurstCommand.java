@@ -59,15 +59,10 @@ final class BurstCommand implements Callable<Integer> {
   @Option(names = "--json", description = "Write the report as JSON to this file.")
   Path json;
 
-  @Option(names = "--no-relaunch", description = "Run in this JVM rather than a child with a fixed, pre-touched 2 GiB heap.")
-  boolean noRelaunch;
+  @picocli.CommandLine.Mixin
+  RunOptions runs = new RunOptions();
 
-  @Option(names = "--repeat", defaultValue = "1", description = "Run N times, each in a fresh JVM, and report every figure as"
-      + " median [min - max] (default ${DEFAULT-VALUE}).")
-  int repeat;
 
-  @Option(names = "--metrics-out", hidden = true, description = "Where a child of --repeat writes its figures.")
-  Path metricsOut;
 
   @Override
   public Integer call() throws Exception {
@@ -90,7 +85,7 @@ final class BurstCommand implements Callable<Integer> {
       Files.writeString(json, BurstScenario.toJson(report).toString(), StandardCharsets.UTF_8);
       System.out.println("JSON written to " + json);
     }
-    if (metricsOut != null) Repeats.write(metricsOut, BurstScenario.figures(report));
+    if (runs.metricsOut != null) Repeats.write(runs.metricsOut, BurstScenario.figures(report));
     return 0;
   }
 }

@@ -58,8 +58,8 @@ final class ClusterCommand implements Callable<Integer> {
   @Option(names = "--json", description = "Write the results as JSON to this file.")
   Path json;
 
-  @Option(names = "--no-relaunch", description = "Run in this JVM rather than a child with a fixed, pre-touched 2 GiB heap.")
-  boolean noRelaunch;
+  @picocli.CommandLine.Mixin
+  RunOptions runs = new RunOptions();
 
   @Option(names = "--sweep", description = "Offered rates, comma-separated: one fresh network per rate, publishing each for"
       + " --duration; what was accepted and delivered, completeness over accepted messages, latency, repair, shedding and CPU.")
@@ -68,12 +68,7 @@ final class ClusterCommand implements Callable<Integer> {
   @Option(names = "--plots", description = "With --sweep: draw overload-delivered.png and overload-latency.png into this directory.")
   Path plots;
 
-  @Option(names = "--repeat", defaultValue = "1", description = "Run the whole command N times, each in a fresh JVM, and report"
-      + " every figure as median [min - max] (default ${DEFAULT-VALUE}).")
-  int repeat;
 
-  @Option(names = "--metrics-out", hidden = true, description = "Where a child of --repeat writes its figures.")
-  Path metricsOut;
 
   @Override
   public Integer call() throws Exception {
@@ -119,11 +114,11 @@ final class ClusterCommand implements Callable<Integer> {
       Files.writeString(json, out.toString(), StandardCharsets.UTF_8);
       System.out.println("JSON written to " + json);
     }
-    if (metricsOut != null) {
+    if (runs.metricsOut != null) {
       Map<String, Double> figures = new LinkedHashMap<>();
       if (rate.equalsIgnoreCase("max")) figures.put("max_rate", best == null ? 0.0 : best.rate());
       if (best != null) figures.putAll(Repeats.figures(rate.equalsIgnoreCase("max") ? "best." : "", best));
-      Repeats.write(metricsOut, figures);
+      Repeats.write(runs.metricsOut, figures);
     }
     return 0;
   }
@@ -140,7 +135,7 @@ final class ClusterCommand implements Callable<Integer> {
       System.out.println("JSON written to " + json);
     }
     if (plots != null) Sweep.plot(plots, single, 1);
-    if (metricsOut != null) Repeats.write(metricsOut, figures);
+    if (runs.metricsOut != null) Repeats.write(runs.metricsOut, figures);
     return 0;
   }
 

@@ -49,8 +49,8 @@ final class DemoCommand implements Callable<Integer> {
   @Option(names = "--flush-coalescing-us", description = "TransportConfig.flushCoalescing in microseconds (default: the transport's default).")
   Long flushCoalescingMicros;
 
-  @Option(names = "--no-relaunch", description = "Run in this JVM rather than a child with a fixed, pre-touched 2 GiB heap.")
-  boolean noRelaunch;
+  @picocli.CommandLine.Mixin
+  RunOptions runs = new RunOptions();
 
   @picocli.CommandLine.Mixin
   NodeOptions node = new NodeOptions();
@@ -58,12 +58,7 @@ final class DemoCommand implements Callable<Integer> {
   @Option(names = "--json", description = "Write the results as JSON to this file.")
   Path json;
 
-  @Option(names = "--repeat", defaultValue = "1", description = "Run N times, each in a fresh JVM, and report every figure as"
-      + " median [min - max] (default ${DEFAULT-VALUE}).")
-  int repeat;
 
-  @Option(names = "--metrics-out", hidden = true, description = "Where a child of --repeat writes its figures.")
-  Path metricsOut;
 
   @Override
   public Integer call() throws Exception {
@@ -84,7 +79,7 @@ final class DemoCommand implements Callable<Integer> {
       Files.writeString(json, toJson(r).toString(), StandardCharsets.UTF_8);
       System.out.println("JSON written to " + json);
     }
-    if (metricsOut != null) Repeats.write(metricsOut, Repeats.figures("", r));
+    if (runs.metricsOut != null) Repeats.write(runs.metricsOut, Repeats.figures("", r));
     return 0;
   }
 

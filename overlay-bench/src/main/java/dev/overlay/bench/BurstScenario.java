@@ -1,6 +1,6 @@
 package dev.overlay.bench;
 
-import dev.overlay.sim.Json;
+import dev.overlay.report.Json;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;

@@ -1,6 +1,6 @@
 package dev.overlay.bench;
 
-import dev.overlay.sim.Json;
+import dev.overlay.report.Json;
 import dev.overlay.transport.TransportConfig;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

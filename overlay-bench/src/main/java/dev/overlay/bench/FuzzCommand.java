@@ -1,7 +1,7 @@
 package dev.overlay.bench;
 
 import dev.overlay.bench.fuzz.FuzzRunner;
-import dev.overlay.sim.Json;
+import dev.overlay.report.Json;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;

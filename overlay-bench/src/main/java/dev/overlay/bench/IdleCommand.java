@@ -5,7 +5,7 @@ import dev.overlay.OverlayNode;
 import dev.overlay.Subscription;
 import dev.overlay.core.Message;
 import dev.overlay.identity.NodeIdentity;
-import dev.overlay.sim.Json;
+import dev.overlay.report.Json;
 import io.netty.buffer.PooledByteBufAllocator;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;

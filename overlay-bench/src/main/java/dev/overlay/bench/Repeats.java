@@ -1,6 +1,6 @@
 package dev.overlay.bench;
 
-import dev.overlay.sim.Json;
+import dev.overlay.report.Json;
 import java.io.IOException;
 import java.io.Reader;
 import java.io.Writer;

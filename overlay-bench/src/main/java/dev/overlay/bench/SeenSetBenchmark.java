@@ -52,7 +52,7 @@ public class SeenSetBenchmark {
 
   @Setup(Level.Trial)
   public void setUp() {
-    seen = new SeenMessages(StreamId.of("s"), SeenConfig.defaults(), new dev.overlay.core.RecordingOutbox());
+    seen = new SeenMessages(StreamId.of("s"), SeenConfig.defaults(), new dev.overlay.core.testing.RecordingOutbox());
     for (int i = 0; i < publishers.length; i++) publishers[i] = PeerId.random(new java.util.Random(i));
     inOrder = new SeqIntervalSet(64);
     withHoles = new SeqIntervalSet(64);

@@ -91,6 +91,17 @@ final class SimCommand implements Callable<Integer> {
   @Option(names = "--tracker-crash-at-ms", defaultValue = "-1", description = "With --trackers: tracker 0 crashes at this virtual time; its streams' members move to the next tracker (default: none).")
   long trackerCrashAtMs;
 
+  @Option(names = "--cpu-receive-us", defaultValue = "0",
+      description = "Service time: each node's CPU cost per message it takes in, in microseconds; messages wait while it is busy (default 0: infinitely fast nodes).")
+  double cpuReceiveUs;
+
+  @Option(names = "--cpu-send-us", defaultValue = "0", description = "Service time: each node's CPU cost per message it sends, in microseconds (default 0).")
+  double cpuSendUs;
+
+  @Option(names = "--window", defaultValue = "0",
+      description = "Backpressure, as the runtime's: a link with this many of our messages not yet handled by the peer is congested; the node then stops taking messages (but from peers it is congested towards) and refuses publishes until half drained (default 0: none).")
+  int window;
+
   @Option(names = "--json", description = "Write the report as JSON to this file.")
   Path json;
 
@@ -121,9 +132,11 @@ final class SimCommand implements Callable<Integer> {
         .partition(partitionFraction, partitionAtMs, partitionMs)
         .lossRate(loss)
         .streams(streams)
+        .serviceTime(Math.round(cpuReceiveUs * 1_000), Math.round(cpuSendUs * 1_000))
+        .backpressureWindow(window)
         .build();
-    dev.overlay.tracker.sim.SimTrackers simTrackers = trackers > 0
-        ? new dev.overlay.tracker.sim.SimTrackers(trackers, dev.overlay.tracker.TrackerConfig.defaults(), seed, 40_000_000L,
+    dev.overlay.sim.trackers.SimTrackers simTrackers = trackers > 0
+        ? new dev.overlay.sim.trackers.SimTrackers(trackers, dev.overlay.tracker.TrackerConfig.defaults(), seed, 40_000_000L,
             trackerCrashAtMs >= 0 ? 0 : -1, trackerCrashAtMs * 1_000_000)
         : null;
     long start = System.nanoTime();

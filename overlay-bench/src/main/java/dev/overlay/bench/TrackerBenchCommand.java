@@ -10,7 +10,7 @@ import dev.overlay.core.PeerInfo;
 import dev.overlay.core.StreamId;
 import dev.overlay.identity.NodeIdentity;
 import dev.overlay.identity.TlsContexts;
-import dev.overlay.sim.Json;
+import dev.overlay.report.Json;
 import dev.overlay.tracker.TrackerConfig;
 import dev.overlay.tracker.TrackerServer;
 import dev.overlay.tracker.TrackerState;

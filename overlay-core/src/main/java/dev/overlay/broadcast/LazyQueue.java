@@ -10,8 +10,10 @@ import dev.overlay.core.PeerId;
  *
  * <p>Closed runs sit in parallel arrays that grow on demand up to {@code capacity} runs; a run is
  * closed early at {@code maxRunLength} so that no announcement exceeds what a peer accepts.
+ *
+ * <p>Internal, not API: public only so that a JMH benchmark in overlay-bench can measure it.
  */
-final class LazyQueue {
+public final class LazyQueue {
 
   private static final int INITIAL = 8;
 
@@ -31,7 +33,7 @@ final class LazyQueue {
   private long[] nums;
   private int closed;
 
-  LazyQueue(int capacity, int maxRunLength) {
+  public LazyQueue(int capacity, int maxRunLength) {
     this.capacity = capacity;
     this.maxRunLength = maxRunLength;
     refs = new Object[2 * Math.min(INITIAL, capacity)];
@@ -39,7 +41,7 @@ final class LazyQueue {
   }
 
   /** Queues one announcement; returns true when the queue is now full and must be flushed. */
-  boolean add(PeerId publisher, long session, long seq, int hops, PeerId from) {
+  public boolean add(PeerId publisher, long session, long seq, int hops, PeerId from) {
     if (openPublisher != null && openFirstSeq + openCount == seq && openSession == session
         && openCount < maxRunLength && same(openPublisher, publisher) && same(openFrom, from)) {
       openCount++;
@@ -61,7 +63,7 @@ final class LazyQueue {
   }
 
   /** The number of runs, the open one included. */
-  int runs() {
+  public int runs() {
     return closed + (openPublisher == null ? 0 : 1);
   }
 
@@ -70,7 +72,7 @@ final class LazyQueue {
   }
 
   /** Closes the open run, so that runs {@code 0 .. runs()-1} can be read. */
-  void seal() {
+  public void seal() {
     if (openPublisher != null) close();
   }
 
@@ -86,11 +88,11 @@ final class LazyQueue {
     return nums[3 * i];
   }
 
-  long firstSeq(int i) {
+  public long firstSeq(int i) {
     return nums[3 * i + 1];
   }
 
-  int count(int i) {
+  public int count(int i) {
     return (int) (nums[3 * i + 2] >>> 32);
   }
 
@@ -98,7 +100,7 @@ final class LazyQueue {
     return (int) nums[3 * i + 2];
   }
 
-  void clear() {
+  public void clear() {
     java.util.Arrays.fill(refs, 0, 2 * closed, null);
     closed = 0;
     openPublisher = null;

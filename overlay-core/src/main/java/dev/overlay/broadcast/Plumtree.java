@@ -211,12 +211,16 @@ public final class Plumtree {
   private long workBudgetHits;
 
   public Plumtree(StreamId stream, PlumtreeConfig config, SeenMessages seen, Outbox out) {
+    this(stream, config, seen, out, CacheLayout.ARENA);
+  }
+
+  public Plumtree(StreamId stream, PlumtreeConfig config, SeenMessages seen, Outbox out, CacheLayout layout) {
     this.stream = stream;
     this.config = config;
     this.seen = seen;
     this.out = out;
     this.cache = new MessageCache(stream, config.messageCacheCapacity(), config.messageCacheBytes(),
-        config.messageCacheTtlNanos(), config.messageCacheArena());
+        config.messageCacheTtlNanos(), layout == CacheLayout.ARENA);
     this.lazyQueue = new LazyQueue(config.maxPendingAnnouncements(), config.maxAnnouncementSpan());
     this.flushTimer = new Timer.LazyFlush(stream);
     this.missingFullDetail = "missing-message table full (" + config.maxMissing() + "): stopped waiting for the oldest";

@@ -41,9 +41,6 @@ import java.time.Duration;
  *       the count and byte caps bound memory whatever the publish rate. The count must cover
  *       the IHAVE batching plus both graft timeouts at the highest rate: 4,096 was 140 ms at
  *       30,000 msg/s, and GRAFTs found their messages gone. The cache grows only as used.</li>
- *   <li>{@code messageCacheArena} true: cached payloads are copied into one byte array per
- *       stream rather than kept as message objects (see MessageCache for the garbage-collection
- *       cost that avoids). The simulator turns it off, because its nodes share message objects.</li>
  *   <li>{@code maxPendingAnnouncements} 4,096: announcements queued between flushes; the
  *       queue flushes early when full.</li>
  *   <li>{@code maxAnnouncementsPerIHave} 256: keeps one IHAVE frame near 16 KB.</li>
@@ -98,7 +95,6 @@ public record PlumtreeConfig(
     long optimizationBackoffNanos,
     long pruneGracePeriodNanos,
     long stallTimeoutNanos,
-    boolean messageCacheArena,
     int maxMissingPerFrame,
     long demotionHoldNanos,
     int graftAnswerBytesPerSecond) {
@@ -165,7 +161,6 @@ public record PlumtreeConfig(
     b.optimizationBackoff = Duration.ofNanos(optimizationBackoffNanos);
     b.pruneGracePeriod = Duration.ofNanos(pruneGracePeriodNanos);
     b.stallTimeout = Duration.ofNanos(stallTimeoutNanos);
-    b.messageCacheArena = messageCacheArena;
     b.maxMissingPerFrame = maxMissingPerFrame;
     b.demotionHold = Duration.ofNanos(demotionHoldNanos);
     b.graftAnswerBytesPerSecond = graftAnswerBytesPerSecond;
@@ -192,7 +187,6 @@ public record PlumtreeConfig(
     private Duration optimizationBackoff = Duration.ofSeconds(60);
     private Duration pruneGracePeriod = Duration.ofMillis(500);
     private Duration stallTimeout = Duration.ofMillis(250);
-    private boolean messageCacheArena = true;
     private int maxMissingPerFrame = 1024;
     private Duration demotionHold = Duration.ofSeconds(10);
     private int graftAnswerBytesPerSecond = 4 << 20;
@@ -307,17 +301,12 @@ public record PlumtreeConfig(
       return this;
     }
 
-    public Builder messageCacheArena(boolean v) {
-      messageCacheArena = v;
-      return this;
-    }
-
     public PlumtreeConfig build() {
       return new PlumtreeConfig(lazyFlushInterval.toNanos(), graftTimeout1.toNanos(), graftTimeout2.toNanos(),
           optimizationThreshold, messageCacheCapacity, messageCacheBytes, messageCacheTtl.toNanos(),
           maxPendingAnnouncements, maxAnnouncementsPerIHave, maxAnnouncementSpan, maxMissing,
           maxAnnouncersPerMissing, missingTtl.toNanos(), treeStrategy, maxPublisherTrees, pruneRetryInterval.toNanos(),
-          optimizationBackoff.toNanos(), pruneGracePeriod.toNanos(), stallTimeout.toNanos(), messageCacheArena,
+          optimizationBackoff.toNanos(), pruneGracePeriod.toNanos(), stallTimeout.toNanos(),
           maxMissingPerFrame, demotionHold.toNanos(), graftAnswerBytesPerSecond);
     }
   }

@@ -101,7 +101,13 @@ public sealed interface Message {
     private final Seal seal;
     /** Whether the seal goes on the wire with this copy: for the first message of its batch on each link. */
     private final boolean sealOnWire;
-    private Data nextHop; // a benign race: any thread computing it computes an equal, immutable object
+    /**
+     * The copy one hop further, made once and shared. For the simulator's sake: there every node
+     * forwards the same message object, and without this memo 10,000 nodes would each allocate
+     * their own copy per hop (a real node forwards each message once, so it costs it nothing).
+     * A benign race: any thread computing it computes an equal, immutable object.
+     */
+    private Data nextHop;
 
     public Data(StreamId stream, PeerId publisher, long session, long seq, int hops, byte[] payload) {
       this(stream, publisher, session, seq, hops, payload, null, false);

@@ -2,7 +2,7 @@ package dev.overlay.core;
 
 /**
  * Where {@code dev.overlay.node.NodeState} writes its commands. The Netty runtime carries them out on real
- * sockets; the simulator on virtual links; tests record them ({@link RecordingOutbox}).
+ * sockets; the simulator on virtual links; tests record them ({@code dev.overlay.core.testing.RecordingOutbox} in the test fixtures).
  *
  * <p>The link contract the runtime keeps:
  * <ul>

@@ -2,6 +2,7 @@ package dev.overlay.node;
 
 import dev.overlay.auth.SealFormat;
 import dev.overlay.auth.Signatures;
+import dev.overlay.broadcast.CacheLayout;
 import dev.overlay.core.Event;
 import dev.overlay.core.Message;
 import dev.overlay.core.OverlayEvent;
@@ -40,6 +41,7 @@ public final class NodeState {
   private final LinkTable links;
   private final IncarnationTable incarnations;
   private final Signatures signatures;
+  private final CacheLayout cacheLayout;
   private final SealFormat sealFormat = new SealFormat();
   private final LinkedHashMap<StreamId, StreamState> streams = new LinkedHashMap<>();
   private StreamState lastStream; // messages come in runs for one stream: skip the hash lookup
@@ -62,6 +64,16 @@ public final class NodeState {
    * @param signatures this node's key, and how to check others' seals
    */
   public NodeState(NodeConfig config, PeerInfo self, RandomGenerator rng, Signatures signatures, Outbox out) {
+    this(config, self, rng, signatures, out, CacheLayout.ARENA);
+  }
+
+  /**
+   * As above, with the message caches' memory layout chosen: {@link CacheLayout#SHARED_OBJECTS}
+   * for the simulator, whose nodes share message objects. Behaviour is the same either way.
+   */
+  public NodeState(NodeConfig config, PeerInfo self, RandomGenerator rng, Signatures signatures, Outbox out,
+      CacheLayout cacheLayout) {
+    this.cacheLayout = cacheLayout;
     this.config = config;
     this.signatures = signatures;
     this.self = self;
@@ -195,7 +207,7 @@ public final class NodeState {
       return;
     }
     StreamState s = new StreamState(stream, self, config.membership(), config.broadcast(), config.seen(), config.auth(),
-        signatures, sealFormat, publishers, rng, links, out);
+        signatures, sealFormat, publishers, rng, links, out, cacheLayout);
     streams.put(stream, s);
     if (saturated) s.onSaturated(true); // a stream joined during a pause is backpressured too
     s.start(now);

@@ -6,6 +6,7 @@ import dev.overlay.auth.SealFormat;
 import dev.overlay.auth.SealForwarder;
 import dev.overlay.auth.Sealer;
 import dev.overlay.auth.Signatures;
+import dev.overlay.broadcast.CacheLayout;
 import dev.overlay.broadcast.Plumtree;
 import dev.overlay.broadcast.PlumtreeConfig;
 import dev.overlay.core.Links;
@@ -59,16 +60,18 @@ public final class StreamState implements HyParView.Listener {
 
   public StreamState(StreamId stream, PeerInfo self, HyParViewConfig membershipConfig,
       PlumtreeConfig broadcastConfig, SeenConfig seenConfig, RandomGenerator rng, Links links, Outbox out) {
-    this(stream, self, membershipConfig, broadcastConfig, seenConfig, AuthConfig.off(), null, null, null, rng, links, out);
+    this(stream, self, membershipConfig, broadcastConfig, seenConfig, AuthConfig.off(), null, null, null, rng, links, out,
+        CacheLayout.ARENA);
   }
 
   /**
    * @param publishers the only publishers the stream takes messages from; null for anyone
    * @param signatures this node's signature scheme; unused when {@code auth} does not require seals
+   * @param cacheLayout how the message cache keeps messages (the simulator's choice differs)
    */
   public StreamState(StreamId stream, PeerInfo self, HyParViewConfig membershipConfig, PlumtreeConfig broadcastConfig,
       SeenConfig seenConfig, AuthConfig auth, Signatures signatures, SealFormat format, Set<PeerId> publishers,
-      RandomGenerator rng, Links links, Outbox out) {
+      RandomGenerator rng, Links links, Outbox out, CacheLayout cacheLayout) {
     this.stream = stream;
     this.self = self;
     this.out = out;
@@ -77,12 +80,12 @@ public final class StreamState implements HyParView.Listener {
     this.former = new FormerNeighbors(membershipConfig.formerNeighborGraceNanos());
     if (auth.required()) {
       this.forwarder = new SealForwarder(out);
-      this.broadcast = new Plumtree(stream, broadcastConfig, seen, forwarder);
+      this.broadcast = new Plumtree(stream, broadcastConfig, seen, forwarder, cacheLayout);
       this.seals = new SealBook(stream, auth, signatures, format, publishers);
       this.sealer = new Sealer(stream, self.id(), session, signatures, auth, format, out, broadcast::publish);
     } else {
       this.forwarder = null;
-      this.broadcast = new Plumtree(stream, broadcastConfig, seen, out);
+      this.broadcast = new Plumtree(stream, broadcastConfig, seen, out, cacheLayout);
       this.seals = publishers == null ? null : new SealBook(stream, auth, signatures, format, publishers);
       this.sealer = null;
     }

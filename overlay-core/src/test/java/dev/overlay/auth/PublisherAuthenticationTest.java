@@ -1,12 +1,12 @@
 package dev.overlay.auth;
 
-import static dev.overlay.testing.TestNode.KEYS;
-import static dev.overlay.testing.TestNode.MS;
-import static dev.overlay.testing.TestNode.STREAM;
-import static dev.overlay.testing.TestNode.id;
+import static dev.overlay.core.testing.TestNode.KEYS;
+import static dev.overlay.core.testing.TestNode.MS;
+import static dev.overlay.core.testing.TestNode.STREAM;
+import static dev.overlay.core.testing.TestNode.id;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.overlay.core.Command;
+import dev.overlay.core.testing.Command;
 import dev.overlay.core.Event;
 import dev.overlay.core.Message;
 import dev.overlay.core.OverlayEvent;
@@ -14,7 +14,7 @@ import dev.overlay.core.OverlayEvent.DropReason;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.Seal;
 import dev.overlay.core.Timer;
-import dev.overlay.testing.TestNode;
+import dev.overlay.core.testing.TestNode;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;

@@ -1,9 +1,9 @@
 package dev.overlay.auth;
 
-import static dev.overlay.testing.TestNode.KEYS;
-import static dev.overlay.testing.TestNode.MS;
-import static dev.overlay.testing.TestNode.STREAM;
-import static dev.overlay.testing.TestNode.id;
+import static dev.overlay.core.testing.TestNode.KEYS;
+import static dev.overlay.core.testing.TestNode.MS;
+import static dev.overlay.core.testing.TestNode.STREAM;
+import static dev.overlay.core.testing.TestNode.id;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.overlay.core.Message;

@@ -1,6 +1,6 @@
 package dev.overlay.broadcast;
 
-import static dev.overlay.testing.TestNode.id;
+import static dev.overlay.core.testing.TestNode.id;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import org.junit.jupiter.api.Test;

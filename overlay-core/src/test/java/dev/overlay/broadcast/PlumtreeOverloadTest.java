@@ -1,18 +1,18 @@
 package dev.overlay.broadcast;
 
-import static dev.overlay.testing.TestNode.MS;
-import static dev.overlay.testing.TestNode.STREAM;
-import static dev.overlay.testing.TestNode.id;
+import static dev.overlay.core.testing.TestNode.MS;
+import static dev.overlay.core.testing.TestNode.STREAM;
+import static dev.overlay.core.testing.TestNode.id;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.overlay.core.Command;
+import dev.overlay.core.testing.Command;
 import dev.overlay.core.Message;
 import dev.overlay.core.Message.Announcement;
 import dev.overlay.core.Message.Data;
 import dev.overlay.core.MessageRef;
 import dev.overlay.core.OverlayEvent;
 import dev.overlay.core.PeerId;
-import dev.overlay.core.RecordingOutbox;
+import dev.overlay.core.testing.RecordingOutbox;
 import dev.overlay.core.Timer;
 import dev.overlay.delivery.SeenConfig;
 import dev.overlay.delivery.SeenMessages;

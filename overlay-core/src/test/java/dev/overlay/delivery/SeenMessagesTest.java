@@ -1,12 +1,12 @@
 package dev.overlay.delivery;
 
-import static dev.overlay.testing.TestNode.STREAM;
-import static dev.overlay.testing.TestNode.id;
+import static dev.overlay.core.testing.TestNode.STREAM;
+import static dev.overlay.core.testing.TestNode.id;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.overlay.core.MessageRef;
 import dev.overlay.core.OverlayEvent;
-import dev.overlay.core.RecordingOutbox;
+import dev.overlay.core.testing.RecordingOutbox;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 

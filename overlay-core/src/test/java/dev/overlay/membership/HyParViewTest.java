@@ -1,19 +1,19 @@
 package dev.overlay.membership;
 
-import static dev.overlay.testing.TestNode.MS;
-import static dev.overlay.testing.TestNode.STREAM;
-import static dev.overlay.testing.TestNode.id;
-import static dev.overlay.testing.TestNode.info;
+import static dev.overlay.core.testing.TestNode.MS;
+import static dev.overlay.core.testing.TestNode.STREAM;
+import static dev.overlay.core.testing.TestNode.id;
+import static dev.overlay.core.testing.TestNode.info;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.overlay.core.Command;
+import dev.overlay.core.testing.Command;
 import dev.overlay.core.Event;
 import dev.overlay.core.Message;
 import dev.overlay.core.OverlayEvent;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.PeerInfo;
 import dev.overlay.core.Timer;
-import dev.overlay.testing.TestNode;
+import dev.overlay.core.testing.TestNode;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 

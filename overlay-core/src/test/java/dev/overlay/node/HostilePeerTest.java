@@ -1,13 +1,13 @@
 package dev.overlay.node;
 
-import static dev.overlay.testing.TestNode.MS;
-import static dev.overlay.testing.TestNode.STREAM;
-import static dev.overlay.testing.TestNode.id;
-import static dev.overlay.testing.TestNode.info;
+import static dev.overlay.core.testing.TestNode.MS;
+import static dev.overlay.core.testing.TestNode.STREAM;
+import static dev.overlay.core.testing.TestNode.id;
+import static dev.overlay.core.testing.TestNode.info;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
-import dev.overlay.core.Command;
+import dev.overlay.core.testing.Command;
 import dev.overlay.core.Event;
 import dev.overlay.core.Message;
 import dev.overlay.core.Message.Announcement;
@@ -17,7 +17,7 @@ import dev.overlay.core.OverlayEvent.DropReason;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.PeerInfo;
 import dev.overlay.core.Timer;
-import dev.overlay.testing.TestNode;
+import dev.overlay.core.testing.TestNode;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,11 +1,11 @@
 package dev.overlay.node;
 
-import static dev.overlay.testing.TestNode.STREAM;
-import static dev.overlay.testing.TestNode.id;
-import static dev.overlay.testing.TestNode.info;
+import static dev.overlay.core.testing.TestNode.STREAM;
+import static dev.overlay.core.testing.TestNode.id;
+import static dev.overlay.core.testing.TestNode.info;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.overlay.core.Command;
+import dev.overlay.core.testing.Command;
 import dev.overlay.core.Event;
 import dev.overlay.core.Message;
 import dev.overlay.core.OverlayEvent;
@@ -13,7 +13,7 @@ import dev.overlay.core.OverlayEvent.DropReason;
 import dev.overlay.core.PublishResult;
 import dev.overlay.core.StreamId;
 import dev.overlay.core.Timer;
-import dev.overlay.testing.TestNode;
+import dev.overlay.core.testing.TestNode;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;

@@ -1,7 +1,7 @@
 package dev.overlay.util;
 
-import static dev.overlay.testing.TestNode.id;
-import static dev.overlay.testing.TestNode.info;
+import static dev.overlay.core.testing.TestNode.id;
+import static dev.overlay.core.testing.TestNode.info;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.overlay.core.PeerId;

@@ -1,7 +1,7 @@
 package dev.overlay.wire;
 
-import static dev.overlay.testing.TestNode.STREAM;
-import static dev.overlay.testing.TestNode.id;
+import static dev.overlay.core.testing.TestNode.STREAM;
+import static dev.overlay.core.testing.TestNode.id;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

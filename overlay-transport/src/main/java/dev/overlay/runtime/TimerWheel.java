@@ -10,8 +10,10 @@ import java.util.function.Consumer;
  * out wait in a small heap until they come within reach. Fed the current time by
  * {@link #poll}; {@link #nextDeadline} tells the loop when to wake, so an idle node costs
  * nothing between timers. Used from the node's loop only.
+ *
+ * <p>Internal, not API: public only so that a JMH benchmark in overlay-bench can measure it.
  */
-final class TimerWheel {
+public final class TimerWheel {
 
   private static final long TICK = 1_000_000;
   private static final int SLOTS = 1024;
@@ -29,11 +31,11 @@ final class TimerWheel {
   private long earliest = Long.MAX_VALUE;
   private boolean earliestKnown = true;
 
-  TimerWheel(long now) {
+  public TimerWheel(long now) {
     currentTick = now / TICK;
   }
 
-  void schedule(Timer timer, long deadline) {
+  public void schedule(Timer timer, long deadline) {
     long tick = Math.max(deadline / TICK, currentTick);
     if (tick - currentTick >= SLOTS) {
       far.add(new Far(deadline, timer));
@@ -45,7 +47,7 @@ final class TimerWheel {
   }
 
   /** Fires every timer due by {@code now}, in tick order. Returns how many fired. */
-  int poll(long now, Consumer<Timer> fire) {
+  public int poll(long now, Consumer<Timer> fire) {
     long nowTick = now / TICK;
     int fired = 0;
     earliestKnown = false;

@@ -8,8 +8,10 @@ import dev.overlay.core.StreamId;
  * decoding a message allocates neither per frame and the core's identity fast paths hit.
  * Direct-mapped tables (256 peers, 64 streams); a collision just replaces the slot. Used from
  * one thread (the node's loop).
+ *
+ * <p>Internal, not API: public only so that a JMH benchmark in overlay-bench can measure it.
  */
-final class IdCache {
+public final class IdCache {
 
   private final PeerId[] peers = new PeerId[256];
   private final StreamId[] streams = new StreamId[64];

@@ -21,10 +21,12 @@ import java.util.function.LongSupplier;
  * reading ({@link Backpressure}); a data lane that fills anyway (a pause that ran out) refuses
  * the frame, which the caller sheds; a full control lane means the peer is hopeless (the caller
  * disconnects it).
+ *
+ * <p>Internal, not API: public only so that a JMH benchmark in overlay-bench can measure it.
  */
-final class OutboundQueue {
+public final class OutboundQueue {
 
-  enum Offer { ACCEPTED, DATA_FULL, CONTROL_FULL }
+  public enum Offer { ACCEPTED, DATA_FULL, CONTROL_FULL }
 
   /** Frames this large are shared between peers, not copied. */
   static final int SHARE_AT = 2048;
@@ -69,7 +71,7 @@ final class OutboundQueue {
   /** When the data lane last went from empty to backlogged; -1 while empty. */
   private long backloggedSince = -1;
 
-  OutboundQueue(int maxDataBytes, int maxControlBytes, ByteBufAllocator alloc, LongSupplier clock) {
+  public OutboundQueue(int maxDataBytes, int maxControlBytes, ByteBufAllocator alloc, LongSupplier clock) {
     this.maxDataBytes = maxDataBytes;
     this.maxControlBytes = maxControlBytes;
     this.alloc = alloc;
@@ -80,7 +82,7 @@ final class OutboundQueue {
    * Takes a copy (or a share) of {@code frame}'s readable bytes; the caller keeps its own
    * reference either way. {@code channel} is the peer's ready channel, or null while there is none.
    */
-  Offer offer(ByteBuf frame, boolean isControl, Channel channel) {
+  public Offer offer(ByteBuf frame, boolean isControl, Channel channel) {
     int size = frame.readableBytes();
     if (channel != null && lanesEmpty() && channel.isWritable()) {
       if (size >= SHARE_AT) {
@@ -108,7 +110,7 @@ final class OutboundQueue {
    * Hands Netty the batch and then, while the channel can take more, the control lane and the
    * data lane. Returns whether anything was written (so a flush is due).
    */
-  boolean drainTo(Channel channel) {
+  public boolean drainTo(Channel channel) {
     boolean wrote = writeBatch(channel);
     while (channel.isWritable()) {
       ByteBuf next = control.poll();
@@ -151,7 +153,7 @@ final class OutboundQueue {
   }
 
   /** Drops everything held; returns how many buffers that was (a batch counts as one). */
-  int releaseAll() {
+  public int releaseAll() {
     int n = control.release() + data.release();
     if (batch != null) {
       batch.release();

@@ -165,7 +165,7 @@ public final class WireFrames {
   }
 
   /** A stream message; Data by the fast path, the rest through protobuf. Payloads over the limit are refused. */
-  static Message decodeMessage(ByteBuf frame, IdCache ids, int maxPayloadBytes) throws WireException {
+  public static Message decodeMessage(ByteBuf frame, IdCache ids, int maxPayloadBytes) throws WireException {
     if (bodyField(frame) == FRAME_DATA) {
       Message.Data d = decodeData(frame, ids, maxPayloadBytes);
       if (d != null) return d;

@@ -10,7 +10,7 @@ import dev.overlay.core.PeerId;
 import dev.overlay.core.PeerInfo;
 import dev.overlay.core.Seal;
 import dev.overlay.core.StreamId;
-import dev.overlay.sim.SimKeys;
+import dev.overlay.core.testing.TestKeys;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -24,7 +24,7 @@ final class Pool {
 
   static final StreamId STREAM = StreamId.of("fuzz");
   static final List<StreamId> STREAMS = List.of(STREAM, StreamId.of("fuzz-2"), new StreamId(0));
-  static final SimKeys KEYS = new SimKeys(7);
+  static final TestKeys KEYS = new TestKeys(7);
   private static final List<PeerId> PEERS = peers(12);
   private static final long[] SEQS = {1, 2, 3, 100, 1 << 20, Message.MAX_SEQ - 1, Message.MAX_SEQ};
   private static final String[] HOSTS = {"127.0.0.1", "10.0.0.1", "10.0.0.2", "198.51.100.7", "::1", "", "h".repeat(253)};

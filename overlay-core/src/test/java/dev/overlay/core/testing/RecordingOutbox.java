@@ -1,0 +1,101 @@
+package dev.overlay.core.testing;
+
+import dev.overlay.core.Message;
+import dev.overlay.core.OverlayEvent;
+import dev.overlay.core.Outbox;
+import dev.overlay.core.PeerId;
+import dev.overlay.core.PeerInfo;
+import dev.overlay.core.PublishResult;
+import dev.overlay.core.StreamId;
+import dev.overlay.core.Timer;
+import java.util.ArrayList;
+import java.util.List;
+
+/** An outbox that records every command in order; for tests and for replaying a trace. */
+public final class RecordingOutbox implements Outbox {
+
+  private final List<Command> commands = new ArrayList<>();
+
+  @Override
+  public void send(PeerId to, Message message) {
+    commands.add(new Command.Send(to, message));
+  }
+
+  @Override
+  public void connect(PeerInfo peer) {
+    commands.add(new Command.Connect(peer));
+  }
+
+  @Override
+  public void disconnect(PeerId peer) {
+    commands.add(new Command.Disconnect(peer));
+  }
+
+  @Override
+  public void schedule(Timer timer, long delayNanos) {
+    commands.add(new Command.Schedule(timer, delayNanos));
+  }
+
+  @Override
+  public void deliver(Message.Data message) {
+    commands.add(new Command.Deliver(message));
+  }
+
+  @Override
+  public void emit(OverlayEvent event) {
+    commands.add(new Command.Emit(event));
+  }
+
+  @Override
+  public void requestIntroductions(StreamId stream) {
+    commands.add(new Command.RequestIntroductions(stream));
+  }
+
+  @Override
+  public void published(PublishResult result) {
+    commands.add(new Command.Published(result));
+  }
+
+  /** Everything recorded so far, oldest first. */
+  public List<Command> commands() {
+    return List.copyOf(commands);
+  }
+
+  /** Returns what was recorded and forgets it. */
+  public List<Command> drain() {
+    List<Command> out = List.copyOf(commands);
+    commands.clear();
+    return out;
+  }
+
+  /** The recorded commands of one type, in order. */
+  public <T extends Command> List<T> commands(Class<T> type) {
+    List<T> out = new ArrayList<>();
+    for (Command c : commands) {
+      if (type.isInstance(c)) out.add(type.cast(c));
+    }
+    return out;
+  }
+
+  /** The messages of one type that were sent, in order. */
+  public <T extends Message> List<T> sent(Class<T> type) {
+    List<T> out = new ArrayList<>();
+    for (Command c : commands) {
+      if (c instanceof Command.Send s && type.isInstance(s.message())) out.add(type.cast(s.message()));
+    }
+    return out;
+  }
+
+  /** The events of one type that were emitted, in order. */
+  public <T extends OverlayEvent> List<T> events(Class<T> type) {
+    List<T> out = new ArrayList<>();
+    for (Command c : commands) {
+      if (c instanceof Command.Emit e && type.isInstance(e.event())) out.add(type.cast(e.event()));
+    }
+    return out;
+  }
+
+  public void clear() {
+    commands.clear();
+  }
+}

@@ -72,7 +72,12 @@ final class SimMetrics {
   private long doubleDeliveries;
   private long unknownDeliveries;
   private final List<String> accountingErrors = new ArrayList<>();
-  private final Map<String, Long> eventCounts = new TreeMap<>();
+  /**
+   * Events counted by (phase, kind), the kind being the event's type plus its drop reason or
+   * graft kind: keys made once per kind, not a string built per event (that was 9 % of a
+   * 10,000-node run). Named in {@link #report}.
+   */
+  private final Map<Object, long[]> eventCounts = new HashMap<>();
 
   SimMetrics(Simulation sim, SimConfig config) {
     this.sim = sim;
@@ -171,11 +176,22 @@ final class SimMetrics {
   }
 
   void onEvent(OverlayEvent event, long now) {
-    String phase = now < sim.publishStart() ? "joining." : "publishing.";
-    String name = event.getClass().getSimpleName();
-    if (event instanceof OverlayEvent.Dropped d) name += "." + d.reason();
-    if (event instanceof OverlayEvent.Grafted g) name += g.optimisation() ? ".optimisation" : ".repair";
-    eventCounts.merge(phase + name, 1L, Long::sum);
+    Object kind = event.getClass();
+    if (event instanceof OverlayEvent.Dropped d) kind = d.reason();
+    if (event instanceof OverlayEvent.Grafted g) kind = g.optimisation();
+    EventKind key = new EventKind(now < sim.publishStart(), kind);
+    long[] n = eventCounts.get(key);
+    if (n == null) eventCounts.put(key, n = new long[1]);
+    n[0]++;
+  }
+
+  private record EventKind(boolean joining, Object kind) {
+    String name() {
+      String type = kind instanceof OverlayEvent.DropReason r ? "Dropped." + r
+          : kind instanceof Boolean optimisation ? (optimisation ? "Grafted.optimisation" : "Grafted.repair")
+          : ((Class<?>) kind).getSimpleName();
+      return (joining ? "joining." : "publishing.") + type;
+    }
   }
 
   private int indexOf(Message.Data d) {
@@ -258,9 +274,15 @@ final class SimMetrics {
     SimReport report = new SimReport(config, sim.latency().describe(), steadyReliability, steadyRmr, whole, afterCrash, optP99,
         percentileMillis(joins, 0.50), percentileMillis(joins, 0.99), joins.length == 0 ? 0 : joins[joins.length - 1] / 1000.0,
         sim.events(), sim.now() / 1e6, (sim.publishStart()) / 1e6, sim.crashedForGood(), sim.churnCrashes(),
-        introductionRequests, drops, new TreeMap<>(eventCounts), violations);
+        introductionRequests, drops, eventNames(), violations);
     report.series(series(fromReliability, reliability));
     return report;
+  }
+
+  private Map<String, Long> eventNames() {
+    Map<String, Long> named = new TreeMap<>();
+    eventCounts.forEach((k, n) -> named.merge(((EventKind) k).name(), n[0], Long::sum));
+    return named;
   }
 
   /** Per-message figures and the latency distribution, for plots. */

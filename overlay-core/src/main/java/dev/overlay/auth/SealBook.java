@@ -41,6 +41,11 @@ public final class SealBook {
     final long session;
     final int capacity;
     Seal[] seals = new Seal[8]; // grows to capacity: a quiet publisher's session stays small
+    // Each seal's range, beside it: looking a seal up scans these, not a thousand Seal objects
+    // scattered over the heap (a new seal, matching none, was a scan of every one: 14 % of a
+    // 10,000-node simulation).
+    long[] firstSeqs = new long[8];
+    long[] lastSeqs = new long[8];
     int count;
     int last = -1; // the seal that matched last: messages come in runs
 
@@ -55,11 +60,18 @@ public final class SealBook {
       boolean evicted = false;
       if (count == capacity) {
         System.arraycopy(seals, 1, seals, 0, count - 1); // the oldest goes
+        System.arraycopy(firstSeqs, 1, firstSeqs, 0, count - 1);
+        System.arraycopy(lastSeqs, 1, lastSeqs, 0, count - 1);
         count--;
         evicted = true;
       } else if (count == seals.length) {
-        seals = Arrays.copyOf(seals, Math.min(capacity, seals.length * 2));
+        int n = Math.min(capacity, seals.length * 2);
+        seals = Arrays.copyOf(seals, n);
+        firstSeqs = Arrays.copyOf(firstSeqs, n);
+        lastSeqs = Arrays.copyOf(lastSeqs, n);
       }
+      firstSeqs[count] = s.firstSeq();
+      lastSeqs[count] = s.lastSeq();
       seals[count++] = s;
       last = count - 1;
       return evicted;
@@ -194,9 +206,11 @@ public final class SealBook {
   private Seal admit(long now, PeerId from, Message.Data m, Session s) {
     Seal incoming = m.seal();
     if (s != null) {
+      long first = incoming.firstSeq();
       for (int i = s.count - 1; i >= 0; i--) {
+        if (s.firstSeqs[i] != first) continue;
         Seal known = s.seals[i];
-        if (known.firstSeq() == incoming.firstSeq() && known.count() == incoming.count()
+        if (known.count() == incoming.count()
             && Arrays.equals(known.signature(), incoming.signature()) && Arrays.equals(known.digests(), incoming.digests())) {
           s.last = i;
           return known; // verified before: the same bytes are the same verdict
@@ -275,9 +289,11 @@ public final class SealBook {
   private Seal covering(Session s, Message.Data m) {
     if (s == null) return null;
     if (s.last >= 0 && s.seals[s.last].covers(m.seq()) && format.matches(s.seals[s.last], m)) return s.seals[s.last];
+    long seq = m.seq();
     for (int i = s.count - 1; i >= 0; i--) {
+      if (i == s.last || seq < s.firstSeqs[i] || seq > s.lastSeqs[i]) continue;
       Seal seal = s.seals[i];
-      if (i != s.last && seal.covers(m.seq()) && format.matches(seal, m)) {
+      if (format.matches(seal, m)) {
         s.last = i;
         return seal;
       }
@@ -287,7 +303,7 @@ public final class SealBook {
 
   private static boolean coveredAtAll(Session s, long seq) {
     for (int i = 0; i < s.count; i++) {
-      if (s.seals[i].covers(seq)) return true;
+      if (seq >= s.firstSeqs[i] && seq <= s.lastSeqs[i]) return true;
     }
     return false;
   }

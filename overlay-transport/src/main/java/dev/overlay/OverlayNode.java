@@ -72,13 +72,20 @@ public final class OverlayNode implements AutoCloseable {
   private final Map<String, StreamId> streamIds = new ConcurrentHashMap<>();
   private volatile PeerInfo self;
   private volatile boolean closed;
+  private volatile boolean starting;
 
-  private OverlayNode(Builder b) throws Exception {
+  private OverlayNode(Builder b) {
     this.listenAt = InetSocketAddress.createUnresolved(b.listenHost, b.listenPort);
     this.advertiseHost = b.advertiseHost;
     this.subscriptionQueueCapacity = b.transport.subscriptionQueueCapacity();
     this.maxStreams = b.config.maxStreams();
     this.identity = b.identity != null ? b.identity : NodeIdentity.generate();
+    TlsContexts tls; // before any thread is made, so that a failure leaves none behind
+    try {
+      tls = new TlsContexts(identity, b.transport.nativeTls());
+    } catch (javax.net.ssl.SSLException e) {
+      throw new IllegalStateException("no TLS context could be made from the node's key: " + e.getMessage(), e);
+    }
     boolean epoll = b.transport.nativeTransport() && Epoll.isAvailable();
     IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
     Class<? extends SocketChannel> socket = epoll ? EpollSocketChannel.class : NioSocketChannel.class;
@@ -103,7 +110,6 @@ public final class OverlayNode implements AutoCloseable {
         return t;
       });
     }
-    TlsContexts tls = new TlsContexts(identity, b.transport.nativeTls());
     List<dev.overlay.runtime.HostPort> seeds = List.copyOf(b.seedAddresses);
     List<PeerInfo> seedPeers = List.copyOf(b.seedPeers);
     List<String> trackers = List.copyOf(b.trackers);
@@ -120,16 +126,41 @@ public final class OverlayNode implements AutoCloseable {
     return new Builder();
   }
 
-  /** Binds the listening socket and starts the protocol. On failure the node is closed. */
-  public OverlayNode start() throws Exception {
+  /**
+   * Binds the listening socket and starts the protocol. On failure the node is closed.
+   *
+   * @return this node
+   * @throws java.io.IOException if the listening socket cannot be bound: the port is taken, or
+   *     the address is not this machine's
+   * @throws InterruptedException if interrupted while waiting for the node's loop
+   * @throws IllegalStateException if the node was started or closed before, is called on the
+   *     node's own loop, or the loop did not answer within 30 s
+   */
+  public OverlayNode start() throws java.io.IOException, InterruptedException {
+    if (closed) throw new IllegalStateException("the node is closed; build a new one");
+    if (self != null || starting) throw new IllegalStateException("the node is started already");
+    starting = true;
     try {
       self = runtime.start(new InetSocketAddress(listenAt.getHostString(), listenAt.getPort()), advertiseHost);
       return this;
     } catch (Exception e) {
       closed = true;
       shutdownThreads();
-      throw e;
+      Throwable cause = e instanceof java.util.concurrent.ExecutionException && e.getCause() != null ? e.getCause() : e;
+      if (cause instanceof java.io.IOException io) throw io;
+      if (cause instanceof InterruptedException ie) throw ie;
+      throw unchecked("start", cause);
     }
+  }
+
+  /** What a failure on the node's loop becomes for the caller: unchecked, saying what did not happen. */
+  private static RuntimeException unchecked(String what, Throwable cause) {
+    if (cause instanceof RuntimeException r) return r;
+    if (cause instanceof Error err) throw err;
+    if (cause instanceof TimeoutException) {
+      return new IllegalStateException(what + ": the node's loop did not answer within 30 s", cause);
+    }
+    return new IllegalStateException(what + " failed: " + cause, cause);
   }
 
   public PeerId peerId() {
@@ -143,7 +174,9 @@ public final class OverlayNode implements AutoCloseable {
 
   /** The address we listen on (as advertised). */
   public InetSocketAddress address() {
-    var c = self.candidates().get(0);
+    PeerInfo me = self;
+    if (me == null) throw new IllegalStateException("start() the node first");
+    var c = me.candidates().get(0);
     return new InetSocketAddress(c.host(), c.port());
   }
 
@@ -235,8 +268,24 @@ public final class OverlayNode implements AutoCloseable {
     }
   }
 
-  /** Views, trees and counters, taken consistently on the node's loop. */
-  public NodeSnapshot snapshot() throws Exception {
+  /**
+   * Views, trees and counters, taken consistently on the node's loop.
+   *
+   * @return the snapshot
+   * @throws InterruptedException if interrupted while waiting for the node's loop
+   * @throws IllegalStateException if the loop did not answer within 30 s
+   */
+  public NodeSnapshot snapshot() throws InterruptedException {
+    try {
+      return takeSnapshot();
+    } catch (InterruptedException | RuntimeException e) {
+      throw e;
+    } catch (Exception e) {
+      throw unchecked("snapshot", e instanceof java.util.concurrent.ExecutionException && e.getCause() != null ? e.getCause() : e);
+    }
+  }
+
+  private NodeSnapshot takeSnapshot() throws Exception {
     return runtime.query(v -> {
       List<NodeSnapshot.Stream> streams = new ArrayList<>();
       Map<StreamId, long[]> counters = v.streamCounters();
@@ -257,13 +306,23 @@ public final class OverlayNode implements AutoCloseable {
     });
   }
 
-  /** Says goodbye to every neighbour, closes every link, and stops the node's threads. */
+  /**
+   * Says goodbye to every neighbour, closes every link, and stops the node's threads. Idempotent.
+   * The threads are stopped even when the goodbyes fail.
+   *
+   * @throws IllegalStateException if the node's loop did not answer within 30 s (the threads are
+   *     stopped all the same); an interrupt is kept on the thread and the threads stopped
+   */
   @Override
-  public void close() throws Exception {
+  public void close() {
     if (closed) return;
     closed = true;
     try {
       if (self != null) runtime.close();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (Exception e) {
+      throw unchecked("close", e instanceof java.util.concurrent.ExecutionException && e.getCause() != null ? e.getCause() : e);
     } finally {
       shutdownThreads();
     }
@@ -273,11 +332,15 @@ public final class OverlayNode implements AutoCloseable {
    * Stops at once without telling anyone, as a crash would: connections close, neighbours find
    * out from their sockets. For failure tests and drills.
    */
-  public void abort() throws Exception {
+  public void abort() {
     if (closed) return;
     closed = true;
     try {
       if (self != null) runtime.crash();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (Exception e) {
+      throw unchecked("abort", e instanceof java.util.concurrent.ExecutionException && e.getCause() != null ? e.getCause() : e);
     } finally {
       shutdownThreads();
     }
@@ -425,7 +488,15 @@ public final class OverlayNode implements AutoCloseable {
       return this;
     }
 
-    public OverlayNode build() throws Exception {
+    /**
+     * A node with this builder's settings, copied (changing the builder afterwards changes
+     * nothing here). Opens no socket: see {@link OverlayNode#start}.
+     *
+     * @return the node, not started
+     * @throws IllegalStateException if no TLS context can be made from the node's key (a
+     *     platform without the needed algorithms)
+     */
+    public OverlayNode build() {
       return new OverlayNode(this);
     }
   }

@@ -37,8 +37,9 @@ final class SimNode implements Outbox {
   // The service-time model (SimConfig#serviceModelled).
   /** When the node's one CPU is free again. */
   long busyUntil;
-  /** Messages sent during the current handler, which cost CPU too. */
+  /** Messages sent during the current handler, which cost CPU too; and whether one is running. */
   int sendsThisTurn;
+  boolean inHandler;
   /** Links this node is congested towards; while any, it takes messages only from those peers. */
   int congestedLinks;
   /** Arrivals waiting for the CPU, oldest first, and whether the event that serves the next is armed. */

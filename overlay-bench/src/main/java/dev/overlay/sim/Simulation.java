@@ -368,7 +368,11 @@ public final class Simulation {
    */
   private void demoteIfAlone(SimLink l, SimNode sender, SimNode receiver, int episode) {
     if (!sender.alive || !l.congestedTowards(receiver) || l.congestionEpisode(receiver, 0) != episode) return; // stale
-    if (l.demotedTowards(receiver) || sender.congestedLinks != 1) return; // several at once: overload, not one slow peer
+    if (l.demotedTowards(receiver)) return;
+    if (sender.congestedLinks != 1) { // several at once: overload, not one slow peer; looked at again, as the runtime does
+      at(now + MAX_PAUSE_NANOS / 4, () -> demoteIfAlone(l, sender, receiver, episode));
+      return;
+    }
     l.demotedTowards(receiver, true);
     metrics.slowPeerDemotions++;
     handle(sender, new Event.PeerSlow(receiver.id));
@@ -379,6 +383,7 @@ public final class Simulation {
     if (!n.alive || n.pauseEpisode != pause || n.congestedLinks == 0 || n.forcedReading) return; // stale
     n.forcedReading = true;
     metrics.forcedResumes++;
+    tellSaturation(n); // reading again: the core answers GRAFTs again, as the runtime's resume tells it
     release(n, null);
   }
 
@@ -405,7 +410,7 @@ public final class Simulation {
 
   /** Arms the node's one "CPU free" event, when it has work waiting and none is armed. */
   private void scheduleCpu(SimNode n) {
-    if (n.cpuArmed || n.cpuQueue.isEmpty()) return;
+    if (n.inHandler || n.cpuArmed || n.cpuQueue.isEmpty()) return; // in a handler: armed once its cost is known
     n.cpuArmed = true;
     long incarnation = n.incarnation;
     at(Math.max(now, n.busyUntil), () -> {
@@ -435,9 +440,7 @@ public final class Simulation {
         link.held(n, +1);
         continue;
       }
-      n.sendsThisTurn = 0;
-      a.deliver();
-      n.busyUntil = now + config.cpuReceiveNanos() + n.sendsThisTurn * config.cpuSendNanos();
+      a.deliver(); // handle() charges the CPU for it
       int window = config.backpressureWindow();
       if (window > 0 && link.unread(n, -1) <= window / 2 && link.congestedTowards(n)) {
         congestion(link, link.other(n), n, false);
@@ -451,7 +454,7 @@ public final class Simulation {
   private void tellSaturation(SimNode n) {
     long incarnation = n.incarnation;
     at(now, () -> {
-      boolean saturated = n.congestedLinks > 0;
+      boolean saturated = n.congestedLinks > 0 && !n.forcedReading;
       if (n.alive && n.incarnation == incarnation && n.toldSaturated != saturated) {
         n.toldSaturated = saturated;
         handle(n, new Event.Saturated(saturated));
@@ -655,7 +658,19 @@ public final class Simulation {
 
   private void handle(SimNode node, Event event) {
     events++;
+    if (!config.serviceModelled()) {
+      node.core.handle(now, event);
+      return;
+    }
+    // Every handler costs the node's CPU what it sends (and a received message its intake);
+    // what waits for the CPU is served once this is paid for.
+    node.sendsThisTurn = 0;
+    node.inHandler = true;
     node.core.handle(now, event);
+    node.inHandler = false;
+    long cost = node.sendsThisTurn * config.cpuSendNanos() + (event instanceof Event.Received ? config.cpuReceiveNanos() : 0);
+    node.busyUntil = Math.max(node.busyUntil, now) + cost;
+    scheduleCpu(node);
   }
 
   private void at(long time, Runnable action) {

@@ -1,6 +1,7 @@
 package dev.overlay.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.overlay.MessageHandler;
 import dev.overlay.OverlayNode;
@@ -73,6 +74,18 @@ class ApiMisuseTest {
       assertThat(node.address().getAddress().getHostAddress()).isEqualTo("127.0.0.1");
       assertThat(node.info().candidates()).allMatch(c -> c.host().equals("127.0.0.1"));
     }
+  }
+
+  @Test
+  void startingTwiceOrAfterCloseAndAskingTheAddressBeforeStartFailAtOnceWithAReason() throws Exception {
+    OverlayNode node = OverlayNode.builder().build();
+    assertThatThrownBy(node::address).isInstanceOf(IllegalStateException.class).hasMessageContaining("start()");
+    node.start();
+    // Before the check, a second start bound another port and its failure closed the running node.
+    assertThatThrownBy(node::start).isInstanceOf(IllegalStateException.class).hasMessageContaining("started already");
+    assertThat(node.address().getPort()).isPositive();
+    node.close();
+    assertThatThrownBy(node::start).isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
   }
 
   @Test

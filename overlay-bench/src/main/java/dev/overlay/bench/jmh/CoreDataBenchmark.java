@@ -34,7 +34,7 @@ import org.openjdk.jmh.infra.Blackhole;
  * to the other 4 (the Outbox here only counts). {@code handleData} includes making the message
  * and its event, as the decoder and runtime do ({@code allocateOnly} measures that part alone);
  * {@code handleDuplicate} is a copy already seen (dedup only). Publishers do not sign here
- * (AuthConfig.off): authentication is measured on its own, in {@code dev.overlay.auth.AuthBenchmark}.
+ * (AuthConfig.off): authentication is measured on its own, in {@code AuthBenchmark}.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)

@@ -170,9 +170,13 @@ public final class HyParView {
     }
     Pending crossing = pending.remove(peer.id());
     if (active.size() >= config.activeViewCapacity()) evictRandomActive(now, peer.id());
+    // The reply goes first: taking the peer in tells the broadcast layer, which may send it
+    // something at once (a catch-up IHAVE), and the requester drops whatever comes from a peer
+    // it does not count as a neighbour yet. A burst announced that way was lost for good
+    // (InProcessChurnTest); the link keeps the order.
+    links.send(now, peer.id(), new Message.NeighborReply(stream, true));
     addActive(now, peer);
     if (crossing != null) links.release(now, peer.id()); // our own request to it is moot now
-    links.send(now, peer.id(), new Message.NeighborReply(stream, true));
   }
 
   public void onNeighborReply(long now, PeerId from, Message.NeighborReply reply) {

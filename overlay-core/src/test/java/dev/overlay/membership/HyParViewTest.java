@@ -126,8 +126,8 @@ class HyParViewTest {
     assertThat(disconnect.message()).isEqualTo(new Message.Disconnect(STREAM, 1, true));
     assertThat(c.subList(1, 4)).containsExactly(
         new Command.Emit(new OverlayEvent.NeighborDown(STREAM, victim, "evicted to make room")),
-        new Command.Emit(new OverlayEvent.NeighborUp(STREAM, id(9))),
-        new Command.Send(id(9), new Message.NeighborReply(STREAM, true)));
+        new Command.Send(id(9), new Message.NeighborReply(STREAM, true)), // before anything the new neighbour is sent
+        new Command.Emit(new OverlayEvent.NeighborUp(STREAM, id(9))));
     assertThat(view().activeSize()).isEqualTo(5);
     assertThat(view().passiveView()).extracting(PeerInfo::id).containsExactly(victim);
   }

@@ -31,6 +31,22 @@ class NodeStateTest {
   }
 
   @Test
+  void aNeighbourWeAcceptHearsSoBeforeAnythingElseWeSendIt() {
+    // InProcessChurnTest lost a burst: the node accepting a NEIGHBOR request sent its catch-up
+    // IHAVE first, the requester (not yet counting it a neighbour) dropped it as NOT_NEIGHBOR,
+    // and no one announced those messages again.
+    node.joinWithNeighbors(2);
+    node.receive(2, TestNode.sealed(id(50), 7, 1, 1, new byte[] {1}));
+    node.connected(9);
+    List<Command> c = node.receive(9, new Message.Neighbor(STREAM, info(9), false));
+    List<Message> toNine = c.stream().filter(x -> x instanceof Command.Send s && s.to().equals(id(9)))
+        .map(x -> ((Command.Send) x).message()).toList();
+    assertThat(toNine).as("what node 9 is sent, in order").hasSizeGreaterThanOrEqualTo(2);
+    assertThat(toNine.get(0)).isEqualTo(new Message.NeighborReply(STREAM, true));
+    assertThat(toNine).anyMatch(m -> m instanceof Message.IHave ih && ih.catchUp());
+  }
+
+  @Test
   void aJoinFromAnEarlierIncarnationIsIgnored() {
     node.joinWithNeighbors(2);
     node.connected(9);

@@ -3,11 +3,14 @@ package dev.overlay.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.overlay.OverlayNode;
+import dev.overlay.core.PublishResult;
 import dev.overlay.identity.NodeIdentity;
 import dev.overlay.testing.Await;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -53,8 +56,11 @@ class InProcessChurnTest {
       for (Slot s : slots) awaitSymmetric(s, all(seed, publisher, slots));
 
       long published = 0;
+      int refused = 0;
       for (int burst = 0; burst < BURSTS; burst++) {
-        for (int k = 0; k < BURST; k++) publisher.publish(STREAM, Tally.payload(published++, 100));
+        long first = published;
+        List<CompletableFuture<PublishResult>> results = new ArrayList<>();
+        for (int k = 0; k < BURST; k++) results.add(publisher.publish(STREAM, Tally.payload(published++, 100)));
         // While this burst is on the wire: crash one subscriber, or bring one back.
         if (burst % 6 == 2) {
           Slot victim = slots.get((burst / 6) % slots.size());
@@ -67,9 +73,22 @@ class InProcessChurnTest {
           awaitSymmetric(back, all(seed, publisher, slots));
           back.from = published; // everything published from now on
         }
+        // A refused publish (QUEUE_FULL: backpressure) was never sent: published again once the
+        // node takes publishes, as a publisher that must not lose a message does.
+        for (int k = 0; k < BURST; k++) {
+          PublishResult r = results.get(k).get(DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
+          while (r.status() == PublishResult.Status.QUEUE_FULL) {
+            refused++;
+            publisher.publishable().get(DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
+            r = publisher.publish(STREAM, Tally.payload(first + k, 100)).get(DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
+          }
+          assertThat(r.status()).as("publish of message %d", first + k).isIn(PublishResult.Status.SENT, PublishResult.Status.NO_PEERS);
+        }
         long upTo = published;
+        int refusedSoFar = refused;
         Await.until(DEADLINE, () -> slots.stream().allMatch(s -> s.down || s.tally.hasAll(s.from, upTo)),
-            () -> "burst ending at " + upTo + ": " + report(slots, upTo));
+            () -> "burst ending at " + upTo + " (" + refusedSoFar + " publishes refused and sent again so far): "
+                + publisherState(publisher) + report(slots, upTo));
       }
 
       int restarted = 0;
@@ -126,6 +145,16 @@ class InProcessChurnTest {
     s.down = false;
     if (from >= 0) s.from = from;
     else s.restarts++;
+  }
+
+  /** The publisher's view, trees and counters: whether it sent what the subscribers miss. */
+  private static String publisherState(OverlayNode publisher) {
+    try {
+      var snap = publisher.snapshot();
+      return "\n  publisher " + publisher.peerId() + ": " + snap.stream(STREAM) + "\n    counters " + snap.counters();
+    } catch (Exception e) {
+      return "\n  publisher: no snapshot: " + e;
+    }
   }
 
   /** What a subscriber that misses messages knows: its trees, counters and recent events. */

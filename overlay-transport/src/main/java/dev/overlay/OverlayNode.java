@@ -72,7 +72,7 @@ public final class OverlayNode implements AutoCloseable {
   private final Map<String, StreamId> streamIds = new ConcurrentHashMap<>();
   private volatile PeerInfo self;
   private volatile boolean closed;
-  private volatile boolean starting;
+  private final java.util.concurrent.atomic.AtomicBoolean starting = new java.util.concurrent.atomic.AtomicBoolean();
 
   private OverlayNode(Builder b) {
     this.listenAt = InetSocketAddress.createUnresolved(b.listenHost, b.listenPort);
@@ -138,8 +138,8 @@ public final class OverlayNode implements AutoCloseable {
    */
   public OverlayNode start() throws java.io.IOException, InterruptedException {
     if (closed) throw new IllegalStateException("the node is closed; build a new one");
-    if (self != null || starting) throw new IllegalStateException("the node is started already");
-    starting = true;
+    // One start only, even from two threads at once: a second bind would fail and close the first.
+    if (!starting.compareAndSet(false, true)) throw new IllegalStateException("the node is started already");
     try {
       self = runtime.start(new InetSocketAddress(listenAt.getHostString(), listenAt.getPort()), advertiseHost);
       return this;

@@ -71,6 +71,12 @@ final class DemoNetwork implements AutoCloseable {
     /** Per second of publishing (by the time a message was published): latency and deliveries. */
     volatile Histogram[] windows = new Histogram[0];
     volatile java.util.concurrent.atomic.AtomicLongArray windowDelivered = new java.util.concurrent.atomic.AtomicLongArray(0);
+    /** The publish numbers delivered while measuring: a failure names the ones missing. */
+    final java.util.BitSet numbers = new java.util.BitSet();
+
+    synchronized void number(long k) {
+      if (k >= 0 && k < Integer.MAX_VALUE) numbers.set((int) k);
+    }
 
     void record(long sentNanos, long nowNanos, long t0) {
       long micros = Math.max(0, (nowNanos - sentNanos) / 1000);
@@ -87,6 +93,9 @@ final class DemoNetwork implements AutoCloseable {
     void reset(int seconds) {
       latencyMicros.reset();
       delivered.set(0);
+      synchronized (this) {
+        numbers.clear();
+      }
       Histogram[] ws = new Histogram[seconds];
       for (int i = 0; i < seconds; i++) ws[i] = new Histogram(60_000_000L, 2);
       windowDelivered = new java.util.concurrent.atomic.AtomicLongArray(seconds);
@@ -99,6 +108,13 @@ final class DemoNetwork implements AutoCloseable {
   private final List<OverlayNode> nodes = new ArrayList<>();
   private final dev.overlay.tracker.TrackerServer tracker;
   private final List<Tally> tallies = new ArrayList<>();
+  /** Per node, its events by kind, and the last few of the kinds that mean loss: what a failure needs. */
+  private final List<EventLog> eventLogs = new ArrayList<>();
+  /**
+   * Whether nodes log their events for a failure's diagnosis. Off for benchmark figures: under
+   * overload a node raises events by the thousand, and their dispatch would be measured too.
+   */
+  static volatile boolean logEvents;
   private final List<Subscription> subscriptions = new ArrayList<>();
   private volatile boolean measuring;
   /** Wall time each subscriber's handler spends per message: bounds the capacity whatever the machine. */
@@ -128,8 +144,12 @@ final class DemoNetwork implements AutoCloseable {
         .start(new java.net.InetSocketAddress("127.0.0.1", 0), null, -1);
     String trackerAddress = "127.0.0.1:" + tracker.address().getPort();
     for (int i = 0; i < count; i++) {
-      OverlayNode n = OverlayNode.builder().identity(NodeIdentity.generate()).eventLoopGroup(group)
-          .deliveryExecutor(delivery).transport(transport).config(config).trackers(trackerAddress).build().start();
+      EventLog events = new EventLog();
+      eventLogs.add(events);
+      OverlayNode.Builder b = OverlayNode.builder().identity(NodeIdentity.generate()).eventLoopGroup(group)
+          .deliveryExecutor(delivery).transport(transport).config(config).trackers(trackerAddress);
+      if (logEvents) b.listener(events);
+      OverlayNode n = b.build().start();
       nodes.add(n);
     }
     for (int i = 0; i < count; i++) {
@@ -152,6 +172,7 @@ final class DemoNetwork implements AutoCloseable {
           }
           if (!measuring || p.length < 16 || p[15] != 1) return; // warm-up traffic
           t.record(readLong(p, 0), System.nanoTime(), measureStart);
+          if (p.length >= 24) t.number(readLong(p, 16)); // byte 15 is the marker: the number is written again whole
         }
 
         @Override
@@ -294,7 +315,7 @@ final class DemoNetwork implements AutoCloseable {
       completeness.add(published == 0 ? 1.0 : Math.min(1.0, (double) d / published));
     }
     double min = completeness.stream().mapToDouble(Double::doubleValue).min().orElse(1.0);
-    if (min < 1.0) diagnoseIncomplete(published);
+    if (min < 1.0) diagnoseIncomplete(published, counts);
     long dupReceipts = dupsAfter[0] - dupsBefore[0];
     long coreDelivered = dupsAfter[1] - dupsBefore[1];
     String transport = (Epoll.isAvailable() ? "epoll" : "nio") + ", " + (OpenSsl.isAvailable() ? "BoringSSL" : "JDK TLS");
@@ -309,16 +330,71 @@ final class DemoNetwork implements AutoCloseable {
   }
 
   /** What an incomplete subscriber's broadcast state looks like, to stderr: where a lost message went. */
-  private void diagnoseIncomplete(long published) throws Exception {
+  private void diagnoseIncomplete(long published, Counts counts) throws Exception {
+    java.util.BitSet accepted;
+    synchronized (counts.acceptedNumbers()) {
+      accepted = (java.util.BitSet) counts.acceptedNumbers().clone();
+    }
+    System.err.printf(Locale.ROOT, "publish results %s; accepted numbers %s%n", counts.statuses(), ranges(accepted, 10));
     for (int i = 0; i < tallies.size(); i++) {
       Tally t = tallies.get(i);
       NodeSnapshot snap = nodes.get(i).snapshot();
       NodeSnapshot.Stream st = snap.stream(STREAM);
+      if (t != null) {
+        java.util.BitSet missing = (java.util.BitSet) accepted.clone();
+        synchronized (t) {
+          missing.andNot(t.numbers);
+        }
+        System.err.printf(Locale.ROOT, "node %d misses %,d accepted numbers: %s%n", i, missing.cardinality(), ranges(missing, 8));
+      }
+      System.err.printf(Locale.ROOT, "node %d events %s; last losses %s; links %s%n", i, eventLogs.get(i).counts,
+          eventLogs.get(i).lastLosses(), snap.links());
       System.err.printf(Locale.ROOT, "%s: node %d (%s) got %,d of %,d; active %s; trees %s; %s; paused %d, congested links %d, counters %s%n",
           t == null ? "publisher" : t.delivered.get() >= published ? "complete" : "INCOMPLETE", i, nodes.get(i).peerId(),
           t == null ? published : t.delivered.get(), published, st.active(), st.trees(), st.broadcast(),
           snap.counters().get("backpressure_paused_now"), snap.counters().get("links_congested_now"),
           snap.counters().entrySet().stream().filter(e -> e.getValue() > 0).toList());
+    }
+  }
+
+  /** At most {@code max} runs of set bits, as "a-b". */
+  private static String ranges(java.util.BitSet b, int max) {
+    StringBuilder sb = new StringBuilder();
+    int n = 0;
+    for (int from = b.nextSetBit(0); from >= 0 && n < max; n++) {
+      int to = b.nextClearBit(from) - 1;
+      sb.append(n == 0 ? "" : ", ").append(from).append('-').append(to);
+      from = b.nextSetBit(to + 1);
+    }
+    return sb.toString();
+  }
+
+  /** A node's events, counted by kind; the last few that mean a message may be lost are kept whole. */
+  private static final class EventLog implements dev.overlay.OverlayListener {
+    final Map<String, Long> counts = new java.util.concurrent.ConcurrentSkipListMap<>();
+    private final java.util.ArrayDeque<String> losses = new java.util.ArrayDeque<>();
+
+    @Override
+    public void onEvent(dev.overlay.core.OverlayEvent e) {
+      String kind = e instanceof dev.overlay.core.OverlayEvent.Dropped d ? "Dropped." + d.reason() : e.getClass().getSimpleName();
+      counts.merge(kind, 1L, Long::sum);
+      if (e instanceof dev.overlay.core.OverlayEvent.GapAbandoned || e instanceof dev.overlay.core.OverlayEvent.Dropped) {
+        synchronized (losses) {
+          if (losses.size() == 5) losses.removeFirst();
+          losses.addLast(e.toString());
+        }
+      }
+    }
+
+    @Override
+    public void onTransportEvent(dev.overlay.transport.TransportEvent e) {
+      counts.merge(e.getClass().getSimpleName(), 1L, Long::sum);
+    }
+
+    List<String> lastLosses() {
+      synchronized (losses) {
+        return List.copyOf(losses);
+      }
     }
   }
 
@@ -346,17 +422,26 @@ final class DemoNetwork implements AutoCloseable {
    * A publish may be refused at once or when the node's loop takes it (the backlog showed
    * meanwhile): refusals are counted as the futures complete.
    */
-  private record Counts(long t0, long[] offered, java.util.concurrent.atomic.AtomicLongArray refused) {
+  private record Counts(long t0, long[] offered, java.util.concurrent.atomic.AtomicLongArray refused,
+      java.util.BitSet acceptedNumbers, Map<PublishResult.Status, Long> statuses) {
     Counts(long t0, int windows) {
-      this(t0, new long[windows], new java.util.concurrent.atomic.AtomicLongArray(windows));
+      this(t0, new long[windows], new java.util.concurrent.atomic.AtomicLongArray(windows), new java.util.BitSet(),
+          new java.util.concurrent.ConcurrentHashMap<>());
     }
 
     /** Counts the publish; the returned stage completes once it is counted as accepted or refused. */
-    java.util.concurrent.CompletableFuture<Void> count(long at, java.util.concurrent.CompletableFuture<PublishResult> f) {
+    java.util.concurrent.CompletableFuture<Void> count(long at, long k, java.util.concurrent.CompletableFuture<PublishResult> f) {
       int w = (int) Math.min(offered.length - 1, Math.max(0, (at - t0) / 1_000_000_000L));
       offered[w]++;
       return f.thenAccept(r -> {
-        if (r.status() == PublishResult.Status.QUEUE_FULL) refused.incrementAndGet(w);
+        statuses.merge(r.status(), 1L, Long::sum);
+        if (r.status() == PublishResult.Status.QUEUE_FULL) {
+          refused.incrementAndGet(w);
+        } else {
+          synchronized (acceptedNumbers) {
+            acceptedNumbers.set((int) k);
+          }
+        }
       });
     }
 
@@ -451,8 +536,9 @@ final class DemoNetwork implements AutoCloseable {
         writeLong(payload, 0, at);
         writeLong(payload, 8, k);
         payload[15] = (byte) (measured ? 1 : 0);
+        if (size >= 24) writeLong(payload, 16, k);
         java.util.concurrent.CompletableFuture<?> f = pub.publish(STREAM, payload);
-        if (counts != null) f = counts.count(at, (java.util.concurrent.CompletableFuture<PublishResult>) f);
+        if (counts != null) f = counts.count(at, k, (java.util.concurrent.CompletableFuture<PublishResult>) f);
         // Futures complete in order: once the last ones (and their counting) are done, all are.
         if (i >= total - 100) last.add(f);
       }

@@ -22,6 +22,7 @@ class OverloadBurstTest {
   @Test
   void aBurstAboveCapacityIsRefusedAtThePublisherAndNothingAcceptedIsLost() throws Exception {
     BurstScenario.Report report;
+    DemoNetwork.logEvents = true; // a failure then names the missing messages and each node's losses
     try (DemoNetwork net = new DemoNetwork(5, 2, 2, true, TransportConfig.defaults(), NodeConfig.defaults())) {
       net.handlerCost(100_000);
       // 500 msg/s before and after (a tenth of the most the handlers allow), 15,000 during.

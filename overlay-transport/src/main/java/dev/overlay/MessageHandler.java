@@ -1,7 +1,5 @@
 package dev.overlay;
 
-import dev.overlay.core.Message;
-
 /**
  * Receives a subscription's messages, one at a time, on the subscription's executor: the node's
  * delivery executor unless another was given, and never the node's loop unless it was asked for
@@ -12,10 +10,10 @@ import dev.overlay.core.Message;
 public interface MessageHandler {
 
   /**
-   * One message: {@code message.publisher()}, {@code session()} and {@code seq()} identify it;
-   * {@code payload()} is shared, do not modify it.
+   * One message, once. Messages of one publisher usually come in {@code seq} order, but a
+   * message fetched again after a loss comes after later ones (see docs/api.md, "Order").
    */
-  void onMessage(Message.Data message);
+  void onMessage(StreamMessage message);
 
   /** {@code missed} messages were dropped for this subscription because it fell behind. */
   default void onLagged(long missed) {}

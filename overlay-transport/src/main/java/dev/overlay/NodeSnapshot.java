@@ -3,7 +3,6 @@ package dev.overlay;
 import dev.overlay.broadcast.PlumtreeStats;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.PeerInfo;
-import dev.overlay.transport.LinkManager.LinkInfo;
 import java.util.List;
 import java.util.Map;
 
@@ -11,7 +10,7 @@ import java.util.Map;
  * A consistent picture of a node, taken on its loop: its streams with their views and trees,
  * its links, and its counters.
  */
-public record NodeSnapshot(PeerInfo self, List<Stream> streams, List<LinkInfo> links, Map<String, Long> counters) {
+public record NodeSnapshot(PeerInfo self, List<Stream> streams, List<Link> links, Map<String, Long> counters) {
 
   /** One joined stream; {@code broadcast} holds the Plumtree counters (duplicates, grafts, prunes...). */
   public record Stream(String name, List<PeerId> active, List<PeerId> passive, List<Tree> trees, Counters counters,
@@ -25,9 +24,23 @@ public record NodeSnapshot(PeerInfo self, List<Stream> streams, List<LinkInfo> l
       long controlInBytes, long controlOut, long controlOutBytes, long delivered, long published,
       long missedBySubscribers, int neighbors) {}
 
+  /**
+   * One open connection to a peer. Frames in and out count this connection's frames only (a
+   * peer that reconnects starts again from zero).
+   *
+   * @param local this end's address
+   * @param remote the peer's end
+   * @param dialledByUs whether this node opened the connection
+   * @param incarnation the peer's incarnation, as it said in its HELLO
+   * @param queuedBytes bytes waiting in this node's queue for the connection
+   * @param writable whether the connection takes more now (false: the peer reads slower than we send)
+   */
+  public record Link(PeerId peer, String local, String remote, boolean dialledByUs, long incarnation, long queuedBytes,
+      boolean writable, long framesIn, long framesOut) {}
+
   /** The link to that peer, or null. */
-  public LinkInfo link(PeerId peer) {
-    for (LinkInfo l : links) {
+  public Link link(PeerId peer) {
+    for (Link l : links) {
       if (l.peer().equals(peer)) return l;
     }
     return null;

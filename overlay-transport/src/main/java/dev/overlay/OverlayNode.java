@@ -8,12 +8,15 @@ import dev.overlay.core.PublishResult;
 import dev.overlay.core.StreamId;
 import dev.overlay.identity.NodeIdentity;
 import dev.overlay.identity.TlsContexts;
-import dev.overlay.node.NodeConfig;
-import dev.overlay.runtime.Introducer;
+import dev.overlay.config.NodeConfig;
+import dev.overlay.runtime.ApplicationIntroducer;
+import dev.overlay.runtime.IntroductionSource;
 import dev.overlay.runtime.NodeRuntime;
 import dev.overlay.runtime.StaticSeeds;
+import dev.overlay.spi.Introducer;
+import dev.overlay.spi.IntroducerContext;
 import dev.overlay.stream.StreamState;
-import dev.overlay.transport.TransportConfig;
+import dev.overlay.config.TransportConfig;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -114,8 +117,11 @@ public final class OverlayNode implements AutoCloseable {
     List<PeerInfo> seedPeers = List.copyOf(b.seedPeers);
     List<String> trackers = List.copyOf(b.trackers);
     Duration heartbeat = b.trackerHeartbeat;
-    Function<NodeRuntime, Introducer> introducer = b.introducer != null ? b.introducer
-        : !trackers.isEmpty() ? rt -> new dev.overlay.runtime.TrackerIntroducer(rt, trackers, heartbeat)
+    Duration maxRetryAfter = b.trackerMaxRetryAfter;
+    Function<IntroducerContext, Introducer> custom = b.introducer;
+    Function<NodeRuntime, IntroductionSource> introducer = custom != null
+        ? rt -> new ApplicationIntroducer(rt, Objects.requireNonNull(custom.apply(rt::self), "the introducer factory returned null"))
+        : !trackers.isEmpty() ? rt -> new dev.overlay.runtime.TrackerIntroducer(rt, trackers, heartbeat, maxRetryAfter)
         : rt -> new StaticSeeds(rt, seeds, seedPeers);
     OverlayListener listener = b.listener;
     this.runtime = new NodeRuntime(group.next(), b.config, b.transport, identity, tls, socket, server, introducer,
@@ -197,7 +203,10 @@ public final class OverlayNode implements AutoCloseable {
     ensureOpen();
     Objects.requireNonNull(handler, "handler");
     StreamId id = id(stream);
-    return runtime.subscribe(id, stream, executor, handler::onMessage, handler::onLagged, subscriptionQueueCapacity);
+    // The handler sees an API message of its own, without the wire's fields (hops, seal).
+    return runtime.subscribe(id, stream, executor,
+        m -> handler.onMessage(new StreamMessage(stream, m.publisher(), m.session(), m.seq(), m.payload())), handler::onLagged,
+        subscriptionQueueCapacity);
   }
 
   /**
@@ -302,7 +311,12 @@ public final class OverlayNode implements AutoCloseable {
             new NodeSnapshot.Counters(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], (int) c[11]),
             p.stats()));
       }
-      return new NodeSnapshot(v.self(), streams, v.links(), v.nodeCounters());
+      List<NodeSnapshot.Link> links = new ArrayList<>();
+      for (var l : v.links()) {
+        links.add(new NodeSnapshot.Link(l.peer(), l.local(), l.remote(), l.dialledByUs(), l.incarnation(), l.queuedBytes(),
+            l.writable(), l.framesIn(), l.framesOut()));
+      }
+      return new NodeSnapshot(v.self(), streams, List.copyOf(links), v.nodeCounters());
     });
   }
 
@@ -392,7 +406,8 @@ public final class OverlayNode implements AutoCloseable {
     private OverlayListener listener = new OverlayListener() {};
     private EventLoopGroup group;
     private java.util.concurrent.Executor deliveryExecutor;
-    private Function<NodeRuntime, Introducer> introducer;
+    private Function<IntroducerContext, Introducer> introducer;
+    private Duration trackerMaxRetryAfter = dev.overlay.runtime.TrackerIntroducer.MAX_RETRY_AFTER;
 
     public Builder identity(NodeIdentity v) {
       identity = Objects.requireNonNull(v);
@@ -482,9 +497,23 @@ public final class OverlayNode implements AutoCloseable {
       return this;
     }
 
-    /** How the node learns members of a stream (default: the seeds). */
-    public Builder introducer(Function<NodeRuntime, Introducer> v) {
-      introducer = v;
+    /**
+     * How the node learns members of a stream, when neither trackers nor seeds fit: the factory
+     * is called once, in {@link OverlayNode#start}, with what the introducer may know of the node.
+     * Takes precedence over trackers and seeds.
+     */
+    public Builder introducer(Function<IntroducerContext, Introducer> v) {
+      introducer = Objects.requireNonNull(v);
+      return this;
+    }
+
+    /**
+     * The longest the node waits when a tracker refuses it and says when to come back (default
+     * 60 s): a tracker, misconfigured or hostile, cannot keep the node out of a stream for longer.
+     */
+    public Builder trackerMaxRetryAfter(Duration v) {
+      if (v.isNegative() || v.isZero()) throw new IllegalArgumentException("trackerMaxRetryAfter must be positive");
+      trackerMaxRetryAfter = v;
       return this;
     }
 

@@ -1,6 +1,6 @@
 package dev.overlay.bench;
 
-import dev.overlay.transport.TransportConfig;
+import dev.overlay.config.TransportConfig;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;

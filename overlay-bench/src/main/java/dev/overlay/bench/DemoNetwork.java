@@ -5,7 +5,7 @@ import dev.overlay.OverlayNode;
 import dev.overlay.Subscription;
 import dev.overlay.core.PublishResult;
 import dev.overlay.identity.NodeIdentity;
-import dev.overlay.transport.TransportConfig;
+import dev.overlay.config.TransportConfig;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.Epoll;
@@ -128,11 +128,11 @@ final class DemoNetwork implements AutoCloseable {
    */
   DemoNetwork(int count, int loopThreads, int deliveryThreads, boolean handlersOnLoop, TransportConfig transport)
       throws Exception {
-    this(count, loopThreads, deliveryThreads, handlersOnLoop, transport, dev.overlay.node.NodeConfig.defaults());
+    this(count, loopThreads, deliveryThreads, handlersOnLoop, transport, dev.overlay.config.NodeConfig.defaults());
   }
 
   DemoNetwork(int count, int loopThreads, int deliveryThreads, boolean handlersOnLoop, TransportConfig transport,
-      dev.overlay.node.NodeConfig config) throws Exception {
+      dev.overlay.config.NodeConfig config) throws Exception {
     boolean epoll = Epoll.isAvailable();
     group = new MultiThreadIoEventLoopGroup(loopThreads, epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
     delivery = Executors.newFixedThreadPool(deliveryThreads, r -> {
@@ -163,16 +163,16 @@ final class DemoNetwork implements AutoCloseable {
       // The handler only records a number: cheap enough to run on the node's loop (see ON_NODE_LOOP).
       subscriptions.add(nodes.get(i).subscribe(STREAM, new dev.overlay.MessageHandler() {
         @Override
-        public void onMessage(dev.overlay.core.Message.Data m) {
-          byte[] p = m.payload();
+        public void onMessage(dev.overlay.StreamMessage m) {
+          java.nio.ByteBuffer p = m.payload();
           long cost = handlerCostNanos;
           if (cost > 0) { // a subscriber with work to do per message (tests and the burst scenario)
             long until = System.nanoTime() + cost;
             while (System.nanoTime() < until) Thread.onSpinWait();
           }
-          if (!measuring || p.length < 16 || p[15] != 1) return; // warm-up traffic
-          t.record(readLong(p, 0), System.nanoTime(), measureStart);
-          if (p.length >= 24) t.number(readLong(p, 16)); // byte 15 is the marker: the number is written again whole
+          if (!measuring || p.remaining() < 16 || p.get(15) != 1) return; // warm-up traffic
+          t.record(p.getLong(0), System.nanoTime(), measureStart);
+          if (p.remaining() >= 24) t.number(p.getLong(16)); // byte 15 is the marker: the number is written again whole
         }
 
         @Override
@@ -269,8 +269,9 @@ final class DemoNetwork implements AutoCloseable {
       k = publishPaced(pub, ph.rate(), ph.seconds(), size, true, k, phaseStart, counts);
       phaseStart += (long) (ph.seconds() * 1e9);
     }
+    counts.awaitResults();
     long[] offered = counts.offered();
-    long[] accepted = counts.accepted(); // every future has completed: publishPaced joined the last ones
+    long[] accepted = counts.accepted();
     long published = java.util.Arrays.stream(accepted).sum();
     long refused = java.util.Arrays.stream(offered).sum() - published;
     double elapsed = (System.nanoTime() - t0) / 1e9;
@@ -423,24 +424,44 @@ final class DemoNetwork implements AutoCloseable {
    * meanwhile): refusals are counted as the futures complete.
    */
   private record Counts(long t0, long[] offered, java.util.concurrent.atomic.AtomicLongArray refused,
-      java.util.BitSet acceptedNumbers, Map<PublishResult.Status, Long> statuses) {
+      java.util.BitSet acceptedNumbers, Map<String, Long> statuses, AtomicLong pending) {
     Counts(long t0, int windows) {
       this(t0, new long[windows], new java.util.concurrent.atomic.AtomicLongArray(windows), new java.util.BitSet(),
-          new java.util.concurrent.ConcurrentHashMap<>());
+          new java.util.concurrent.ConcurrentHashMap<>(), new AtomicLong());
+    }
+
+    /**
+     * Waits until every publish counted has its result. Results do not come in order: a publish
+     * refused at once (the node is backpressured) completes before earlier ones still queued for
+     * the loop, which may be refused there too. Counting before they all came counted those as
+     * accepted, and then as lost (the worst subscriber "missed" 19 messages that were refused).
+     */
+    void awaitResults() {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      while (pending.get() > 0) {
+        if (System.nanoTime() > deadline) throw new IllegalStateException(pending.get() + " publishes without a result after 60 s");
+        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
+      }
     }
 
     /** Counts the publish; the returned stage completes once it is counted as accepted or refused. */
     java.util.concurrent.CompletableFuture<Void> count(long at, long k, java.util.concurrent.CompletableFuture<PublishResult> f) {
       int w = (int) Math.min(offered.length - 1, Math.max(0, (at - t0) / 1_000_000_000L));
       offered[w]++;
-      return f.thenAccept(r -> {
-        statuses.merge(r.status(), 1L, Long::sum);
-        if (r.status() == PublishResult.Status.QUEUE_FULL) {
-          refused.incrementAndGet(w);
-        } else {
-          synchronized (acceptedNumbers) {
-            acceptedNumbers.set((int) k);
+      pending.incrementAndGet();
+      return f.handle((r, error) -> {
+        try {
+          statuses.merge(error != null ? "FAILED" : r.status().name(), 1L, Long::sum);
+          if (error != null || r.status() == PublishResult.Status.QUEUE_FULL) {
+            refused.incrementAndGet(w); // a failed publish was not accepted either
+          } else {
+            synchronized (acceptedNumbers) {
+              acceptedNumbers.set((int) k);
+            }
           }
+          return null;
+        } finally {
+          pending.decrementAndGet();
         }
       });
     }
@@ -539,8 +560,9 @@ final class DemoNetwork implements AutoCloseable {
         if (size >= 24) writeLong(payload, 16, k);
         java.util.concurrent.CompletableFuture<?> f = pub.publish(STREAM, payload);
         if (counts != null) f = counts.count(at, k, (java.util.concurrent.CompletableFuture<PublishResult>) f);
-        // Futures complete in order: once the last ones (and their counting) are done, all are.
-        if (i >= total - 100) last.add(f);
+        // The warm-up ends with its last results in (results come out of order, so this is no
+        // proof that every earlier one came: a counted run waits for all, Counts.awaitResults).
+        if (counts == null && i >= total - 100) last.add(f);
       }
       if (i >= total) break;
       long next = start + (long) (i * interval);

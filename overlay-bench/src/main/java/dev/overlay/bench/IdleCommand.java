@@ -55,7 +55,7 @@ final class IdleCommand implements Callable<Integer> {
     List<Subscription> subscriptions = new ArrayList<>();
     MessageHandler ignore = new MessageHandler() {
       @Override
-      public void onMessage(Message.Data m) {}
+      public void onMessage(dev.overlay.StreamMessage m) {}
     };
     try {
       for (int i = 0; i < nodes; i++) {

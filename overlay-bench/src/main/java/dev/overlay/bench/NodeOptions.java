@@ -1,7 +1,7 @@
 package dev.overlay.bench;
 
-import dev.overlay.auth.AuthConfig;
-import dev.overlay.node.NodeConfig;
+import dev.overlay.config.AuthConfig;
+import dev.overlay.config.NodeConfig;
 import java.time.Duration;
 import picocli.CommandLine.Option;
 

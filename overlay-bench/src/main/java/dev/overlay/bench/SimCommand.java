@@ -1,7 +1,7 @@
 package dev.overlay.bench;
 
-import dev.overlay.broadcast.TreeStrategy;
-import dev.overlay.node.NodeConfig;
+import dev.overlay.config.TreeStrategy;
+import dev.overlay.config.NodeConfig;
 import dev.overlay.sim.SimConfig;
 import dev.overlay.sim.SimReport;
 import dev.overlay.sim.Simulation;
@@ -120,7 +120,7 @@ final class SimCommand implements Callable<Integer> {
       case "per-publisher", "per_publisher" -> TreeStrategy.PER_PUBLISHER;
       default -> throw new IllegalArgumentException("--trees must be shared or per-publisher, got " + trees);
     };
-    var broadcast = dev.overlay.broadcast.PlumtreeConfig.defaults().toBuilder().treeStrategy(strategy);
+    var broadcast = dev.overlay.config.PlumtreeConfig.defaults().toBuilder().treeStrategy(strategy);
     if (ihaveFlushMs != null) broadcast.lazyFlushInterval(java.time.Duration.ofMillis(ihaveFlushMs));
     if (pruneGraceMs != null) broadcast.pruneGracePeriod(java.time.Duration.ofMillis(pruneGraceMs));
     NodeConfig nodeConfig = NodeConfig.builder().broadcast(broadcast.build()).build();

@@ -15,7 +15,7 @@ import dev.overlay.tracker.TrackerConfig;
 import dev.overlay.tracker.TrackerServer;
 import dev.overlay.tracker.TrackerState;
 import dev.overlay.transport.LinkManager;
-import dev.overlay.transport.TransportConfig;
+import dev.overlay.config.TransportConfig;
 import dev.overlay.transport.TransportEvent;
 import dev.overlay.transport.WireFrames;
 import io.netty.buffer.ByteBuf;

@@ -1,6 +1,6 @@
 package dev.overlay.sim;
 
-import dev.overlay.node.NodeConfig;
+import dev.overlay.config.NodeConfig;
 
 /**
  * One simulated scenario. Times are virtual milliseconds. Build with {@link #builder()}.

@@ -9,7 +9,7 @@ import dev.overlay.core.PeerInfo;
 import dev.overlay.core.StreamId;
 import dev.overlay.core.Timer;
 import dev.overlay.core.testing.TestKeys;
-import dev.overlay.node.NodeConfig;
+import dev.overlay.config.NodeConfig;
 import dev.overlay.node.NodeState;
 import java.util.AbstractList;
 import java.util.ArrayDeque;

@@ -2,8 +2,8 @@ package dev.overlay.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.overlay.node.NodeConfig;
-import dev.overlay.transport.TransportConfig;
+import dev.overlay.config.NodeConfig;
+import dev.overlay.config.TransportConfig;
 import org.junit.jupiter.api.Test;
 
 /**

@@ -1,5 +1,6 @@
 package dev.overlay.auth;
 
+import dev.overlay.config.AuthConfig;
 import dev.overlay.core.Message;
 import dev.overlay.core.Outbox;
 import dev.overlay.core.PeerId;

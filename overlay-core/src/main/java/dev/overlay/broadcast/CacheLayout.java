@@ -1,5 +1,6 @@
 package dev.overlay.broadcast;
 
+import dev.overlay.config.PlumtreeConfig;
 /**
  * How a node's message caches keep what they hold. A memory layout, not protocol behaviour: both
  * give the same answers, and a node's outputs are the same whichever it uses.

@@ -1,5 +1,7 @@
 package dev.overlay.broadcast;
 
+import dev.overlay.config.PlumtreeConfig;
+import dev.overlay.config.TreeStrategy;
 import dev.overlay.core.Message;
 import dev.overlay.core.Message.Announcement;
 import dev.overlay.core.Message.Data;

@@ -1,5 +1,6 @@
 package dev.overlay.broadcast;
 
+import dev.overlay.config.PlumtreeConfig;
 /** A snapshot of one stream's broadcast counters. */
 public record PlumtreeStats(
     long delivered,

@@ -1,5 +1,6 @@
 package dev.overlay.delivery;
 
+import dev.overlay.config.SeenConfig;
 import dev.overlay.core.OverlayEvent;
 import dev.overlay.core.Outbox;
 import dev.overlay.core.PeerId;

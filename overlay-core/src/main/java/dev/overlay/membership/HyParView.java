@@ -1,5 +1,6 @@
 package dev.overlay.membership;
 
+import dev.overlay.config.HyParViewConfig;
 import dev.overlay.core.Links;
 import dev.overlay.core.Message;
 import dev.overlay.core.OverlayEvent;

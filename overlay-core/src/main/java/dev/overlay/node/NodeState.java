@@ -1,5 +1,6 @@
 package dev.overlay.node;
 
+import dev.overlay.config.NodeConfig;
 import dev.overlay.auth.SealFormat;
 import dev.overlay.auth.Signatures;
 import dev.overlay.broadcast.CacheLayout;

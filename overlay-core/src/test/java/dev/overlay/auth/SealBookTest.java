@@ -1,5 +1,6 @@
 package dev.overlay.auth;
 
+import dev.overlay.config.AuthConfig;
 import static dev.overlay.core.testing.TestNode.KEYS;
 import static dev.overlay.core.testing.TestNode.MS;
 import static dev.overlay.core.testing.TestNode.STREAM;

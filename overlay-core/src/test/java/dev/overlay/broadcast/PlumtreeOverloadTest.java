@@ -1,5 +1,6 @@
 package dev.overlay.broadcast;
 
+import dev.overlay.config.PlumtreeConfig;
 import static dev.overlay.core.testing.TestNode.MS;
 import static dev.overlay.core.testing.TestNode.STREAM;
 import static dev.overlay.core.testing.TestNode.id;
@@ -14,7 +15,7 @@ import dev.overlay.core.OverlayEvent;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.testing.RecordingOutbox;
 import dev.overlay.core.Timer;
-import dev.overlay.delivery.SeenConfig;
+import dev.overlay.config.SeenConfig;
 import dev.overlay.delivery.SeenMessages;
 import java.time.Duration;
 import java.util.List;

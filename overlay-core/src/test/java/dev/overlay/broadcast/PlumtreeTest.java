@@ -1,5 +1,7 @@
 package dev.overlay.broadcast;
 
+import dev.overlay.config.PlumtreeConfig;
+import dev.overlay.config.TreeStrategy;
 import static dev.overlay.core.testing.TestNode.MS;
 import static dev.overlay.core.testing.TestNode.STREAM;
 import static dev.overlay.core.testing.TestNode.id;
@@ -16,7 +18,7 @@ import dev.overlay.core.PeerId;
 import dev.overlay.core.PublishResult;
 import dev.overlay.core.testing.RecordingOutbox;
 import dev.overlay.core.Timer;
-import dev.overlay.delivery.SeenConfig;
+import dev.overlay.config.SeenConfig;
 import dev.overlay.delivery.SeenMessages;
 import java.util.List;
 import org.junit.jupiter.api.BeforeEach;

@@ -1,5 +1,6 @@
 package dev.overlay.delivery;
 
+import dev.overlay.config.SeenConfig;
 import static dev.overlay.core.testing.TestNode.STREAM;
 import static dev.overlay.core.testing.TestNode.id;
 import static org.assertj.core.api.Assertions.assertThat;

@@ -1,5 +1,6 @@
 package dev.overlay.node;
 
+import dev.overlay.config.NodeConfig;
 import static dev.overlay.core.testing.TestNode.STREAM;
 import static dev.overlay.core.testing.TestNode.id;
 import static dev.overlay.core.testing.TestNode.info;

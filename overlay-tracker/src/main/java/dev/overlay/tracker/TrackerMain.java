@@ -1,7 +1,7 @@
 package dev.overlay.tracker;
 
 import dev.overlay.identity.NodeIdentity;
-import dev.overlay.transport.TransportConfig;
+import dev.overlay.config.TransportConfig;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;

@@ -7,7 +7,7 @@ import dev.overlay.core.PeerInfo;
 import dev.overlay.identity.NodeIdentity;
 import dev.overlay.identity.TlsContexts;
 import dev.overlay.transport.LinkManager;
-import dev.overlay.transport.TransportConfig;
+import dev.overlay.config.TransportConfig;
 import dev.overlay.transport.TransportEvent;
 import dev.overlay.transport.WireFrames;
 import io.netty.buffer.ByteBuf;

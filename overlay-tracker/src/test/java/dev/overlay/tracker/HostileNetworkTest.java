@@ -16,7 +16,7 @@ import dev.overlay.core.StreamId;
 import dev.overlay.identity.NodeIdentity;
 import dev.overlay.it.HostileNode;
 import dev.overlay.testing.Await;
-import dev.overlay.transport.TransportConfig;
+import dev.overlay.config.TransportConfig;
 import dev.overlay.transport.TransportEvent;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -67,11 +67,11 @@ class HostileNetworkTest {
     final long[] latencyMicros = new long[1 << 16];
 
     @Override
-    public synchronized void onMessage(Message.Data m) {
-      long n = read(m.payload(), 0);
+    public synchronized void onMessage(dev.overlay.StreamMessage m) {
+      long n = m.payload().getLong(0);
       if (n < 0 || n >= latencyMicros.length) return;
       got.set((int) n);
-      latencyMicros[(int) n] = (System.nanoTime() - read(m.payload(), 8)) / 1000;
+      latencyMicros[(int) n] = (System.nanoTime() - m.payload().getLong(8)) / 1000;
     }
 
     synchronized boolean hasAll(int to) {

@@ -7,9 +7,8 @@ import dev.overlay.OverlayNode;
 import dev.overlay.core.Message;
 import dev.overlay.core.StreamId;
 import dev.overlay.identity.NodeIdentity;
-import dev.overlay.runtime.TrackerIntroducer;
 import dev.overlay.testing.Await;
-import dev.overlay.transport.TransportConfig;
+import dev.overlay.config.TransportConfig;
 import dev.overlay.transport.TransportEvent;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -123,8 +122,7 @@ class TrackerHardeningTest {
     TrackerServer t = new TrackerServer(TrackerConfig.builder().requestsPerSecond(1e-9).requestBurst(1).build(),
         NodeIdentity.generate(), TransportConfig.defaults()).start(new InetSocketAddress("127.0.0.1", 0), null, 0);
     open.add(t);
-    OverlayNode n = OverlayNode.builder().introducer(rt -> new TrackerIntroducer(rt, List.of(at(t)), Duration.ofSeconds(30),
-        Duration.ofMillis(300))).build().start();
+    OverlayNode n = OverlayNode.builder().trackers(at(t)).trackerMaxRetryAfter(Duration.ofMillis(300)).build().start();
     open.add(n);
     n.join("q");
     Await.until(DEADLINE, () -> refusedRateLimited(t) >= 3, () -> "the node kept asking, refusals: " + refusedRateLimited(t));

@@ -8,7 +8,7 @@ import dev.overlay.core.Message;
 import dev.overlay.core.StreamId;
 import dev.overlay.identity.NodeIdentity;
 import dev.overlay.introduction.Rendezvous;
-import dev.overlay.transport.TransportConfig;
+import dev.overlay.config.TransportConfig;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
@@ -64,7 +64,7 @@ class TrackerNetworkTest {
     final Set<Long> seqs = ConcurrentHashMap.newKeySet();
 
     @Override
-    public void onMessage(Message.Data m) {
+    public void onMessage(dev.overlay.StreamMessage m) {
       got.incrementAndGet();
       seqs.add(m.seq());
     }

@@ -12,11 +12,11 @@ import dev.overlay.core.StreamId;
 import dev.overlay.core.Timer;
 import dev.overlay.identity.NodeIdentity;
 import dev.overlay.identity.TlsContexts;
-import dev.overlay.node.NodeConfig;
+import dev.overlay.config.NodeConfig;
 import dev.overlay.node.NodeState;
 import dev.overlay.stream.StreamState;
 import dev.overlay.transport.LinkManager;
-import dev.overlay.transport.TransportConfig;
+import dev.overlay.config.TransportConfig;
 import dev.overlay.transport.TransportEvent;
 import dev.overlay.transport.WireFrames;
 import io.netty.buffer.ByteBuf;
@@ -106,7 +106,7 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
   private final TransportConfig transport;
   private final NodeIdentity identity;
   private final LinkManager links;
-  private final Function<NodeRuntime, Introducer> introducerFactory;
+  private final Function<NodeRuntime, IntroductionSource> introducerFactory;
   private final Executor deliveryExecutor;
   private final EventDispatcher<Object> events;
   private final Completions completions;
@@ -125,7 +125,7 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
   // Loop-confined state.
   private NodeState core;
   private TimerWheel timers;
-  private Introducer introducer;
+  private IntroductionSource introducer;
   private PeerInfo self;
   private final Map<StreamId, StreamStats> streams = new HashMap<>();
   private final EnumMap<OverlayEvent.DropReason, Long> drops = new EnumMap<>(OverlayEvent.DropReason.class);
@@ -153,7 +153,7 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
 
   public NodeRuntime(EventLoop loop, NodeConfig config, TransportConfig transport, NodeIdentity identity, TlsContexts tls,
       Class<? extends SocketChannel> socketChannel, Class<? extends ServerSocketChannel> serverChannel,
-      Function<NodeRuntime, Introducer> introducerFactory, Executor deliveryExecutor,
+      Function<NodeRuntime, IntroductionSource> introducerFactory, Executor deliveryExecutor,
       Consumer<OverlayEvent> overlayListener, Consumer<TransportEvent> transportListener) {
     this.loop = loop;
     this.config = config;
@@ -641,6 +641,12 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
       task.run();
       endOfTurn();
     });
+  }
+
+  /** The name the application gave a stream (its id's text if the stream is not in the table). On the loop. */
+  String streamName(StreamId id) {
+    StreamStats st = streams.get(id);
+    return st == null ? id.toString() : st.name;
   }
 
   public PeerInfo self() {

@@ -16,7 +16,7 @@ import java.util.function.Consumer;
  * seeds, and HyParView spreads them from there. Seeds given by address are dialled once to learn
  * their ids. For small fixed networks and tests; trackers ({@link TrackerIntroducer}) are the general way.
  */
-public final class StaticSeeds implements Introducer {
+public final class StaticSeeds implements IntroductionSource {
 
   private final NodeRuntime runtime;
   private final List<HostPort> seeds;

@@ -32,7 +32,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Runs on the node's loop. Tracker links are this class's own: the core never hears of them.
  */
-public final class TrackerIntroducer implements Introducer {
+public final class TrackerIntroducer implements IntroductionSource {
 
   private static final Logger log = LoggerFactory.getLogger(TrackerIntroducer.class);
   /** A request unanswered for this long is given up, and the next tracker tried. */
@@ -99,7 +99,7 @@ public final class TrackerIntroducer implements Introducer {
     this(runtime, addresses, heartbeat, MAX_RETRY_AFTER);
   }
 
-  /** With another cap on a tracker's "retry after" (tests). */
+  /** With another cap on a tracker's "retry after" (the builder's {@code trackerMaxRetryAfter}). */
   public TrackerIntroducer(NodeRuntime runtime, List<String> addresses, Duration heartbeat, Duration maxRetryAfter) {
     if (addresses.isEmpty()) throw new IllegalArgumentException("at least one tracker is needed");
     this.runtime = runtime;

@@ -1,5 +1,6 @@
 package dev.overlay.transport;
 
+import dev.overlay.config.TransportConfig;
 import dev.overlay.core.Candidate;
 import dev.overlay.core.Message;
 import dev.overlay.core.PeerId;
@@ -739,8 +740,7 @@ public final class LinkManager {
     return l != null && l.ready != null;
   }
 
-  /** One link as seen from here, for snapshots and diagnosis. */
-  /** One ready connection: frames in and out count this connection's frames only. */
+  /** One ready connection as seen from here, for the node's snapshot (which copies it into its own type). */
   public record LinkInfo(PeerId peer, String local, String remote, boolean dialledByUs, long incarnation,
       long queuedBytes, boolean writable, long framesIn, long framesOut) {}
 

@@ -1,5 +1,6 @@
 package dev.overlay.transport;
 
+import dev.overlay.config.TransportConfig;
 import dev.overlay.core.PeerId;
 
 /** What the transport reports to the application's listener, beside the protocol's own events. */

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.overlay.NodeSnapshot;
 import dev.overlay.OverlayNode;
 import dev.overlay.core.PeerInfo;
-import dev.overlay.runtime.Introducer;
+import dev.overlay.spi.Introducer;
 import dev.overlay.testing.Await;
 import dev.overlay.transport.TransportEvent;
 import java.time.Duration;
@@ -78,7 +78,7 @@ class SimultaneousDialTest {
     return address.substring(address.lastIndexOf(':') + 1);
   }
 
-  private static List<dev.overlay.transport.LinkManager.LinkInfo> links(OverlayNode n) {
+  private static List<dev.overlay.NodeSnapshot.Link> links(OverlayNode n) {
     try {
       return n.snapshot().links();
     } catch (Exception e) {

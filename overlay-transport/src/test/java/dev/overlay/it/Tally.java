@@ -31,8 +31,8 @@ public final class Tally implements MessageHandler {
   }
 
   @Override
-  public synchronized void onMessage(Message.Data message) {
-    int n = (int) number(message.payload());
+  public synchronized void onMessage(dev.overlay.StreamMessage message) {
+    int n = (int) number(message.copyPayload());
     if (got.get(n)) duplicates++;
     got.set(n);
     deliveries++;

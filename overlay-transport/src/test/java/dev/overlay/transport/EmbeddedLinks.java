@@ -1,5 +1,6 @@
 package dev.overlay.transport;
 
+import dev.overlay.config.TransportConfig;
 import dev.overlay.core.Candidate;
 import dev.overlay.core.Message;
 import dev.overlay.core.PeerId;

@@ -1,5 +1,6 @@
 package dev.overlay.transport;
 
+import dev.overlay.config.TransportConfig;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.overlay.core.Message;

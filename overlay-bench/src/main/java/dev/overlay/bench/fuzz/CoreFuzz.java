@@ -10,7 +10,7 @@ import dev.overlay.core.PeerInfo;
 import dev.overlay.core.PublishResult;
 import dev.overlay.core.StreamId;
 import dev.overlay.core.Timer;
-import dev.overlay.node.NodeConfig;
+import dev.overlay.config.NodeConfig;
 import dev.overlay.node.NodeState;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,6 +1,6 @@
 package dev.overlay.bench.jmh;
 
-import dev.overlay.auth.AuthConfig;
+import dev.overlay.config.AuthConfig;
 import dev.overlay.auth.SealBook;
 import dev.overlay.auth.SealFormat;
 import dev.overlay.core.Message;

@@ -10,7 +10,7 @@ import dev.overlay.core.PeerInfo;
 import dev.overlay.core.PublishResult;
 import dev.overlay.core.StreamId;
 import dev.overlay.core.Timer;
-import dev.overlay.node.NodeConfig;
+import dev.overlay.config.NodeConfig;
 import dev.overlay.node.NodeState;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -97,7 +97,7 @@ public class CoreDataBenchmark {
 
   @Setup(Level.Trial)
   public void setUp() {
-    node = new NodeState(NodeConfig.builder().auth(dev.overlay.auth.AuthConfig.off()).build(), info(1), new SplittableRandom(1), out);
+    node = new NodeState(NodeConfig.builder().auth(dev.overlay.config.AuthConfig.off()).build(), info(1), new SplittableRandom(1), out);
     node.start(now);
     node.handle(now, new Event.JoinStream(STREAM));
     for (int p = 2; p <= 6; p++) {

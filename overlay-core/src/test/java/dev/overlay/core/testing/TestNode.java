@@ -8,7 +8,7 @@ import dev.overlay.core.PeerId;
 import dev.overlay.core.PeerInfo;
 import dev.overlay.core.Seal;
 import dev.overlay.core.StreamId;
-import dev.overlay.node.NodeConfig;
+import dev.overlay.config.NodeConfig;
 import dev.overlay.node.NodeState;
 import dev.overlay.stream.StreamState;
 import java.util.List;

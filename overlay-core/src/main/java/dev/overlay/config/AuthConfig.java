@@ -1,4 +1,4 @@
-package dev.overlay.auth;
+package dev.overlay.config;
 
 import java.time.Duration;
 

@@ -1,4 +1,4 @@
-package dev.overlay.broadcast;
+package dev.overlay.config;
 
 /** How a stream's broadcast trees are keyed. */
 public enum TreeStrategy {

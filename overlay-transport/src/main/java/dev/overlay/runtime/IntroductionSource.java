@@ -6,11 +6,12 @@ import java.util.List;
 import java.util.function.Consumer;
 
 /**
- * Where a node learns some members of a stream when its core asks: trackers
+ * Where a node learns some members of a stream when its core asks (internal: an application
+ * plugs in a {@link dev.overlay.spi.Introducer}, which {@link ApplicationIntroducer} adapts): trackers
  * ({@link TrackerIntroducer}) or static seeds ({@link StaticSeeds}). Called on the node's loop;
  * the answer may come later, also on the loop.
  */
-public interface Introducer {
+public interface IntroductionSource {
 
   void introduce(StreamId stream, Consumer<List<PeerInfo>> answer);
 

@@ -1,15 +1,15 @@
-package dev.overlay.node;
+package dev.overlay.config;
 
-import dev.overlay.broadcast.PlumtreeConfig;
-import dev.overlay.delivery.SeenConfig;
-import dev.overlay.membership.HyParViewConfig;
+import dev.overlay.config.PlumtreeConfig;
+import dev.overlay.config.SeenConfig;
+import dev.overlay.config.HyParViewConfig;
 import java.time.Duration;
 
 /**
  * Everything a node's protocol core can be tuned by. Immutable; build it with {@link #builder()},
  * which checks every value. The per-protocol parts document their own defaults
  * ({@link HyParViewConfig}, {@link PlumtreeConfig}, {@link SeenConfig},
- * {@link dev.overlay.auth.AuthConfig}).
+ * {@link dev.overlay.config.AuthConfig}).
  *
  * <p>Node-level defaults, and where they come from (all our own choices):
  * <ul>
@@ -37,7 +37,7 @@ public record NodeConfig(
     long housekeepingIntervalNanos,
     int maxPayloadBytes,
     int incarnationTableCapacity,
-    dev.overlay.auth.AuthConfig auth) {
+    dev.overlay.config.AuthConfig auth) {
 
   public NodeConfig {
     if (membership == null || broadcast == null || seen == null || auth == null) {
@@ -91,10 +91,10 @@ public record NodeConfig(
     private Duration housekeepingInterval = Duration.ofSeconds(5);
     private int maxPayloadBytes = 64 * 1024;
     private int incarnationTableCapacity = 4096;
-    private dev.overlay.auth.AuthConfig auth = dev.overlay.auth.AuthConfig.defaults();
+    private dev.overlay.config.AuthConfig auth = dev.overlay.config.AuthConfig.defaults();
 
-    /** Publisher authentication; see {@link dev.overlay.auth.AuthConfig}. */
-    public Builder auth(dev.overlay.auth.AuthConfig v) {
+    /** Publisher authentication; see {@link dev.overlay.config.AuthConfig}. */
+    public Builder auth(dev.overlay.config.AuthConfig v) {
       auth = v;
       return this;
     }

@@ -1,4 +1,4 @@
-package dev.overlay.membership;
+package dev.overlay.config;
 
 import java.time.Duration;
 

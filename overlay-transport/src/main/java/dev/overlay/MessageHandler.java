@@ -12,9 +12,16 @@ public interface MessageHandler {
   /**
    * One message, once. Messages of one publisher usually come in {@code seq} order, but a
    * message fetched again after a loss comes after later ones (see docs/api.md, "Order").
+   *
+   * @param message the message
    */
   void onMessage(StreamMessage message);
 
-  /** {@code missed} messages were dropped for this subscription because it fell behind. */
+  /**
+   * Messages were dropped for this subscription because its handler fell behind; called before
+   * the next message.
+   *
+   * @param missed how many since the last call
+   */
   default void onLagged(long missed) {}
 }

@@ -1,8 +1,8 @@
 package dev.overlay;
 
-import dev.overlay.broadcast.PlumtreeStats;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.PeerInfo;
+import dev.overlay.core.PlumtreeStats;
 import java.util.List;
 import java.util.Map;
 
@@ -38,7 +38,11 @@ public record NodeSnapshot(PeerInfo self, List<Stream> streams, List<Link> links
   public record Link(PeerId peer, String local, String remote, boolean dialledByUs, long incarnation, long queuedBytes,
       boolean writable, long framesIn, long framesOut) {}
 
-  /** The link to that peer, or null. */
+  /**
+   * {@return the link to that peer, or null}
+   *
+   * @param peer the peer
+   */
   public Link link(PeerId peer) {
     for (Link l : links) {
       if (l.peer().equals(peer)) return l;
@@ -46,7 +50,11 @@ public record NodeSnapshot(PeerInfo self, List<Stream> streams, List<Link> links
     return null;
   }
 
-  /** The stream of that name, or null. */
+  /**
+   * {@return the stream of that name, or null}
+   *
+   * @param name the stream's name
+   */
   public Stream stream(String name) {
     for (Stream s : streams) {
       if (s.name().equals(name)) return s;

@@ -1,7 +1,7 @@
 package dev.overlay;
 
+import dev.overlay.TransportEvent;
 import dev.overlay.core.OverlayEvent;
-import dev.overlay.transport.TransportEvent;
 
 /**
  * The node's events, for monitoring: neighbours, grafts and prunes, gaps, drops and refusals
@@ -11,7 +11,17 @@ import dev.overlay.transport.TransportEvent;
  */
 public interface OverlayListener {
 
+  /**
+   * A protocol event: neighbours, grafts and prunes, gaps, drops and refusals.
+   *
+   * @param event what happened
+   */
   default void onEvent(OverlayEvent event) {}
 
+  /**
+   * A transport event: links, dials, slow peers, lagging subscribers, refused publishes.
+   *
+   * @param event what happened
+   */
   default void onTransportEvent(TransportEvent event) {}
 }

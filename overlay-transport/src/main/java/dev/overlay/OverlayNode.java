@@ -1,14 +1,15 @@
 package dev.overlay;
 
+import dev.overlay.NodeIdentity;
 import dev.overlay.broadcast.Plumtree;
-import dev.overlay.core.Message;
+import dev.overlay.config.NodeConfig;
+import dev.overlay.config.TransportConfig;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.PeerInfo;
 import dev.overlay.core.PublishResult;
 import dev.overlay.core.StreamId;
-import dev.overlay.identity.NodeIdentity;
 import dev.overlay.identity.TlsContexts;
-import dev.overlay.config.NodeConfig;
+import dev.overlay.protocol.Message;
 import dev.overlay.runtime.ApplicationIntroducer;
 import dev.overlay.runtime.IntroductionSource;
 import dev.overlay.runtime.NodeRuntime;
@@ -16,7 +17,6 @@ import dev.overlay.runtime.StaticSeeds;
 import dev.overlay.spi.Introducer;
 import dev.overlay.spi.IntroducerContext;
 import dev.overlay.stream.StreamState;
-import dev.overlay.config.TransportConfig;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -120,7 +120,10 @@ public final class OverlayNode implements AutoCloseable {
     Duration maxRetryAfter = b.trackerMaxRetryAfter;
     Function<IntroducerContext, Introducer> custom = b.introducer;
     Function<NodeRuntime, IntroductionSource> introducer = custom != null
-        ? rt -> new ApplicationIntroducer(rt, Objects.requireNonNull(custom.apply(rt::self), "the introducer factory returned null"))
+        ? rt -> {
+          PeerInfo me = rt.self(); // the factory runs in start(), on the loop, once the node knows its address
+          return new ApplicationIntroducer(rt, Objects.requireNonNull(custom.apply(() -> me), "the introducer factory returned null"));
+        }
         : !trackers.isEmpty() ? rt -> new dev.overlay.runtime.TrackerIntroducer(rt, trackers, heartbeat, maxRetryAfter)
         : rt -> new StaticSeeds(rt, seeds, seedPeers);
     OverlayListener listener = b.listener;
@@ -128,6 +131,7 @@ public final class OverlayNode implements AutoCloseable {
         b.deliveryExecutor != null ? b.deliveryExecutor : ownedDelivery, listener::onEvent, listener::onTransportEvent);
   }
 
+  /** {@return a builder with the defaults: a new key, 127.0.0.1 on a free port, no seeds} */
   public static Builder builder() {
     return new Builder();
   }
@@ -151,6 +155,11 @@ public final class OverlayNode implements AutoCloseable {
       return this;
     } catch (Exception e) {
       closed = true;
+      try {
+        runtime.crash(); // a failure after the bind (an introducer factory that threw) leaves no socket open
+      } catch (Exception | Error ignored) {
+        // the loop may be gone already
+      }
       shutdownThreads();
       Throwable cause = e instanceof java.util.concurrent.ExecutionException && e.getCause() != null ? e.getCause() : e;
       if (cause instanceof java.io.IOException io) throw io;
@@ -169,16 +178,17 @@ public final class OverlayNode implements AutoCloseable {
     return new IllegalStateException(what + " failed: " + cause, cause);
   }
 
+  /** {@return this node's id, derived from its key} */
   public PeerId peerId() {
     return identity.peerId();
   }
 
-  /** Our id, incarnation and the address peers reach us at; null before {@link #start}. */
+  /** {@return our id, incarnation and the address peers reach us at; null before {@link #start}} */
   public PeerInfo info() {
     return self;
   }
 
-  /** The address we listen on (as advertised). */
+  /** {@return the address we listen on (as advertised)} */
   public InetSocketAddress address() {
     PeerInfo me = self;
     if (me == null) throw new IllegalStateException("start() the node first");
@@ -186,7 +196,15 @@ public final class OverlayNode implements AutoCloseable {
     return new InetSocketAddress(c.host(), c.port());
   }
 
-  /** Joins the stream if needed, and delivers its messages to {@code handler} on the node's delivery executor. */
+  /**
+   * Joins the stream if needed, and delivers its messages to {@code handler} on the node's
+   * delivery executor.
+   *
+   * @param stream the stream's name
+   * @param handler receives each message once
+   * @return the subscription, to close when done
+   * @throws IllegalStateException if the node is not started or is closed
+   */
   public Subscription subscribe(String stream, MessageHandler handler) {
     return subscribe(stream, handler, null);
   }
@@ -198,7 +216,16 @@ public final class OverlayNode implements AutoCloseable {
    */
   public static final java.util.concurrent.Executor ON_NODE_LOOP = dev.overlay.runtime.NodeRuntime.ON_LOOP;
 
-  /** As {@link #subscribe(String, MessageHandler)}, with the handler run on {@code executor} (or {@link #ON_NODE_LOOP}). */
+  /**
+   * As {@link #subscribe(String, MessageHandler)}, with the handler run on {@code executor}.
+   *
+   * @param stream the stream's name
+   * @param handler receives each message once
+   * @param executor where the handler runs: an executor of the application's, {@link #ON_NODE_LOOP},
+   *     or null for the node's delivery executor
+   * @return the subscription, to close when done
+   * @throws IllegalStateException if the node is not started or is closed
+   */
   public Subscription subscribe(String stream, MessageHandler handler, java.util.concurrent.Executor executor) {
     ensureOpen();
     Objects.requireNonNull(handler, "handler");
@@ -215,6 +242,13 @@ public final class OverlayNode implements AutoCloseable {
    * or refused ({@code TOO_LARGE}; {@code QUEUE_FULL} when the node is swamped or backpressured:
    * see {@link #publishable()}). A message accepted is delivered to every subscriber the overlay
    * reaches; one refused was never sent.
+   *
+   * @param stream the stream's name
+   * @param payload the bytes to send, at most {@code NodeConfig.maxPayloadBytes}; not copied, so
+   *     do not change them afterwards
+   * @return the result, once the node's loop has taken the publish (at once when it is refused
+   *     at once)
+   * @throws IllegalStateException if the node is not started or is closed
    */
   public CompletableFuture<PublishResult> publish(String stream, byte[] payload) {
     ensureOpen();
@@ -231,25 +265,42 @@ public final class OverlayNode implements AutoCloseable {
    * nothing holds it for at most {@code TransportConfig.slowPeerTimeout} (then it is
    * disconnected); a slow one for as long as it is slow (docs/architecture.md, "A neighbour
    * that stops reading").
+   *
+   * @return a future completed when publishes are taken again
    */
   public CompletableFuture<Void> publishable() {
     ensureOpen();
     return runtime.publishable();
   }
 
-  /** Joins a stream without subscribing (to publish only, for instance). */
+  /**
+   * Joins a stream without subscribing (to publish only, for instance).
+   *
+   * @param stream the stream's name
+   */
   public void join(String stream) {
     ensureOpen();
     runtime.join(id(stream), stream);
   }
 
-  /** Leaves a stream: neighbours are told, its state is dropped. Subscriptions stay but receive nothing. */
+  /**
+   * Leaves a stream: neighbours are told, its state is dropped. Subscriptions stay but receive
+   * nothing.
+   *
+   * @param stream the stream's name
+   */
   public void leave(String stream) {
     ensureOpen();
     runtime.leave(id(stream));
   }
 
-  /** Completes once the stream has its first neighbour. Cancel it if you stop waiting: the node keeps at most 1,024 waits per stream. */
+  /**
+   * Completes once the stream has its first neighbour. Cancel it if you stop waiting: the node
+   * keeps at most 1,024 waits per stream.
+   *
+   * @param stream the stream's name
+   * @return a future completed off the node's loop
+   */
   public CompletableFuture<Void> joined(String stream) {
     return runtime.neighbors(id(stream), stream, 1);
   }
@@ -259,6 +310,12 @@ public final class OverlayNode implements AutoCloseable {
    * blocks, so it cannot be called on the node's own loop (a handler run with
    * {@link #ON_NODE_LOOP}): there it throws {@link IllegalStateException} at once, since the
    * neighbours it waits for could never arrive. Use {@link #joined} there.
+   *
+   * @param stream the stream's name
+   * @param n how many neighbours
+   * @param timeout how long to wait
+   * @return true once there are {@code n}, false on timeout
+   * @throws InterruptedException if interrupted while waiting
    */
   public boolean awaitNeighbors(String stream, int n, Duration timeout) throws InterruptedException {
     if (runtime.loop().inEventLoop()) {
@@ -297,18 +354,19 @@ public final class OverlayNode implements AutoCloseable {
   private NodeSnapshot takeSnapshot() throws Exception {
     return runtime.query(v -> {
       List<NodeSnapshot.Stream> streams = new ArrayList<>();
-      Map<StreamId, long[]> counters = v.streamCounters();
+      Map<StreamId, NodeSnapshot.Counters> counters = v.streamCounters();
+      NodeSnapshot.Counters none = new NodeSnapshot.Counters(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
       for (StreamState s : v.core().streams()) {
         Plumtree p = s.broadcast();
         List<NodeSnapshot.Tree> trees = new ArrayList<>();
         List<PeerId> keys = new ArrayList<>(p.treeKeys());
         if (keys.isEmpty()) keys.add(null);
         for (PeerId pub : keys) trees.add(new NodeSnapshot.Tree(pub, p.eagerPeers(pub), p.lazyPeers(pub)));
-        long[] c = counters.getOrDefault(s.id(), new long[12]);
+
         streams.add(new NodeSnapshot.Stream(v.streamName(s.id()),
             s.membership().activeView().stream().map(PeerInfo::id).toList(),
             s.membership().passiveView().stream().map(PeerInfo::id).toList(), trees,
-            new NodeSnapshot.Counters(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], (int) c[11]),
+            counters.getOrDefault(s.id(), none),
             p.stats()));
       }
       List<NodeSnapshot.Link> links = new ArrayList<>();
@@ -409,12 +467,25 @@ public final class OverlayNode implements AutoCloseable {
     private Function<IntroducerContext, Introducer> introducer;
     private Duration trackerMaxRetryAfter = dev.overlay.runtime.TrackerIntroducer.MAX_RETRY_AFTER;
 
+    /**
+     * The node's key, which is its identity (default: a new key, so a new id, at each start; see
+     * {@code NodeIdentity.loadOrCreate} to keep one).
+     *
+     * @param v the key pair
+     * @return this builder
+     */
     public Builder identity(NodeIdentity v) {
       identity = Objects.requireNonNull(v);
       return this;
     }
 
-    /** Where to listen; port 0 picks a free one. */
+    /**
+     * Where to listen (default 127.0.0.1, port 0).
+     *
+     * @param host a local address, or 0.0.0.0 for every interface
+     * @param port 0..65535; 0 picks a free one
+     * @return this builder
+     */
     public Builder listen(String host, int port) {
       if (port < 0 || port > 65535) throw new IllegalArgumentException("port must be 0..65535, got " + port);
       listenHost = Objects.requireNonNull(host);
@@ -422,7 +493,13 @@ public final class OverlayNode implements AutoCloseable {
       return this;
     }
 
-    /** The host other nodes should dial (default: the listening host). */
+    /**
+     * The host other nodes should dial (default: the listening host): a public or LAN address
+     * when listening on 0.0.0.0.
+     *
+     * @param host a host name or an IP literal
+     * @return this builder
+     */
     public Builder advertise(String host) {
       advertiseHost = host;
       return this;
@@ -433,6 +510,10 @@ public final class OverlayNode implements AutoCloseable {
      * dialled to learn who they are (a pinned one must prove that key). Every stream's joiners
      * are introduced to the seeds, so a seed must itself be a member of the streams it seeds (a
      * JOIN sent to a node outside the stream is refused with a DISCONNECT).
+     *
+     * @param hostPorts the seeds; added to any given before
+     * @return this builder
+     * @throws IllegalArgumentException if one is not {@code host:port} or {@code <id>@host:port}
      */
     public Builder seeds(String... hostPorts) {
       for (String hp : hostPorts) seedAddresses.add(dev.overlay.runtime.HostPort.parse(hp, "seed"));
@@ -445,6 +526,10 @@ public final class OverlayNode implements AutoCloseable {
      * introductions come from the tracker rendezvous hashing picks for it, or the next one when
      * it is down. Every node of a network must list the same trackers, written the same way.
      * Takes precedence over seeds.
+     *
+     * @param hostPorts the trackers; added to any given before
+     * @return this builder
+     * @throws IllegalArgumentException if one is not {@code host:port} or {@code <id>@host:port}
      */
     public Builder trackers(String... hostPorts) {
       for (String hp : hostPorts) {
@@ -457,6 +542,9 @@ public final class OverlayNode implements AutoCloseable {
     /**
      * How often the node re-sends its registrations to its trackers (default 30 s; a tracker
      * forgets a registration after 90 s without one by default, so it survives two lost ones).
+     *
+     * @param v a positive interval
+     * @return this builder
      */
     public Builder trackerHeartbeat(Duration v) {
       if (v.isNegative() || v.isZero()) throw new IllegalArgumentException("trackerHeartbeat must be positive");
@@ -464,43 +552,82 @@ public final class OverlayNode implements AutoCloseable {
       return this;
     }
 
-    /** A seed whose id and addresses are known. */
+    /**
+     * A seed whose id and addresses are known (no dial is needed to learn who it is).
+     *
+     * @param peer the seed
+     * @return this builder
+     */
     public Builder seed(PeerInfo peer) {
       seedPeers.add(Objects.requireNonNull(peer));
       return this;
     }
 
+    /**
+     * The protocol's configuration (default {@code NodeConfig.defaults()}).
+     *
+     * @param v the configuration
+     * @return this builder
+     */
     public Builder config(NodeConfig v) {
       config = Objects.requireNonNull(v);
       return this;
     }
 
+    /**
+     * The transport's configuration (default {@code TransportConfig.defaults()}).
+     *
+     * @param v the configuration
+     * @return this builder
+     */
     public Builder transport(TransportConfig v) {
       transport = Objects.requireNonNull(v);
       return this;
     }
 
+    /**
+     * Where the node's events go (default: nowhere; they are counted in the snapshot anyway).
+     *
+     * @param v the listener, run on the delivery executor
+     * @return this builder
+     */
     public Builder listener(OverlayListener v) {
       listener = Objects.requireNonNull(v);
       return this;
     }
 
-    /** Runs the node on one loop of a group the caller owns (and shuts down); for many nodes in one process. */
+    /**
+     * Runs the node on one loop of a group the caller owns (and shuts down), for many nodes in
+     * one process (default: a one-thread group of the node's own).
+     *
+     * @param v the group
+     * @return this builder
+     */
     public Builder eventLoopGroup(EventLoopGroup v) {
       group = v;
       return this;
     }
 
-    /** Where handlers and the listener run by default (the caller owns it). */
+    /**
+     * Where handlers and the listener run by default (default: a cached pool of the node's own,
+     * which keeps no thread while idle).
+     *
+     * @param v an executor the caller owns (and shuts down)
+     * @return this builder
+     */
     public Builder deliveryExecutor(java.util.concurrent.Executor v) {
       deliveryExecutor = v;
       return this;
     }
 
     /**
-     * How the node learns members of a stream, when neither trackers nor seeds fit: the factory
-     * is called once, in {@link OverlayNode#start}, with what the introducer may know of the node.
-     * Takes precedence over trackers and seeds.
+     * How the node learns members of a stream, when neither trackers nor seeds fit. The factory
+     * is called once, in {@link OverlayNode#start} on the node's loop (so it must not block),
+     * with what the introducer may know of the node; if it throws, {@code start} fails with its
+     * exception and the node is closed. Takes precedence over trackers and seeds.
+     *
+     * @param v makes the introducer from its context
+     * @return this builder
      */
     public Builder introducer(Function<IntroducerContext, Introducer> v) {
       introducer = Objects.requireNonNull(v);
@@ -510,9 +637,15 @@ public final class OverlayNode implements AutoCloseable {
     /**
      * The longest the node waits when a tracker refuses it and says when to come back (default
      * 60 s): a tracker, misconfigured or hostile, cannot keep the node out of a stream for longer.
+     *
+     * @param v 1 ms to 1 day
+     * @return this builder
      */
     public Builder trackerMaxRetryAfter(Duration v) {
-      if (v.isNegative() || v.isZero()) throw new IllegalArgumentException("trackerMaxRetryAfter must be positive");
+      Objects.requireNonNull(v, "trackerMaxRetryAfter");
+      if (v.compareTo(Duration.ofMillis(1)) < 0 || v.compareTo(Duration.ofDays(1)) > 0) {
+        throw new IllegalArgumentException("trackerMaxRetryAfter must be between 1 ms and 1 day, not " + v);
+      }
       trackerMaxRetryAfter = v;
       return this;
     }

@@ -29,37 +29,37 @@ public final class StreamMessage {
     this.payload = payload;
   }
 
-  /** The stream's name, as subscribed to. */
+  /** {@return the stream's name, as subscribed to} */
   public String stream() {
     return stream;
   }
 
-  /** The node that published it. */
+  /** {@return the node that published it} */
   public PeerId publisher() {
     return publisher;
   }
 
-  /** The publisher's session: a new one each time the publisher starts. */
+  /** {@return the publisher's session: a new one each time the publisher starts} */
   public long session() {
     return session;
   }
 
-  /** Its number in the publisher's session, from 1 with no gaps at the publisher. */
+  /** {@return its number in the publisher's session, from 1 with no gaps at the publisher} */
   public long seq() {
     return seq;
   }
 
-  /** A read-only view of the payload, from position 0 to its size; a new view at each call. */
+  /** {@return a read-only view of the payload, from position 0 to its size; a new view at each call} */
   public ByteBuffer payload() {
     return ByteBuffer.wrap(payload).asReadOnlyBuffer();
   }
 
-  /** The payload's size in bytes. */
+  /** {@return the payload's size in bytes} */
   public int payloadSize() {
     return payload.length;
   }
 
-  /** A copy of the payload, the caller's to change. */
+  /** {@return a copy of the payload, the caller's to change} */
   public byte[] copyPayload() {
     return Arrays.copyOf(payload, payload.length);
   }

@@ -1,15 +1,15 @@
 package dev.overlay.bench;
 
-import dev.overlay.report.Json;
 import dev.overlay.config.TransportConfig;
+import dev.overlay.report.Json;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;

@@ -1,7 +1,7 @@
 package dev.overlay.bench;
 
-import dev.overlay.report.Json;
 import dev.overlay.config.TransportConfig;
+import dev.overlay.report.Json;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,11 +1,11 @@
 package dev.overlay.bench;
 
+import dev.overlay.NodeIdentity;
 import dev.overlay.NodeSnapshot;
 import dev.overlay.OverlayNode;
 import dev.overlay.Subscription;
-import dev.overlay.core.PublishResult;
-import dev.overlay.identity.NodeIdentity;
 import dev.overlay.config.TransportConfig;
+import dev.overlay.core.PublishResult;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.Epoll;
@@ -16,8 +16,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -269,7 +269,13 @@ final class DemoNetwork implements AutoCloseable {
       k = publishPaced(pub, ph.rate(), ph.seconds(), size, true, k, phaseStart, counts);
       phaseStart += (long) (ph.seconds() * 1e9);
     }
-    counts.awaitResults();
+    try {
+      counts.awaitResults();
+    } catch (RuntimeException e) {
+      measuring = false;
+      if (progressThread != null) progressThread.interrupt();
+      throw e;
+    }
     long[] offered = counts.offered();
     long[] accepted = counts.accepted();
     long published = java.util.Arrays.stream(accepted).sum();
@@ -316,7 +322,7 @@ final class DemoNetwork implements AutoCloseable {
       completeness.add(published == 0 ? 1.0 : Math.min(1.0, (double) d / published));
     }
     double min = completeness.stream().mapToDouble(Double::doubleValue).min().orElse(1.0);
-    if (min < 1.0) diagnoseIncomplete(published, counts);
+    if (min < 1.0) diagnoseIncomplete(published, counts, size);
     long dupReceipts = dupsAfter[0] - dupsBefore[0];
     long coreDelivered = dupsAfter[1] - dupsBefore[1];
     String transport = (Epoll.isAvailable() ? "epoll" : "nio") + ", " + (OpenSsl.isAvailable() ? "BoringSSL" : "JDK TLS");
@@ -331,7 +337,7 @@ final class DemoNetwork implements AutoCloseable {
   }
 
   /** What an incomplete subscriber's broadcast state looks like, to stderr: where a lost message went. */
-  private void diagnoseIncomplete(long published, Counts counts) throws Exception {
+  private void diagnoseIncomplete(long published, Counts counts, int size) throws Exception {
     java.util.BitSet accepted;
     synchronized (counts.acceptedNumbers()) {
       accepted = (java.util.BitSet) counts.acceptedNumbers().clone();
@@ -341,15 +347,15 @@ final class DemoNetwork implements AutoCloseable {
       Tally t = tallies.get(i);
       NodeSnapshot snap = nodes.get(i).snapshot();
       NodeSnapshot.Stream st = snap.stream(STREAM);
-      if (t != null) {
+      if (t != null && size >= 24) { // smaller payloads carry no whole number
         java.util.BitSet missing = (java.util.BitSet) accepted.clone();
         synchronized (t) {
           missing.andNot(t.numbers);
         }
         System.err.printf(Locale.ROOT, "node %d misses %,d accepted numbers: %s%n", i, missing.cardinality(), ranges(missing, 8));
       }
-      System.err.printf(Locale.ROOT, "node %d events %s; last losses %s; links %s%n", i, eventLogs.get(i).counts,
-          eventLogs.get(i).lastLosses(), snap.links());
+      System.err.printf(Locale.ROOT, "node %d events %s; last losses %s; links %s%n", i,
+          logEvents ? eventLogs.get(i).counts : "(not logged)", logEvents ? eventLogs.get(i).lastLosses() : "(not logged)", snap.links());
       System.err.printf(Locale.ROOT, "%s: node %d (%s) got %,d of %,d; active %s; trees %s; %s; paused %d, congested links %d, counters %s%n",
           t == null ? "publisher" : t.delivered.get() >= published ? "complete" : "INCOMPLETE", i, nodes.get(i).peerId(),
           t == null ? published : t.delivered.get(), published, st.active(), st.trees(), st.broadcast(),
@@ -358,15 +364,16 @@ final class DemoNetwork implements AutoCloseable {
     }
   }
 
-  /** At most {@code max} runs of set bits, as "a-b". */
+  /** The runs of set bits, as "a-b", the first {@code max} of them and how many more. */
   private static String ranges(java.util.BitSet b, int max) {
     StringBuilder sb = new StringBuilder();
     int n = 0;
-    for (int from = b.nextSetBit(0); from >= 0 && n < max; n++) {
+    for (int from = b.nextSetBit(0); from >= 0; n++) {
       int to = b.nextClearBit(from) - 1;
-      sb.append(n == 0 ? "" : ", ").append(from).append('-').append(to);
+      if (n < max) sb.append(n == 0 ? "" : ", ").append(from).append('-').append(to);
       from = b.nextSetBit(to + 1);
     }
+    if (n > max) sb.append(", ... ").append(n - max).append(" more");
     return sb.toString();
   }
 
@@ -388,7 +395,7 @@ final class DemoNetwork implements AutoCloseable {
     }
 
     @Override
-    public void onTransportEvent(dev.overlay.transport.TransportEvent e) {
+    public void onTransportEvent(dev.overlay.TransportEvent e) {
       counts.merge(e.getClass().getSimpleName(), 1L, Long::sum);
     }
 
@@ -452,8 +459,9 @@ final class DemoNetwork implements AutoCloseable {
       return f.handle((r, error) -> {
         try {
           statuses.merge(error != null ? "FAILED" : r.status().name(), 1L, Long::sum);
-          if (error != null || r.status() == PublishResult.Status.QUEUE_FULL) {
-            refused.incrementAndGet(w); // a failed publish was not accepted either
+          if (error != null || r.seq() <= 0) {
+            // Not numbered, so not accepted: QUEUE_FULL, TOO_LARGE, NOT_JOINED, or a failure.
+            refused.incrementAndGet(w);
           } else {
             synchronized (acceptedNumbers) {
               acceptedNumbers.set((int) k);

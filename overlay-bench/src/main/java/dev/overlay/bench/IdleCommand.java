@@ -1,10 +1,10 @@
 package dev.overlay.bench;
 
 import dev.overlay.MessageHandler;
+import dev.overlay.NodeIdentity;
 import dev.overlay.OverlayNode;
 import dev.overlay.Subscription;
-import dev.overlay.core.Message;
-import dev.overlay.identity.NodeIdentity;
+import dev.overlay.protocol.Message;
 import dev.overlay.report.Json;
 import io.netty.buffer.PooledByteBufAllocator;
 import java.lang.management.ManagementFactory;

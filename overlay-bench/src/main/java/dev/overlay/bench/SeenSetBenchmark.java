@@ -1,8 +1,8 @@
 package dev.overlay.bench;
 
+import dev.overlay.config.SeenConfig;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.StreamId;
-import dev.overlay.config.SeenConfig;
 import dev.overlay.delivery.SeenMessages;
 import dev.overlay.delivery.SeqIntervalSet;
 import java.util.concurrent.TimeUnit;

@@ -1,7 +1,7 @@
 package dev.overlay.bench;
 
-import dev.overlay.config.TreeStrategy;
 import dev.overlay.config.NodeConfig;
+import dev.overlay.config.TreeStrategy;
 import dev.overlay.sim.SimConfig;
 import dev.overlay.sim.SimReport;
 import dev.overlay.sim.Simulation;

@@ -1,22 +1,22 @@
 package dev.overlay.bench;
 
 import dev.overlay.MessageHandler;
+import dev.overlay.NodeIdentity;
 import dev.overlay.OverlayNode;
 import dev.overlay.Subscription;
+import dev.overlay.TransportEvent;
+import dev.overlay.config.TransportConfig;
 import dev.overlay.core.Candidate;
-import dev.overlay.core.Message;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.PeerInfo;
 import dev.overlay.core.StreamId;
-import dev.overlay.identity.NodeIdentity;
 import dev.overlay.identity.TlsContexts;
+import dev.overlay.protocol.Message;
 import dev.overlay.report.Json;
 import dev.overlay.tracker.TrackerConfig;
 import dev.overlay.tracker.TrackerServer;
 import dev.overlay.tracker.TrackerState;
 import dev.overlay.transport.LinkManager;
-import dev.overlay.config.TransportConfig;
-import dev.overlay.transport.TransportEvent;
 import dev.overlay.transport.WireFrames;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.EventLoop;

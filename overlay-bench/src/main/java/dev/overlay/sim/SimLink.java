@@ -1,6 +1,6 @@
 package dev.overlay.sim;
 
-import dev.overlay.core.Message;
+import dev.overlay.protocol.Message;
 import java.util.ArrayDeque;
 
 /**

@@ -1,9 +1,9 @@
 package dev.overlay.sim;
 
-import dev.overlay.core.Message;
 import dev.overlay.core.OverlayEvent;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.PublishResult;
+import dev.overlay.protocol.Message;
 import dev.overlay.stream.StreamState;
 import java.util.ArrayList;
 import java.util.Arrays;

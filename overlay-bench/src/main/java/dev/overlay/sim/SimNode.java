@@ -1,14 +1,14 @@
 package dev.overlay.sim;
 
-import dev.overlay.core.Message;
 import dev.overlay.core.OverlayEvent;
-import dev.overlay.core.Outbox;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.PeerInfo;
 import dev.overlay.core.PublishResult;
 import dev.overlay.core.StreamId;
-import dev.overlay.core.Timer;
 import dev.overlay.node.NodeState;
+import dev.overlay.protocol.Message;
+import dev.overlay.protocol.Outbox;
+import dev.overlay.protocol.Timer;
 
 /**
  * A simulated node: the real {@link NodeState}, with an outbox that turns its commands into

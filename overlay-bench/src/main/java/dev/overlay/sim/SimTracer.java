@@ -1,7 +1,7 @@
 package dev.overlay.sim;
 
-import dev.overlay.core.Message;
 import dev.overlay.core.OverlayEvent;
+import dev.overlay.protocol.Message;
 
 /**
  * Watches a simulation message by message, for debugging: reproduce a problem with a seed,

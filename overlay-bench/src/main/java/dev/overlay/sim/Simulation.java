@@ -1,16 +1,16 @@
 package dev.overlay.sim;
 
 import dev.overlay.broadcast.CacheLayout;
-import dev.overlay.core.Event;
-import dev.overlay.core.Message;
+import dev.overlay.config.NodeConfig;
 import dev.overlay.core.OverlayEvent;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.PeerInfo;
 import dev.overlay.core.StreamId;
-import dev.overlay.core.Timer;
 import dev.overlay.core.testing.TestKeys;
-import dev.overlay.config.NodeConfig;
 import dev.overlay.node.NodeState;
+import dev.overlay.protocol.Event;
+import dev.overlay.protocol.Message;
+import dev.overlay.protocol.Timer;
 import java.util.AbstractList;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -25,7 +25,7 @@ import java.util.SplittableRandom;
  * {@link NodeState}, over virtual links with latency, loss, partitions and crashes.
  *
  * <p>Everything random comes from the scenario's seed: the same {@link SimConfig} gives the
- * same run, event for event. Links follow the contract of {@link dev.overlay.core.Outbox}: a
+ * same run, event for event. Links follow the contract of {@link dev.overlay.protocol.Outbox}: a
  * dial takes a round trip, messages on a link arrive in order after the link's latency, a
  * closed or crashed end is noticed by the other end one latency later, and a partition is
  * noticed after the keep-alive timeout.

@@ -2,9 +2,9 @@ package dev.overlay.sim;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.overlay.config.NodeConfig;
 import dev.overlay.config.PlumtreeConfig;
 import dev.overlay.config.TreeStrategy;
-import dev.overlay.config.NodeConfig;
 import org.junit.jupiter.api.Test;
 
 /** The scenarios at 1,000 nodes: reliability 1.0, and RMR and LDH within the 10,000-node targets. */

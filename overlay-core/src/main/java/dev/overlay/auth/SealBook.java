@@ -1,10 +1,10 @@
 package dev.overlay.auth;
 
 import dev.overlay.config.AuthConfig;
-import dev.overlay.core.Message;
 import dev.overlay.core.PeerId;
-import dev.overlay.core.Seal;
 import dev.overlay.core.StreamId;
+import dev.overlay.protocol.Message;
+import dev.overlay.protocol.Seal;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;

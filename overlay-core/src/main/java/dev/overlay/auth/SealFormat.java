@@ -1,9 +1,9 @@
 package dev.overlay.auth;
 
-import dev.overlay.core.Message;
 import dev.overlay.core.PeerId;
-import dev.overlay.core.Seal;
 import dev.overlay.core.StreamId;
+import dev.overlay.protocol.Message;
+import dev.overlay.protocol.Seal;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.DigestException;

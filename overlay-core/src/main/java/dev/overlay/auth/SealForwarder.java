@@ -1,14 +1,14 @@
 package dev.overlay.auth;
 
-import dev.overlay.core.Message;
 import dev.overlay.core.OverlayEvent;
-import dev.overlay.core.Outbox;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.PeerInfo;
 import dev.overlay.core.PublishResult;
-import dev.overlay.core.Seal;
 import dev.overlay.core.StreamId;
-import dev.overlay.core.Timer;
+import dev.overlay.protocol.Message;
+import dev.overlay.protocol.Outbox;
+import dev.overlay.protocol.Seal;
+import dev.overlay.protocol.Timer;
 import java.util.LinkedHashMap;
 import java.util.Map;
 

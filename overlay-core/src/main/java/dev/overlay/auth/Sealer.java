@@ -1,12 +1,12 @@
 package dev.overlay.auth;
 
 import dev.overlay.config.AuthConfig;
-import dev.overlay.core.Message;
-import dev.overlay.core.Outbox;
 import dev.overlay.core.PeerId;
-import dev.overlay.core.Seal;
 import dev.overlay.core.StreamId;
-import dev.overlay.core.Timer;
+import dev.overlay.protocol.Message;
+import dev.overlay.protocol.Outbox;
+import dev.overlay.protocol.Seal;
+import dev.overlay.protocol.Timer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.BiConsumer;

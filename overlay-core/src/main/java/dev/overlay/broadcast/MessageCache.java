@@ -1,8 +1,8 @@
 package dev.overlay.broadcast;
 
-import dev.overlay.core.Message.Data;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.StreamId;
+import dev.overlay.protocol.Message.Data;
 import java.util.Arrays;
 
 /**
@@ -82,7 +82,7 @@ final class MessageCache {
   }
 
   /** Adds a message that was just delivered, with the seal that authenticated it (or null). */
-  void put(long now, Data message, PeerId from, dev.overlay.core.Seal seal) {
+  void put(long now, Data message, PeerId from, dev.overlay.protocol.Seal seal) {
     int size = message.payload().length;
     if (size > maxBytes) return; // could never fit; a GRAFT for it will be answered as not cached
     if (count == slots && slots < capacity) grow();
@@ -130,14 +130,14 @@ final class MessageCache {
   Data message(int slot) {
     if (!arenaMode) {
       Data d = (Data) refs[REFS * slot];
-      return d.withSeal((dev.overlay.core.Seal) refs[REFS * slot + 2], false);
+      return d.withSeal((dev.overlay.protocol.Seal) refs[REFS * slot + 2], false);
     }
     int i = slot * INTS;
     int offset = ints[i + I_OFFSET];
     byte[] payload = Arrays.copyOfRange(arena, offset, offset + ints[i + I_BYTES]);
     int l = slot * LONGS;
     return new Data(stream, publisher(slot), longs[l + L_SESSION], longs[l + L_SEQ], ints[i + I_HOPS], payload,
-        (dev.overlay.core.Seal) refs[REFS * slot + 2], false);
+        (dev.overlay.protocol.Seal) refs[REFS * slot + 2], false);
   }
 
   int hops(int slot) {

@@ -64,6 +64,29 @@ public record HyParViewConfig(
     int joinBudgetPerSecond,
     int forcedEvictionsPerMinute) {
 
+  /**
+   * Checks every value.
+   *
+   * @param activeViewCapacity {@code activeViewCapacity} (class description)
+   * @param passiveViewCapacity {@code passiveViewCapacity} (class description)
+   * @param activeRandomWalkLength {@code activeRandomWalkLength} (class description)
+   * @param passiveRandomWalkLength {@code passiveRandomWalkLength} (class description)
+   * @param shuffleActiveCount {@code shuffleActiveCount} (class description)
+   * @param shufflePassiveCount {@code shufflePassiveCount} (class description)
+   * @param shuffleTtl {@code shuffleTtl} (class description)
+   * @param shuffleIntervalNanos {@code shuffleInterval} in nanoseconds (class description)
+   * @param activeViewMinimum {@code activeViewMinimum} (class description)
+   * @param neighborRequestTimeoutNanos {@code neighborRequestTimeout} in nanoseconds (class description)
+   * @param repairIntervalNanos {@code repairInterval} in nanoseconds (class description)
+   * @param introductionBackoffMinNanos {@code introductionBackoffMin} in nanoseconds (class description)
+   * @param introductionBackoffMaxNanos {@code introductionBackoffMax} in nanoseconds (class description)
+   * @param maxPendingRequests {@code maxPendingRequests} (class description)
+   * @param formerNeighborGraceNanos {@code formerNeighborGrace} in nanoseconds (class description)
+   * @param joinIntervalNanos {@code joinInterval} in nanoseconds (class description)
+   * @param joinBudgetPerSecond {@code joinBudgetPerSecond} (class description)
+   * @param forcedEvictionsPerMinute {@code forcedEvictionsPerMinute} (class description)
+   * @throws IllegalArgumentException naming the first value out of its bounds
+   */
   public HyParViewConfig {
     atLeast(activeViewCapacity, 1, "activeViewCapacity");
     atLeast(passiveViewCapacity, 1, "passiveViewCapacity");
@@ -100,19 +123,36 @@ public record HyParViewConfig(
     if (v < min) throw new IllegalArgumentException(name + " must be at least " + min + ", got " + v);
   }
 
-  /** The most peers one SHUFFLE carries: the origin, ka active and kp passive peers. */
+  /**
+   * The most peers one SHUFFLE carries: the origin, ka active and kp passive peers.
+   *
+   * @return the count
+   */
   public int shuffleSize() {
     return 1 + shuffleActiveCount + shufflePassiveCount;
   }
 
+  /**
+   * The defaults, each with its source in the class description.
+   *
+   * @return the default configuration
+   */
   public static HyParViewConfig defaults() {
     return builder().build();
   }
 
+  /**
+   * A builder holding the defaults.
+   *
+   * @return a new builder
+   */
   public static Builder builder() {
     return new Builder();
   }
 
+  /**
+   * Collects settings, starting from the defaults; {@link #build()} checks them.
+   */
   public static final class Builder {
     private int activeViewCapacity = 5;
     private int passiveViewCapacity = 30;
@@ -133,96 +173,251 @@ public record HyParViewConfig(
     private int joinBudgetPerSecond = 20;
     private int forcedEvictionsPerMinute = 6;
 
+    /**
+     * Sets {@code forcedEvictionsPerMinute}. From the class description: {@code
+     * forcedEvictionsPerMinute} 6 (3 at once): high-priority NEIGHBOR requests that find the view
+     * full evict a neighbour, chosen among those that carry no tree to us. Every eviction of a tree
+     * edge costs its subtree a repair; a stranger repeating high-priority requests made p99 latency
+     * twenty times worse in the hostile-network test. Isolated nodes ask random passive peers, so
+     * an honest node rarely gets more than one or two such requests a minute, even after half the
+     * network crashed. Our choice.
+     *
+     * @param v the value
+     * @return this builder
+     */
     public Builder forcedEvictionsPerMinute(int v) {
       forcedEvictionsPerMinute = v;
       return this;
     }
 
+    /**
+     * Sets {@code activeViewCapacity}. From the class description: {@code activeViewCapacity} 5,
+     * {@code passiveViewCapacity} 30: the paper, for 10,000 nodes (log₁₀(N) + 1 active, 6× that
+     * passive).
+     *
+     * @param v the value
+     * @return this builder
+     */
     public Builder activeViewCapacity(int v) {
       activeViewCapacity = v;
       return this;
     }
 
+    /**
+     * Sets {@code passiveViewCapacity}. From the class description: {@code activeViewCapacity} 5,
+     * {@code passiveViewCapacity} 30: the paper, for 10,000 nodes (log₁₀(N) + 1 active, 6× that
+     * passive).
+     *
+     * @param v the value
+     * @return this builder
+     */
     public Builder passiveViewCapacity(int v) {
       passiveViewCapacity = v;
       return this;
     }
 
+    /**
+     * Sets {@code activeRandomWalkLength}. From the class description: {@code
+     * activeRandomWalkLength} (ARWL) 6, {@code passiveRandomWalkLength} (PRWL) 3: the paper.
+     *
+     * @param v the value
+     * @return this builder
+     */
     public Builder activeRandomWalkLength(int v) {
       activeRandomWalkLength = v;
       return this;
     }
 
+    /**
+     * Sets {@code passiveRandomWalkLength}. From the class description: {@code
+     * activeRandomWalkLength} (ARWL) 6, {@code passiveRandomWalkLength} (PRWL) 3: the paper.
+     *
+     * @param v the value
+     * @return this builder
+     */
     public Builder passiveRandomWalkLength(int v) {
       passiveRandomWalkLength = v;
       return this;
     }
 
+    /**
+     * Sets {@code shuffleActiveCount}. From the class description: {@code shuffleActiveCount} (ka)
+     * 3, {@code shufflePassiveCount} (kp) 4: the paper.
+     *
+     * @param v the value
+     * @return this builder
+     */
     public Builder shuffleActiveCount(int v) {
       shuffleActiveCount = v;
       return this;
     }
 
+    /**
+     * Sets {@code shufflePassiveCount}. From the class description: {@code shuffleActiveCount} (ka)
+     * 3, {@code shufflePassiveCount} (kp) 4: the paper.
+     *
+     * @param v the value
+     * @return this builder
+     */
     public Builder shufflePassiveCount(int v) {
       shufflePassiveCount = v;
       return this;
     }
 
+    /**
+     * Sets {@code shuffleTtl}. From the class description: {@code shuffleTtl} 6: the paper's walk
+     * length for shuffles (= ARWL).
+     *
+     * @param v the value
+     * @return this builder
+     */
     public Builder shuffleTtl(int v) {
       shuffleTtl = v;
       return this;
     }
 
+    /**
+     * Sets {@code shuffleInterval}. From the class description: {@code shuffleInterval} 10 s: the
+     * paper counts rounds, not seconds; Partisan shuffles every 10 s, iroh-gossip every 60 s ("wild
+     * guess"). Each node starts at a random phase.
+     *
+     * @param v the value
+     * @return this builder
+     */
     public Builder shuffleInterval(Duration v) {
       shuffleInterval = v;
       return this;
     }
 
+    /**
+     * Sets {@code activeViewMinimum}. From the class description: {@code activeViewMinimum} 2:
+     * below this a node asks with high priority (always accepted) and, with no passive peers, asks
+     * the introducer. Partisan keeps a minimum of 3; the paper only escalates when the view is
+     * empty.
+     *
+     * @param v the value
+     * @return this builder
+     */
     public Builder activeViewMinimum(int v) {
       activeViewMinimum = v;
       return this;
     }
 
+    /**
+     * Sets {@code neighborRequestTimeout}. From the class description: {@code
+     * neighborRequestTimeout} 2 s: long enough for a TLS dial and one round trip on a slow link;
+     * iroh-gossip uses 500 ms ("wild guess").
+     *
+     * @param v the value
+     * @return this builder
+     */
     public Builder neighborRequestTimeout(Duration v) {
       neighborRequestTimeout = v;
       return this;
     }
 
+    /**
+     * Sets {@code repairInterval}. From the class description: {@code repairInterval} 1 s: how
+     * often a node with room in its active view asks one more passive peer (the tick only runs
+     * while there is room). Our guess: quick healing at one request per second per stream.
+     *
+     * @param v the value
+     * @return this builder
+     */
     public Builder repairInterval(Duration v) {
       repairInterval = v;
       return this;
     }
 
+    /**
+     * Sets {@code introductionBackoffMin}. From the class description: {@code
+     * introductionBackoffMin} 500 ms, {@code introductionBackoffMax} 30 s: isolated nodes ask again
+     * with exponential backoff, as Streamr's split avoidance does (500 ms · 2ⁱ).
+     *
+     * @param v the value
+     * @return this builder
+     */
     public Builder introductionBackoffMin(Duration v) {
       introductionBackoffMin = v;
       return this;
     }
 
+    /**
+     * Sets {@code introductionBackoffMax}. From the class description: {@code
+     * introductionBackoffMin} 500 ms, {@code introductionBackoffMax} 30 s: isolated nodes ask again
+     * with exponential backoff, as Streamr's split avoidance does (500 ms · 2ⁱ).
+     *
+     * @param v the value
+     * @return this builder
+     */
     public Builder introductionBackoffMax(Duration v) {
       introductionBackoffMax = v;
       return this;
     }
 
+    /**
+     * Sets {@code maxPendingRequests}. From the class description: {@code maxPendingRequests} twice
+     * the active view: neighbour requests under way, to fill free slots or to offer joiners a slot.
+     * Each holds a link and a dial; a peer forwarding walks that end here with made-up joiners
+     * could otherwise hold every link slot. Our choice.
+     *
+     * @param v the value
+     * @return this builder
+     */
     public Builder maxPendingRequests(int v) {
       maxPendingRequests = v;
       return this;
     }
 
+    /**
+     * Sets {@code formerNeighborGrace}. From the class description: {@code formerNeighborGrace} 5
+     * s: broadcast frames and walks are taken only from the stream's neighbours, and from a former
+     * neighbour for this long after it left the active view (its frames sent before it heard of the
+     * change are still on the way). Our choice: well above a round trip plus a full outbound
+     * queue's drain on a slow link.
+     *
+     * @param v the value
+     * @return this builder
+     */
     public Builder formerNeighborGrace(Duration v) {
       formerNeighborGrace = v;
       return this;
     }
 
+    /**
+     * Sets {@code joinInterval}. From the class description: {@code joinInterval} 1 s, {@code
+     * joinBudgetPerSecond} 20: one JOIN per peer per interval, and at most this many JOINs per
+     * second in a stream. A JOIN costs 5 random walks; a mass join of 1,000 nodes spreads over many
+     * contacts. Our choice.
+     *
+     * @param v the value
+     * @return this builder
+     */
     public Builder joinInterval(Duration v) {
       joinInterval = v;
       return this;
     }
 
+    /**
+     * Sets {@code joinBudgetPerSecond}. From the class description: {@code joinInterval} 1 s,
+     * {@code joinBudgetPerSecond} 20: one JOIN per peer per interval, and at most this many JOINs
+     * per second in a stream. A JOIN costs 5 random walks; a mass join of 1,000 nodes spreads over
+     * many contacts. Our choice.
+     *
+     * @param v the value
+     * @return this builder
+     */
     public Builder joinBudgetPerSecond(int v) {
       joinBudgetPerSecond = v;
       return this;
     }
 
+    /**
+     * Checks every value and builds the configuration.
+     *
+     * @return the configuration
+     * @throws IllegalArgumentException naming the first value out of its bounds
+     */
     public HyParViewConfig build() {
       return new HyParViewConfig(activeViewCapacity, passiveViewCapacity, activeRandomWalkLength,
           passiveRandomWalkLength, shuffleActiveCount, shufflePassiveCount, shuffleTtl,

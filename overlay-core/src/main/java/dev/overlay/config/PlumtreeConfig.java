@@ -99,6 +99,33 @@ public record PlumtreeConfig(
     long demotionHoldNanos,
     int graftAnswerBytesPerSecond) {
 
+  /**
+   * Checks every value.
+   *
+   * @param lazyFlushIntervalNanos {@code lazyFlushInterval} in nanoseconds (class description)
+   * @param graftTimeout1Nanos {@code graftTimeout1} in nanoseconds (class description)
+   * @param graftTimeout2Nanos {@code graftTimeout2} in nanoseconds (class description)
+   * @param optimizationThreshold {@code optimizationThreshold} (class description)
+   * @param messageCacheCapacity {@code messageCacheCapacity} (class description)
+   * @param messageCacheBytes {@code messageCacheBytes} (class description)
+   * @param messageCacheTtlNanos {@code messageCacheTtl} in nanoseconds (class description)
+   * @param maxPendingAnnouncements {@code maxPendingAnnouncements} (class description)
+   * @param maxAnnouncementsPerIHave {@code maxAnnouncementsPerIHave} (class description)
+   * @param maxAnnouncementSpan {@code maxAnnouncementSpan} (class description)
+   * @param maxMissing {@code maxMissing} (class description)
+   * @param maxAnnouncersPerMissing {@code maxAnnouncersPerMissing} (class description)
+   * @param missingTtlNanos {@code missingTtl} in nanoseconds (class description)
+   * @param treeStrategy {@code treeStrategy} (class description)
+   * @param maxPublisherTrees {@code maxPublisherTrees} (class description)
+   * @param pruneRetryIntervalNanos {@code pruneRetryInterval} in nanoseconds (class description)
+   * @param optimizationBackoffNanos {@code optimizationBackoff} in nanoseconds (class description)
+   * @param pruneGracePeriodNanos {@code pruneGracePeriod} in nanoseconds (class description)
+   * @param stallTimeoutNanos {@code stallTimeout} in nanoseconds (class description)
+   * @param maxMissingPerFrame {@code maxMissingPerFrame} (class description)
+   * @param demotionHoldNanos {@code demotionHold} in nanoseconds (class description)
+   * @param graftAnswerBytesPerSecond {@code graftAnswerBytesPerSecond} (class description)
+   * @throws IllegalArgumentException naming the first value out of its bounds
+   */
   public PlumtreeConfig {
     positive(lazyFlushIntervalNanos, "lazyFlushInterval");
     positive(graftTimeout1Nanos, "graftTimeout1");
@@ -132,14 +159,29 @@ public record PlumtreeConfig(
     if (v <= 0) throw new IllegalArgumentException(name + " must be positive, got " + v);
   }
 
+  /**
+   * The defaults, each with its source in the class description.
+   *
+   * @return the default configuration
+   */
   public static PlumtreeConfig defaults() {
     return builder().build();
   }
 
+  /**
+   * A builder holding the defaults.
+   *
+   * @return a new builder
+   */
   public static Builder builder() {
     return new Builder();
   }
 
+  /**
+   * A builder holding this configuration's values, to change some of them.
+   *
+   * @return a new builder
+   */
   public Builder toBuilder() {
     Builder b = new Builder();
     b.lazyFlushInterval = Duration.ofNanos(lazyFlushIntervalNanos);
@@ -167,6 +209,9 @@ public record PlumtreeConfig(
     return b;
   }
 
+  /**
+   * Collects settings, starting from the defaults; {@link #build()} checks them.
+   */
   public static final class Builder {
     private Duration lazyFlushInterval = Duration.ofMillis(100);
     private Duration graftTimeout1 = Duration.ofMillis(250);
@@ -191,116 +236,327 @@ public record PlumtreeConfig(
     private Duration demotionHold = Duration.ofSeconds(10);
     private int graftAnswerBytesPerSecond = 4 << 20;
 
+    /**
+     * Sets {@code graftAnswerBytesPerSecond}. From the class description: {@code
+     * graftAnswerBytesPerSecond} 4 MiB: bytes of GRAFT answers per peer per second (an answer
+     * carries its seal again: up to 4 KiB); GRAFTs past it are not answered (counted), and the
+     * asker turns to its next announcer. A demoted peer catching up, or a repair storm, then costs
+     * a bounded share of the link. Our choice: about a thousand answers a second even with full
+     * seals; with 1 MiB a subscriber that fell thousands of messages behind in a burst could not
+     * catch up before they expired. While the node is backpressured no GRAFT is answered.
+     *
+     * @param v the value
+     * @return this builder
+     */
     public Builder graftAnswerBytesPerSecond(int v) {
       graftAnswerBytesPerSecond = v;
       return this;
     }
 
+    /**
+     * Sets {@code demotionHold}. From the class description: {@code demotionHold} 10 s: a neighbour
+     * whose link stayed backlogged is made lazy in every tree and stays lazy this long even if it
+     * grafts: it fetches what it misses at its own pace. Our choice: several slow-peer checks (1
+     * s), so a peer does not flap between eager and lazy.
+     *
+     * @param v the value
+     * @return this builder
+     */
     public Builder demotionHold(Duration v) {
       demotionHold = v;
       return this;
     }
 
+    /**
+     * Sets {@code lazyFlushInterval}. From the class description: {@code lazyFlushInterval} 100 ms:
+     * how long IHAVE announcements are batched. iroh-gossip dispatches every 5 ms. Announcements
+     * only matter when an eager path fails, and consecutive messages collapse into one range, so we
+     * batch longer: at 100 msg/s this sends a quarter of the IHAVE packets a 25 ms batch does
+     * (measured in the simulator, docs/benchmarks.md) and adds at most 100 ms to a repair that
+     * takes ~0.5 s anyway.
+     *
+     * @param v the value
+     * @return this builder
+     */
     public Builder lazyFlushInterval(Duration v) {
       lazyFlushInterval = v;
       return this;
     }
 
+    /**
+     * Sets {@code graftTimeout1}. From the class description: {@code graftTimeout1} 250 ms: the
+     * paper's first timeout, from an IHAVE to the first GRAFT; it "should consider the diameter of
+     * the overlay and a target maximum recovery latency" (Plumtree, p. 8). It must exceed the
+     * batching delay plus the spread of path latencies, or the tree grafts links it does not need.
+     * iroh uses 80 ms with 5 ms batches.
+     *
+     * @param v the value
+     * @return this builder
+     */
     public Builder graftTimeout1(Duration v) {
       graftTimeout1 = v;
       return this;
     }
 
+    /**
+     * Sets {@code graftTimeout2}. From the class description: {@code graftTimeout2} 100 ms: the
+     * paper's second timeout, between GRAFTs to successive announcers, "in the order of an average
+     * round trip time to a neighbor" (p. 9).
+     *
+     * @param v the value
+     * @return this builder
+     */
     public Builder graftTimeout2(Duration v) {
       graftTimeout2 = v;
       return this;
     }
 
+    /**
+     * Sets {@code optimizationThreshold}. From the class description: {@code optimizationThreshold}
+     * 7 hops: graft a lazy link when its announcement has travelled this many fewer hops than the
+     * eager copy. iroh-gossip takes 7 from the paper's experiment settings (p. 12).
+     *
+     * @param v the value
+     * @return this builder
+     */
     public Builder optimizationThreshold(int v) {
       optimizationThreshold = v;
       return this;
     }
 
+    /**
+     * Sets {@code messageCacheCapacity}. From the class description: {@code messageCacheCapacity}
+     * 65,536 messages, {@code messageCacheBytes} 16 MiB, {@code messageCacheTtl} 30 s: messages
+     * kept to answer GRAFTs; the TTL is iroh-gossip's, the count and byte caps bound memory
+     * whatever the publish rate. The count must cover the IHAVE batching plus both graft timeouts
+     * at the highest rate: 4,096 was 140 ms at 30,000 msg/s, and GRAFTs found their messages gone.
+     * The cache grows only as used.
+     *
+     * @param v the value
+     * @return this builder
+     */
     public Builder messageCacheCapacity(int v) {
       messageCacheCapacity = v;
       return this;
     }
 
+    /**
+     * Sets {@code messageCacheBytes}. From the class description: {@code messageCacheCapacity}
+     * 65,536 messages, {@code messageCacheBytes} 16 MiB, {@code messageCacheTtl} 30 s: messages
+     * kept to answer GRAFTs; the TTL is iroh-gossip's, the count and byte caps bound memory
+     * whatever the publish rate. The count must cover the IHAVE batching plus both graft timeouts
+     * at the highest rate: 4,096 was 140 ms at 30,000 msg/s, and GRAFTs found their messages gone.
+     * The cache grows only as used.
+     *
+     * @param v the value
+     * @return this builder
+     */
     public Builder messageCacheBytes(long v) {
       messageCacheBytes = v;
       return this;
     }
 
+    /**
+     * Sets {@code messageCacheTtl}. From the class description: {@code messageCacheCapacity} 65,536
+     * messages, {@code messageCacheBytes} 16 MiB, {@code messageCacheTtl} 30 s: messages kept to
+     * answer GRAFTs; the TTL is iroh-gossip's, the count and byte caps bound memory whatever the
+     * publish rate. The count must cover the IHAVE batching plus both graft timeouts at the highest
+     * rate: 4,096 was 140 ms at 30,000 msg/s, and GRAFTs found their messages gone. The cache grows
+     * only as used.
+     *
+     * @param v the value
+     * @return this builder
+     */
     public Builder messageCacheTtl(Duration v) {
       messageCacheTtl = v;
       return this;
     }
 
+    /**
+     * Sets {@code maxPendingAnnouncements}. From the class description: {@code
+     * maxPendingAnnouncements} 4,096: announcements queued between flushes; the queue flushes early
+     * when full.
+     *
+     * @param v the value
+     * @return this builder
+     */
     public Builder maxPendingAnnouncements(int v) {
       maxPendingAnnouncements = v;
       return this;
     }
 
+    /**
+     * Sets {@code maxAnnouncementsPerIHave}. From the class description: {@code
+     * maxAnnouncementsPerIHave} 256: keeps one IHAVE frame near 16 KB.
+     *
+     * @param v the value
+     * @return this builder
+     */
     public Builder maxAnnouncementsPerIHave(int v) {
       maxAnnouncementsPerIHave = v;
       return this;
     }
 
+    /**
+     * Sets {@code maxAnnouncementSpan}. From the class description: {@code maxAnnouncementSpan}
+     * 1,024: the most sequence numbers one announcement range may cover; a longer range from a peer
+     * is truncated.
+     *
+     * @param v the value
+     * @return this builder
+     */
     public Builder maxAnnouncementSpan(int v) {
       maxAnnouncementSpan = v;
       return this;
     }
 
+    /**
+     * Sets {@code maxMissing}. From the class description: {@code maxMissing} 4,096
+     * announced-but-missing messages tracked, each with its timer: the repair window. Past it a
+     * missing number waits in its publisher's announced range (one per publisher) and is fetched as
+     * the window empties; only when that is impossible too (more than {@code maxPublisherTrees}
+     * publishers) is the oldest entry given up. {@code maxAnnouncersPerMissing} 4: graft candidates
+     * remembered per missing message. {@code missingTtl} 30 s: after that a missing message is left
+     * to gap recovery.
+     *
+     * @param v the value
+     * @return this builder
+     */
     public Builder maxMissing(int v) {
       maxMissing = v;
       return this;
     }
 
+    /**
+     * Sets {@code maxAnnouncersPerMissing}; its default and bounds are in the class description.
+     *
+     * @param v the value
+     * @return this builder
+     */
     public Builder maxAnnouncersPerMissing(int v) {
       maxAnnouncersPerMissing = v;
       return this;
     }
 
+    /**
+     * Sets {@code missingTtl}; its default and bounds are in the class description.
+     *
+     * @param v the value
+     * @return this builder
+     */
     public Builder missingTtl(Duration v) {
       missingTtl = v;
       return this;
     }
 
+    /**
+     * Sets {@code treeStrategy}. From the class description: {@code treeStrategy} PER_PUBLISHER and
+     * {@code maxPublisherTrees} 256: chosen from the simulator's comparison in docs/benchmarks.md.
+     *
+     * @param v the value
+     * @return this builder
+     */
     public Builder treeStrategy(TreeStrategy v) {
       treeStrategy = v;
       return this;
     }
 
+    /**
+     * Sets {@code maxPublisherTrees}. From the class description: {@code treeStrategy}
+     * PER_PUBLISHER and {@code maxPublisherTrees} 256: chosen from the simulator's comparison in
+     * docs/benchmarks.md.
+     *
+     * @param v the value
+     * @return this builder
+     */
     public Builder maxPublisherTrees(int v) {
       maxPublisherTrees = v;
       return this;
     }
 
+    /**
+     * Sets {@code pruneRetryInterval}. From the class description: {@code pruneRetryInterval} 1 s:
+     * a duplicate from a peer we pruned less than this ago is one that was in flight, and gets no
+     * second PRUNE; after it, the PRUNE is sent again.
+     *
+     * @param v the value
+     * @return this builder
+     */
     public Builder pruneRetryInterval(Duration v) {
       pruneRetryInterval = v;
       return this;
     }
 
+    /**
+     * Sets {@code optimizationBackoff}. From the class description: {@code optimizationBackoff} 60
+     * s: a link grafted for a shorter path that then loses the race (it is shorter in hops, slower
+     * in time) is not grafted again for this long. Our choice: without it such links are grafted
+     * and pruned over and over.
+     *
+     * @param v the value
+     * @return this builder
+     */
     public Builder optimizationBackoff(Duration v) {
       optimizationBackoff = v;
       return this;
     }
 
+    /**
+     * Sets {@code pruneGracePeriod}. From the class description: {@code pruneGracePeriod} 500 ms: a
+     * link that just came up, or that we just grafted, is not pruned for duplicates this long. Its
+     * first copies are often older messages still on its own previous path; pruning on them cut the
+     * best path and left pairs of nodes feeding each other. In the simulator (docs/benchmarks.md)
+     * 250 ms let that happen across continents, and 1 s doubled the duplicates for no gain in
+     * latency.
+     *
+     * @param v the value
+     * @return this builder
+     */
     public Builder pruneGracePeriod(Duration v) {
       pruneGracePeriod = v;
       return this;
     }
 
+    /**
+     * Sets {@code stallTimeout}. From the class description: {@code stallTimeout} 250 ms: a tree
+     * that delivered a new message of a publisher this recently is still delivering, however far
+     * behind; announcements of that publisher's later messages then wait for it instead of being
+     * grafted. Without this, a node whose tree falls more than {@code graftTimeout1} behind under
+     * load grafts every message, which adds load and duplicates until the overlay collapses (the
+     * 20-node demo did, at 20,000 msg/s). Our own rule; it equals graftTimeout1, so a tree that
+     * stops altogether is repaired as quickly as before.
+     *
+     * @param v the value
+     * @return this builder
+     */
     public Builder stallTimeout(Duration v) {
       stallTimeout = v;
       return this;
     }
 
+    /**
+     * Sets {@code maxMissingPerFrame}. From the class description: {@code maxMissingPerFrame}
+     * 1,024: the most missing entries (each with a graft timer) one IHAVE or one DATA past a hole
+     * may create; the rest of an IHAVE is kept as one range per publisher and fetched this many at
+     * a time (a {@code WORK_BUDGET} event says so), the rest of a hole stays a gap. A legal 245 KB
+     * IHAVE once created millions of entries, timers and events and stalled the loop for seconds.
+     * Our choice: one announcement range's worth ({@code maxAnnouncementSpan}), which is what gap
+     * repair always fetched at most.
+     *
+     * @param v the value
+     * @return this builder
+     */
     public Builder maxMissingPerFrame(int v) {
       maxMissingPerFrame = v;
       return this;
     }
 
+    /**
+     * Checks every value and builds the configuration.
+     *
+     * @return the configuration
+     * @throws IllegalArgumentException naming the first value out of its bounds
+     */
     public PlumtreeConfig build() {
       return new PlumtreeConfig(lazyFlushInterval.toNanos(), graftTimeout1.toNanos(), graftTimeout2.toNanos(),
           optimizationThreshold, messageCacheCapacity, messageCacheBytes, messageCacheTtl.toNanos(),

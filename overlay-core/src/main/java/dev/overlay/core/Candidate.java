@@ -6,6 +6,7 @@ package dev.overlay.core;
  */
 public record Candidate(Kind kind, String host, int port) {
 
+  /** Where the address comes from, which orders the dialling. */
   public enum Kind {
     /** An address bound on the peer's own interface. */
     LOCAL,
@@ -18,6 +19,15 @@ public record Candidate(Kind kind, String host, int port) {
   /** Host names longer than a DNS name are refused, so a remote peer cannot make us hold big strings. */
   public static final int MAX_HOST_LENGTH = 253;
 
+  /**
+   * Checks the bounds a remote peer's candidate must meet too.
+   *
+   * @param kind where the address comes from
+   * @param host a host name or an IP literal
+   * @param port the TCP port
+   * @throws IllegalArgumentException if the kind is missing, the host empty or longer than
+   *     {@link #MAX_HOST_LENGTH}, or the port outside 1..65535
+   */
   public Candidate {
     if (kind == null) throw new IllegalArgumentException("candidate kind is required");
     if (host == null || host.isEmpty() || host.length() > MAX_HOST_LENGTH) {

@@ -42,6 +42,7 @@ public sealed interface OverlayEvent {
   /** A link was refused or closed by this node's limits. */
   record PeerRefused(PeerId peer, String reason) implements OverlayEvent {}
 
+  /** Why a message was dropped (the event's {@code detail} says more). */
   enum DropReason {
     /** A JOIN, NEIGHBOR or DISCONNECT from an earlier incarnation of its sender. */
     STALE_INCARNATION,

@@ -11,8 +11,16 @@ import java.util.random.RandomGenerator;
  */
 public record PeerId(long w0, long w1, long w2, long w3) implements Comparable<PeerId> {
 
+  /** An id's length in bytes. */
   public static final int BYTES = 32;
 
+  /**
+   * The id these bytes spell, as {@link #toBytes} writes them.
+   *
+   * @param bytes {@link #BYTES} bytes
+   * @return the id
+   * @throws IllegalArgumentException if there are not {@link #BYTES} bytes
+   */
   public static PeerId fromBytes(byte[] bytes) {
     if (bytes.length != BYTES) {
       throw new IllegalArgumentException("a peer id is " + BYTES + " bytes, got " + bytes.length);
@@ -20,11 +28,21 @@ public record PeerId(long w0, long w1, long w2, long w3) implements Comparable<P
     return new PeerId(readLong(bytes, 0), readLong(bytes, 8), readLong(bytes, 16), readLong(bytes, 24));
   }
 
-  /** A random id, for simulations and tests; real nodes derive theirs from a key. */
+  /**
+   * A random id, for simulations and tests; real nodes derive theirs from a key.
+   *
+   * @param rng where the bits come from
+   * @return a new id
+   */
   public static PeerId random(RandomGenerator rng) {
     return new PeerId(rng.nextLong(), rng.nextLong(), rng.nextLong(), rng.nextLong());
   }
 
+  /**
+   * The id's {@link #BYTES} bytes, big-endian word by word.
+   *
+   * @return a new array
+   */
   public byte[] toBytes() {
     byte[] out = new byte[BYTES];
     writeLong(out, 0, w0);
@@ -57,7 +75,11 @@ public record PeerId(long w0, long w1, long w2, long w3) implements Comparable<P
     return o instanceof PeerId p && p.w0 == w0 && p.w1 == w1 && p.w2 == w2 && p.w3 == w3;
   }
 
-  /** The full id as 64 hex digits. */
+  /**
+   * The full id as 64 hex digits, as operators write it to pin a peer ({@code <id>@host:port}).
+   *
+   * @return the hex digits
+   */
   public String toHex() {
     return String.format("%016x%016x%016x%016x", w0, w1, w2, w3);
   }

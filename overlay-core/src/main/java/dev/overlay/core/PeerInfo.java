@@ -1,5 +1,6 @@
 package dev.overlay.core;
 
+import dev.overlay.core.Candidate;
 import java.util.List;
 
 /**
@@ -21,6 +22,15 @@ public record PeerInfo(PeerId id, long incarnation, List<Candidate> candidates) 
    */
   public static final int MAX_HOST_CHARS = 512;
 
+  /**
+   * Checks the bounds a remote peer's info must meet too.
+   *
+   * @param id the peer
+   * @param incarnation when it started (its wall clock, ms), which orders its restarts
+   * @param candidates the addresses it may be reached at, copied
+   * @throws IllegalArgumentException if the id is missing, or there are too many candidates or
+   *     host characters
+   */
   public PeerInfo {
     if (id == null) throw new IllegalArgumentException("peer id is required");
     if (candidates.size() > MAX_CANDIDATES) {
@@ -34,6 +44,13 @@ public record PeerInfo(PeerId id, long incarnation, List<Candidate> candidates) 
     candidates = List.copyOf(candidates);
   }
 
+  /**
+   * A peer known by id alone, with no address to dial.
+   *
+   * @param id the peer
+   * @param incarnation when it started (its wall clock, ms), which orders its restarts
+   * @return the info
+   */
   public static PeerInfo of(PeerId id, long incarnation) {
     return new PeerInfo(id, incarnation, List.of());
   }

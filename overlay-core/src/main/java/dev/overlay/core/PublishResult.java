@@ -6,6 +6,7 @@ package dev.overlay.core;
  */
 public record PublishResult(StreamId stream, long session, long seq, Status status, int eagerPeers, int lazyPeers) {
 
+  /** What happened to the publish; see docs/api.md, "Publishing and backpressure". */
   public enum Status {
     /** Pushed to at least one eager peer. */
     SENT,
@@ -26,6 +27,13 @@ public record PublishResult(StreamId stream, long session, long seq, Status stat
     QUEUE_FULL
   }
 
+  /**
+   * A publish refused before it was numbered.
+   *
+   * @param stream the stream it was for
+   * @param status why it was refused
+   * @return the result, with no sequence number and no peers
+   */
   public static PublishResult refused(StreamId stream, Status status) {
     return new PublishResult(stream, 0, 0, status, 0, 0);
   }

@@ -12,6 +12,13 @@ import java.security.NoSuchAlgorithmException;
  */
 public record StreamId(long value) {
 
+  /**
+   * The id of the stream of this name: the same on every node.
+   *
+   * @param name the stream's name, not empty
+   * @return its id
+   * @throws IllegalArgumentException if the name is null or empty
+   */
   public static StreamId of(String name) {
     if (name == null || name.isEmpty()) {
       throw new IllegalArgumentException("a stream name must not be empty");

@@ -2,9 +2,9 @@ package dev.overlay.delivery;
 
 import dev.overlay.config.SeenConfig;
 import dev.overlay.core.OverlayEvent;
-import dev.overlay.core.Outbox;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.StreamId;
+import dev.overlay.protocol.Outbox;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -133,10 +133,10 @@ public final class SeenMessages implements SeqIntervalSet.GapListener {
   }
 
   /** The newest message of the publisher's current session, or null when we have none. */
-  public dev.overlay.core.MessageRef newest(PeerId publisher) {
+  public dev.overlay.protocol.MessageRef newest(PeerId publisher) {
     Publisher p = lookup(publisher);
     if (p == null || p.current == null || p.current.isEmpty()) return null;
-    return new dev.overlay.core.MessageRef(p.id, p.currentSession, p.current.highest());
+    return new dev.overlay.protocol.MessageRef(p.id, p.currentSession, p.current.highest());
   }
 
   /** The peer that delivered the newest message of the publisher's current session first, or null. */
@@ -164,16 +164,16 @@ public final class SeenMessages implements SeqIntervalSet.GapListener {
    * The newest message received of each publisher heard from within {@code maxAgeNanos}, most
    * recent first, at most {@code max}: what a new neighbour is told on a catch-up IHAVE.
    */
-  public java.util.List<dev.overlay.core.MessageRef> newestRecent(long now, long maxAgeNanos, int max) {
+  public java.util.List<dev.overlay.protocol.MessageRef> newestRecent(long now, long maxAgeNanos, int max) {
     java.util.List<Publisher> recent = new java.util.ArrayList<>();
     for (Publisher p : publishers.values()) {
       if (p.current != null && !p.current.isEmpty() && now - p.lastActive < maxAgeNanos) recent.add(p);
     }
     recent.sort((a, b) -> Long.compare(b.lastActive, a.lastActive));
-    java.util.List<dev.overlay.core.MessageRef> out = new java.util.ArrayList<>(Math.min(max, recent.size()));
+    java.util.List<dev.overlay.protocol.MessageRef> out = new java.util.ArrayList<>(Math.min(max, recent.size()));
     for (int i = 0; i < recent.size() && i < max; i++) {
       Publisher p = recent.get(i);
-      out.add(new dev.overlay.core.MessageRef(p.id, p.currentSession, p.current.highest()));
+      out.add(new dev.overlay.protocol.MessageRef(p.id, p.currentSession, p.current.highest()));
     }
     return out;
   }

@@ -1,14 +1,14 @@
 package dev.overlay.membership;
 
 import dev.overlay.config.HyParViewConfig;
-import dev.overlay.core.Links;
-import dev.overlay.core.Message;
 import dev.overlay.core.OverlayEvent;
-import dev.overlay.core.Outbox;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.PeerInfo;
 import dev.overlay.core.StreamId;
-import dev.overlay.core.Timer;
+import dev.overlay.protocol.Links;
+import dev.overlay.protocol.Message;
+import dev.overlay.protocol.Outbox;
+import dev.overlay.protocol.Timer;
 import dev.overlay.util.PeerInfoSet;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

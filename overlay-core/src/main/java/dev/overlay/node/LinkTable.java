@@ -1,12 +1,12 @@
 package dev.overlay.node;
 
-import dev.overlay.core.Links;
-import dev.overlay.core.Message;
-import dev.overlay.core.OverlayEvent;
 import dev.overlay.core.OverlayEvent.DropReason;
-import dev.overlay.core.Outbox;
+import dev.overlay.core.OverlayEvent;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.PeerInfo;
+import dev.overlay.protocol.Links;
+import dev.overlay.protocol.Message;
+import dev.overlay.protocol.Outbox;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -115,22 +115,8 @@ final class LinkTable implements Links {
     return links.size();
   }
 
-  int maxLinks() {
-    return maxLinks;
-  }
-
   long refused() {
     return refused;
-  }
-
-  boolean isUp(PeerId peer) {
-    Link link = links.get(peer);
-    return link != null && link.up;
-  }
-
-  int users(PeerId peer) {
-    Link link = links.get(peer);
-    return link == null ? 0 : link.users;
   }
 
   List<PeerId> peers() {

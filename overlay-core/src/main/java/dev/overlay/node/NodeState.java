@@ -1,19 +1,19 @@
 package dev.overlay.node;
 
-import dev.overlay.config.NodeConfig;
 import dev.overlay.auth.SealFormat;
 import dev.overlay.auth.Signatures;
 import dev.overlay.broadcast.CacheLayout;
-import dev.overlay.core.Event;
-import dev.overlay.core.Message;
-import dev.overlay.core.OverlayEvent;
+import dev.overlay.config.NodeConfig;
 import dev.overlay.core.OverlayEvent.DropReason;
-import dev.overlay.core.Outbox;
+import dev.overlay.core.OverlayEvent;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.PeerInfo;
 import dev.overlay.core.PublishResult;
 import dev.overlay.core.StreamId;
-import dev.overlay.core.Timer;
+import dev.overlay.protocol.Event;
+import dev.overlay.protocol.Message;
+import dev.overlay.protocol.Outbox;
+import dev.overlay.protocol.Timer;
 import dev.overlay.stream.StreamState;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -150,10 +150,6 @@ public final class NodeState {
 
   public Collection<StreamState> streams() {
     return List.copyOf(streams.values());
-  }
-
-  public int linkCount() {
-    return links.size();
   }
 
   public List<PeerId> linkedPeers() {

@@ -1,7 +1,7 @@
 package dev.overlay.stream;
 
-import dev.overlay.core.Message;
 import dev.overlay.core.PeerId;
+import dev.overlay.protocol.Message;
 import java.util.LinkedHashMap;
 import java.util.Map;
 

@@ -1,21 +1,21 @@
 package dev.overlay.auth;
 
-import dev.overlay.config.AuthConfig;
 import static dev.overlay.core.testing.TestNode.KEYS;
 import static dev.overlay.core.testing.TestNode.MS;
 import static dev.overlay.core.testing.TestNode.STREAM;
 import static dev.overlay.core.testing.TestNode.id;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.overlay.core.testing.Command;
-import dev.overlay.core.Event;
-import dev.overlay.core.Message;
-import dev.overlay.core.OverlayEvent;
+import dev.overlay.config.AuthConfig;
 import dev.overlay.core.OverlayEvent.DropReason;
+import dev.overlay.core.OverlayEvent;
 import dev.overlay.core.PeerId;
-import dev.overlay.core.Seal;
-import dev.overlay.core.Timer;
+import dev.overlay.core.testing.Command;
 import dev.overlay.core.testing.TestNode;
+import dev.overlay.protocol.Event;
+import dev.overlay.protocol.Message;
+import dev.overlay.protocol.Seal;
+import dev.overlay.protocol.Timer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;

@@ -1,15 +1,15 @@
 package dev.overlay.auth;
 
-import dev.overlay.config.AuthConfig;
 import static dev.overlay.core.testing.TestNode.KEYS;
 import static dev.overlay.core.testing.TestNode.MS;
 import static dev.overlay.core.testing.TestNode.STREAM;
 import static dev.overlay.core.testing.TestNode.id;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.overlay.core.Message;
+import dev.overlay.config.AuthConfig;
 import dev.overlay.core.PeerId;
-import dev.overlay.core.Seal;
+import dev.overlay.protocol.Message;
+import dev.overlay.protocol.Seal;
 import org.junit.jupiter.api.Test;
 
 /** How long seals are held, and how many. */

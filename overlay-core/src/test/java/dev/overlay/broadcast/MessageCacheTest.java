@@ -4,8 +4,8 @@ import static dev.overlay.core.testing.TestNode.STREAM;
 import static dev.overlay.core.testing.TestNode.id;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.overlay.core.Message.Data;
 import dev.overlay.core.PeerId;
+import dev.overlay.protocol.Message.Data;
 import java.util.ArrayDeque;
 import java.util.List;
 import net.jqwik.api.ForAll;

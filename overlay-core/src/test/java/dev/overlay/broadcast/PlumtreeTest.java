@@ -1,25 +1,25 @@
 package dev.overlay.broadcast;
 
-import dev.overlay.config.PlumtreeConfig;
-import dev.overlay.config.TreeStrategy;
 import static dev.overlay.core.testing.TestNode.MS;
 import static dev.overlay.core.testing.TestNode.STREAM;
 import static dev.overlay.core.testing.TestNode.id;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.overlay.core.testing.Command;
-import dev.overlay.core.Message;
-import dev.overlay.core.Message.Announcement;
-import dev.overlay.core.Message.Data;
-import dev.overlay.core.MessageRef;
-import dev.overlay.core.OverlayEvent;
+import dev.overlay.config.PlumtreeConfig;
+import dev.overlay.config.SeenConfig;
+import dev.overlay.config.TreeStrategy;
 import dev.overlay.core.OverlayEvent.DropReason;
+import dev.overlay.core.OverlayEvent;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.PublishResult;
+import dev.overlay.core.testing.Command;
 import dev.overlay.core.testing.RecordingOutbox;
-import dev.overlay.core.Timer;
-import dev.overlay.config.SeenConfig;
 import dev.overlay.delivery.SeenMessages;
+import dev.overlay.protocol.Message.Announcement;
+import dev.overlay.protocol.Message.Data;
+import dev.overlay.protocol.Message;
+import dev.overlay.protocol.MessageRef;
+import dev.overlay.protocol.Timer;
 import java.util.List;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;

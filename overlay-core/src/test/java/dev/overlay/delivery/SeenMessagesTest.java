@@ -1,13 +1,13 @@
 package dev.overlay.delivery;
 
-import dev.overlay.config.SeenConfig;
 import static dev.overlay.core.testing.TestNode.STREAM;
 import static dev.overlay.core.testing.TestNode.id;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.overlay.core.MessageRef;
+import dev.overlay.config.SeenConfig;
 import dev.overlay.core.OverlayEvent;
 import dev.overlay.core.testing.RecordingOutbox;
+import dev.overlay.protocol.MessageRef;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 

@@ -6,14 +6,14 @@ import static dev.overlay.core.testing.TestNode.id;
 import static dev.overlay.core.testing.TestNode.info;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.overlay.core.testing.Command;
-import dev.overlay.core.Event;
-import dev.overlay.core.Message;
 import dev.overlay.core.OverlayEvent;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.PeerInfo;
-import dev.overlay.core.Timer;
+import dev.overlay.core.testing.Command;
 import dev.overlay.core.testing.TestNode;
+import dev.overlay.protocol.Event;
+import dev.overlay.protocol.Message;
+import dev.overlay.protocol.Timer;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 

@@ -1,12 +1,12 @@
 package dev.overlay.node;
 
-import dev.overlay.config.NodeConfig;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.overlay.config.HyParViewConfig;
+import dev.overlay.config.NodeConfig;
 import dev.overlay.config.PlumtreeConfig;
 import dev.overlay.config.SeenConfig;
-import dev.overlay.config.HyParViewConfig;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 

@@ -1,6 +1,5 @@
 package dev.overlay.node;
 
-import dev.overlay.config.NodeConfig;
 import static dev.overlay.core.testing.TestNode.MS;
 import static dev.overlay.core.testing.TestNode.STREAM;
 import static dev.overlay.core.testing.TestNode.id;
@@ -8,17 +7,18 @@ import static dev.overlay.core.testing.TestNode.info;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
-import dev.overlay.core.testing.Command;
-import dev.overlay.core.Event;
-import dev.overlay.core.Message;
-import dev.overlay.core.Message.Announcement;
-import dev.overlay.core.MessageRef;
-import dev.overlay.core.OverlayEvent;
+import dev.overlay.config.NodeConfig;
 import dev.overlay.core.OverlayEvent.DropReason;
+import dev.overlay.core.OverlayEvent;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.PeerInfo;
-import dev.overlay.core.Timer;
+import dev.overlay.core.testing.Command;
 import dev.overlay.core.testing.TestNode;
+import dev.overlay.protocol.Event;
+import dev.overlay.protocol.Message.Announcement;
+import dev.overlay.protocol.Message;
+import dev.overlay.protocol.MessageRef;
+import dev.overlay.protocol.Timer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

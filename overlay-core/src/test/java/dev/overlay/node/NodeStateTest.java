@@ -1,20 +1,20 @@
 package dev.overlay.node;
 
-import dev.overlay.config.NodeConfig;
 import static dev.overlay.core.testing.TestNode.STREAM;
 import static dev.overlay.core.testing.TestNode.id;
 import static dev.overlay.core.testing.TestNode.info;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.overlay.core.testing.Command;
-import dev.overlay.core.Event;
-import dev.overlay.core.Message;
-import dev.overlay.core.OverlayEvent;
+import dev.overlay.config.NodeConfig;
 import dev.overlay.core.OverlayEvent.DropReason;
+import dev.overlay.core.OverlayEvent;
 import dev.overlay.core.PublishResult;
 import dev.overlay.core.StreamId;
-import dev.overlay.core.Timer;
+import dev.overlay.core.testing.Command;
 import dev.overlay.core.testing.TestNode;
+import dev.overlay.protocol.Event;
+import dev.overlay.protocol.Message;
+import dev.overlay.protocol.Timer;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;

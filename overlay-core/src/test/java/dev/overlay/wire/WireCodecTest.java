@@ -7,15 +7,15 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.google.protobuf.ByteString;
 import dev.overlay.core.Candidate;
-import dev.overlay.core.Message;
-import dev.overlay.core.MessageRef;
 import dev.overlay.core.PeerInfo;
+import dev.overlay.protocol.Message;
+import dev.overlay.protocol.MessageRef;
 import dev.overlay.wire.proto.Frame;
 import java.util.List;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
-import org.junit.jupiter.api.Test;
 
 class WireCodecTest {
 

@@ -1,14 +1,14 @@
 package dev.overlay.tracker;
 
+import dev.overlay.NodeIdentity;
+import dev.overlay.TransportEvent;
+import dev.overlay.config.TransportConfig;
 import dev.overlay.core.Candidate;
-import dev.overlay.core.Message;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.PeerInfo;
-import dev.overlay.identity.NodeIdentity;
 import dev.overlay.identity.TlsContexts;
+import dev.overlay.protocol.Message;
 import dev.overlay.transport.LinkManager;
-import dev.overlay.config.TransportConfig;
-import dev.overlay.transport.TransportEvent;
 import dev.overlay.transport.WireFrames;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.EventLoop;

@@ -1,9 +1,9 @@
 package dev.overlay.tracker;
 
-import dev.overlay.core.Message;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.PeerInfo;
 import dev.overlay.core.StreamId;
+import dev.overlay.protocol.Message;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;

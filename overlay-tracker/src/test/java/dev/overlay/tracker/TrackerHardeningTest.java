@@ -2,14 +2,14 @@ package dev.overlay.tracker;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.overlay.NodeIdentity;
 import dev.overlay.OverlayListener;
 import dev.overlay.OverlayNode;
-import dev.overlay.core.Message;
-import dev.overlay.core.StreamId;
-import dev.overlay.identity.NodeIdentity;
-import dev.overlay.testing.Await;
+import dev.overlay.TransportEvent;
 import dev.overlay.config.TransportConfig;
-import dev.overlay.transport.TransportEvent;
+import dev.overlay.core.StreamId;
+import dev.overlay.protocol.Message;
+import dev.overlay.testing.Await;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;

@@ -3,12 +3,12 @@ package dev.overlay.tracker;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.overlay.MessageHandler;
+import dev.overlay.NodeIdentity;
 import dev.overlay.OverlayNode;
-import dev.overlay.core.Message;
-import dev.overlay.core.StreamId;
-import dev.overlay.identity.NodeIdentity;
-import dev.overlay.introduction.Rendezvous;
 import dev.overlay.config.TransportConfig;
+import dev.overlay.core.StreamId;
+import dev.overlay.introduction.Rendezvous;
+import dev.overlay.protocol.Message;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
@@ -229,7 +229,7 @@ class TrackerNetworkTest {
     }
 
     @Override
-    public void event(dev.overlay.transport.TransportEvent event) {}
+    public void event(dev.overlay.TransportEvent event) {}
 
     @Override
     public void close() throws Exception {

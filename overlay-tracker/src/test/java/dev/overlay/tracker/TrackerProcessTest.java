@@ -2,9 +2,9 @@ package dev.overlay.tracker;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.overlay.NodeIdentity;
 import dev.overlay.OverlayNode;
 import dev.overlay.core.StreamId;
-import dev.overlay.identity.NodeIdentity;
 import dev.overlay.introduction.Rendezvous;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;

@@ -3,10 +3,10 @@ package dev.overlay.tracker;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.overlay.core.Candidate;
-import dev.overlay.core.Message;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.PeerInfo;
 import dev.overlay.core.StreamId;
+import dev.overlay.protocol.Message;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,5 +1,6 @@
 package dev.overlay.identity;
 
+import dev.overlay.NodeIdentity;
 import dev.overlay.auth.Signatures;
 import dev.overlay.core.PeerId;
 import java.io.IOException;

@@ -1,5 +1,6 @@
 package dev.overlay.identity;
 
+import dev.overlay.NodeIdentity;
 import dev.overlay.core.PeerId;
 import java.net.Socket;
 import java.security.GeneralSecurityException;

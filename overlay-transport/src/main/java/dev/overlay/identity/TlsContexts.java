@@ -1,5 +1,6 @@
 package dev.overlay.identity;
 
+import dev.overlay.NodeIdentity;
 import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.SslContext;

@@ -33,7 +33,7 @@ public interface IntroductionSource {
   default void linkDown(dev.overlay.core.PeerId peer, String reason) {}
 
   /** A tracker message arrived on one of the introducer's links. */
-  default void received(dev.overlay.core.PeerId from, dev.overlay.core.Message.TrackerMessage message) {}
+  default void received(dev.overlay.core.PeerId from, dev.overlay.protocol.Message.TrackerMessage message) {}
 
   /** The node left the stream. */
   default void left(StreamId stream) {}

@@ -1,23 +1,23 @@
 package dev.overlay.runtime;
 
+import dev.overlay.NodeIdentity;
+import dev.overlay.TransportEvent;
+import dev.overlay.config.NodeConfig;
+import dev.overlay.config.TransportConfig;
 import dev.overlay.core.Candidate;
-import dev.overlay.core.Event;
-import dev.overlay.core.Message;
 import dev.overlay.core.OverlayEvent;
-import dev.overlay.core.Outbox;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.PeerInfo;
 import dev.overlay.core.PublishResult;
 import dev.overlay.core.StreamId;
-import dev.overlay.core.Timer;
-import dev.overlay.identity.NodeIdentity;
 import dev.overlay.identity.TlsContexts;
-import dev.overlay.config.NodeConfig;
 import dev.overlay.node.NodeState;
+import dev.overlay.protocol.Event;
+import dev.overlay.protocol.Message;
+import dev.overlay.protocol.Outbox;
+import dev.overlay.protocol.Timer;
 import dev.overlay.stream.StreamState;
 import dev.overlay.transport.LinkManager;
-import dev.overlay.config.TransportConfig;
-import dev.overlay.transport.TransportEvent;
 import dev.overlay.transport.WireFrames;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
@@ -148,6 +148,7 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
   private final java.util.concurrent.atomic.AtomicLong backpressureRefusals = new java.util.concurrent.atomic.AtomicLong();
   /** Whether this pause's refusals were reported (reset when the node takes publishes again). */
   private final AtomicBoolean refusalReported = new AtomicBoolean();
+  private final java.util.function.LongSupplier clock;
   /** Waiting for the node to take publishes again (loop-confined). */
   private final List<CompletableFuture<Void>> publishWaiters = new ArrayList<>();
 
@@ -155,6 +156,20 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
       Class<? extends SocketChannel> socketChannel, Class<? extends ServerSocketChannel> serverChannel,
       Function<NodeRuntime, IntroductionSource> introducerFactory, Executor deliveryExecutor,
       Consumer<OverlayEvent> overlayListener, Consumer<TransportEvent> transportListener) {
+    this(loop, config, transport, identity, tls, socketChannel, serverChannel, introducerFactory, deliveryExecutor,
+        overlayListener, transportListener, System::nanoTime);
+  }
+
+  /**
+   * @param clock the monotonic clock, in nanoseconds, that the core's {@code now}, the timers,
+   *     the links' timeouts and budgets and the introducers all read: one clock, injected, so
+   *     that runtime classes can be tested without real time
+   */
+  public NodeRuntime(EventLoop loop, NodeConfig config, TransportConfig transport, NodeIdentity identity, TlsContexts tls,
+      Class<? extends SocketChannel> socketChannel, Class<? extends ServerSocketChannel> serverChannel,
+      Function<NodeRuntime, IntroductionSource> introducerFactory, Executor deliveryExecutor,
+      Consumer<OverlayEvent> overlayListener, Consumer<TransportEvent> transportListener, java.util.function.LongSupplier clock) {
+    this.clock = clock;
     this.loop = loop;
     this.config = config;
     this.transport = transport;
@@ -164,7 +179,8 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
     // Grows (and stays grown) only as far as a burst of publishes needs; an idle node keeps a small array.
     int commandCapacity = transport.commandQueueCapacity();
     this.commands = commandCapacity >= 2048 ? new MpscGrowableArrayQueue<>(1024, commandCapacity) : new MpscArrayQueue<>(commandCapacity);
-    this.links = new LinkManager(loop, transport, tls, socketChannel, serverChannel, new SplittableRandom(new SecureRandom().nextLong()), this);
+    this.links = new LinkManager(loop, transport, tls, socketChannel, serverChannel, new SplittableRandom(new SecureRandom().nextLong()), this,
+        dev.overlay.wire.WireCodec.MAX_PAYLOAD_BYTES, clock);
     this.completions = new Completions(deliveryExecutor);
     this.events = new EventDispatcher<>(transport.eventQueueCapacity(), deliveryExecutor, e -> {
       if (e instanceof OverlayEvent oe) overlayListener.accept(oe);
@@ -184,7 +200,7 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
       self = new PeerInfo(identity.peerId(), System.currentTimeMillis(),
           List.of(new Candidate(Candidate.Kind.LOCAL, host, bound.getPort())));
       links.self(self);
-      now = System.nanoTime();
+      now = clock.getAsLong();
       timers = new TimerWheel(now);
       core = new NodeState(config, self, new SplittableRandom(new SecureRandom().nextLong()),
           new dev.overlay.identity.EcdsaSignatures(identity), this);
@@ -201,7 +217,7 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
     closing = true;
     onLoop(() -> {
       if (core != null) {
-        now = System.nanoTime();
+        now = clock.getAsLong();
         for (StreamState s : core.streams()) core.handle(now, new Event.LeaveStream(s.id()));
         introducer.closing();
         endOfTurn();
@@ -290,7 +306,7 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
 
   public void leave(StreamId stream) {
     execute(() -> {
-      now = System.nanoTime();
+      now = clock.getAsLong();
       core.handle(now, new Event.LeaveStream(stream));
       introducer.left(stream);
       StreamStats st = streams.get(stream);
@@ -334,11 +350,12 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
       return st == null ? id.toString() : st.name;
     }
 
-    public Map<StreamId, long[]> streamCounters() {
-      Map<StreamId, long[]> out = new HashMap<>();
-      streams.forEach((id, st) -> out.put(id, new long[] {st.dataIn, st.dataInBytes, st.dataOut, st.dataOutBytes,
-          st.controlIn, st.controlInBytes, st.controlOut, st.controlOutBytes, st.delivered, st.published,
-          st.missedBySubscribers, st.neighbors}));
+    /** Each stream's traffic, as the snapshot shows it (a stream with no traffic yet has no entry). */
+    public Map<StreamId, dev.overlay.NodeSnapshot.Counters> streamCounters() {
+      Map<StreamId, dev.overlay.NodeSnapshot.Counters> out = new HashMap<>();
+      streams.forEach((id, st) -> out.put(id, new dev.overlay.NodeSnapshot.Counters(st.dataIn, st.dataInBytes, st.dataOut,
+          st.dataOutBytes, st.controlIn, st.controlInBytes, st.controlOut, st.controlOutBytes, st.delivered, st.published,
+          st.missedBySubscribers, st.neighbors)));
       return out;
     }
 
@@ -430,7 +447,7 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
   @Override
   public void requestIntroductions(StreamId stream) {
     introducer.introduce(stream, peers -> execute(() -> {
-      now = System.nanoTime();
+      now = clock.getAsLong();
       core.handle(now, new Event.Introductions(stream, peers));
       endOfTurn();
     }));
@@ -562,7 +579,7 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
     // flushes, wake-ups and timer bookkeeping then cost once per batch, not once per frame.
     if (!turnOpen) {
       turnOpen = true;
-      now = System.nanoTime();
+      now = clock.getAsLong();
       loop.execute(closeTurn); // runs after the loop has handled every ready channel
     }
     core.handle(now, new Event.Received(peer, message));
@@ -653,6 +670,11 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
     return self;
   }
 
+  /** The runtime's clock (monotonic nanoseconds), for the introducers. */
+  public long nanoTime() {
+    return clock.getAsLong();
+  }
+
   public EventLoop loop() {
     return loop;
   }
@@ -661,7 +683,7 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
 
   private void handle(Event e) {
     if (stopped) return;
-    now = System.nanoTime();
+    now = clock.getAsLong();
     core.handle(now, e);
     endOfTurn();
   }
@@ -669,7 +691,7 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
   private void joinOnLoop(StreamId stream, String name) {
     stats(stream, name);
     if (!core.isJoined(stream)) {
-      now = System.nanoTime();
+      now = clock.getAsLong();
       core.handle(now, new Event.JoinStream(stream));
     }
   }
@@ -684,7 +706,7 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
     }
     joinOnLoop(p.stream(), p.name());
     publishing = p;
-    now = System.nanoTime();
+    now = clock.getAsLong();
     core.handle(now, new Event.Publish(p.stream(), p.payload()));
     if (publishing != null) { // the core always answers; this is only a safety net
       completions.fail(publishing.result(), new IllegalStateException("the core gave no publish result"));
@@ -792,7 +814,7 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
   private void pollTimers() {
     if (stopped) return;
     wakeAt = Long.MAX_VALUE;
-    now = System.nanoTime();
+    now = clock.getAsLong();
     timers.poll(now, fireTimer);
     endOfTurn();
   }
@@ -816,7 +838,7 @@ public final class NodeRuntime implements Outbox, LinkManager.Listener {
     if (next < wakeAt) {
       wakeAt = next;
       if (timerWake != null) timerWake.cancel(false); // superseded by the earlier deadline
-      timerWake = loop.schedule(pollTimers, Math.max(0, next - System.nanoTime()), TimeUnit.NANOSECONDS);
+      timerWake = loop.schedule(pollTimers, Math.max(0, next - clock.getAsLong()), TimeUnit.NANOSECONDS);
     }
   }
 

@@ -1,6 +1,6 @@
 package dev.overlay.runtime;
 
-import dev.overlay.core.Message;
+import dev.overlay.protocol.Message;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;

@@ -1,6 +1,6 @@
 package dev.overlay.runtime;
 
-import dev.overlay.core.Timer;
+import dev.overlay.protocol.Timer;
 import java.util.Arrays;
 import java.util.PriorityQueue;
 import java.util.function.Consumer;

@@ -1,10 +1,10 @@
 package dev.overlay.runtime;
 
-import dev.overlay.core.Message;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.PeerInfo;
 import dev.overlay.core.StreamId;
 import dev.overlay.introduction.Rendezvous;
+import dev.overlay.protocol.Message;
 import dev.overlay.transport.RemoteText;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -117,7 +117,7 @@ public final class TrackerIntroducer implements IntroductionSource {
     startHeartbeats();
     Registration r = streams.computeIfAbsent(stream, s -> new Registration(Rendezvous.order(trackers, s, t -> t.name)));
     r.waiting = answer; // latest wins
-    long now = System.nanoTime();
+    long now = runtime.nanoTime();
     if (r.askedAt >= 0 && now - r.askedAt < REQUEST_TIMEOUT) return; // one request in flight per stream
     send(stream, r, true, now);
   }
@@ -181,14 +181,14 @@ public final class TrackerIntroducer implements IntroductionSource {
     log.debug("tracker {} is {}", t.name, peer.id());
     // Normally linkUp follows. But if a link to this tracker was still up (we gave up on it, it
     // did not), the new connection is dropped as a duplicate and no linkUp comes: use the old one.
-    if (t.state != State.UP && runtime.isLinked(peer.id())) up(t, System.nanoTime());
+    if (t.state != State.UP && runtime.isLinked(peer.id())) up(t, runtime.nanoTime());
   }
 
   @Override
   public void linkUp(PeerInfo peer) {
     Tracker t = byId.get(peer.id());
     if (t == null) return;
-    up(t, System.nanoTime());
+    up(t, runtime.nanoTime());
   }
 
   /** The tracker is reachable: everyone waiting for it registers now; streams whose better tracker is back move to it. */
@@ -224,7 +224,7 @@ public final class TrackerIntroducer implements IntroductionSource {
   private void down(Tracker t, String reason) {
     if (t.state != State.DOWN) log.info("tracker {} down: {}", t.name, reason);
     t.state = State.DOWN;
-    t.since = System.nanoTime();
+    t.since = runtime.nanoTime();
     long now = t.since;
     for (Map.Entry<StreamId, Registration> e : new ArrayList<>(streams.entrySet())) {
       Registration r = e.getValue();
@@ -265,7 +265,7 @@ public final class TrackerIntroducer implements IntroductionSource {
       long wait = Math.min(maxRetryAfterMillis, Math.max(10, refused.retryAfterMillis()));
       runtime.after(Duration.ofMillis(wait), () -> {
         r.retryScheduled = false;
-        if (r.waiting != null && streams.get(stream) == r) send(stream, r, true, System.nanoTime());
+        if (r.waiting != null && streams.get(stream) == r) send(stream, r, true, runtime.nanoTime());
       });
     } else {
       answer(r, List.of()); // the core asks again later, with backoff
@@ -298,7 +298,7 @@ public final class TrackerIntroducer implements IntroductionSource {
 
   /** Every heartbeat: a status for every stream; requests unanswered too long go to the next tracker. */
   private void heartbeat() {
-    long now = System.nanoTime();
+    long now = runtime.nanoTime();
     for (Map.Entry<StreamId, Registration> e : new ArrayList<>(streams.entrySet())) {
       Registration r = e.getValue();
       if (r.askedAt >= 0 && now - r.askedAt >= REQUEST_TIMEOUT && r.at != null) {

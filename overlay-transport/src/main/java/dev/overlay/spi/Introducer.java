@@ -9,11 +9,16 @@ import java.util.function.Consumer;
  * through seeds: a service registry, a configuration file, a discovery protocol of the
  * application's own. Set with {@code OverlayNode.Builder.introducer}.
  *
- * <p>The node asks when it joins a stream and whenever its view of the stream runs low. The
- * introducer answers with some members (a handful is enough: the overlay finds the rest), now or
- * later, from any thread, once per question. The peers named are dialled and must prove their
- * keys as any peer must; a wrong or hostile answer costs the node dials within its budgets and
- * nothing else. An empty answer is fine: the node asks again later.
+ * <p>The node asks when it joins a stream, and again (with growing waits) while it has no
+ * neighbour and no candidate left in the stream. The introducer answers with some members (a
+ * handful is enough: the overlay finds the rest), now or later, from any thread, once per
+ * question; later answers, null elements and peers past the first 64 (a random sample is kept)
+ * are ignored. The peers named are dialled and must prove their keys as any peer must, so a wrong
+ * or hostile answer costs the node dials within its budgets. An empty answer is fine: the node
+ * asks again later. A peer is named by its id as well as its addresses: an introducer that knows
+ * only addresses is a list of seeds ({@code OverlayNode.Builder.seeds}).
+ *
+ * <p>What the introducer throws is logged and taken as no answer; it never reaches the node.
  */
 public interface Introducer {
 
@@ -25,6 +30,10 @@ public interface Introducer {
    */
   void introduce(String stream, Consumer<List<PeerInfo>> answer);
 
-  /** The node is closing: release what the introducer holds. Called once, on the node's loop. */
+  /**
+   * The node is closing: release what the introducer holds. Called at most once, on the node's
+   * loop, by {@code OverlayNode.close}; not by {@code abort}, which stops the node as a crash
+   * would.
+   */
   default void close() {}
 }

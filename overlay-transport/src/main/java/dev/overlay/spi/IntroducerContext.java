@@ -8,6 +8,8 @@ public interface IntroducerContext {
   /**
    * The node itself: its id and the addresses it advertises, once it has started (the factory
    * runs in {@code start()}, after the node's socket is bound).
+   *
+   * @return the node's own info
    */
   PeerInfo self();
 }

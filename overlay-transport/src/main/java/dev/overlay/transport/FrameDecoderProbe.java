@@ -1,6 +1,6 @@
 package dev.overlay.transport;
 
-import dev.overlay.core.Message;
+import dev.overlay.protocol.Message;
 import dev.overlay.wire.WireCodec;
 import dev.overlay.wire.WireException;
 import io.netty.buffer.ByteBuf;

@@ -1,9 +1,9 @@
 package dev.overlay.transport;
 
-import dev.overlay.core.Message;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.PeerInfo;
 import dev.overlay.identity.PeerVerifier;
+import dev.overlay.protocol.Message;
 import dev.overlay.wire.WireCodec;
 import dev.overlay.wire.WireException;
 import dev.overlay.wire.proto.Frame;

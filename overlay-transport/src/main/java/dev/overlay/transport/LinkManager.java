@@ -1,11 +1,12 @@
 package dev.overlay.transport;
 
+import dev.overlay.TransportEvent;
 import dev.overlay.config.TransportConfig;
 import dev.overlay.core.Candidate;
-import dev.overlay.core.Message;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.PeerInfo;
 import dev.overlay.identity.TlsContexts;
+import dev.overlay.protocol.Message;
 import dev.overlay.wire.WireCodec;
 import dev.overlay.wire.proto.Frame;
 import dev.overlay.wire.proto.Hello;
@@ -24,21 +25,21 @@ import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.epoll.EpollDatagramChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.socket.DatagramChannel;
-import io.netty.channel.socket.nio.NioDatagramChannel;
-import io.netty.resolver.dns.DnsAddressResolverGroup;
-import io.netty.resolver.dns.DnsServerAddressStreamProviders;
 import io.netty.channel.socket.ServerSocketChannel;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioDatagramChannel;
 import io.netty.handler.ssl.SslHandler;
+import io.netty.resolver.dns.DnsAddressResolverGroup;
+import io.netty.resolver.dns.DnsServerAddressStreamProviders;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.EnumMap;
-import java.util.function.LongSupplier;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -722,10 +723,6 @@ public final class LinkManager {
 
   // ---- Introspection ------------------------------------------------------------------------
 
-  public int linkCount() {
-    return links.size();
-  }
-
   /** The address a linked peer's connection comes from (a literal), or "" when it has no ready link. */
   public String remoteHost(PeerId peer) {
     Link l = links.get(peer);
@@ -754,23 +751,6 @@ public final class LinkManager {
           l.incarnation, l.queue.queuedBytes(), ch.isWritable(), h.framesIn, h.framesOut));
     }
     return out;
-  }
-
-  public List<PeerId> readyPeers() {
-    List<PeerId> out = new ArrayList<>();
-    for (Link l : links.values()) {
-      if (l.ready != null) out.add(l.peer);
-    }
-    return out;
-  }
-
-  public long queuedBytes(PeerId peer) {
-    Link l = links.get(peer);
-    return l == null ? 0 : l.queue.queuedBytes();
-  }
-
-  public long framesDropped() {
-    return framesDropped;
   }
 
   public long framesRejected() {

@@ -2,10 +2,10 @@ package dev.overlay.transport;
 
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.CodedOutputStream;
-import dev.overlay.core.Message;
 import dev.overlay.core.PeerId;
-import dev.overlay.core.Seal;
 import dev.overlay.core.StreamId;
+import dev.overlay.protocol.Message;
+import dev.overlay.protocol.Seal;
 import dev.overlay.wire.WireCodec;
 import dev.overlay.wire.WireException;
 import dev.overlay.wire.proto.Frame;

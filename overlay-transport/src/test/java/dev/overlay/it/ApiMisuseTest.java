@@ -5,9 +5,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.overlay.MessageHandler;
 import dev.overlay.OverlayNode;
-import dev.overlay.core.Message;
+import dev.overlay.TransportEvent;
+import dev.overlay.protocol.Message;
 import dev.overlay.testing.Await;
-import dev.overlay.transport.TransportEvent;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.Epoll;

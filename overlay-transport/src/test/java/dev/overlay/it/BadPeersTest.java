@@ -2,14 +2,14 @@ package dev.overlay.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.overlay.NodeIdentity;
 import dev.overlay.OverlayNode;
+import dev.overlay.TransportEvent;
 import dev.overlay.core.Candidate;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.PeerInfo;
-import dev.overlay.identity.NodeIdentity;
 import dev.overlay.identity.TlsContexts;
 import dev.overlay.testing.Await;
-import dev.overlay.transport.TransportEvent;
 import dev.overlay.wire.WireCodec;
 import dev.overlay.wire.proto.Frame;
 import dev.overlay.wire.proto.Hello;

@@ -2,9 +2,9 @@ package dev.overlay.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.overlay.NodeIdentity;
 import dev.overlay.OverlayNode;
 import dev.overlay.core.PublishResult;
-import dev.overlay.identity.NodeIdentity;
 import dev.overlay.testing.Await;
 import java.time.Duration;
 import java.util.ArrayList;

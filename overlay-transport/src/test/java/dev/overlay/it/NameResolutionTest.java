@@ -2,8 +2,8 @@ package dev.overlay.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.overlay.NodeIdentity;
 import dev.overlay.OverlayNode;
-import dev.overlay.identity.NodeIdentity;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 

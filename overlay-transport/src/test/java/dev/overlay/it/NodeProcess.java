@@ -1,7 +1,7 @@
 package dev.overlay.it;
 
+import dev.overlay.NodeIdentity;
 import dev.overlay.OverlayNode;
-import dev.overlay.identity.NodeIdentity;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;

@@ -4,10 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.overlay.NodeSnapshot;
 import dev.overlay.OverlayNode;
+import dev.overlay.TransportEvent;
 import dev.overlay.core.PeerInfo;
 import dev.overlay.spi.Introducer;
 import dev.overlay.testing.Await;
-import dev.overlay.transport.TransportEvent;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;

@@ -1,7 +1,7 @@
 package dev.overlay.it;
 
 import dev.overlay.MessageHandler;
-import dev.overlay.core.Message;
+import dev.overlay.protocol.Message;
 import java.util.BitSet;
 
 /**

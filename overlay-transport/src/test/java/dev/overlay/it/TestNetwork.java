@@ -1,10 +1,10 @@
 package dev.overlay.it;
 
+import dev.overlay.NodeIdentity;
 import dev.overlay.OverlayListener;
 import dev.overlay.OverlayNode;
+import dev.overlay.TransportEvent;
 import dev.overlay.core.OverlayEvent;
-import dev.overlay.identity.NodeIdentity;
-import dev.overlay.transport.TransportEvent;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.Epoll;

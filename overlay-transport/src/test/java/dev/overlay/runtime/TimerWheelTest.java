@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.overlay.core.PeerId;
 import dev.overlay.core.StreamId;
-import dev.overlay.core.Timer;
+import dev.overlay.protocol.Timer;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;

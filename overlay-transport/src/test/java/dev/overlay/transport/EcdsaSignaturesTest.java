@@ -2,11 +2,11 @@ package dev.overlay.transport;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.overlay.NodeIdentity;
 import dev.overlay.identity.EcdsaSignatures;
-import dev.overlay.identity.NodeIdentity;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 
 class EcdsaSignaturesTest {
 

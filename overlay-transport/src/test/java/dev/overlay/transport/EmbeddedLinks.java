@@ -1,12 +1,13 @@
 package dev.overlay.transport;
 
+import dev.overlay.NodeIdentity;
+import dev.overlay.TransportEvent;
 import dev.overlay.config.TransportConfig;
 import dev.overlay.core.Candidate;
-import dev.overlay.core.Message;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.PeerInfo;
-import dev.overlay.identity.NodeIdentity;
 import dev.overlay.identity.TlsContexts;
+import dev.overlay.protocol.Message;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;

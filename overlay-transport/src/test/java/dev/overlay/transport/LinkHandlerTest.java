@@ -1,11 +1,12 @@
 package dev.overlay.transport;
 
-import dev.overlay.config.TransportConfig;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.overlay.core.Message;
+import dev.overlay.TransportEvent;
+import dev.overlay.config.TransportConfig;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.StreamId;
+import dev.overlay.protocol.Message;
 import dev.overlay.wire.WireCodec;
 import dev.overlay.wire.proto.Frame;
 import dev.overlay.wire.proto.Hello;

@@ -4,10 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.google.protobuf.ByteString;
-import dev.overlay.core.Message;
-import dev.overlay.core.MessageRef;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.StreamId;
+import dev.overlay.protocol.Message;
+import dev.overlay.protocol.MessageRef;
 import dev.overlay.wire.WireCodec;
 import dev.overlay.wire.WireException;
 import dev.overlay.wire.proto.Data;
@@ -156,13 +156,13 @@ class WireFramesTest {
   @Test
   void aSealedDataRoundTripsThroughTheFastPathAndMatchesProtobuf() throws Exception {
     Random r = new Random(7);
-    byte[] digests = new byte[3 * dev.overlay.core.Seal.DIGEST_BYTES];
+    byte[] digests = new byte[3 * dev.overlay.protocol.Seal.DIGEST_BYTES];
     byte[] key = new byte[91];
     byte[] sig = new byte[64];
     r.nextBytes(digests);
     r.nextBytes(key);
     r.nextBytes(sig);
-    dev.overlay.core.Seal seal = new dev.overlay.core.Seal(1_000_000, 3, digests, key, sig);
+    dev.overlay.protocol.Seal seal = new dev.overlay.protocol.Seal(1_000_000, 3, digests, key, sig);
     Message.Data d = new Message.Data(STREAM, PUB, 42, 1_000_001, 3, new byte[] {9, 8, 7}, seal, true);
     ByteBuf framed = Unpooled.buffer();
     WireFrames.encodeInto(framed, d);

@@ -1,6 +1,6 @@
 package dev.overlay.bench.fuzz;
 
-import dev.overlay.core.Message;
+import dev.overlay.protocol.Message;
 import dev.overlay.transport.FrameDecoderProbe;
 import dev.overlay.wire.WireCodec;
 import dev.overlay.wire.WireException;

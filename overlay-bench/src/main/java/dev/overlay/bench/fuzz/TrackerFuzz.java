@@ -1,8 +1,8 @@
 package dev.overlay.bench.fuzz;
 
 import com.code_intelligence.jazzer.api.FuzzedDataProvider;
-import dev.overlay.core.Message;
 import dev.overlay.core.PeerId;
+import dev.overlay.protocol.Message;
 import dev.overlay.tracker.TrackerConfig;
 import dev.overlay.tracker.TrackerState;
 import dev.overlay.wire.WireCodec;

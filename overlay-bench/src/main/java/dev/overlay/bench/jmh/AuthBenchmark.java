@@ -1,14 +1,14 @@
 package dev.overlay.bench.jmh;
 
-import dev.overlay.config.AuthConfig;
+import dev.overlay.NodeIdentity;
 import dev.overlay.auth.SealBook;
 import dev.overlay.auth.SealFormat;
-import dev.overlay.core.Message;
+import dev.overlay.config.AuthConfig;
 import dev.overlay.core.PeerId;
-import dev.overlay.core.Seal;
 import dev.overlay.core.StreamId;
 import dev.overlay.identity.EcdsaSignatures;
-import dev.overlay.identity.NodeIdentity;
+import dev.overlay.protocol.Message;
+import dev.overlay.protocol.Seal;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;

@@ -1,17 +1,17 @@
 package dev.overlay.bench.jmh;
 
+import dev.overlay.config.NodeConfig;
 import dev.overlay.core.Candidate;
-import dev.overlay.core.Event;
-import dev.overlay.core.Message;
-import dev.overlay.core.Outbox;
 import dev.overlay.core.OverlayEvent;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.PeerInfo;
 import dev.overlay.core.PublishResult;
 import dev.overlay.core.StreamId;
-import dev.overlay.core.Timer;
-import dev.overlay.config.NodeConfig;
 import dev.overlay.node.NodeState;
+import dev.overlay.protocol.Event;
+import dev.overlay.protocol.Message;
+import dev.overlay.protocol.Outbox;
+import dev.overlay.protocol.Timer;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;

@@ -1,8 +1,8 @@
 package dev.overlay.bench.jmh;
 
-import dev.overlay.core.Message;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.StreamId;
+import dev.overlay.protocol.Message;
 import dev.overlay.transport.OutboundQueue;
 import dev.overlay.transport.WireFrames;
 import io.netty.buffer.ByteBuf;

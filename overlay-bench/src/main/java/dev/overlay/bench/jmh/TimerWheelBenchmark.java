@@ -1,7 +1,7 @@
 package dev.overlay.bench.jmh;
 
 import dev.overlay.core.StreamId;
-import dev.overlay.core.Timer;
+import dev.overlay.protocol.Timer;
 import dev.overlay.runtime.TimerWheel;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;

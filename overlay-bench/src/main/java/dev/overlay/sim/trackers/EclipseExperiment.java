@@ -1,10 +1,10 @@
 package dev.overlay.sim.trackers;
 
 import dev.overlay.core.Candidate;
-import dev.overlay.core.Message;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.PeerInfo;
 import dev.overlay.core.StreamId;
+import dev.overlay.protocol.Message;
 import dev.overlay.tracker.TrackerConfig;
 import dev.overlay.tracker.TrackerState;
 import java.util.ArrayList;

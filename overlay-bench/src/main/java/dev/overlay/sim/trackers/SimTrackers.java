@@ -1,10 +1,10 @@
 package dev.overlay.sim.trackers;
 
-import dev.overlay.core.Message;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.PeerInfo;
 import dev.overlay.core.StreamId;
 import dev.overlay.introduction.Rendezvous;
+import dev.overlay.protocol.Message;
 import dev.overlay.sim.Introducer;
 import dev.overlay.tracker.TrackerConfig;
 import dev.overlay.tracker.TrackerState;

@@ -1,13 +1,13 @@
 package dev.overlay.core.testing;
 
-import dev.overlay.core.Message;
 import dev.overlay.core.OverlayEvent;
-import dev.overlay.core.Outbox;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.PeerInfo;
 import dev.overlay.core.PublishResult;
 import dev.overlay.core.StreamId;
-import dev.overlay.core.Timer;
+import dev.overlay.protocol.Message;
+import dev.overlay.protocol.Outbox;
+import dev.overlay.protocol.Timer;
 
 /** The calls on an {@link Outbox}, as values: what {@link RecordingOutbox} records. */
 public sealed interface Command {

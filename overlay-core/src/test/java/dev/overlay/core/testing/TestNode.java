@@ -2,14 +2,14 @@ package dev.overlay.core.testing;
 
 import dev.overlay.auth.SealFormat;
 import dev.overlay.auth.Signatures;
-import dev.overlay.core.Event;
-import dev.overlay.core.Message;
+import dev.overlay.config.NodeConfig;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.PeerInfo;
-import dev.overlay.core.Seal;
 import dev.overlay.core.StreamId;
-import dev.overlay.config.NodeConfig;
 import dev.overlay.node.NodeState;
+import dev.overlay.protocol.Event;
+import dev.overlay.protocol.Message;
+import dev.overlay.protocol.Seal;
 import dev.overlay.stream.StreamState;
 import java.util.List;
 import java.util.SplittableRandom;

@@ -1,4 +1,6 @@
-package dev.overlay.core;
+package dev.overlay.protocol;
+
+import dev.overlay.core.PeerId;
 
 /**
  * The identity of one published message: (publisher, session, sequence number).

@@ -1,4 +1,4 @@
-package dev.overlay.broadcast;
+package dev.overlay.core;
 
 import dev.overlay.config.PlumtreeConfig;
 /** A snapshot of one stream's broadcast counters. */

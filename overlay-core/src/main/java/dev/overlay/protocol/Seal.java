@@ -1,4 +1,4 @@
-package dev.overlay.core;
+package dev.overlay.protocol;
 
 import java.util.Arrays;
 

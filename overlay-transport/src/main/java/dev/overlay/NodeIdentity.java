@@ -1,4 +1,4 @@
-package dev.overlay.identity;
+package dev.overlay;
 
 import dev.overlay.core.PeerId;
 import java.io.IOException;
@@ -49,7 +49,7 @@ public final class NodeIdentity {
     this.peerId = peerIdOf(keyPair.getPublic());
   }
 
-  /** A new random identity. */
+  /** {@return a new random identity} */
   public static NodeIdentity generate() {
     try {
       KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
@@ -65,6 +65,11 @@ public final class NodeIdentity {
    * that says why: a file that others than its owner may read (on a POSIX file system; the key
    * is as good as leaked), and a file whose public key is not the private key's (it would give
    * the node an id it cannot prove).
+   *
+   * @param file a key file written by {@link #save}
+   * @return the identity
+   * @throws IOException if the file cannot be read, is readable by others, or holds no matching
+   *     key pair
    */
   public static NodeIdentity load(Path file) throws IOException {
     checkPrivate(file);
@@ -117,7 +122,14 @@ public final class NodeIdentity {
     }
   }
 
-  /** Loads {@code file}, or generates an identity and saves it there if the file does not exist. */
+  /**
+   * Loads {@code file}, or generates an identity and saves it there if the file does not exist:
+   * a node that keeps its id across restarts.
+   *
+   * @param file where the key is kept
+   * @return the identity
+   * @throws IOException as {@link #load} and {@link #save}
+   */
   public static NodeIdentity loadOrCreate(Path file) throws IOException {
     if (Files.exists(file)) return load(file);
     NodeIdentity id = generate();
@@ -125,7 +137,13 @@ public final class NodeIdentity {
     return id;
   }
 
-  /** Writes the key pair as PEM, readable by the owner only where the file system allows. */
+  /**
+   * Writes the key pair as PEM, readable by the owner only where the file system allows; the
+   * file is replaced atomically.
+   *
+   * @param file where to keep the key (its directory is created)
+   * @throws IOException if it cannot be written
+   */
   public void save(Path file) throws IOException {
     String text = block("PRIVATE KEY", keyPair.getPrivate().getEncoded()) + block("PUBLIC KEY", keyPair.getPublic().getEncoded());
     Path parent = file.toAbsolutePath().getParent();
@@ -144,25 +162,43 @@ public final class NodeIdentity {
     }
   }
 
+  /** {@return the node's id: SHA-256 of its public key (see {@link #peerIdOf})} */
   public PeerId peerId() {
     return peerId;
   }
 
+  /** {@return the public key, which peers check the node's TLS certificate and seals against} */
   public PublicKey publicKey() {
     return keyPair.getPublic();
   }
 
-  PrivateKey privateKey() {
+  /**
+   * The private key, which the node's TLS and its seals sign with. It is the identity: whoever
+   * holds it can be this node, so keep it where the key file is kept.
+   *
+   * @return the key
+   */
+  public PrivateKey privateKey() {
     return keyPair.getPrivate();
   }
 
-  /** A fresh self-signed certificate for this key, valid from an hour ago for {@code validity}. */
+  /**
+   * {@return a fresh self-signed certificate for this key, valid from an hour ago for {@code validity}}
+   *
+   * @param validity how long from now it is valid
+   */
   public X509Certificate certificate(Duration validity) {
     Instant now = Instant.now();
     return certificate(now.minus(Duration.ofHours(1)), now.plus(validity));
   }
 
-  /** A self-signed certificate for this key with the given validity (peers do not check it: the key is the identity). */
+  /**
+   * {@return a self-signed certificate for this key with the given validity (peers do not check
+   * the dates: the key is the identity)}
+   *
+   * @param notBefore the start of its validity
+   * @param notAfter its end
+   */
   public X509Certificate certificate(Instant notBefore, Instant notAfter) {
     try {
       X500Name name = new X500Name("CN=overlay-" + peerId.toHex().substring(0, 16));
@@ -175,7 +211,11 @@ public final class NodeIdentity {
     }
   }
 
-  /** The peer id a public key stands for: SHA-256 of its X.509 (SubjectPublicKeyInfo) encoding. */
+  /**
+   * {@return the peer id a public key stands for: SHA-256 of its X.509 (SubjectPublicKeyInfo) encoding}
+   *
+   * @param key the public key
+   */
   public static PeerId peerIdOf(PublicKey key) {
     try {
       return PeerId.fromBytes(MessageDigest.getInstance("SHA-256").digest(key.getEncoded()));

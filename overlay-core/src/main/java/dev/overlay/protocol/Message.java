@@ -1,5 +1,8 @@
-package dev.overlay.core;
+package dev.overlay.protocol;
 
+import dev.overlay.core.PeerId;
+import dev.overlay.core.PeerInfo;
+import dev.overlay.core.StreamId;
 import java.util.Arrays;
 import java.util.List;
 

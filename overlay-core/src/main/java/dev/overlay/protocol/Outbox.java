@@ -1,4 +1,10 @@
-package dev.overlay.core;
+package dev.overlay.protocol;
+
+import dev.overlay.core.OverlayEvent;
+import dev.overlay.core.PeerId;
+import dev.overlay.core.PeerInfo;
+import dev.overlay.core.PublishResult;
+import dev.overlay.core.StreamId;
 
 /**
  * Where {@code dev.overlay.node.NodeState} writes its commands. The Netty runtime carries them out on real

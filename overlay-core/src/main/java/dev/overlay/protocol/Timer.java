@@ -1,4 +1,7 @@
-package dev.overlay.core;
+package dev.overlay.protocol;
+
+import dev.overlay.core.PeerId;
+import dev.overlay.core.StreamId;
 
 /**
  * Timers are values. The core asks for one with {@link Outbox#schedule} and gets it back in an

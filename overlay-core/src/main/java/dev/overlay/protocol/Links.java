@@ -1,4 +1,7 @@
-package dev.overlay.core;
+package dev.overlay.protocol;
+
+import dev.overlay.core.PeerId;
+import dev.overlay.core.PeerInfo;
 
 /**
  * The node's links as a stream's protocols see them. Links are shared by every stream and

@@ -1,4 +1,4 @@
-package dev.overlay.transport;
+package dev.overlay;
 
 import dev.overlay.config.TransportConfig;
 import dev.overlay.core.PeerId;

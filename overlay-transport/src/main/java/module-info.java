@@ -1,0 +1,28 @@
+/**
+ * An Overlay node: {@code dev.overlay} (the node, its builder, messages, snapshots and events)
+ * and {@code dev.overlay.spi} (extension points). Everything else is internal, open to
+ * Overlay's own tracker only.
+ */
+module dev.overlay.transport {
+  requires transitive dev.overlay.core;
+  // The builder takes a caller's EventLoopGroup: Netty's transport is part of the API.
+  requires transitive io.netty.transport;
+  requires com.google.protobuf;
+  requires io.netty.buffer;
+  requires io.netty.codec;
+  requires io.netty.common;
+  requires io.netty.handler;
+  requires io.netty.resolver.dns;
+  requires io.netty.transport.classes.epoll;
+  requires org.bouncycastle.pkix;
+  requires org.bouncycastle.provider;
+  requires org.jctools.core;
+  requires org.slf4j;
+
+  exports dev.overlay;
+  exports dev.overlay.spi;
+
+  exports dev.overlay.identity to dev.overlay.tracker;
+  exports dev.overlay.runtime to dev.overlay.tracker;
+  exports dev.overlay.transport to dev.overlay.tracker;
+}

@@ -1,0 +1,215 @@
+package dev.overlay;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.lang.reflect.Constructor;
+import java.lang.reflect.Field;
+import java.lang.reflect.GenericArrayType;
+import java.lang.reflect.Member;
+import java.lang.reflect.Method;
+import java.lang.reflect.Modifier;
+import java.lang.reflect.ParameterizedType;
+import java.lang.reflect.Type;
+import java.lang.reflect.WildcardType;
+import java.net.JarURLConnection;
+import java.net.URL;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.Enumeration;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.jar.JarEntry;
+import java.util.jar.JarFile;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The public API is what the module descriptors export, and it changes only on purpose (issue
+ * 11). This lists every public type and member of the exported packages and compares the list
+ * with the committed one, {@code src/test/resources/api/overlay-api.txt}: an unintended change
+ * fails the build. After an intended one, rewrite the file with
+ * {@code mvn -pl overlay-transport test -Dtest=ApiSurfaceTest -Doverlay.api.update=true} and
+ * commit it with the change, so that the diff shows the API change to a reviewer.
+ *
+ * <p>It also checks that the API leaks no internals: every type named in an exported signature
+ * is itself exported, or from the JDK, or one of the few third-party types the API takes on
+ * purpose (a caller's Netty event loop group).
+ */
+class ApiSurfaceTest {
+
+  private static final Path BASELINE = Paths.get("src/test/resources/api/overlay-api.txt");
+  /** Third-party types an exported signature may name: the builder can run a node on the caller's loops. */
+  private static final Set<String> ALLOWED_FOREIGN = Set.of("io.netty.channel.EventLoopGroup");
+
+  @Test
+  void theExportedPackagesAreTheDescriptorsUnqualifiedExports() throws IOException {
+    assertThat(unqualifiedExports(Paths.get("src/main/java/module-info.java"))).containsExactlyInAnyOrder("dev.overlay", "dev.overlay.spi");
+    assertThat(unqualifiedExports(Paths.get("../overlay-core/src/main/java/module-info.java")))
+        .containsExactlyInAnyOrder("dev.overlay.config", "dev.overlay.core");
+  }
+
+  @Test
+  void theApiIsTheCommittedOne() throws Exception {
+    String now = String.join("\n", surface()) + "\n";
+    if (Boolean.getBoolean("overlay.api.update")) {
+      Files.createDirectories(BASELINE.getParent());
+      Files.writeString(BASELINE, now, StandardCharsets.UTF_8);
+    }
+    String committed = Files.exists(BASELINE) ? Files.readString(BASELINE, StandardCharsets.UTF_8) : "";
+    assertThat(now).as("the public API changed; if on purpose, rewrite %s with -Doverlay.api.update=true and commit it", BASELINE)
+        .isEqualTo(committed);
+  }
+
+  @Test
+  void exportedSignaturesNameNoInternalType() throws Exception {
+    List<String> leaks = new ArrayList<>();
+    for (Class<?> c : exportedTypes()) {
+      for (Type t : signatureTypes(c)) {
+        collectLeaks(c, t, leaks);
+      }
+    }
+    assertThat(leaks).as("internal types in the public API").isEmpty();
+  }
+
+  private static List<String> unqualifiedExports(Path descriptor) throws IOException {
+    List<String> out = new ArrayList<>();
+    Matcher m = Pattern.compile("^\\s*exports\\s+([\\w.]+)\\s*;", Pattern.MULTILINE).matcher(Files.readString(descriptor));
+    while (m.find()) out.add(m.group(1));
+    return out;
+  }
+
+  static Set<String> exportedPackages() {
+    return Set.of("dev.overlay", "dev.overlay.spi", "dev.overlay.config", "dev.overlay.core");
+  }
+
+  private static List<String> surface() throws Exception {
+    List<String> lines = new ArrayList<>();
+    for (Class<?> c : exportedTypes()) {
+      lines.add(describe(c));
+      TreeSet<String> members = new TreeSet<>();
+      for (Field f : c.getDeclaredFields()) {
+        if (visible(f) && !f.isSynthetic()) members.add("  field " + f.toGenericString());
+      }
+      for (Constructor<?> k : c.getDeclaredConstructors()) {
+        if (visible(k) && !k.isSynthetic()) members.add("  new " + k.toGenericString());
+      }
+      for (Method m : c.getDeclaredMethods()) {
+        if (visible(m) && !m.isSynthetic() && !m.isBridge()) members.add("  " + m.toGenericString());
+      }
+      lines.addAll(members);
+    }
+    return lines;
+  }
+
+  private static String describe(Class<?> c) {
+    StringBuilder sb = new StringBuilder(Modifier.toString(c.getModifiers() & ~Modifier.STATIC & ~Modifier.ABSTRACT
+        & ~Modifier.INTERFACE));
+    String kind = c.isAnnotation() ? "@interface" : c.isInterface() ? "interface" : c.isEnum() ? "enum" : c.isRecord() ? "record" : "class";
+    sb.append(sb.length() > 0 ? " " : "").append(kind).append(' ').append(c.getName());
+    Type sup = c.getGenericSuperclass();
+    if (sup != null && sup != Object.class && sup != Record.class && !c.isEnum()) sb.append(" extends ").append(sup.getTypeName());
+    Type[] ifs = c.getGenericInterfaces();
+    if (ifs.length > 0) {
+      sb.append(c.isInterface() ? " extends " : " implements ");
+      for (int i = 0; i < ifs.length; i++) sb.append(i == 0 ? "" : ", ").append(ifs[i].getTypeName());
+    }
+    return sb.toString();
+  }
+
+  private static boolean visible(Member m) {
+    int mod = m.getModifiers();
+    return Modifier.isPublic(mod) || (Modifier.isProtected(mod) && !Modifier.isFinal(m.getDeclaringClass().getModifiers()));
+  }
+
+  /** Public top-level and nested types of the exported packages, by name. */
+  private static List<Class<?>> exportedTypes() throws Exception {
+    TreeSet<String> names = new TreeSet<>();
+    for (String pkg : exportedPackages()) names.addAll(classNames(pkg));
+    List<Class<?>> out = new ArrayList<>();
+    for (String n : names) {
+      Class<?> c = Class.forName(n, false, ApiSurfaceTest.class.getClassLoader());
+      if (isExported(c)) out.add(c);
+    }
+    return out;
+  }
+
+  private static boolean isExported(Class<?> c) {
+    for (Class<?> k = c; k != null; k = k.getDeclaringClass()) {
+      if (!Modifier.isPublic(k.getModifiers()) || k.isAnonymousClass() || k.isLocalClass() || k.isSynthetic()) return false;
+    }
+    return true;
+  }
+
+  /** The main classes of a package (test classes of the same package are left out). */
+  private static List<String> classNames(String pkg) throws IOException {
+    String dir = pkg.replace('.', '/');
+    List<String> out = new ArrayList<>();
+    Enumeration<URL> roots = ApiSurfaceTest.class.getClassLoader().getResources(dir);
+    while (roots.hasMoreElements()) {
+      URL u = roots.nextElement();
+      if (u.getPath().contains("/test-classes/")) continue;
+      if (u.getProtocol().equals("file")) {
+        try (Stream<Path> files = Files.list(Paths.get(java.net.URI.create(u.toString())))) {
+          files.map(p -> p.getFileName().toString()).filter(f -> f.endsWith(".class") && !f.equals("package-info.class"))
+              .forEach(f -> out.add(pkg + "." + f.substring(0, f.length() - 6).replace('/', '.')));
+        }
+      } else if (u.getProtocol().equals("jar")) {
+        JarFile jar = ((JarURLConnection) u.openConnection()).getJarFile();
+        for (Enumeration<JarEntry> e = jar.entries(); e.hasMoreElements();) {
+          String n = e.nextElement().getName();
+          if (n.startsWith(dir + "/") && n.endsWith(".class") && n.indexOf('/', dir.length() + 1) < 0 && !n.endsWith("package-info.class")) {
+            out.add(n.substring(0, n.length() - 6).replace('/', '.'));
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  private static List<Type> signatureTypes(Class<?> c) {
+    List<Type> out = new ArrayList<>();
+    if (c.getGenericSuperclass() != null) out.add(c.getGenericSuperclass());
+    out.addAll(List.of(c.getGenericInterfaces()));
+    for (Field f : c.getDeclaredFields()) {
+      if (visible(f) && !f.isSynthetic()) out.add(f.getGenericType());
+    }
+    for (Constructor<?> k : c.getDeclaredConstructors()) {
+      if (visible(k) && !k.isSynthetic()) {
+        out.addAll(List.of(k.getGenericParameterTypes()));
+        out.addAll(List.of(k.getGenericExceptionTypes()));
+      }
+    }
+    for (Method m : c.getDeclaredMethods()) {
+      if (!visible(m) || m.isSynthetic() || m.isBridge()) continue;
+      out.add(m.getGenericReturnType());
+      out.addAll(List.of(m.getGenericParameterTypes()));
+      out.addAll(List.of(m.getGenericExceptionTypes()));
+    }
+    return out;
+  }
+
+  private static void collectLeaks(Class<?> where, Type t, List<String> leaks) {
+    if (t instanceof Class<?> k) {
+      while (k.isArray()) k = k.getComponentType();
+      if (k.isPrimitive()) return;
+      String pkg = k.getPackageName();
+      if (pkg.startsWith("java.") || exportedPackages().contains(pkg) && isExported(k) || ALLOWED_FOREIGN.contains(k.getName())) return;
+      leaks.add(where.getName() + " names " + k.getName());
+    } else if (t instanceof ParameterizedType p) {
+      collectLeaks(where, p.getRawType(), leaks);
+      for (Type a : p.getActualTypeArguments()) collectLeaks(where, a, leaks);
+    } else if (t instanceof WildcardType w) {
+      for (Type b : w.getUpperBounds()) collectLeaks(where, b, leaks);
+      for (Type b : w.getLowerBounds()) collectLeaks(where, b, leaks);
+    } else if (t instanceof GenericArrayType g) {
+      collectLeaks(where, g.getGenericComponentType(), leaks);
+    } // a type variable's bounds are named where it is declared, and would recurse (T extends Comparable<T>)
+  }
+}

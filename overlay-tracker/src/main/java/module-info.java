@@ -1,4 +1,9 @@
-/** The tracker: a standalone introduction server, also embeddable (TrackerServer). */
+/**
+ * The tracker: a standalone introduction server, run through its main class
+ * ({@code dev.overlay.tracker.TrackerMain}). It exports nothing: its classes speak the node's
+ * internal protocol and are no API (tests and the benchmarks embed {@code TrackerServer} from
+ * the class path).
+ */
 module dev.overlay.tracker {
   requires dev.overlay.transport;
   requires io.netty.buffer;
@@ -11,7 +16,6 @@ module dev.overlay.tracker {
   requires info.picocli;
   requires org.slf4j;
 
-  exports dev.overlay.tracker;
   // picocli sets the command's option fields by reflection.
   opens dev.overlay.tracker to info.picocli;
 }

@@ -2,9 +2,10 @@ package dev.overlay;
 
 /**
  * Receives a subscription's messages, one at a time, on the subscription's executor: the node's
- * delivery executor unless another was given, and never the node's loop unless it was asked for
- * with {@link OverlayNode#ON_NODE_LOOP}. A handler that falls behind on its own executor loses
- * messages rather than slowing the node; it is told how many before its next message.
+ * delivery executor unless another was given ({@link OverlayNode#ON_NODE_LOOP}, or an executor of
+ * the application's; one that runs tasks on the calling thread runs the handler on the node's
+ * loop too). A handler that falls behind on an executor loses messages rather than slowing the
+ * node; it is told how many before its next message.
  */
 @FunctionalInterface
 public interface MessageHandler {

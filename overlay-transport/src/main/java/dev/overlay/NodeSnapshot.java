@@ -9,17 +9,53 @@ import java.util.Map;
 /**
  * A consistent picture of a node, taken on its loop: its streams with their views and trees,
  * its links, and its counters.
+ *
+ * @param self the node's own id, incarnation and addresses
+ * @param streams the streams it is in
+ * @param links its open connections
+ * @param counters the node's counters by name (links, dials, refusals, backpressure...; see
+ *     docs/operations.md), each a total since start unless its name ends in {@code _now}
  */
 public record NodeSnapshot(PeerInfo self, List<Stream> streams, List<Link> links, Map<String, Long> counters) {
 
-  /** One joined stream; {@code broadcast} holds the Plumtree counters (duplicates, grafts, prunes...). */
+  /**
+   * One joined stream.
+   *
+   * @param name its name
+   * @param active the active view: the neighbours
+   * @param passive the passive view: known members, candidates to replace a neighbour
+   * @param trees its broadcast trees, one per publisher heard from
+   * @param counters its traffic
+   * @param broadcast the Plumtree counters (duplicates, grafts, prunes...)
+   */
   public record Stream(String name, List<PeerId> active, List<PeerId> passive, List<Tree> trees, Counters counters,
       PlumtreeStats broadcast) {}
 
-  /** One broadcast tree: the publisher it carries (null for the shared tree), who we push to, who we only announce to. */
+  /**
+   * One broadcast tree.
+   *
+   * @param publisher the publisher it carries (null for the shared tree)
+   * @param eager who this node pushes that publisher's messages to
+   * @param lazy who it only announces them to
+   */
   public record Tree(PeerId publisher, List<PeerId> eager, List<PeerId> lazy) {}
 
-  /** A stream's traffic, split into data (published messages) and control (everything else). */
+  /**
+   * A stream's traffic, split into data (published messages) and control (everything else).
+   *
+   * @param dataIn data frames received
+   * @param dataInBytes their bytes
+   * @param dataOut data frames sent
+   * @param dataOutBytes their bytes
+   * @param controlIn control frames received
+   * @param controlInBytes their bytes
+   * @param controlOut control frames sent
+   * @param controlOutBytes their bytes
+   * @param delivered messages handed to this node's subscriptions
+   * @param published messages this node published (numbered)
+   * @param missedBySubscribers messages dropped for subscriptions whose handlers fell behind
+   * @param neighbors neighbours now
+   */
   public record Counters(long dataIn, long dataInBytes, long dataOut, long dataOutBytes, long controlIn,
       long controlInBytes, long controlOut, long controlOutBytes, long delivered, long published,
       long missedBySubscribers, int neighbors) {}
@@ -28,12 +64,15 @@ public record NodeSnapshot(PeerInfo self, List<Stream> streams, List<Link> links
    * One open connection to a peer. Frames in and out count this connection's frames only (a
    * peer that reconnects starts again from zero).
    *
+   * @param peer the peer
    * @param local this end's address
    * @param remote the peer's end
    * @param dialledByUs whether this node opened the connection
    * @param incarnation the peer's incarnation, as it said in its HELLO
    * @param queuedBytes bytes waiting in this node's queue for the connection
    * @param writable whether the connection takes more now (false: the peer reads slower than we send)
+   * @param framesIn frames received on this connection
+   * @param framesOut frames sent on it
    */
   public record Link(PeerId peer, String local, String remote, boolean dialledByUs, long incarnation, long queuedBytes,
       boolean writable, long framesIn, long framesOut) {}

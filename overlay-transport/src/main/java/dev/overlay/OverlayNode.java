@@ -50,7 +50,7 @@ import java.util.function.Function;
  * try (OverlayNode node = OverlayNode.builder().listen("0.0.0.0", 30301).advertise("10.0.0.5")
  *     .seeds("10.0.0.1:30301").build()) {
  *   node.start();
- *   node.subscribe("sensors/temperature", m -> System.out.println(m.seq() + ": " + m.payload().length + " bytes"));
+ *   node.subscribe("sensors/temperature", m -> System.out.println(m.seq() + ": " + m.payloadSize() + " bytes"));
  *   node.awaitNeighbors("sensors/temperature", 1, Duration.ofSeconds(10));
  *   node.publish("sensors/temperature", "21.5".getBytes()).join();
  * }
@@ -72,6 +72,12 @@ public final class OverlayNode implements AutoCloseable {
   private final boolean ownsGroup;
   private final ExecutorService ownedDelivery;
   private final NodeRuntime runtime;
+  /** Which I/O and TLS the node runs on: a modular application without Netty's native modules gets NIO and the JDK's TLS. */
+  private final String stack;
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(OverlayNode.class);
+  /** Said once per process, not once per node: a gateway may run many. */
+  private static final java.util.concurrent.atomic.AtomicBoolean FALLBACK_TOLD = new java.util.concurrent.atomic.AtomicBoolean();
+  private final boolean fellBack;
   private final Map<String, StreamId> streamIds = new ConcurrentHashMap<>();
   private volatile PeerInfo self;
   private volatile boolean closed;
@@ -90,6 +96,10 @@ public final class OverlayNode implements AutoCloseable {
       throw new IllegalStateException("no TLS context could be made from the node's key: " + e.getMessage(), e);
     }
     boolean epoll = b.transport.nativeTransport() && Epoll.isAvailable();
+    boolean nativeTls = tls.provider() == io.netty.handler.ssl.SslProvider.OPENSSL;
+    this.stack = (epoll ? "epoll" : "NIO") + ", " + (nativeTls ? "BoringSSL" : "JDK") + " TLS";
+    this.fellBack = (b.transport.nativeTransport() && !epoll && System.getProperty("os.name", "").startsWith("Linux"))
+        || (b.transport.nativeTls() && !nativeTls);
     IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
     Class<? extends SocketChannel> socket = epoll ? EpollSocketChannel.class : NioSocketChannel.class;
     Class<? extends ServerSocketChannel> server = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
@@ -152,6 +162,12 @@ public final class OverlayNode implements AutoCloseable {
     if (!starting.compareAndSet(false, true)) throw new IllegalStateException("the node is started already");
     try {
       self = runtime.start(new InetSocketAddress(listenAt.getHostString(), listenAt.getPort()), advertiseHost);
+      var at = self.candidates().get(0);
+      log.debug("node {} started on {}:{} ({})", identity.peerId(), at.host(), at.port(), stack);
+      if (fellBack && FALLBACK_TOLD.compareAndSet(false, true)) {
+        log.info("Netty's native transport or TLS is not available, so nodes run on {} (on the module path, add the "
+            + "modules io.netty.transport.epoll.linux.<arch> and io.netty.internal.tcnative.openssl.linux.<arch>; docs/api.md)", stack);
+      }
       return this;
     } catch (Exception e) {
       closed = true;
@@ -302,6 +318,7 @@ public final class OverlayNode implements AutoCloseable {
    * @return a future completed off the node's loop
    */
   public CompletableFuture<Void> joined(String stream) {
+    ensureOpen();
     return runtime.neighbors(id(stream), stream, 1);
   }
 
@@ -318,6 +335,7 @@ public final class OverlayNode implements AutoCloseable {
    * @throws InterruptedException if interrupted while waiting
    */
   public boolean awaitNeighbors(String stream, int n, Duration timeout) throws InterruptedException {
+    ensureOpen();
     if (runtime.loop().inEventLoop()) {
       throw new IllegalStateException("awaitNeighbors blocks, and was called on the node's own loop; use joined()");
     }
@@ -339,9 +357,10 @@ public final class OverlayNode implements AutoCloseable {
    *
    * @return the snapshot
    * @throws InterruptedException if interrupted while waiting for the node's loop
-   * @throws IllegalStateException if the loop did not answer within 30 s
+   * @throws IllegalStateException if the node was not started, or its loop did not answer within 30 s
    */
   public NodeSnapshot snapshot() throws InterruptedException {
+    if (self == null) throw new IllegalStateException("start() the node first");
     try {
       return takeSnapshot();
     } catch (InterruptedException | RuntimeException e) {
@@ -447,8 +466,8 @@ public final class OverlayNode implements AutoCloseable {
   /**
    * Everything a node can be configured with. Defaults: a new identity; listen on 127.0.0.1 on
    * a free port (set {@link #listen} and {@link #advertise} for a real network); no seeds; the
-   * core's and the transport's documented defaults; no listener; its own event loop and
-   * delivery thread.
+   * core's and the transport's documented defaults; no listener; its own event loop and a
+   * delivery pool that keeps no thread while idle.
    */
   public static final class Builder {
     private NodeIdentity identity;
@@ -468,7 +487,7 @@ public final class OverlayNode implements AutoCloseable {
     private Duration trackerMaxRetryAfter = dev.overlay.runtime.TrackerIntroducer.MAX_RETRY_AFTER;
 
     /**
-     * The node's key, which is its identity (default: a new key, so a new id, at each start; see
+     * The node's key, which is its identity (default: a new key, so a new id, for each node built; see
      * {@code NodeIdentity.loadOrCreate} to keep one).
      *
      * @param v the key pair
@@ -598,7 +617,9 @@ public final class OverlayNode implements AutoCloseable {
 
     /**
      * Runs the node on one loop of a group the caller owns (and shuts down), for many nodes in
-     * one process (default: a one-thread group of the node's own).
+     * one process (default: a one-thread group of the node's own). The group's I/O must match the
+     * channels the node picks: epoll ({@code EpollIoHandler}) when
+     * {@code TransportConfig.nativeTransport} is on and epoll is available, NIO otherwise.
      *
      * @param v the group
      * @return this builder

@@ -35,7 +35,9 @@ import org.junit.jupiter.api.Test;
  * 11). This lists every public type and member of the exported packages and compares the list
  * with the committed one, {@code src/test/resources/api/overlay-api.txt}: an unintended change
  * fails the build. After an intended one, rewrite the file with
- * {@code mvn -pl overlay-transport test -Dtest=ApiSurfaceTest -Doverlay.api.update=true} and
+ * {@code mvn -pl overlay-transport -am test -Dtest=ApiSurfaceTest -Dsurefire.failIfNoSpecifiedTests=false
+ * -Doverlay.api.update=true} (with {@code -am}, so that the core's exported packages are this
+ * checkout's) and
  * commit it with the change, so that the diff shows the API change to a reviewer.
  *
  * <p>It also checks that the API leaks no internals: every type named in an exported signature
@@ -53,6 +55,8 @@ class ApiSurfaceTest {
     assertThat(unqualifiedExports(Paths.get("src/main/java/module-info.java"))).containsExactlyInAnyOrder("dev.overlay", "dev.overlay.spi");
     assertThat(unqualifiedExports(Paths.get("../overlay-core/src/main/java/module-info.java")))
         .containsExactlyInAnyOrder("dev.overlay.config", "dev.overlay.core");
+    // The tracker is an application: its classes speak the internal protocol and are no API.
+    assertThat(unqualifiedExports(Paths.get("../overlay-tracker/src/main/java/module-info.java"))).isEmpty();
   }
 
   @Test
@@ -72,8 +76,9 @@ class ApiSurfaceTest {
     List<String> leaks = new ArrayList<>();
     for (Class<?> c : exportedTypes()) {
       for (Type t : signatureTypes(c)) {
-        collectLeaks(c, t, leaks);
+        collectLeaks(c, t, leaks, new java.util.HashSet<>());
       }
+      for (var a : c.getDeclaredAnnotations()) collectLeaks(c, a.annotationType(), leaks, new java.util.HashSet<>());
     }
     assertThat(leaks).as("internal types in the public API").isEmpty();
   }
@@ -93,32 +98,75 @@ class ApiSurfaceTest {
     List<String> lines = new ArrayList<>();
     for (Class<?> c : exportedTypes()) {
       lines.add(describe(c));
+      if (c.isRecord()) {
+        // In order: swapping two components of one type keeps every signature but breaks callers.
+        StringBuilder rc = new StringBuilder("  components (");
+        for (var k : c.getRecordComponents()) rc.append(k.getGenericType().getTypeName()).append(' ').append(k.getName()).append(", ");
+        lines.add(rc.append(')').toString().replace(", )", ")"));
+      }
       TreeSet<String> members = new TreeSet<>();
       for (Field f : c.getDeclaredFields()) {
-        if (visible(f) && !f.isSynthetic()) members.add("  field " + f.toGenericString());
+        if (visible(f) && !f.isSynthetic()) members.add(annotations(f.getDeclaredAnnotations()) + "  field " + f.toGenericString() + constant(f));
       }
       for (Constructor<?> k : c.getDeclaredConstructors()) {
-        if (visible(k) && !k.isSynthetic()) members.add("  new " + k.toGenericString());
+        if (visible(k) && !k.isSynthetic()) members.add(annotations(k.getDeclaredAnnotations()) + "  new " + k.toGenericString());
       }
       for (Method m : c.getDeclaredMethods()) {
-        if (visible(m) && !m.isSynthetic() && !m.isBridge()) members.add("  " + m.toGenericString());
+        if (visible(m) && !m.isSynthetic() && !m.isBridge()) members.add(annotations(m.getDeclaredAnnotations()) + "  " + m.toGenericString());
       }
       lines.addAll(members);
     }
     return lines;
   }
 
+  /** A constant's value is API too: callers compile it in. */
+  private static String constant(Field f) {
+    int m = f.getModifiers();
+    if (!Modifier.isStatic(m) || !Modifier.isFinal(m) || !(f.getType().isPrimitive() || f.getType() == String.class)) return "";
+    try {
+      return " = " + f.get(null);
+    } catch (IllegalAccessException e) {
+      return "";
+    }
+  }
+
+  private static String annotations(java.lang.annotation.Annotation[] as) {
+    StringBuilder sb = new StringBuilder();
+    for (var a : as) sb.append('@').append(a.annotationType().getName()).append(' ');
+    return sb.toString();
+  }
+
   private static String describe(Class<?> c) {
-    StringBuilder sb = new StringBuilder(Modifier.toString(c.getModifiers() & ~Modifier.STATIC & ~Modifier.ABSTRACT
-        & ~Modifier.INTERFACE));
+    // Static is implied for nested types that matter here; abstract is implied for interfaces.
+    int mods = c.getModifiers() & ~Modifier.STATIC & ~Modifier.INTERFACE & (c.isInterface() ? ~Modifier.ABSTRACT : ~0);
+    StringBuilder sb = new StringBuilder(annotations(c.getDeclaredAnnotations())).append(Modifier.toString(mods));
+    if (c.isSealed()) sb.append(sb.length() > 0 ? " " : "").append("sealed");
     String kind = c.isAnnotation() ? "@interface" : c.isInterface() ? "interface" : c.isEnum() ? "enum" : c.isRecord() ? "record" : "class";
     sb.append(sb.length() > 0 ? " " : "").append(kind).append(' ').append(c.getName());
+    var params = c.getTypeParameters();
+    if (params.length > 0) {
+      sb.append('<');
+      for (int i = 0; i < params.length; i++) {
+        sb.append(i == 0 ? "" : ", ").append(params[i].getName());
+        Type[] bounds = params[i].getBounds();
+        if (!(bounds.length == 1 && bounds[0] == Object.class)) {
+          sb.append(" extends ");
+          for (int j = 0; j < bounds.length; j++) sb.append(j == 0 ? "" : " & ").append(bounds[j].getTypeName());
+        }
+      }
+      sb.append('>');
+    }
     Type sup = c.getGenericSuperclass();
     if (sup != null && sup != Object.class && sup != Record.class && !c.isEnum()) sb.append(" extends ").append(sup.getTypeName());
     Type[] ifs = c.getGenericInterfaces();
     if (ifs.length > 0) {
       sb.append(c.isInterface() ? " extends " : " implements ");
       for (int i = 0; i < ifs.length; i++) sb.append(i == 0 ? "" : ", ").append(ifs[i].getTypeName());
+    }
+    if (c.isSealed()) {
+      TreeSet<String> permitted = new TreeSet<>();
+      for (Class<?> p : c.getPermittedSubclasses()) permitted.add(p.getName());
+      sb.append(" permits ").append(String.join(", ", permitted));
     }
     return sb.toString();
   }
@@ -176,6 +224,7 @@ class ApiSurfaceTest {
   private static List<Type> signatureTypes(Class<?> c) {
     List<Type> out = new ArrayList<>();
     if (c.getGenericSuperclass() != null) out.add(c.getGenericSuperclass());
+    out.addAll(List.of(c.getTypeParameters()));
     out.addAll(List.of(c.getGenericInterfaces()));
     for (Field f : c.getDeclaredFields()) {
       if (visible(f) && !f.isSynthetic()) out.add(f.getGenericType());
@@ -189,13 +238,15 @@ class ApiSurfaceTest {
     for (Method m : c.getDeclaredMethods()) {
       if (!visible(m) || m.isSynthetic() || m.isBridge()) continue;
       out.add(m.getGenericReturnType());
+      out.addAll(List.of(m.getTypeParameters()));
       out.addAll(List.of(m.getGenericParameterTypes()));
       out.addAll(List.of(m.getGenericExceptionTypes()));
     }
     return out;
   }
 
-  private static void collectLeaks(Class<?> where, Type t, List<String> leaks) {
+  private static void collectLeaks(Class<?> where, Type t, List<String> leaks, Set<Type> seen) {
+    if (!seen.add(t)) return; // T extends Comparable<T> names itself
     if (t instanceof Class<?> k) {
       while (k.isArray()) k = k.getComponentType();
       if (k.isPrimitive()) return;
@@ -203,13 +254,15 @@ class ApiSurfaceTest {
       if (pkg.startsWith("java.") || exportedPackages().contains(pkg) && isExported(k) || ALLOWED_FOREIGN.contains(k.getName())) return;
       leaks.add(where.getName() + " names " + k.getName());
     } else if (t instanceof ParameterizedType p) {
-      collectLeaks(where, p.getRawType(), leaks);
-      for (Type a : p.getActualTypeArguments()) collectLeaks(where, a, leaks);
+      collectLeaks(where, p.getRawType(), leaks, seen);
+      for (Type a : p.getActualTypeArguments()) collectLeaks(where, a, leaks, seen);
     } else if (t instanceof WildcardType w) {
-      for (Type b : w.getUpperBounds()) collectLeaks(where, b, leaks);
-      for (Type b : w.getLowerBounds()) collectLeaks(where, b, leaks);
+      for (Type b : w.getUpperBounds()) collectLeaks(where, b, leaks, seen);
+      for (Type b : w.getLowerBounds()) collectLeaks(where, b, leaks, seen);
     } else if (t instanceof GenericArrayType g) {
-      collectLeaks(where, g.getGenericComponentType(), leaks);
-    } // a type variable's bounds are named where it is declared, and would recurse (T extends Comparable<T>)
+      collectLeaks(where, g.getGenericComponentType(), leaks, seen);
+    } else if (t instanceof java.lang.reflect.TypeVariable<?> v) {
+      for (Type b : v.getBounds()) collectLeaks(where, b, leaks, seen);
+    }
   }
 }

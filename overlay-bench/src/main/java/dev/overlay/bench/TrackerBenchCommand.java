@@ -228,7 +228,7 @@ final class TrackerBenchCommand implements Callable<Integer> {
     StreamId[] ids = new StreamId[streamCount];
     for (int s = 0; s < streamCount; s++) ids[s] = StreamId.of("m/" + s);
     long before = IdleCommand.heapAfterGc();
-    TrackerState.Outbox none = (to, m) -> {};
+    TrackerState.Replies none = (to, m) -> {};
     for (int r = 0; r < registrations; r++) {
       byte[] id = new byte[32];
       rng.nextBytes(id);

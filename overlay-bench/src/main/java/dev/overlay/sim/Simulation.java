@@ -37,7 +37,7 @@ public final class Simulation {
   private final TestKeys keys;
   private final LatencyModel latency;
   private final SplittableRandom rng;
-  private final Introducer introducer;
+  private final SimIntroducer introducer;
   private final EventQueue queue = new EventQueue();
   private final SimNode[] nodes;
   private final Map<PeerId, SimNode> byId = new HashMap<>();
@@ -62,14 +62,14 @@ public final class Simulation {
   }
 
   /** @param introducer how nodes learn members; null for random live members. */
-  public Simulation(SimConfig config, Introducer introducer) {
+  public Simulation(SimConfig config, SimIntroducer introducer) {
     this.config = config;
     this.keys = new TestKeys(config.seed() ^ 0x5EA15L);
     this.nodeConfig = config.nodeConfig();
     this.latency = LatencyModel.parse(config.latency(), config.seed(), config.nodes());
     this.rng = new SplittableRandom(config.seed());
     this.introducer = introducer != null ? introducer
-        : Introducer.randomMembers(config.introductionCount(), 2 * config.introductionDelayMs() * 1_000_000);
+        : SimIntroducer.randomMembers(config.introductionCount(), 2 * config.introductionDelayMs() * 1_000_000);
     this.nodes = new SimNode[config.nodes()];
     this.streams = new StreamId[config.streams()];
     this.members = new Members[config.streams()];
@@ -609,7 +609,7 @@ public final class Simulation {
     introducer.request(introductionContext, node.index, s);
   }
 
-  private final class IntroductionContext implements Introducer.Context {
+  private final class IntroductionContext implements SimIntroducer.Context {
     @Override
     public long now() {
       return now;

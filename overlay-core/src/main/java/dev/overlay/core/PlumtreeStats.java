@@ -1,7 +1,34 @@
 package dev.overlay.core;
 
 import dev.overlay.config.PlumtreeConfig;
-/** A snapshot of one stream's broadcast counters. */
+
+/**
+ * A snapshot of one stream's broadcast counters: totals since the stream was joined, and values
+ * as they are now (the {@code ...Now} ones).
+ *
+ * @param delivered messages delivered to this node's subscribers (once each)
+ * @param dataReceived data frames received, duplicates included
+ * @param duplicates data frames for a message already had
+ * @param dataSent data frames sent: pushes and GRAFT answers
+ * @param ihavesSent IHAVE frames sent
+ * @param ihavesReceived IHAVE frames received
+ * @param graftsSent GRAFTs sent
+ * @param prunesSent PRUNEs sent
+ * @param graftMisses GRAFTs for a message this node no longer caches
+ * @param optimizations tree optimisations: a shorter path grafted
+ * @param missingEvicted waits for announced messages given up because the missing table was full
+ * @param stalls times a tree stopped delivering while peers announced newer messages (see {@link PlumtreeConfig#stallTimeoutNanos})
+ * @param gapsRepaired holes in a publisher's sequence that opened on arrival and were queued for fetching
+ * @param hopLimited messages at the hop limit: delivered, not forwarded
+ * @param workBudgetHits frames that asked for more repair work than one frame may cause
+ * @param demotions neighbours taken off the eager path because their link stayed backlogged
+ * @param graftsRefused GRAFTs for a message not answered: the asker was over its answer budget
+ * @param missingNow messages announced and not yet received, now (each waits for the tree or is being fetched)
+ * @param aheadNow publishers with announced ranges ahead of their tree, now
+ * @param saturatedNow whether the node is backpressured now, as the broadcast last heard (GRAFTs go unanswered meanwhile)
+ * @param graftsDeferred GRAFTs for a message not answered because the node was backpressured
+ * @param missingDeferred missing messages kept in a range because the missing table was full (fetched as it empties)
+ */
 public record PlumtreeStats(
     long delivered,
     long dataReceived,
@@ -14,25 +41,14 @@ public record PlumtreeStats(
     long graftMisses,
     long optimizations,
     long missingEvicted,
-    /** Times a tree stopped delivering while peers announced newer messages (see PlumtreeConfig.stallTimeout). */
     long stalls,
-    /** Holes in a publisher's sequence that opened on arrival and were queued for fetching. */
     long gapsRepaired,
-    /** Messages at the hop limit: delivered, not forwarded. */
     long hopLimited,
-    /** Frames that asked for more repair work than one frame may cause. */
     long workBudgetHits,
-    /** Neighbours taken off the eager path because their link stayed backlogged. */
     long demotions,
-    /** GRAFTs for a message not answered: the asker was over its answer budget. */
     long graftsRefused,
-    /** Messages announced and not yet received, now (each waits for the tree or is being fetched). */
     int missingNow,
-    /** Publishers with announced ranges ahead of their tree, now. */
     int aheadNow,
-    /** Whether the node is backpressured now, as the broadcast last heard (GRAFTs go unanswered meanwhile). */
     boolean saturatedNow,
-    /** GRAFTs for a message not answered because the node was backpressured. */
     long graftsDeferred,
-    /** Missing messages kept in a range because the missing table was full (fetched as it empties). */
     long missingDeferred) {}

@@ -10,7 +10,7 @@ import dev.overlay.config.AuthConfig;
 import dev.overlay.core.OverlayEvent.DropReason;
 import dev.overlay.core.OverlayEvent;
 import dev.overlay.core.PeerId;
-import dev.overlay.core.testing.Command;
+import dev.overlay.core.testing.Output;
 import dev.overlay.core.testing.TestNode;
 import dev.overlay.protocol.Event;
 import dev.overlay.protocol.Message;
@@ -42,30 +42,30 @@ class PublisherAuthenticationTest {
     return TestNode.sealed(KEYS.of(MALLORY), new Message.Data(STREAM, PUB, SESSION, seq, 1, ("fake " + seq).getBytes()));
   }
 
-  private static List<DropReason> drops(List<Command> c) {
+  private static List<DropReason> drops(List<Output> c) {
     List<DropReason> out = new ArrayList<>();
-    for (Command x : c) {
-      if (x instanceof Command.Emit e && e.event() instanceof OverlayEvent.Dropped d) out.add(d.reason());
+    for (Output x : c) {
+      if (x instanceof Output.Emit e && e.event() instanceof OverlayEvent.Dropped d) out.add(d.reason());
     }
     return out;
   }
 
-  private static long delivered(List<Command> c) {
-    return c.stream().filter(x -> x instanceof Command.Deliver).count();
+  private static long delivered(List<Output> c) {
+    return c.stream().filter(x -> x instanceof Output.Deliver).count();
   }
 
-  private static long dataSent(List<Command> c) {
-    return c.stream().filter(x -> x instanceof Command.Send s && s.message() instanceof Message.Data).count();
+  private static long dataSent(List<Output> c) {
+    return c.stream().filter(x -> x instanceof Output.Send s && s.message() instanceof Message.Data).count();
   }
 
   @Test
   void aForgedMessageIsDroppedItsSenderCutOffAndTheRealOneStillDelivered() {
     node.joinWithNeighbors(2, 3);
-    List<Command> c = node.receive(2, forged(5));
+    List<Output> c = node.receive(2, forged(5));
     assertThat(delivered(c)).isZero();
     assertThat(dataSent(c)).isZero();
     assertThat(drops(c)).containsExactly(DropReason.FORGED);
-    assertThat(c).contains(new Command.Disconnect(id(2)));
+    assertThat(c).contains(new Output.Disconnect(id(2)));
     assertThat(node.stream().membership().isActive(id(2))).isFalse();
     // Nothing was recorded as seen: the real message 5 is delivered when it comes.
     assertThat(delivered(node.receive(3, real(5)))).isOne();
@@ -76,7 +76,7 @@ class PublisherAuthenticationTest {
     node.joinWithNeighbors(2, 3);
     Message.Data r = real(1);
     Message.Data altered = new Message.Data(STREAM, PUB, SESSION, 1, 1, "altered".getBytes(), r.seal(), true);
-    List<Command> c = node.receive(2, altered);
+    List<Output> c = node.receive(2, altered);
     assertThat(drops(c)).containsExactly(DropReason.FORGED);
     assertThat(delivered(c)).isZero();
   }
@@ -98,19 +98,19 @@ class PublisherAuthenticationTest {
     for (int i = 1; i <= 40; i++) node.receive(2, forged(10_000_000L * i)); // 2 is cut off at the first
     node.connected(4);
     node.receive(4, new Message.Neighbor(STREAM, TestNode.info(4), true));
-    List<Command> all = new ArrayList<>();
+    List<Output> all = new ArrayList<>();
     for (long seq = 2; seq <= 100; seq++) all.addAll(node.receive(3, real(seq)));
     assertThat(delivered(all)).isEqualTo(99);
-    assertThat(all).noneMatch(x -> x instanceof Command.Emit e && e.event() instanceof OverlayEvent.GapAbandoned);
+    assertThat(all).noneMatch(x -> x instanceof Output.Emit e && e.event() instanceof OverlayEvent.GapAbandoned);
   }
 
   @Test
   void messagesWithoutASealAreDroppedButTheirSenderKeepsItsLink() {
     node.joinWithNeighbors(2, 3);
-    List<Command> c = node.receive(2, new Message.Data(STREAM, PUB, SESSION, 1, 1, new byte[] {1}));
+    List<Output> c = node.receive(2, new Message.Data(STREAM, PUB, SESSION, 1, 1, new byte[] {1}));
     assertThat(drops(c)).containsExactly(DropReason.UNSEALED);
     assertThat(delivered(c)).isZero();
-    assertThat(c).noneMatch(x -> x instanceof Command.Disconnect);
+    assertThat(c).noneMatch(x -> x instanceof Output.Disconnect);
   }
 
   @Test
@@ -126,7 +126,7 @@ class PublisherAuthenticationTest {
       batch.add(m);
     }
     Seal seal = new Seal(10, 3, digests, pub.publicKey(), pub.sign(SealFormat.signedDigest(STREAM, PUB, SESSION, 10, 3, digests)));
-    List<Command> c = new ArrayList<>();
+    List<Output> c = new ArrayList<>();
     c.addAll(node.receive(2, batch.get(0).withSeal(seal, true)));
     c.addAll(node.receive(2, batch.get(1)));
     c.addAll(node.receive(2, batch.get(2)));
@@ -144,7 +144,7 @@ class PublisherAuthenticationTest {
       gw.receive(p, new Message.Neighbor(STREAM, TestNode.info(p), true));
     }
     gw.out.clear();
-    List<Command> c = gw.receive(2, TestNode.sealed(MALLORY, 5, 1, 1, new byte[] {1})); // validly sealed by its own publisher
+    List<Output> c = gw.receive(2, TestNode.sealed(MALLORY, 5, 1, 1, new byte[] {1})); // validly sealed by its own publisher
     assertThat(drops(c)).containsExactly(DropReason.NOT_PERMITTED);
     assertThat(delivered(c)).isZero();
     assertThat(dataSent(c)).isZero();
@@ -155,15 +155,15 @@ class PublisherAuthenticationTest {
   void ourOwnMessagesAreSealedAtOnceWhenQuietAndBatchedWhenBusy() {
     node.joinWithNeighbors(2, 3);
     node.advance(1_000 * MS);
-    List<Command> first = node.on(new Event.Publish(STREAM, new byte[] {1}));
+    List<Output> first = node.on(new Event.Publish(STREAM, new byte[] {1}));
     List<Message.Data> sent = sentData(first);
     assertThat(sent).hasSize(2).allSatisfy(d -> assertThat(d.sealOnWire()).isTrue());
 
-    List<Command> busy = new ArrayList<>();
+    List<Output> busy = new ArrayList<>();
     busy.addAll(node.on(new Event.Publish(STREAM, new byte[] {2})));
     busy.addAll(node.on(new Event.Publish(STREAM, new byte[] {3})));
     assertThat(sentData(busy)).isEmpty(); // waiting for the next seal, at most sealInterval
-    assertThat(busy).contains(new Command.Schedule(new Timer.SealFlush(STREAM), NodeConfigDefaults.SEAL_INTERVAL));
+    assertThat(busy).contains(new Output.Schedule(new Timer.SealFlush(STREAM), NodeConfigDefaults.SEAL_INTERVAL));
 
     node.advance(NodeConfigDefaults.SEAL_INTERVAL);
     List<Message.Data> batch = sentData(node.on(new Event.TimerFired(new Timer.SealFlush(STREAM))));
@@ -181,10 +181,10 @@ class PublisherAuthenticationTest {
     assertThat(node.stream().authStats().sealsVerified()).isLessThanOrEqualTo(AuthConfig.defaults().verificationsPerSecondPerPublisher());
   }
 
-  private static List<Message.Data> sentData(List<Command> c) {
+  private static List<Message.Data> sentData(List<Output> c) {
     List<Message.Data> out = new ArrayList<>();
-    for (Command x : c) {
-      if (x instanceof Command.Send s && s.message() instanceof Message.Data d) out.add(d);
+    for (Output x : c) {
+      if (x instanceof Output.Send s && s.message() instanceof Message.Data d) out.add(d);
     }
     return out;
   }

@@ -9,7 +9,7 @@ import dev.overlay.config.PlumtreeConfig;
 import dev.overlay.config.SeenConfig;
 import dev.overlay.core.OverlayEvent;
 import dev.overlay.core.PeerId;
-import dev.overlay.core.testing.Command;
+import dev.overlay.core.testing.Output;
 import dev.overlay.core.testing.RecordingOutbox;
 import dev.overlay.delivery.SeenMessages;
 import dev.overlay.protocol.Message.Announcement;
@@ -78,7 +78,7 @@ class PlumtreeOverloadTest {
     assertThat(wait).as("half of it after a half-life (5 s) without a late copy").isGreaterThan(T1);
     tree.onIHave(now, B, ihave(21));
     Timer.GraftTimeout first = new Timer.GraftTimeout(STREAM, new MessageRef(PUB, SESSION, 21), 0);
-    assertThat(out.drain()).containsExactly(new Command.Schedule(first, wait));
+    assertThat(out.drain()).containsExactly(new Output.Schedule(first, wait));
 
     // Once the tree is on time again (no late copies), the estimate is back to the configured timeout.
     assertThat(tree.repairWaitNanos(now + 15_000 * MS)).isEqualTo(T1);
@@ -103,29 +103,29 @@ class PlumtreeOverloadTest {
     out.clear();
 
     tree.demote(now, B);
-    assertThat(out.drain()).containsExactly(new Command.Emit(new OverlayEvent.Demoted(STREAM, B)));
+    assertThat(out.drain()).containsExactly(new Output.Emit(new OverlayEvent.Demoted(STREAM, B)));
     assertThat(tree.stats().demotions()).isEqualTo(1);
 
     tree.onData(now, A, data(2, 3));
     assertThat(out.drain()).as("B is announced to, not pushed to").containsExactly(
-        new Command.Deliver(data(2, 3)),
-        new Command.Send(C, data(2, 4)),
-        new Command.Schedule(new Timer.LazyFlush(STREAM), 100 * MS));
+        new Output.Deliver(data(2, 3)),
+        new Output.Send(C, data(2, 4)),
+        new Output.Schedule(new Timer.LazyFlush(STREAM), 100 * MS));
 
     tree.drained(B); // its link can be written to again
     tree.onGraft(now + 1_000 * MS, B, new Message.Graft(STREAM, new MessageRef(PUB, SESSION, 2), true));
     assertThat(out.drain()).as("answered, but B stays lazy")
-        .containsExactly(new Command.Send(B, data(2, 4).withSeal(null, true)));
+        .containsExactly(new Output.Send(B, data(2, 4).withSeal(null, true)));
     tree.onLazyFlush(now + 1_000 * MS);
     out.clear();
     tree.onData(now + 1_000 * MS, A, data(3, 3));
-    assertThat(out.drain()).doesNotContain(new Command.Send(B, data(3, 4)));
+    assertThat(out.drain()).doesNotContain(new Output.Send(B, data(3, 4)));
 
     // After the hold, a GRAFT makes B eager again, as for any neighbour.
     tree.onGraft(now + 11_000 * MS, B, new Message.Graft(STREAM, new MessageRef(PUB, SESSION, 3), true));
     out.clear();
     tree.onData(now + 11_000 * MS, A, data(4, 3));
-    assertThat(out.drain()).contains(new Command.Send(B, data(4, 4)));
+    assertThat(out.drain()).contains(new Output.Send(B, data(4, 4)));
   }
 
   @Test
@@ -146,7 +146,7 @@ class PlumtreeOverloadTest {
     for (long seq = 1; seq <= 3; seq++) {
       tree.onGraft(now, B, new Message.Graft(STREAM, new MessageRef(PUB, SESSION, seq), true));
     }
-    assertThat(out.drain()).filteredOn(c -> c instanceof Command.Send).hasSize(2);
+    assertThat(out.drain()).filteredOn(c -> c instanceof Output.Send).hasSize(2);
     assertThat(tree.stats().graftsRefused()).isEqualTo(1);
 
     tree.onGraft(now, C, new Message.Graft(STREAM, new MessageRef(PUB, SESSION, 3), true));
@@ -179,7 +179,7 @@ class PlumtreeOverloadTest {
 
     tree.drained(B);
     tree.onGraft(now, B, new Message.Graft(STREAM, new MessageRef(PUB, SESSION, 1), true));
-    assertThat(out.drain()).containsExactly(new Command.Send(B, data(1, 4).withSeal(null, true)));
+    assertThat(out.drain()).containsExactly(new Output.Send(B, data(1, 4).withSeal(null, true)));
   }
 
   @Test
@@ -194,7 +194,7 @@ class PlumtreeOverloadTest {
 
     tree.saturated(false);
     tree.onGraft(now, B, new Message.Graft(STREAM, new MessageRef(PUB, SESSION, 1), true));
-    assertThat(out.drain()).containsExactly(new Command.Send(B, data(1, 4).withSeal(null, true)));
+    assertThat(out.drain()).containsExactly(new Output.Send(B, data(1, 4).withSeal(null, true)));
   }
 
   @Test
@@ -206,7 +206,7 @@ class PlumtreeOverloadTest {
         new Announcement(PUB, SESSION, 2, 150, 2), new Announcement(PUB, SESSION, 152, 100, 2))));
     assertThat(tree.missingSize()).as("one frame makes at most the budget's work").isEqualTo(100);
     assertThat(tree.stats().workBudgetHits()).isEqualTo(1);
-    assertThat(out.drain()).contains(new Command.Schedule(new Timer.StallCheck(STREAM, PUB), 250 * MS));
+    assertThat(out.drain()).contains(new Output.Schedule(new Timer.StallCheck(STREAM, PUB), 250 * MS));
 
     tree.onStallCheck(now + 250 * MS, PUB);
     assertThat(tree.missingSize()).as("the next hundred").isEqualTo(200);
@@ -224,8 +224,8 @@ class PlumtreeOverloadTest {
     // B refused (it was backpressured) or its answer was lost: B is asked again, not given up on.
     tree.onGraftTimeout(now + T1 + 100 * MS, new Timer.GraftTimeout(STREAM, ref, 1));
     assertThat(out.drain()).containsExactly(
-        new Command.Send(B, new Message.Graft(STREAM, ref, true)),
-        new Command.Emit(new OverlayEvent.Grafted(STREAM, B, PUB, false)),
-        new Command.Schedule(new Timer.GraftTimeout(STREAM, ref, 2), 200 * MS));
+        new Output.Send(B, new Message.Graft(STREAM, ref, true)),
+        new Output.Emit(new OverlayEvent.Grafted(STREAM, B, PUB, false)),
+        new Output.Schedule(new Timer.GraftTimeout(STREAM, ref, 2), 200 * MS));
   }
 }

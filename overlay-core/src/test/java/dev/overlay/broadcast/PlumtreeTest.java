@@ -12,7 +12,7 @@ import dev.overlay.core.OverlayEvent.DropReason;
 import dev.overlay.core.OverlayEvent;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.PublishResult;
-import dev.overlay.core.testing.Command;
+import dev.overlay.core.testing.Output;
 import dev.overlay.core.testing.RecordingOutbox;
 import dev.overlay.delivery.SeenMessages;
 import dev.overlay.protocol.Message.Announcement;
@@ -61,7 +61,7 @@ class PlumtreeTest {
   void publishingPushesToEveryEagerNeighbour() {
     PublishResult r = tree.publish(now, SELF, SESSION, 1, new byte[] {7});
     Data d = new Data(STREAM, SELF, SESSION, 1, 0, new byte[] {7});
-    assertThat(out.drain()).containsExactly(new Command.Send(A, d), new Command.Send(B, d), new Command.Send(C, d));
+    assertThat(out.drain()).containsExactly(new Output.Send(A, d), new Output.Send(B, d), new Output.Send(C, d));
     assertThat(r).isEqualTo(new PublishResult(STREAM, SESSION, 1, PublishResult.Status.SENT, 3, 0));
   }
 
@@ -69,9 +69,9 @@ class PlumtreeTest {
   void aFirstCopyIsDeliveredAndForwardedOneHopFurtherButNotBack() {
     tree.onData(now, A, data(1, 3));
     assertThat(out.drain()).containsExactly(
-        new Command.Deliver(data(1, 3)),
-        new Command.Send(B, data(1, 4)),
-        new Command.Send(C, data(1, 4)));
+        new Output.Deliver(data(1, 3)),
+        new Output.Send(B, data(1, 4)),
+        new Output.Send(C, data(1, 4)));
   }
 
   @Test
@@ -81,16 +81,16 @@ class PlumtreeTest {
     out.clear();
     tree.onData(now, B, data(1, 5));
     assertThat(out.drain()).containsExactly(
-        new Command.Send(B, new Message.Prune(STREAM, PUB)),
-        new Command.Emit(new OverlayEvent.Pruned(STREAM, B, PUB)));
+        new Output.Send(B, new Message.Prune(STREAM, PUB)),
+        new Output.Emit(new OverlayEvent.Pruned(STREAM, B, PUB)));
 
     tree.onData(now + 10 * MS, B, data(2, 5)); // still in flight when B got our PRUNE
     assertThat(out.drain()).isEmpty();
 
     tree.onData(now + 1_100 * MS, B, data(2, 5)); // B did not stop: tell it again
     assertThat(out.drain()).containsExactly(
-        new Command.Send(B, new Message.Prune(STREAM, PUB)),
-        new Command.Emit(new OverlayEvent.Pruned(STREAM, B, PUB)));
+        new Output.Send(B, new Message.Prune(STREAM, PUB)),
+        new Output.Emit(new OverlayEvent.Pruned(STREAM, B, PUB)));
   }
 
   @Test
@@ -110,7 +110,7 @@ class PlumtreeTest {
     tree.onData(now + 100 * MS, id(5), data(1, 6));
     assertThat(out.drain()).isEmpty();
     tree.onData(now + 600 * MS, id(5), data(1, 6));
-    assertThat(out.drain()).contains(new Command.Send(id(5), new Message.Prune(STREAM, PUB)));
+    assertThat(out.drain()).contains(new Output.Send(id(5), new Message.Prune(STREAM, PUB)));
   }
 
   @Test
@@ -118,15 +118,15 @@ class PlumtreeTest {
     tree.onPrune(now, B, new Message.Prune(STREAM, PUB));
     tree.onData(now, A, data(1, 3));
     assertThat(out.drain()).containsExactly(
-        new Command.Deliver(data(1, 3)),
-        new Command.Send(C, data(1, 4)),
-        new Command.Schedule(new Timer.LazyFlush(STREAM), 100 * MS));
+        new Output.Deliver(data(1, 3)),
+        new Output.Send(C, data(1, 4)),
+        new Output.Schedule(new Timer.LazyFlush(STREAM), 100 * MS));
     tree.onData(now, A, data(2, 3));
     tree.onData(now, A, data(3, 3));
     out.clear();
 
     tree.onLazyFlush(now + 100 * MS);
-    assertThat(out.drain()).containsExactly(new Command.Send(B,
+    assertThat(out.drain()).containsExactly(new Output.Send(B,
         new Message.IHave(STREAM, List.of(new Announcement(PUB, SESSION, 1, 3, 4)))));
   }
 
@@ -134,23 +134,23 @@ class PlumtreeTest {
   void anAnnouncedMessageThatDoesNotArriveIsGrafted() {
     MessageRef ref = new MessageRef(PUB, SESSION, 5);
     tree.onIHave(now, B, new Message.IHave(STREAM, List.of(new Announcement(PUB, SESSION, 5, 1, 2))));
-    assertThat(out.drain()).containsExactly(new Command.Schedule(new Timer.GraftTimeout(STREAM, ref, 0), T1));
+    assertThat(out.drain()).containsExactly(new Output.Schedule(new Timer.GraftTimeout(STREAM, ref, 0), T1));
 
     tree.onIHave(now, C, new Message.IHave(STREAM, List.of(new Announcement(PUB, SESSION, 5, 1, 3))));
     assertThat(out.drain()).isEmpty(); // already waiting; C is the second candidate
 
     tree.onGraftTimeout(now + T1, new Timer.GraftTimeout(STREAM, ref, 0));
     assertThat(out.drain()).containsExactly(
-        new Command.Send(B, new Message.Graft(STREAM, ref, true)),
-        new Command.Emit(new OverlayEvent.Grafted(STREAM, B, PUB, false)),
-        new Command.Schedule(new Timer.GraftTimeout(STREAM, ref, 1), T2));
+        new Output.Send(B, new Message.Graft(STREAM, ref, true)),
+        new Output.Emit(new OverlayEvent.Grafted(STREAM, B, PUB, false)),
+        new Output.Schedule(new Timer.GraftTimeout(STREAM, ref, 1), T2));
 
     tree.onGraftTimeout(now + T1 + T2, new Timer.GraftTimeout(STREAM, ref, 1));
     assertThat(out.drain()).containsExactly(
-        new Command.Send(C, new Message.Graft(STREAM, ref, true)),
-        new Command.Emit(new OverlayEvent.Grafted(STREAM, C, PUB, false)),
+        new Output.Send(C, new Message.Graft(STREAM, ref, true)),
+        new Output.Emit(new OverlayEvent.Grafted(STREAM, C, PUB, false)),
         // Each further attempt waits twice as long: under load a GRAFT answer is late, not lost.
-        new Command.Schedule(new Timer.GraftTimeout(STREAM, ref, 2), 2 * T2));
+        new Output.Schedule(new Timer.GraftTimeout(STREAM, ref, 2), 2 * T2));
 
     tree.onData(now + T1 + 2 * T2, C, data(5, 4));
     out.clear();
@@ -164,14 +164,14 @@ class PlumtreeTest {
     out.clear();
     tree.onIHave(now + 10 * MS, B, new Message.IHave(STREAM, List.of(new Announcement(PUB, SESSION, 2, 50, 2))));
     assertThat(out.drain()).as("one check for the whole range, no graft timers")
-        .containsExactly(new Command.Schedule(new Timer.StallCheck(STREAM, PUB), 250 * MS));
+        .containsExactly(new Output.Schedule(new Timer.StallCheck(STREAM, PUB), 250 * MS));
     assertThat(tree.missingSize()).isZero();
 
     for (int s = 2; s <= 30; s++) tree.onData(now + 200 * MS, A, data(s, 3)); // late, but coming
     out.clear();
     tree.onStallCheck(now + 260 * MS, PUB);
     assertThat(out.drain()).as("still delivering: look again a stall timeout after its last delivery")
-        .containsExactly(new Command.Schedule(new Timer.StallCheck(STREAM, PUB), 190 * MS));
+        .containsExactly(new Output.Schedule(new Timer.StallCheck(STREAM, PUB), 190 * MS));
 
     for (int s = 31; s <= 51; s++) tree.onData(now + 300 * MS, A, data(s, 3));
     out.clear();
@@ -190,8 +190,8 @@ class PlumtreeTest {
     MessageRef three = new MessageRef(PUB, SESSION, 3);
     MessageRef four = new MessageRef(PUB, SESSION, 4);
     assertThat(out.drain()).as("grafted at once: the stall timeout was the wait").containsExactly(
-        new Command.Schedule(new Timer.GraftTimeout(STREAM, three, 0), 0),
-        new Command.Schedule(new Timer.GraftTimeout(STREAM, four, 0), 0));
+        new Output.Schedule(new Timer.GraftTimeout(STREAM, three, 0), 0),
+        new Output.Schedule(new Timer.GraftTimeout(STREAM, four, 0), 0));
     assertThat(tree.stats().stalls()).isEqualTo(1);
     tree.onGraftTimeout(now + 280 * MS, new Timer.GraftTimeout(STREAM, three, 0));
     assertThat(out.sent(Message.Graft.class)).containsExactly(new Message.Graft(STREAM, three, true));
@@ -205,15 +205,15 @@ class PlumtreeTest {
     out.clear();
     tree.onData(now + 20 * MS, A, data(4, 3)); // 3 skipped
     MessageRef three = new MessageRef(PUB, SESSION, 3);
-    assertThat(out.commands(Command.Schedule.class)).as("it may still come another way: wait graftTimeout1")
-        .containsExactly(new Command.Schedule(new Timer.GraftTimeout(STREAM, three, 0), T1));
+    assertThat(out.commands(Output.Schedule.class)).as("it may still come another way: wait graftTimeout1")
+        .containsExactly(new Output.Schedule(new Timer.GraftTimeout(STREAM, three, 0), T1));
     tree.onData(now + 20 * MS, A, data(5, 3));
     out.clear();
     tree.onStallCheck(now + 100 * MS, PUB);
     assertThat(out.drain()).as("the check finds it already missing; B is another candidate").isEmpty();
     tree.onGraftTimeout(now + 20 * MS + T1, new Timer.GraftTimeout(STREAM, three, 0));
     assertThat(out.sent(Message.Graft.class)).containsExactly(new Message.Graft(STREAM, three, true));
-    assertThat(out.commands(Command.Send.class).get(0).to()).isEqualTo(A);
+    assertThat(out.commands(Output.Send.class).get(0).to()).isEqualTo(A);
     assertThat(tree.stats().gapsRepaired()).isEqualTo(1);
   }
 
@@ -223,7 +223,7 @@ class PlumtreeTest {
     tree.onData(now, A, data(2, 3));
     out.clear();
     tree.neighborUp(now, id(5));
-    assertThat(out.drain()).containsExactly(new Command.Send(id(5),
+    assertThat(out.drain()).containsExactly(new Output.Send(id(5),
         new Message.IHave(STREAM, List.of(new Announcement(PUB, SESSION, 2, 1, 0)), true)));
   }
 
@@ -232,7 +232,7 @@ class PlumtreeTest {
     tree.onData(now, A, data(1, 3));
     out.clear();
     tree.onIHave(now + 1_000 * MS, B, new Message.IHave(STREAM, List.of(new Announcement(PUB, SESSION, 9, 1, 0)), true));
-    assertThat(out.drain()).containsExactly(new Command.Schedule(new Timer.GraftTimeout(STREAM, new MessageRef(PUB, SESSION, 9), 0), T1));
+    assertThat(out.drain()).containsExactly(new Output.Schedule(new Timer.GraftTimeout(STREAM, new MessageRef(PUB, SESSION, 9), 0), T1));
     tree.onData(now + 1_300 * MS, B, data(9, 1)); // the graft's answer opens the hole 2..8
     assertThat(tree.missingSize()).isEqualTo(7);
   }
@@ -258,7 +258,7 @@ class PlumtreeTest {
     MessageRef ref = new MessageRef(PUB, SESSION, 2);
     out.clear();
     tree.onIHave(now + 300 * MS, B, new Message.IHave(STREAM, List.of(new Announcement(PUB, SESSION, 2, 1, 2))));
-    assertThat(out.drain()).containsExactly(new Command.Schedule(new Timer.GraftTimeout(STREAM, ref, 0), T1));
+    assertThat(out.drain()).containsExactly(new Output.Schedule(new Timer.GraftTimeout(STREAM, ref, 0), T1));
   }
 
   @Test
@@ -287,9 +287,9 @@ class PlumtreeTest {
     tree.onPrune(now, B, new Message.Prune(STREAM, PUB));
     out.clear();
     tree.onGraft(now, B, new Message.Graft(STREAM, new MessageRef(PUB, SESSION, 1), true));
-    assertThat(out.drain()).containsExactly(new Command.Send(B, data(1, 4)));
+    assertThat(out.drain()).containsExactly(new Output.Send(B, data(1, 4)));
     tree.onData(now, A, data(2, 3));
-    assertThat(out.drain()).as("B is pushed to again").contains(new Command.Send(B, data(2, 4)));
+    assertThat(out.drain()).as("B is pushed to again").contains(new Output.Send(B, data(2, 4)));
   }
 
   @Test
@@ -299,14 +299,14 @@ class PlumtreeTest {
     tree.onData(now, A, data(2, 3));
     out.clear();
     tree.onGraft(now, B, new Message.Graft(STREAM, new MessageRef(PUB, SESSION, 2), false));
-    assertThat(out.drain()).containsExactly(new Command.Send(B,
+    assertThat(out.drain()).containsExactly(new Output.Send(B,
         new Message.IHave(STREAM, List.of(new Announcement(PUB, SESSION, 1, 2, 4)))));
   }
 
   @Test
   void aGraftForAMessageNoLongerCachedIsADrop() {
     tree.onGraft(now, B, new Message.Graft(STREAM, new MessageRef(PUB, SESSION, 99), true));
-    assertThat(out.drain()).containsExactly(new Command.Emit(new OverlayEvent.Dropped(STREAM, B, DropReason.NOT_CACHED,
+    assertThat(out.drain()).containsExactly(new Output.Emit(new OverlayEvent.Dropped(STREAM, B, DropReason.NOT_CACHED,
         "GRAFT for " + new MessageRef(PUB, SESSION, 99))));
   }
 
@@ -317,8 +317,8 @@ class PlumtreeTest {
     out.clear();
     tree.onIHave(now, B, new Message.IHave(STREAM, List.of(new Announcement(PUB, SESSION, 1, 1, 2))));
     assertThat(out.drain()).containsExactly(
-        new Command.Send(B, new Message.Graft(STREAM, new MessageRef(PUB, SESSION, 1), false)),
-        new Command.Emit(new OverlayEvent.Grafted(STREAM, B, PUB, true)));
+        new Output.Send(B, new Message.Graft(STREAM, new MessageRef(PUB, SESSION, 1), false)),
+        new Output.Emit(new OverlayEvent.Grafted(STREAM, B, PUB, true)));
 
     tree.onData(now + 600 * MS, A, data(2, 10)); // A still first: B loses the race
     tree.onData(now + 600 * MS, B, data(2, 12));
@@ -334,8 +334,8 @@ class PlumtreeTest {
     out.clear();
     tree.neighborDown(now, A);
     assertThat(out.drain()).containsExactly(
-        new Command.Send(B, new Message.Graft(STREAM, new MessageRef(PUB, SESSION, 1), false)),
-        new Command.Emit(new OverlayEvent.Grafted(STREAM, B, PUB, false)));
+        new Output.Send(B, new Message.Graft(STREAM, new MessageRef(PUB, SESSION, 1), false)),
+        new Output.Emit(new OverlayEvent.Grafted(STREAM, B, PUB, false)));
   }
 
   @Test
@@ -353,7 +353,7 @@ class PlumtreeTest {
     PeerId other = id(10);
     tree.onPrune(now, B, new Message.Prune(STREAM, PUB));
     tree.onData(now, A, new Data(STREAM, other, 5, 1, 1, new byte[0]));
-    assertThat(out.drain()).contains(new Command.Send(B, new Data(STREAM, other, 5, 1, 2, new byte[0])));
+    assertThat(out.drain()).contains(new Output.Send(B, new Data(STREAM, other, 5, 1, 2, new byte[0])));
   }
 
   @Test
@@ -362,7 +362,7 @@ class PlumtreeTest {
     PeerId other = id(10);
     tree.onPrune(now, B, new Message.Prune(STREAM, PUB));
     tree.onData(now, A, new Data(STREAM, other, 5, 1, 1, new byte[0]));
-    assertThat(out.drain()).doesNotContain(new Command.Send(B, new Data(STREAM, other, 5, 1, 2, new byte[0])));
+    assertThat(out.drain()).doesNotContain(new Output.Send(B, new Data(STREAM, other, 5, 1, 2, new byte[0])));
   }
 
   @Test
@@ -382,7 +382,7 @@ class PlumtreeTest {
     byte[] same = {1, 2, 3};
     tree.onData(now, A, new Data(STREAM, PUB, SESSION, 1, 1, same));
     tree.onData(now, A, new Data(STREAM, PUB, SESSION, 2, 1, same));
-    assertThat(out.commands(Command.Deliver.class)).hasSize(2);
+    assertThat(out.commands(Output.Deliver.class)).hasSize(2);
   }
 
   @Test

@@ -9,7 +9,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.overlay.core.OverlayEvent;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.PeerInfo;
-import dev.overlay.core.testing.Command;
+import dev.overlay.core.testing.Output;
 import dev.overlay.core.testing.TestNode;
 import dev.overlay.protocol.Event;
 import dev.overlay.protocol.Message;
@@ -28,26 +28,26 @@ class HyParViewTest {
 
   @Test
   void joiningArmsTheTimersAndAsksForIntroductions() {
-    List<Command> c = node.on(new Event.JoinStream(STREAM));
+    List<Output> c = node.on(new Event.JoinStream(STREAM));
     assertThat(c).hasSize(3);
-    assertThat(c.get(0)).isInstanceOfSatisfying(Command.Schedule.class, s -> {
+    assertThat(c.get(0)).isInstanceOfSatisfying(Output.Schedule.class, s -> {
       assertThat(s.timer()).isEqualTo(new Timer.RepairTick(STREAM));
       assertThat(s.delayNanos()).isBetween(500 * MS, 1500 * MS); // 1 s ± 50 %
     });
-    assertThat(c.get(1)).isInstanceOfSatisfying(Command.Schedule.class,
+    assertThat(c.get(1)).isInstanceOfSatisfying(Output.Schedule.class,
         s -> assertThat(s.timer()).isEqualTo(new Timer.ShuffleTick(STREAM)));
-    assertThat(c.get(2)).isEqualTo(new Command.RequestIntroductions(STREAM));
+    assertThat(c.get(2)).isEqualTo(new Output.RequestIntroductions(STREAM));
   }
 
   @Test
   void introductionsJoinThroughOneContactAndKeepTheRestPassive() {
     node.on(new Event.JoinStream(STREAM));
-    List<Command> c = node.on(new Event.Introductions(STREAM, List.of(info(2), info(3), info(4))));
+    List<Output> c = node.on(new Event.Introductions(STREAM, List.of(info(2), info(3), info(4))));
 
     assertThat(c).hasSize(2);
-    Command.Connect connect = (Command.Connect) c.get(0);
+    Output.Connect connect = (Output.Connect) c.get(0);
     PeerId contact = connect.peer().id();
-    assertThat(c.get(1)).isEqualTo(new Command.Send(contact, new Message.Join(STREAM, node.self)));
+    assertThat(c.get(1)).isEqualTo(new Output.Send(contact, new Message.Join(STREAM, node.self)));
     // No neighbour requests while the JOIN's random walks are under way.
     assertThat(view().pendingSize()).isZero();
     assertThat(view().passiveView()).hasSize(2).extracting(PeerInfo::id).doesNotContain(contact);
@@ -57,35 +57,35 @@ class HyParViewTest {
   void theContactOffersTheJoinerASlotAndSpreadsTheJoin() {
     node.joinWithNeighbors(2, 3, 4);
     node.connected(9);
-    List<Command> c = node.receive(9, new Message.Join(STREAM, info(9)));
+    List<Output> c = node.receive(9, new Message.Join(STREAM, info(9)));
 
     assertThat(c).containsExactly(
-        new Command.Send(id(9), new Message.Neighbor(STREAM, node.self, true)),
+        new Output.Send(id(9), new Message.Neighbor(STREAM, node.self, true)),
         scheduledNeighborTimeout(c, 9),
-        new Command.Send(id(2), new Message.ForwardJoin(STREAM, info(9), 6)),
-        new Command.Send(id(3), new Message.ForwardJoin(STREAM, info(9), 6)),
-        new Command.Send(id(4), new Message.ForwardJoin(STREAM, info(9), 6)));
+        new Output.Send(id(2), new Message.ForwardJoin(STREAM, info(9), 6)),
+        new Output.Send(id(3), new Message.ForwardJoin(STREAM, info(9), 6)),
+        new Output.Send(id(4), new Message.ForwardJoin(STREAM, info(9), 6)));
     assertThat(view().isActive(id(9))).as("only once it accepts").isFalse();
   }
 
   @Test
   void aForwardJoinWhoseWalkEndsOffersTheJoinerASlot() {
     node.joinWithNeighbors(2, 3);
-    List<Command> c = node.receive(2, new Message.ForwardJoin(STREAM, info(9), 0));
+    List<Output> c = node.receive(2, new Message.ForwardJoin(STREAM, info(9), 0));
 
     assertThat(c).containsExactly(
-        new Command.Connect(info(9)),
-        new Command.Send(id(9), new Message.Neighbor(STREAM, node.self, true)),
+        new Output.Connect(info(9)),
+        new Output.Send(id(9), new Message.Neighbor(STREAM, node.self, true)),
         scheduledNeighborTimeout(c, 9));
   }
 
   @Test
   void aForwardJoinAtThePassiveWalkLengthKeepsTheJoinerAndWalksOn() {
     node.joinWithNeighbors(2, 3, 4);
-    List<Command> c = node.receive(2, new Message.ForwardJoin(STREAM, info(9), 3));
+    List<Output> c = node.receive(2, new Message.ForwardJoin(STREAM, info(9), 3));
 
     assertThat(c).hasSize(1);
-    Command.Send next = (Command.Send) c.get(0);
+    Output.Send next = (Output.Send) c.get(0);
     assertThat(next.to()).isIn(id(3), id(4)); // never back to the sender, never to the joiner
     assertThat(next.message()).isEqualTo(new Message.ForwardJoin(STREAM, info(9), 2));
     assertThat(view().passiveView()).extracting(PeerInfo::id).contains(id(9));
@@ -98,8 +98,8 @@ class HyParViewTest {
     assertThat(view().isActive(id(9))).isFalse();
 
     node.connected(9);
-    List<Command> c = node.receive(9, new Message.NeighborReply(STREAM, true));
-    assertThat(c).containsExactly(new Command.Emit(new OverlayEvent.NeighborUp(STREAM, id(9))));
+    List<Output> c = node.receive(9, new Message.NeighborReply(STREAM, true));
+    assertThat(c).containsExactly(new Output.Emit(new OverlayEvent.NeighborUp(STREAM, id(9))));
     assertThat(view().isActive(id(9))).isTrue();
   }
 
@@ -107,9 +107,9 @@ class HyParViewTest {
   void aFullViewRefusesALowPriorityRequestAndRemembersTheAsker() {
     node.joinWithNeighbors(2, 3, 4, 5, 6);
     node.connected(9);
-    List<Command> c = node.receive(9, new Message.Neighbor(STREAM, info(9), false));
+    List<Output> c = node.receive(9, new Message.Neighbor(STREAM, info(9), false));
 
-    assertThat(c).containsExactly(new Command.Send(id(9), new Message.NeighborReply(STREAM, false)));
+    assertThat(c).containsExactly(new Output.Send(id(9), new Message.NeighborReply(STREAM, false)));
     assertThat(view().activeSize()).isEqualTo(5);
     assertThat(view().passiveView()).extracting(PeerInfo::id).containsExactly(id(9));
   }
@@ -118,16 +118,16 @@ class HyParViewTest {
   void aFullViewEvictsSomeoneForAHighPriorityRequest() {
     node.joinWithNeighbors(2, 3, 4, 5, 6);
     node.connected(9);
-    List<Command> c = node.receive(9, new Message.Neighbor(STREAM, info(9), true));
+    List<Output> c = node.receive(9, new Message.Neighbor(STREAM, info(9), true));
 
     assertThat(c).hasSize(4);
-    Command.Send disconnect = (Command.Send) c.get(0);
+    Output.Send disconnect = (Output.Send) c.get(0);
     PeerId victim = disconnect.to();
     assertThat(disconnect.message()).isEqualTo(new Message.Disconnect(STREAM, 1, true));
     assertThat(c.subList(1, 4)).containsExactly(
-        new Command.Emit(new OverlayEvent.NeighborDown(STREAM, victim, "evicted to make room")),
-        new Command.Send(id(9), new Message.NeighborReply(STREAM, true)), // before anything the new neighbour is sent
-        new Command.Emit(new OverlayEvent.NeighborUp(STREAM, id(9))));
+        new Output.Emit(new OverlayEvent.NeighborDown(STREAM, victim, "evicted to make room")),
+        new Output.Send(id(9), new Message.NeighborReply(STREAM, true)), // before anything the new neighbour is sent
+        new Output.Emit(new OverlayEvent.NeighborUp(STREAM, id(9))));
     assertThat(view().activeSize()).isEqualTo(5);
     assertThat(view().passiveView()).extracting(PeerInfo::id).containsExactly(victim);
   }
@@ -135,15 +135,15 @@ class HyParViewTest {
   @Test
   void anAcceptanceThatArrivesAfterWeGaveUpIsUndone() {
     node.joinWithNeighbors(2, 3);
-    List<Command> offer = node.receive(2, new Message.ForwardJoin(STREAM, info(9), 0));
-    Command.Schedule timeout = scheduledNeighborTimeout(offer, 9);
+    List<Output> offer = node.receive(2, new Message.ForwardJoin(STREAM, info(9), 0));
+    Output.Schedule timeout = scheduledNeighborTimeout(offer, 9);
 
     node.advance(timeout.delayNanos());
     node.on(new Event.TimerFired(timeout.timer()));
     node.connected(9);
-    List<Command> c = node.receive(9, new Message.NeighborReply(STREAM, true));
+    List<Output> c = node.receive(9, new Message.NeighborReply(STREAM, true));
 
-    assertThat(c).containsExactly(new Command.Send(id(9), new Message.Disconnect(STREAM, 1, true)));
+    assertThat(c).containsExactly(new Output.Send(id(9), new Message.Disconnect(STREAM, 1, true)));
     assertThat(view().isActive(id(9))).isFalse();
   }
 
@@ -153,9 +153,9 @@ class HyParViewTest {
     node.connected(7);
     node.receive(7, new Message.Neighbor(STREAM, info(7), false)); // 7 accepted: room
     node.receive(7, new Message.Disconnect(STREAM, 1, true));       // and leaves again: now passive
-    List<Command> c = node.receive(2, new Message.Disconnect(STREAM, 1, true));
+    List<Output> c = node.receive(2, new Message.Disconnect(STREAM, 1, true));
 
-    assertThat(c.get(0)).isEqualTo(new Command.Emit(new OverlayEvent.NeighborDown(STREAM, id(2), "disconnected by peer")));
+    assertThat(c.get(0)).isEqualTo(new Output.Emit(new OverlayEvent.NeighborDown(STREAM, id(2), "disconnected by peer")));
     assertThat(view().passiveView()).extracting(PeerInfo::id).contains(id(2));
     // The free slots are asked of passive peers at once.
     assertThat(sentTo(c, Message.Neighbor.class)).isNotEmpty();
@@ -174,9 +174,9 @@ class HyParViewTest {
     node.joinWithNeighbors(2);
     node.receive(2, new Message.Shuffle(STREAM, info(8), 0, List.of(info(7)), 0)); // learn 7 and 8 as passive peers
     node.out.clear();
-    List<Command> c = node.on(new Event.PeerDisconnected(id(2), "reset"));
+    List<Output> c = node.on(new Event.PeerDisconnected(id(2), "reset"));
 
-    assertThat(c.get(0)).isEqualTo(new Command.Emit(new OverlayEvent.NeighborDown(STREAM, id(2), "reset")));
+    assertThat(c.get(0)).isEqualTo(new Output.Emit(new OverlayEvent.NeighborDown(STREAM, id(2), "reset")));
     List<Message.Neighbor> requests = sentTo(c, Message.Neighbor.class);
     assertThat(requests).isNotEmpty().allSatisfy(n -> assertThat(n.highPriority()).isTrue());
   }
@@ -193,8 +193,8 @@ class HyParViewTest {
   @Test
   void aShuffleWalksOnWhileItHasTtlAndActivePeers() {
     node.joinWithNeighbors(2, 3);
-    List<Command> c = node.receive(2, new Message.Shuffle(STREAM, info(8), 4, List.of(info(7)), 0));
-    assertThat(c).containsExactly(new Command.Send(id(3), new Message.Shuffle(STREAM, info(8), 3, List.of(info(7)), 0)));
+    List<Output> c = node.receive(2, new Message.Shuffle(STREAM, info(8), 4, List.of(info(7)), 0));
+    assertThat(c).containsExactly(new Output.Send(id(3), new Message.Shuffle(STREAM, info(8), 3, List.of(info(7)), 0)));
   }
 
   @Test
@@ -205,21 +205,21 @@ class HyParViewTest {
     node.receive(5, new Message.Disconnect(STREAM, 1, true)); // 5 is now passive
     node.out.clear();
 
-    List<Command> c = node.receive(2, new Message.Shuffle(STREAM, info(8), 0, List.of(info(7)), 0));
-    assertThat(c).contains(new Command.Connect(info(8)),
-        new Command.Send(id(8), new Message.ShuffleReply(STREAM, List.of(info(5)), 0)));
+    List<Output> c = node.receive(2, new Message.Shuffle(STREAM, info(8), 0, List.of(info(7)), 0));
+    assertThat(c).contains(new Output.Connect(info(8)),
+        new Output.Send(id(8), new Message.ShuffleReply(STREAM, List.of(info(5)), 0)));
     assertThat(view().passiveView()).extracting(PeerInfo::id).contains(id(7), id(8), id(5));
   }
 
   @Test
   void theShuffleTickSendsSelfActiveAndPassiveSamples() {
     node.joinWithNeighbors(2, 3);
-    List<Command> c = node.on(new Event.TimerFired(new Timer.ShuffleTick(STREAM)));
+    List<Output> c = node.on(new Event.TimerFired(new Timer.ShuffleTick(STREAM)));
     Message.Shuffle shuffle = sentTo(c, Message.Shuffle.class).get(0);
     assertThat(shuffle.origin()).isEqualTo(node.self);
     assertThat(shuffle.ttl()).isEqualTo(6);
     assertThat(shuffle.peers().get(0)).isEqualTo(node.self);
-    assertThat(c).anySatisfy(cmd -> assertThat(cmd).isInstanceOf(Command.Schedule.class));
+    assertThat(c).anySatisfy(cmd -> assertThat(cmd).isInstanceOf(Output.Schedule.class));
   }
 
   @Test
@@ -227,29 +227,29 @@ class HyParViewTest {
     node.on(new Event.JoinStream(STREAM));
     node.on(new Event.Introductions(STREAM, List.of()));
     node.advance(600 * MS);
-    List<Command> first = node.on(new Event.TimerFired(new Timer.RepairTick(STREAM)));
-    assertThat(first).contains(new Command.Emit(new OverlayEvent.Isolated(STREAM)), new Command.RequestIntroductions(STREAM));
+    List<Output> first = node.on(new Event.TimerFired(new Timer.RepairTick(STREAM)));
+    assertThat(first).contains(new Output.Emit(new OverlayEvent.Isolated(STREAM)), new Output.RequestIntroductions(STREAM));
 
     node.advance(100 * MS); // well inside the doubled backoff
-    List<Command> second = node.on(new Event.TimerFired(new Timer.RepairTick(STREAM)));
-    assertThat(second).doesNotContain(new Command.RequestIntroductions(STREAM));
+    List<Output> second = node.on(new Event.TimerFired(new Timer.RepairTick(STREAM)));
+    assertThat(second).doesNotContain(new Output.RequestIntroductions(STREAM));
   }
 
   @Test
   void leavingTellsEveryNeighbourThatWeAreGone() {
     node.joinWithNeighbors(2, 3);
-    List<Command> c = node.on(new Event.LeaveStream(STREAM));
+    List<Output> c = node.on(new Event.LeaveStream(STREAM));
     assertThat(c).contains(
-        new Command.Send(id(2), new Message.Disconnect(STREAM, 1, false)),
-        new Command.Send(id(3), new Message.Disconnect(STREAM, 1, false)));
+        new Output.Send(id(2), new Message.Disconnect(STREAM, 1, false)),
+        new Output.Send(id(3), new Message.Disconnect(STREAM, 1, false)));
     assertThat(node.state.isJoined(STREAM)).isFalse();
   }
 
   // ---- helpers ----------------------------------------------------------------------------
 
-  private static Command.Schedule scheduledNeighborTimeout(List<Command> commands, int peer) {
-    for (Command c : commands) {
-      if (c instanceof Command.Schedule s && s.timer() instanceof Timer.NeighborTimeout t && t.peer().equals(id(peer))) {
+  private static Output.Schedule scheduledNeighborTimeout(List<Output> commands, int peer) {
+    for (Output c : commands) {
+      if (c instanceof Output.Schedule s && s.timer() instanceof Timer.NeighborTimeout t && t.peer().equals(id(peer))) {
         assertThat(s.delayNanos()).isEqualTo(2_000 * MS);
         return s;
       }
@@ -257,10 +257,10 @@ class HyParViewTest {
     throw new AssertionError("no neighbour timeout for " + peer + " in " + commands);
   }
 
-  private static <T extends Message> List<T> sentTo(List<Command> commands, Class<T> type) {
+  private static <T extends Message> List<T> sentTo(List<Output> commands, Class<T> type) {
     return commands.stream()
-        .filter(c -> c instanceof Command.Send s && type.isInstance(s.message()))
-        .map(c -> type.cast(((Command.Send) c).message()))
+        .filter(c -> c instanceof Output.Send s && type.isInstance(s.message()))
+        .map(c -> type.cast(((Output.Send) c).message()))
         .toList();
   }
 }

@@ -12,7 +12,7 @@ import dev.overlay.core.OverlayEvent.DropReason;
 import dev.overlay.core.OverlayEvent;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.PeerInfo;
-import dev.overlay.core.testing.Command;
+import dev.overlay.core.testing.Output;
 import dev.overlay.core.testing.TestNode;
 import dev.overlay.protocol.Event;
 import dev.overlay.protocol.Message.Announcement;
@@ -38,26 +38,26 @@ class HostilePeerTest {
     return TestNode.sealed(PUB, 77, seq, hops, new byte[] {(byte) seq});
   }
 
-  private static long count(List<Command> commands, Class<?> type) {
+  private static long count(List<Output> commands, Class<?> type) {
     return commands.stream().filter(type::isInstance).count();
   }
 
-  private static long graftTimers(List<Command> commands) {
-    return commands.stream().filter(c -> c instanceof Command.Schedule s && s.timer() instanceof Timer.GraftTimeout).count();
+  private static long graftTimers(List<Output> commands) {
+    return commands.stream().filter(c -> c instanceof Output.Schedule s && s.timer() instanceof Timer.GraftTimeout).count();
   }
 
-  private static List<Message.Data> sentData(List<Command> commands) {
+  private static List<Message.Data> sentData(List<Output> commands) {
     List<Message.Data> out = new ArrayList<>();
-    for (Command c : commands) {
-      if (c instanceof Command.Send s && s.message() instanceof Message.Data d) out.add(d);
+    for (Output c : commands) {
+      if (c instanceof Output.Send s && s.message() instanceof Message.Data d) out.add(d);
     }
     return out;
   }
 
-  private static List<DropReason> drops(List<Command> commands) {
+  private static List<DropReason> drops(List<Output> commands) {
     List<DropReason> out = new ArrayList<>();
-    for (Command c : commands) {
-      if (c instanceof Command.Emit e && e.event() instanceof OverlayEvent.Dropped d) out.add(d.reason());
+    for (Output c : commands) {
+      if (c instanceof Output.Emit e && e.event() instanceof OverlayEvent.Dropped d) out.add(d.reason());
     }
     return out;
   }
@@ -71,7 +71,7 @@ class HostilePeerTest {
     node.advance(1_000 * MS); // the tree is quiet, so announced numbers are fetched, not awaited
     // seq + 1 overflowed to Long.MIN_VALUE in the scan for unseen numbers, which then never ended.
     Message.IHave ihave = new Message.IHave(STREAM, List.of(new Announcement(PUB, 77, Long.MAX_VALUE - 1, 2, 1)));
-    List<Command> c = assertTimeoutPreemptively(Duration.ofSeconds(10), () -> node.receive(2, ihave));
+    List<Output> c = assertTimeoutPreemptively(Duration.ofSeconds(10), () -> node.receive(2, ihave));
     assertThat(graftTimers(c)).isZero();
     assertThat(node.stream().broadcast().missingSize()).isZero();
   }
@@ -81,7 +81,7 @@ class HostilePeerTest {
     node.joinWithNeighbors(2, 3);
     List<Announcement> many = new ArrayList<>();
     for (int i = 0; i < 64; i++) many.add(new Announcement(id(100 + i), 5, 1, 1024, 1)); // 65,536 numbers
-    List<Command> c = node.receive(2, new Message.IHave(STREAM, many));
+    List<Output> c = node.receive(2, new Message.IHave(STREAM, many));
 
     int budget = NodeConfig.defaults().broadcast().maxMissingPerFrame();
     assertThat(graftTimers(c)).isLessThanOrEqualTo(budget);
@@ -95,12 +95,12 @@ class HostilePeerTest {
   void dataFromAPeerThatIsNoNeighbourIsNeitherDeliveredNorForwarded() {
     node.joinWithNeighbors(2, 3);
     node.connected(9);
-    List<Command> c = node.receive(9, data(1, 0));
-    assertThat(count(c, Command.Deliver.class)).isZero();
+    List<Output> c = node.receive(9, data(1, 0));
+    assertThat(count(c, Output.Deliver.class)).isZero();
     assertThat(sentData(c)).isEmpty();
     assertThat(drops(c)).containsExactly(DropReason.NOT_NEIGHBOR);
     // ... nor recorded as seen: the real copy is still delivered.
-    assertThat(node.receive(2, data(1, 1))).contains(new Command.Deliver(data(1, 1)));
+    assertThat(node.receive(2, data(1, 1))).contains(new Output.Deliver(data(1, 1)));
   }
 
   @Test
@@ -108,7 +108,7 @@ class HostilePeerTest {
     node.joinWithNeighbors(2, 3);
     node.receive(2, data(1, 1)); // cached
     node.connected(9);
-    List<Command> c = node.receive(9, new Message.Graft(STREAM, new MessageRef(PUB, 77, 1), true));
+    List<Output> c = node.receive(9, new Message.Graft(STREAM, new MessageRef(PUB, 77, 1), true));
     assertThat(sentData(c)).isEmpty();
     assertThat(drops(c)).containsExactly(DropReason.NOT_NEIGHBOR);
   }
@@ -117,7 +117,7 @@ class HostilePeerTest {
   void anIHaveFromAPeerThatIsNoNeighbourStartsNoRepair() {
     node.joinWithNeighbors(2, 3);
     node.connected(9);
-    List<Command> c = node.receive(9, new Message.IHave(STREAM, List.of(new Announcement(PUB, 77, 1, 100, 1))));
+    List<Output> c = node.receive(9, new Message.IHave(STREAM, List.of(new Announcement(PUB, 77, 1, 100, 1))));
     assertThat(graftTimers(c)).isZero();
     assertThat(node.stream().broadcast().missingSize()).isZero();
     assertThat(drops(c)).containsExactly(DropReason.NOT_NEIGHBOR);
@@ -127,7 +127,7 @@ class HostilePeerTest {
   void aPruneFromAPeerThatIsNoNeighbourChangesNoTree() {
     node.joinWithNeighbors(2, 3);
     node.connected(9);
-    List<Command> c = node.receive(9, new Message.Prune(STREAM, PUB));
+    List<Output> c = node.receive(9, new Message.Prune(STREAM, PUB));
     assertThat(drops(c)).containsExactly(DropReason.NOT_NEIGHBOR);
   }
 
@@ -136,7 +136,7 @@ class HostilePeerTest {
     node.joinWithNeighbors(2, 3);
     node.receive(2, new Message.Disconnect(STREAM, 1, true)); // 2 evicted us; its last pushes are on the way
     node.advance(100 * MS);
-    assertThat(node.receive(2, data(1, 1))).contains(new Command.Deliver(data(1, 1)));
+    assertThat(node.receive(2, data(1, 1))).contains(new Output.Deliver(data(1, 1)));
     node.advance(10_000 * MS);
     assertThat(drops(node.receive(2, data(2, 1)))).containsExactly(DropReason.NOT_NEIGHBOR);
   }
@@ -147,9 +147,9 @@ class HostilePeerTest {
   void aForwardJoinFromAPeerThatIsNoNeighbourDialsNobody() {
     node.joinWithNeighbors(2);
     node.connected(9);
-    List<Command> c = node.receive(9, new Message.ForwardJoin(STREAM, info(20), 0));
-    assertThat(count(c, Command.Connect.class)).isZero();
-    assertThat(c).noneMatch(x -> x instanceof Command.Send s && s.message() instanceof Message.Neighbor);
+    List<Output> c = node.receive(9, new Message.ForwardJoin(STREAM, info(20), 0));
+    assertThat(count(c, Output.Connect.class)).isZero();
+    assertThat(c).noneMatch(x -> x instanceof Output.Send s && s.message() instanceof Message.Neighbor);
     assertThat(drops(c)).containsExactly(DropReason.NOT_NEIGHBOR);
   }
 
@@ -157,9 +157,9 @@ class HostilePeerTest {
   void aShuffleFromAPeerThatIsNoNeighbourIsNotAnswered() {
     node.joinWithNeighbors(2);
     node.connected(9);
-    List<Command> c = node.receive(9, new Message.Shuffle(STREAM, info(21), 0, List.of(info(22)), 5));
-    assertThat(count(c, Command.Connect.class)).isZero();
-    assertThat(c).noneMatch(x -> x instanceof Command.Send);
+    List<Output> c = node.receive(9, new Message.Shuffle(STREAM, info(21), 0, List.of(info(22)), 5));
+    assertThat(count(c, Output.Connect.class)).isZero();
+    assertThat(c).noneMatch(x -> x instanceof Output.Send);
     assertThat(node.stream().membership().passiveView()).extracting(PeerInfo::id).doesNotContain(id(21), id(22));
   }
 
@@ -167,7 +167,7 @@ class HostilePeerTest {
   void aShuffleReplyToNoShuffleOfOursIsIgnored() {
     node.joinWithNeighbors(2);
     node.connected(9);
-    List<Command> c = node.receive(9, new Message.ShuffleReply(STREAM, List.of(info(30), info(31)), 12345));
+    List<Output> c = node.receive(9, new Message.ShuffleReply(STREAM, List.of(info(30), info(31)), 12345));
     assertThat(node.stream().membership().passiveView()).extracting(PeerInfo::id).doesNotContain(id(30), id(31));
     assertThat(drops(c)).containsExactly(DropReason.UNSOLICITED);
   }
@@ -175,13 +175,13 @@ class HostilePeerTest {
   @Test
   void theReplyToOurShuffleIsMergedOnce() {
     node.joinWithNeighbors(2);
-    List<Command> tick = node.on(new Event.TimerFired(new Timer.ShuffleTick(STREAM)));
-    long nonce = tick.stream().filter(x -> x instanceof Command.Send s && s.message() instanceof Message.Shuffle)
-        .map(x -> ((Message.Shuffle) ((Command.Send) x).message()).nonce()).findFirst().orElseThrow();
+    List<Output> tick = node.on(new Event.TimerFired(new Timer.ShuffleTick(STREAM)));
+    long nonce = tick.stream().filter(x -> x instanceof Output.Send s && s.message() instanceof Message.Shuffle)
+        .map(x -> ((Message.Shuffle) ((Output.Send) x).message()).nonce()).findFirst().orElseThrow();
     node.connected(9);
     node.receive(9, new Message.ShuffleReply(STREAM, List.of(info(30)), nonce));
     assertThat(node.stream().membership().passiveView()).extracting(PeerInfo::id).contains(id(30));
-    List<Command> again = node.receive(9, new Message.ShuffleReply(STREAM, List.of(info(31)), nonce));
+    List<Output> again = node.receive(9, new Message.ShuffleReply(STREAM, List.of(info(31)), nonce));
     assertThat(node.stream().membership().passiveView()).extracting(PeerInfo::id).doesNotContain(id(31));
     assertThat(drops(again)).containsExactly(DropReason.UNSOLICITED);
   }
@@ -191,7 +191,7 @@ class HostilePeerTest {
     node.joinWithNeighbors(2);
     int connects = 0;
     for (int i = 0; i < 100; i++) {
-      connects += count(node.receive(2, new Message.ForwardJoin(STREAM, info(200 + i), 0)), Command.Connect.class);
+      connects += count(node.receive(2, new Message.ForwardJoin(STREAM, info(200 + i), 0)), Output.Connect.class);
     }
     int cap = NodeConfig.defaults().membership().maxPendingRequests();
     assertThat(node.stream().membership().pendingSize()).isLessThanOrEqualTo(cap);
@@ -203,9 +203,9 @@ class HostilePeerTest {
     node.joinWithNeighbors(2, 3);
     node.receive(2, new Message.ForwardJoin(STREAM, info(20, Long.MAX_VALUE), 3));
     node.connected(20);
-    List<Command> c = node.receive(20, new Message.Join(STREAM, info(20, 5)));
+    List<Output> c = node.receive(20, new Message.Join(STREAM, info(20, 5)));
     assertThat(drops(c)).doesNotContain(DropReason.STALE_INCARNATION);
-    assertThat(c).anyMatch(x -> x instanceof Command.Send s && s.message() instanceof Message.ForwardJoin);
+    assertThat(c).anyMatch(x -> x instanceof Output.Send s && s.message() instanceof Message.ForwardJoin);
   }
 
   @Test
@@ -215,8 +215,8 @@ class HostilePeerTest {
     int walks = 0;
     List<DropReason> dropped = new ArrayList<>();
     for (int i = 0; i < 20; i++) {
-      List<Command> c = node.receive(9, new Message.Join(STREAM, info(9)));
-      walks += c.stream().filter(x -> x instanceof Command.Send s && s.message() instanceof Message.ForwardJoin).count();
+      List<Output> c = node.receive(9, new Message.Join(STREAM, info(9)));
+      walks += c.stream().filter(x -> x instanceof Output.Send s && s.message() instanceof Message.ForwardJoin).count();
       dropped.addAll(drops(c));
     }
     assertThat(walks).isLessThanOrEqualTo(2); // one JOIN's walks, to 2 and 3
@@ -228,12 +228,12 @@ class HostilePeerTest {
   @Test
   void aMessageAtTheHopLimitIsDeliveredButGoesNoFurther() {
     node.joinWithNeighbors(2, 3);
-    List<Command> c = node.receive(2, data(1, Message.MAX_HOPS));
-    assertThat(count(c, Command.Deliver.class)).isOne();
+    List<Output> c = node.receive(2, data(1, Message.MAX_HOPS));
+    assertThat(count(c, Output.Deliver.class)).isOne();
     assertThat(sentData(c)).isEmpty();
     node.advance(1_000 * MS);
-    List<Command> flush = node.on(new Event.TimerFired(new Timer.LazyFlush(STREAM)));
-    assertThat(flush).noneMatch(x -> x instanceof Command.Send s && s.message() instanceof Message.IHave i
+    List<Output> flush = node.on(new Event.TimerFired(new Timer.LazyFlush(STREAM)));
+    assertThat(flush).noneMatch(x -> x instanceof Output.Send s && s.message() instanceof Message.IHave i
         && i.announcements().stream().anyMatch(a -> a.hops() > Message.MAX_HOPS));
   }
 
@@ -241,8 +241,8 @@ class HostilePeerTest {
   void aPayloadOverTheNodesLimitIsDropped() {
     TestNode small = new TestNode(1, NodeConfig.builder().maxPayloadBytes(10).build());
     small.joinWithNeighbors(2, 3);
-    List<Command> c = small.receive(2, TestNode.sealed(PUB, 77, 1, 1, new byte[11]));
-    assertThat(count(c, Command.Deliver.class)).isZero();
+    List<Output> c = small.receive(2, TestNode.sealed(PUB, 77, 1, 1, new byte[11]));
+    assertThat(count(c, Output.Deliver.class)).isZero();
     assertThat(drops(c)).containsExactly(DropReason.TOO_LARGE);
   }
 }

@@ -10,7 +10,7 @@ import dev.overlay.core.OverlayEvent.DropReason;
 import dev.overlay.core.OverlayEvent;
 import dev.overlay.core.PublishResult;
 import dev.overlay.core.StreamId;
-import dev.overlay.core.testing.Command;
+import dev.overlay.core.testing.Output;
 import dev.overlay.core.testing.TestNode;
 import dev.overlay.protocol.Event;
 import dev.overlay.protocol.Message;
@@ -28,7 +28,7 @@ class NodeStateTest {
     TestNode fresh = new TestNode(1);
     NodeState s = new NodeState(NodeConfig.defaults(), fresh.self, new java.util.SplittableRandom(1), TestNode.KEYS.of(fresh.self.id()), fresh.out);
     s.start(0);
-    assertThat(fresh.out.drain()).containsExactly(new Command.Schedule(Timer.Housekeeping.INSTANCE, 5_000_000_000L));
+    assertThat(fresh.out.drain()).containsExactly(new Output.Schedule(Timer.Housekeeping.INSTANCE, 5_000_000_000L));
   }
 
   @Test
@@ -39,9 +39,9 @@ class NodeStateTest {
     node.joinWithNeighbors(2);
     node.receive(2, TestNode.sealed(id(50), 7, 1, 1, new byte[] {1}));
     node.connected(9);
-    List<Command> c = node.receive(9, new Message.Neighbor(STREAM, info(9), false));
-    List<Message> toNine = c.stream().filter(x -> x instanceof Command.Send s && s.to().equals(id(9)))
-        .map(x -> ((Command.Send) x).message()).toList();
+    List<Output> c = node.receive(9, new Message.Neighbor(STREAM, info(9), false));
+    List<Message> toNine = c.stream().filter(x -> x instanceof Output.Send s && s.to().equals(id(9)))
+        .map(x -> ((Output.Send) x).message()).toList();
     assertThat(toNine).as("what node 9 is sent, in order").hasSizeGreaterThanOrEqualTo(2);
     assertThat(toNine.get(0)).isEqualTo(new Message.NeighborReply(STREAM, true));
     assertThat(toNine).anyMatch(m -> m instanceof Message.IHave ih && ih.catchUp());
@@ -53,9 +53,9 @@ class NodeStateTest {
     node.connected(9);
     node.receive(9, new Message.Neighbor(STREAM, info(9, 5), false));
     node.receive(9, new Message.Disconnect(STREAM, 5, true));
-    List<Command> c = node.receive(9, new Message.Join(STREAM, info(9, 4)));
+    List<Output> c = node.receive(9, new Message.Join(STREAM, info(9, 4)));
 
-    assertThat(c).containsExactly(new Command.Emit(
+    assertThat(c).containsExactly(new Output.Emit(
         new OverlayEvent.Dropped(STREAM, id(9), DropReason.STALE_INCARNATION, "Join from incarnation 4")));
   }
 
@@ -64,9 +64,9 @@ class NodeStateTest {
     node.joinWithNeighbors(2);
     node.connected(9);
     node.receive(9, new Message.Neighbor(STREAM, info(9, 7), true));
-    List<Command> c = node.receive(9, new Message.Disconnect(STREAM, 6, false));
+    List<Output> c = node.receive(9, new Message.Disconnect(STREAM, 6, false));
 
-    assertThat(c).containsExactly(new Command.Emit(
+    assertThat(c).containsExactly(new Output.Emit(
         new OverlayEvent.Dropped(STREAM, id(9), DropReason.STALE_INCARNATION, "Disconnect from incarnation 6")));
     assertThat(node.stream().membership().isActive(id(9))).isTrue();
   }
@@ -74,8 +74,8 @@ class NodeStateTest {
   @Test
   void aMessageNamingAnotherSenderIsDropped() {
     node.joinWithNeighbors(2);
-    List<Command> c = node.receive(2, new Message.Neighbor(STREAM, info(3), true));
-    assertThat(c).containsExactly(new Command.Emit(
+    List<Output> c = node.receive(2, new Message.Neighbor(STREAM, info(3), true));
+    assertThat(c).containsExactly(new Output.Emit(
         new OverlayEvent.Dropped(STREAM, id(2), DropReason.SPOOFED_SENDER, "Neighbor claims sender " + id(3))));
   }
 
@@ -83,49 +83,49 @@ class NodeStateTest {
   void aPeerThatThinksWeAreInAStreamWeLeftIsToldOtherwise() {
     StreamId other = StreamId.of("other");
     node.connected(2);
-    List<Command> c = node.receive(2, new Message.Neighbor(other, info(2), true));
+    List<Output> c = node.receive(2, new Message.Neighbor(other, info(2), true));
     assertThat(c).containsExactly(
-        new Command.Emit(new OverlayEvent.Dropped(other, id(2), DropReason.UNKNOWN_STREAM, "Neighbor")),
-        new Command.Send(id(2), new Message.Disconnect(other, 1, false)));
+        new Output.Emit(new OverlayEvent.Dropped(other, id(2), DropReason.UNKNOWN_STREAM, "Neighbor")),
+        new Output.Send(id(2), new Message.Disconnect(other, 1, false)));
   }
 
   @Test
   void aDisconnectForAnUnknownStreamIsNotAnswered() {
     StreamId other = StreamId.of("other");
     node.connected(2);
-    List<Command> c = node.receive(2, new Message.Disconnect(other, 1, false));
-    assertThat(c).containsExactly(new Command.Emit(new OverlayEvent.Dropped(other, id(2), DropReason.UNKNOWN_STREAM, "Disconnect")));
+    List<Output> c = node.receive(2, new Message.Disconnect(other, 1, false));
+    assertThat(c).containsExactly(new Output.Emit(new OverlayEvent.Dropped(other, id(2), DropReason.UNKNOWN_STREAM, "Disconnect")));
   }
 
   @Test
   void publishingNeedsAJoinedStreamAndASmallEnoughPayload() {
     assertThat(node.on(new Event.Publish(STREAM, new byte[10])))
-        .containsExactly(new Command.Published(PublishResult.refused(STREAM, PublishResult.Status.NOT_JOINED)));
+        .containsExactly(new Output.Published(PublishResult.refused(STREAM, PublishResult.Status.NOT_JOINED)));
     node.joinWithNeighbors(2);
     assertThat(node.on(new Event.Publish(STREAM, new byte[64 * 1024 + 1])))
-        .containsExactly(new Command.Published(PublishResult.refused(STREAM, PublishResult.Status.TOO_LARGE)));
+        .containsExactly(new Output.Published(PublishResult.refused(STREAM, PublishResult.Status.TOO_LARGE)));
   }
 
   @Test
   void publishingNumbersMessagesAndPushesToNeighbours() {
     node.joinWithNeighbors(2, 3);
-    List<Command> c = node.on(new Event.Publish(STREAM, new byte[] {42}));
+    List<Output> c = node.on(new Event.Publish(STREAM, new byte[] {42}));
     long session = node.stream().session();
     Message.Data expected = new Message.Data(STREAM, id(1), session, 1, 0, new byte[] {42});
     assertThat(c).containsExactly(
-        new Command.Send(id(2), expected),
-        new Command.Send(id(3), expected),
-        new Command.Published(new PublishResult(STREAM, session, 1, PublishResult.Status.SENT, 2, 0)));
-    List<Command> second = node.on(new Event.Publish(STREAM, new byte[] {43}));
-    assertThat(((Command.Published) second.get(second.size() - 1)).result().seq()).isEqualTo(2);
+        new Output.Send(id(2), expected),
+        new Output.Send(id(3), expected),
+        new Output.Published(new PublishResult(STREAM, session, 1, PublishResult.Status.SENT, 2, 0)));
+    List<Output> second = node.on(new Event.Publish(STREAM, new byte[] {43}));
+    assertThat(((Output.Published) second.get(second.size() - 1)).result().seq()).isEqualTo(2);
   }
 
   @Test
   void publishingWithoutNeighboursSaysSo() {
     node.on(new Event.JoinStream(STREAM));
     node.out.clear();
-    List<Command> c = node.on(new Event.Publish(STREAM, new byte[] {1}));
-    assertThat(((Command.Published) c.get(0)).result().status()).isEqualTo(PublishResult.Status.NO_PEERS);
+    List<Output> c = node.on(new Event.Publish(STREAM, new byte[] {1}));
+    assertThat(((Output.Published) c.get(0)).result().status()).isEqualTo(PublishResult.Status.NO_PEERS);
   }
 
   @Test
@@ -144,8 +144,8 @@ class NodeStateTest {
       n.connected(p);
       n.advance(1);
     }
-    List<Command> c = n.connected(7);
-    assertThat(c).containsExactly(new Command.Disconnect(id(2))); // the longest idle, unused
+    List<Output> c = n.connected(7);
+    assertThat(c).containsExactly(new Output.Disconnect(id(2))); // the longest idle, unused
     assertThat(n.state.linkedPeers()).contains(id(7)).doesNotContain(id(2));
   }
 
@@ -153,9 +153,9 @@ class NodeStateTest {
   void whenEveryLinkIsInUseANewOneIsRefused() {
     TestNode n = new TestNode(1, NodeConfig.builder().maxLinks(5).build());
     n.joinWithNeighbors(2, 3, 4, 5, 6);
-    List<Command> c = n.connected(7);
-    assertThat(c).containsExactly(new Command.Disconnect(id(7)),
-        new Command.Emit(new OverlayEvent.PeerRefused(id(7), "link limit reached (5)")));
+    List<Output> c = n.connected(7);
+    assertThat(c).containsExactly(new Output.Disconnect(id(7)),
+        new Output.Emit(new OverlayEvent.PeerRefused(id(7), "link limit reached (5)")));
   }
 
   @Test
@@ -164,16 +164,16 @@ class NodeStateTest {
     n.joinWithNeighbors(2);     // 2 is used by the stream
     n.connected(3);             // 3 dialled us and said nothing
     n.advance(11_000_000_000L);
-    List<Command> c = n.on(new Event.TimerFired(Timer.Housekeeping.INSTANCE));
-    assertThat(c).contains(new Command.Disconnect(id(3))).doesNotContain(new Command.Disconnect(id(2)));
+    List<Output> c = n.on(new Event.TimerFired(Timer.Housekeeping.INSTANCE));
+    assertThat(c).contains(new Output.Disconnect(id(3))).doesNotContain(new Output.Disconnect(id(2)));
   }
 
   @Test
   void joiningBeyondTheStreamLimitIsRefusedWithAnEvent() {
     TestNode n = new TestNode(1, NodeConfig.builder().maxStreams(1).build());
     n.on(new Event.JoinStream(StreamId.of("a")));
-    List<Command> c = n.on(new Event.JoinStream(StreamId.of("b")));
-    assertThat(c).containsExactly(new Command.Emit(new OverlayEvent.Dropped(StreamId.of("b"), null, DropReason.CAPACITY,
+    List<Output> c = n.on(new Event.JoinStream(StreamId.of("b")));
+    assertThat(c).containsExactly(new Output.Emit(new OverlayEvent.Dropped(StreamId.of("b"), null, DropReason.CAPACITY,
         "stream limit reached (1): not joining")));
   }
 

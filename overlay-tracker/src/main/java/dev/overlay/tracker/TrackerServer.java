@@ -49,7 +49,7 @@ public final class TrackerServer implements LinkManager.Listener, AutoCloseable 
   private final EventLoop loop;
   private final LinkManager links;
   private final TrackerHttp http;
-  private final TrackerState.Outbox outbox = this::send;
+  private final TrackerState.Replies outbox = this::send;
   /** The clock the tracker's soft state (TTLs, rate limits) runs on; tests freeze it. */
   private final java.util.function.LongSupplier clock;
   private final java.util.List<java.util.concurrent.Future<?>> scheduled = new java.util.ArrayList<>();

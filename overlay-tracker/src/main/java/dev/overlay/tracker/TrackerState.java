@@ -18,7 +18,7 @@ import java.util.random.RandomGenerator;
 /**
  * A tracker's whole logic, with no IO: which nodes are in which stream, and whom to introduce
  * to a joiner. Input is (now, sender, source address, message); output goes to an
- * {@link Outbox}. The server feeds it from its links, the simulator from virtual ones, tests
+ * {@link Replies}. The server feeds it from its links, the simulator from virtual ones, tests
  * directly.
  *
  * <p>Everything is soft state. A registration lives {@code registrationTtl} after the node's
@@ -40,7 +40,7 @@ import java.util.random.RandomGenerator;
 public final class TrackerState {
 
   /** Where the tracker's answers go. */
-  public interface Outbox {
+  public interface Replies {
     void send(PeerId to, Message.TrackerMessage message);
   }
 
@@ -167,7 +167,7 @@ public final class TrackerState {
   }
 
   /** A message from node {@code from} (the link's authenticated id), from an unknown address. */
-  public void handle(long now, PeerId from, Message.TrackerMessage message, Outbox out) {
+  public void handle(long now, PeerId from, Message.TrackerMessage message, Replies out) {
     handle(now, from, "", message, out);
   }
 
@@ -175,7 +175,7 @@ public final class TrackerState {
    * A message from node {@code from} (the link's authenticated id), whose connection comes from
    * {@code sourceHost} (a literal address; the per-address quotas count its /24 or /48).
    */
-  public void handle(long now, PeerId from, String sourceHost, Message.TrackerMessage message, Outbox out) {
+  public void handle(long now, PeerId from, String sourceHost, Message.TrackerMessage message, Replies out) {
     if (message instanceof Message.TrackerRegister m) {
       register(now, from, group(sourceHost), m, out);
     } else if (message instanceof Message.TrackerLeave m) {
@@ -187,7 +187,7 @@ public final class TrackerState {
     }
   }
 
-  private void register(long now, PeerId from, String group, Message.TrackerRegister m, Outbox out) {
+  private void register(long now, PeerId from, String group, Message.TrackerRegister m, Replies out) {
     StreamId stream = m.stream();
     if (!m.node().id().equals(from)) {
       stats.refusedInvalid++;

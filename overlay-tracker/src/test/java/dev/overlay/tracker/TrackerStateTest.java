@@ -25,7 +25,7 @@ class TrackerStateTest {
   record Sent(PeerId to, Message.TrackerMessage m) {}
 
   private final List<Sent> sent = new ArrayList<>();
-  private final TrackerState.Outbox out = (to, m) -> sent.add(new Sent(to, m));
+  private final TrackerState.Replies out = (to, m) -> sent.add(new Sent(to, m));
 
   private static PeerInfo node(int i) {
     byte[] id = new byte[32];

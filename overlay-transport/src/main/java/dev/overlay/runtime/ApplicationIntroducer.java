@@ -6,18 +6,26 @@ import dev.overlay.spi.Introducer;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * An application's {@link Introducer} as the runtime uses one. The application's code is not
- * trusted to behave: what it throws is logged and taken as no answer (an exception on the loop
- * would skip the rest of the loop's turn: a publish's result, the next timer wake-up), and its
- * answers are checked and bounded as a tracker's are (no nulls, at most
- * {@link #MAX_PEERS_PER_ANSWER} peers, one answer per question).
+ * trusted to behave:
+ * <ul>
+ *   <li>It is called after the core's turn, not inside it (the core asks for introductions while
+ *       it handles an event): an introducer that calls back into the node (a snapshot, a close)
+ *       must not re-enter the core half-way through.</li>
+ *   <li>What it throws is logged and taken as no answer: thrown on the loop, it would cut the
+ *       loop's turn short (a publish's result, the next timer wake-up).</li>
+ *   <li>Its answers are checked and bounded as a tracker's are: no nulls, one answer per
+ *       question, at most {@link #MAX_PEERS_PER_ANSWER} peers (a random sample).</li>
+ * </ul>
  */
 public final class ApplicationIntroducer implements IntroductionSource {
 
@@ -26,22 +34,35 @@ public final class ApplicationIntroducer implements IntroductionSource {
 
   private static final Logger log = LoggerFactory.getLogger(ApplicationIntroducer.class);
 
-  private final java.util.function.Function<StreamId, String> names;
+  private final Function<StreamId, String> names;
+  private final Executor afterTurn;
   private final Introducer introducer;
 
   public ApplicationIntroducer(NodeRuntime runtime, Introducer introducer) {
-    this(runtime::streamName, introducer);
+    this(runtime::streamName, runtime.loop(), introducer);
   }
 
-  /** @param names a stream's name as the application gave it */
-  ApplicationIntroducer(java.util.function.Function<StreamId, String> names, Introducer introducer) {
+  /**
+   * @param names a stream's name as the application gave it
+   * @param afterTurn runs the application's code once the current turn of the loop is over
+   */
+  ApplicationIntroducer(Function<StreamId, String> names, Executor afterTurn, Introducer introducer) {
     this.names = names;
+    this.afterTurn = afterTurn;
     this.introducer = introducer;
   }
 
   @Override
   public void introduce(StreamId stream, Consumer<List<PeerInfo>> answer) {
     String name = names.apply(stream);
+    try {
+      afterTurn.execute(() -> ask(name, answer));
+    } catch (java.util.concurrent.RejectedExecutionException closed) {
+      // the node is closing: nobody waits for the answer
+    }
+  }
+
+  private void ask(String name, Consumer<List<PeerInfo>> answer) {
     AtomicBoolean answered = new AtomicBoolean();
     try {
       introducer.introduce(name, peers -> {
@@ -53,8 +74,10 @@ public final class ApplicationIntroducer implements IntroductionSource {
           // An answer after the node closed: nobody asks any more.
         }
       });
-    } catch (RuntimeException e) {
-      log.warn("introducer {} failed for stream {}: {}", introducer.getClass().getName(), name, e.toString());
+    } catch (VirtualMachineError e) {
+      throw e;
+    } catch (Throwable e) {
+      log.warn("introducer {} failed for stream {}; taken as no answer", introducer.getClass().getName(), name, e);
     }
   }
 
@@ -62,8 +85,10 @@ public final class ApplicationIntroducer implements IntroductionSource {
   public void closing() {
     try {
       introducer.close();
-    } catch (RuntimeException e) {
-      log.warn("introducer {} failed to close: {}", introducer.getClass().getName(), e.toString());
+    } catch (VirtualMachineError e) {
+      throw e;
+    } catch (Throwable e) {
+      log.warn("introducer {} failed to close", introducer.getClass().getName(), e);
     }
   }
 

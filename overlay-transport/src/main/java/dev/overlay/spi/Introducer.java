@@ -12,8 +12,8 @@ import java.util.function.Consumer;
  * <p>The node asks when it joins a stream, and again (with growing waits) while it has no
  * neighbour and no candidate left in the stream. The introducer answers with some members (a
  * handful is enough: the overlay finds the rest), now or later, from any thread, once per
- * question; later answers, null elements and peers past the first 64 (a random sample is kept)
- * are ignored. The peers named are dialled and must prove their keys as any peer must, so a wrong
+ * question; later answers and null elements are ignored, and of more than 64 peers a random 64
+ * are kept. The peers named are dialled and must prove their keys as any peer must, so a wrong
  * or hostile answer costs the node dials within its budgets. An empty answer is fine: the node
  * asks again later. A peer is named by its id as well as its addresses: an introducer that knows
  * only addresses is a list of seeds ({@code OverlayNode.Builder.seeds}).

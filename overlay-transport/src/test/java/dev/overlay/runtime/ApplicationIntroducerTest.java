@@ -20,13 +20,21 @@ class ApplicationIntroducerTest {
   private static final StreamId STREAM = StreamId.of("s");
   private final SplittableRandom rng = new SplittableRandom(7);
   private final List<List<PeerInfo>> answers = new ArrayList<>();
+  /** What the adapter put off until after the loop's turn. */
+  private final List<Runnable> later = new ArrayList<>();
+
+  private void endOfTurn() {
+    List<Runnable> now = new ArrayList<>(later);
+    later.clear();
+    now.forEach(Runnable::run);
+  }
 
   private PeerInfo peer() {
     return new PeerInfo(PeerId.random(rng), 1, List.of(new Candidate(Candidate.Kind.LOCAL, "127.0.0.1", 4000)));
   }
 
   private ApplicationIntroducer adapt(Introducer i) {
-    return new ApplicationIntroducer(id -> id.equals(STREAM) ? "s" : "?", i);
+    return new ApplicationIntroducer(id -> id.equals(STREAM) ? "s" : "?", later::add, i);
   }
 
   @Test
@@ -37,6 +45,7 @@ class ApplicationIntroducerTest {
       asked.add(stream);
       answer.accept(List.of(p));
     }).introduce(STREAM, answers::add);
+    endOfTurn();
     assertThat(asked).containsExactly("s");
     assertThat(answers).containsExactly(List.of(p));
   }
@@ -46,7 +55,8 @@ class ApplicationIntroducerTest {
     ApplicationIntroducer a = adapt((stream, answer) -> {
       throw new IllegalStateException("registry down");
     });
-    a.introduce(STREAM, answers::add); // must not throw: the loop's turn would be cut short
+    a.introduce(STREAM, answers::add);
+    endOfTurn(); // must not throw: the loop's turn would be cut short
     assertThat(answers).isEmpty();
   }
 
@@ -54,6 +64,7 @@ class ApplicationIntroducerTest {
   void onlyTheFirstAnswerCounts() {
     Consumer<List<PeerInfo>>[] kept = new Consumer[1];
     adapt((stream, answer) -> kept[0] = answer).introduce(STREAM, answers::add);
+    endOfTurn();
     PeerInfo first = peer();
     kept[0].accept(List.of(first));
     kept[0].accept(List.of(peer()));
@@ -64,6 +75,7 @@ class ApplicationIntroducerTest {
   void nullsAreDroppedAndANullAnswerIsNoAnswerSoALaterOneStillCounts() {
     Consumer<List<PeerInfo>>[] kept = new Consumer[1];
     adapt((stream, answer) -> kept[0] = answer).introduce(STREAM, answers::add);
+    endOfTurn();
     kept[0].accept(null);
     PeerInfo p = peer();
     kept[0].accept(Arrays.asList(null, p, null));
@@ -75,6 +87,7 @@ class ApplicationIntroducerTest {
     List<PeerInfo> many = new ArrayList<>();
     for (int i = 0; i < 10_000; i++) many.add(peer());
     adapt((stream, answer) -> answer.accept(many)).introduce(STREAM, answers::add);
+    endOfTurn();
     assertThat(answers).hasSize(1);
     assertThat(answers.get(0)).hasSize(ApplicationIntroducer.MAX_PEERS_PER_ANSWER).doesNotHaveDuplicates();
     assertThat(many).containsAll(answers.get(0));
@@ -86,7 +99,26 @@ class ApplicationIntroducerTest {
     adapt((stream, answer) -> kept[0] = answer).introduce(STREAM, peers -> {
       throw new java.util.concurrent.RejectedExecutionException("loop shut down");
     });
+    endOfTurn();
     kept[0].accept(List.of(peer())); // on the application's thread: must not throw there either
+  }
+
+  @Test
+  void theApplicationIsAskedAfterTheCoresTurnNotInsideIt() {
+    List<String> asked = new ArrayList<>();
+    adapt((stream, answer) -> asked.add(stream)).introduce(STREAM, answers::add);
+    assertThat(asked).as("not while the core handles its event").isEmpty();
+    endOfTurn();
+    assertThat(asked).containsExactly("s");
+  }
+
+  @Test
+  void anErrorThatIsNotAnExceptionStaysWithTheIntroducerToo() {
+    adapt((stream, answer) -> {
+      throw new AssertionError("a bug in the application");
+    }).introduce(STREAM, answers::add);
+    endOfTurn();
+    assertThat(answers).isEmpty();
   }
 
   @Test

@@ -29,7 +29,7 @@ public final class TrackerFuzz {
     List<PeerId> nodes = Pool.peers(6);
     long now = 0;
     int[] answers = new int[1];
-    TrackerState.Outbox out = (to, m) -> answers[0]++;
+    TrackerState.Replies out = (to, m) -> answers[0]++;
     for (int step = 0; step < 64 && data.remainingBytes() > 0; step++) {
       now += data.consumeLong(0, 20_000_000_000L);
       Message.TrackerMessage m = message(data, nodes);

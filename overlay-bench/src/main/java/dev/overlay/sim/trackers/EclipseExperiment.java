@@ -43,7 +43,7 @@ public final class EclipseExperiment {
     TrackerState t = new TrackerState(config, new SplittableRandom(seed));
     StreamId stream = StreamId.of("eclipse");
     List<Message.TrackerMessage> replies = new ArrayList<>();
-    TrackerState.Outbox out = (to, m) -> replies.add(m);
+    TrackerState.Replies out = (to, m) -> replies.add(m);
     SplittableRandom rng = new SplittableRandom(seed * 7 + 1);
     Set<PeerId> honestIds = new HashSet<>();
     List<PeerInfo> honestPeers = new ArrayList<>();

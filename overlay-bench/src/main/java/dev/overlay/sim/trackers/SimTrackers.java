@@ -5,7 +5,7 @@ import dev.overlay.core.PeerInfo;
 import dev.overlay.core.StreamId;
 import dev.overlay.introduction.Rendezvous;
 import dev.overlay.protocol.Message;
-import dev.overlay.sim.Introducer;
+import dev.overlay.sim.SimIntroducer;
 import dev.overlay.tracker.TrackerConfig;
 import dev.overlay.tracker.TrackerState;
 import java.util.ArrayList;
@@ -23,7 +23,7 @@ import java.util.SplittableRandom;
  * the runtime does when its tracker link drops (a crashed process's connections are reset).
  * Deterministic for a given seed.
  */
-public final class SimTrackers implements Introducer {
+public final class SimTrackers implements SimIntroducer {
 
   private final List<String> names = new ArrayList<>();
   private final TrackerState[] trackers;
@@ -39,7 +39,7 @@ public final class SimTrackers implements Introducer {
   private long failovers;
   private long unanswered;
   private final List<Message.TrackerMessage> replies = new ArrayList<>(1);
-  private final TrackerState.Outbox outbox = (to, m) -> replies.add(m);
+  private final TrackerState.Replies outbox = (to, m) -> replies.add(m);
 
   /**
    * {@code count} trackers; tracker {@code crashIndex} crashes at {@code crashAtNanos} of

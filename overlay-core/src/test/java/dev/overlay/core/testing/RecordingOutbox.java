@@ -14,64 +14,64 @@ import java.util.List;
 /** An outbox that records every command in order; for tests and for replaying a trace. */
 public final class RecordingOutbox implements Outbox {
 
-  private final List<Command> commands = new ArrayList<>();
+  private final List<Output> commands = new ArrayList<>();
 
   @Override
   public void send(PeerId to, Message message) {
-    commands.add(new Command.Send(to, message));
+    commands.add(new Output.Send(to, message));
   }
 
   @Override
   public void connect(PeerInfo peer) {
-    commands.add(new Command.Connect(peer));
+    commands.add(new Output.Connect(peer));
   }
 
   @Override
   public void disconnect(PeerId peer) {
-    commands.add(new Command.Disconnect(peer));
+    commands.add(new Output.Disconnect(peer));
   }
 
   @Override
   public void schedule(Timer timer, long delayNanos) {
-    commands.add(new Command.Schedule(timer, delayNanos));
+    commands.add(new Output.Schedule(timer, delayNanos));
   }
 
   @Override
   public void deliver(Message.Data message) {
-    commands.add(new Command.Deliver(message));
+    commands.add(new Output.Deliver(message));
   }
 
   @Override
   public void emit(OverlayEvent event) {
-    commands.add(new Command.Emit(event));
+    commands.add(new Output.Emit(event));
   }
 
   @Override
   public void requestIntroductions(StreamId stream) {
-    commands.add(new Command.RequestIntroductions(stream));
+    commands.add(new Output.RequestIntroductions(stream));
   }
 
   @Override
   public void published(PublishResult result) {
-    commands.add(new Command.Published(result));
+    commands.add(new Output.Published(result));
   }
 
   /** Everything recorded so far, oldest first. */
-  public List<Command> commands() {
+  public List<Output> commands() {
     return List.copyOf(commands);
   }
 
   /** Returns what was recorded and forgets it. */
-  public List<Command> drain() {
-    List<Command> out = List.copyOf(commands);
+  public List<Output> drain() {
+    List<Output> out = List.copyOf(commands);
     commands.clear();
     return out;
   }
 
   /** The recorded commands of one type, in order. */
-  public <T extends Command> List<T> commands(Class<T> type) {
+  public <T extends Output> List<T> commands(Class<T> type) {
     List<T> out = new ArrayList<>();
-    for (Command c : commands) {
+    for (Output c : commands) {
       if (type.isInstance(c)) out.add(type.cast(c));
     }
     return out;
@@ -80,8 +80,8 @@ public final class RecordingOutbox implements Outbox {
   /** The messages of one type that were sent, in order. */
   public <T extends Message> List<T> sent(Class<T> type) {
     List<T> out = new ArrayList<>();
-    for (Command c : commands) {
-      if (c instanceof Command.Send s && type.isInstance(s.message())) out.add(type.cast(s.message()));
+    for (Output c : commands) {
+      if (c instanceof Output.Send s && type.isInstance(s.message())) out.add(type.cast(s.message()));
     }
     return out;
   }
@@ -89,8 +89,8 @@ public final class RecordingOutbox implements Outbox {
   /** The events of one type that were emitted, in order. */
   public <T extends OverlayEvent> List<T> events(Class<T> type) {
     List<T> out = new ArrayList<>();
-    for (Command c : commands) {
-      if (c instanceof Command.Emit e && type.isInstance(e.event())) out.add(type.cast(e.event()));
+    for (Output c : commands) {
+      if (c instanceof Output.Emit e && type.isInstance(e.event())) out.add(type.cast(e.event()));
     }
     return out;
   }

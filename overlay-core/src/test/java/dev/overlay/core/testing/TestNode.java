@@ -51,16 +51,16 @@ public final class TestNode {
     return PeerInfo.of(id(n), incarnation);
   }
 
-  public List<Command> on(Event e) {
+  public List<Output> on(Event e) {
     state.handle(now, e);
     return out.drain();
   }
 
-  public List<Command> receive(int from, Message m) {
+  public List<Output> receive(int from, Message m) {
     return on(new Event.Received(id(from), m));
   }
 
-  public List<Command> connected(int peer) {
+  public List<Output> connected(int peer) {
     return on(new Event.PeerConnected(id(peer)));
   }
 

@@ -9,7 +9,7 @@ import java.util.random.RandomGenerator;
  * default picks random live members, which is what a tracker does; the tracker module plugs its
  * real state machine in here.
  */
-public interface Introducer {
+public interface SimIntroducer {
 
   /** What the simulator lets an introducer see and do. */
   interface Context {
@@ -30,7 +30,7 @@ public interface Introducer {
   void request(Context ctx, int node, StreamId stream);
 
   /** Answers with up to {@code count} random live members, after one round trip. */
-  static Introducer randomMembers(int count, long roundTripNanos) {
+  static SimIntroducer randomMembers(int count, long roundTripNanos) {
     return (ctx, node, stream) -> {
       List<Integer> members = ctx.members(stream);
       List<Integer> picked = new java.util.ArrayList<>(count);

@@ -2,17 +2,17 @@ package dev.overlay.broadcast;
 
 import dev.overlay.config.PlumtreeConfig;
 import dev.overlay.config.TreeStrategy;
-import dev.overlay.core.OverlayEvent.DropReason;
 import dev.overlay.core.OverlayEvent;
+import dev.overlay.core.OverlayEvent.DropReason;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.PlumtreeStats;
 import dev.overlay.core.PublishResult;
 import dev.overlay.core.StreamId;
 import dev.overlay.delivery.SeenMessages;
 import dev.overlay.delivery.SeqIntervalSet;
+import dev.overlay.protocol.Message;
 import dev.overlay.protocol.Message.Announcement;
 import dev.overlay.protocol.Message.Data;
-import dev.overlay.protocol.Message;
 import dev.overlay.protocol.MessageRef;
 import dev.overlay.protocol.Outbox;
 import dev.overlay.protocol.Seal;
@@ -43,6 +43,10 @@ import java.util.Map;
  * back to the parent it came from, so the parent never prunes it) and other links lazy.
  *
  * <p>With {@link TreeStrategy#PER_PUBLISHER} each publisher has its own tree.
+ *
+ * <p>The announcements themselves (queueing, folding into ranges, one IHAVE per lazy peer per
+ * flush) are {@link IHaveBatcher}'s job; this class decides who is eager and who is lazy, and
+ * repairs what the tree did not bring.
  */
 public final class Plumtree {
 
@@ -183,21 +187,19 @@ public final class Plumtree {
   private Tree lastTree; // most streams carry one or a few publishers: skip the hash lookup
   private long treeClock; // orders tree use for least-recently-used eviction
   private int maxHopsDelivered; // no announcement can beat the optimisation threshold above this
-  private final LazyQueue lazyQueue;
+  private final IHaveBatcher ihaves;
   /** Announced but not received; null while nothing is missing, which is nearly always. */
   private LinkedHashMap<MessageRef, Missing> missing;
   /** Announced ahead of a tree that is still delivering, by publisher; null while empty. */
   private LinkedHashMap<PeerId, Ahead> ahead;
-  private final Timer.LazyFlush flushTimer;
   private final String missingFullDetail;
-  private boolean flushScheduled;
 
   // Counters live here rather than in a separate object: one cache line fewer per message.
   private long delivered;
   private long dataReceived;
   private long duplicates;
   private long dataSent;
-  private long ihavesSent;
+  private long ihavesSent; // catch-up IHAVEs; the batched ones are counted by the batcher
   private long ihavesReceived;
   private long graftsSent;
   private long prunesSent;
@@ -224,8 +226,7 @@ public final class Plumtree {
     this.out = out;
     this.cache = new MessageCache(stream, config.messageCacheCapacity(), config.messageCacheBytes(),
         config.messageCacheTtlNanos(), layout == CacheLayout.ARENA);
-    this.lazyQueue = new LazyQueue(config.maxPendingAnnouncements(), config.maxAnnouncementSpan());
-    this.flushTimer = new Timer.LazyFlush(stream);
+    this.ihaves = new IHaveBatcher(stream, config, out, this::lazySet);
     this.missingFullDetail = "missing-message table full (" + config.maxMissing() + "): stopped waiting for the oldest";
   }
 
@@ -554,7 +555,7 @@ public final class Plumtree {
     if (neighbors.contains(from) && !demoted(now, from)) {
       Tree tree = tree(ref.publisher());
       if (tree.lazy.contains(from)) {
-        flush();
+        ihaves.flush();
         tree.lazy.remove(from);
       }
     }
@@ -648,8 +649,7 @@ public final class Plumtree {
   // ---- Timers -----------------------------------------------------------------------------
 
   public void onLazyFlush(long now) {
-    flushScheduled = false;
-    flush();
+    ihaves.onTimer();
   }
 
   public void onGraftTimeout(long now, Timer.GraftTimeout timer) {
@@ -777,7 +777,7 @@ public final class Plumtree {
   // ---- Introspection ----------------------------------------------------------------------
 
   public PlumtreeStats stats() {
-    return new PlumtreeStats(delivered, dataReceived, duplicates, dataSent, ihavesSent, ihavesReceived, graftsSent,
+    return new PlumtreeStats(delivered, dataReceived, duplicates, dataSent, ihavesSent + ihaves.sent(), ihavesReceived, graftsSent,
         prunesSent, graftMisses, optimizations, missingEvicted, stalls, gapsRepaired, hopLimited, workBudgetHits, demotions, graftsRefused, missingSize(), ahead == null ? 0 : ahead.size(), saturated, graftsDeferred, deferred);
   }
 
@@ -827,7 +827,7 @@ public final class Plumtree {
 
   /** Pending announcement runs. */
   public int pendingAnnouncements() {
-    return lazyQueue.runs();
+    return ihaves.pending();
   }
 
   public int treeCount() {
@@ -892,14 +892,13 @@ public final class Plumtree {
   }
 
   private void announce(long now, PeerId publisher, long session, long seq, int hops, PeerId from) {
-    if (lazyQueue.add(publisher, session, seq, hops, from)) {
-      flush(); // full: send now rather than drop
-      return;
-    }
-    if (!flushScheduled) {
-      flushScheduled = true;
-      out.schedule(flushTimer, config.lazyFlushIntervalNanos());
-    }
+    ihaves.announce(publisher, session, seq, hops, from);
+  }
+
+  /** The lazy peers of a publisher's tree, for the IHAVE batcher; null when the tree was evicted. */
+  private PeerSet lazySet(PeerId publisher) {
+    Tree tree = existingTree(publisher);
+    return tree == null ? null : tree.lazy;
   }
 
   private void addMissing(long now, MessageRef ref, PeerId from, long firstGraftDelay) {
@@ -1029,64 +1028,5 @@ public final class Plumtree {
     out.send(peer, new Message.Prune(stream, publisher));
     prunesSent++;
     out.emit(new OverlayEvent.Pruned(stream, peer, publisher));
-  }
-
-  /** Sends each lazy peer one IHAVE (or a few, if large) covering everything queued for it. */
-  private void flush() {
-    lazyQueue.seal();
-    int n = lazyQueue.runs();
-    if (n == 0) return;
-    // Lazy sets are small: a list of (peer, announcements) pairs beats a map.
-    List<PeerId> peers = new ArrayList<>();
-    List<List<Announcement>> lists = new ArrayList<>();
-    for (int i = 0; i < n; i++) {
-      PeerId publisher = lazyQueue.publisher(i);
-      Tree tree = existingTree(publisher);
-      if (tree == null) continue; // evicted: its links are all eager again
-      PeerId from = lazyQueue.from(i);
-      for (int j = 0; j < tree.lazy.size(); j++) {
-        PeerId peer = tree.lazy.get(j);
-        if (peer.equals(from)) continue;
-        int slot = indexOfIdentity(peers, peer);
-        if (slot < 0) {
-          slot = peers.size();
-          peers.add(peer);
-          lists.add(new ArrayList<>());
-        }
-        appendAnnouncement(lists.get(slot), publisher, lazyQueue.session(i), lazyQueue.firstSeq(i),
-            lazyQueue.count(i), lazyQueue.hops(i));
-      }
-    }
-    lazyQueue.clear();
-    int max = config.maxAnnouncementsPerIHave();
-    for (int p = 0; p < peers.size(); p++) {
-      List<Announcement> all = lists.get(p);
-      for (int from = 0; from < all.size(); from += max) {
-        out.send(peers.get(p), new Message.IHave(stream, all.subList(from, Math.min(all.size(), from + max))));
-        ihavesSent++;
-      }
-    }
-  }
-
-  private static int indexOfIdentity(List<PeerId> peers, PeerId peer) {
-    for (int i = 0; i < peers.size(); i++) {
-      if (peers.get(i) == peer) return i;
-    }
-    return -1;
-  }
-
-  /** Extends the peer's last range of this publisher session when the run follows on; else starts a new one. */
-  private void appendAnnouncement(List<Announcement> list, PeerId publisher, long session, long firstSeq, int count, int hops) {
-    for (int i = list.size() - 1; i >= 0; i--) {
-      Announcement a = list.get(i);
-      if (a.session() == session && a.publisher().equals(publisher)) {
-        if (a.lastSeq() + 1 == firstSeq && a.count() + count <= config.maxAnnouncementSpan()) {
-          list.set(i, new Announcement(publisher, session, a.firstSeq(), a.count() + count, Math.max(a.hops(), hops)));
-          return;
-        }
-        break;
-      }
-    }
-    list.add(new Announcement(publisher, session, firstSeq, count, hops));
   }
 }

@@ -1,8 +1,8 @@
 package dev.overlay.config;
 
+import dev.overlay.config.HyParViewConfig;
 import dev.overlay.config.PlumtreeConfig;
 import dev.overlay.config.SeenConfig;
-import dev.overlay.config.HyParViewConfig;
 import java.time.Duration;
 
 /**

@@ -1,7 +1,7 @@
 package dev.overlay.node;
 
-import dev.overlay.core.OverlayEvent.DropReason;
 import dev.overlay.core.OverlayEvent;
+import dev.overlay.core.OverlayEvent.DropReason;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.PeerInfo;
 import dev.overlay.protocol.Links;

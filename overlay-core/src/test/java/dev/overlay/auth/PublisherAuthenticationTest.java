@@ -7,8 +7,8 @@ import static dev.overlay.core.testing.TestNode.id;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.overlay.config.AuthConfig;
-import dev.overlay.core.OverlayEvent.DropReason;
 import dev.overlay.core.OverlayEvent;
+import dev.overlay.core.OverlayEvent.DropReason;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.testing.Output;
 import dev.overlay.core.testing.TestNode;

@@ -8,15 +8,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import dev.overlay.config.NodeConfig;
-import dev.overlay.core.OverlayEvent.DropReason;
 import dev.overlay.core.OverlayEvent;
+import dev.overlay.core.OverlayEvent.DropReason;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.PeerInfo;
 import dev.overlay.core.testing.Output;
 import dev.overlay.core.testing.TestNode;
 import dev.overlay.protocol.Event;
-import dev.overlay.protocol.Message.Announcement;
 import dev.overlay.protocol.Message;
+import dev.overlay.protocol.Message.Announcement;
 import dev.overlay.protocol.MessageRef;
 import dev.overlay.protocol.Timer;
 import java.time.Duration;

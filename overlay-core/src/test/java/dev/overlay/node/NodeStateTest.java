@@ -6,8 +6,8 @@ import static dev.overlay.core.testing.TestNode.info;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.overlay.config.NodeConfig;
-import dev.overlay.core.OverlayEvent.DropReason;
 import dev.overlay.core.OverlayEvent;
+import dev.overlay.core.OverlayEvent.DropReason;
 import dev.overlay.core.PublishResult;
 import dev.overlay.core.StreamId;
 import dev.overlay.core.testing.Output;

@@ -7,10 +7,11 @@ module dev.overlay.transport {
   requires transitive dev.overlay.core;
   // The builder takes a caller's EventLoopGroup: Netty's transport is part of the API.
   requires transitive io.netty.transport;
+  // ...and its common module: a caller shuts that group down (EventExecutorGroup).
+  requires transitive io.netty.common;
   requires com.google.protobuf;
   requires io.netty.buffer;
   requires io.netty.codec;
-  requires io.netty.common;
   requires io.netty.handler;
   requires io.netty.resolver.dns;
   requires io.netty.transport.classes.epoll;

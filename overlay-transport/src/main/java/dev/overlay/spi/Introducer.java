@@ -9,8 +9,8 @@ import java.util.function.Consumer;
  * through seeds: a service registry, a configuration file, a discovery protocol of the
  * application's own. Set with {@code OverlayNode.Builder.introducer}.
  *
- * <p>The node asks when it joins a stream, and again (with growing waits) while it has no
- * neighbour and no candidate left in the stream. The introducer answers with some members (a
+ * <p>The node asks when it joins a stream, and again (with growing waits) while it has fewer
+ * neighbours than {@code HyParViewConfig.activeViewMinimum} and no candidate left in the stream. The introducer answers with some members (a
  * handful is enough: the overlay finds the rest), now or later, from any thread, once per
  * question; later answers and null elements are ignored, and of more than 64 peers a random 64
  * are kept. The peers named are dialled and must prove their keys as any peer must, so a wrong

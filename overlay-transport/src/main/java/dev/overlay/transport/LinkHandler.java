@@ -47,13 +47,11 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
   private String closeReason;
   private CloseReason closeKind;
   private ScheduledFuture<?> handshakeTimeout;
-  // Flush bookkeeping, owned by LinkManager (same loop).
   /** Frames read from and queued for this connection, for snapshots. On the loop. */
   long framesIn;
   long framesOut;
-  boolean dirty;
-  boolean deferred;
-  long lastFlush;
+  /** When this connection is flushed: LinkManager's {@link FlushScheduler} keeps it (same loop). */
+  final FlushScheduler.State<LinkHandler> flushState = new FlushScheduler.State<>(this);
   /** Counts our PINGs; the nonce carries no meaning but must differ. */
   private long pingNonce;
   /** Whether this connection still counts against the handshake cap. */

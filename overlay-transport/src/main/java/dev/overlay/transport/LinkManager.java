@@ -149,7 +149,7 @@ public final class LinkManager {
   private final EnumMap<CloseReason, Long> closes = new EnumMap<>(CloseReason.class);
   /** Connections in their TLS or HELLO handshake, against {@code maxHandshakes}. */
   private int handshaking;
-  private final List<LinkHandler> dirty = new ArrayList<>();
+  private final FlushScheduler<LinkHandler> flushes;
   /**
    * Names in a peer's candidates are resolved by Netty's asynchronous DNS resolver on the loop,
    * never by a blocking lookup: a peer advertising a slow name cannot stall the node.
@@ -158,11 +158,6 @@ public final class LinkManager {
   private long linksRefused;
   /** Seed dials under way (a handful at most), by handler. */
   private final java.util.Map<LinkHandler, InetSocketAddress> seedDials = new java.util.HashMap<>();
-  private final List<LinkHandler> deferred = new ArrayList<>();
-  private final Runnable flushDirty = this::flushDirty;
-  private final Runnable flushDeferred = this::flushDeferred;
-  private boolean flushScheduled;
-  private boolean deferredScheduled;
   private PeerInfo self;
   private Frame hello;
   private Channel server;
@@ -196,6 +191,8 @@ public final class LinkManager {
     this.dialGate = new DialGate(config.maxDialsPerSecond(), config.maxDialsInProgress(), config.dialBackoffMinNanos(),
         config.dialBackoffMaxNanos(), random);
     this.backpressure = new Backpressure(config.maxPauseNanos(), clock, this::reading);
+    this.flushes = new FlushScheduler<>(loop, (task, delay) -> loop.schedule(task, delay, TimeUnit.NANOSECONDS), clock,
+        config.flushCoalescingNanos(), this::flushNow);
     this.config = config;
     this.tls = tls;
     this.socketChannel = socketChannel;
@@ -867,57 +864,13 @@ public final class LinkManager {
     return out; // unresolved: the bootstrap's resolver looks names up without blocking
   }
 
-  /**
-   * Flushes are made once per loop turn, and on a busy connection at most once per
-   * {@code flushCoalescing}: a connection flushed longer ago flushes at the end of this turn, a
-   * recently flushed one a little later, together with whatever else is written meanwhile. At
-   * low rates nothing waits; at high rates one TLS record and one system call carry many frames.
-   */
+  /** Something was written to the connection: flushed at the end of this turn or a little later ({@link FlushScheduler}). */
   private void markDirty(LinkHandler h) {
-    if (h.dirty) return;
-    h.dirty = true;
-    dirty.add(h);
-    if (!flushScheduled) {
-      flushScheduled = true;
-      loop.execute(flushDirty); // after the rest of this loop turn
-    }
-  }
-
-  private void flushDirty() {
-    flushScheduled = false;
-    long now = clock.getAsLong();
-    long interval = config.flushCoalescingNanos();
-    for (int i = 0; i < dirty.size(); i++) {
-      LinkHandler h = dirty.get(i);
-      h.dirty = false;
-      if (now - h.lastFlush >= interval) {
-        flushNow(h, now);
-      } else if (!h.deferred) {
-        h.deferred = true;
-        deferred.add(h);
-      }
-    }
-    dirty.clear();
-    if (!deferred.isEmpty() && !deferredScheduled) {
-      deferredScheduled = true;
-      loop.schedule(flushDeferred, interval, TimeUnit.NANOSECONDS);
-    }
-  }
-
-  private void flushDeferred() {
-    deferredScheduled = false;
-    long now = clock.getAsLong();
-    for (int i = 0; i < deferred.size(); i++) {
-      LinkHandler h = deferred.get(i);
-      h.deferred = false;
-      flushNow(h, now);
-    }
-    deferred.clear();
+    flushes.markDirty(h.flushState);
   }
 
   /** Hands Netty the link's batch (and whatever waits in its lanes, while writable), then flushes. */
-  private void flushNow(LinkHandler h, long now) {
-    h.lastFlush = now;
+  private void flushNow(LinkHandler h) {
     PeerId peer = h.peer();
     Link link = peer == null ? null : links.get(peer);
     if (link != null && link.ready == h) {

@@ -2,6 +2,7 @@ package dev.overlay.runtime;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.overlay.testing.ManualExecutor;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.StreamId;
 import dev.overlay.protocol.Message;
+import dev.overlay.testing.ManualExecutor;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;

@@ -1,15 +1,15 @@
-package dev.overlay.runtime;
+package dev.overlay.testing;
 
 import java.util.ArrayDeque;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 
 /** An executor that runs its tasks only when the test says so: another thread, stalled or shut down at will. */
-final class ManualExecutor implements Executor {
+public final class ManualExecutor implements Executor {
 
-  final ArrayDeque<Runnable> tasks = new ArrayDeque<>();
+  public final ArrayDeque<Runnable> tasks = new ArrayDeque<>();
   /** Refuse tasks, as a shut-down executor does. */
-  boolean refuse;
+  public boolean refuse;
 
   @Override
   public void execute(Runnable r) {
@@ -18,7 +18,7 @@ final class ManualExecutor implements Executor {
   }
 
   /** Runs every task, including those the tasks themselves hand over. */
-  void runAll() {
+  public void runAll() {
     while (!tasks.isEmpty()) tasks.poll().run();
   }
 }

@@ -116,6 +116,21 @@ class HostileNetworkTest {
     return p;
   }
 
+  /** Each honest node's view, trees and repair state: what a failed wait needs to be understood. */
+  private static String state(List<OverlayNode> nodes) {
+    StringBuilder sb = new StringBuilder();
+    for (OverlayNode n : nodes) {
+      try {
+        var st = n.snapshot().stream(STREAM);
+        sb.append("\n  ").append(n.peerId()).append(": ").append(st == null ? "not in the stream"
+            : "active " + st.active() + ", trees " + st.trees() + ", " + st.broadcast());
+      } catch (InterruptedException | RuntimeException e) {
+        sb.append("\n  ").append(n.peerId()).append(": no snapshot (").append(e).append(')');
+      }
+    }
+    return sb.toString();
+  }
+
   private static long p99(List<Subscriber> subs, int from, int to) {
     List<Long> all = new ArrayList<>();
     for (Subscriber s : subs) for (long l : s.latencies(from, to)) all.add(l);
@@ -189,7 +204,7 @@ class HostileNetworkTest {
     int baselineEnd = published.get();
     Await.until(DEADLINE, () -> subs.stream().allMatch(s -> s.hasAll(baselineEnd, refused)),
         () -> "the baseline delivered; first missing per subscriber " + subs.stream().map(s -> s.firstMissing(refused)).toList()
-            + " of " + baselineEnd + "; publish results " + statuses);
+            + " of " + baselineEnd + "; publish results " + statuses + state(nodes));
     long heapBefore = usedHeapAfterGc();
     int threadsBefore = Thread.activeCount();
     long downBefore = honestLinksDown.get();
@@ -301,7 +316,7 @@ class HostileNetworkTest {
     int total = published.get();
     Await.until(DEADLINE, () -> subs.stream().allMatch(s -> s.hasAll(total, refused)),
         () -> "every accepted message to every subscriber; first missing: " + subs.stream().map(s -> s.firstMissing(refused)).toList()
-            + " of " + total + "; publish results " + statuses);
+            + " of " + total + "; publish results " + statuses + state(nodes));
 
     phases.add(java.util.Map.entry("end", attackEnd));
     StringBuilder breakdown = new StringBuilder();

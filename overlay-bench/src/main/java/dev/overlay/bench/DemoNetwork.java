@@ -115,6 +115,8 @@ final class DemoNetwork implements AutoCloseable {
    * overload a node raises events by the thousand, and their dispatch would be measured too.
    */
   static volatile boolean logEvents;
+  /** Whether this network's nodes were made with the event log (read once, when they were). */
+  private final boolean eventsLogged;
   private final List<Subscription> subscriptions = new ArrayList<>();
   private volatile boolean measuring;
   /** Wall time each subscriber's handler spends per message: bounds the capacity whatever the machine. */
@@ -134,6 +136,7 @@ final class DemoNetwork implements AutoCloseable {
   DemoNetwork(int count, int loopThreads, int deliveryThreads, boolean handlersOnLoop, TransportConfig transport,
       dev.overlay.config.NodeConfig config) throws Exception {
     boolean epoll = Epoll.isAvailable();
+    eventsLogged = logEvents;
     group = new MultiThreadIoEventLoopGroup(loopThreads, epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
     delivery = Executors.newFixedThreadPool(deliveryThreads, r -> {
       Thread t = new Thread(r, "demo-delivery");
@@ -148,7 +151,7 @@ final class DemoNetwork implements AutoCloseable {
       eventLogs.add(events);
       OverlayNode.Builder b = OverlayNode.builder().identity(NodeIdentity.generate()).eventLoopGroup(group)
           .deliveryExecutor(delivery).transport(transport).config(config).trackers(trackerAddress);
-      if (logEvents) b.listener(events);
+      if (eventsLogged) b.listener(events);
       OverlayNode n = b.build().start();
       nodes.add(n);
     }
@@ -355,7 +358,8 @@ final class DemoNetwork implements AutoCloseable {
         System.err.printf(Locale.ROOT, "node %d misses %,d accepted numbers: %s%n", i, missing.cardinality(), ranges(missing, 8));
       }
       System.err.printf(Locale.ROOT, "node %d events %s; last losses %s; links %s%n", i,
-          logEvents ? eventLogs.get(i).counts : "(not logged)", logEvents ? eventLogs.get(i).lastLosses() : "(not logged)", snap.links());
+          eventsLogged ? eventLogs.get(i).counts : "(not logged)", eventsLogged ? eventLogs.get(i).lastLosses() : "(not logged)",
+          snap.links());
       System.err.printf(Locale.ROOT, "%s: node %d (%s) got %,d of %,d; active %s; trees %s; %s; paused %d, congested links %d, counters %s%n",
           t == null ? "publisher" : t.delivered.get() >= published ? "complete" : "INCOMPLETE", i, nodes.get(i).peerId(),
           t == null ? published : t.delivered.get(), published, st.active(), st.trees(), st.broadcast(),

@@ -98,12 +98,6 @@ class HostileNetworkTest {
     }
   }
 
-  private static long read(byte[] p, int at) {
-    long v = 0;
-    for (int i = 0; i < 8; i++) v = (v << 8) | (p[at + i] & 0xFF);
-    return v;
-  }
-
   private static byte[] payload(long n) {
     byte[] p = new byte[64];
     long t = System.nanoTime();

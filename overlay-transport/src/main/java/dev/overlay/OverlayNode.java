@@ -129,7 +129,7 @@ public final class OverlayNode implements AutoCloseable {
     Duration heartbeat = b.trackerHeartbeat;
     Duration maxRetryAfter = b.trackerMaxRetryAfter;
     Function<IntroducerContext, Introducer> custom = b.introducer;
-    Function<NodeRuntime, IntroductionSource> introducer = custom != null
+    Function<dev.overlay.runtime.IntroductionHost, IntroductionSource> introducer = custom != null
         ? rt -> {
           PeerInfo me = rt.self(); // the factory runs in start(), on the loop, once the node knows its address
           return new ApplicationIntroducer(rt, Objects.requireNonNull(custom.apply(() -> me), "the introducer factory returned null"));
@@ -373,8 +373,6 @@ public final class OverlayNode implements AutoCloseable {
   private NodeSnapshot takeSnapshot() throws Exception {
     return runtime.query(v -> {
       List<NodeSnapshot.Stream> streams = new ArrayList<>();
-      Map<StreamId, NodeSnapshot.Counters> counters = v.streamCounters();
-      NodeSnapshot.Counters none = new NodeSnapshot.Counters(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
       for (StreamState s : v.core().streams()) {
         Plumtree p = s.broadcast();
         List<NodeSnapshot.Tree> trees = new ArrayList<>();
@@ -385,7 +383,7 @@ public final class OverlayNode implements AutoCloseable {
         streams.add(new NodeSnapshot.Stream(v.streamName(s.id()),
             s.membership().activeView().stream().map(PeerInfo::id).toList(),
             s.membership().passiveView().stream().map(PeerInfo::id).toList(), trees,
-            counters.getOrDefault(s.id(), none),
+            v.streamCounters(s.id()),
             p.stats()));
       }
       List<NodeSnapshot.Link> links = new ArrayList<>();

@@ -38,8 +38,8 @@ public final class ApplicationIntroducer implements IntroductionSource {
   private final Executor afterTurn;
   private final Introducer introducer;
 
-  public ApplicationIntroducer(NodeRuntime runtime, Introducer introducer) {
-    this(runtime::streamName, runtime.loop(), introducer);
+  public ApplicationIntroducer(IntroductionHost host, Introducer introducer) {
+    this(host::streamName, host::execute, introducer);
   }
 
   /**

@@ -18,7 +18,7 @@ import java.util.function.Consumer;
  */
 public final class StaticSeeds implements IntroductionSource {
 
-  private final NodeRuntime runtime;
+  private final IntroductionHost runtime;
   private final List<HostPort> seeds;
   private final List<InetSocketAddress> addresses;
   private final Map<InetSocketAddress, PeerInfo> found = new LinkedHashMap<>();
@@ -26,7 +26,7 @@ public final class StaticSeeds implements IntroductionSource {
   private final Set<InetSocketAddress> dialling = new LinkedHashSet<>();
   private final List<Runnable> waiting = new ArrayList<>();
 
-  public StaticSeeds(NodeRuntime runtime, List<HostPort> seeds, List<PeerInfo> peers) {
+  public StaticSeeds(IntroductionHost runtime, List<HostPort> seeds, List<PeerInfo> peers) {
     this.runtime = runtime;
     this.seeds = List.copyOf(seeds);
     this.addresses = seeds.stream().map(HostPort::address).toList();

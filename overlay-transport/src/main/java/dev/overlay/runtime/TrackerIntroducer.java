@@ -81,7 +81,7 @@ public final class TrackerIntroducer implements IntroductionSource {
     }
   }
 
-  private final NodeRuntime runtime;
+  private final IntroductionHost runtime;
   private final List<Tracker> trackers = new ArrayList<>();
   private final Map<PeerId, Tracker> byId = new HashMap<>();
   private final Map<StreamId, Registration> streams = new HashMap<>();
@@ -95,12 +95,12 @@ public final class TrackerIntroducer implements IntroductionSource {
    * the rendezvous order hashes {@code host:port}, so pinning does not change which tracker a
    * stream uses.
    */
-  public TrackerIntroducer(NodeRuntime runtime, List<String> addresses, Duration heartbeat) {
+  public TrackerIntroducer(IntroductionHost runtime, List<String> addresses, Duration heartbeat) {
     this(runtime, addresses, heartbeat, MAX_RETRY_AFTER);
   }
 
   /** With another cap on a tracker's "retry after" (the builder's {@code trackerMaxRetryAfter}). */
-  public TrackerIntroducer(NodeRuntime runtime, List<String> addresses, Duration heartbeat, Duration maxRetryAfter) {
+  public TrackerIntroducer(IntroductionHost runtime, List<String> addresses, Duration heartbeat, Duration maxRetryAfter) {
     if (addresses.isEmpty()) throw new IllegalArgumentException("at least one tracker is needed");
     this.runtime = runtime;
     this.maxRetryAfterMillis = maxRetryAfter.toMillis();

@@ -1,0 +1,49 @@
+package dev.overlay.runtime;
+
+import dev.overlay.core.PeerId;
+import dev.overlay.core.PeerInfo;
+import dev.overlay.core.StreamId;
+import dev.overlay.protocol.Message;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+
+/**
+ * What an {@link IntroductionSource} may ask of its node: the narrow side of the runtime that
+ * trackers and seeds use, so that they can be tested against a fake. Every method but
+ * {@link #execute} is called on the node's loop.
+ */
+public interface IntroductionHost {
+
+  /** This node as peers see it. */
+  PeerInfo self();
+
+  /** The node's clock (monotonic nanoseconds). */
+  long nanoTime();
+
+  /** The active view size of a joined stream, 0 if not joined. */
+  int neighborCount(StreamId stream);
+
+  /** The name the application gave a stream. */
+  String streamName(StreamId stream);
+
+  /** Sends a tracker message on one of the introducer's links; dropped (and counted) without one. */
+  void sendTracker(PeerId to, Message.TrackerMessage message);
+
+  /** Whether a ready link to the peer exists. */
+  boolean isLinked(PeerId peer);
+
+  /** Dials a seed or tracker by address, refusing any key but {@code pinned} (null: any). */
+  void dialSeed(InetSocketAddress address, PeerId pinned);
+
+  /** Closes the link to one of the introducer's peers (a tracker that stopped answering). */
+  void closeLink(PeerId peer);
+
+  /** Runs {@code task} on the loop every {@code period}, until the node closes. */
+  void every(Duration period, Runnable task);
+
+  /** Runs {@code task} on the loop once, after {@code delay}, unless the node closed by then. */
+  void after(Duration delay, Runnable task);
+
+  /** From any thread: runs {@code task} on the loop, unless the node closed by then. */
+  void execute(Runnable task);
+}

@@ -1,5 +1,6 @@
 package dev.overlay.broadcast;
 
+import dev.overlay.broadcast.TreeTable.Tree;
 import dev.overlay.config.PlumtreeConfig;
 import dev.overlay.config.TreeStrategy;
 import dev.overlay.core.OverlayEvent;
@@ -17,13 +18,9 @@ import dev.overlay.protocol.MessageRef;
 import dev.overlay.protocol.Outbox;
 import dev.overlay.protocol.Seal;
 import dev.overlay.protocol.Timer;
-import dev.overlay.util.PeerSet;
 import dev.overlay.util.PeerStamps;
 import java.util.ArrayList;
-import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Plumtree (Leitão, Pereira, Rodrigues: "Epidemic Broadcast Trees", SRDS 2007) for one stream.
@@ -44,125 +41,13 @@ import java.util.Map;
  *
  * <p>With {@link TreeStrategy#PER_PUBLISHER} each publisher has its own tree.
  *
- * <p>The announcements themselves (queueing, folding into ranges, one IHAVE per lazy peer per
- * flush) are {@link IHaveBatcher}'s job; this class decides who is eager and who is lazy, and
- * repairs what the tree did not bring.
+ * <p>This class decides who is eager and who is lazy, and answers GRAFTs; its parts do the rest.
+ * {@link TreeTable} keeps each tree's link states. The announcements themselves (queueing,
+ * folding into ranges, one IHAVE per lazy peer per flush) are {@link IHaveBatcher}'s job.
+ * {@link MissingRepair} fetches what was announced but did not come, and {@link AheadTracker}
+ * holds announcements that run ahead of a tree still delivering, and notices a stalled tree.
  */
 public final class Plumtree {
-
-  /** One tree's link states; a neighbour in neither set is eager in both directions. */
-  static final class Tree {
-    final PeerId publisher; // null for the shared tree
-    /** Neighbours that pruned us: we announce to them instead of pushing. */
-    final PeerSet lazy = new PeerSet(8);
-    /** Neighbours we pruned, with when we last told them: they announce to us. */
-    final PeerStamps pruned = new PeerStamps(8);
-    /** Neighbours we grafted (to repair, or for a shorter path), with when. */
-    final PeerStamps grafted = new PeerStamps(2);
-    long lastUsed;
-
-    Tree(PeerId publisher) {
-      this.publisher = publisher;
-    }
-  }
-
-  /** A message we heard of by IHAVE but have not received. */
-  static final class Missing {
-    final long firstAnnounced;
-    final PeerId[] announcers;
-    int announcerCount;
-    int nextAnnouncer;
-    int attempts;
-    /** How many times every announcer was asked: after the first, all of them were. */
-    int rounds;
-    boolean timerPending;
-
-    Missing(long now, int maxAnnouncers) {
-      firstAnnounced = now;
-      announcers = new PeerId[maxAnnouncers];
-    }
-
-    void addAnnouncer(PeerId peer) {
-      for (int i = 0; i < announcerCount; i++) {
-        if (announcers[i].equals(peer)) return;
-      }
-      if (announcerCount < announcers.length) announcers[announcerCount++] = peer;
-    }
-
-    /** Whether we sent {@code peer} a GRAFT for this message. */
-    boolean asked(PeerId peer) {
-      int askedUpTo = rounds > 0 ? announcerCount : nextAnnouncer; // after a round, every announcer was
-      for (int i = 0; i < askedUpTo; i++) {
-        if (announcers[i].equals(peer)) return true;
-      }
-      return false;
-    }
-
-    /** The peer left: it is asked no more, and its slot is free for a new announcer. */
-    void removeAnnouncer(PeerId peer) {
-      for (int i = 0; i < announcerCount; i++) {
-        if (announcers[i].equals(peer)) {
-          System.arraycopy(announcers, i + 1, announcers, i, announcerCount - i - 1);
-          announcers[--announcerCount] = null;
-          if (i < nextAnnouncer) nextAnnouncer--;
-          return;
-        }
-      }
-    }
-  }
-
-  /**
-   * Announcements of one publisher's messages beyond the highest its tree has delivered, made
-   * while the tree was still delivering: one range per publisher, not an entry and a timer per
-   * message. A {@link Timer.StallCheck} looks at it once per {@code stallTimeout}: numbers the
-   * tree went past without delivering are fetched at once, and if the tree stopped delivering,
-   * everything announced is.
-   */
-  static final class Ahead {
-    final long session;
-    long low; // lowest announced number not yet accounted for
-    long high; // highest announced number
-    final PeerId[] announcers;
-    final long[] announcedUpTo;
-    int announcerCount;
-    boolean checkScheduled;
-    /** When it was last announced to: a range nobody announces to for missingTtl is given up. */
-    long notedAt;
-
-    Ahead(long session, long low, int maxAnnouncers) {
-      this.session = session;
-      this.low = low;
-      this.high = low - 1;
-      this.announcers = new PeerId[maxAnnouncers];
-      this.announcedUpTo = new long[maxAnnouncers];
-    }
-
-    void note(PeerId from, long first, long last) {
-      low = Math.min(low, first);
-      high = Math.max(high, last);
-      for (int i = 0; i < announcerCount; i++) {
-        if (announcers[i].equals(from)) {
-          announcedUpTo[i] = Math.max(announcedUpTo[i], last);
-          return;
-        }
-      }
-      if (announcerCount < announcers.length) {
-        announcers[announcerCount] = from;
-        announcedUpTo[announcerCount++] = last;
-      }
-    }
-
-    void removeAnnouncer(PeerId peer) {
-      for (int i = 0; i < announcerCount; i++) {
-        if (announcers[i].equals(peer)) {
-          System.arraycopy(announcers, i + 1, announcers, i, announcerCount - i - 1);
-          System.arraycopy(announcedUpTo, i + 1, announcedUpTo, i, announcerCount - i - 1);
-          announcers[--announcerCount] = null;
-          return;
-        }
-      }
-    }
-  }
 
   private final StreamId stream;
   private final PlumtreeConfig config;
@@ -180,21 +65,16 @@ public final class Plumtree {
   /** GRAFT answers per peer in its current one-second window: when the window began, and how many. */
   private final PeerStamps answerWindow = new PeerStamps(8);
   private final PeerStamps answerCount = new PeerStamps(8);
-  /** How late the tree brings messages that were announced first. */
+  /** How late the tree brings messages that were announced first: sampled by the repair, read by both waits. */
   private final Lateness lateness = new Lateness();
-  private final Tree sharedTree = new Tree(null);
-  private final LinkedHashMap<PeerId, Tree> publisherTrees = new LinkedHashMap<>();
-  private Tree lastTree; // most streams carry one or a few publishers: skip the hash lookup
-  private long treeClock; // orders tree use for least-recently-used eviction
+  private final TreeTable trees;
   private int maxHopsDelivered; // no announcement can beat the optimisation threshold above this
   private final IHaveBatcher ihaves;
-  /** Announced but not received; null while nothing is missing, which is nearly always. */
-  private LinkedHashMap<MessageRef, Missing> missing;
-  /** Announced ahead of a tree that is still delivering, by publisher; null while empty. */
-  private LinkedHashMap<PeerId, Ahead> ahead;
-  private final String missingFullDetail;
+  private final MissingRepair repair;
+  private final AheadTracker ahead;
 
-  // Counters live here rather than in a separate object: one cache line fewer per message.
+  // Counters live here rather than in a separate object: one cache line fewer per message. (The
+  // repair's and the ranges' rarer ones are kept by MissingRepair and AheadTracker.)
   private long delivered;
   private long dataReceived;
   private long duplicates;
@@ -205,14 +85,11 @@ public final class Plumtree {
   private long prunesSent;
   private long graftMisses;
   private long optimizations;
-  private long missingEvicted;
-  private long stalls;
   private long gapsRepaired;
   private long hopLimited;
   private long demotions;
   private long graftsRefused;
   private long graftsDeferred;
-  private long deferred;
   private long workBudgetHits;
 
   public Plumtree(StreamId stream, PlumtreeConfig config, SeenMessages seen, Outbox out) {
@@ -226,8 +103,10 @@ public final class Plumtree {
     this.out = out;
     this.cache = new MessageCache(stream, config.messageCacheCapacity(), config.messageCacheBytes(),
         config.messageCacheTtlNanos(), layout == CacheLayout.ARENA);
-    this.ihaves = new IHaveBatcher(stream, config, out, this::lazySet);
-    this.missingFullDetail = "missing-message table full (" + config.maxMissing() + "): stopped waiting for the oldest";
+    this.trees = new TreeTable(config, demoted);
+    this.ihaves = new IHaveBatcher(stream, config, out, trees::lazySet);
+    this.repair = new MissingRepair(stream, config, out, lateness, this::beforeRepairGraft, this::deferToRange);
+    this.ahead = new AheadTracker(stream, config, out, seen, lateness, repair);
   }
 
   // ---- Neighbours, from HyParView ---------------------------------------------------------
@@ -240,8 +119,7 @@ public final class Plumtree {
    */
   public void neighborUp(long now, PeerId peer) {
     neighbors.put(peer, now);
-    forget(sharedTree, peer);
-    for (Tree t : publisherTrees.values()) forget(t, peer);
+    trees.forget(peer);
     List<MessageRef> newest = seen.newestRecent(now, config.messageCacheTtlNanos(), config.maxAnnouncementsPerIHave());
     if (!newest.isEmpty()) {
       List<Announcement> catchUp = new ArrayList<>(newest.size());
@@ -263,16 +141,11 @@ public final class Plumtree {
     backedUp.remove(peer);
     answerWindow.remove(peer);
     answerCount.remove(peer);
-    forget(sharedTree, peer);
-    for (Tree t : publisherTrees.values()) forget(t, peer);
-    if (missing != null) {
-      for (Missing m : missing.values()) m.removeAnnouncer(peer);
-    }
-    if (ahead != null) {
-      for (Ahead a : ahead.values()) a.removeAnnouncer(peer);
-    }
+    trees.forget(peer);
+    repair.peerDown(peer);
+    ahead.peerDown(peer);
     for (PeerId publisher : seen.dropFrontRunner(peer)) {
-      Tree tree = existingTree(publisher);
+      Tree tree = trees.existing(publisher);
       MessageRef newest = seen.newest(publisher);
       if (tree == null || newest == null) continue;
       for (PeerId lazyToUs : tree.pruned.toList()) {
@@ -295,8 +168,7 @@ public final class Plumtree {
     if (!neighbors.contains(peer)) return;
     demoted.put(peer, now);
     backedUp.put(peer, now);
-    sharedTree.lazy.add(peer);
-    for (Tree t : publisherTrees.values()) t.lazy.add(peer);
+    trees.makeLazy(peer);
     demotions++;
     out.emit(new OverlayEvent.Demoted(stream, peer));
   }
@@ -322,13 +194,7 @@ public final class Plumtree {
 
   /** The tree's current repair wait, for snapshots and tests. */
   public long repairWaitNanos(long now) {
-    return repairWait(now);
-  }
-
-  private static void forget(Tree t, PeerId peer) {
-    t.lazy.remove(peer);
-    t.pruned.remove(peer);
-    t.grafted.remove(peer);
+    return repair.repairWait(now);
   }
 
   // ---- Publishing -------------------------------------------------------------------------
@@ -344,7 +210,7 @@ public final class Plumtree {
     long seq = message.seq();
     seen.record(now, self, session, seq);
     cache.put(now, message, null, message.seal());
-    Tree tree = tree(self);
+    Tree tree = trees.tree(self);
     int eager = 0;
     int lazy = 0;
     for (int i = 0; i < neighbors.size(); i++) {
@@ -367,7 +233,7 @@ public final class Plumtree {
    * pushed to and announced to. For a message that waits for its seal, this is its result.
    */
   public PublishResult preview(PeerId self, long session, long seq) {
-    Tree tree = existingTree(self);
+    Tree tree = trees.existing(self);
     int lazy = tree == null ? 0 : tree.lazy.size();
     int eager = neighbors.size() - lazy;
     PublishResult.Status status = eager > 0 ? PublishResult.Status.SENT : PublishResult.Status.NO_PEERS;
@@ -387,11 +253,10 @@ public final class Plumtree {
   public void onData(long now, PeerId from, Data message, Seal seal) {
     dataReceived++;
     int outcome = seen.record(now, message.publisher(), message.session(), message.seq(), from);
-    Tree tree = tree(message.publisher());
+    Tree tree = trees.tree(message.publisher());
     if (outcome != SeqIntervalSet.NEW) {
       duplicates++;
-      // A wait for it is over either way: it came, or the seen set gave its hole up (too old).
-      if (missing != null && missing.remove(message.ref()) != null && missing.isEmpty()) missing = null;
+      repair.arrivedAgain(message);
       if (shouldPrune(now, tree, from, message)) prune(now, tree, from, message.publisher());
       return;
     }
@@ -399,15 +264,7 @@ public final class Plumtree {
     if (message.hops() > maxHopsDelivered) maxHopsDelivered = message.hops();
     out.deliver(message);
     cache.put(now, message, from, seal);
-    if (missing != null) {
-      Missing m = missing.remove(message.ref());
-      if (m != null) {
-        // A copy from a peer we did not ask came by the tree, this late. One from a peer we asked
-        // says nothing about the tree (Karn's rule: no sample from a retransmission).
-        if (!m.asked(from)) lateness.sample(now, now - m.firstAnnounced);
-        if (missing.isEmpty()) missing = null;
-      }
-    }
+    repair.arrived(now, message, from); // first: its lateness sample sets the wait repairGap uses
     if (seen.openedGapTo() >= 0) repairGap(now, message, from, seen.openedGapFrom(), seen.openedGapTo());
     if (message.hops() >= Message.MAX_HOPS) {
       // A peer would refuse one more hop (and close the link): delivered here, forwarded nowhere.
@@ -436,7 +293,7 @@ public final class Plumtree {
    * Announcements. A number we have not seen is either behind the highest we have (the tree went
    * past it: fetch it as the paper does, after {@code graftTimeout1}), or ahead of it. Ahead, and
    * with the tree still delivering, it is on its way: it only goes on the publisher's
-   * {@link Ahead} range. Ahead, with the tree silent, it is missing like any other.
+   * {@link AheadTracker.Ahead} range. Ahead, with the tree silent, it is missing like any other.
    */
   public void onIHave(long now, PeerId from, Message.IHave ihave) {
     ihavesReceived++;
@@ -452,38 +309,25 @@ public final class Plumtree {
       long last = a.firstSeq() + span - 1;
       long seq = seen.firstUnseen(publisher, session, a.firstSeq());
       if (deferred) {
-        if (seq <= last) deferAnnounced(now, publisher, session, seq, last, from);
+        if (seq <= last) ahead.deferAnnounced(now, publisher, session, seq, last, from);
         continue;
       }
       long highest = seen.highest(publisher, session);
       for (; seq <= last; seq = seen.firstUnseen(publisher, session, seq + 1)) {
-        if (seq > highest && treeDelivering(now, publisher, session)) {
-          noteAhead(now, publisher, session, seq, last, from);
+        if (seq > highest && ahead.treeDelivering(now, publisher, session)) {
+          ahead.note(now, publisher, session, seq, last, from);
           break;
         }
         if (budget-- <= 0) {
           overBudget(from, "IHAVE");
           deferred = true;
-          deferAnnounced(now, publisher, session, seq, last, from);
+          ahead.deferAnnounced(now, publisher, session, seq, last, from);
           break;
         }
-        addMissing(now, new MessageRef(publisher, session, seq), from, repairWait(now));
+        repair.add(now, new MessageRef(publisher, session, seq), from, repair.repairWait(now));
       }
       if (!ihave.catchUp() && !deferred) maybeOptimize(now, from, a, last);
     }
-  }
-
-  /**
-   * Announced numbers past the frame's work budget: kept on the publisher's range, fetched a
-   * bounded number at a time. Only for a publisher whose messages we have had, in the session
-   * its range already follows: announcements are not signed, and a made-up publisher or session
-   * must cost nothing. Never evicts (and so fetches) another publisher's range.
-   */
-  private void deferAnnounced(long now, PeerId publisher, long session, long seq, long last, PeerId from) {
-    if (!seen.knows(publisher)) return;
-    Ahead existing = ahead == null ? null : ahead.get(publisher);
-    boolean room = existing != null ? existing.session == session : ahead == null || ahead.size() < config.maxPublisherTrees();
-    if (room) noteAhead(now, publisher, session, seq, last, from);
   }
 
   /**
@@ -509,39 +353,7 @@ public final class Plumtree {
     gapsRepaired++;
     long span = Math.min(config.maxAnnouncementSpan(), config.maxMissingPerFrame());
     for (long seq = Math.max(gapFrom, gapTo - span + 1); seq <= gapTo; seq++) {
-      addMissing(now, new MessageRef(message.publisher(), message.session(), seq), from, repairWait(now));
-    }
-  }
-
-  /** Whether this publisher's tree brought us a new message of the session within {@code stallTimeout}. */
-  private boolean treeDelivering(long now, PeerId publisher, long session) {
-    long last = seen.lastNewAt(publisher, session);
-    return last != Long.MIN_VALUE && now - last < stallWait(now);
-  }
-
-  private void noteAhead(long now, PeerId publisher, long session, long first, long last, PeerId from) {
-    if (ahead == null) ahead = new LinkedHashMap<>();
-    Ahead a = ahead.get(publisher);
-    if (a != null && a.session != session) {
-      // The publisher restarted: what it announced of its old session is fetched now.
-      ahead.remove(publisher);
-      fetchAhead(now, publisher, a);
-      a = null;
-    }
-    if (a == null) {
-      if (ahead.size() >= config.maxPublisherTrees()) { // bounded: the oldest range is fetched, not forgotten
-        Map.Entry<PeerId, Ahead> eldest = ahead.entrySet().iterator().next();
-        ahead.remove(eldest.getKey());
-        fetchAhead(now, eldest.getKey(), eldest.getValue());
-      }
-      a = new Ahead(session, first, config.maxAnnouncersPerMissing());
-      ahead.put(publisher, a);
-    }
-    a.note(from, first, last);
-    a.notedAt = now;
-    if (!a.checkScheduled) {
-      a.checkScheduled = true;
-      out.schedule(new Timer.StallCheck(stream, publisher), stallWait(now));
+      repair.add(now, new MessageRef(message.publisher(), message.session(), seq), from, repair.repairWait(now));
     }
   }
 
@@ -553,7 +365,7 @@ public final class Plumtree {
   public void onGraft(long now, PeerId from, Message.Graft graft) {
     MessageRef ref = graft.ref();
     if (neighbors.contains(from) && !demoted(now, from)) {
-      Tree tree = tree(ref.publisher());
+      Tree tree = trees.tree(ref.publisher());
       if (tree.lazy.contains(from)) {
         ihaves.flush();
         tree.lazy.remove(from);
@@ -597,27 +409,6 @@ public final class Plumtree {
   }
 
   /**
-   * How long an announced message may take to come by the tree before it is fetched: the
-   * configured {@code graftTimeout1}, or, when the tree runs later than that, its measured
-   * lateness plus four deviations (as TCP derives its retransmission timeout, RFC 6298), at most
-   * {@link Lateness#MAX_NANOS}. Under load the tree is late, not broken; a fixed timer turned
-   * that lateness into repair traffic, which made the overload worse.
-   */
-  private long repairWait(long now) {
-    return Math.max(config.graftTimeout1Nanos(), lateness.timeoutNanos(now));
-  }
-
-  /** How long a tree may be silent before it is taken for stalled: never less than the repair wait. */
-  private long stallWait(long now) {
-    return Math.max(config.stallTimeoutNanos(), lateness.timeoutNanos(now));
-  }
-
-  /** The wait before the next announcer is asked: graftTimeout2, doubling with each attempt (at most 16 times). */
-  private long retryWait(int attempts) {
-    return config.graftTimeout2Nanos() << Math.min(Math.max(0, attempts - 1), 4);
-  }
-
-  /**
    * Whether a GRAFT answer of {@code bytes} to {@code peer} fits its budget now
    * ({@code graftAnswerBytesPerSecond} in each one-second window). In bytes, not answers: an
    * answer carries its seal again, up to 4 KiB, so that a count would not bound the bandwidth.
@@ -643,7 +434,7 @@ public final class Plumtree {
 
   /** The peer gets this publisher's messages sooner from someone else: announce, do not push. */
   public void onPrune(long now, PeerId from, Message.Prune prune) {
-    if (neighbors.contains(from)) tree(prune.publisher()).lazy.add(from);
+    if (neighbors.contains(from)) trees.tree(prune.publisher()).lazy.add(from);
   }
 
   // ---- Timers -----------------------------------------------------------------------------
@@ -653,132 +444,25 @@ public final class Plumtree {
   }
 
   public void onGraftTimeout(long now, Timer.GraftTimeout timer) {
-    Missing m = missing == null ? null : missing.get(timer.ref());
-    if (m == null || m.attempts != timer.attempt() || !m.timerPending) return; // stale
-    m.timerPending = false;
-    MessageRef ref = timer.ref();
-    if (m.nextAnnouncer >= m.announcerCount) {
-      if (m.announcerCount == 0) return; // wait for another announcement
-      // Every announcer was asked and none answered: one that refused while backpressured, or
-      // whose answer was lost with its link, still has it. Ask them again, each wait longer,
-      // until missingTtl; waiting for a new announcement lost messages under overload.
-      m.nextAnnouncer = 0;
-      m.rounds++;
-    }
-    PeerId peer = m.announcers[m.nextAnnouncer++];
-    m.attempts++;
-    if (neighbors.contains(peer)) {
-      // The GRAFT makes us eager at the peer's end, whichever round it is: so at ours too, or the
-      // two disagree on the link (the simulator's invariant check found it, SimulationPropertiesTest).
-      Tree tree = tree(ref.publisher());
-      tree.pruned.remove(peer);
-      if (m.rounds == 0) tree.grafted.put(peer, now); // a retry is no sample of who was faster
-    }
-    out.send(peer, new Message.Graft(stream, ref, true));
-    graftsSent++;
-    out.emit(new OverlayEvent.Grafted(stream, peer, ref.publisher(), false));
-    m.timerPending = true;
-    out.schedule(new Timer.GraftTimeout(stream, ref, m.attempts), retryWait(m.attempts));
+    repair.onGraftTimeout(now, timer);
   }
 
-  /**
-   * See {@link Ahead}. Fetching is bounded per check ({@code maxMissingPerFrame} numbers); what is
-   * left stays on the range and the next check, soon, goes on with it.
-   */
+  /** See {@link AheadTracker}. */
   public void onStallCheck(long now, PeerId publisher) {
-    Ahead a = ahead == null ? null : ahead.get(publisher);
-    if (a == null) return;
-    a.checkScheduled = false;
-    if (a.announcerCount == 0 || now - a.notedAt > config.missingTtlNanos()) {
-      // Everyone who announced it left, or nobody has for missingTtl (as a missing entry
-      // expires): given up, so that a range no one serves costs no work for ever.
-      removeAhead(publisher);
-      return;
-    }
-    // Numbers the tree has gone past without delivering will not come by it: fetch them now.
-    long passed = Math.min(seen.highest(publisher, a.session), a.high);
-    if (a.low <= passed) {
-      long before = a.low;
-      a.low = fetchRange(now, publisher, a, a.low, passed);
-      if (a.low > before) a.notedAt = now; // being fetched: not abandoned for want of new announcements
-      if (a.low <= passed) {
-        checkAgain(publisher, a, config.graftTimeout2Nanos());
-        return;
-      }
-    }
-    if (a.low > a.high) {
-      removeAhead(publisher);
-      return;
-    }
-    long last = seen.lastNewAt(publisher, a.session);
-    if (last != Long.MIN_VALUE && now - last < stallWait(now)) {
-      checkAgain(publisher, a, last + stallWait(now) - now);
-      return;
-    }
-    // The tree has gone quiet while others have newer messages: it is broken somewhere above us.
-    stalls++;
-    long before = a.low;
-    a.low = fetchRange(now, publisher, a, a.low, a.high);
-    if (a.low > before) a.notedAt = now;
-    if (a.low > a.high) removeAhead(publisher);
-    else checkAgain(publisher, a, config.graftTimeout2Nanos());
-  }
-
-  private void checkAgain(PeerId publisher, Ahead a, long delay) {
-    a.checkScheduled = true;
-    out.schedule(new Timer.StallCheck(stream, publisher), delay);
-  }
-
-  /** Everything announced in the range and still unseen becomes missing, grafted at once, up to the budget. */
-  private void fetchAhead(long now, PeerId publisher, Ahead a) {
-    fetchRange(now, publisher, a, a.low, a.high);
-  }
-
-  /** Makes unseen numbers from..to missing, at most {@code maxMissingPerFrame}; returns the first one left. */
-  private long fetchRange(long now, PeerId publisher, Ahead a, long from, long to) {
-    int budget = config.maxMissingPerFrame(); // bounds one event's work, as for a frame
-    long seq = seen.firstUnseen(publisher, a.session, from);
-    for (; seq <= to; seq = seen.firstUnseen(publisher, a.session, seq + 1)) {
-      if (budget-- <= 0) return seq;
-      if (missing != null && missing.size() >= config.maxMissing()) return seq; // the repair window is full: later
-      MessageRef ref = null;
-      for (int i = 0; i < a.announcerCount; i++) {
-        if (a.announcedUpTo[i] < seq) continue;
-        if (ref == null) ref = new MessageRef(publisher, a.session, seq);
-        addMissing(now, ref, a.announcers[i], 0);
-      }
-    }
-    return to + 1;
-  }
-
-  private void removeAhead(PeerId publisher) {
-    ahead.remove(publisher);
-    if (ahead.isEmpty()) ahead = null;
+    ahead.onStallCheck(now, publisher);
   }
 
   /** Periodic upkeep: cache and missing-table TTLs. */
   public void housekeeping(long now) {
     cache.expire(now);
-    if (missing == null) return;
-    Iterator<Map.Entry<MessageRef, Missing>> it = missing.entrySet().iterator();
-    while (it.hasNext()) {
-      Missing m = it.next().getValue();
-      if (now - m.firstAnnounced < config.missingTtlNanos()) break; // insertion order: the rest are newer
-      it.remove();
-    }
-    if (missing.isEmpty()) missing = null;
-  }
-
-  private void removeMissing(MessageRef ref) {
-    missing.remove(ref);
-    if (missing.isEmpty()) missing = null;
+    repair.expire(now);
   }
 
   // ---- Introspection ----------------------------------------------------------------------
 
   public PlumtreeStats stats() {
-    return new PlumtreeStats(delivered, dataReceived, duplicates, dataSent, ihavesSent + ihaves.sent(), ihavesReceived, graftsSent,
-        prunesSent, graftMisses, optimizations, missingEvicted, stalls, gapsRepaired, hopLimited, workBudgetHits, demotions, graftsRefused, missingSize(), ahead == null ? 0 : ahead.size(), saturated, graftsDeferred, deferred);
+    return new PlumtreeStats(delivered, dataReceived, duplicates, dataSent, ihavesSent + ihaves.sent(), ihavesReceived, graftsSent + repair.graftsSent(),
+        prunesSent, graftMisses, optimizations, repair.evicted(), ahead.stalls(), gapsRepaired, hopLimited, workBudgetHits, demotions, graftsRefused, missingSize(), ahead.size(), saturated, graftsDeferred, ahead.deferred());
   }
 
   public List<PeerId> neighbors() {
@@ -787,7 +471,7 @@ public final class Plumtree {
 
   /** The neighbours we push {@code publisher}'s messages to (null: the shared tree). */
   public List<PeerId> eagerPeers(PeerId publisher) {
-    Tree t = existingTree(publisher);
+    Tree t = trees.existing(publisher);
     List<PeerId> eager = new ArrayList<>();
     for (int i = 0; i < neighbors.size(); i++) {
       PeerId n = neighbors.get(i);
@@ -798,19 +482,19 @@ public final class Plumtree {
 
   /** The neighbours that pruned us: we only announce {@code publisher}'s messages to them. */
   public List<PeerId> lazyPeers(PeerId publisher) {
-    Tree t = existingTree(publisher);
+    Tree t = trees.existing(publisher);
     return t == null ? List.of() : t.lazy.toList();
   }
 
   /** The neighbours we pruned: they only announce {@code publisher}'s messages to us. */
   public List<PeerId> prunedPeers(PeerId publisher) {
-    Tree t = existingTree(publisher);
+    Tree t = trees.existing(publisher);
     return t == null ? List.of() : t.pruned.toList();
   }
 
   /** The publishers with their own tree (empty under {@link TreeStrategy#SHARED}). */
   public List<PeerId> treeKeys() {
-    return new ArrayList<>(publisherTrees.keySet());
+    return trees.publishers();
   }
 
   public int cacheSize() {
@@ -822,7 +506,7 @@ public final class Plumtree {
   }
 
   public int missingSize() {
-    return missing == null ? 0 : missing.size();
+    return repair.size();
   }
 
   /** Pending announcement runs. */
@@ -831,113 +515,35 @@ public final class Plumtree {
   }
 
   public int treeCount() {
-    return config.treeStrategy() == TreeStrategy.SHARED ? 1 : publisherTrees.size();
+    return trees.count();
   }
 
   /** Whether every tree's lazy set only holds current neighbours. */
   public boolean lazySetsWithinNeighbors() {
-    if (!within(sharedTree)) return false;
-    for (Tree t : publisherTrees.values()) {
-      if (!within(t)) return false;
-    }
-    return true;
-  }
-
-  private boolean within(Tree t) {
-    for (int i = 0; i < t.lazy.size(); i++) {
-      if (!neighbors.contains(t.lazy.get(i))) return false;
-    }
-    for (int i = 0; i < t.pruned.size(); i++) {
-      if (!neighbors.contains(t.pruned.get(i))) return false;
-    }
-    for (int i = 0; i < t.grafted.size(); i++) {
-      if (!neighbors.contains(t.grafted.get(i))) return false;
-    }
-    return true;
+    return trees.within(neighbors);
   }
 
   // ---- Internals --------------------------------------------------------------------------
-
-  private Tree tree(PeerId publisher) {
-    if (config.treeStrategy() == TreeStrategy.SHARED) return sharedTree;
-    Tree t = existingTree(publisher);
-    if (t == null) {
-      if (publisherTrees.size() >= config.maxPublisherTrees()) evictLeastRecentlyUsedTree();
-      t = new Tree(publisher);
-      for (int i = 0; i < demoted.size(); i++) t.lazy.add(demoted.get(i)); // held off the eager path (an expired hold ends at its first GRAFT)
-      publisherTrees.put(publisher, t);
-      lastTree = t;
-    }
-    t.lastUsed = ++treeClock;
-    return t;
-  }
-
-  private Tree existingTree(PeerId publisher) {
-    if (config.treeStrategy() == TreeStrategy.SHARED) return sharedTree;
-    Tree t = lastTree;
-    if (t != null && (t.publisher == publisher || t.publisher.equals(publisher))) return t;
-    t = publisherTrees.get(publisher);
-    if (t != null) lastTree = t;
-    return t;
-  }
-
-  /** If the evicted tree's publisher returns, its tree starts all-eager and prunes itself back into shape. */
-  private void evictLeastRecentlyUsedTree() {
-    Tree oldest = null;
-    for (Tree t : publisherTrees.values()) {
-      if (oldest == null || t.lastUsed < oldest.lastUsed) oldest = t;
-    }
-    publisherTrees.remove(oldest.publisher);
-    if (oldest == lastTree) lastTree = null;
-  }
 
   private void announce(long now, PeerId publisher, long session, long seq, int hops, PeerId from) {
     ihaves.announce(publisher, session, seq, hops, from);
   }
 
-  /** The lazy peers of a publisher's tree, for the IHAVE batcher; null when the tree was evicted. */
-  private PeerSet lazySet(PeerId publisher) {
-    Tree tree = existingTree(publisher);
-    return tree == null ? null : tree.lazy;
+  /**
+   * Before a repair GRAFT: it makes us eager at the peer's end, whichever round it is, so at ours
+   * too, or the two disagree on the link (the simulator's invariant check found it,
+   * SimulationPropertiesTest). Only for a peer that is still a neighbour.
+   */
+  private void beforeRepairGraft(long now, MessageRef ref, PeerId peer, boolean firstRound) {
+    if (!neighbors.contains(peer)) return;
+    Tree tree = trees.tree(ref.publisher());
+    tree.pruned.remove(peer);
+    if (firstRound) tree.grafted.put(peer, now); // a retry is no sample of who was faster
   }
 
-  private void addMissing(long now, MessageRef ref, PeerId from, long firstGraftDelay) {
-    if (missing == null) missing = new LinkedHashMap<>();
-    Missing m = missing.get(ref);
-    if (m == null) {
-      if (missing.size() >= config.maxMissing()) {
-        // The table is the repair window: past it, a number waits in its publisher's range and
-        // is fetched as entries leave. Giving the oldest wait up lost messages under overload.
-        if (deferToRange(now, ref, from)) return;
-        Iterator<MessageRef> it = missing.keySet().iterator();
-        it.next();
-        it.remove(); // the oldest wait is given up
-        missingEvicted++;
-        // Under overload this runs for every announced message: no string building per eviction.
-        out.emit(new OverlayEvent.Dropped(stream, null, DropReason.CAPACITY, missingFullDetail));
-      }
-      m = new Missing(now, config.maxAnnouncersPerMissing());
-      missing.put(ref, m);
-      m.addAnnouncer(from);
-      m.timerPending = true;
-      out.schedule(new Timer.GraftTimeout(stream, ref, 0), firstGraftDelay);
-      return;
-    }
-    m.addAnnouncer(from);
-    if (!m.timerPending && m.nextAnnouncer < m.announcerCount) {
-      // Every earlier announcer was tried; try the new one after the short timeout.
-      m.timerPending = true;
-      out.schedule(new Timer.GraftTimeout(stream, ref, m.attempts), retryWait(m.attempts));
-    }
-  }
-
-  /** Keeps {@code ref} in its publisher's announced range, if that needs no other range evicted. */
+  /** The repair table is full: {@code ref} waits in its publisher's range if it can (the repair/range cycle closes here). */
   private boolean deferToRange(long now, MessageRef ref, PeerId from) {
-    Ahead a = ahead == null ? null : ahead.get(ref.publisher());
-    if (a == null ? ahead != null && ahead.size() >= config.maxPublisherTrees() : a.session != ref.session()) return false;
-    deferred++;
-    noteAhead(now, ref.publisher(), ref.session(), ref.seq(), ref.seq(), from);
-    return true;
+    return ahead.deferToRange(now, ref, from);
   }
 
   /**
@@ -959,7 +565,7 @@ public final class Plumtree {
     int eagerHops = cache.hops(slot);
     if (parent == null || parent.equals(lazyPeer)) return;
     if (eagerHops - a.hops() < config.optimizationThreshold()) return;
-    Tree tree = tree(a.publisher());
+    Tree tree = trees.tree(a.publisher());
     if (!tree.pruned.contains(lazyPeer)) return;
     long tried = tree.grafted.stamp(lazyPeer, Long.MIN_VALUE);
     if (tried != Long.MIN_VALUE && now - tried < config.optimizationBackoffNanos()) return; // it lost the race before

@@ -2,7 +2,6 @@ package dev.overlay.transport;
 
 import dev.overlay.TransportEvent;
 import dev.overlay.config.TransportConfig;
-import dev.overlay.core.Candidate;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.PeerInfo;
 import dev.overlay.identity.TlsContexts;
@@ -10,7 +9,6 @@ import dev.overlay.protocol.Message;
 import dev.overlay.wire.WireCodec;
 import dev.overlay.wire.proto.Frame;
 import dev.overlay.wire.proto.Hello;
-import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
@@ -22,15 +20,9 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.WriteBufferWaterMark;
-import io.netty.channel.epoll.EpollDatagramChannel;
-import io.netty.channel.epoll.EpollSocketChannel;
-import io.netty.channel.socket.DatagramChannel;
 import io.netty.channel.socket.ServerSocketChannel;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioDatagramChannel;
 import io.netty.handler.ssl.SslHandler;
-import io.netty.resolver.dns.DnsAddressResolverGroup;
-import io.netty.resolver.dns.DnsServerAddressStreamProviders;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -52,6 +44,12 @@ import org.slf4j.LoggerFactory;
  * <p>It carries out the core's {@code connect}, {@code send} and {@code disconnect}, and reports
  * back {@link Listener#linkUp}, {@link Listener#linkDown} (only for links the core did not close)
  * and {@link Listener#dialFailed}.
+ *
+ * <p>This class keeps the link table: which connection is a peer's link, what waits to be
+ * written to it, and the slow-peer policy. Its helpers each do one job: {@link Dialer} (which
+ * addresses to dial, under which budget, seeds), {@link TcpConnector} (opening connections,
+ * names resolved without blocking), {@link FlushScheduler} (when batches are flushed) and
+ * {@link Backpressure} (when reading pauses and publishes are refused).
  */
 public final class LinkManager {
 
@@ -94,12 +92,11 @@ public final class LinkManager {
     void event(TransportEvent event);
   }
 
-  /** One peer's link: its ready channel (or none yet), the dial under way, what waits to be written. */
+  /** One peer's link: its ready channel (or none yet; {@link Dialer} has the dial under way), what waits to be written. */
   private static final class Link {
     final PeerId peer;
     PeerInfo info;
     LinkHandler ready;
-    Dial dial;
     long incarnation;
     final OutboundQueue queue;
     long shed;
@@ -121,28 +118,14 @@ public final class LinkManager {
     }
   }
 
-  /** One dial: the addresses to try, in order, and the connection being tried. */
-  private static final class Dial {
-    final List<InetSocketAddress> addresses;
-    int next;
-    LinkHandler attempt;
-    String lastError = "no address to dial";
-
-    Dial(List<InetSocketAddress> addresses) {
-      this.addresses = addresses;
-    }
-  }
-
   private final EventLoop loop;
   private final TransportConfig config;
   private final TlsContexts tls;
-  private final Class<? extends SocketChannel> socketChannel;
   private final Class<? extends ServerSocketChannel> serverChannel;
   private final Listener listener;
   private final IdCache ids = new IdCache();
   private final Map<PeerId, Link> links = new HashMap<>();
-  private final DialBackoff backoff;
-  private final DialGate dialGate;
+  private final Dialer dialer;
   private final LongSupplier clock;
   private final int maxPayloadBytes;
   private final LogBudget logBudget;
@@ -150,14 +133,7 @@ public final class LinkManager {
   /** Connections in their TLS or HELLO handshake, against {@code maxHandshakes}. */
   private int handshaking;
   private final FlushScheduler<LinkHandler> flushes;
-  /**
-   * Names in a peer's candidates are resolved by Netty's asynchronous DNS resolver on the loop,
-   * never by a blocking lookup: a peer advertising a slow name cannot stall the node.
-   */
-  private final DnsAddressResolverGroup resolver;
   private long linksRefused;
-  /** Seed dials under way (a handful at most), by handler. */
-  private final java.util.Map<LinkHandler, InetSocketAddress> seedDials = new java.util.HashMap<>();
   private PeerInfo self;
   private Frame hello;
   private Channel server;
@@ -188,19 +164,35 @@ public final class LinkManager {
     this.clock = clock;
     this.maxPayloadBytes = maxPayloadBytes;
     this.logBudget = new LogBudget(log, TimeUnit.SECONDS.toNanos(10), clock);
-    this.dialGate = new DialGate(config.maxDialsPerSecond(), config.maxDialsInProgress(), config.dialBackoffMinNanos(),
-        config.dialBackoffMaxNanos(), random);
     this.backpressure = new Backpressure(config.maxPauseNanos(), clock, this::reading);
     this.flushes = new FlushScheduler<>(loop, (task, delay) -> loop.schedule(task, delay, TimeUnit.NANOSECONDS), clock,
         config.flushCoalescingNanos(), this::flushNow);
     this.config = config;
     this.tls = tls;
-    this.socketChannel = socketChannel;
     this.serverChannel = serverChannel;
     this.listener = listener;
-    this.backoff = new DialBackoff(config.dialBackoffMinNanos(), config.dialBackoffMaxNanos(), 4096, random);
-    Class<? extends DatagramChannel> udp = socketChannel == EpollSocketChannel.class ? EpollDatagramChannel.class : NioDatagramChannel.class;
-    this.resolver = new DnsAddressResolverGroup(udp, DnsServerAddressStreamProviders.platformDefault());
+    this.dialer = new Dialer(config, random, clock, loop, (task, delay) -> loop.schedule(task, delay, TimeUnit.NANOSECONDS),
+        new TcpConnector(loop, config, tls, socketChannel, this::initPipeline, this::closed), listener, new Dialer.Links() {
+          @Override
+          public boolean closed() {
+            return closed;
+          }
+
+          @Override
+          public LinkHandler handler(PeerId expected, boolean pinned, String remote) {
+            return new LinkHandler(LinkManager.this, expected, pinned, true, remote);
+          }
+
+          @Override
+          public void exhausted(PeerId peer) {
+            Link link = links.get(peer);
+            if (link != null && link.ready == null) {
+              framesDropped += link.queue.releaseAll();
+              links.remove(peer);
+              uncongest(link);
+            }
+          }
+        });
   }
 
   // ---- Lifecycle ----------------------------------------------------------------------------
@@ -217,7 +209,7 @@ public final class LinkManager {
         // Set on the listening socket, so that accepted ones start with it (the window scale is
         // agreed in the handshake).
         .option(ChannelOption.SO_RCVBUF, config.socketReceiveBufferBytes() > 0 ? config.socketReceiveBufferBytes() : null)
-        .childOption(io.netty.channel.epoll.EpollChannelOption.TCP_NOTSENT_LOWAT, unsentLowWater(serverChannel))
+        .childOption(io.netty.channel.epoll.EpollChannelOption.TCP_NOTSENT_LOWAT, TcpConnector.unsentLowWater(config, serverChannel))
         .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK,
             new WriteBufferWaterMark(config.writeBufferLowWaterMark(), config.writeBufferHighWaterMark()))
         .childHandler(new ChannelInitializer<SocketChannel>() {
@@ -247,7 +239,7 @@ public final class LinkManager {
     closed = true;
     for (PeerId peer : new ArrayList<>(links.keySet())) disconnect(peer);
     if (server != null) server.close();
-    resolver.close();
+    dialer.close();
   }
 
   /** Closes every link and the listening socket at once, as a crash would. */
@@ -256,12 +248,13 @@ public final class LinkManager {
     for (Link link : new ArrayList<>(links.values())) {
       drop(link);
       if (link.ready != null) link.ready.close(CloseReason.SHUTDOWN, "node shutting down");
-      if (link.dial != null && link.dial.attempt != null) link.dial.attempt.close(CloseReason.SHUTDOWN, "node shutting down");
+      LinkHandler attempt = dialer.attempt(link.peer);
+      if (attempt != null) attempt.close(CloseReason.SHUTDOWN, "node shutting down");
       uncongest(link);
     }
     links.clear();
     if (server != null) server.close();
-    resolver.close();
+    dialer.close();
   }
 
   // ---- The core's commands ------------------------------------------------------------------
@@ -283,18 +276,8 @@ public final class LinkManager {
       links.put(peer, link);
     }
     if (!info.candidates().isEmpty()) link.info = info;
-    if (link.ready != null || link.dial != null) return;
-    Dial dial = new Dial(addresses(link.info != null ? link.info : info));
-    link.dial = dial;
-    long wait = backoff.delay(peer);
-    if (wait > 0) {
-      Link l = link;
-      loop.schedule(() -> {
-        if (l.dial == dial && links.get(l.peer) == l) tryNext(l);
-      }, wait, TimeUnit.NANOSECONDS);
-    } else {
-      tryNext(link);
-    }
+    if (link.ready != null) return;
+    dialer.dial(peer, link.info != null ? link.info : info);
   }
 
   /** Dials a seed known only by address; its id is learnt from the handshake. */
@@ -307,30 +290,7 @@ public final class LinkManager {
    * the connection is refused ({@link CloseReason#PINNED_KEY_MISMATCH}).
    */
   public void dialSeed(InetSocketAddress address, PeerId pinned) {
-    if (closed) return;
-    LinkHandler h = new LinkHandler(this, pinned, pinned != null, true, addressKey(address));
-    seedDials.put(h, address);
-    String refused = dialGate.tryStart(clock.getAsLong(), addressKey(address), true);
-    if (refused != null) {
-      // Not even started: report it as the dial's failure, from the loop, not from inside the caller.
-      h.closing(CloseReason.CONNECT_FAILED, "not dialled: " + refused);
-      loop.execute(() -> {
-        seedDials.remove(h);
-        listener.seedFailed(address, h.closeReason());
-      });
-      return;
-    }
-    h.gated = true;
-    connectChannel(address, h);
-  }
-
-  private static String addressKey(InetSocketAddress a) {
-    return a.getHostString() + ":" + a.getPort();
-  }
-
-  /** The address a seed dial was asked for, as the caller gave it (the channel may not have one). */
-  private InetSocketAddress seedAddress(LinkHandler h) {
-    return seedDials.remove(h);
+    dialer.dialSeed(address, pinned);
   }
 
   /**
@@ -381,8 +341,7 @@ public final class LinkManager {
     Link link = links.remove(peer);
     if (link == null) return;
     uncongest(link);
-    if (link.dial != null && link.dial.attempt != null) link.dial.attempt.close(CloseReason.DIAL_CANCELLED, "dial cancelled");
-    link.dial = null;
+    dialer.cancel(peer);
     LinkHandler h = link.ready;
     link.ready = null;
     if (h != null) {
@@ -505,14 +464,11 @@ public final class LinkManager {
 
   void ready(LinkHandler h) {
     handshakeDone(h);
-    if (h.gated) {
-      h.gated = false;
-      dialGate.finished(clock.getAsLong(), h.remote(), true);
-    }
+    dialer.finished(h, true);
     PeerId peer = h.peer();
     PeerInfo info = h.peerInfo();
     Link link = links.get(peer);
-    if (h.dialer() && seedDials.containsKey(h)) listener.seedFound(seedAddress(h), info);
+    dialer.seedReady(h, info);
     if (link == null) {
       if (links.size() >= config.maxLinks()) { // no one gets a new entry in a full table
         linksRefused++;
@@ -546,8 +502,8 @@ public final class LinkManager {
         return; // the core already knows the link is up
       }
     }
-    if (link.dial != null && link.dial.attempt != h) {
-      LinkHandler ours = link.dial.attempt;
+    if (dialer.dialling(peer) && dialer.attempt(peer) != h) {
+      LinkHandler ours = dialer.attempt(peer);
       if (ours != null && ours.channel() != null && ours.channel().isActive() && !h.dialer()
           && self.id().compareTo(peer) < 0) {
         // Both dialled at once and ours reached the peer: the peer keeps the connection dialled
@@ -557,15 +513,15 @@ public final class LinkManager {
       }
       // Detached first: closing it may call closed() at once, which would take it for a failed
       // dial, try the next address or, with none left, remove this link before it is up.
-      link.dial = null;
+      dialer.detach(peer);
       if (ours != null) ours.close(CloseReason.SUPERSEDED, "superseded: the peer dialled us first");
     }
-    link.dial = null;
+    dialer.detach(peer);
     link.ready = h;
     applyReading(link); // a new link waits with the others
     link.info = info;
     link.incarnation = info.incarnation();
-    backoff.success(peer);
+    dialer.linked(peer);
     listener.event(new TransportEvent.LinkUp(peer, h.remote(), !h.dialer()));
     listener.linkUp(peer, info);
     drainAndFlush(link);
@@ -583,19 +539,15 @@ public final class LinkManager {
 
   void closed(LinkHandler h) {
     handshakeDone(h);
-    if (h.gated) {
-      h.gated = false;
-      dialGate.finished(clock.getAsLong(), h.remote(), false);
-    }
+    dialer.finished(h, false);
     count(h.closeKind());
     PeerId peer = h.peer();
     Link link = peer == null ? null : links.get(peer);
     if (link == null && h.expected() != null) link = links.get(h.expected());
-    if (link != null && link.dial != null && link.dial.attempt == h) {
-      link.dial.lastError = h.closeReason();
-      link.dial.attempt = null;
+    if (link != null && dialer.attempt(link.peer) == h) {
+      dialer.attemptFailed(link.peer, h.closeReason());
       if (h.closeKind().rejected()) reject(h);
-      tryNext(link);
+      dialer.tryNext(link.peer);
       return;
     }
     if (link != null && link.ready == h) {
@@ -609,9 +561,7 @@ public final class LinkManager {
       listener.linkDown(peer, h.closeReason());
       return;
     }
-    if (h.dialer() && !h.ready() && seedDials.containsKey(h)) {
-      listener.seedFailed(seedAddress(h), h.closeReason());
-    }
+    dialer.seedClosed(h);
     if (h.closeKind().rejected()) reject(h);
   }
 
@@ -771,77 +721,12 @@ public final class LinkManager {
     out.put("backpressure_paused_now", backpressure.paused() ? 1L : 0L);
     out.put("links_congested_now", links.values().stream().filter(l -> l.congested).count());
     out.put("slow_peer_demotions", slowPeerDemotions);
-    out.put("dials_in_progress", (long) dialGate.inProgress());
-    out.put("dials_refused_budget", dialGate.refusedBudget());
-    out.put("dials_refused_in_progress", dialGate.refusedInProgress());
-    out.put("dials_refused_backoff", dialGate.refusedBackoff());
+    dialer.counters(out);
     for (CloseReason r : CloseReason.values()) out.put(r.counterName(), closes.getOrDefault(r, 0L));
     return out;
   }
 
   // ---- Internals ----------------------------------------------------------------------------
-
-  private void tryNext(Link link) {
-    Dial dial = link.dial;
-    if (dial == null || closed) return;
-    while (dial.next < dial.addresses.size()) {
-      String refused = dialGate.tryStart(clock.getAsLong(), addressKey(dial.addresses.get(dial.next)));
-      if (refused == null) break;
-      dial.lastError = "not dialled " + dial.addresses.get(dial.next) + ": " + refused;
-      dial.next++;
-    }
-    if (dial.next >= dial.addresses.size()) {
-      link.dial = null;
-      backoff.failure(link.peer);
-      if (link.ready == null) {
-        framesDropped += link.queue.releaseAll();
-        links.remove(link.peer);
-        uncongest(link);
-      }
-      String address = dial.addresses.isEmpty() ? "-" : dial.addresses.get(dial.addresses.size() - 1).toString();
-      listener.event(new TransportEvent.DialFailed(link.peer, address, dial.lastError));
-      listener.dialFailed(link.peer, dial.lastError);
-      return;
-    }
-    InetSocketAddress address = dial.addresses.get(dial.next++);
-    LinkHandler h = new LinkHandler(this, link.peer, true, addressKey(address));
-    h.gated = true;
-    dial.attempt = h;
-    connectChannel(address, h);
-  }
-
-  /** TCP_NOTSENT_LOWAT for epoll channels, or null (no such option for NIO). */
-  private Long unsentLowWater(Class<?> channelClass) {
-    boolean epoll = channelClass.getName().startsWith("io.netty.channel.epoll.");
-    return epoll && config.unsentLowWaterBytes() > 0 ? (long) config.unsentLowWaterBytes() : null;
-  }
-
-  private void connectChannel(InetSocketAddress address, LinkHandler handler) {
-    Bootstrap b = new Bootstrap()
-        .group(loop)
-        .channel(socketChannel)
-        .resolver(resolver)
-        .option(ChannelOption.ALLOCATOR, ALLOCATOR)
-        .option(ChannelOption.TCP_NODELAY, true)
-        .option(ChannelOption.SO_RCVBUF, config.socketReceiveBufferBytes() > 0 ? config.socketReceiveBufferBytes() : null)
-        .option(io.netty.channel.epoll.EpollChannelOption.TCP_NOTSENT_LOWAT, unsentLowWater(socketChannel))
-        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) TimeUnit.NANOSECONDS.toMillis(config.connectTimeoutNanos()))
-        .option(ChannelOption.WRITE_BUFFER_WATER_MARK,
-            new WriteBufferWaterMark(config.writeBufferLowWaterMark(), config.writeBufferHighWaterMark()))
-        .handler(new ChannelInitializer<SocketChannel>() {
-          @Override
-          protected void initChannel(SocketChannel ch) {
-            initPipeline(ch, tls.client().newHandler(ch.alloc(), address.getHostString(), address.getPort()), handler);
-          }
-        });
-    b.connect(address).addListener((ChannelFutureListener) f -> {
-      if (!f.isSuccess()) {
-        // The channel never became active, so channelInactive will not report it: do it here.
-        handler.close(CloseReason.CONNECT_FAILED, "connect to " + address + " failed: " + f.cause().getMessage());
-        closed(handler);
-      }
-    });
-  }
 
   /** Every connection's pipeline: TLS, framing, keep-alive, then the link's own handler. */
   void initPipeline(Channel ch, SslHandler ssl, LinkHandler handler) {
@@ -852,16 +737,6 @@ public final class LinkManager {
         .addLast("frames", new FrameDecoder(config.maxFrameBytes()))
         .addLast("keepalive", new KeepAliveHandler(config.keepAliveIntervalNanos(), config.idleTimeoutNanos()))
         .addLast("link", handler);
-  }
-
-  private List<InetSocketAddress> addresses(PeerInfo info) {
-    List<InetSocketAddress> out = new ArrayList<>();
-    for (Candidate.Kind kind : new Candidate.Kind[] {Candidate.Kind.LOCAL, Candidate.Kind.REFLEXIVE}) {
-      for (Candidate c : info.candidates()) {
-        if (c.kind() == kind) out.add(InetSocketAddress.createUnresolved(c.host(), c.port()));
-      }
-    }
-    return out; // unresolved: the bootstrap's resolver looks names up without blocking
   }
 
   /** Something was written to the connection: flushed at the end of this turn or a little later ({@link FlushScheduler}). */

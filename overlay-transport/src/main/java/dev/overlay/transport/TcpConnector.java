@@ -1,0 +1,97 @@
+package dev.overlay.transport;
+
+import dev.overlay.config.TransportConfig;
+import dev.overlay.identity.TlsContexts;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.epoll.EpollDatagramChannel;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.socket.DatagramChannel;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioDatagramChannel;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.resolver.dns.DnsAddressResolverGroup;
+import io.netty.resolver.dns.DnsServerAddressStreamProviders;
+import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/**
+ * Opens TCP connections on the node's loop with the node's socket options, TLS as the client,
+ * and the node's pipeline.
+ *
+ * <p>Names in a peer's candidates are resolved by Netty's asynchronous DNS resolver on the loop,
+ * never by a blocking lookup: a peer advertising a slow name cannot stall the node.
+ */
+final class TcpConnector implements Connector {
+
+  /** Installs the node's pipeline on a new channel: TLS, framing, keep-alive, the link's handler. */
+  interface Pipeline {
+    void init(Channel ch, SslHandler ssl, LinkHandler handler);
+  }
+
+  private final EventLoop loop;
+  private final TransportConfig config;
+  private final TlsContexts tls;
+  private final Class<? extends SocketChannel> socketChannel;
+  private final Pipeline pipeline;
+  private final Consumer<LinkHandler> failed;
+  private final DnsAddressResolverGroup resolver;
+
+  /** @param failed reports a connection that never became active (channelInactive will not) */
+  TcpConnector(EventLoop loop, TransportConfig config, TlsContexts tls, Class<? extends SocketChannel> socketChannel,
+      Pipeline pipeline, Consumer<LinkHandler> failed) {
+    this.loop = loop;
+    this.config = config;
+    this.tls = tls;
+    this.socketChannel = socketChannel;
+    this.pipeline = pipeline;
+    this.failed = failed;
+    Class<? extends DatagramChannel> udp = socketChannel == EpollSocketChannel.class ? EpollDatagramChannel.class : NioDatagramChannel.class;
+    this.resolver = new DnsAddressResolverGroup(udp, DnsServerAddressStreamProviders.platformDefault());
+  }
+
+  @Override
+  public void connect(InetSocketAddress address, LinkHandler handler) {
+    Bootstrap b = new Bootstrap()
+        .group(loop)
+        .channel(socketChannel)
+        .resolver(resolver)
+        .option(ChannelOption.ALLOCATOR, LinkManager.ALLOCATOR)
+        .option(ChannelOption.TCP_NODELAY, true)
+        .option(ChannelOption.SO_RCVBUF, config.socketReceiveBufferBytes() > 0 ? config.socketReceiveBufferBytes() : null)
+        .option(io.netty.channel.epoll.EpollChannelOption.TCP_NOTSENT_LOWAT, unsentLowWater(config, socketChannel))
+        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) TimeUnit.NANOSECONDS.toMillis(config.connectTimeoutNanos()))
+        .option(ChannelOption.WRITE_BUFFER_WATER_MARK,
+            new WriteBufferWaterMark(config.writeBufferLowWaterMark(), config.writeBufferHighWaterMark()))
+        .handler(new ChannelInitializer<SocketChannel>() {
+          @Override
+          protected void initChannel(SocketChannel ch) {
+            pipeline.init(ch, tls.client().newHandler(ch.alloc(), address.getHostString(), address.getPort()), handler);
+          }
+        });
+    b.connect(address).addListener((ChannelFutureListener) f -> {
+      if (!f.isSuccess()) {
+        // The channel never became active, so channelInactive will not report it: do it here.
+        handler.close(CloseReason.CONNECT_FAILED, "connect to " + address.getHostString() + ":" + address.getPort() + " failed: " + f.cause().getMessage());
+        failed.accept(handler);
+      }
+    });
+  }
+
+  @Override
+  public void close() {
+    resolver.close();
+  }
+
+  /** TCP_NOTSENT_LOWAT for epoll channels, or null (no such option for NIO). */
+  static Long unsentLowWater(TransportConfig config, Class<?> channelClass) {
+    boolean epoll = channelClass.getName().startsWith("io.netty.channel.epoll.");
+    return epoll && config.unsentLowWaterBytes() > 0 ? (long) config.unsentLowWaterBytes() : null;
+  }
+}

@@ -1,0 +1,218 @@
+package dev.overlay.transport;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.overlay.TransportEvent;
+import dev.overlay.config.TransportConfig;
+import dev.overlay.core.Candidate;
+import dev.overlay.core.PeerId;
+import dev.overlay.core.PeerInfo;
+import dev.overlay.protocol.Message;
+import dev.overlay.testing.ManualExecutor;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+/** Which addresses a dial tries, in what order, under which budget, and how it ends; no network. */
+class DialerTest {
+
+  private static final SplittableRandom IDS = new SplittableRandom(7);
+  private static final PeerId PEER = PeerId.random(IDS);
+
+  private final List<String> log = new ArrayList<>();
+  private final List<Attempt> attempts = new ArrayList<>();
+  private final List<Delayed> delayed = new ArrayList<>();
+  private final ManualExecutor loop = new ManualExecutor();
+  private boolean closed;
+  private long now = 1_000_000_000L;
+  private Dialer dialer = dialer(TransportConfig.defaults());
+
+  private record Attempt(InetSocketAddress address, LinkHandler handler) {}
+
+  private record Delayed(Runnable task, long delayNanos) {}
+
+  private Dialer dialer(TransportConfig config) {
+    return new Dialer(config, new SplittableRandom(1), () -> now, loop, (task, delay) -> delayed.add(new Delayed(task, delay)),
+        (address, handler) -> attempts.add(new Attempt(address, handler)), new LinkManager.Listener() {
+          @Override
+          public void linkUp(PeerId peer, PeerInfo info) {}
+
+          @Override
+          public void linkDown(PeerId peer, String reason) {}
+
+          @Override
+          public void dialFailed(PeerId peer, String reason) {
+            log.add("dialFailed " + reason);
+          }
+
+          @Override
+          public void received(PeerId peer, Message message, int frameBytes) {}
+
+          @Override
+          public void seedFound(InetSocketAddress address, PeerInfo info) {
+            log.add("seedFound " + address.getPort());
+          }
+
+          @Override
+          public void seedFailed(InetSocketAddress address, String reason) {
+            log.add("seedFailed " + address.getPort() + " " + reason);
+          }
+
+          @Override
+          public void event(TransportEvent event) {
+            if (event instanceof TransportEvent.DialFailed f) log.add("event " + f.address() + " " + f.reason());
+          }
+        }, new Dialer.Links() {
+          @Override
+          public boolean closed() {
+            return closed;
+          }
+
+          @Override
+          public LinkHandler handler(PeerId expected, boolean pinned, String remote) {
+            return new LinkHandler(null, expected, pinned, true, remote); // never in a pipeline here
+          }
+
+          @Override
+          public void exhausted(PeerId peer) {
+            log.add("exhausted");
+          }
+        });
+  }
+
+  private static PeerInfo peer(Candidate... candidates) {
+    return new PeerInfo(PEER, 1, List.of(candidates));
+  }
+
+  private static Candidate local(int port) {
+    return new Candidate(Candidate.Kind.LOCAL, "10.0.0.1", port);
+  }
+
+  private static Candidate reflexive(int port) {
+    return new Candidate(Candidate.Kind.REFLEXIVE, "203.0.113.1", port);
+  }
+
+  /** The attempt fails as LinkManager reports it: out of the gate, then the dial moves on. */
+  private void fail(Attempt a, String why) {
+    a.handler().close(CloseReason.CONNECT_FAILED, why);
+    dialer.finished(a.handler(), false);
+    dialer.attemptFailed(PEER, a.handler().closeReason());
+    dialer.tryNext(PEER);
+  }
+
+  @Test
+  void localCandidatesAreTriedBeforeReflexiveOnesOneAtATimeUnresolved() {
+    dialer.dial(PEER, peer(reflexive(2000), local(1000)));
+
+    assertThat(attempts).singleElement().satisfies(a -> {
+      assertThat(a.address().getPort()).isEqualTo(1000);
+      assertThat(a.address().isUnresolved()).as("names are looked up by the connector, without blocking").isTrue();
+      assertThat(a.handler().expected()).isEqualTo(PEER);
+      assertThat(a.handler().gated).isTrue();
+    });
+    assertThat(dialer.attempt(PEER)).isSameAs(attempts.get(0).handler());
+  }
+
+  @Test
+  void aFailedAttemptMovesOnAndTheLastOneEndsTheDialWithItsError() {
+    dialer.dial(PEER, peer(local(1000), reflexive(2000)));
+    fail(attempts.get(0), "refused");
+    assertThat(attempts).hasSize(2);
+    assertThat(attempts.get(1).address().getPort()).isEqualTo(2000);
+    assertThat(log).isEmpty();
+
+    fail(attempts.get(1), "timed out");
+
+    assertThat(log).containsExactly("exhausted", "event 203.0.113.1:2000 timed out", "dialFailed timed out");
+    assertThat(dialer.dialling(PEER)).isFalse();
+  }
+
+  @Test
+  void aPeerWithNoAddressFailsAtOnce() {
+    dialer.dial(PEER, peer());
+    assertThat(attempts).isEmpty();
+    assertThat(log).containsExactly("exhausted", "event - no address to dial", "dialFailed no address to dial");
+  }
+
+  @Test
+  void aPeerWhoseDialFailedWaitsItsBackoffAndACancelledWaitDialsNothing() {
+    dialer.dial(PEER, peer(local(1000)));
+    fail(attempts.get(0), "refused");
+    attempts.clear();
+
+    dialer.dial(PEER, peer(local(1000)));
+    assertThat(attempts).isEmpty();
+    assertThat(delayed).singleElement().satisfies(d -> assertThat(d.delayNanos()).isPositive());
+
+    dialer.cancel(PEER);
+    delayed.get(0).task().run();
+    assertThat(attempts).as("the wait belonged to a dial no longer wanted").isEmpty();
+
+    dialer.dial(PEER, peer(local(1001))); // another address: 1000 itself is in the gate's backoff now
+    delayed.get(1).task().run();
+    assertThat(attempts).hasSize(1);
+  }
+
+  @Test
+  void addressesTheGateRefusesAreSkippedWithTheirReason() {
+    dialer = dialer(TransportConfig.builder().maxDialsInProgress(1).build());
+    PeerId other = PeerId.random(IDS);
+    dialer.dial(other, new PeerInfo(other, 1, List.of(local(9000)))); // takes the one slot
+
+    dialer.dial(PEER, peer(local(1000)));
+
+    assertThat(attempts).hasSize(1);
+    assertThat(log).hasSize(3);
+    assertThat(log.get(0)).isEqualTo("exhausted");
+    assertThat(log.get(2)).startsWith("dialFailed not dialled 10.0.0.1:1000: ").contains("in progress");
+  }
+
+  @Test
+  void cancellingClosesTheAttempt() {
+    dialer.dial(PEER, peer(local(1000)));
+    LinkHandler h = attempts.get(0).handler();
+
+    dialer.cancel(PEER);
+
+    assertThat(h.closeKind()).isEqualTo(CloseReason.DIAL_CANCELLED);
+    assertThat(dialer.dialling(PEER)).isFalse();
+  }
+
+  @Test
+  void aPinnedSeedMustProveItsKeyAndIsReportedFoundOnce() {
+    PeerId pinned = PeerId.random(IDS);
+    InetSocketAddress seed = InetSocketAddress.createUnresolved("seed.example", 7000);
+    dialer.dialSeed(seed, pinned);
+    LinkHandler h = attempts.get(0).handler();
+    assertThat(h.expected()).isEqualTo(pinned);
+
+    dialer.seedReady(h, peer());
+    dialer.seedReady(h, peer());
+    dialer.seedClosed(h);
+
+    assertThat(log).containsExactly("seedFound 7000");
+  }
+
+  @Test
+  void aSeedDialTheBudgetRefusesIsReportedFromTheLoopNotFromInsideTheCaller() {
+    dialer = dialer(TransportConfig.builder().maxDialsInProgress(1).build());
+    dialer.dial(PEER, peer(local(1000)));
+
+    dialer.dialSeed(InetSocketAddress.createUnresolved("seed.example", 7000), null);
+    assertThat(log).isEmpty();
+
+    loop.runAll();
+    assertThat(log).singleElement().asString().startsWith("seedFailed 7000 not dialled: ");
+  }
+
+  @Test
+  void aClosingNodeDialsNothing() {
+    closed = true;
+    dialer.dial(PEER, peer(local(1000)));
+    dialer.dialSeed(InetSocketAddress.createUnresolved("seed.example", 7000), null);
+    assertThat(attempts).isEmpty();
+  }
+}

@@ -1,5 +1,8 @@
 package dev.overlay.tracker;
 
+import dev.overlay.transport.CloseReason;
+import dev.overlay.transport.LinkManager;
+
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -87,8 +90,8 @@ final class TrackerHttp {
     TrackerState.Stats s = state.stats();
     long now = System.nanoTime();
     if (now - lastJoinsAt >= 1_000_000_000L) { // a rate over the time since the last scrape (at least 1 s)
-      joinsPerSecond = (s.joinsAnswered - lastJoins) * 1e9 / (now - lastJoinsAt);
-      lastJoins = s.joinsAnswered;
+      joinsPerSecond = (s.joinsAnswered() - lastJoins) * 1e9 / (now - lastJoinsAt);
+      lastJoins = s.joinsAnswered();
       lastJoinsAt = now;
     }
     StringBuilder b = new StringBuilder(2048);
@@ -96,24 +99,25 @@ final class TrackerHttp {
     gauge(b, "overlay_tracker_streams", "Streams with at least one registered node.", state.streams());
     gauge(b, "overlay_tracker_links", "Open links from nodes.", server.linksOpen);
     gauge(b, "overlay_tracker_joins_per_second", "Introductions answered per second, since the previous scrape.", joinsPerSecond);
-    counter(b, "overlay_tracker_registers_total", "Registrations and heartbeats accepted.", s.registers);
-    counter(b, "overlay_tracker_joins_total", "Introductions answered.", s.joinsAnswered);
-    counter(b, "overlay_tracker_leaves_total", "Nodes that left a stream.", s.leaves);
-    counter(b, "overlay_tracker_expired_total", "Registrations forgotten for want of a heartbeat.", s.expired);
-    counter(b, "overlay_tracker_stale_total", "Statuses dropped because a newer one from the same node was already held.", s.stale);
+    counter(b, "overlay_tracker_registers_total", "Registrations and heartbeats accepted.", s.registers());
+    counter(b, "overlay_tracker_joins_total", "Introductions answered.", s.joinsAnswered());
+    counter(b, "overlay_tracker_leaves_total", "Nodes that left a stream.", s.leaves());
+    counter(b, "overlay_tracker_expired_total", "Registrations forgotten for want of a heartbeat.", s.expired());
+    counter(b, "overlay_tracker_stale_total", "Statuses dropped because a newer one from the same node was already held.", s.stale());
     b.append("# HELP overlay_tracker_refused_total Requests refused, by reason.\n# TYPE overlay_tracker_refused_total counter\n");
-    b.append("overlay_tracker_refused_total{reason=\"rate_limited\"} ").append(s.refusedRateLimited).append('\n');
-    b.append("overlay_tracker_refused_total{reason=\"full\"} ").append(s.refusedFull).append('\n');
-    b.append("overlay_tracker_refused_total{reason=\"invalid\"} ").append(s.refusedInvalid + server.notForTracker).append('\n');
-    b.append("overlay_tracker_refused_total{reason=\"quota\"} ").append(s.refusedQuota).append('\n');
-    counter(b, "overlay_tracker_restarts_total", "Registrations replaced by a newer incarnation of their node (a restart).", s.restarts);
+    b.append("overlay_tracker_refused_total{reason=\"rate_limited\"} ").append(s.refusedRateLimited()).append('\n');
+    b.append("overlay_tracker_refused_total{reason=\"full\"} ").append(s.refusedFull()).append('\n');
+    b.append("overlay_tracker_refused_total{reason=\"invalid\"} ").append(s.refusedInvalid() + server.notForTracker).append('\n');
+    b.append("overlay_tracker_refused_total{reason=\"quota\"} ").append(s.refusedQuota()).append('\n');
+    counter(b, "overlay_tracker_restarts_total", "Registrations replaced by a newer incarnation of their node (a restart).", s.restarts());
     counter(b, "overlay_tracker_connections_refused_total", "Connections closed for a protocol error or a limit (bad TLS, bad frames, caps).", server.connectionsRefused);
-    java.util.Map<String, Long> links = server.linkCounters();
+    LinkManager.Counters links = server.linkCounters();
     b.append("# HELP overlay_tracker_connections_closed_total Node connections closed, by reason.\n# TYPE overlay_tracker_connections_closed_total counter\n");
-    links.forEach((k, v) -> {
-      if (k.startsWith("closed_")) b.append("overlay_tracker_connections_closed_total{reason=\"").append(k.substring(7)).append("\"} ").append(v).append('\n');
-    });
-    gauge(b, "overlay_tracker_handshakes_in_progress", "Node connections in their TLS or HELLO handshake.", links.getOrDefault("handshakes_in_progress", 0L));
+    for (CloseReason r : CloseReason.values()) {
+      b.append("overlay_tracker_connections_closed_total{reason=\"").append(r.counterName().substring("closed_".length())).append("\"} ")
+          .append(links.closes().getOrDefault(r, 0L)).append('\n');
+    }
+    gauge(b, "overlay_tracker_handshakes_in_progress", "Node connections in their TLS or HELLO handshake.", links.handshakesInProgress());
     b.append("# HELP overlay_tracker_http_closed_total HTTP connections closed by the tracker, by reason.\n# TYPE overlay_tracker_http_closed_total counter\n");
     b.append("overlay_tracker_http_closed_total{reason=\"connection_limit\"} ").append(refusedConnections).append('\n');
     b.append("overlay_tracker_http_closed_total{reason=\"deadline\"} ").append(deadlineCloses).append('\n');

@@ -140,8 +140,8 @@ public final class TrackerServer implements LinkManager.Listener, AutoCloseable 
   }
 
   /** The link layer's counters: links, closes by reason, handshakes, dials. On the loop. */
-  java.util.Map<String, Long> linkCounters() {
-    return links.linkSummary();
+  LinkManager.Counters linkCounters() {
+    return links.counters();
   }
 
   long uptimeNanos() {

@@ -44,18 +44,22 @@ public final class TrackerState {
     void send(PeerId to, Message.TrackerMessage message);
   }
 
-  /** Counters, for metrics. */
-  public static final class Stats {
-    public long registers;
-    public long joinsAnswered;
-    public long leaves;
-    public long stale;
-    public long expired;
-    public long restarts;
-    public long refusedRateLimited;
-    public long refusedFull;
-    public long refusedQuota;
-    public long refusedInvalid;
+  /** The tracker's counters at one moment, for metrics. */
+  public record Stats(long registers, long joinsAnswered, long leaves, long stale, long expired, long restarts,
+      long refusedRateLimited, long refusedFull, long refusedQuota, long refusedInvalid) {}
+
+  /** The live counts behind {@link Stats}. */
+  private static final class Tally {
+    long registers;
+    long joinsAnswered;
+    long leaves;
+    long stale;
+    long expired;
+    long restarts;
+    long refusedRateLimited;
+    long refusedFull;
+    long refusedQuota;
+    long refusedInvalid;
   }
 
   private static final class Registration {
@@ -152,7 +156,7 @@ public final class TrackerState {
   /** Streams each node is registered in, and registrations per source group: the quotas. */
   private final HashMap<PeerId, Integer> streamsPerNode = new HashMap<>();
   private final HashMap<String, Integer> registrationsPerGroup = new HashMap<>();
-  private final Stats stats = new Stats();
+  private final Tally stats = new Tally();
 
   public TrackerState(TrackerConfig config, RandomGenerator random) {
     this.config = config;
@@ -417,8 +421,11 @@ public final class TrackerState {
     return m == null ? List.of() : List.copyOf(m.ids);
   }
 
+  /** The counters now, as an immutable value. */
   public Stats stats() {
-    return stats;
+    Tally t = stats;
+    return new Stats(t.registers, t.joinsAnswered, t.leaves, t.stale, t.expired, t.restarts, t.refusedRateLimited,
+        t.refusedFull, t.refusedQuota, t.refusedInvalid);
   }
 
   public TrackerConfig config() {

@@ -332,7 +332,7 @@ class HostileNetworkTest {
     long heapAfter = usedHeapAfterGc();
     assertThat(heapAfter - heapBefore).as("heap growth, bytes").isLessThan(64L << 20);
     // The spammer's 1,500 registrations: a burst taken, the rest refused (rate, then quota), the table bounded.
-    assertThat(tracker.onLoop(() -> tracker.state().stats().refusedRateLimited + tracker.state().stats().refusedQuota))
+    assertThat(tracker.onLoop(() -> tracker.state().stats().refusedRateLimited() + tracker.state().stats().refusedQuota()))
         .as("spam refused").isGreaterThan(1_000);
     // Honest nodes, the burst of 200, and what 20 a second refill while the spam runs (it takes well under 5 s).
     assertThat(tracker.onLoop(() -> tracker.state().registrations())).as("registrations held").isLessThanOrEqualTo(5 + 200 + 100);

@@ -61,7 +61,7 @@ class TrackerQuotaTest {
       assertThat(p.counter()).isEqualTo(1);
       assertThat(p.peers()).extracting(PeerInfo::id).containsExactly(node(2).id());
     });
-    assertThat(t.stats().stale).isZero();
+    assertThat(t.stats().stale()).isZero();
     assertThat(t.registrations()).isEqualTo(2);
     assertThat(t.invariantViolations()).isEmpty();
   }
@@ -75,7 +75,7 @@ class TrackerQuotaTest {
     assertThat(refusal(last())).isEqualTo(Message.RefusalReason.STALE);
     t.handle(S, node(1).id(), "10.0.0.1", reg(A, node(1), 4, true), out); // a join with a stale counter still gets peers
     assertThat(last()).isInstanceOfSatisfying(Message.TrackerPeers.class, p -> assertThat(p.counter()).isEqualTo(4));
-    assertThat(t.stats().stale).isEqualTo(2);
+    assertThat(t.stats().stale()).isEqualTo(2);
   }
 
   @Test

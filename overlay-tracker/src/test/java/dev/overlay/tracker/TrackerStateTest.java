@@ -71,7 +71,7 @@ class TrackerStateTest {
     assertThat(t.members(A)).containsExactly(node(1).id());
     t.handle(2, node(1).id(), reg(A, node(1), 3, false), out);
     assertThat(((Message.TrackerRefused) last()).reason()).isEqualTo(Message.RefusalReason.STALE); // answered, not dropped
-    assertThat(t.stats().stale).isEqualTo(2);
+    assertThat(t.stats().stale()).isEqualTo(2);
     t.handle(3, node(1).id(), new Message.TrackerLeave(A, 6), out);
     assertThat(t.members(A)).isEmpty();
     assertThat(t.streams()).isZero();
@@ -133,7 +133,7 @@ class TrackerStateTest {
     assertThat(((Message.TrackerRefused) last()).detail()).contains("streams (1)");
     t.handle(0, node(1).id(), reg(A, node(1), 2, true), out);
     assertThat(((Message.TrackerPeers) last()).peers()).containsExactly(node(2));
-    assertThat(t.stats().refusedFull).isEqualTo(2);
+    assertThat(t.stats().refusedFull()).isEqualTo(2);
   }
 
   /** Random registrations, heartbeats, leaves, expiries and floods from many nodes: the tables stay consistent and capped. */

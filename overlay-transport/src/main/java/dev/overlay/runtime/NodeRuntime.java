@@ -300,22 +300,49 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
       return streams.counters(id);
     }
 
+    /**
+     * The node's counters by name: the links' ({@link LinkManager.Counters}), the runtime's
+     * ({@link NodeRuntime.Counters}) and the introducer's, each taken as one immutable value.
+     */
     public Map<String, Long> nodeCounters() {
-      Map<String, Long> out = new java.util.LinkedHashMap<>(links.linkSummary());
-      out.put("sends_without_link", outbox.sendsWithoutLink());
-      out.put("publishes_refused", publishRefused.get());
-      out.put("publishes_refused_backpressure", backpressureRefusals.get());
-      out.put("events_dropped", events.dropped());
-      out.put("subscriptions_failed", subscriptionsFailed.get());
+      Map<String, Long> out = links.counters().byName();
+      counters().addTo(out);
       if (introducer != null) out.putAll(introducer.counters());
-      out.put("futures_completed_on_loop", completions.completedOnLoop());
-      outbox.drops().forEach((r, n) -> out.put("dropped_" + r.name().toLowerCase(java.util.Locale.ROOT), n));
       return out;
     }
 
     public List<LinkManager.LinkInfo> links() {
       return links.readyLinks();
     }
+  }
+
+  /** The runtime's own counters at one moment (the links and the core count their own). */
+  public record Counters(long sendsWithoutLink, long publishesRefused, long publishesRefusedBackpressure, long eventsDropped,
+      long subscriptionsFailed, long futuresCompletedOnLoop, Map<OverlayEvent.DropReason, Long> dropped) {
+
+    public Counters {
+      dropped = Map.copyOf(dropped);
+    }
+
+    /** Adds every counter, by name, in a stable order. */
+    public void addTo(Map<String, Long> out) {
+      out.put("sends_without_link", sendsWithoutLink);
+      out.put("publishes_refused", publishesRefused);
+      out.put("publishes_refused_backpressure", publishesRefusedBackpressure);
+      out.put("events_dropped", eventsDropped);
+      out.put("subscriptions_failed", subscriptionsFailed);
+      out.put("futures_completed_on_loop", futuresCompletedOnLoop);
+      for (OverlayEvent.DropReason r : OverlayEvent.DropReason.values()) {
+        Long n = dropped.get(r);
+        if (n != null) out.put("dropped_" + r.name().toLowerCase(java.util.Locale.ROOT), n);
+      }
+    }
+  }
+
+  /** On the loop. */
+  private Counters counters() {
+    return new Counters(outbox.sendsWithoutLink(), publishRefused.get(), backpressureRefusals.get(), events.dropped(),
+        subscriptionsFailed.get(), completions.completedOnLoop(), outbox.drops());
   }
 
   // ---- LinkManager.Listener: the links' news, on the loop -----------------------------------

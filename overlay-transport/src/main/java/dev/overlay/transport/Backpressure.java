@@ -126,4 +126,18 @@ final class Backpressure {
     pausedNanos += clock.getAsLong() - pausedAt;
     reading.reading(true);
   }
+
+  /** What backpressure did, for the node's counters. */
+  record Counters(long pauses, long pausedMillis, long forcedResumes, boolean pausedNow, int congestedLinks) {
+    void addTo(java.util.Map<String, Long> out) {
+      out.put("backpressure_pauses", pauses);
+      out.put("backpressure_paused_ms", pausedMillis);
+      out.put("backpressure_forced_resumes", forcedResumes);
+      out.put("backpressure_paused_now", pausedNow ? 1L : 0L);
+    }
+  }
+
+  Counters counters() {
+    return new Counters(pauses(), pausedMillis(), forcedResumes(), paused(), congestedLinks());
+  }
 }

@@ -98,7 +98,7 @@ final class Dialer {
 
   /** Dials the peer at its candidates, after its backoff if its last dial failed. Not while one is under way. */
   void dial(PeerId peer, PeerInfo info) {
-    if (dials.containsKey(peer)) return;
+    if (links.closed() || dials.containsKey(peer)) return;
     Dial dial = new Dial(addresses(info));
     dials.put(peer, dial);
     long wait = backoff.delay(peer);
@@ -206,15 +206,21 @@ final class Dialer {
     connector.connect(address, h);
   }
 
-  /** The dial counters, in the order the node's snapshot lists them. */
-  void counters(Map<String, Long> out) {
-    out.put("dials_in_progress", (long) gate.inProgress());
-    out.put("dials_refused_budget", gate.refusedBudget());
-    out.put("dials_refused_in_progress", gate.refusedInProgress());
-    out.put("dials_refused_backoff", gate.refusedBackoff());
+  /** What the dialer did, for the node's counters. */
+  record Counters(int inProgress, long refusedBudget, long refusedInProgress, long refusedBackoff) {
+    void addTo(Map<String, Long> out) {
+      out.put("dials_in_progress", (long) inProgress);
+      out.put("dials_refused_budget", refusedBudget);
+      out.put("dials_refused_in_progress", refusedInProgress);
+      out.put("dials_refused_backoff", refusedBackoff);
+    }
   }
 
-  /** {@code host:port} as the peer advertised it (an unresolved address prints as "host/<unresolved>:port"). */
+  Counters counters() {
+    return new Counters(gate.inProgress(), gate.refusedBudget(), gate.refusedInProgress(), gate.refusedBackoff());
+  }
+
+  /** {@code host:port} as the peer advertised it (not the address's toString, which adds "/<unresolved>"). */
   private static String addressKey(InetSocketAddress a) {
     return a.getHostString() + ":" + a.getPort();
   }

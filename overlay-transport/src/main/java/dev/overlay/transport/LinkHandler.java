@@ -95,6 +95,11 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
     return expected;
   }
 
+  /** Whether a key other than {@link #expected} is a pinned-key refusal. */
+  boolean pinned() {
+    return pinned;
+  }
+
   boolean ready() {
     return state == State.READY;
   }

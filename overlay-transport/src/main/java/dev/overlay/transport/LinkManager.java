@@ -160,6 +160,13 @@ public final class LinkManager {
   public LinkManager(EventLoop loop, TransportConfig config, TlsContexts tls, Class<? extends SocketChannel> socketChannel,
       Class<? extends ServerSocketChannel> serverChannel, RandomGenerator random, Listener listener, int maxPayloadBytes,
       LongSupplier clock) {
+    this(loop, config, tls, socketChannel, serverChannel, random, listener, maxPayloadBytes, clock, null);
+  }
+
+  /** With the connector dials use (null: TCP); tests connect embedded channels instead. */
+  LinkManager(EventLoop loop, TransportConfig config, TlsContexts tls, Class<? extends SocketChannel> socketChannel,
+      Class<? extends ServerSocketChannel> serverChannel, RandomGenerator random, Listener listener, int maxPayloadBytes,
+      LongSupplier clock, Connector connector) {
     this.loop = loop;
     this.clock = clock;
     this.maxPayloadBytes = maxPayloadBytes;
@@ -172,7 +179,8 @@ public final class LinkManager {
     this.serverChannel = serverChannel;
     this.listener = listener;
     this.dialer = new Dialer(config, random, clock, loop, (task, delay) -> loop.schedule(task, delay, TimeUnit.NANOSECONDS),
-        new TcpConnector(loop, config, tls, socketChannel, this::initPipeline, this::closed), listener, new Dialer.Links() {
+        connector != null ? connector : new TcpConnector(loop, config, tls, socketChannel, this::initPipeline, this::closed),
+        listener, new Dialer.Links() {
           @Override
           public boolean closed() {
             return closed;
@@ -544,10 +552,13 @@ public final class LinkManager {
     PeerId peer = h.peer();
     Link link = peer == null ? null : links.get(peer);
     if (link == null && h.expected() != null) link = links.get(h.expected());
-    if (link != null && dialer.attempt(link.peer) == h) {
-      dialer.attemptFailed(link.peer, h.closeReason());
+    // Our dial's attempt, found by whom it was meant to reach: the peer it proved may be another
+    // one (already linked, even), and then the dial must still end, or its slot stays taken.
+    PeerId dialled = h.expected();
+    if (dialled != null && dialer.attempt(dialled) == h) {
+      dialer.attemptFailed(dialled, h.closeReason());
       if (h.closeKind().rejected()) reject(h);
-      dialer.tryNext(link.peer);
+      dialer.tryNext(dialled);
       return;
     }
     if (link != null && link.ready == h) {
@@ -700,30 +711,49 @@ public final class LinkManager {
     return out;
   }
 
-  public long framesRejected() {
-    return framesRejected;
+  /**
+   * The links' counters at one moment, as immutable values. The node's snapshot lists them by the
+   * names {@link #addTo} gives (the names are documented in docs/operations.md and stay stable).
+   */
+  public record Counters(int links, long framesDropped, long framesRejected, long framesShed, long slowPeerDisconnects,
+      long linksRefused, long keepAlivesDropped, long framesOverPeerLimit, int handshakesInProgress,
+      Backpressure.Counters backpressure, long linksCongestedNow, long slowPeerDemotions, Dialer.Counters dials,
+      Map<CloseReason, Long> closes) {
+
+    public Counters {
+      closes = java.util.Collections.unmodifiableMap(new EnumMap<>(closes));
+    }
+
+    /** Adds every counter, by name, in a stable order. */
+    public void addTo(Map<String, Long> out) {
+      out.put("links", (long) links);
+      out.put("frames_dropped", framesDropped);
+      out.put("frames_rejected", framesRejected);
+      out.put("frames_shed", framesShed);
+      out.put("slow_peer_disconnects", slowPeerDisconnects);
+      out.put("links_refused", linksRefused);
+      out.put("keepalives_dropped", keepAlivesDropped);
+      out.put("frames_over_peer_limit", framesOverPeerLimit);
+      out.put("handshakes_in_progress", (long) handshakesInProgress);
+      backpressure.addTo(out);
+      out.put("links_congested_now", linksCongestedNow);
+      out.put("slow_peer_demotions", slowPeerDemotions);
+      dials.addTo(out);
+      for (CloseReason r : CloseReason.values()) out.put(r.counterName(), closes.getOrDefault(r, 0L));
+    }
+
+    /** The counters by name, in a stable order. */
+    public Map<String, Long> byName() {
+      Map<String, Long> out = new LinkedHashMap<>();
+      addTo(out);
+      return out;
+    }
   }
 
-  public Map<String, Long> linkSummary() {
-    Map<String, Long> out = new LinkedHashMap<>();
-    out.put("links", (long) links.size());
-    out.put("frames_dropped", framesDropped);
-    out.put("frames_rejected", framesRejected);
-    out.put("frames_shed", framesShed);
-    out.put("slow_peer_disconnects", slowPeerDisconnects);
-    out.put("links_refused", linksRefused);
-    out.put("keepalives_dropped", keepAlivesDropped);
-    out.put("frames_over_peer_limit", framesOverPeerLimit);
-    out.put("handshakes_in_progress", (long) handshaking);
-    out.put("backpressure_pauses", backpressure.pauses());
-    out.put("backpressure_paused_ms", backpressure.pausedMillis());
-    out.put("backpressure_forced_resumes", backpressure.forcedResumes());
-    out.put("backpressure_paused_now", backpressure.paused() ? 1L : 0L);
-    out.put("links_congested_now", links.values().stream().filter(l -> l.congested).count());
-    out.put("slow_peer_demotions", slowPeerDemotions);
-    dialer.counters(out);
-    for (CloseReason r : CloseReason.values()) out.put(r.counterName(), closes.getOrDefault(r, 0L));
-    return out;
+  public Counters counters() {
+    return new Counters(links.size(), framesDropped, framesRejected, framesShed, slowPeerDisconnects, linksRefused,
+        keepAlivesDropped, framesOverPeerLimit, handshaking, backpressure.counters(),
+        links.values().stream().filter(l -> l.congested).count(), slowPeerDemotions, dialer.counters(), closes);
   }
 
   // ---- Internals ----------------------------------------------------------------------------

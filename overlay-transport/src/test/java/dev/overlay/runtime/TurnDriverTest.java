@@ -99,7 +99,7 @@ class TurnDriverTest {
   }
 
   @Test
-  void handedOverWorkRunsAsATurnAndRepeatedWorkUntilStopped() {
+  void handedOverWorkAndRepeatedWorkEachRunAsATurn() {
     turns.execute(() -> log.add("task"));
     turns.every(Duration.ofMillis(50), () -> log.add("tick"));
     ch.runPendingTasks();

@@ -182,12 +182,13 @@ class DialerTest {
   }
 
   @Test
-  void aPinnedSeedMustProveItsKeyAndIsReportedFoundOnce() {
+  void aPinnedSeedIsDialledExpectingItsKeyAndIsReportedFoundOnce() {
     PeerId pinned = PeerId.random(IDS);
     InetSocketAddress seed = InetSocketAddress.createUnresolved("seed.example", 7000);
     dialer.dialSeed(seed, pinned);
     LinkHandler h = attempts.get(0).handler();
     assertThat(h.expected()).isEqualTo(pinned);
+    assertThat(h.pinned()).as("a mismatch is then a pinned-key refusal, not a learnt id").isTrue();
 
     dialer.seedReady(h, peer());
     dialer.seedReady(h, peer());
@@ -214,5 +215,6 @@ class DialerTest {
     dialer.dial(PEER, peer(local(1000)));
     dialer.dialSeed(InetSocketAddress.createUnresolved("seed.example", 7000), null);
     assertThat(attempts).isEmpty();
+    assertThat(dialer.dialling(PEER)).as("nothing left behind").isFalse();
   }
 }

@@ -51,11 +51,22 @@ final class EmbeddedLinks {
     /** With the clock the manager's timeouts and budgets read. */
     Node(TransportConfig config, NodeIdentity identity, java.security.cert.X509Certificate cert,
         java.util.function.LongSupplier clock) throws Exception {
+      this(config, identity, cert, clock, 1, null);
+    }
+
+    /** Listening (as far as {@code connector} knows) at 127.0.0.1:{@code port}. */
+    Node(TransportConfig config, NodeIdentity identity, java.security.cert.X509Certificate cert,
+        java.util.function.LongSupplier clock, int port, Connector connector) throws Exception {
       this.identity = identity;
       tls = cert == null ? new TlsContexts(identity, true) : new TlsContexts(identity, true, cert);
       manager = new LinkManager(loop.eventLoop(), config, tls, NioSocketChannel.class, NioServerSocketChannel.class,
-          new SplittableRandom(1), this, dev.overlay.wire.WireCodec.MAX_PAYLOAD_BYTES, clock);
-      manager.self(new PeerInfo(identity.peerId(), 1, List.of(new Candidate(Candidate.Kind.LOCAL, "127.0.0.1", 1))));
+          new SplittableRandom(1), this, dev.overlay.wire.WireCodec.MAX_PAYLOAD_BYTES, clock, connector);
+      manager.self(new PeerInfo(identity.peerId(), 1, List.of(new Candidate(Candidate.Kind.LOCAL, "127.0.0.1", port))));
+    }
+
+    /** This node as a peer's candidates name it. */
+    PeerInfo info() {
+      return manager.self();
     }
 
     PeerId id() {
@@ -146,9 +157,33 @@ final class EmbeddedLinks {
     return n;
   }
 
+  /**
+   * A node whose manager dials for real through its {@link Dialer}: a dial to 127.0.0.1:port
+   * reaches the node listening there (as {@link #dialling} registers them) over embedded channels.
+   */
+  Node dialling() throws Exception {
+    int port = 10_000 + nodes.size();
+    Node[] self = new Node[1];
+    Node n = new Node(TransportConfig.builder().flushCoalescing(java.time.Duration.ZERO).build(), NodeIdentity.generate(), null,
+        System::nanoTime, port, (address, handler) -> {
+          Node to = null;
+          for (Node x : nodes) {
+            if (x.info().candidates().get(0).port() == address.getPort()) to = x;
+          }
+          if (to == null) throw new AssertionError("nobody listens at " + address);
+          wire(self[0], to, handler);
+        });
+    self[0] = n;
+    nodes.add(n);
+    return n;
+  }
+
   /** {@code from} dials {@code to}, expecting it to prove {@code expected} (null: a seed dialled by address). */
   Connection connect(Node from, Node to, PeerId expected) {
-    LinkHandler dialerLink = new LinkHandler(from.manager, expected, true, "embedded:" + to.id());
+    return wire(from, to, new LinkHandler(from.manager, expected, true, "embedded:" + to.id()));
+  }
+
+  private Connection wire(Node from, Node to, LinkHandler dialerLink) {
     LinkHandler acceptorLink = new LinkHandler(to.manager, null, false, "embedded:" + from.id());
     EmbeddedChannel d = new EmbeddedChannel();
     EmbeddedChannel a = new EmbeddedChannel();

@@ -82,7 +82,7 @@ class LinkHandlerTest {
     net.pump();
     assertThat(c.acceptor.isActive()).isFalse();
     assertThat(c.acceptorLink.closeReason()).startsWith("malformed frame");
-    assertThat(b.manager.framesRejected()).isEqualTo(1);
+    assertThat(b.manager.counters().framesRejected()).isEqualTo(1);
     assertThat(b.log).containsExactly("up " + a.id(), "down " + a.id() + ": " + c.acceptorLink.closeReason());
   }
 
@@ -149,7 +149,7 @@ class LinkHandlerTest {
     assertThat(b.log).containsExactly("up " + a.id());
     assertThat(b.events).anySatisfy(e -> assertThat(e).isInstanceOfSatisfying(TransportEvent.ConnectionRejected.class,
         r -> assertThat(r.reason()).isEqualTo("link limit reached (1 links)")));
-    assertThat(b.manager.linkSummary()).containsEntry("links", 1L).containsEntry("links_refused", 1L);
+    assertThat(b.manager.counters().byName()).containsEntry("links", 1L).containsEntry("links_refused", 1L);
   }
 
   @Test
@@ -238,7 +238,7 @@ class LinkHandlerTest {
     }
     net.pump();
     assertThat(c.dialerFrames).doesNotContain(Frame.PONG_FIELD_NUMBER);
-    assertThat(b.manager.linkSummary()).containsEntry("keepalives_dropped", 1000L);
+    assertThat(b.manager.counters().byName()).containsEntry("keepalives_dropped", 1000L);
     assertThat(c.acceptor.isActive()).isTrue();
   }
 
@@ -284,7 +284,7 @@ class LinkHandlerTest {
     net.pump();
     assertThat(a.manager.congested()).as("a peer that never reads holds the node for slowPeerTimeout at most").isFalse();
     assertThat(a.log).containsSubsequence("saturated", "slow " + b.id(), "unsaturated");
-    assertThat(a.manager.linkSummary()).containsEntry("slow_peer_disconnects", 1L).containsEntry("slow_peer_demotions", 1L);
+    assertThat(a.manager.counters().byName()).containsEntry("slow_peer_disconnects", 1L).containsEntry("slow_peer_demotions", 1L);
   }
 
   @Test
@@ -336,11 +336,11 @@ class LinkHandlerTest {
     EmbeddedLinks.Connection first = net.connect(a, b, b.id()); // not pumped: still in its handshake
     EmbeddedLinks.Connection second = net.connect(c3, b, b.id());
     assertThat(second.acceptor.isActive()).isFalse();
-    assertThat(b.manager.linkSummary()).containsEntry("closed_handshake_limit", 1L).containsEntry("handshakes_in_progress", 1L);
+    assertThat(b.manager.counters().byName()).containsEntry("closed_handshake_limit", 1L).containsEntry("handshakes_in_progress", 1L);
     assertThat(b.events).anyMatch(e -> e instanceof TransportEvent.ConnectionRejected r && r.reason().startsWith("handshake limit"));
     net.pump();
     assertThat(first.acceptorLink.ready()).isTrue();
-    assertThat(b.manager.linkSummary()).containsEntry("handshakes_in_progress", 0L);
+    assertThat(b.manager.counters().byName()).containsEntry("handshakes_in_progress", 0L);
   }
 
   @Test
@@ -369,7 +369,7 @@ class LinkHandlerTest {
     net.pump();
     assertThat(b.received).isEmpty();
     assertThat(c.acceptor.isActive()).isTrue(); // b never saw a frame it would have to refuse
-    assertThat(a.manager.linkSummary()).containsEntry("frames_over_peer_limit", 1L);
+    assertThat(a.manager.counters().byName()).containsEntry("frames_over_peer_limit", 1L);
   }
 
   @Test
@@ -378,7 +378,7 @@ class LinkHandlerTest {
     EmbeddedLinks.Node b = net.node();
     net.connect(a, b, PeerId.random(new Random(2)));
     net.pump();
-    assertThat(a.manager.linkSummary()).containsEntry("closed_identity_mismatch", 1L);
+    assertThat(a.manager.counters().byName()).containsEntry("closed_identity_mismatch", 1L);
   }
 
   @Test

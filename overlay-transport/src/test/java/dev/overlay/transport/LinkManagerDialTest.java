@@ -1,0 +1,83 @@
+package dev.overlay.transport;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.overlay.TransportEvent;
+import dev.overlay.core.PeerId;
+import dev.overlay.core.PeerInfo;
+import java.util.Random;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Dials as the link manager makes them (through its {@link Dialer}), over embedded channels with
+ * real TLS: how a dial ends, and that it leaves nothing behind in the link table.
+ */
+class LinkManagerDialTest {
+
+  private final EmbeddedLinks net = new EmbeddedLinks();
+
+  @AfterEach
+  void tearDown() {
+    net.close();
+  }
+
+  @Test
+  void aDialLinksThePeerAndTheDialIsOver() throws Exception {
+    EmbeddedLinks.Node a = net.dialling();
+    EmbeddedLinks.Node b = net.dialling();
+
+    a.manager.connect(b.info());
+    net.pump();
+
+    assertThat(a.log).containsExactly("up " + b.id());
+    assertThat(a.manager.isLinked(b.id())).isTrue();
+    assertThat(a.manager.counters().dials().inProgress()).isZero();
+  }
+
+  @Test
+  void anAddressThatProvesAnotherPeerFailsTheDialEvenWhenThatPeerIsAlreadyLinked() throws Exception {
+    EmbeddedLinks.Node a = net.dialling();
+    EmbeddedLinks.Node b = net.dialling();
+    a.manager.connect(b.info());
+    net.pump();
+    // A hostile neighbour names a made-up peer at b's address (FORWARD_JOIN, SHUFFLE): the dial
+    // reaches b, which proves b. It must fail and free its slot, not wait for ever.
+    PeerId madeUp = PeerId.random(new Random(3));
+
+    a.manager.connect(new PeerInfo(madeUp, 1, b.info().candidates()));
+    net.pump();
+
+    assertThat(a.log).contains("up " + b.id()).anyMatch(l -> l.startsWith("dial failed " + madeUp + ": peer identity mismatch"));
+    assertThat(a.events).anyMatch(e -> e instanceof TransportEvent.DialFailed f && f.peer().equals(madeUp));
+    assertThat(a.manager.counters().links()).as("only b's link").isEqualTo(1);
+    assertThat(a.manager.isLinked(b.id())).as("b's own link is untouched").isTrue();
+  }
+
+  @Test
+  void anAddressThatProvesAnotherPeerFailsTheDial() throws Exception {
+    EmbeddedLinks.Node a = net.dialling();
+    EmbeddedLinks.Node b = net.dialling();
+    PeerId madeUp = PeerId.random(new Random(4));
+
+    a.manager.connect(new PeerInfo(madeUp, 1, b.info().candidates()));
+    net.pump();
+
+    assertThat(a.log).singleElement().asString().startsWith("dial failed " + madeUp + ": peer identity mismatch");
+    assertThat(a.manager.counters().links()).isZero();
+  }
+
+  @Test
+  void disconnectingCancelsTheDialAndLeavesNoLink() throws Exception {
+    EmbeddedLinks.Node a = net.dialling();
+    EmbeddedLinks.Node b = net.dialling();
+
+    a.manager.connect(b.info());
+    a.manager.disconnect(b.id());
+    net.pump();
+
+    assertThat(a.manager.counters().links()).isZero();
+    assertThat(a.manager.counters().closes()).containsEntry(CloseReason.DIAL_CANCELLED, 1L);
+    assertThat(a.log).as("the core closed it: it hears nothing back").isEmpty();
+  }
+}

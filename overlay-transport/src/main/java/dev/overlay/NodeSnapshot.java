@@ -1,5 +1,6 @@
 package dev.overlay;
 
+import dev.overlay.core.HyParViewStats;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.PeerInfo;
 import dev.overlay.core.PlumtreeStats;
@@ -27,9 +28,10 @@ public record NodeSnapshot(PeerInfo self, List<Stream> streams, List<Link> links
    * @param trees its broadcast trees, one per publisher heard from
    * @param counters its traffic
    * @param broadcast the Plumtree counters (duplicates, grafts, prunes...)
+   * @param membership the HyParView counters (joins, neighbour requests, evictions, shuffles...)
    */
   public record Stream(String name, List<PeerId> active, List<PeerId> passive, List<Tree> trees, Counters counters,
-      PlumtreeStats broadcast) {}
+      PlumtreeStats broadcast, HyParViewStats membership) {}
 
   /**
    * One broadcast tree.

@@ -384,14 +384,14 @@ public final class OverlayNode implements AutoCloseable {
             s.membership().activeView().stream().map(PeerInfo::id).toList(),
             s.membership().passiveView().stream().map(PeerInfo::id).toList(), trees,
             v.streamCounters(s.id()),
-            p.stats()));
+            p.stats(), s.membership().stats()));
       }
       List<NodeSnapshot.Link> links = new ArrayList<>();
       for (var l : v.links()) {
         links.add(new NodeSnapshot.Link(l.peer(), l.local(), l.remote(), l.dialledByUs(), l.incarnation(), l.queuedBytes(),
             l.writable(), l.framesIn(), l.framesOut()));
       }
-      return new NodeSnapshot(v.self(), streams, List.copyOf(links), v.nodeCounters());
+      return new NodeSnapshot(v.self(), streams, List.copyOf(links), java.util.Collections.unmodifiableMap(v.nodeCounters()));
     });
   }
 

@@ -29,7 +29,8 @@ class ModulePathSmokeTest {
     for (String e : System.getProperty("java.class.path").split(File.pathSeparator)) {
       String p = e.replace(File.separatorChar, '/');
       // target/ in a reactor build, the local repository when this module is built alone
-      boolean library = (p.contains("/overlay-core/") || p.contains("/overlay-transport/")) && !p.contains("test");
+      boolean library = (p.contains("/overlay-core/") || p.contains("/overlay-transport/"))
+          && !p.endsWith("/test-classes") && !p.endsWith("-tests.jar");
       boolean dependency = p.contains("/io/netty/") || p.contains("/com/google/protobuf/") || p.contains("/org/bouncycastle/")
           || p.contains("/org/jctools/") || p.contains("/org/slf4j/");
       if (library || dependency) out.add(e);
@@ -63,7 +64,8 @@ class ModulePathSmokeTest {
             if (!a.awaitNeighbors("smoke", 1, Duration.ofSeconds(20))) throw new AssertionError("no neighbour at a");
             System.out.println("published: " + a.publish("smoke", new byte[] {1, 2, 3}).get(20, TimeUnit.SECONDS));
             if (!got.await(20, TimeUnit.SECONDS)) throw new AssertionError("not delivered");
-            System.out.println("delivered on the module path: " + OverlayNode.class.getModule().getName());
+            Module m = OverlayNode.class.getModule();
+            System.out.println("delivered on the module path: " + m.getName() + (m.getDescriptor().isAutomatic() ? " (automatic)" : ""));
           }
         }
       }
@@ -88,11 +90,15 @@ class ModulePathSmokeTest {
     Path java = Path.of(System.getProperty("java.home"), "bin", "java");
     Process p = new ProcessBuilder(java.toString(), "--module-path", modulePath + File.pathSeparator + classes,
         "-m", "smoke/smoke.Main").redirectErrorStream(true).redirectOutput(dir.resolve("out.txt").toFile()).start();
-    boolean exited = p.waitFor(120, TimeUnit.SECONDS); // a deadline, not a wait: it returns when the process ends
-    if (!exited) p.destroyForcibly().waitFor();
+    boolean exited;
+    try {
+      exited = p.waitFor(120, TimeUnit.SECONDS); // a deadline, not a wait: it returns when the process ends
+    } finally {
+      if (p.isAlive()) p.destroyForcibly().waitFor(); // never leave a JVM behind, whatever happened here
+    }
     String output = Files.readString(dir.resolve("out.txt"), StandardCharsets.UTF_8);
     assertThat(exited).as("exited within 120 s; output:\n" + output).isTrue();
     assertThat(p.exitValue()).as("exit status; output:\n" + output).isZero();
-    assertThat(output).contains("delivered on the module path: dev.overlay.transport");
+    assertThat(output).contains("delivered on the module path: dev.overlay.transport\n"); // an explicit module, not automatic
   }
 }

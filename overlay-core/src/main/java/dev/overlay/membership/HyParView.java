@@ -1,6 +1,7 @@
 package dev.overlay.membership;
 
 import dev.overlay.config.HyParViewConfig;
+import dev.overlay.core.HyParViewStats;
 import dev.overlay.core.OverlayEvent;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.PeerInfo;
@@ -71,7 +72,21 @@ public final class HyParView {
   private final Timer.RepairTick repairTimer;
   private boolean repairScheduled; // set whenever the active view has room, so it refills
   private final Timer.ShuffleTick shuffleTimer;
-  private final HyParViewStats stats = new HyParViewStats();
+  /** The live counts behind {@link #stats()}. */
+  private static final class Tally {
+    long joinsSent;
+    long joinsReceived;
+    long neighborRequestsSent;
+    long neighborRequestsRefused;
+    long neighborRequestsRejected;
+    long neighborRequestsTimedOut;
+    long evictions;
+    long shufflesStarted;
+    long shufflesAccepted;
+    long introductionsRequested;
+  }
+
+  private final Tally stats = new Tally();
 
   public HyParView(StreamId stream, HyParViewConfig config, PeerInfo self, RandomGenerator rng,
       Links links, Outbox out, Listener listener) {
@@ -353,8 +368,12 @@ public final class HyParView {
     return pending.size();
   }
 
+  /** The counters now, as an immutable value. */
   public HyParViewStats stats() {
-    return stats;
+    Tally t = stats;
+    return new HyParViewStats(t.joinsSent, t.joinsReceived, t.neighborRequestsSent, t.neighborRequestsRefused,
+        t.neighborRequestsRejected, t.neighborRequestsTimedOut, t.evictions, t.shufflesStarted, t.shufflesAccepted,
+        t.introductionsRequested);
   }
 
   // ---- Internals --------------------------------------------------------------------------

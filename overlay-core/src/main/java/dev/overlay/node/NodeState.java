@@ -156,6 +156,11 @@ public final class NodeState {
     return links.peers();
   }
 
+  /** Links refused, or not dialled, because the link table was full (each also an event: PeerRefused or Dropped). */
+  public long linksRefused() {
+    return links.refused();
+  }
+
   /** How full each bounded table is, against its cap; the simulator checks these. */
   public List<CapacityUse> capacityUses() {
     List<CapacityUse> uses = new ArrayList<>();

@@ -307,7 +307,6 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
     public Map<String, Long> nodeCounters() {
       Map<String, Long> out = links.counters().byName();
       counters().addTo(out);
-      if (introducer != null) out.putAll(introducer.counters());
       return out;
     }
 
@@ -318,9 +317,11 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
 
   /** The runtime's own counters at one moment (the links and the core count their own). */
   public record Counters(long sendsWithoutLink, long publishesRefused, long publishesRefusedBackpressure, long eventsDropped,
-      long subscriptionsFailed, long futuresCompletedOnLoop, Map<OverlayEvent.DropReason, Long> dropped) {
+      long subscriptionsFailed, Map<String, Long> introducer, long futuresCompletedOnLoop, long coreLinksRefused,
+      Map<OverlayEvent.DropReason, Long> dropped) {
 
     public Counters {
+      introducer = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(introducer));
       dropped = Map.copyOf(dropped);
     }
 
@@ -331,7 +332,9 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
       out.put("publishes_refused_backpressure", publishesRefusedBackpressure);
       out.put("events_dropped", eventsDropped);
       out.put("subscriptions_failed", subscriptionsFailed);
+      out.putAll(introducer);
       out.put("futures_completed_on_loop", futuresCompletedOnLoop);
+      out.put("links_refused_by_core", coreLinksRefused);
       for (OverlayEvent.DropReason r : OverlayEvent.DropReason.values()) {
         Long n = dropped.get(r);
         if (n != null) out.put("dropped_" + r.name().toLowerCase(java.util.Locale.ROOT), n);
@@ -342,7 +345,8 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
   /** On the loop. */
   private Counters counters() {
     return new Counters(outbox.sendsWithoutLink(), publishRefused.get(), backpressureRefusals.get(), events.dropped(),
-        subscriptionsFailed.get(), completions.completedOnLoop(), outbox.drops());
+        subscriptionsFailed.get(), introducer != null ? introducer.counters() : Map.of(), completions.completedOnLoop(),
+        core != null ? core.linksRefused() : 0, outbox.drops());
   }
 
   // ---- LinkManager.Listener: the links' news, on the loop -----------------------------------

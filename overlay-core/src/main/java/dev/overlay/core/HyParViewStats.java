@@ -1,0 +1,20 @@
+package dev.overlay.core;
+
+/**
+ * One stream's membership counters (HyParView), at one moment; totals since the node joined the
+ * stream.
+ *
+ * @param joinsSent JOINs this node sent to enter the stream's overlay
+ * @param joinsReceived JOINs other nodes sent this node
+ * @param neighborRequestsSent NEIGHBOR requests sent to fill the active view
+ * @param neighborRequestsRefused NEIGHBOR requests this node refused (its view was full and theirs was low priority)
+ * @param neighborRequestsRejected this node's NEIGHBOR requests that others refused
+ * @param neighborRequestsTimedOut this node's NEIGHBOR requests that got no answer in time
+ * @param evictions active neighbours dropped to make room for another
+ * @param shufflesStarted SHUFFLEs this node started
+ * @param shufflesAccepted SHUFFLEs from others this node answered
+ * @param introductionsRequested times this node asked its introducer (tracker, seeds) for members
+ */
+public record HyParViewStats(long joinsSent, long joinsReceived, long neighborRequestsSent, long neighborRequestsRefused,
+    long neighborRequestsRejected, long neighborRequestsTimedOut, long evictions, long shufflesStarted, long shufflesAccepted,
+    long introductionsRequested) {}

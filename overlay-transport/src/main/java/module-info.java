@@ -24,6 +24,7 @@ module dev.overlay.transport {
   exports dev.overlay.spi;
 
   exports dev.overlay.identity to dev.overlay.tracker;
+  exports dev.overlay.nat to dev.overlay.tracker;
   exports dev.overlay.runtime to dev.overlay.tracker;
   exports dev.overlay.transport to dev.overlay.tracker;
 }

@@ -2,6 +2,7 @@ package dev.overlay.tracker;
 
 import dev.overlay.NodeIdentity;
 import dev.overlay.config.TransportConfig;
+import dev.overlay.nat.StunServer;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -97,6 +98,14 @@ public final class TrackerMain implements Callable<Integer> {
       description = "Requests per second allowed per node, after a burst of 200 [OVERLAY_TRACKER_RATE_LIMIT] (default ${DEFAULT-VALUE}).")
   double rateLimit;
 
+  @Option(names = "--stun-port", defaultValue = "${env:OVERLAY_TRACKER_STUN_PORT:-3478}",
+      description = "Port for STUN Binding (RFC 8489) over UDP and TCP, where nodes learn their public address; -1 turns STUN off [OVERLAY_TRACKER_STUN_PORT] (default ${DEFAULT-VALUE}).")
+  int stunPort;
+
+  @Option(names = "--stun-alt-port", defaultValue = "${env:OVERLAY_TRACKER_STUN_ALT_PORT:-3479}",
+      description = "A second UDP port STUN answers on and names in OTHER-ADDRESS, so that a node can tell whether its NAT maps endpoint-independently; -1: none [OVERLAY_TRACKER_STUN_ALT_PORT] (default ${DEFAULT-VALUE}).")
+  int stunAltPort;
+
   public static void main(String[] args) {
     System.exit(new CommandLine(new TrackerMain()).execute(args));
   }
@@ -109,6 +118,9 @@ public final class TrackerMain implements Callable<Integer> {
     try {
       if (port < 0 || port > 65535) throw new IllegalArgumentException("--port must be 0-65535");
       if (httpPort < -1 || httpPort > 65535) throw new IllegalArgumentException("--http-port must be -1 (off) or 0-65535");
+      if (stunPort < -1 || stunPort > 65535) throw new IllegalArgumentException("--stun-port must be -1 (off) or 0-65535");
+      if (stunAltPort < -1 || stunAltPort > 65535) throw new IllegalArgumentException("--stun-alt-port must be -1 (none) or 0-65535");
+      if (stunPort > 0 && stunAltPort == stunPort) throw new IllegalArgumentException("--stun-alt-port must differ from --stun-port");
       config = TrackerConfig.builder().peersPerAnswer(peersPerAnswer).registrationTtl(duration(registrationTtl, "--registration-ttl"))
           .maxRegistrations(maxRegistrations).maxStreams(maxStreams).requestsPerSecond(rateLimit)
           .maxStreamsPerNode(maxStreamsPerNode).maxRegistrationsPerAddress(maxRegistrationsPerAddress)
@@ -134,13 +146,34 @@ public final class TrackerMain implements Callable<Integer> {
       System.err.println("overlay-tracker: --max-links: " + e.getMessage());
       return 2;
     }
-    TrackerServer server = new TrackerServer(config, identity, transport).start(bind, advertise, httpBind, httpPort >= 0);
+    StunServer stun = null;
+    if (stunPort >= 0) {
+      try {
+        stun = new StunServer("overlay-tracker 0.1.0").start(new InetSocketAddress(bind.getAddress(), stunPort),
+            stunAltPort >= 0 ? new InetSocketAddress(bind.getAddress(), stunAltPort) : null);
+      } catch (RuntimeException e) { // a port in use: say which, rather than a stack trace
+        System.err.println("overlay-tracker: --stun-port " + stunPort + " / --stun-alt-port " + stunAltPort + ": " + e.getMessage()
+            + " (-1 turns STUN off)");
+        return 2;
+      }
+    }
+    TrackerServer server;
+    try {
+      server = new TrackerServer(config, identity, transport).start(bind, advertise, httpBind, httpPort >= 0);
+    } catch (Exception e) {
+      if (stun != null) stun.close();
+      throw e;
+    }
     System.out.println("overlay-tracker " + identity.peerId() + " on " + server.address()
-        + (server.httpAddress() != null ? ", HTTP on " + server.httpAddress() : ""));
+        + (server.httpAddress() != null ? ", HTTP on " + server.httpAddress() : "")
+        + (stun != null ? ", STUN on " + stun.udpAddress() + " (UDP, TCP)"
+            + (stun.alternateAddress() != null ? " and " + stun.alternateAddress() + " (UDP)" : "") : ""));
+    StunServer stunServer = stun;
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       try {
         server.close();
+        if (stunServer != null) stunServer.close();
       } catch (Exception e) {
         System.err.println("overlay-tracker: error while stopping: " + e);
       } finally {

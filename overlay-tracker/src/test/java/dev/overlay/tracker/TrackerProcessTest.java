@@ -31,6 +31,8 @@ class TrackerProcessTest {
 
   static final Duration HEARTBEAT = Duration.ofMillis(1000);
   private final List<Process> processes = new ArrayList<>();
+  /** Each tracker's STUN port, by its node port. */
+  private final java.util.Map<Integer, Integer> stunPorts = new java.util.HashMap<>();
   private final List<AutoCloseable> open = new ArrayList<>();
 
   @AfterEach
@@ -52,9 +54,12 @@ class TrackerProcessTest {
    */
   private Process startTracker(int port, int httpPort, Path identity) throws Exception {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    int stun = freePort(); // not the default 3478: trackers run side by side here
+    stunPorts.put(port, stun);
     ProcessBuilder pb = new ProcessBuilder(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"),
         TrackerMain.class.getName(), "--host", "127.0.0.1", "--port", String.valueOf(port),
-        "--http-port", String.valueOf(httpPort), "--identity", identity.toString(), "--registration-ttl", "5s");
+        "--http-port", String.valueOf(httpPort), "--identity", identity.toString(), "--registration-ttl", "5s",
+        "--stun-port", String.valueOf(stun), "--stun-alt-port", "-1");
     pb.redirectErrorStream(true);
     Path output = Files.createTempFile("tracker-" + port, ".log");
     pb.redirectOutput(output.toFile());
@@ -105,6 +110,27 @@ class TrackerProcessTest {
       // down
     }
     return -1;
+  }
+
+  @Test
+  void aTrackerProcessAnswersStunOverUdpAndTcp() throws Exception {
+    Path key = Files.createTempFile("tracker", ".key");
+    Files.delete(key);
+    int[] ports = startTrackerOnFreePorts(key, new ArrayList<>());
+    java.net.InetSocketAddress stun = new java.net.InetSocketAddress("127.0.0.1", stunPorts.get(ports[0]));
+    io.netty.channel.EventLoopGroup group = new io.netty.channel.MultiThreadIoEventLoopGroup(1,
+        io.netty.channel.nio.NioIoHandler.newFactory());
+    try (dev.overlay.nat.StunClient client = dev.overlay.nat.StunClient.udp(group, new java.net.InetSocketAddress("127.0.0.1", 0),
+        dev.overlay.nat.StunClient.Timing.RFC)) {
+      dev.overlay.nat.StunClient.Result r = client.binding(stun).get(60, TimeUnit.SECONDS);
+      assertThat(r.reflexive()).isEqualTo(client.localAddress());
+      assertThat(r.software()).startsWith("overlay-tracker");
+      dev.overlay.nat.StunClient.Result tcp = dev.overlay.nat.StunClient.bindingTcp(group, stun, Duration.ofSeconds(20))
+          .get(30, TimeUnit.SECONDS);
+      assertThat(tcp.reflexive()).isEqualTo(tcp.local());
+    } finally {
+      group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    }
   }
 
   @Test

@@ -1,0 +1,277 @@
+package dev.overlay.nat;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.socket.DatagramPacket;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioDatagramChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
+import java.net.InetSocketAddress;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Asks STUN servers where this host's packets come from: its server-reflexive address.
+ *
+ * <p>Over UDP a request is retransmitted as RFC 8489 (6.2.1) says: after RTO, then doubling, Rc
+ * requests in all, and the transaction fails Rm × RTO after the last. Only an answer from the
+ * server asked, carrying the request's transaction id, is taken; one with comprehension-required
+ * attributes the client does not know fails the transaction (6.3.3), and anything malformed is
+ * ignored as if it had not arrived. Runs on one channel of the given group; not thread-safe
+ * beyond that (its state lives on the channel's loop).
+ */
+public final class StunClient implements AutoCloseable {
+
+  /** The retransmission timers: RFC 8489's defaults are 500 ms, 7 and 16 (39.5 s to give up). */
+  public record Timing(Duration rto, int rc, int rm) {
+    public static final Timing RFC = new Timing(Duration.ofMillis(500), 7, 16);
+
+    public Timing {
+      if (rto.isNegative() || rto.isZero() || rc < 1 || rm < 1) throw new IllegalArgumentException("rto > 0, rc >= 1, rm >= 1");
+    }
+  }
+
+  /**
+   * One answer.
+   *
+   * @param local the local address the request left from
+   * @param reflexive where the server saw it come from
+   * @param other the server's other address (OTHER-ADDRESS), or null
+   * @param rttNanos from the request that was answered to its answer
+   * @param requests how many requests were sent, retransmissions included
+   */
+  public record Result(InetSocketAddress server, InetSocketAddress local, InetSocketAddress reflexive, InetSocketAddress other,
+      long rttNanos, int requests, String software) {}
+
+  /** Whether the NAT keeps one mapping for a local address whatever it sends to (RFC 4787's terms). */
+  public enum Mapping { ENDPOINT_INDEPENDENT, ENDPOINT_DEPENDENT }
+
+  /** At most this many transactions at once: a client asks a few servers, not thousands. */
+  static final int MAX_IN_FLIGHT = 64;
+
+  private static final SecureRandom RANDOM = new SecureRandom();
+
+  private final Channel channel;
+  private final Timing timing;
+  private final Map<String, Pending> pending = new HashMap<>(); // on the channel's loop
+  private long ignored;
+
+  private static final class Pending {
+    final InetSocketAddress server;
+    final byte[] tid;
+    final CompletableFuture<Result> done = new CompletableFuture<>();
+    int sent;
+    long lastSentAt;
+    ScheduledFuture<?> timer;
+
+    Pending(InetSocketAddress server, byte[] tid) {
+      this.server = server;
+      this.tid = tid;
+    }
+  }
+
+  private StunClient(Channel channel, Timing timing) {
+    this.channel = channel;
+    this.timing = timing;
+  }
+
+  /** A client on a UDP socket bound to {@code local} (port 0: any). */
+  public static StunClient udp(EventLoopGroup group, InetSocketAddress local, Timing timing) throws InterruptedException {
+    StunClient[] self = new StunClient[1];
+    Channel ch = new Bootstrap().group(group).channel(NioDatagramChannel.class).option(ChannelOption.SO_REUSEADDR, true)
+        .handler(new SimpleChannelInboundHandler<DatagramPacket>() {
+          @Override
+          protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket p) {
+            self[0].received(p.content().nioBuffer(), p.sender());
+          }
+        }).bind(local).sync().channel();
+    self[0] = new StunClient(ch, timing);
+    return self[0];
+  }
+
+  /** The local address requests leave from. */
+  public InetSocketAddress localAddress() {
+    return (InetSocketAddress) channel.localAddress();
+  }
+
+  /** Answers that were not taken (malformed, from elsewhere, or for no transaction in flight). */
+  public long ignored() {
+    return ignored;
+  }
+
+  /** A Binding transaction with {@code server} over UDP. */
+  public CompletableFuture<Result> binding(InetSocketAddress server) {
+    byte[] tid = new byte[12];
+    RANDOM.nextBytes(tid);
+    Pending p = new Pending(server, tid);
+    channel.eventLoop().execute(() -> {
+      if (pending.size() >= MAX_IN_FLIGHT) {
+        p.done.completeExceptionally(new IllegalStateException(MAX_IN_FLIGHT + " STUN transactions already in flight"));
+        return;
+      }
+      pending.put(HexFormat.of().formatHex(tid), p);
+      send(p);
+    });
+    return p.done;
+  }
+
+  /**
+   * Whether the NAT maps endpoint-independently: asks {@code server}, then its other address
+   * (OTHER-ADDRESS, or {@code other} when given), from this same socket, and compares the two
+   * reflexive addresses.
+   */
+  public CompletableFuture<Mapping> mapping(InetSocketAddress server, InetSocketAddress other) {
+    return binding(server).thenCompose(first -> {
+      InetSocketAddress second = other != null ? other : first.other();
+      if (second == null) {
+        return CompletableFuture.failedFuture(new IllegalStateException("the server names no other address; give a second server"));
+      }
+      return binding(second).thenApply(r -> r.reflexive().equals(first.reflexive()) ? Mapping.ENDPOINT_INDEPENDENT
+          : Mapping.ENDPOINT_DEPENDENT);
+    });
+  }
+
+  private void send(Pending p) {
+    p.sent++;
+    p.lastSentAt = System.nanoTime();
+    channel.writeAndFlush(new DatagramPacket(Unpooled.wrappedBuffer(StunCodec.encode(StunMessage.bindingRequest(p.tid))), p.server));
+    long rto = timing.rto().toNanos();
+    long wait = p.sent < timing.rc() ? rto << Math.min(p.sent - 1, 20) : rto * timing.rm();
+    p.timer = channel.eventLoop().schedule(() -> {
+      if (p.done.isDone()) return;
+      if (p.sent < timing.rc()) {
+        send(p);
+      } else {
+        pending.remove(HexFormat.of().formatHex(p.tid));
+        p.done.completeExceptionally(new TimeoutException("no STUN answer from " + p.server + " to " + p.sent + " requests"));
+      }
+    }, wait, TimeUnit.NANOSECONDS);
+  }
+
+  private void received(java.nio.ByteBuffer in, InetSocketAddress from) {
+    StunMessage m;
+    try {
+      m = StunCodec.decode(in);
+    } catch (StunCodec.MalformedException e) {
+      ignored++;
+      return;
+    }
+    Pending p = pending.get(HexFormat.of().formatHex(m.transactionId()));
+    if (p == null || !p.server.equals(from) || m.isRequest()) {
+      ignored++;
+      return;
+    }
+    pending.remove(HexFormat.of().formatHex(m.transactionId()));
+    p.timer.cancel(false);
+    complete(p, m, localAddress());
+  }
+
+  private static void complete(Pending p, StunMessage m, InetSocketAddress local) {
+    if (!m.unknownRequired().isEmpty()) {
+      p.done.completeExceptionally(new StunFailure("the answer has comprehension-required attributes not understood: "
+          + m.unknownRequired(), 0));
+    } else if (m.isError()) {
+      p.done.completeExceptionally(new StunFailure("error " + m.errorCode() + " " + m.errorReason(), m.errorCode()));
+    } else if (m.reflexive() == null) {
+      p.done.completeExceptionally(new StunFailure("a success answer without a mapped address", 0));
+    } else {
+      p.done.complete(new Result(p.server, local, m.reflexive(), m.otherAddress(), System.nanoTime() - p.lastSentAt, p.sent,
+          m.software()));
+    }
+  }
+
+  /** A transaction that ended without an address: an error answer, or an answer that cannot be used. */
+  public static final class StunFailure extends Exception {
+    private final int code;
+
+    StunFailure(String message, int code) {
+      super(message);
+      this.code = code;
+    }
+
+    /** The server's error code, or 0. */
+    public int code() {
+      return code;
+    }
+  }
+
+  /** A Binding transaction over TCP (one request, as RFC 8489 says for reliable transports), within {@code timeout}. */
+  public static CompletableFuture<Result> bindingTcp(EventLoopGroup group, InetSocketAddress server, Duration timeout) {
+    byte[] tid = new byte[12];
+    RANDOM.nextBytes(tid);
+    Pending p = new Pending(server, tid);
+    p.sent = 1;
+    new Bootstrap().group(group).channel(NioSocketChannel.class)
+        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, timeout.toMillis()))
+        .handler(new ChannelInitializer<SocketChannel>() {
+          @Override
+          protected void initChannel(SocketChannel ch) {
+            ch.pipeline().addLast(new LengthFieldBasedFrameDecoder(StunCodec.MAX_BYTES, 2, 2, 16, 0))
+                .addLast(new SimpleChannelInboundHandler<ByteBuf>() {
+                  @Override
+                  protected void channelRead0(ChannelHandlerContext ctx, ByteBuf frame) {
+                    try {
+                      StunMessage m = StunCodec.decode(frame.nioBuffer());
+                      if (!m.sameTransaction(tid) || m.isRequest()) return;
+                      complete(p, m, (InetSocketAddress) ctx.channel().localAddress());
+                    } catch (StunCodec.MalformedException e) {
+                      p.done.completeExceptionally(new StunFailure("malformed answer: " + e.getMessage(), 0));
+                    }
+                    ctx.close();
+                  }
+
+                  @Override
+                  public void channelInactive(ChannelHandlerContext ctx) {
+                    p.done.completeExceptionally(new StunFailure("the server closed the connection without an answer", 0));
+                  }
+
+                  @Override
+                  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+                    p.done.completeExceptionally(cause);
+                    ctx.close();
+                  }
+                });
+          }
+        }).connect(server).addListener((io.netty.channel.ChannelFutureListener) f -> {
+          if (!f.isSuccess()) {
+            p.done.completeExceptionally(f.cause());
+            return;
+          }
+          p.lastSentAt = System.nanoTime();
+          f.channel().writeAndFlush(Unpooled.wrappedBuffer(StunCodec.encode(StunMessage.bindingRequest(tid))));
+          ScheduledFuture<?> t = f.channel().eventLoop().schedule(() -> {
+            p.done.completeExceptionally(new TimeoutException("no STUN answer over TCP from " + server + " in " + timeout));
+            f.channel().close();
+          }, timeout.toNanos(), TimeUnit.NANOSECONDS);
+          p.done.whenComplete((r, e) -> t.cancel(false));
+        });
+    return p.done;
+  }
+
+  @Override
+  public void close() {
+    channel.eventLoop().execute(() -> {
+      for (Pending p : pending.values()) {
+        if (p.timer != null) p.timer.cancel(false);
+        p.done.completeExceptionally(new IllegalStateException("the STUN client closed"));
+      }
+      pending.clear();
+    });
+    channel.close().syncUninterruptibly();
+  }
+}

@@ -23,7 +23,17 @@ import java.util.function.Consumer;
  */
 final class CoreOutbox implements Outbox {
 
-  private final LinkManager links;
+  /** The link layer as the core's commands need it ({@link LinkManager} in a node). */
+  interface Links {
+    /** Copies or shares {@code frame} into the peer's link; false when there is no link to it. */
+    boolean send(PeerId to, ByteBuf frame, boolean control);
+
+    void connect(PeerInfo peer);
+
+    void disconnect(PeerId peer);
+  }
+
+  private final Links links;
   private final StreamRegistry streams;
   private final TurnDriver turns;
   private final EventDispatcher<Object> events;
@@ -35,15 +45,21 @@ final class CoreOutbox implements Outbox {
   private long sendsWithoutLink;
 
   /** @param introductionsWanted asks the node's introducer for members of a stream */
-  CoreOutbox(LinkManager links, StreamRegistry streams, TurnDriver turns, EventDispatcher<Object> events,
+  CoreOutbox(Links links, StreamRegistry streams, TurnDriver turns, EventDispatcher<Object> events,
       Completions completions, Consumer<StreamId> introductionsWanted) {
+    this(links, streams, turns, events, completions, introductionsWanted, LinkManager.ALLOCATOR);
+  }
+
+  /** With the allocator frames are encoded into (tests: an unpooled one, checked for leaks). */
+  CoreOutbox(Links links, StreamRegistry streams, TurnDriver turns, EventDispatcher<Object> events,
+      Completions completions, Consumer<StreamId> introductionsWanted, io.netty.buffer.ByteBufAllocator alloc) {
     this.links = links;
     this.streams = streams;
     this.turns = turns;
     this.events = events;
     this.completions = completions;
     this.introductionsWanted = introductionsWanted;
-    this.frames = new FrameCache(LinkManager.ALLOCATOR);
+    this.frames = new FrameCache(alloc);
   }
 
   @Override

@@ -125,7 +125,23 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
     }, lost -> transportListener.accept(new TransportEvent.EventsDropped(lost)));
     this.streams = new StreamRegistry(completions);
     this.turns = new TurnDriver(loop, clock, this::endOfTurn, this::fire);
-    this.outbox = new CoreOutbox(links, streams, turns, events, completions, this::requestIntroductions);
+    LinkManager l = links;
+    this.outbox = new CoreOutbox(new CoreOutbox.Links() {
+      @Override
+      public boolean send(PeerId to, io.netty.buffer.ByteBuf frame, boolean control) {
+        return l.send(to, frame, control);
+      }
+
+      @Override
+      public void connect(PeerInfo peer) {
+        l.connect(peer);
+      }
+
+      @Override
+      public void disconnect(PeerId peer) {
+        l.disconnect(peer);
+      }
+    }, streams, turns, events, completions, this::requestIntroductions);
   }
 
   // ---- Lifecycle (call from any thread) -----------------------------------------------------

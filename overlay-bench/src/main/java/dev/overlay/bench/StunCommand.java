@@ -55,19 +55,22 @@ final class StunCommand implements Callable<Integer> {
       try {
         StunClient.Result r = client.binding(first).get(60, TimeUnit.SECONDS);
         System.out.printf(Locale.ROOT, "UDP  reflexive %s (local %s), RTT %.2f ms, %d request(s), server %s%n",
-            text(r.reflexive()), text(r.local()), r.rttNanos() / 1e6, r.requests(), r.software() == null ? "-" : r.software());
+            text(r.reflexive()), text(r.local()), r.rttNanos() / 1e6, r.requests(), r.software() == null ? "-" : printable(r.software()));
         out.put("udp_reflexive", text(r.reflexive())).put("udp_local", text(r.local()))
             .put("udp_rtt_ms", r.rttNanos() / 1e6).put("udp_requests", r.requests())
-            .put("server_software", r.software() == null ? "" : r.software());
+            .put("server_software", r.software() == null ? "" : printable(r.software()));
         InetSocketAddress other = second != null ? second : r.other();
         if (other == null) {
           System.out.println("mapping   unknown: the server names no other address; give --server2");
           out.put("mapping", "unknown");
         } else {
           StunClient.Mapping m = client.mapping(first, other).get(90, TimeUnit.SECONDS);
+          // With one server IP only the port changes: an address-dependent NAT then looks independent.
+          boolean oneIp = first.getAddress().equals(other.getAddress());
           System.out.println("mapping   " + m.name().toLowerCase(Locale.ROOT).replace('_', '-') + " (asked " + text(first) + " and "
-              + text(other) + " from one socket)");
-          out.put("mapping", m.name().toLowerCase(Locale.ROOT));
+              + text(other) + " from one socket" + (oneIp && m == StunClient.Mapping.ENDPOINT_INDEPENDENT
+                  ? "; one server IP, so only port-dependence is ruled out: --server2 on another IP tells more" : "") + ")");
+          out.put("mapping", m.name().toLowerCase(Locale.ROOT)).put("mapping_tested", oneIp ? "port" : "address_and_port");
         }
       } catch (ExecutionException e) {
         System.out.println("UDP  failed: " + e.getCause().getMessage());
@@ -88,6 +91,11 @@ final class StunCommand implements Callable<Integer> {
     }
     if (json != null) Files.writeString(json, out.toString(), StandardCharsets.UTF_8);
     return status;
+  }
+
+  /** A server's text, without control characters (it is printed to a terminal). */
+  private static String printable(String s) {
+    return s.replaceAll("\\p{Cntrl}", "?");
   }
 
   private static String text(InetSocketAddress a) {

@@ -149,9 +149,12 @@ public final class TrackerMain implements Callable<Integer> {
     StunServer stun = null;
     if (stunPort >= 0) {
       try {
-        stun = new StunServer("overlay-tracker 0.1.0").start(new InetSocketAddress(bind.getAddress(), stunPort),
-            stunAltPort >= 0 ? new InetSocketAddress(bind.getAddress(), stunAltPort) : null);
-      } catch (RuntimeException e) { // a port in use: say which, rather than a stack trace
+        // No SOFTWARE in answers: smaller (less to reflect) and no version disclosed. OTHER-ADDRESS
+        // names --advertise, or the listen address unless it is a wildcard (then no OTHER-ADDRESS).
+        stun = new StunServer(null).start(new InetSocketAddress(bind.getAddress(), stunPort),
+            stunAltPort >= 0 ? new InetSocketAddress(bind.getAddress(), stunAltPort) : null,
+            advertise != null ? InetAddress.getByName(advertise) : null);
+      } catch (RuntimeException | java.net.UnknownHostException e) { // a port in use: say which, rather than a stack trace
         System.err.println("overlay-tracker: --stun-port " + stunPort + " / --stun-alt-port " + stunAltPort + ": " + e.getMessage()
             + " (-1 turns STUN off)");
         return 2;
@@ -167,7 +170,8 @@ public final class TrackerMain implements Callable<Integer> {
     System.out.println("overlay-tracker " + identity.peerId() + " on " + server.address()
         + (server.httpAddress() != null ? ", HTTP on " + server.httpAddress() : "")
         + (stun != null ? ", STUN on " + stun.udpAddress() + " (UDP, TCP)"
-            + (stun.alternateAddress() != null ? " and " + stun.alternateAddress() + " (UDP)" : "") : ""));
+            + (stun.alternateAddress() != null ? " and " + stun.alternateAddress() + " (UDP"
+                + (stun.otherAddress() == null ? "; not named in answers: give --advertise" : "") + ")" : "") : ""));
     StunServer stunServer = stun;
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {

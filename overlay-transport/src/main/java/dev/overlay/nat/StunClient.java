@@ -42,7 +42,9 @@ public final class StunClient implements AutoCloseable {
     public static final Timing RFC = new Timing(Duration.ofMillis(500), 7, 16);
 
     public Timing {
-      if (rto.isNegative() || rto.isZero() || rc < 1 || rm < 1) throw new IllegalArgumentException("rto > 0, rc >= 1, rm >= 1");
+      if (rto.isNegative() || rto.isZero() || rto.compareTo(Duration.ofMinutes(1)) > 0 || rc < 1 || rc > 20 || rm < 1 || rm > 100) {
+        throw new IllegalArgumentException("0 < rto <= 1 min, 1 <= rc <= 20, 1 <= rm <= 100");
+      }
     }
   }
 
@@ -52,7 +54,7 @@ public final class StunClient implements AutoCloseable {
    * @param local the local address the request left from
    * @param reflexive where the server saw it come from
    * @param other the server's other address (OTHER-ADDRESS), or null
-   * @param rttNanos from the request that was answered to its answer
+   * @param rttNanos from the last request sent to the answer (an answer to an earlier copy makes it shorter)
    * @param requests how many requests were sent, retransmissions included
    */
   public record Result(InetSocketAddress server, InetSocketAddress local, InetSocketAddress reflexive, InetSocketAddress other,
@@ -69,7 +71,8 @@ public final class StunClient implements AutoCloseable {
   private final Channel channel;
   private final Timing timing;
   private final Map<String, Pending> pending = new HashMap<>(); // on the channel's loop
-  private long ignored;
+  private final java.util.concurrent.atomic.AtomicLong ignored = new java.util.concurrent.atomic.AtomicLong();
+  private volatile boolean closed;
 
   private static final class Pending {
     final InetSocketAddress server;
@@ -93,7 +96,7 @@ public final class StunClient implements AutoCloseable {
   /** A client on a UDP socket bound to {@code local} (port 0: any). */
   public static StunClient udp(EventLoopGroup group, InetSocketAddress local, Timing timing) throws InterruptedException {
     StunClient[] self = new StunClient[1];
-    Channel ch = new Bootstrap().group(group).channel(NioDatagramChannel.class).option(ChannelOption.SO_REUSEADDR, true)
+    Channel ch = new Bootstrap().group(group).channel(NioDatagramChannel.class)
         .handler(new SimpleChannelInboundHandler<DatagramPacket>() {
           @Override
           protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket p) {
@@ -111,7 +114,7 @@ public final class StunClient implements AutoCloseable {
 
   /** Answers that were not taken (malformed, from elsewhere, or for no transaction in flight). */
   public long ignored() {
-    return ignored;
+    return ignored.get();
   }
 
   /** A Binding transaction with {@code server} over UDP. */
@@ -119,12 +122,24 @@ public final class StunClient implements AutoCloseable {
     byte[] tid = new byte[12];
     RANDOM.nextBytes(tid);
     Pending p = new Pending(server, tid);
+    if (closed) {
+      p.done.completeExceptionally(new IllegalStateException("the STUN client is closed"));
+      return p.done;
+    }
+    String key = HexFormat.of().formatHex(tid);
+    // However it ends (answered, timed out, cancelled or given a timeout by the caller), the
+    // transaction leaves the table and its timer stops.
+    p.done.whenComplete((r, e) -> channel.eventLoop().execute(() -> {
+      pending.remove(key, p);
+      if (p.timer != null) p.timer.cancel(false);
+    }));
     channel.eventLoop().execute(() -> {
+      if (p.done.isDone()) return;
       if (pending.size() >= MAX_IN_FLIGHT) {
         p.done.completeExceptionally(new IllegalStateException(MAX_IN_FLIGHT + " STUN transactions already in flight"));
         return;
       }
-      pending.put(HexFormat.of().formatHex(tid), p);
+      pending.put(key, p);
       send(p);
     });
     return p.done;
@@ -168,12 +183,12 @@ public final class StunClient implements AutoCloseable {
     try {
       m = StunCodec.decode(in);
     } catch (StunCodec.MalformedException e) {
-      ignored++;
+      ignored.incrementAndGet();
       return;
     }
     Pending p = pending.get(HexFormat.of().formatHex(m.transactionId()));
-    if (p == null || !p.server.equals(from) || m.isRequest()) {
-      ignored++;
+    if (p == null || !p.server.equals(from) || m.method() != 1 || !(m.isSuccess() || m.isError())) {
+      ignored.incrementAndGet();
       return;
     }
     pending.remove(HexFormat.of().formatHex(m.transactionId()));
@@ -227,7 +242,7 @@ public final class StunClient implements AutoCloseable {
                   protected void channelRead0(ChannelHandlerContext ctx, ByteBuf frame) {
                     try {
                       StunMessage m = StunCodec.decode(frame.nioBuffer());
-                      if (!m.sameTransaction(tid) || m.isRequest()) return;
+                      if (!m.sameTransaction(tid) || m.method() != 1 || !(m.isSuccess() || m.isError())) return;
                       complete(p, m, (InetSocketAddress) ctx.channel().localAddress());
                     } catch (StunCodec.MalformedException e) {
                       p.done.completeExceptionally(new StunFailure("malformed answer: " + e.getMessage(), 0));
@@ -258,20 +273,35 @@ public final class StunClient implements AutoCloseable {
             p.done.completeExceptionally(new TimeoutException("no STUN answer over TCP from " + server + " in " + timeout));
             f.channel().close();
           }, timeout.toNanos(), TimeUnit.NANOSECONDS);
-          p.done.whenComplete((r, e) -> t.cancel(false));
+          p.done.whenComplete((r, e) -> { // however it ends, the connection ends with it
+            t.cancel(false);
+            f.channel().close();
+          });
         });
     return p.done;
   }
 
+  /** Fails what is in flight and closes the socket. Safe from any thread, also the loop, and twice. */
   @Override
   public void close() {
-    channel.eventLoop().execute(() -> {
-      for (Pending p : pending.values()) {
-        if (p.timer != null) p.timer.cancel(false);
+    if (closed) return;
+    closed = true;
+    Runnable failAll = () -> {
+      for (Pending p : new java.util.ArrayList<>(pending.values())) {
         p.done.completeExceptionally(new IllegalStateException("the STUN client closed"));
       }
       pending.clear();
-    });
-    channel.close().syncUninterruptibly();
+    };
+    if (channel.eventLoop().inEventLoop()) {
+      failAll.run();
+      channel.close();
+      return;
+    }
+    try {
+      channel.eventLoop().execute(failAll);
+    } catch (java.util.concurrent.RejectedExecutionException shutDown) {
+      // the group is gone already: nothing runs there any more
+    }
+    channel.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
   }
 }

@@ -130,6 +130,7 @@ public final class StunCodec {
     int changeRequest = 0;
     List<Integer> unknownRequired = new ArrayList<>();
     int count = 0;
+    boolean afterIntegrity = false; // RFC 8489 14.5: what follows MESSAGE-INTEGRITY is ignored, FINGERPRINT aside
     while (b.hasRemaining()) {
       if (++count > MAX_ATTRIBUTES) throw new MalformedException("more than " + MAX_ATTRIBUTES + " attributes");
       int start = b.position();
@@ -140,12 +141,23 @@ public final class StunCodec {
       if (padded > b.remaining()) throw new MalformedException(String.format("attribute 0x%04x overruns the message", at));
       ByteBuffer v = b.slice(b.position(), len);
       b.position(b.position() + padded);
+      if (afterIntegrity && at != FINGERPRINT) continue;
+      // Of an attribute given twice, the first counts (RFC 8489 14).
       switch (at) {
-        case XOR_MAPPED_ADDRESS -> xorMapped = address(v, tid, true, "XOR-MAPPED-ADDRESS");
-        case MAPPED_ADDRESS -> mapped = address(v, tid, false, "MAPPED-ADDRESS");
-        case OTHER_ADDRESS -> other = address(v, tid, false, "OTHER-ADDRESS");
-        case SOFTWARE -> software = text(v, "SOFTWARE");
+        case XOR_MAPPED_ADDRESS -> {
+          if (xorMapped == null) xorMapped = address(v, tid, true, "XOR-MAPPED-ADDRESS");
+        }
+        case MAPPED_ADDRESS -> {
+          if (mapped == null) mapped = address(v, tid, false, "MAPPED-ADDRESS");
+        }
+        case OTHER_ADDRESS -> {
+          if (other == null) other = address(v, tid, false, "OTHER-ADDRESS");
+        }
+        case SOFTWARE -> {
+          if (software == null) software = text(v, "SOFTWARE");
+        }
         case ERROR_CODE -> {
+          if (errorCode != 0) continue;
           if (len < 4) throw new MalformedException("ERROR-CODE of " + len + " bytes");
           v.getShort();
           int cls = v.get() & 0x07;
@@ -173,7 +185,8 @@ public final class StunCodec {
           if (((int) crc.getValue() ^ FINGERPRINT_XOR) != v.getInt()) throw new MalformedException("FINGERPRINT does not match");
         }
         // Understood, not used: Overlay runs no authenticated STUN (no credentials, no integrity to check).
-        case USERNAME, MESSAGE_INTEGRITY, MESSAGE_INTEGRITY_SHA256, REALM, NONCE, RESPONSE_ORIGIN -> { }
+        case MESSAGE_INTEGRITY, MESSAGE_INTEGRITY_SHA256 -> afterIntegrity = true;
+        case USERNAME, REALM, NONCE, RESPONSE_ORIGIN -> { }
         default -> {
           if (at < 0x8000) unknownRequired.add(at); // comprehension-required
         }

@@ -32,13 +32,18 @@ import org.slf4j.LoggerFactory;
  * A STUN server (RFC 8489) that answers Binding requests over UDP and TCP with the address it saw
  * them come from, so that a deployment needs no third-party server: every tracker runs one.
  *
- * <p>It keeps no state per client over UDP. Over TCP, connections are capped
- * ({@link #MAX_TCP_CONNECTIONS}), each frame is at most {@link StunCodec#MAX_BYTES}, and a
- * connection silent for {@link #TCP_IDLE_SECONDS} is closed. Malformed input is dropped and
- * counted (and closes a TCP connection); a request with comprehension-required attributes the
- * server does not know gets 420 with their list, as the RFC says. It answers on a second UDP
- * port when given one, and names it in OTHER-ADDRESS, so that a client can tell whether its NAT
- * maps endpoint-independently (the RFC 5780 test, on one IP address).
+ * <p>It keeps no state per client over UDP, and its answers are small (40 bytes for IPv4, 52
+ * with OTHER-ADDRESS: about twice a request), so a spoofed source gains little by reflecting
+ * off it; requests of other methods are dropped, not answered. Over TCP, connections are capped
+ * ({@link #MAX_TCP_CONNECTIONS}, {@link #MAX_TCP_PER_ADDRESS} per source address), each frame
+ * is at most {@link StunCodec#MAX_BYTES}, a connection silent for {@link #TCP_IDLE_SECONDS} or
+ * older than {@link #TCP_LIFETIME_SECONDS} is closed, and so is one that does not read its
+ * answers. Malformed input is dropped and counted (and closes a TCP connection); a request with
+ * comprehension-required attributes the server does not know gets 420 with their list, as the
+ * RFC says. It answers on a second UDP port when given one, and names it in OTHER-ADDRESS when
+ * it knows a routable address to name, so that a client can tell whether its NAT's mapping
+ * depends on the destination port (RFC 5780's test, on one IP address: an address-dependent
+ * mapping looks independent here).
  *
  * <p>One thread of its own: STUN must answer while the tracker's loop is busy, and costs little.
  */
@@ -46,7 +51,13 @@ public final class StunServer implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(StunServer.class);
   static final int MAX_TCP_CONNECTIONS = 1024;
+  /** One host cannot take every slot. */
+  static final int MAX_TCP_PER_ADDRESS = 16;
   static final int TCP_IDLE_SECONDS = 10;
+  /** A connection trickling a byte now and then still ends: a binding needs one exchange. */
+  static final int TCP_LIFETIME_SECONDS = 30;
+  /** Answers per TCP connection; then it is closed. */
+  static final int MAX_ANSWERS_PER_CONNECTION = 64;
   /** Malformed-input warnings at most this often: a flood of garbage must not flood the log. */
   private static final long LOG_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
 
@@ -59,12 +70,16 @@ public final class StunServer implements AutoCloseable {
   private final AtomicLong malformed = new AtomicLong();
   private final AtomicLong errors = new AtomicLong();
   private final AtomicLong tcpRefused = new AtomicLong();
+  private final AtomicLong dropped = new AtomicLong();
+  private final java.util.concurrent.ConcurrentHashMap<java.net.InetAddress, AtomicInteger> perAddress =
+      new java.util.concurrent.ConcurrentHashMap<>();
   private volatile long lastWarning = System.nanoTime() - LOG_INTERVAL_NANOS;
   private volatile InetSocketAddress other;
+  private volatile InetSocketAddress alternateBound;
   private InetSocketAddress udp;
   private InetSocketAddress tcp;
 
-  /** @param software the SOFTWARE attribute of every answer (a name and version) */
+  /** @param software the SOFTWARE attribute of every answer, or null for none (smaller answers, no version disclosed) */
   public StunServer(String software) {
     this.software = software;
   }
@@ -74,44 +89,71 @@ public final class StunServer implements AutoCloseable {
    * and UDP on {@code alternate} too unless it is null.
    */
   public StunServer start(InetSocketAddress address, InetSocketAddress alternate) throws InterruptedException {
+    return start(address, alternate, null);
+  }
+
+  /**
+   * @param advertised the address to name in OTHER-ADDRESS (with the alternate port); null: the
+   *     bound address, unless it is a wildcard (0.0.0.0, ::), which names nothing, and then no
+   *     OTHER-ADDRESS is sent
+   */
+  public StunServer start(InetSocketAddress address, InetSocketAddress alternate, java.net.InetAddress advertised)
+      throws InterruptedException {
     try {
-      Channel u = udp(address);
+      Channel u = udp(address, true);
       udp = (InetSocketAddress) u.localAddress();
       Channel t = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
           .childHandler(new ChannelInitializer<SocketChannel>() {
             @Override
             protected void initChannel(SocketChannel ch) {
-              if (tcpOpen.incrementAndGet() > MAX_TCP_CONNECTIONS) {
-                tcpOpen.decrementAndGet();
+              java.net.InetAddress from = ch.remoteAddress().getAddress();
+              AtomicInteger mine = perAddress.computeIfAbsent(from, k -> new AtomicInteger());
+              if (tcpOpen.incrementAndGet() > MAX_TCP_CONNECTIONS | mine.incrementAndGet() > MAX_TCP_PER_ADDRESS) {
+                release(from, mine);
                 tcpRefused.incrementAndGet();
                 ch.close();
                 return;
               }
-              ch.closeFuture().addListener(f -> tcpOpen.decrementAndGet());
+              java.util.concurrent.ScheduledFuture<?> end = ch.eventLoop().schedule(() -> ch.close(), TCP_LIFETIME_SECONDS, TimeUnit.SECONDS);
+              ch.closeFuture().addListener(f -> {
+                release(from, mine);
+                end.cancel(false); // a flood of short connections must not leave a task each for 30 s
+              });
               ch.pipeline()
                   .addLast(new ReadTimeoutHandler(TCP_IDLE_SECONDS))
                   // A frame is the 20-byte header plus the length it states.
                   .addLast(new LengthFieldBasedFrameDecoder(StunCodec.MAX_BYTES, 2, 2, 16, 0))
                   .addLast(new TcpHandler());
             }
-          }).bind(new InetSocketAddress(address.getAddress(), udp.getPort())).sync().channel();
+          })
+          .childOption(io.netty.channel.ChannelOption.WRITE_BUFFER_WATER_MARK, new io.netty.channel.WriteBufferWaterMark(4096, 8192))
+          .bind(new InetSocketAddress(address.getAddress(), udp.getPort())).sync().channel();
       channels.add(t);
       tcp = (InetSocketAddress) t.localAddress();
       if (alternate != null) {
-        Channel a = udp(alternate);
-        other = (InetSocketAddress) a.localAddress();
+        InetSocketAddress bound = (InetSocketAddress) udp(alternate, false).localAddress();
+        alternateBound = bound;
+        java.net.InetAddress named = advertised != null ? advertised : bound.getAddress();
+        if (!named.isAnyLocalAddress()) other = new InetSocketAddress(named, bound.getPort());
       }
       return this;
-    } catch (InterruptedException | RuntimeException e) {
+    } catch (Exception e) { // BindException comes through sync() unchecked in all but name
       close();
-      throw e;
+      if (e instanceof InterruptedException ie) throw ie;
+      throw e instanceof RuntimeException re ? re : new IllegalStateException(e.getMessage(), e);
     }
   }
 
-  private Channel udp(InetSocketAddress address) throws InterruptedException {
-    Channel c = new Bootstrap().group(group).channel(NioDatagramChannel.class).handler(new UdpHandler()).bind(address).sync().channel();
+  private Channel udp(InetSocketAddress address, boolean primary) throws InterruptedException {
+    Channel c = new Bootstrap().group(group).channel(NioDatagramChannel.class).handler(new UdpHandler(primary)).bind(address)
+        .sync().channel();
     channels.add(c);
     return c;
+  }
+
+  private void release(java.net.InetAddress from, AtomicInteger mine) {
+    tcpOpen.decrementAndGet();
+    if (mine.decrementAndGet() <= 0) perAddress.remove(from, mine);
   }
 
   public InetSocketAddress udpAddress() {
@@ -122,16 +164,25 @@ public final class StunServer implements AutoCloseable {
     return tcp;
   }
 
-  /** The second UDP address, or null. */
+  /** The second UDP address as bound, or null. */
   public InetSocketAddress alternateAddress() {
+    return alternateBound;
+  }
+
+  /** The address answers name in OTHER-ADDRESS, or null when they name none. */
+  public InetSocketAddress otherAddress() {
     return other;
   }
 
-  /** The server's counters at one moment. */
-  public record Counters(long answered, long errors, long malformed, long tcpRefused, int tcpOpen) {}
+  /**
+   * The server's counters at one moment.
+   *
+   * @param dropped requests not answered: of another method, or while the socket could not take the answer
+   */
+  public record Counters(long answered, long errors, long malformed, long dropped, long tcpRefused, int tcpOpen) {}
 
   public Counters counters() {
-    return new Counters(answered.get(), errors.get(), malformed.get(), tcpRefused.get(), tcpOpen.get());
+    return new Counters(answered.get(), errors.get(), malformed.get(), dropped.get(), tcpRefused.get(), tcpOpen.get());
   }
 
   @Override
@@ -140,8 +191,8 @@ public final class StunServer implements AutoCloseable {
     group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
   }
 
-  /** The answer to one message from {@code from}, or null when it gets none (anything but a request). */
-  byte[] answer(ByteBuffer in, InetSocketAddress from) {
+  /** The answer to one message from {@code from}, or null when it gets none (anything but a Binding request). */
+  byte[] answer(ByteBuffer in, InetSocketAddress from, boolean primary) {
     StunMessage m;
     try {
       m = StunCodec.decode(in);
@@ -156,9 +207,9 @@ public final class StunServer implements AutoCloseable {
     }
     if (!m.isRequest()) return null; // indications and answers are not ours to answer
     byte[] tid = m.transactionId();
-    if (m.method() != 1) {
-      errors.incrementAndGet();
-      return StunCodec.encode(StunMessage.errorAnswer(m.type(), tid, 400, "only Binding is served", List.of(), software));
+    if (m.method() != 1) { // dropped, not answered: an error would be one more reflection
+      dropped.incrementAndGet();
+      return null;
     }
     List<Integer> unknown = new ArrayList<>(m.unknownRequired());
     if (m.changeRequest() != 0) unknown.add(StunCodec.CHANGE_REQUEST); // one address here: nothing to change to
@@ -167,24 +218,42 @@ public final class StunServer implements AutoCloseable {
       return StunCodec.encode(StunMessage.bindingError(tid, 420, "Unknown Attribute", unknown, software));
     }
     answered.incrementAndGet();
-    return StunCodec.encode(StunMessage.bindingSuccess(tid, from, other, software));
+    return StunCodec.encode(StunMessage.bindingSuccess(tid, from, primary ? other : null, software));
   }
 
   private final class UdpHandler extends SimpleChannelInboundHandler<DatagramPacket> {
+    private final boolean primary;
+
+    UdpHandler(boolean primary) {
+      this.primary = primary;
+    }
+
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket p) {
-      byte[] out = answer(p.content().nioBuffer(), p.sender());
-      if (out != null) ctx.writeAndFlush(new DatagramPacket(Unpooled.wrappedBuffer(out), p.sender()));
+      byte[] out = answer(p.content().nioBuffer(), p.sender(), primary);
+      if (out == null) return;
+      if (!ctx.channel().isWritable()) { // a flood outpacing the socket: drop, never queue without bound
+        dropped.incrementAndGet();
+        return;
+      }
+      ctx.writeAndFlush(new DatagramPacket(Unpooled.wrappedBuffer(out), p.sender()));
     }
   }
 
   private final class TcpHandler extends SimpleChannelInboundHandler<ByteBuf> {
+    private int answers;
+
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, ByteBuf frame) {
       long before = malformed.get();
-      byte[] out = answer(frame.nioBuffer(), (InetSocketAddress) ctx.channel().remoteAddress());
-      if (out != null) ctx.writeAndFlush(Unpooled.wrappedBuffer(out));
-      else if (malformed.get() != before) ctx.close(); // a stream out of step cannot be resynchronised
+      byte[] out = answer(frame.nioBuffer(), (InetSocketAddress) ctx.channel().remoteAddress(), true);
+      if (out != null) {
+        ctx.writeAndFlush(Unpooled.wrappedBuffer(out));
+        // A client that does not read its answers, or asks without end, is closed: its answers would pile up here.
+        if (!ctx.channel().isWritable() || ++answers >= MAX_ANSWERS_PER_CONNECTION) ctx.close();
+      } else if (malformed.get() != before) {
+        ctx.close(); // a stream out of step cannot be resynchronised
+      }
     }
 
     @Override

@@ -27,9 +27,22 @@ class StunCodecTest {
   @Test
   void aBindingRequestIsAHeaderAndAFingerprint() throws Exception {
     byte[] b = StunCodec.encode(StunMessage.bindingRequest(TID));
-    assertThat(b).hasSize(28);
-    assertThat(HexFormat.of().formatHex(b, 0, 20)).isEqualTo("00010008" + "2112a442" + "b7e7a701bc34d686fa87dfae");
+    // The FINGERPRINT computed apart from this code (Python's zlib.crc32 of the 20-byte header, XOR 0x5354554e).
+    assertThat(HexFormat.of().formatHex(b)).isEqualTo("00010008" + "2112a442" + "b7e7a701bc34d686fa87dfae" + "80280004" + "fdf6ae02");
     assertThat(decode(b)).isEqualTo(StunMessage.bindingRequest(TID));
+  }
+
+  @Test
+  void ofAnAttributeGivenTwiceTheFirstCountsAndWhatFollowsMessageIntegrityIsIgnored() throws Exception {
+    ByteBuffer b = ByteBuffer.allocate(20 + 12 + 12 + 24 + 12);
+    b.putShort((short) 0x0101).putShort((short) 60).putInt(StunCodec.MAGIC_COOKIE).put(TID);
+    b.putShort((short) 0x0001).putShort((short) 8).put((byte) 0).put((byte) 1).putShort((short) 1).put(new byte[] {10, 0, 0, 1});
+    b.putShort((short) 0x0001).putShort((short) 8).put((byte) 0).put((byte) 1).putShort((short) 2).put(new byte[] {10, 0, 0, 2});
+    b.putShort((short) 0x0008).putShort((short) 20).put(new byte[20]); // MESSAGE-INTEGRITY
+    b.putShort((short) 0x802C).putShort((short) 8).put((byte) 0).put((byte) 1).putShort((short) 3).put(new byte[] {10, 0, 0, 3});
+    StunMessage m = decode(b.array());
+    assertThat(m.mapped()).isEqualTo(at("10.0.0.1", 1));
+    assertThat(m.otherAddress()).isNull();
   }
 
   @Test
@@ -104,6 +117,32 @@ class StunCodecTest {
     b.putShort((short) 1).putShort((short) (4 * n)).putInt(StunCodec.MAGIC_COOKIE).put(TID);
     for (int i = 0; i < n; i++) b.putShort((short) 0x8030).putShort((short) 0);
     assertThatThrownBy(() -> decode(b.array())).hasMessageContaining("more than " + StunCodec.MAX_ATTRIBUTES);
+  }
+
+  @Test
+  void randomAttributesAfterAValidHeaderNeverThrowAnythingButMalformed() {
+    SplittableRandom rng = new SplittableRandom(12);
+    int parsed = 0;
+    for (int i = 0; i < 20_000; i++) {
+      int body = 4 * rng.nextInt(40);
+      ByteBuffer b = ByteBuffer.allocate(20 + body);
+      b.putShort((short) (rng.nextBoolean() ? 0x0001 : 0x0101)).putShort((short) body).putInt(StunCodec.MAGIC_COOKIE).put(TID);
+      while (b.remaining() >= 4) { // attributes of known and unknown types, lengths right or wrong
+        int[] types = {0x0001, 0x0020, 0x0009, 0x000A, 0x8022, 0x802C, 0x0003, 0x0008, 0x8028, rng.nextInt(0x10000)};
+        int len = Math.min(b.remaining() - 4, rng.nextInt(4) == 0 ? rng.nextInt(0x10000) : rng.nextInt(24));
+        b.putShort((short) types[rng.nextInt(types.length)]).putShort((short) len);
+        byte[] v = new byte[Math.min((len + 3) & ~3, b.remaining())];
+        rng.nextBytes(v);
+        b.put(v);
+      }
+      try {
+        decode(b.array());
+        parsed++;
+      } catch (StunCodec.MalformedException expected) {
+        // refused, with a reason
+      }
+    }
+    assertThat(parsed).as("some got through the attribute parser whole").isPositive();
   }
 
   @Test

@@ -82,8 +82,17 @@ class StunInteropTest {
       assertThat(r.reflexive()).as("coturn's log:\n" + Files.readString(dir.resolve("turn.log"))).isEqualTo(client.localAddress());
       assertThat(r.software()).as("the answer is coturn's").containsIgnoringCase("coturn");
     }
-    StunClient.Result tcp = StunClient.bindingTcp(group, server, Duration.ofSeconds(20)).get(30, TimeUnit.SECONDS);
-    assertThat(tcp.reflexive()).isEqualTo(tcp.local());
+    // TCP: coturn's TCP listener may come up after its UDP one; try again until a deadline.
+    StunClient.Result[] tcp = new StunClient.Result[1];
+    dev.overlay.testing.Await.until(Duration.ofSeconds(60), () -> {
+      try {
+        tcp[0] = StunClient.bindingTcp(group, server, Duration.ofSeconds(10)).get(20, TimeUnit.SECONDS);
+        return true;
+      } catch (Exception notYet) {
+        return false;
+      }
+    }, () -> "a TCP binding answered by coturn");
+    assertThat(tcp[0].reflexive()).isEqualTo(tcp[0].local());
   }
 
   @Test

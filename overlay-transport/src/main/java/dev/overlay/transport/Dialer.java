@@ -63,6 +63,27 @@ final class Dialer {
   /** Seed dials under way (a handful at most), by handler. */
   private final Map<LinkHandler, InetSocketAddress> seedDials = new HashMap<>();
 
+  /** How long an address is taken to belong to the peer that proved its key there. */
+  static final long PROVEN_NANOS = 60_000_000_000L;
+  private static final int REMEMBERED_ADDRESSES = 4096;
+
+  private record Proven(PeerId peer, long at) {}
+
+  /**
+   * Which peer each address we dialled proved to be, lately (an LRU of {@link #REMEMBERED_ADDRESSES}).
+   * A peer may name a made-up id at a real node's address (in a walk or a shuffle): the first
+   * such dial costs one TLS handshake there, and the next ones for other ids cost nothing, so
+   * the node cannot be used to hammer that address, and the address is not put in backoff for
+   * the honest node behind it.
+   */
+  private final java.util.LinkedHashMap<String, Proven> provenAt = new java.util.LinkedHashMap<>(16, 0.75f, true) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<String, Proven> eldest) {
+      return size() > REMEMBERED_ADDRESSES;
+    }
+  };
+  private long refusedProven;
+
   /** Runs a task on the loop after a delay. */
   interface Scheduler {
     void schedule(Runnable task, long delayNanos);
@@ -135,9 +156,14 @@ final class Dialer {
 
   /** A connection left the gate's count: ready ({@code linked}) or closed. Once per connection. */
   void finished(LinkHandler h, boolean linked) {
+    long now = clock.getAsLong();
+    // A connection that got as far as proving a key reached a working node: whoever it was, the
+    // address is remembered as that node's, and is not put in backoff.
+    boolean answered = h.peer() != null;
+    if (h.dialer() && answered) provenAt.put(h.remote(), new Proven(h.peer(), now));
     if (h.gated) {
       h.gated = false;
-      gate.finished(clock.getAsLong(), h.remote(), linked);
+      gate.finished(now, h.remote(), linked || answered);
     }
   }
 
@@ -185,9 +211,18 @@ final class Dialer {
     Dial dial = dials.get(peer);
     if (dial == null || links.closed()) return;
     while (dial.next < dial.addresses.size()) {
-      String refused = gate.tryStart(clock.getAsLong(), addressKey(dial.addresses.get(dial.next)));
+      long now = clock.getAsLong();
+      String key = addressKey(dial.addresses.get(dial.next));
+      Proven p = provenAt.get(key);
+      String refused;
+      if (p != null && now - p.at() < PROVEN_NANOS && !p.peer().equals(peer)) {
+        refusedProven++;
+        refused = "it proved to be " + p.peer() + " " + (now - p.at()) / 1_000_000 + " ms ago";
+      } else {
+        refused = gate.tryStart(now, key);
+      }
       if (refused == null) break;
-      dial.lastError = "not dialled " + addressKey(dial.addresses.get(dial.next)) + ": " + refused;
+      dial.lastError = "not dialled " + key + ": " + refused;
       dial.next++;
     }
     if (dial.next >= dial.addresses.size()) {
@@ -207,17 +242,18 @@ final class Dialer {
   }
 
   /** What the dialer did, for the node's counters. */
-  record Counters(int inProgress, long refusedBudget, long refusedInProgress, long refusedBackoff) {
+  record Counters(int inProgress, long refusedBudget, long refusedInProgress, long refusedBackoff, long refusedProven) {
     void addTo(Map<String, Long> out) {
       out.put("dials_in_progress", (long) inProgress);
       out.put("dials_refused_budget", refusedBudget);
       out.put("dials_refused_in_progress", refusedInProgress);
       out.put("dials_refused_backoff", refusedBackoff);
+      out.put("dials_refused_address_of_another_peer", refusedProven);
     }
   }
 
   Counters counters() {
-    return new Counters(gate.inProgress(), gate.refusedBudget(), gate.refusedInProgress(), gate.refusedBackoff());
+    return new Counters(gate.inProgress(), gate.refusedBudget(), gate.refusedInProgress(), gate.refusedBackoff(), refusedProven);
   }
 
   /** {@code host:port} as the peer advertised it (not the address's toString, which adds "/<unresolved>"). */

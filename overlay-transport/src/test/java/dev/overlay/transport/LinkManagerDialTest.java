@@ -39,7 +39,7 @@ class LinkManagerDialTest {
   void anAddressThatProvesAnotherPeerFailsTheDialEvenWhenThatPeerIsAlreadyLinked() throws Exception {
     EmbeddedLinks.Node a = net.dialling();
     EmbeddedLinks.Node b = net.dialling();
-    a.manager.connect(b.info());
+    b.manager.connect(a.info()); // b dialled a: a has not yet seen b's address prove anything
     net.pump();
     // A hostile neighbour names a made-up peer at b's address (FORWARD_JOIN, SHUFFLE): the dial
     // reaches b, which proves b. It must fail and free its slot, not wait for ever.
@@ -49,9 +49,37 @@ class LinkManagerDialTest {
     net.pump();
 
     assertThat(a.log).contains("up " + b.id()).anyMatch(l -> l.startsWith("dial failed " + madeUp + ": peer identity mismatch"));
+    PeerId another = PeerId.random(new Random(33));
+    a.manager.connect(new PeerInfo(another, 1, b.info().candidates())); // the address is known to be b's now
+    net.pump();
+    assertThat(a.log).anyMatch(l -> l.startsWith("dial failed " + another + ": not dialled") && l.contains("it proved to be " + b.id()));
     assertThat(a.events).anyMatch(e -> e instanceof TransportEvent.DialFailed f && f.peer().equals(madeUp));
     assertThat(a.manager.counters().links()).as("only b's link").isEqualTo(1);
     assertThat(a.manager.isLinked(b.id())).as("b's own link is untouched").isTrue();
+  }
+
+  @Test
+  void madeUpIdsAtALinkedPeersAddressCostOneHandshakeAndNeverPutItsAddressInBackoff() throws Exception {
+    EmbeddedLinks.Node a = net.dialling();
+    EmbeddedLinks.Node b = net.dialling();
+    b.manager.connect(a.info()); // linked by b's dial: a learns what b's address is by dialling it
+    net.pump();
+    int connections = net.connections.size();
+
+    for (int i = 0; i < 5; i++) {
+      a.manager.connect(new PeerInfo(PeerId.random(new Random(10 + i)), 1, b.info().candidates()));
+      net.pump();
+    }
+
+    assertThat(net.connections.size() - connections).as("one TLS handshake at b, not five").isEqualTo(1);
+    assertThat(a.log.stream().filter(l -> l.contains("it proved to be " + b.id()))).hasSize(4);
+    assertThat(a.manager.counters().dials().refusedProven()).isEqualTo(4);
+    // b's own address is not in backoff: when b's link goes, a dials it again at once.
+    a.manager.disconnect(b.id());
+    net.pump();
+    a.manager.connect(b.info());
+    net.pump();
+    assertThat(a.manager.isLinked(b.id())).isTrue();
   }
 
   @Test

@@ -93,10 +93,16 @@ public final class StunClient implements AutoCloseable {
     this.timing = timing;
   }
 
-  /** A client on a UDP socket bound to {@code local} (port 0: any). */
+  /** A client on a UDP socket bound to {@code local} (port 0: any), on an NIO group. */
   public static StunClient udp(EventLoopGroup group, InetSocketAddress local, Timing timing) throws InterruptedException {
+    return udp(group, NioDatagramChannel.class, local, timing);
+  }
+
+  /** ... with the datagram channel class {@code group} takes (epoll's for an epoll group). */
+  public static StunClient udp(EventLoopGroup group, Class<? extends io.netty.channel.socket.DatagramChannel> channelClass,
+      InetSocketAddress local, Timing timing) throws InterruptedException {
     StunClient[] self = new StunClient[1];
-    Channel ch = new Bootstrap().group(group).channel(NioDatagramChannel.class)
+    Channel ch = new Bootstrap().group(group).channel(channelClass)
         .handler(new SimpleChannelInboundHandler<DatagramPacket>() {
           @Override
           protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket p) {

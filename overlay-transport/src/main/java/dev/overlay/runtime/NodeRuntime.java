@@ -74,6 +74,8 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
   private final StreamRegistry streams;
   private final CoreOutbox outbox;
   private final PublishQueue publishes;
+  /** The datagram channel the loop takes (epoll's on an epoll loop), for STUN. */
+  private final Class<? extends io.netty.channel.socket.DatagramChannel> datagramChannel;
   private final AtomicLong subscriptionsFailed = new AtomicLong();
   private final Consumer<PublishQueue.Publish> publishOnLoop = this::publish;
   private final Runnable drainPublishes = this::drainPublishes;
@@ -116,6 +118,8 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
     this.introducerFactory = introducerFactory;
     this.deliveryExecutor = deliveryExecutor;
     this.publishes = new PublishQueue(transport.commandQueueCapacity(), loop, drainPublishes);
+    this.datagramChannel = socketChannel == io.netty.channel.epoll.EpollSocketChannel.class
+        ? io.netty.channel.epoll.EpollDatagramChannel.class : io.netty.channel.socket.nio.NioDatagramChannel.class;
     this.links = new LinkManager(loop, transport, tls, socketChannel, serverChannel, new SplittableRandom(new SecureRandom().nextLong()), this,
         dev.overlay.wire.WireCodec.MAX_PAYLOAD_BYTES, clock);
     this.completions = new Completions(deliveryExecutor);
@@ -148,13 +152,28 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
 
   /** Binds, then starts the core. Returns our own PeerInfo, with the address we listen on. Not on the loop. */
   public PeerInfo start(InetSocketAddress bind, String advertiseHost) throws Exception {
+    return start(bind, advertiseHost, List.of());
+  }
+
+  /**
+   * As {@link #start(InetSocketAddress, String)}, first asking {@code stunServers} (in order,
+   * until one answers) where this node's traffic comes from: a reflexive IP other than the
+   * advertised host is advertised too, with the listen port (right for a host with a public IP,
+   * or behind a NAT that forwards that port; other NATs need hole punching, not yet built).
+   */
+  public PeerInfo start(InetSocketAddress bind, String advertiseHost, List<InetSocketAddress> stunServers) throws Exception {
     if (loop.inEventLoop()) throw new IllegalStateException("start the node from outside its event loop");
     InetSocketAddress bound = links.bind(bind); // waits for the loop to bind, so not on it
+    java.net.InetAddress reflexive = dev.overlay.nat.ReflexiveDiscovery.discover(loop, datagramChannel, stunServers,
+        dev.overlay.nat.ReflexiveDiscovery.TIMING);
     return onLoop(() -> {
       String host = advertiseHost != null ? advertiseHost : bound.getHostString();
+      List<Candidate> candidates = new ArrayList<>(List.of(new Candidate(Candidate.Kind.LOCAL, host, bound.getPort())));
+      if (reflexive != null && !reflexive.getHostAddress().equals(host)) {
+        candidates.add(new Candidate(Candidate.Kind.REFLEXIVE, reflexive.getHostAddress(), bound.getPort()));
+      }
       // The wall clock only orders this node's restarts; nothing else in the protocol reads it.
-      self = new PeerInfo(identity.peerId(), System.currentTimeMillis(),
-          List.of(new Candidate(Candidate.Kind.LOCAL, host, bound.getPort())));
+      self = new PeerInfo(identity.peerId(), System.currentTimeMillis(), List.copyOf(candidates));
       links.self(self);
       long now = turns.start();
       core = new NodeState(config, self, new SplittableRandom(new SecureRandom().nextLong()),

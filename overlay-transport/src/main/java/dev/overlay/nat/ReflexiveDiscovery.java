@@ -1,0 +1,60 @@
+package dev.overlay.nat;
+
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.socket.DatagramChannel;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Where a node's traffic appears to come from, asked of STUN servers when it starts: their
+ * first answer's reflexive IP. Bounded: each server gets {@link #TIMING} (4 requests over 2.75 s)
+ * and servers are asked one after the other, so a node given unreachable servers starts at most
+ * 2.75 s later per server, with its local address only.
+ */
+public final class ReflexiveDiscovery {
+
+  private static final Logger log = LoggerFactory.getLogger(ReflexiveDiscovery.class);
+  /** Shorter than the RFC's 39.5 s: this runs while a node starts. */
+  public static final StunClient.Timing TIMING = new StunClient.Timing(Duration.ofMillis(250), 4, 4);
+
+  private ReflexiveDiscovery() {}
+
+  /**
+   * The reflexive IP the first answering server saw, or null if none answered (each failure is
+   * logged with its reason). Blocks: not on an event loop.
+   */
+  public static InetAddress discover(EventLoopGroup group, Class<? extends DatagramChannel> channelClass,
+      List<InetSocketAddress> servers, StunClient.Timing timing) throws InterruptedException {
+    if (servers.isEmpty()) return null;
+    try (StunClient client = StunClient.udp(group, channelClass, new InetSocketAddress(0), timing)) {
+      for (InetSocketAddress named : servers) {
+        // Resolved here, off the loop (start() blocks anyway); an answer must come from this address.
+        InetSocketAddress server = named.isUnresolved() ? new InetSocketAddress(named.getHostString(), named.getPort()) : named;
+        if (server.isUnresolved()) {
+          log.warn("STUN server {}:{} gave no reflexive address: its name does not resolve", named.getHostString(), named.getPort());
+          continue;
+        }
+        try {
+          StunClient.Result r = client.binding(server).get(2 * maxWaitMillis(timing), TimeUnit.MILLISECONDS);
+          log.info("STUN server {} sees this node at {}", server, r.reflexive().getAddress().getHostAddress());
+          return r.reflexive().getAddress();
+        } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+          Throwable why = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
+          log.warn("STUN server {} gave no reflexive address: {}", server, why.getMessage());
+        }
+      }
+    }
+    return null;
+  }
+
+  private static long maxWaitMillis(StunClient.Timing t) {
+    long rto = t.rto().toMillis();
+    return rto * ((1L << Math.min(t.rc() - 1, 20)) - 1) + rto * t.rm() + 1_000;
+  }
+}

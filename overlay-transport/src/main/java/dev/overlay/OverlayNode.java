@@ -149,7 +149,10 @@ public final class OverlayNode implements AutoCloseable {
   }
 
   /**
-   * Binds the listening socket and starts the protocol. On failure the node is closed.
+   * Binds the listening socket and starts the protocol. On failure the node is closed. With
+   * {@link Builder#stunServers STUN servers}, it first asks them where the node's traffic comes
+   * from: up to 2.75 s per server that does not answer, plus the system resolver's time for one
+   * given by name (not when listening on loopback).
    *
    * @return this node
    * @throws java.io.IOException if the listening socket cannot be bound: the port is taken, or
@@ -564,7 +567,9 @@ public final class OverlayNode implements AutoCloseable {
      * {@link OverlayNode#start} asks, in order until one answers, where the node's traffic comes
      * from. A reflexive IP other than the advertised host is advertised too, with the listen
      * port: right for a host with a public IP, or behind a NAT that forwards that port. Each
-     * server unreachable costs {@code start()} up to 2.75 s. Default: none (no STUN traffic).
+     * server unreachable costs {@code start()} up to 2.75 s, plus the lookup of its name. An
+     * answer naming a loopback, link-local, multicast or wildcard address is not advertised. Not
+     * asked when the node listens on loopback. Default: none (no STUN traffic).
      *
      * @param hostPorts the servers; added to any given before
      * @return this builder

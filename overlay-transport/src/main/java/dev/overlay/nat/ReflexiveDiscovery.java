@@ -13,9 +13,12 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Where a node's traffic appears to come from, asked of STUN servers when it starts: their
- * first answer's reflexive IP. Bounded: each server gets {@link #TIMING} (4 requests over 2.75 s)
- * and servers are asked one after the other, so a node given unreachable servers starts at most
- * 2.75 s later per server, with its local address only.
+ * first usable answer's reflexive IP (not loopback, link-local, multicast, broadcast or a
+ * wildcard). Bounded: each server gets {@link #TIMING} (4 requests over 2.75 s) and servers are
+ * asked one after the other, so a node given unreachable servers starts at most 2.75 s later
+ * per server (plus the system resolver's time for a server given by name), with its local
+ * address only. The answer is not authenticated: it is advertised as a candidate, which peers
+ * dial within their dial budgets, never trusted for anything else.
  */
 public final class ReflexiveDiscovery {
 
@@ -41,14 +44,43 @@ public final class ReflexiveDiscovery {
           continue;
         }
         try {
-          StunClient.Result r = client.binding(server).get(2 * maxWaitMillis(timing), TimeUnit.MILLISECONDS);
-          log.info("STUN server {} sees this node at {}", server, r.reflexive().getAddress().getHostAddress());
-          return r.reflexive().getAddress();
+          var answer = client.binding(server);
+          StunClient.Result r;
+          try {
+            r = answer.get(2 * maxWaitMillis(timing), TimeUnit.MILLISECONDS);
+          } finally {
+            answer.cancel(true); // ended either way; a late answer changes nothing
+          }
+          InetAddress seen = r.reflexive().getAddress();
+          String unusable = unusable(seen);
+          if (unusable != null) {
+            log.warn("STUN server {} says this node is at {}, {}: not advertised", server, seen.getHostAddress(), unusable);
+            continue;
+          }
+          log.info("STUN server {} sees this node at {}", server, seen.getHostAddress());
+          return seen;
         } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
           Throwable why = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
           log.warn("STUN server {} gave no reflexive address: {}", server, why.getMessage());
         }
       }
+    }
+    return null;
+  }
+
+  /**
+   * Why an answered address cannot be a node's public one, or null when it can: the answer is
+   * unauthenticated UDP, and an address others would dial must not point at this host's own
+   * loopback, a link-local service (169.254.169.254), a multicast group or nowhere.
+   */
+  static String unusable(InetAddress a) {
+    if (a.isAnyLocalAddress()) return "a wildcard address";
+    if (a.isLoopbackAddress()) return "a loopback address";
+    if (a.isLinkLocalAddress()) return "a link-local address";
+    if (a.isMulticastAddress()) return "a multicast address";
+    byte[] b = a.getAddress();
+    if (b.length == 4 && (b[0] & 0xFF) == 255 && (b[1] & 0xFF) == 255 && (b[2] & 0xFF) == 255 && (b[3] & 0xFF) == 255) {
+      return "the broadcast address";
     }
     return null;
   }

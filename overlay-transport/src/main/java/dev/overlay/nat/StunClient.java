@@ -106,7 +106,7 @@ public final class StunClient implements AutoCloseable {
         .handler(new SimpleChannelInboundHandler<DatagramPacket>() {
           @Override
           protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket p) {
-            self[0].received(p.content().nioBuffer(), p.sender());
+            if (self[0] != null) self[0].received(p.content().nioBuffer(), p.sender()); // null only before bind() returned
           }
         }).bind(local).sync().channel();
     self[0] = new StunClient(ch, timing);

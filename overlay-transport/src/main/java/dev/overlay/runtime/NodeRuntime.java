@@ -159,17 +159,19 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
    * As {@link #start(InetSocketAddress, String)}, first asking {@code stunServers} (in order,
    * until one answers) where this node's traffic comes from: a reflexive IP other than the
    * advertised host is advertised too, with the listen port (right for a host with a public IP,
-   * or behind a NAT that forwards that port; other NATs need hole punching, not yet built).
+   * or behind a NAT that forwards that port; other NATs need hole punching, not yet built). Not
+   * asked when listening on loopback: no one outside could reach the node anyway.
    */
   public PeerInfo start(InetSocketAddress bind, String advertiseHost, List<InetSocketAddress> stunServers) throws Exception {
     if (loop.inEventLoop()) throw new IllegalStateException("start the node from outside its event loop");
+    // Asked before the bind: once bound, peers may connect, and the handshake needs to know who we are.
+    java.net.InetAddress reflexive = bind.getAddress() != null && bind.getAddress().isLoopbackAddress() ? null
+        : dev.overlay.nat.ReflexiveDiscovery.discover(loop, datagramChannel, stunServers, dev.overlay.nat.ReflexiveDiscovery.TIMING);
     InetSocketAddress bound = links.bind(bind); // waits for the loop to bind, so not on it
-    java.net.InetAddress reflexive = dev.overlay.nat.ReflexiveDiscovery.discover(loop, datagramChannel, stunServers,
-        dev.overlay.nat.ReflexiveDiscovery.TIMING);
     return onLoop(() -> {
       String host = advertiseHost != null ? advertiseHost : bound.getHostString();
       List<Candidate> candidates = new ArrayList<>(List.of(new Candidate(Candidate.Kind.LOCAL, host, bound.getPort())));
-      if (reflexive != null && !reflexive.getHostAddress().equals(host)) {
+      if (reflexive != null && !sameAddress(reflexive, host)) {
         candidates.add(new Candidate(Candidate.Kind.REFLEXIVE, reflexive.getHostAddress(), bound.getPort()));
       }
       // The wall clock only orders this node's restarts; nothing else in the protocol reads it.
@@ -527,6 +529,15 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
     if (turns.stopped()) return;
     core.handle(turns.begin(), e);
     turns.end();
+  }
+
+  /** Whether {@code host} (a literal, or a name) is {@code a}: compared as addresses, not as text. */
+  private static boolean sameAddress(java.net.InetAddress a, String host) {
+    try {
+      return java.net.InetAddress.getByName(host).equals(a); // a literal parses without a lookup
+    } catch (java.net.UnknownHostException e) {
+      return false;
+    }
   }
 
   private void fire(dev.overlay.protocol.Timer timer) {

@@ -154,17 +154,24 @@ final class Dialer {
     connector.connect(address, h);
   }
 
-  /** A connection left the gate's count: ready ({@code linked}) or closed. Once per connection. */
+  /** A dial's connection is ready ({@code linked}) or closed before that: it leaves the gate's count (the first call only). */
   void finished(LinkHandler h, boolean linked) {
+    if (!h.gated) return; // only our own dials are gated, and each ends once (ready, or closed before)
+    h.gated = false;
     long now = clock.getAsLong();
     // A connection that got as far as proving a key reached a working node: whoever it was, the
     // address is remembered as that node's, and is not put in backoff.
     boolean answered = h.peer() != null;
-    if (h.dialer() && answered) provenAt.put(h.remote(), new Proven(h.peer(), now));
-    if (h.gated) {
-      h.gated = false;
-      gate.finished(now, h.remote(), linked || answered);
-    }
+    if (answered) provenAt.put(h.remote(), new Proven(h.peer(), now));
+    gate.finished(now, h.remote(), linked || answered);
+  }
+
+  /**
+   * A link we dialled went down: its address is no longer known to be that peer's (it may come
+   * back with a new key, as a node built afresh does), so it may be dialled for any id again.
+   */
+  void linkClosed(LinkHandler h) {
+    if (h.dialer()) provenAt.remove(h.remote());
   }
 
   /** A connection is ready: if it was a seed dial, the seed is this peer. */

@@ -353,6 +353,7 @@ public final class LinkManager {
     LinkHandler h = link.ready;
     link.ready = null;
     if (h != null) {
+      dialer.linkClosed(h);
       Channel ch = h.channel();
       link.queue.drainAll(ch);
       h.closing(CloseReason.CLOSED_BY_US, "closed by this node");
@@ -562,6 +563,7 @@ public final class LinkManager {
       return;
     }
     if (link != null && link.ready == h) {
+      dialer.linkClosed(h);
       link.ready = null;
       framesDropped += link.queue.releaseAll();
       links.remove(link.peer);

@@ -83,6 +83,29 @@ class LinkManagerDialTest {
   }
 
   @Test
+  void whenALinkWeDialledGoesItsAddressMayBeDialledForAnotherIdAgain() throws Exception {
+    EmbeddedLinks.Node a = net.dialling();
+    EmbeddedLinks.Node b = net.dialling();
+    a.manager.connect(b.info());
+    net.pump();
+    b.manager.disconnect(a.id()); // b goes (it may come back with a new key at the same address)
+    net.pump();
+    for (EmbeddedLinks.Connection c : net.connections) { // the FIN reaching a (embedded pairs do not carry closes)
+      if (!c.acceptor.isActive()) c.dialer.close();
+    }
+    net.pump();
+    assertThat(a.log).anyMatch(l -> l.startsWith("down " + b.id()));
+    int connections = net.connections.size();
+    PeerId restarted = PeerId.random(new Random(44));
+
+    a.manager.connect(new PeerInfo(restarted, 1, b.info().candidates()));
+    net.pump();
+
+    assertThat(net.connections.size() - connections).as("dialled, not refused from memory").isEqualTo(1);
+    assertThat(a.log).anyMatch(l -> l.startsWith("dial failed " + restarted + ": peer identity mismatch"));
+  }
+
+  @Test
   void anAddressThatProvesAnotherPeerFailsTheDial() throws Exception {
     EmbeddedLinks.Node a = net.dialling();
     EmbeddedLinks.Node b = net.dialling();

@@ -564,7 +564,7 @@ public final class OverlayNode implements AutoCloseable {
 
     /**
      * STUN servers ({@code host:port}; every tracker runs one, on port 3478 by default) that
-     * {@link OverlayNode#start} asks, in order until one answers, where the node's traffic comes
+     * {@link OverlayNode#start} asks, in order until one gives a usable answer, where the node's traffic comes
      * from. A reflexive IP other than the advertised host is advertised too, with the listen
      * port: right for a host with a public IP, or behind a NAT that forwards that port. Each
      * server unreachable costs {@code start()} up to 2.75 s, plus the lookup of its name. An

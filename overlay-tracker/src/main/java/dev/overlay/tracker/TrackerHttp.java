@@ -122,6 +122,16 @@ final class TrackerHttp {
     b.append("overlay_tracker_http_closed_total{reason=\"connection_limit\"} ").append(refusedConnections).append('\n');
     b.append("overlay_tracker_http_closed_total{reason=\"deadline\"} ").append(deadlineCloses).append('\n');
     b.append("overlay_tracker_http_closed_total{reason=\"not_reading\"} ").append(notReadingCloses).append('\n');
+    dev.overlay.nat.StunServer stun = server.stun();
+    if (stun != null) {
+      dev.overlay.nat.StunServer.Counters c = stun.counters();
+      counter(b, "overlay_tracker_stun_answered_total", "STUN Binding requests answered with the address seen.", c.answered());
+      counter(b, "overlay_tracker_stun_errors_total", "STUN requests answered with an error (420: attributes not served).", c.errors());
+      counter(b, "overlay_tracker_stun_malformed_total", "STUN input dropped as malformed (and its TCP connection closed).", c.malformed());
+      counter(b, "overlay_tracker_stun_dropped_total", "STUN requests not answered: other methods, or a socket that could not take the answer.", c.dropped());
+      counter(b, "overlay_tracker_stun_tcp_refused_total", "STUN TCP connections refused at the caps (1,024 in all, 16 per source address).", c.tcpRefused());
+      gauge(b, "overlay_tracker_stun_tcp_connections", "Open STUN TCP connections.", c.tcpOpen());
+    }
     gauge(b, "overlay_tracker_uptime_seconds", "Seconds since the tracker started.", server.uptimeNanos() / 1e9);
     return b.toString();
   }

@@ -173,6 +173,7 @@ public final class TrackerMain implements Callable<Integer> {
             + (stun.alternateAddress() != null ? " and " + stun.alternateAddress() + " (UDP"
                 + (stun.otherAddress() == null ? "; not named in answers: give --advertise" : "") + ")" : "") : ""));
     StunServer stunServer = stun;
+    server.stun(stun); // its counters on /metrics
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       try {

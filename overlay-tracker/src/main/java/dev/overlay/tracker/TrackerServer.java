@@ -57,6 +57,7 @@ public final class TrackerServer implements LinkManager.Listener, AutoCloseable 
   private InetSocketAddress address;
   private InetSocketAddress httpAddress;
   // Counters beyond the state's, all on the loop.
+  private volatile dev.overlay.nat.StunServer stun;
   long linksOpen;
   long connectionsRefused;
   long notForTracker;
@@ -121,6 +122,15 @@ public final class TrackerServer implements LinkManager.Listener, AutoCloseable 
   }
 
   /** The HTTP address, or null when HTTP is off. */
+  /** The tracker's STUN server, whose counters /metrics shows (null: STUN is off). */
+  void stun(dev.overlay.nat.StunServer stun) {
+    this.stun = stun;
+  }
+
+  dev.overlay.nat.StunServer stun() {
+    return stun;
+  }
+
   public InetSocketAddress httpAddress() {
     return httpAddress;
   }

@@ -128,6 +128,8 @@ class TrackerProcessTest {
       dev.overlay.nat.StunClient.Result tcp = dev.overlay.nat.StunClient.bindingTcp(group, stun, Duration.ofSeconds(20))
           .get(30, TimeUnit.SECONDS);
       assertThat(tcp.reflexive()).isEqualTo(tcp.local());
+      assertThat(get(ports[1], "/metrics")).as("answered twice (UDP, TCP), perhaps more (a retransmission)")
+          .containsPattern("overlay_tracker_stun_answered_total ([2-9]|\\d{2,})\\b");
     } finally {
       group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
     }

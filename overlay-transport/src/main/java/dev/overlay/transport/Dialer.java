@@ -263,9 +263,31 @@ final class Dialer {
     return new Counters(gate.inProgress(), gate.refusedBudget(), gate.refusedInProgress(), gate.refusedBackoff(), refusedProven);
   }
 
-  /** {@code host:port} as the peer advertised it (not the address's toString, which adds "/<unresolved>"). */
-  private static String addressKey(InetSocketAddress a) {
-    return a.getHostString() + ":" + a.getPort();
+  /**
+   * {@code host:port}, one spelling per address, so that the dial gate's backoff and the memory
+   * of proven addresses cannot be sidestepped by writing an address another way: an IP literal
+   * in its canonical form (an IPv4-mapped IPv6 address as IPv4, IPv6 written out the same way), a
+   * name in lower case without a trailing dot. Not the address's toString, which adds
+   * "/<unresolved>". Never a lookup.
+   */
+  static String addressKey(InetSocketAddress a) {
+    String host = a.getHostString();
+    // Only what the JDK takes for an IPv6 literal goes to its parser (a colon, and a first
+    // character that is a hex digit, a colon or a bracket): it then parses it or refuses it,
+    // never looking it up. Anything else (a dotted quad, a name) could become a lookup, which
+    // must never run on the loop; a dotted quad is left as written.
+    char first = host.isEmpty() ? ' ' : host.charAt(0);
+    if (host.indexOf(':') >= 0 && (Character.digit(first, 16) >= 0 || first == ':' || first == '[')) {
+      try {
+        host = java.net.InetAddress.getByName(host).getHostAddress();
+      } catch (java.net.UnknownHostException notALiteral) {
+        // kept as written: it will not resolve when dialled either
+      }
+    } else if (host.indexOf(':') < 0) {
+      host = host.toLowerCase(java.util.Locale.ROOT);
+      if (host.endsWith(".")) host = host.substring(0, host.length() - 1);
+    }
+    return host + ":" + a.getPort();
   }
 
   private static List<InetSocketAddress> addresses(PeerInfo info) {

@@ -171,6 +171,24 @@ class DialerTest {
   }
 
   @Test
+  void anAddressWrittenAnotherWayIsTheSameAddress() {
+    assertThat(Dialer.addressKey(InetSocketAddress.createUnresolved("::ffff:10.0.0.1", 1000))).isEqualTo("10.0.0.1:1000");
+    assertThat(Dialer.addressKey(InetSocketAddress.createUnresolved("2001:DB8:0:0::1", 1000))).isEqualTo("2001:db8:0:0:0:0:0:1:1000");
+    assertThat(Dialer.addressKey(InetSocketAddress.createUnresolved("Node.Example.", 1000))).isEqualTo("node.example:1000");
+    assertThat(Dialer.addressKey(InetSocketAddress.createUnresolved("zz:not-a-literal", 1000)))
+        .as("not parsed, so never looked up").isEqualTo("zz:not-a-literal:1000");
+    assertThat(Dialer.addressKey(InetSocketAddress.createUnresolved("1.2.3.4.5", 1000))).isEqualTo("1.2.3.4.5:1000");
+
+    dialer.dial(PEER, peer(local(1000)));
+    fail(attempts.get(0), "refused"); // 10.0.0.1:1000 is in backoff now
+    PeerId other = PeerId.random(IDS);
+    dialer.dial(other, new PeerInfo(other, 1, List.of(new Candidate(Candidate.Kind.LOCAL, "::ffff:10.0.0.1", 1000))));
+
+    assertThat(attempts).hasSize(1);
+    assertThat(log.get(log.size() - 1)).startsWith("dialFailed not dialled 10.0.0.1:1000: address in backoff");
+  }
+
+  @Test
   void cancellingClosesTheAttempt() {
     dialer.dial(PEER, peer(local(1000)));
     LinkHandler h = attempts.get(0).handler();

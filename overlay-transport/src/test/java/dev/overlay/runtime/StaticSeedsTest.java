@@ -6,9 +6,7 @@ import dev.overlay.core.Candidate;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.PeerInfo;
 import dev.overlay.core.StreamId;
-import dev.overlay.protocol.Message;
 import java.net.InetSocketAddress;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -19,8 +17,9 @@ class StaticSeedsTest {
 
   private static final SplittableRandom IDS = new SplittableRandom(9);
   private static final StreamId S = StreamId.of("s");
-  private final PeerInfo self = peer(1);
-  private final List<InetSocketAddress> dialled = new ArrayList<>();
+  private final FakeIntroductionHost host = new FakeIntroductionHost();
+  private final PeerInfo self = host.self;
+  private final List<InetSocketAddress> dialled = host.dialled;
   private final List<List<PeerInfo>> answers = new ArrayList<>();
 
   private static PeerInfo peer(int port) {
@@ -28,52 +27,7 @@ class StaticSeedsTest {
   }
 
   private StaticSeeds seeds(List<String> addresses, List<PeerInfo> known) {
-    return new StaticSeeds(new IntroductionHost() {
-      @Override
-      public PeerInfo self() {
-        return self;
-      }
-
-      @Override
-      public long nanoTime() {
-        return 0;
-      }
-
-      @Override
-      public int neighborCount(StreamId stream) {
-        return 0;
-      }
-
-      @Override
-      public String streamName(StreamId stream) {
-        return stream.toString();
-      }
-
-      @Override
-      public void sendTracker(PeerId to, Message.TrackerMessage message) {}
-
-      @Override
-      public boolean isLinked(PeerId peer) {
-        return false;
-      }
-
-      @Override
-      public void dialSeed(InetSocketAddress address, PeerId pinned) {
-        dialled.add(address);
-      }
-
-      @Override
-      public void closeLink(PeerId peer) {}
-
-      @Override
-      public void every(Duration period, Runnable task) {}
-
-      @Override
-      public void after(Duration delay, Runnable task) {}
-
-      @Override
-      public void execute(Runnable task) {}
-    }, addresses.stream().map(a -> HostPort.parse(a, "seed")).toList(), known);
+    return new StaticSeeds(host, addresses.stream().map(a -> HostPort.parse(a, "seed")).toList(), known);
   }
 
   @Test

@@ -23,7 +23,7 @@ class TrackerIntroducerTest {
   private static final Duration HEARTBEAT = Duration.ofSeconds(10);
   private static final SplittableRandom RNG = new SplittableRandom(1);
 
-  private final FakeHost host = new FakeHost();
+  private final FakeIntroductionHost host = new FakeIntroductionHost();
   private final TrackerIntroducer trackers = new TrackerIntroducer(host, TRACKERS, HEARTBEAT, Duration.ofSeconds(5));
   private final List<List<PeerInfo>> answers = new ArrayList<>();
   /** The stream's trackers in its rendezvous order: every node dials the first one first. */
@@ -170,82 +170,5 @@ class TrackerIntroducerTest {
 
   private static InetSocketAddress address(String hostPort) {
     return HostPort.parse(hostPort, "tracker").address();
-  }
-
-  private record Sent(PeerId to, Message.TrackerMessage message) {}
-
-  private record After(Duration delay, Runnable task) {}
-
-  /** A node that records what the introducer asks of it; time moves only when the test says. */
-  private static final class FakeHost implements IntroductionHost {
-    final PeerInfo self = new PeerInfo(PeerId.random(new SplittableRandom(2)), 1,
-        List.of(new Candidate(Candidate.Kind.LOCAL, "127.0.0.1", 8000)));
-    final List<Sent> sent = new ArrayList<>();
-    final List<InetSocketAddress> dialled = new ArrayList<>();
-    final List<PeerId> closed = new ArrayList<>();
-    final List<PeerId> linked = new ArrayList<>();
-    final List<Runnable> every = new ArrayList<>();
-    final List<After> after = new ArrayList<>();
-    long now = 1_000_000_000L;
-
-    void runEvery() {
-      every.forEach(Runnable::run);
-    }
-
-    @Override
-    public PeerInfo self() {
-      return self;
-    }
-
-    @Override
-    public long nanoTime() {
-      return now;
-    }
-
-    @Override
-    public int neighborCount(StreamId stream) {
-      return 0;
-    }
-
-    @Override
-    public String streamName(StreamId stream) {
-      return stream.toString();
-    }
-
-    @Override
-    public void sendTracker(PeerId to, Message.TrackerMessage message) {
-      sent.add(new Sent(to, message));
-    }
-
-    @Override
-    public boolean isLinked(PeerId peer) {
-      return linked.contains(peer);
-    }
-
-    @Override
-    public void dialSeed(InetSocketAddress address, PeerId pinned) {
-      dialled.add(address);
-    }
-
-    @Override
-    public void closeLink(PeerId peer) {
-      closed.add(peer);
-      linked.remove(peer);
-    }
-
-    @Override
-    public void every(Duration period, Runnable task) {
-      every.add(task);
-    }
-
-    @Override
-    public void after(Duration delay, Runnable task) {
-      after.add(new After(delay, task));
-    }
-
-    @Override
-    public void execute(Runnable task) {
-      task.run();
-    }
   }
 }

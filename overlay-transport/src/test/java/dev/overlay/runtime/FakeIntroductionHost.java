@@ -1,0 +1,94 @@
+package dev.overlay.runtime;
+
+import dev.overlay.core.Candidate;
+import dev.overlay.core.PeerId;
+import dev.overlay.core.PeerInfo;
+import dev.overlay.core.StreamId;
+import dev.overlay.protocol.Message;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * A node as an introducer sees it ({@link IntroductionHost}), for tests: it records what the
+ * introducer asks of it, and time moves only when the test says.
+ */
+final class FakeIntroductionHost implements IntroductionHost {
+
+  record Sent(PeerId to, Message.TrackerMessage message) {}
+
+  record After(Duration delay, Runnable task) {}
+
+  final PeerInfo self = new PeerInfo(PeerId.random(new SplittableRandom(2)), 1,
+      List.of(new Candidate(Candidate.Kind.LOCAL, "127.0.0.1", 8000)));
+  final List<Sent> sent = new ArrayList<>();
+  final List<InetSocketAddress> dialled = new ArrayList<>();
+  final List<PeerId> closed = new ArrayList<>();
+  final List<PeerId> linked = new ArrayList<>();
+  final List<Runnable> every = new ArrayList<>();
+  final List<After> after = new ArrayList<>();
+  long now = 1_000_000_000L;
+
+  void runEvery() {
+    every.forEach(Runnable::run);
+  }
+
+  @Override
+  public PeerInfo self() {
+    return self;
+  }
+
+  @Override
+  public long nanoTime() {
+    return now;
+  }
+
+  @Override
+  public int neighborCount(StreamId stream) {
+    return 0;
+  }
+
+  @Override
+  public String streamName(StreamId stream) {
+    return stream.toString();
+  }
+
+  @Override
+  public void sendTracker(PeerId to, Message.TrackerMessage message) {
+    sent.add(new Sent(to, message));
+  }
+
+  @Override
+  public boolean isLinked(PeerId peer) {
+    return linked.contains(peer);
+  }
+
+  @Override
+  public void dialSeed(InetSocketAddress address, PeerId pinned) {
+    dialled.add(address);
+  }
+
+  @Override
+  public void closeLink(PeerId peer) {
+    closed.add(peer);
+    linked.remove(peer);
+  }
+
+  @Override
+  public void every(Duration period, Runnable task) {
+    every.add(task);
+  }
+
+  @Override
+  public void after(Duration delay, Runnable task) {
+    after.add(new After(delay, task));
+  }
+
+  /** At once, not after the caller's turn as the node does: the introducers tested here do not rely on the difference. */
+  @Override
+  public void execute(Runnable task) {
+    task.run();
+  }
+}

@@ -286,4 +286,22 @@ public sealed interface Message {
   /** The tracker did not serve the request; try again after {@code retryAfterMillis}. */
   record TrackerRefused(StreamId stream, RefusalReason reason, long retryAfterMillis, String detail)
       implements TrackerMessage {}
+
+  // ---- Hole punching, through a tracker (v3) ----------------------------------------------
+
+  /**
+   * Node to tracker: the node could not dial {@code peer} at any of its candidates; the tracker
+   * is asked to have both connect to each other at once. {@code stream} is one the sender is
+   * registered in with that tracker.
+   */
+  record PunchRequest(StreamId stream, PeerId peer, long nonce) implements TrackerMessage {}
+
+  /** Tracker to both nodes: connect to {@code peer} from the listening port in {@code delayMillis}. */
+  record PunchGo(StreamId stream, PeerInfo peer, int delayMillis, long nonce) implements TrackerMessage {
+    /** The longest wait a tracker may ask for. */
+    public static final int MAX_DELAY_MILLIS = 5_000;
+  }
+
+  /** Tracker to requester: the punch to {@code peer} was not arranged, and why. */
+  record PunchRefused(StreamId stream, PeerId peer, long nonce, String detail) implements TrackerMessage {}
 }

@@ -21,7 +21,9 @@ import java.util.List;
 public final class WireCodec {
 
   /** The protocol version this code speaks. */
-  public static final int PROTOCOL_VERSION = 2;
+  public static final int PROTOCOL_VERSION = 3;
+  /** The first version with the hole-punching frames: never sent to a peer below it. */
+  public static final int PUNCH_PROTOCOL_VERSION = 3;
   /**
    * The oldest version it still speaks. Version 1 had no publisher signatures and no shuffle
    * nonces; a node that took its messages would be open to the forgeries version 2 closes.
@@ -116,6 +118,15 @@ public final class WireCodec {
           })
           .setRetryAfterMs((int) Math.min(Integer.MAX_VALUE, Math.max(0, m.retryAfterMillis())))
           .setDetail(m.detail() == null ? "" : m.detail()));
+    } else if (message instanceof Message.PunchRequest m) {
+      f.setPunchRequest(dev.overlay.wire.proto.PunchRequest.newBuilder().setStream(stream)
+          .setPeer(ByteString.copyFrom(m.peer().toBytes())).setNonce(m.nonce()));
+    } else if (message instanceof Message.PunchGo m) {
+      f.setPunchGo(dev.overlay.wire.proto.PunchGo.newBuilder().setStream(stream).setPeer(peerInfo(m.peer()))
+          .setDelayMs(m.delayMillis()).setNonce(m.nonce()));
+    } else if (message instanceof Message.PunchRefused m) {
+      f.setPunchRefused(dev.overlay.wire.proto.PunchRefused.newBuilder().setStream(stream)
+          .setPeer(ByteString.copyFrom(m.peer().toBytes())).setNonce(m.nonce()).setDetail(m.detail() == null ? "" : m.detail()));
     } else {
       throw new IllegalArgumentException("no wire form for " + message.getClass().getName());
     }
@@ -275,6 +286,25 @@ public final class WireCodec {
         };
         if (m.getDetail().length() > 500) throw new WireException("tracker_refused.detail is longer than 500 characters");
         return new Message.TrackerRefused(new StreamId(m.getStream()), reason, Integer.toUnsignedLong(m.getRetryAfterMs()), m.getDetail());
+      }
+      case PUNCH_REQUEST: {
+        var m = f.getPunchRequest();
+        return new Message.PunchRequest(new StreamId(m.getStream()), peerId(m.getPeer(), "punch_request.peer"), m.getNonce());
+      }
+      case PUNCH_GO: {
+        var m = f.getPunchGo();
+        if (Integer.toUnsignedLong(m.getDelayMs()) > Message.PunchGo.MAX_DELAY_MILLIS) {
+          throw new WireException("punch_go.delay_ms " + Integer.toUnsignedLong(m.getDelayMs()) + " is over "
+              + Message.PunchGo.MAX_DELAY_MILLIS);
+        }
+        return new Message.PunchGo(new StreamId(m.getStream()), peerInfo(m.getPeer(), m.hasPeer(), "punch_go.peer"),
+            m.getDelayMs(), m.getNonce());
+      }
+      case PUNCH_REFUSED: {
+        var m = f.getPunchRefused();
+        if (m.getDetail().length() > 500) throw new WireException("punch_refused.detail is longer than 500 characters");
+        return new Message.PunchRefused(new StreamId(m.getStream()), peerId(m.getPeer(), "punch_refused.peer"), m.getNonce(),
+            m.getDetail());
       }
       case BODY_NOT_SET:
         throw new WireException("frame has no body (an unknown message type from a newer peer?)");

@@ -109,6 +109,8 @@ final class TrackerHttp {
     b.append("overlay_tracker_refused_total{reason=\"full\"} ").append(s.refusedFull()).append('\n');
     b.append("overlay_tracker_refused_total{reason=\"invalid\"} ").append(s.refusedInvalid() + server.notForTracker).append('\n');
     b.append("overlay_tracker_refused_total{reason=\"quota\"} ").append(s.refusedQuota()).append('\n');
+    counter(b, "overlay_tracker_punches_arranged_total", "Hole punches signalled to both nodes.", s.punchesArranged());
+    counter(b, "overlay_tracker_punches_refused_total", "Hole punch requests refused (no common stream, no usable reflexive candidate, rate).", s.punchesRefused());
     counter(b, "overlay_tracker_restarts_total", "Registrations replaced by a newer incarnation of their node (a restart).", s.restarts());
     counter(b, "overlay_tracker_connections_refused_total", "Connections closed for a protocol error or a limit (bad TLS, bad frames, caps).", server.connectionsRefused);
     LinkManager.Counters links = server.linkCounters();

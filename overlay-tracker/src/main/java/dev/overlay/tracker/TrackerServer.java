@@ -175,6 +175,9 @@ public final class TrackerServer implements LinkManager.Listener, AutoCloseable 
   }
 
   private void send(PeerId to, Message.TrackerMessage m) {
+    if (m instanceof Message.PunchGo && links.version(to) < dev.overlay.wire.WireCodec.PUNCH_PROTOCOL_VERSION) {
+      return; // a node too old to punch would close its link on the frame; the requester's punch times out
+    }
     ByteBuf frame = WireFrames.encode(LinkManager.ALLOCATOR, m);
     try {
       links.send(to, frame, true);

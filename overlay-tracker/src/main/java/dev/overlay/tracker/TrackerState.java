@@ -46,7 +46,8 @@ public final class TrackerState {
 
   /** The tracker's counters at one moment, for metrics. */
   public record Stats(long registers, long joinsAnswered, long leaves, long stale, long expired, long restarts,
-      long refusedRateLimited, long refusedFull, long refusedQuota, long refusedInvalid) {}
+      long refusedRateLimited, long refusedFull, long refusedQuota, long refusedInvalid, long punchesArranged,
+      long punchesRefused) {}
 
   /** The live counts behind {@link Stats}. */
   private static final class Tally {
@@ -60,6 +61,8 @@ public final class TrackerState {
     long refusedFull;
     long refusedQuota;
     long refusedInvalid;
+    long punchesArranged;
+    long punchesRefused;
   }
 
   private static final class Registration {
@@ -68,6 +71,7 @@ public final class TrackerState {
     long lastSeen;
     long since; // registered at, for preferring established members
     Group group; // the stream's members from the same source /24 or /48
+    String source; // the address the node's tracker link comes from, as a literal
     int index; // in Members.ids
     int groupIndex; // in group.ids
   }
@@ -154,7 +158,7 @@ public final class TrackerState {
   private final LinkedHashMap<PeerId, Bucket> buckets;
   private int registrations;
   /** Streams each node is registered in, and registrations per source group: the quotas. */
-  private final HashMap<PeerId, Integer> streamsPerNode = new HashMap<>();
+  private final HashMap<PeerId, HashSet<StreamId>> streamsOf = new HashMap<>();
   private final HashMap<String, Integer> registrationsPerGroup = new HashMap<>();
   private final Tally stats = new Tally();
 
@@ -181,17 +185,20 @@ public final class TrackerState {
    */
   public void handle(long now, PeerId from, String sourceHost, Message.TrackerMessage message, Replies out) {
     if (message instanceof Message.TrackerRegister m) {
-      register(now, from, group(sourceHost), m, out);
+      register(now, from, sourceHost, m, out);
+    } else if (message instanceof Message.PunchRequest m) {
+      punch(now, from, m, out);
     } else if (message instanceof Message.TrackerLeave m) {
       leave(from, m);
     } else {
       stats.refusedInvalid++;
       out.send(from, new Message.TrackerRefused(message.stream(), Message.RefusalReason.INVALID, 0,
-          "a tracker takes registrations and leaves only"));
+          "a tracker takes registrations, leaves and punch requests only"));
     }
   }
 
-  private void register(long now, PeerId from, String group, Message.TrackerRegister m, Replies out) {
+  private void register(long now, PeerId from, String sourceHost, Message.TrackerRegister m, Replies out) {
+    String group = group(sourceHost);
     StreamId stream = m.stream();
     if (!m.node().id().equals(from)) {
       stats.refusedInvalid++;
@@ -239,11 +246,12 @@ public final class TrackerState {
       r = new Registration();
       r.since = now;
       members.add(from, r, group);
-      streamsPerNode.merge(from, 1, Integer::sum);
+      streamsOf.computeIfAbsent(from, k -> new HashSet<>()).add(stream);
       registrationsPerGroup.merge(group, 1, Integer::sum);
       registrations++;
     }
     r.info = m.node();
+    r.source = sourceHost;
     r.counter = m.counter();
     r.lastSeen = now;
     stats.registers++;
@@ -251,6 +259,81 @@ public final class TrackerState {
       stats.joinsAnswered++;
       out.send(from, new Message.TrackerPeers(stream, m.counter(), sample(now, members, from)));
     }
+  }
+
+  /**
+   * How long after the signal both nodes of a punch connect. Both get it within a tracker round
+   * trip of each other; a SYN that reaches the other NAT before it has opened is resent by TCP
+   * after a second, so the moment need not be exact, only shortly after both have heard.
+   */
+  static final int PUNCH_DELAY_MILLIS = 100;
+
+  /**
+   * A node could not dial {@code m.peer()}: both are told to connect to each other at once, if
+   * they share a stream here. Each is told only the other's reflexive candidates at the address
+   * its tracker link comes from: a node cannot make another dial an address it does not itself
+   * send from. Rate-limited with the requester's other requests.
+   */
+  private void punch(long now, PeerId from, Message.PunchRequest m, Replies out) {
+    long wait = takeToken(now, from);
+    String refused = wait > 0 ? "more than " + config.requestsPerSecond() + " requests a second"
+        : m.peer().equals(from) ? "a node cannot punch to itself" : null;
+    StreamId shared = refused != null ? null : shared(from, m.stream(), m.peer());
+    if (refused == null && shared == null) refused = "no stream in common with that node at this tracker";
+    Registration a = shared == null ? null : streams.get(shared).byId.get(from);
+    Registration b = shared == null ? null : streams.get(shared).byId.get(m.peer());
+    PeerInfo toA = b == null ? null : reflexiveAt(b);
+    PeerInfo toB = a == null ? null : reflexiveAt(a);
+    if (refused == null && toA == null) refused = "that node has no reflexive candidate at the address it talks to the tracker from";
+    if (refused == null && toB == null) refused = "this node has no reflexive candidate at the address it talks to the tracker from";
+    if (refused != null) {
+      if (wait > 0) stats.refusedRateLimited++;
+      stats.punchesRefused++;
+      out.send(from, new Message.PunchRefused(m.stream(), m.peer(), m.nonce(), refused));
+      return;
+    }
+    stats.punchesArranged++;
+    out.send(from, new Message.PunchGo(shared, toA, PUNCH_DELAY_MILLIS, m.nonce()));
+    out.send(m.peer(), new Message.PunchGo(shared, toB, PUNCH_DELAY_MILLIS, m.nonce()));
+  }
+
+  /** A live stream both nodes are registered in here ({@code hint} first), or null. */
+  private StreamId shared(PeerId a, StreamId hint, PeerId b) {
+    Members m = streams.get(hint);
+    if (m != null && m.byId.containsKey(a) && m.byId.containsKey(b)) return hint;
+    HashSet<StreamId> as = streamsOf.get(a);
+    HashSet<StreamId> bs = streamsOf.get(b);
+    if (as == null || bs == null) return null;
+    for (StreamId s : as.size() <= bs.size() ? as : bs) {
+      if ((as.size() <= bs.size() ? bs : as).contains(s)) return s; // at most maxStreamsPerNode looked at
+    }
+    return null;
+  }
+
+  /** The registration's node with only its reflexive candidates at its link's source address; null if none. */
+  private static PeerInfo reflexiveAt(Registration r) {
+    List<dev.overlay.core.Candidate> kept = new ArrayList<>();
+    for (dev.overlay.core.Candidate c : r.info.candidates()) {
+      if (c.kind() == dev.overlay.core.Candidate.Kind.REFLEXIVE && sameHost(c.host(), r.source)) kept.add(c);
+    }
+    return kept.isEmpty() ? null : new PeerInfo(r.info.id(), r.info.incarnation(), kept);
+  }
+
+  /** Whether a candidate's host is the literal address {@code source} (no lookups: names never match). */
+  private static boolean sameHost(String host, String source) {
+    if (source == null || source.isEmpty()) return false;
+    if (host.equalsIgnoreCase(source)) return true;
+    if (!ipv6Literal(host) || !ipv6Literal(source)) return false;
+    try { // two spellings of one IPv6 literal: parsed only as literals, never looked up
+      return java.net.InetAddress.getByName(host).equals(java.net.InetAddress.getByName(source));
+    } catch (java.net.UnknownHostException e) {
+      return false;
+    }
+  }
+
+  /** Whether the JDK parses {@code s} as an IPv6 literal (or refuses it) rather than looking it up. */
+  private static boolean ipv6Literal(String s) {
+    return s.indexOf(':') >= 0 && (Character.digit(s.charAt(0), 16) >= 0 || s.charAt(0) == ':');
   }
 
   /** Why a new registration would pass a cap or a quota, or null when it fits. Counts the refusal. */
@@ -263,7 +346,8 @@ public final class TrackerState {
       stats.refusedFull++;
       return full;
     }
-    String quota = streamsPerNode.getOrDefault(from, 0) >= config.maxStreamsPerNode()
+    HashSet<StreamId> held = streamsOf.get(from);
+    String quota = held != null && held.size() >= config.maxStreamsPerNode()
         ? "this node is registered in its maximum of streams (" + config.maxStreamsPerNode() + ")"
         : registrationsPerGroup.getOrDefault(group, 0) >= config.maxRegistrationsPerAddress()
         ? "this source address holds its maximum of registrations (" + config.maxRegistrationsPerAddress() + ")"
@@ -364,7 +448,7 @@ public final class TrackerState {
       for (int i = members.ids.size() - 1; i >= 0; i--) {
         PeerId id = members.ids.get(i);
         if (!live(now, members.byId.get(id))) {
-          forgetQuota(id, members.remove(id));
+          forgetQuota(e.getKey(), id, members.remove(id));
           registrations--;
           removed++;
         }
@@ -376,13 +460,14 @@ public final class TrackerState {
   }
 
   private void removeMember(StreamId stream, Members members, PeerId id) {
-    forgetQuota(id, members.remove(id));
+    forgetQuota(stream, id, members.remove(id));
     registrations--;
     if (members.ids.isEmpty()) streams.remove(stream);
   }
 
-  private void forgetQuota(PeerId id, Registration r) {
-    streamsPerNode.computeIfPresent(id, (k, n) -> n == 1 ? null : n - 1);
+  private void forgetQuota(StreamId stream, PeerId id, Registration r) {
+    HashSet<StreamId> held = streamsOf.get(id);
+    if (held != null && held.remove(stream) && held.isEmpty()) streamsOf.remove(id);
     registrationsPerGroup.computeIfPresent(r.group.key, (k, n) -> n == 1 ? null : n - 1);
   }
 
@@ -425,7 +510,7 @@ public final class TrackerState {
   public Stats stats() {
     Tally t = stats;
     return new Stats(t.registers, t.joinsAnswered, t.leaves, t.stale, t.expired, t.restarts, t.refusedRateLimited,
-        t.refusedFull, t.refusedQuota, t.refusedInvalid);
+        t.refusedFull, t.refusedQuota, t.refusedInvalid, t.punchesArranged, t.punchesRefused);
   }
 
   public TrackerConfig config() {
@@ -465,7 +550,8 @@ public final class TrackerState {
     if (total != registrations) v.add("registration count " + registrations + " but " + total + " held");
     if (registrations > config.maxRegistrations()) v.add("registrations over cap");
     int perNode = 0;
-    for (int n : streamsPerNode.values()) {
+    for (HashSet<StreamId> held : streamsOf.values()) {
+      int n = held.size();
       perNode += n;
       if (n > config.maxStreamsPerNode()) v.add("a node over its stream quota");
     }

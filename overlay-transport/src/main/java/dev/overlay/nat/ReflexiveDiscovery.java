@@ -69,6 +69,38 @@ public final class ReflexiveDiscovery {
   }
 
   /**
+   * The TCP mapping of the node's listening port: the reflexive address the first of
+   * {@code servers} to answer saw, asked over TCP from {@code listening} (bound with SO_REUSEPORT
+   * beside the listening socket), or null if none answered usably. This is the address a peer's
+   * hole punch connects to. Blocks: not on an event loop.
+   */
+  public static InetSocketAddress tcpMapping(EventLoopGroup group, Class<? extends io.netty.channel.socket.SocketChannel> channelClass,
+      InetSocketAddress listening, List<InetSocketAddress> servers, Duration timeout) throws InterruptedException {
+    for (InetSocketAddress named : servers) {
+      InetSocketAddress server = named.isUnresolved() ? new InetSocketAddress(named.getHostString(), named.getPort()) : named;
+      if (server.isUnresolved()) continue; // logged by discover() already
+      var answer = StunClient.bindingTcp(group, channelClass, listening, server, timeout);
+      try {
+        InetSocketAddress seen = answer.get(timeout.toMillis() + 1_000, TimeUnit.MILLISECONDS).reflexive();
+        String unusable = unusable(seen.getAddress());
+        if (unusable != null) {
+          log.warn("STUN server {} says this node's listening port maps to {}, {}: not advertised", server, seen, unusable);
+          continue;
+        }
+        log.info("STUN server {} sees this node's listening port {} as {}", server, listening.getPort(),
+            seen.getAddress().getHostAddress() + ":" + seen.getPort());
+        return seen;
+      } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+        Throwable why = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
+        log.warn("STUN server {} gave no TCP mapping of the listening port: {}", server, why.getMessage());
+      } finally {
+        answer.cancel(true);
+      }
+    }
+    return null;
+  }
+
+  /**
    * Why an answered address cannot be a node's public one, or null when it can: the answer is
    * unauthenticated UDP, and an address others would dial must not point at this host's own
    * loopback, a link-local service (169.254.169.254), a multicast group or nowhere.

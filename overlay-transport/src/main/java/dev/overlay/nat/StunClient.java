@@ -233,12 +233,30 @@ public final class StunClient implements AutoCloseable {
 
   /** A Binding transaction over TCP (one request, as RFC 8489 says for reliable transports), within {@code timeout}. */
   public static CompletableFuture<Result> bindingTcp(EventLoopGroup group, InetSocketAddress server, Duration timeout) {
+    return bindingTcp(group, NioSocketChannel.class, null, server, timeout);
+  }
+
+  /**
+   * As {@link #bindingTcp(EventLoopGroup, InetSocketAddress, Duration)}, on channels of
+   * {@code channelClass} (the group's kind), from {@code local} (null:
+   * any port) bound with SO_REUSEADDR and SO_REUSEPORT: from a node's listening port, the answer
+   * is that port's NAT mapping, which is what a hole punch needs the peer to connect to.
+   */
+  @SuppressWarnings("unchecked")
+  public static CompletableFuture<Result> bindingTcp(EventLoopGroup group, Class<? extends SocketChannel> channelClass,
+      InetSocketAddress local, InetSocketAddress server, Duration timeout) {
     byte[] tid = new byte[12];
     RANDOM.nextBytes(tid);
     Pending p = new Pending(server, tid);
     p.sent = 1;
-    new Bootstrap().group(group).channel(NioSocketChannel.class)
-        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, timeout.toMillis()))
+    Bootstrap b = new Bootstrap().group(group).channel(channelClass)
+        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, timeout.toMillis()));
+    if (local != null) {
+      b.option(ChannelOption.SO_REUSEADDR, true)
+          .option(channelClass.getName().startsWith("io.netty.channel.epoll.") ? io.netty.channel.epoll.EpollChannelOption.SO_REUSEPORT
+              : io.netty.channel.socket.nio.NioChannelOption.of(java.net.StandardSocketOptions.SO_REUSEPORT), true);
+    }
+    b
         .handler(new ChannelInitializer<SocketChannel>() {
           @Override
           protected void initChannel(SocketChannel ch) {
@@ -268,7 +286,8 @@ public final class StunClient implements AutoCloseable {
                   }
                 });
           }
-        }).connect(server).addListener((io.netty.channel.ChannelFutureListener) f -> {
+        });
+    (local != null ? b.connect(server, local) : b.connect(server)).addListener((io.netty.channel.ChannelFutureListener) f -> {
           if (!f.isSuccess()) {
             p.done.completeExceptionally(f.cause());
             return;

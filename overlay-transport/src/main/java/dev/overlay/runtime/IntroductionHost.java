@@ -46,4 +46,13 @@ public interface IntroductionHost {
 
   /** From any thread: runs {@code task} on the loop, unless the node closed by then. */
   void execute(Runnable task);
+
+  /** The newest protocol version the link to {@code peer} speaks (0 when not linked). */
+  int protocolVersion(PeerId peer);
+
+  /** A tracker's signal: connect to {@code peer} from the listening port after {@code delay}, as it does to us. */
+  void punch(PeerInfo peer, Duration delay);
+
+  /** A tracker would not arrange the punch to {@code peer} our dial asked for. */
+  void punchRefused(PeerId peer, String detail);
 }

@@ -35,6 +35,14 @@ public interface IntroductionSource {
   /** A tracker message arrived on one of the introducer's links. */
   default void received(dev.overlay.core.PeerId from, dev.overlay.protocol.Message.TrackerMessage message) {}
 
+  /**
+   * A dial to {@code peer} failed at every direct address: ask a tracker to have both nodes
+   * connect at once (a hole punch). False when no tracker could be asked.
+   */
+  default boolean requestPunch(dev.overlay.core.PeerId peer) {
+    return false;
+  }
+
   /** The node left the stream. */
   default void left(StreamId stream) {}
 

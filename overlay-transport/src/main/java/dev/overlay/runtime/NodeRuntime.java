@@ -76,6 +76,7 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
   private final PublishQueue publishes;
   /** The datagram channel the loop takes (epoll's on an epoll loop), for STUN. */
   private final Class<? extends io.netty.channel.socket.DatagramChannel> datagramChannel;
+  private final Class<? extends io.netty.channel.socket.SocketChannel> socketChannel;
   private final AtomicLong subscriptionsFailed = new AtomicLong();
   private final Consumer<PublishQueue.Publish> publishOnLoop = this::publish;
   private final Runnable drainPublishes = this::drainPublishes;
@@ -118,6 +119,7 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
     this.introducerFactory = introducerFactory;
     this.deliveryExecutor = deliveryExecutor;
     this.publishes = new PublishQueue(transport.commandQueueCapacity(), loop, drainPublishes);
+    this.socketChannel = socketChannel;
     this.datagramChannel = socketChannel == io.netty.channel.epoll.EpollSocketChannel.class
         ? io.netty.channel.epoll.EpollDatagramChannel.class : io.netty.channel.socket.nio.NioDatagramChannel.class;
     this.links = new LinkManager(loop, transport, tls, socketChannel, serverChannel, new SplittableRandom(new SecureRandom().nextLong()), this,
@@ -157,21 +159,31 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
 
   /**
    * As {@link #start(InetSocketAddress, String)}, first asking {@code stunServers} (in order,
-   * until one answers) where this node's traffic comes from: a reflexive IP other than the
-   * advertised host is advertised too, with the listen port (right for a host with a public IP,
-   * or behind a NAT that forwards that port; other NATs need hole punching, not yet built). Not
-   * asked when listening on loopback: no one outside could reach the node anyway.
+   * until one answers) where this node's traffic comes from. Not asked when listening on
+   * loopback: no one outside could reach the node anyway. Otherwise the listening socket is
+   * bound for hole punching (SO_REUSEPORT), the servers are asked over TCP from the listening
+   * port, and its mapping (the reflexive IP and port a peer's punch connects to) is advertised
+   * as a REFLEXIVE candidate when it differs from the LOCAL one. When only the UDP question is
+   * answered, the reflexive IP is advertised with the listening port (right for a host with a
+   * public IP, or behind a NAT that preserves ports).
    */
   public PeerInfo start(InetSocketAddress bind, String advertiseHost, List<InetSocketAddress> stunServers) throws Exception {
     if (loop.inEventLoop()) throw new IllegalStateException("start the node from outside its event loop");
-    // Asked before the bind: once bound, peers may connect, and the handshake needs to know who we are.
-    java.net.InetAddress reflexive = bind.getAddress() != null && bind.getAddress().isLoopbackAddress() ? null
+    boolean nat = !stunServers.isEmpty() && !(bind.getAddress() != null && bind.getAddress().isLoopbackAddress());
+    // Asked before the bind, off the loop. Once bound, inbound connections are refused until the
+    // node knows its own addresses (LinkManager.admitInbound), which the TCP question needs.
+    java.net.InetAddress reflexive = !nat ? null
         : dev.overlay.nat.ReflexiveDiscovery.discover(loop, datagramChannel, stunServers, dev.overlay.nat.ReflexiveDiscovery.TIMING);
-    InetSocketAddress bound = links.bind(bind); // waits for the loop to bind, so not on it
+    InetSocketAddress bound = links.bind(bind, nat); // waits for the loop to bind, so not on it
+    InetSocketAddress mapped = !nat ? null : dev.overlay.nat.ReflexiveDiscovery.tcpMapping(loop, socketChannel,
+        new InetSocketAddress(bind.getAddress(), bound.getPort()), stunServers, Duration.ofSeconds(2));
+    if (nat) links.punchVia(peer -> introducer != null && introducer.requestPunch(peer));
     return onLoop(() -> {
       String host = advertiseHost != null ? advertiseHost : bound.getHostString();
       List<Candidate> candidates = new ArrayList<>(List.of(new Candidate(Candidate.Kind.LOCAL, host, bound.getPort())));
-      if (reflexive != null && !sameAddress(reflexive, host)) {
+      if (mapped != null && !(sameAddress(mapped.getAddress(), host) && mapped.getPort() == bound.getPort())) {
+        candidates.add(new Candidate(Candidate.Kind.REFLEXIVE, mapped.getAddress().getHostAddress(), mapped.getPort()));
+      } else if (mapped == null && reflexive != null && !sameAddress(reflexive, host)) {
         candidates.add(new Candidate(Candidate.Kind.REFLEXIVE, reflexive.getHostAddress(), bound.getPort()));
       }
       // The wall clock only orders this node's restarts; nothing else in the protocol reads it.
@@ -467,6 +479,21 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
   @Override
   public void sendTracker(PeerId to, Message.TrackerMessage message) {
     outbox.sendTracker(to, message);
+  }
+
+  @Override
+  public int protocolVersion(PeerId peer) {
+    return links.version(peer);
+  }
+
+  @Override
+  public void punch(PeerInfo peer, Duration delay) {
+    links.punch(peer, delay.toNanos());
+  }
+
+  @Override
+  public void punchRefused(PeerId peer, String detail) {
+    links.punchRefused(peer, detail);
   }
 
   @Override

@@ -88,6 +88,15 @@ public final class TrackerIntroducer implements IntroductionSource {
   private final Duration heartbeat;
   private boolean started;
   private long ignored;
+  private long punchNonce;
+  private long punchSignals;
+  /** Punches asked for, by peer: how many trackers have yet to answer (the latest 64 asks). */
+  private final Map<PeerId, Integer> punchAsks = new java.util.LinkedHashMap<>(16, 0.75f, false) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<PeerId, Integer> eldest) {
+      return size() > 64;
+    }
+  };
 
   /**
    * {@code addresses} as {@code host:port} or {@code <peer-id>@host:port} (a tracker pinned to
@@ -249,7 +258,46 @@ public final class TrackerIntroducer implements IntroductionSource {
       answer(r, peers);
     } else if (message instanceof Message.TrackerRefused refused) {
       refused(message.stream(), r, refused);
+    } else if (message instanceof Message.PunchGo go) {
+      punchAsks.remove(go.peer().id());
+      if (go.peer().id().equals(runtime.self().id())) return;
+      punchSignals++;
+      runtime.punch(go.peer(), Duration.ofMillis(go.delayMillis()));
+    } else if (message instanceof Message.PunchRefused no) {
+      Integer asked = punchAsks.get(no.peer());
+      if (asked == null) return; // not ours, or already answered by another tracker
+      if (asked > 1) {
+        punchAsks.put(no.peer(), asked - 1); // another tracker may still arrange it
+        return;
+      }
+      punchAsks.remove(no.peer());
+      log.info("tracker {} would not arrange a hole punch to {}: {}", r.at.name, no.peer(), RemoteText.quote(no.detail(), 120));
+      runtime.punchRefused(no.peer(), RemoteText.quote(no.detail(), 120));
     }
+  }
+
+  /**
+   * Asks every tracker this node is registered with (one request each, naming a stream held
+   * there) to have {@code peer} and this node connect to each other at once: the tracker that
+   * holds both in a common stream answers both with a signal; the others refuse.
+   */
+  @Override
+  public boolean requestPunch(PeerId peer) {
+    Map<PeerId, StreamId> ask = new java.util.LinkedHashMap<>();
+    for (Map.Entry<StreamId, Registration> e : streams.entrySet()) {
+      Tracker t = e.getValue().at;
+      if (t != null && t.state == State.UP && t.id != null
+          && runtime.protocolVersion(t.id) >= dev.overlay.wire.WireCodec.PUNCH_PROTOCOL_VERSION) {
+        ask.putIfAbsent(t.id, e.getKey());
+      }
+    }
+    if (ask.isEmpty()) return false;
+    long nonce = ++punchNonce;
+    punchAsks.put(peer, ask.size());
+    for (Map.Entry<PeerId, StreamId> a : ask.entrySet()) {
+      runtime.sendTracker(a.getKey(), new Message.PunchRequest(a.getValue(), peer, nonce));
+    }
+    return true;
   }
 
   private void refused(StreamId stream, Registration r, Message.TrackerRefused refused) {
@@ -287,7 +335,7 @@ public final class TrackerIntroducer implements IntroductionSource {
 
   @Override
   public Map<String, Long> counters() {
-    return Map.of("tracker_messages_ignored", ignored);
+    return Map.of("tracker_messages_ignored", ignored, "tracker_punch_signals", punchSignals);
   }
 
   private void startHeartbeats() {

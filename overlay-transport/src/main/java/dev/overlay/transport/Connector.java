@@ -11,6 +11,16 @@ interface Connector {
 
   void connect(InetSocketAddress address, LinkHandler handler);
 
+  /**
+   * Opens a connection to {@code remote} from {@code local} (the node's listening address, bound
+   * with SO_REUSEADDR and SO_REUSEPORT) while the peer does the same towards us: TCP
+   * simultaneous open through two NATs. TLS takes the client role when {@code handler} is the
+   * dialer, the server role otherwise.
+   */
+  default void connectFrom(InetSocketAddress local, InetSocketAddress remote, LinkHandler handler) {
+    throw new UnsupportedOperationException("this connector does not punch holes");
+  }
+
   /** The node is closing: release what the connector holds (its resolver). */
   default void close() {}
 }

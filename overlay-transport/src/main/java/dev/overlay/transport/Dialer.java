@@ -24,8 +24,17 @@ import java.util.random.RandomGenerator;
  * each attempt passes the {@link DialGate} (a rate, a number in progress, a backoff per address),
  * and a peer whose every address failed waits its {@link DialBackoff} before the next dial.
  * Nothing a peer sends can make the node dial faster than the gate allows.
+ *
+ * <p>Hole punching: when every address of a peer failed and the peer has a reflexive candidate
+ * (it sits behind a NAT), the dial is not over yet. It asks a tracker ({@link Punches}) to tell
+ * both nodes to connect at once, and waits {@link #PUNCH_SIGNAL_WAIT_NANOS} for the signal. On
+ * the signal both sides connect to each other's reflexive candidates from their listening port
+ * (TCP simultaneous open), through the same gate. A node told to punch by a tracker for a peer
+ * it was not dialling does the same, at most {@link #MAX_PUNCHES_FOR_OTHERS} at a time.
  */
 final class Dialer {
+
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Dialer.class);
 
   /** What the dialer needs of the link table. */
   interface Links {
@@ -37,19 +46,53 @@ final class Dialer {
 
     /** Every address of the peer failed: its link, if not up by another way, goes. */
     void exhausted(PeerId peer);
+
+    /**
+     * A handler for a punched connection to {@code peer}: one side takes TLS's client role and
+     * the other the server's, agreed without talking ({@link LinkHandler#dialer()} says which).
+     */
+    LinkHandler punchHandler(PeerId peer, String remote);
+
+    /** The listening address punches connect from (bound with SO_REUSEPORT), or null: no punching. */
+    InetSocketAddress punchFrom();
   }
+
 
   /** One dial: the addresses to try, in order, and the connection being tried. */
   private static final class Dial {
-    final List<InetSocketAddress> addresses;
+    List<InetSocketAddress> addresses;
+    final PeerInfo info;
+    /** Our core wants this link; false for a punch a tracker asked of us for another node. */
+    final boolean ours;
     int next;
     LinkHandler attempt;
     String lastError = "no address to dial";
+    boolean punchAsked; // at most one punch per dial
+    boolean awaitingSignal;
+    boolean punching; // the addresses are the peer's reflexive ones, connected to from our listening port
+    long punchStartedAt;
 
-    Dial(List<InetSocketAddress> addresses) {
+    Dial(List<InetSocketAddress> addresses, PeerInfo info, boolean ours) {
       this.addresses = addresses;
+      this.info = info;
+      this.ours = ours;
     }
   }
+
+  /** How long a dial waits for a tracker's signal to punch before it fails. */
+  static final long PUNCH_SIGNAL_WAIT_NANOS = 5_000_000_000L;
+  /** Punches a tracker asked of this node for peers it was not dialling, at once. */
+  static final int MAX_PUNCHES_FOR_OTHERS = 8;
+  /** The reflexive candidates of a peer a punch tries. */
+  static final int MAX_PUNCH_ADDRESSES = 4;
+
+  private java.util.function.Predicate<PeerId> punches;
+  private int punchesForOthers;
+  private long punchesRequested;
+  private long punchesStarted;
+  private long punchesSucceeded;
+  private long punchesFailed;
+  private long punchesRefused;
 
   private final Links links;
   private final Connector connector;
@@ -120,7 +163,7 @@ final class Dialer {
   /** Dials the peer at its candidates, after its backoff if its last dial failed. Not while one is under way. */
   void dial(PeerId peer, PeerInfo info) {
     if (links.closed() || dials.containsKey(peer)) return;
-    Dial dial = new Dial(addresses(info));
+    Dial dial = new Dial(addresses(info), info, true);
     dials.put(peer, dial);
     long wait = backoff.delay(peer);
     if (wait > 0) {
@@ -193,7 +236,65 @@ final class Dialer {
 
   /** The peer is linked: its dial, if any, is over without closing its attempt (the caller decides). */
   void detach(PeerId peer) {
-    dials.remove(peer);
+    Dial d = dials.remove(peer);
+    if (d != null) ended(d);
+  }
+
+  /** Where dials that failed at every address ask for a punch (null: they fail as before). */
+  void punchVia(java.util.function.Predicate<PeerId> punches) {
+    this.punches = punches;
+  }
+
+  /**
+   * A tracker tells us to connect to {@code info}'s reflexive candidates in {@code delayNanos},
+   * from our listening port, as the peer does to ours. Either the answer to our own request, or
+   * a request of the peer's: then it is a dial of its own, within {@link #MAX_PUNCHES_FOR_OTHERS}
+   * and the gate like any other.
+   */
+  void punch(PeerInfo info, long delayNanos) {
+    PeerId peer = info.id();
+    InetSocketAddress from = links.punchFrom();
+    List<InetSocketAddress> targets = reflexive(info);
+    if (links.closed() || from == null || targets.isEmpty()) {
+      punchesRefused++;
+      return;
+    }
+    Dial d = dials.get(peer);
+    if (d == null) {
+      if (punchesForOthers >= MAX_PUNCHES_FOR_OTHERS) {
+        punchesRefused++;
+        listener.event(new TransportEvent.DialFailed(peer, "-", "hole punch not started: "
+            + MAX_PUNCHES_FOR_OTHERS + " punches for other nodes under way"));
+        return;
+      }
+      d = new Dial(List.of(), info, false);
+      d.punchAsked = true;
+      punchesForOthers++;
+      dials.put(peer, d);
+    } else if (d.attempt != null || d.punching || !d.awaitingSignal) {
+      return; // dialling it already, or punching: one connection at a time
+    }
+    d.awaitingSignal = false;
+    d.punching = true;
+    d.addresses = targets;
+    d.next = 0;
+    punchesStarted++;
+    Dial dial = d;
+    scheduler.schedule(() -> {
+      if (dials.get(peer) == dial) {
+        dial.punchStartedAt = clock.getAsLong();
+        tryNext(peer);
+      }
+    }, delayNanos);
+  }
+
+  /** The tracker would not arrange the punch our dial asked for: the dial fails with its reason. */
+  void punchRefused(PeerId peer, String detail) {
+    Dial d = dials.get(peer);
+    if (d == null || !d.awaitingSignal) return;
+    d.awaitingSignal = false;
+    d.lastError += "; hole punch refused by the tracker: " + detail;
+    tryNext(peer);
   }
 
   /** The peer is linked: its backoff starts afresh. */
@@ -204,19 +305,32 @@ final class Dialer {
   /** The dial is no longer wanted: its attempt, if any, is closed. */
   void cancel(PeerId peer) {
     Dial d = dials.remove(peer);
-    if (d != null && d.attempt != null) d.attempt.close(CloseReason.DIAL_CANCELLED, "dial cancelled");
+    if (d == null) return;
+    ended(d);
+    if (d.attempt != null) d.attempt.close(CloseReason.DIAL_CANCELLED, "dial cancelled");
+  }
+
+  /** A dial left the table: a punch for another node frees its slot; a punch that linked counts. */
+  private void ended(Dial d) {
+    if (!d.ours) punchesForOthers--;
+    if (d.punching && d.attempt != null && d.attempt.ready()) {
+      punchesSucceeded++;
+      log.info("hole punched to {} at {} in {} ms", d.info.id(), d.attempt.remote(),
+          (clock.getAsLong() - d.punchStartedAt) / 1_000_000);
+    }
   }
 
   /** The node has closed its links (and their attempts): nothing is dialled from here on. */
   void close() {
     dials.clear();
+    punchesForOthers = 0;
     connector.close();
   }
 
   /** Tries the dial's next address the gate lets through; with none left, the dial failed. */
   void tryNext(PeerId peer) {
     Dial dial = dials.get(peer);
-    if (dial == null || links.closed()) return;
+    if (dial == null || links.closed() || dial.awaitingSignal) return;
     while (dial.next < dial.addresses.size()) {
       long now = clock.getAsLong();
       String key = addressKey(dial.addresses.get(dial.next));
@@ -226,41 +340,97 @@ final class Dialer {
         refusedProven++;
         refused = "it proved to be " + p.peer() + " " + (now - p.at()) / 1_000_000 + " ms ago";
       } else {
-        refused = gate.tryStart(now, key);
+        // A punch is arranged by a tracker and bounded by our punch slots: the address's backoff
+        // (from the direct dial that just failed there) does not hold it back, the budget does.
+        refused = gate.tryStart(now, key, dial.punching);
       }
       if (refused == null) break;
       dial.lastError = "not dialled " + key + ": " + refused;
       dial.next++;
     }
     if (dial.next >= dial.addresses.size()) {
+      if (askPunch(peer, dial)) return;
       dials.remove(peer);
-      backoff.failure(peer);
-      links.exhausted(peer);
+      ended(dial);
+      if (dial.punching) {
+        punchesFailed++;
+        dial.lastError = "hole punch failed: " + dial.lastError;
+      }
       String address = dial.addresses.isEmpty() ? "-" : addressKey(dial.addresses.get(dial.addresses.size() - 1));
+      if (dial.ours) {
+        backoff.failure(peer);
+        links.exhausted(peer);
+      }
       listener.event(new TransportEvent.DialFailed(peer, address, dial.lastError));
-      listener.dialFailed(peer, dial.lastError);
+      if (dial.ours) listener.dialFailed(peer, dial.lastError); // our core never asked for a punch for another node
       return;
     }
     InetSocketAddress address = dial.addresses.get(dial.next++);
+    if (dial.punching) {
+      LinkHandler h = links.punchHandler(peer, addressKey(address));
+      h.gated = true;
+      h.punched = true;
+      dial.attempt = h;
+      connector.connectFrom(links.punchFrom(), address, h);
+      return;
+    }
     LinkHandler h = links.handler(peer, false, addressKey(address));
     h.gated = true;
     dial.attempt = h;
     connector.connect(address, h);
   }
 
+  /**
+   * Whether the dial, having failed at every address, now waits for a tracker's signal to punch:
+   * once per dial, for a peer behind a NAT (it has a reflexive candidate), when this node can
+   * punch and a tracker was asked.
+   */
+  private boolean askPunch(PeerId peer, Dial dial) {
+    if (dial.punchAsked || punches == null || links.punchFrom() == null || reflexive(dial.info).isEmpty()) return false;
+    dial.punchAsked = true;
+    if (!punches.test(peer)) return false;
+    punchesRequested++;
+    dial.awaitingSignal = true;
+    scheduler.schedule(() -> {
+      if (dials.get(peer) == dial && dial.awaitingSignal) {
+        dial.awaitingSignal = false;
+        dial.lastError += "; no signal to punch from a tracker in " + PUNCH_SIGNAL_WAIT_NANOS / 1_000_000_000 + " s";
+        tryNext(peer);
+      }
+    }, PUNCH_SIGNAL_WAIT_NANOS);
+    return true;
+  }
+
+  private static List<InetSocketAddress> reflexive(PeerInfo info) {
+    List<InetSocketAddress> out = new ArrayList<>();
+    for (Candidate c : info.candidates()) {
+      if (c.kind() == Candidate.Kind.REFLEXIVE && out.size() < MAX_PUNCH_ADDRESSES) {
+        out.add(InetSocketAddress.createUnresolved(c.host(), c.port()));
+      }
+    }
+    return out;
+  }
+
   /** What the dialer did, for the node's counters. */
-  record Counters(int inProgress, long refusedBudget, long refusedInProgress, long refusedBackoff, long refusedProven) {
+  record Counters(int inProgress, long refusedBudget, long refusedInProgress, long refusedBackoff, long refusedProven,
+      long punchesRequested, long punchesStarted, long punchesSucceeded, long punchesFailed, long punchesRefused) {
     void addTo(Map<String, Long> out) {
       out.put("dials_in_progress", (long) inProgress);
       out.put("dials_refused_budget", refusedBudget);
       out.put("dials_refused_in_progress", refusedInProgress);
       out.put("dials_refused_backoff", refusedBackoff);
       out.put("dials_refused_address_of_another_peer", refusedProven);
+      out.put("punches_requested", punchesRequested);
+      out.put("punches_started", punchesStarted);
+      out.put("punches_succeeded", punchesSucceeded);
+      out.put("punches_failed", punchesFailed);
+      out.put("punches_refused", punchesRefused);
     }
   }
 
   Counters counters() {
-    return new Counters(gate.inProgress(), gate.refusedBudget(), gate.refusedInProgress(), gate.refusedBackoff(), refusedProven);
+    return new Counters(gate.inProgress(), gate.refusedBudget(), gate.refusedInProgress(), gate.refusedBackoff(), refusedProven,
+        punchesRequested, punchesStarted, punchesSucceeded, punchesFailed, punchesRefused);
   }
 
   /**

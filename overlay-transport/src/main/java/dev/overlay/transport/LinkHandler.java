@@ -44,6 +44,10 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
   private PeerId peer;
   private PeerInfo peerInfo;
   private long peerMaxFrameBytes;
+  /** The newest protocol version both sides speak, from the peer's HELLO. */
+  private int version;
+  /** Opened by a hole punch (both sides connected at once), not by a dial or an accept. */
+  boolean punched;
   private String closeReason;
   private CloseReason closeKind;
   private ScheduledFuture<?> handshakeTimeout;
@@ -85,6 +89,11 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
 
   boolean dialer() {
     return dialer;
+  }
+
+  /** The newest protocol version both sides speak (0 before the HELLO). */
+  int version() {
+    return version;
   }
 
   String remote() {
@@ -223,6 +232,7 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
     }
     peerInfo = info;
     peerMaxFrameBytes = maxFrame;
+    version = Math.min(h.getProtocolVersion(), WireCodec.PROTOCOL_VERSION);
     state = State.READY;
     if (handshakeTimeout != null) handshakeTimeout.cancel(false);
     manager.ready(this);

@@ -138,6 +138,8 @@ public final class LinkManager {
   private Frame hello;
   private Channel server;
   private boolean closed;
+  /** The listening address, when bound for hole punching; null otherwise. */
+  private volatile InetSocketAddress punchFrom;
 
   private long framesDropped;
   private long framesRejected;
@@ -192,6 +194,18 @@ public final class LinkManager {
           }
 
           @Override
+          public LinkHandler punchHandler(PeerId peer, String remote) {
+            // Both sides connected, so neither is the dialer by nature: the smaller id takes
+            // TLS's client role and counts as the dialer, on both ends alike.
+            return new LinkHandler(LinkManager.this, peer, false, self.id().compareTo(peer) < 0, remote);
+          }
+
+          @Override
+          public InetSocketAddress punchFrom() {
+            return punchFrom;
+          }
+
+          @Override
           public void exhausted(PeerId peer) {
             Link link = links.get(peer);
             if (link != null && link.ready == null) {
@@ -207,10 +221,20 @@ public final class LinkManager {
 
   /** Binds the listening socket; call from outside the loop (it waits for the bind). Returns the bound address. */
   public InetSocketAddress bind(InetSocketAddress address) throws InterruptedException {
+    return bind(address, false);
+  }
+
+  /**
+   * As {@link #bind(InetSocketAddress)}; with {@code punching}, the socket is bound with
+   * SO_REUSEPORT, so that hole punches can connect out from the listening port (the port the
+   * node's NAT mapping and its reflexive candidate are for).
+   */
+  public InetSocketAddress bind(InetSocketAddress address, boolean punching) throws InterruptedException {
     ServerBootstrap b = new ServerBootstrap()
         .group(loop, loop)
         .channel(serverChannel)
         .option(ChannelOption.SO_REUSEADDR, true)
+        .option(TcpConnector.reusePort(serverChannel), punching ? true : null)
         .option(ChannelOption.ALLOCATOR, ALLOCATOR)
         .childOption(ChannelOption.ALLOCATOR, ALLOCATOR)
         .childOption(ChannelOption.TCP_NODELAY, true)
@@ -229,7 +253,9 @@ public final class LinkManager {
           }
         });
     server = b.bind(address).sync().channel();
-    return (InetSocketAddress) server.localAddress();
+    InetSocketAddress bound = (InetSocketAddress) server.localAddress();
+    if (punching) punchFrom = bound;
+    return bound;
   }
 
   /** Our own PeerInfo, as sent in every HELLO. Set once the listening address is known. */
@@ -286,6 +312,44 @@ public final class LinkManager {
     if (!info.candidates().isEmpty()) link.info = info;
     if (link.ready != null) return;
     dialer.dial(peer, link.info != null ? link.info : info);
+  }
+
+  /**
+   * Where dials that failed at every address of a peer behind a NAT ask a tracker to arrange a
+   * hole punch: {@code request} sends the request and says whether one could be sent.
+   */
+  public void punchVia(java.util.function.Predicate<PeerId> request) {
+    dialer.punchVia(request);
+  }
+
+  /**
+   * A tracker's signal: connect to {@code info}'s reflexive candidates from the listening port
+   * in {@code delayNanos}, as the peer does to ours (our own request's answer, or the peer's).
+   * Ignored when linked already, when the link table is full, or when not bound for punching.
+   */
+  public void punch(PeerInfo info, long delayNanos) {
+    if (closed) return;
+    PeerId peer = intern(info.id());
+    Link link = links.get(peer);
+    if (link != null && link.ready != null) return;
+    if (link == null && links.size() >= config.maxLinks()) {
+      linksRefused++;
+      listener.event(new TransportEvent.DialFailed(peer, "-", "hole punch not started: link limit reached ("
+          + config.maxLinks() + " links)"));
+      return;
+    }
+    dialer.punch(info, delayNanos);
+  }
+
+  /** The tracker would not arrange the punch our dial to {@code peer} asked for. */
+  public void punchRefused(PeerId peer, String detail) {
+    dialer.punchRefused(peer, detail);
+  }
+
+  /** The newest protocol version the peer's ready link speaks, or 0 when not linked. */
+  public int version(PeerId peer) {
+    Link l = links.get(peer);
+    return l == null || l.ready == null ? 0 : l.ready.version();
   }
 
   /** Dials a seed known only by address; its id is learnt from the handshake. */
@@ -583,6 +647,13 @@ public final class LinkManager {
    * TLS (a ClientHello costs an ECDHE and a signature on this loop), counted and reported.
    */
   boolean admitInbound(Channel ch, String remote) {
+    if (hello == null) {
+      // Bound, but the node does not know its own addresses yet (it may be asking STUN servers):
+      // it has no HELLO to answer with.
+      listener.event(new TransportEvent.ConnectionRejected(remote, null, "the node is still starting"));
+      ch.close();
+      return false;
+    }
     if (handshaking < config.maxHandshakes()) return true;
     count(CloseReason.HANDSHAKE_LIMIT);
     String why = "handshake limit reached (" + config.maxHandshakes() + " in progress)";

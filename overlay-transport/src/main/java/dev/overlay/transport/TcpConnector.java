@@ -58,7 +58,25 @@ final class TcpConnector implements Connector {
 
   @Override
   public void connect(InetSocketAddress address, LinkHandler handler) {
-    Bootstrap b = new Bootstrap()
+    bootstrap(address, handler, config.connectTimeoutNanos()).connect(address).addListener(failedIfNot(address, handler));
+  }
+
+  @Override
+  public void connectFrom(InetSocketAddress local, InetSocketAddress remote, LinkHandler handler) {
+    // The peer's SYN must find our own SYN_SENT socket on the same 4-tuple, so the connection
+    // leaves from the listening port; both sockets carry SO_REUSEPORT (the listening one since
+    // its bind). Short: the peer connects at the same moment or not at all.
+    bootstrap(remote, handler, Math.min(config.connectTimeoutNanos(), PUNCH_CONNECT_TIMEOUT_NANOS))
+        .option(ChannelOption.SO_REUSEADDR, true)
+        .option(reusePort(socketChannel), true)
+        .connect(remote, local).addListener(failedIfNot(remote, handler));
+  }
+
+  /** How long one punched connection may take: a SYN lost before the peer's NAT opened is resent after 1 s. */
+  static final long PUNCH_CONNECT_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(3);
+
+  private Bootstrap bootstrap(InetSocketAddress address, LinkHandler handler, long timeoutNanos) {
+    return new Bootstrap()
         .group(loop)
         .channel(socketChannel)
         .resolver(resolver)
@@ -66,22 +84,35 @@ final class TcpConnector implements Connector {
         .option(ChannelOption.TCP_NODELAY, true)
         .option(ChannelOption.SO_RCVBUF, config.socketReceiveBufferBytes() > 0 ? config.socketReceiveBufferBytes() : null)
         .option(io.netty.channel.epoll.EpollChannelOption.TCP_NOTSENT_LOWAT, unsentLowWater(config, socketChannel))
-        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) TimeUnit.NANOSECONDS.toMillis(config.connectTimeoutNanos()))
+        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) TimeUnit.NANOSECONDS.toMillis(timeoutNanos))
         .option(ChannelOption.WRITE_BUFFER_WATER_MARK,
             new WriteBufferWaterMark(config.writeBufferLowWaterMark(), config.writeBufferHighWaterMark()))
         .handler(new ChannelInitializer<SocketChannel>() {
           @Override
           protected void initChannel(SocketChannel ch) {
-            pipeline.init(ch, tls.client().newHandler(ch.alloc(), address.getHostString(), address.getPort()), handler);
+            // A dial is TLS's client; of a punched pair, the side the handler names the dialer.
+            SslHandler ssl = handler.dialer() ? tls.client().newHandler(ch.alloc(), address.getHostString(), address.getPort())
+                : tls.server().newHandler(ch.alloc());
+            pipeline.init(ch, ssl, handler);
           }
         });
-    b.connect(address).addListener((ChannelFutureListener) f -> {
+  }
+
+  private ChannelFutureListener failedIfNot(InetSocketAddress address, LinkHandler handler) {
+    return f -> {
       if (!f.isSuccess()) {
         // The channel never became active, so channelInactive will not report it: do it here.
         handler.close(CloseReason.CONNECT_FAILED, "connect to " + address.getHostString() + ":" + address.getPort() + " failed: " + f.cause().getMessage());
         failed.accept(handler);
       }
-    });
+    };
+  }
+
+  /** SO_REUSEPORT for the channel class: epoll's own option, or the JDK's through NIO. */
+  @SuppressWarnings("unchecked")
+  static ChannelOption<Boolean> reusePort(Class<?> channelClass) {
+    return channelClass.getName().startsWith("io.netty.channel.epoll.") ? io.netty.channel.epoll.EpollChannelOption.SO_REUSEPORT
+        : io.netty.channel.socket.nio.NioChannelOption.of(java.net.StandardSocketOptions.SO_REUSEPORT);
   }
 
   @Override

@@ -29,6 +29,10 @@ final class FakeIntroductionHost implements IntroductionHost {
   final List<PeerId> linked = new ArrayList<>();
   final List<Runnable> every = new ArrayList<>();
   final List<After> after = new ArrayList<>();
+  /** The punches the introducer passed on: "punch <id> <delay ms>" or "refused <id> <detail>". */
+  final List<String> punches = new ArrayList<>();
+  /** The protocol version every link speaks. */
+  int version = dev.overlay.wire.WireCodec.PROTOCOL_VERSION;
   long now = 1_000_000_000L;
 
   void runEvery() {
@@ -90,5 +94,20 @@ final class FakeIntroductionHost implements IntroductionHost {
   @Override
   public void execute(Runnable task) {
     task.run();
+  }
+
+  @Override
+  public int protocolVersion(PeerId peer) {
+    return linked.contains(peer) ? version : 0;
+  }
+
+  @Override
+  public void punch(PeerInfo peer, Duration delay) {
+    punches.add("punch " + peer.id() + " " + delay.toMillis());
+  }
+
+  @Override
+  public void punchRefused(PeerId peer, String detail) {
+    punches.add("refused " + peer + " " + detail);
   }
 }

@@ -32,11 +32,27 @@ class DialerTest {
 
   private record Attempt(InetSocketAddress address, LinkHandler handler) {}
 
+  /** Where punches connect from; null: this node was not bound for punching. */
+  private InetSocketAddress punchFrom = new InetSocketAddress("192.168.1.10", 7000);
+  private final List<Attempt> punched = new ArrayList<>();
+  private final List<PeerId> punchRequests = new ArrayList<>();
+
   private record Delayed(Runnable task, long delayNanos) {}
 
   private Dialer dialer(TransportConfig config) {
     return new Dialer(config, new SplittableRandom(1), () -> now, loop, (task, delay) -> delayed.add(new Delayed(task, delay)),
-        (address, handler) -> attempts.add(new Attempt(address, handler)), new LinkManager.Listener() {
+        new Connector() {
+          @Override
+          public void connect(InetSocketAddress address, LinkHandler handler) {
+            attempts.add(new Attempt(address, handler));
+          }
+
+          @Override
+          public void connectFrom(InetSocketAddress local, InetSocketAddress remote, LinkHandler handler) {
+            assertThat(local).isEqualTo(punchFrom);
+            punched.add(new Attempt(remote, handler));
+          }
+        }, new LinkManager.Listener() {
           @Override
           public void linkUp(PeerId peer, PeerInfo info) {}
 
@@ -79,6 +95,16 @@ class DialerTest {
           @Override
           public void exhausted(PeerId peer) {
             log.add("exhausted");
+          }
+
+          @Override
+          public LinkHandler punchHandler(PeerId peer, String remote) {
+            return new LinkHandler(null, peer, false, false, remote);
+          }
+
+          @Override
+          public InetSocketAddress punchFrom() {
+            return punchFrom;
           }
         });
   }
@@ -234,5 +260,136 @@ class DialerTest {
     dialer.dialSeed(InetSocketAddress.createUnresolved("seed.example", 7000), null);
     assertThat(attempts).isEmpty();
     assertThat(dialer.dialling(PEER)).as("nothing left behind").isFalse();
+  }
+
+  // ---- Hole punching ----------------------------------------------------------------------
+
+  private void punchesGoTo(boolean trackerAsked) {
+    dialer.punchVia(peer -> {
+      punchRequests.add(peer);
+      return trackerAsked;
+    });
+  }
+
+  private void failPunch(Attempt a, String why) {
+    a.handler().close(CloseReason.CONNECT_FAILED, why);
+    dialer.finished(a.handler(), false);
+    dialer.attemptFailed(PEER, a.handler().closeReason());
+    dialer.tryNext(PEER);
+  }
+
+  @Test
+  void aPeerBehindANatWhoseAddressesAllFailedIsPunchedToOnTheTrackersSignal() {
+    punchesGoTo(true);
+    dialer.dial(PEER, peer(local(1000), reflexive(2000)));
+    fail(attempts.get(0), "unreachable");
+    fail(attempts.get(1), "timed out");
+
+    assertThat(punchRequests).containsExactly(PEER);
+    assertThat(log).as("the dial waits for the signal instead of failing").isEmpty();
+    assertThat(dialer.dialling(PEER)).isTrue();
+
+    dialer.punch(peer(local(1000), reflexive(2000)), 100_000_000L);
+    Delayed go = delayed.get(delayed.size() - 1);
+    assertThat(go.delayNanos()).isEqualTo(100_000_000L);
+    assertThat(punched).as("not before the moment the tracker named").isEmpty();
+    go.task().run();
+
+    assertThat(punched).singleElement().satisfies(a -> {
+      assertThat(a.address().getHostString() + ":" + a.address().getPort()).isEqualTo("203.0.113.1:2000");
+      assertThat(a.handler().punched).isTrue();
+      assertThat(a.handler().expected()).isEqualTo(PEER);
+    });
+    assertThat(attempts).as("the direct address 2000 was in backoff; the punch is not held back by it").hasSize(2);
+    assertThat(dialer.counters().punchesStarted()).isEqualTo(1);
+
+    failPunch(punched.get(0), "timed out");
+    assertThat(log).containsExactly("exhausted", "event 203.0.113.1:2000 hole punch failed: timed out",
+        "dialFailed hole punch failed: timed out");
+    assertThat(dialer.counters().punchesFailed()).isEqualTo(1);
+    assertThat(dialer.dialling(PEER)).isFalse();
+  }
+
+  @Test
+  void withoutASignalTheDialFailsAfterItsWaitWithBothReasons() {
+    punchesGoTo(true);
+    dialer.dial(PEER, peer(reflexive(2000)));
+    fail(attempts.get(0), "timed out");
+    Delayed wait = delayed.get(delayed.size() - 1);
+    assertThat(wait.delayNanos()).isEqualTo(Dialer.PUNCH_SIGNAL_WAIT_NANOS);
+
+    wait.task().run();
+
+    assertThat(log).last().asString().isEqualTo("dialFailed timed out; no signal to punch from a tracker in 5 s");
+    assertThat(punched).isEmpty();
+  }
+
+  @Test
+  void theTrackersRefusalEndsTheDialWithItsReason() {
+    punchesGoTo(true);
+    dialer.dial(PEER, peer(reflexive(2000)));
+    fail(attempts.get(0), "timed out");
+
+    dialer.punchRefused(PEER, "no stream in common");
+
+    assertThat(log).last().asString().isEqualTo("dialFailed timed out; hole punch refused by the tracker: no stream in common");
+    dialer.punch(peer(reflexive(2000)), 0); // a late signal, for a dial that is over: a punch for another node now
+    assertThat(dialer.counters().punchesStarted()).isEqualTo(1);
+  }
+
+  @Test
+  void noPunchIsAskedForAPeerWithoutAReflexiveCandidateOrWithoutATracker() {
+    punchesGoTo(true);
+    dialer.dial(PEER, peer(local(1000)));
+    fail(attempts.get(0), "refused");
+    assertThat(punchRequests).isEmpty();
+    assertThat(log).last().asString().isEqualTo("dialFailed refused");
+
+    PeerId other = PeerId.random(IDS);
+    punchesGoTo(false); // no tracker to ask
+    dialer.dial(other, new PeerInfo(other, 1, List.of(reflexive(3000))));
+    LinkHandler h = attempts.get(1).handler();
+    h.close(CloseReason.CONNECT_FAILED, "timed out");
+    dialer.finished(h, false);
+    dialer.attemptFailed(other, h.closeReason());
+    dialer.tryNext(other);
+    assertThat(punchRequests).containsExactly(other);
+    assertThat(log).last().asString().isEqualTo("dialFailed timed out");
+  }
+
+  @Test
+  void punchesForOtherNodesAreCappedAndTheirFailuresNeverReachTheCore() {
+    List<PeerId> others = new ArrayList<>();
+    for (int i = 0; i <= Dialer.MAX_PUNCHES_FOR_OTHERS; i++) {
+      PeerId p = PeerId.random(IDS);
+      others.add(p);
+      dialer.punch(new PeerInfo(p, 1, List.of(new Candidate(Candidate.Kind.REFLEXIVE, "203.0.113.2", 4000 + i))), 0);
+    }
+    assertThat(dialer.counters().punchesStarted()).isEqualTo(Dialer.MAX_PUNCHES_FOR_OTHERS);
+    assertThat(dialer.counters().punchesRefused()).isEqualTo(1);
+    assertThat(log).last().asString().contains(Dialer.MAX_PUNCHES_FOR_OTHERS + " punches for other nodes under way");
+
+    delayed.get(0).task().run();
+    Attempt a = punched.get(0);
+    a.handler().close(CloseReason.CONNECT_FAILED, "timed out");
+    dialer.finished(a.handler(), false);
+    dialer.attemptFailed(others.get(0), a.handler().closeReason());
+    dialer.tryNext(others.get(0));
+
+    assertThat(log).noneMatch(l -> l.startsWith("dialFailed") || l.equals("exhausted"));
+    PeerId next = PeerId.random(IDS);
+    dialer.punch(new PeerInfo(next, 1, List.of(new Candidate(Candidate.Kind.REFLEXIVE, "203.0.113.2", 5000))), 0);
+    assertThat(dialer.counters().punchesStarted()).as("the failed punch freed its slot").isEqualTo(Dialer.MAX_PUNCHES_FOR_OTHERS + 1);
+  }
+
+  @Test
+  void aNodeNotBoundForPunchingNeitherAsksNorPunches() {
+    punchFrom = null;
+    punchesGoTo(true);
+    dialer.dial(PEER, peer(reflexive(2000)));
+    fail(attempts.get(0), "timed out");
+    assertThat(punchRequests).isEmpty();
+    dialer.punch(peer(reflexive(2000)), 0);
+    assertThat(dialer.counters().punchesRefused()).isEqualTo(1);
   }
 }

@@ -15,6 +15,7 @@ module dev.overlay.transport {
   requires io.netty.handler;
   requires io.netty.resolver.dns;
   requires io.netty.transport.classes.epoll;
+  requires io.netty.transport.unix.common;
   requires org.bouncycastle.pkix;
   requires org.bouncycastle.provider;
   requires org.jctools.core;

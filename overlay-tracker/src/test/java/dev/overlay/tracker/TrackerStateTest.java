@@ -166,4 +166,67 @@ class TrackerStateTest {
       }
     }
   }
+
+  // ---- Hole punching ----------------------------------------------------------------------
+
+  /** A node behind a NAT at {@code publicIp}: a LOCAL candidate, a REFLEXIVE one, and one more claiming another address. */
+  private static PeerInfo natted(int i, String publicIp) {
+    PeerInfo n = node(i);
+    return new PeerInfo(n.id(), 1, List.of(new Candidate(Candidate.Kind.LOCAL, "192.168.1.10", 7000),
+        new Candidate(Candidate.Kind.REFLEXIVE, publicIp, 7000 + i), new Candidate(Candidate.Kind.REFLEXIVE, "198.51.100.99", 80)));
+  }
+
+  @Test
+  void twoNodesOfOneStreamAreBothToldToPunchEachOnlyTheOthersAddressAsTheTrackerSeesIt() {
+    TrackerState t = new TrackerState(TrackerConfig.defaults(), new SplittableRandom(1));
+    PeerInfo a = natted(1, "203.0.113.1");
+    PeerInfo b = natted(2, "203.0.113.2");
+    t.handle(0, a.id(), "203.0.113.1", reg(B, a, 1, false), out);
+    t.handle(0, a.id(), "203.0.113.1", reg(A, a, 2, false), out);
+    t.handle(0, b.id(), "203.0.113.2", reg(A, b, 1, false), out);
+
+    t.handle(1, a.id(), "203.0.113.1", new Message.PunchRequest(B, b.id(), 77), out); // names a stream b is not in
+
+    assertThat(sent).hasSize(2);
+    assertThat(sent.get(0).to()).isEqualTo(a.id());
+    assertThat(sent.get(0).m()).isEqualTo(new Message.PunchGo(A, new PeerInfo(b.id(), 1,
+        List.of(new Candidate(Candidate.Kind.REFLEXIVE, "203.0.113.2", 7002))), TrackerState.PUNCH_DELAY_MILLIS, 77));
+    assertThat(sent.get(1).to()).isEqualTo(b.id());
+    assertThat(sent.get(1).m()).isEqualTo(new Message.PunchGo(A, new PeerInfo(a.id(), 1,
+        List.of(new Candidate(Candidate.Kind.REFLEXIVE, "203.0.113.1", 7001))), TrackerState.PUNCH_DELAY_MILLIS, 77));
+    assertThat(t.stats().punchesArranged()).isEqualTo(1);
+    assertThat(t.invariantViolations()).isEmpty();
+  }
+
+  @Test
+  void aPunchIsRefusedWithoutACommonStreamOrAReflexiveCandidateAtTheLinksAddress() {
+    TrackerState t = new TrackerState(TrackerConfig.defaults(), new SplittableRandom(1));
+    PeerInfo a = natted(1, "203.0.113.1");
+    PeerInfo b = natted(2, "203.0.113.2");
+    PeerInfo c = natted(3, "203.0.113.3");
+    t.handle(0, a.id(), "203.0.113.1", reg(A, a, 1, false), out);
+    t.handle(0, b.id(), "203.0.113.2", reg(B, b, 1, false), out);
+    t.handle(0, c.id(), "198.51.100.7", reg(A, c, 1, false), out); // its reflexive candidates name other addresses
+
+    t.handle(1, a.id(), "203.0.113.1", new Message.PunchRequest(A, b.id(), 1), out);
+    assertThat(last()).isEqualTo(new Message.PunchRefused(A, b.id(), 1, "no stream in common with that node at this tracker"));
+    t.handle(2, a.id(), "203.0.113.1", new Message.PunchRequest(A, c.id(), 2), out);
+    assertThat(((Message.PunchRefused) last()).detail()).startsWith("that node has no reflexive candidate at the address");
+    t.handle(3, a.id(), "203.0.113.1", new Message.PunchRequest(A, a.id(), 3), out);
+    assertThat(((Message.PunchRefused) last()).detail()).isEqualTo("a node cannot punch to itself");
+
+    assertThat(sent).hasSize(3).allMatch(x -> x.to().equals(a.id()));
+    assertThat(t.stats().punchesRefused()).isEqualTo(3);
+    assertThat(t.stats().punchesArranged()).isZero();
+  }
+
+  @Test
+  void punchRequestsShareTheNodesRequestRate() {
+    TrackerState t = new TrackerState(TrackerConfig.builder().requestsPerSecond(1).requestBurst(1).build(), new SplittableRandom(1));
+    PeerInfo a = natted(1, "203.0.113.1");
+    t.handle(0, a.id(), "203.0.113.1", reg(A, a, 1, false), out); // the one token
+    t.handle(1, a.id(), "203.0.113.1", new Message.PunchRequest(A, node(2).id(), 1), out);
+    assertThat(((Message.PunchRefused) last()).detail()).startsWith("more than 1.0 requests a second");
+    assertThat(t.stats().refusedRateLimited()).isEqualTo(1);
+  }
 }

@@ -242,20 +242,16 @@ public final class StunClient implements AutoCloseable {
    * any port) bound with SO_REUSEADDR and SO_REUSEPORT: from a node's listening port, the answer
    * is that port's NAT mapping, which is what a hole punch needs the peer to connect to.
    */
-  @SuppressWarnings("unchecked")
   public static CompletableFuture<Result> bindingTcp(EventLoopGroup group, Class<? extends SocketChannel> channelClass,
       InetSocketAddress local, InetSocketAddress server, Duration timeout) {
     byte[] tid = new byte[12];
     RANDOM.nextBytes(tid);
     Pending p = new Pending(server, tid);
     p.sent = 1;
-    Bootstrap b = new Bootstrap().group(group).channel(channelClass)
+    Bootstrap b = new Bootstrap().group(group)
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, timeout.toMillis()));
-    if (local != null) {
-      b.option(ChannelOption.SO_REUSEADDR, true)
-          .option(channelClass.getName().startsWith("io.netty.channel.epoll.") ? io.netty.channel.epoll.EpollChannelOption.SO_REUSEPORT
-              : io.netty.channel.socket.nio.NioChannelOption.of(java.net.StandardSocketOptions.SO_REUSEPORT), true);
-    }
+    if (local != null) ReusePort.channel(b, channelClass);
+    else b.channel(channelClass);
     b
         .handler(new ChannelInitializer<SocketChannel>() {
           @Override

@@ -58,7 +58,7 @@ final class TcpConnector implements Connector {
 
   @Override
   public void connect(InetSocketAddress address, LinkHandler handler) {
-    bootstrap(address, handler, config.connectTimeoutNanos()).connect(address).addListener(failedIfNot(address, handler));
+    bootstrap(address, handler, config.connectTimeoutNanos(), false).connect(address).addListener(failedIfNot(address, handler));
   }
 
   @Override
@@ -66,19 +66,18 @@ final class TcpConnector implements Connector {
     // The peer's SYN must find our own SYN_SENT socket on the same 4-tuple, so the connection
     // leaves from the listening port; both sockets carry SO_REUSEPORT (the listening one since
     // its bind). Short: the peer connects at the same moment or not at all.
-    bootstrap(remote, handler, Math.min(config.connectTimeoutNanos(), PUNCH_CONNECT_TIMEOUT_NANOS))
-        .option(ChannelOption.SO_REUSEADDR, true)
-        .option(reusePort(socketChannel), true)
+    bootstrap(remote, handler, Math.min(config.connectTimeoutNanos(), PUNCH_CONNECT_TIMEOUT_NANOS), true)
         .connect(remote, local).addListener(failedIfNot(remote, handler));
   }
 
   /** How long one punched connection may take: a SYN lost before the peer's NAT opened is resent after 1 s. */
   static final long PUNCH_CONNECT_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(3);
 
-  private Bootstrap bootstrap(InetSocketAddress address, LinkHandler handler, long timeoutNanos) {
-    return new Bootstrap()
-        .group(loop)
-        .channel(socketChannel)
+  private Bootstrap bootstrap(InetSocketAddress address, LinkHandler handler, long timeoutNanos, boolean reusePort) {
+    Bootstrap b = new Bootstrap().group(loop);
+    if (reusePort) dev.overlay.nat.ReusePort.channel(b, socketChannel);
+    else b.channel(socketChannel);
+    return b
         .resolver(resolver)
         .option(ChannelOption.ALLOCATOR, LinkManager.ALLOCATOR)
         .option(ChannelOption.TCP_NODELAY, true)
@@ -108,10 +107,9 @@ final class TcpConnector implements Connector {
     };
   }
 
-  /** SO_REUSEPORT for the channel class: epoll's own option, or the JDK's through NIO. */
-  @SuppressWarnings("unchecked")
-  static ChannelOption<Boolean> reusePort(Class<?> channelClass) {
-    return channelClass.getName().startsWith("io.netty.channel.epoll.") ? io.netty.channel.epoll.EpollChannelOption.SO_REUSEPORT
+  /** SO_REUSEPORT for a listening socket of the channel class: epoll's own option, or the JDK's through NIO. */
+  static ChannelOption<Boolean> reusePort(Class<?> serverChannelClass) {
+    return serverChannelClass.getName().startsWith("io.netty.channel.epoll.") ? io.netty.channel.epoll.EpollChannelOption.SO_REUSEPORT
         : io.netty.channel.socket.nio.NioChannelOption.of(java.net.StandardSocketOptions.SO_REUSEPORT);
   }
 

@@ -1,0 +1,99 @@
+package dev.overlay.natlab;
+
+import dev.overlay.NodeSnapshot;
+import dev.overlay.OverlayNode;
+import dev.overlay.config.TransportConfig;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * One node of the NAT lab, in a child JVM inside a lab namespace. It listens on its host's LAN
+ * address, registers stream "lab" with the tracker, learns its mapping from the tracker's STUN
+ * server, and prints what the test waits for, one line each:
+ * {@code STARTED <candidates>}, {@code NEIGHBOUR <link's remote address>},
+ * {@code RECEIVED <n>} (every 100 messages and at {@code expect}), {@code PUBLISHED <n>},
+ * {@code DIAL FAILED <address> <reason>} for each failed dial, and
+ * on the command {@code counters} a {@code COUNTERS k=v ...} line. Commands come on standard
+ * input: {@code publish <n>}, {@code counters}, {@code exit}.
+ *
+ * <p>Arguments: {@code <listen host> <tracker host:port> <stun host:port> <expect> [keepAliveMillis]}.
+ */
+public final class LabNode {
+
+  private LabNode() {}
+
+  public static void main(String[] args) throws Exception {
+    String host = args[0];
+    int expect = Integer.parseInt(args[3]);
+    TransportConfig.Builder transport = TransportConfig.builder().connectTimeout(Duration.ofSeconds(2));
+    if (args.length > 4) {
+      long keepAlive = Long.parseLong(args[4]);
+      transport.keepAliveInterval(Duration.ofMillis(keepAlive)).idleTimeout(Duration.ofMillis(keepAlive * 3));
+    }
+    AtomicInteger received = new AtomicInteger();
+    try (OverlayNode node = OverlayNode.builder().listen(host, 7000).trackers(args[1]).stunServers(args[2])
+        .transport(transport.build()).listener(new dev.overlay.OverlayListener() {
+          @Override
+          public void onTransportEvent(dev.overlay.TransportEvent event) {
+            if (event instanceof dev.overlay.TransportEvent.DialFailed f) System.out.println("DIAL FAILED " + f.address() + " " + f.reason());
+          }
+        }).build().start()) {
+      System.out.println("STARTED " + node.info().candidates());
+      node.subscribe("lab", m -> {
+        int n = received.incrementAndGet();
+        if (n % 100 == 0 || n == expect) System.out.println("RECEIVED " + n);
+      });
+      Thread waiting = new Thread(() -> { // commands are taken meanwhile
+        try {
+          if (!node.awaitNeighbors("lab", 1, Duration.ofSeconds(60))) {
+            System.out.println("NO NEIGHBOUR " + counters(node.snapshot()));
+          } else {
+            NodeSnapshot s = node.snapshot();
+            java.util.List<dev.overlay.core.PeerId> active = s.streams().get(0).active();
+            for (NodeSnapshot.Link l : s.links()) {
+              if (active.contains(l.peer())) System.out.println("NEIGHBOUR " + l.remote()); // not the tracker's link
+            }
+          }
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }, "neighbour-wait");
+      waiting.setDaemon(true);
+      waiting.start();
+      BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+      for (String line; (line = in.readLine()) != null; ) {
+        String[] cmd = line.trim().split(" ");
+        switch (cmd[0]) {
+          case "publish" -> {
+            int n = Integer.parseInt(cmd[1]);
+            for (int i = 1; i <= n; i++) {
+              node.publish("lab", ("m" + i).getBytes(StandardCharsets.UTF_8)).get();
+            }
+            System.out.println("PUBLISHED " + n);
+          }
+          case "counters" -> System.out.println("COUNTERS " + counters(node.snapshot()));
+          case "links" -> {
+            for (NodeSnapshot.Link l : node.snapshot().links()) System.out.println("LINK " + l.remote());
+            System.out.println("LINKS END");
+          }
+          case "exit" -> {
+            return;
+          }
+          default -> System.out.println("UNKNOWN " + line);
+        }
+      }
+    }
+  }
+
+  private static String counters(NodeSnapshot s) {
+    Map<String, Long> sorted = new TreeMap<>(s.counters());
+    StringBuilder b = new StringBuilder();
+    sorted.forEach((k, v) -> b.append(k).append('=').append(v).append(' '));
+    return b.toString().trim();
+  }
+}

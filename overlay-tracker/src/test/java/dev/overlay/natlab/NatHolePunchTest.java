@@ -1,0 +1,117 @@
+package dev.overlay.natlab;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.overlay.tracker.TrackerMain;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assertions;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Two nodes, each behind its own NAT, meet through a tracker on the lab's public side
+ * ({@link NatLab}): child JVMs in network namespaces, as on real networks. Behind two cone NATs
+ * they connect directly by TCP simultaneous open on the tracker's signal and deliver every
+ * message; behind two symmetric NATs the punch fails, and says so. Needs root: skipped with the
+ * reason otherwise, except under CI, where the lab must run.
+ */
+class NatHolePunchTest {
+
+  private static final Duration WAIT = Duration.ofSeconds(60);
+  private static final Pattern PUNCHED = Pattern.compile("hole punched to \\S+ at (\\S+) in (\\d+) ms");
+  private NatLab lab;
+
+  @BeforeEach
+  void labNeeded() {
+    String why = NatLab.unavailable();
+    if (why != null && "true".equals(System.getenv("CI"))) Assertions.fail("under CI the NAT lab must run: " + why);
+    Assumptions.assumeTrue(why == null, why);
+  }
+
+  @AfterEach
+  void down() {
+    if (lab != null) lab.close();
+  }
+
+  private NatLab.Running tracker() throws Exception {
+    NatLab.Running t = lab.start("srv", "tracker", NatLab.java(TrackerMain.class, "--host", NatLab.SRV, "--port", "7000",
+        "--ephemeral-identity", "--stun-port", "3478", "--stun-alt-port", "-1"));
+    t.await(l -> l.startsWith("overlay-tracker "), WAIT, "the tracker's start line");
+    return t;
+  }
+
+  private NatLab.Running node(String host, String ip) throws Exception {
+    NatLab.Running n = lab.start(host, host, NatLab.java(LabNode.class, ip, NatLab.SRV + ":7000", NatLab.SRV + ":3478", "200"));
+    n.await(l -> l.startsWith("STARTED "), WAIT, "the node's start line");
+    return n;
+  }
+
+  @Test
+  void behindTwoConeNatsTheNodesConnectDirectlyOnTheTrackersSignalAndDeliverEverything() throws Exception {
+    lab = NatLab.up(NatLab.Mode.CONE, NatLab.Mode.CONE);
+    NatLab.Running tracker = tracker();
+    NatLab.Running h1 = node("h1", NatLab.H1);
+    assertThat(h1.output()).as("h1 advertises its mapping, learnt over TCP from its listening port")
+        .contains("reflexive:" + NatLab.NAT1 + ":7000");
+    NatLab.Running h2 = node("h2", NatLab.H2);
+
+    // Each sees the other at the other's NAT: a direct link through both NATs, no relay.
+    assertThat(h1.await(l -> l.startsWith("NEIGHBOUR "), WAIT, "a neighbour")).endsWith("/" + NatLab.NAT2 + ":7000");
+    assertThat(h2.await(l -> l.startsWith("NEIGHBOUR "), WAIT, "a neighbour")).endsWith("/" + NatLab.NAT1 + ":7000");
+    long punchMillis = punchMillis(h1, h2);
+    System.out.println("[natlab] cone/cone: connected " + punchMillis + " ms after the tracker's moment");
+
+    h1.tell("publish 200");
+    h1.await(l -> l.equals("PUBLISHED 200"), WAIT, "all 200 published");
+    h2.await(l -> l.equals("RECEIVED 200"), WAIT, "all 200 received");
+
+    Map<String, Long> c1 = counters(h1);
+    Map<String, Long> c2 = counters(h2);
+    assertThat(c1.get("punches_succeeded") + c2.get("punches_succeeded")).as("both ends count the punched link").isEqualTo(2);
+    assertThat(c1.get("punches_requested") + c2.get("punches_requested")).isPositive();
+    assertThat(tracker.output()).doesNotContain("Exception");
+  }
+
+  @Test
+  void behindTwoSymmetricNatsThePunchFailsAndEachFailureIsReportedWithItsReason() throws Exception {
+    lab = NatLab.up(NatLab.Mode.SYMMETRIC, NatLab.Mode.SYMMETRIC);
+    tracker();
+    NatLab.Running h1 = node("h1", NatLab.H1);
+    NatLab.Running h2 = node("h2", NatLab.H2);
+
+    // The mapping a STUN server saw is not the one a connection to the peer gets: the SYNs never meet.
+    String failed = h2.await(l -> l.startsWith("DIAL FAILED ") && l.contains("hole punch failed: "), WAIT, "a failed punch");
+    assertThat(failed).as("it names the address tried: the mapping STUN saw, a random port").contains(NatLab.NAT1 + ":");
+    Map<String, Long> c1 = counters(h1);
+    Map<String, Long> c2 = counters(h2);
+    assertThat(c2.get("punches_failed")).as("a failed punch is counted").isPositive();
+    assertThat(c1.get("punches_succeeded") + c2.get("punches_succeeded")).isZero();
+    assertThat((h1.output() + "\n" + h2.output()).lines()).noneMatch(l -> l.startsWith("NEIGHBOUR "));
+  }
+
+  /** How long the punch took from the moment the tracker named (the connecting side's log line). */
+  private static long punchMillis(NatLab.Running... nodes) {
+    for (NatLab.Running n : nodes) {
+      Matcher m = PUNCHED.matcher(n.output());
+      if (m.find()) return Long.parseLong(m.group(2));
+    }
+    throw new AssertionError("no 'hole punched' line from either node");
+  }
+
+  private static Map<String, Long> counters(NatLab.Running node) throws Exception {
+    node.tell("counters");
+    String line = node.await(l -> l.startsWith("COUNTERS "), WAIT, "counters");
+    Map<String, Long> out = new HashMap<>();
+    for (String kv : line.substring("COUNTERS ".length()).split(" ")) {
+      int eq = kv.indexOf('=');
+      if (eq > 0) out.put(kv.substring(0, eq), Long.parseLong(kv.substring(eq + 1)));
+    }
+    return out;
+  }
+}

@@ -19,7 +19,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@code RECEIVED <n>} (every 100 messages and at {@code expect}), {@code PUBLISHED <n>},
  * {@code DIAL FAILED <address> <reason>} for each failed dial, and
  * on the command {@code counters} a {@code COUNTERS k=v ...} line. Commands come on standard
- * input: {@code publish <n>}, {@code counters}, {@code exit}.
+ * input: {@code publish <n>}, {@code idle <ms>} (then {@code IDLE DONE}), {@code counters}, {@code links}, {@code exit}.
  *
  * <p>Arguments: {@code <listen host> <tracker host:port> <stun host:port> <expect> [keepAliveMillis]}.
  */
@@ -33,7 +33,7 @@ public final class LabNode {
     TransportConfig.Builder transport = TransportConfig.builder().connectTimeout(Duration.ofSeconds(2));
     if (args.length > 4) {
       long keepAlive = Long.parseLong(args[4]);
-      transport.keepAliveInterval(Duration.ofMillis(keepAlive)).idleTimeout(Duration.ofMillis(keepAlive * 3));
+      transport.keepAliveInterval(Duration.ofMillis(keepAlive)).idleTimeout(Duration.ofMillis(Math.max(keepAlive * 3, 15_000)));
     }
     AtomicInteger received = new AtomicInteger();
     try (OverlayNode node = OverlayNode.builder().listen(host, 7000).trackers(args[1]).stunServers(args[2])
@@ -75,6 +75,10 @@ public final class LabNode {
               node.publish("lab", ("m" + i).getBytes(StandardCharsets.UTF_8)).get();
             }
             System.out.println("PUBLISHED " + n);
+          }
+          case "idle" -> { // the application is quiet for a while: only keep-alives cross the link
+            Thread.sleep(Long.parseLong(cmd[1]));
+            System.out.println("IDLE DONE");
           }
           case "counters" -> System.out.println("COUNTERS " + counters(node.snapshot()));
           case "links" -> {

@@ -191,6 +191,24 @@ public final class NatLab implements AutoCloseable {
         "net.netfilter.nf_conntrack_tcp_timeout_established=" + tcpEstablishedSeconds);
   }
 
+  /**
+   * Makes a router forget a TCP connection for good once its mapping expired: a packet of a
+   * connection it no longer tracks is invalid and dropped (nf_conntrack_tcp_loose=0), as many
+   * home routers do, instead of being picked up as a new mapping.
+   */
+  public void strictTcp(String router) throws IOException, InterruptedException {
+    run("ip", "netns", "exec", ns(router), "sysctl", "-qw", "net.netfilter.nf_conntrack_tcp_loose=0");
+  }
+
+  /** The router's tracked TCP connections to or from {@code port}, as conntrack lists them. */
+  public String tracked(String router, int port) throws IOException, InterruptedException {
+    StringBuilder b = new StringBuilder();
+    for (String line : run(false, "ip", "netns", "exec", ns(router), "conntrack", "-L", "-p", "tcp").split("\n")) {
+      if (line.contains("port=" + port + " ")) b.append(line).append('\n');
+    }
+    return b.toString();
+  }
+
   /** A process in a lab node's namespace, its output (stdout and stderr) read line by line. */
   public Running start(String node, String name, List<String> command) throws IOException {
     List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", ns(node)));

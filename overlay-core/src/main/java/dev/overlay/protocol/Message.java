@@ -304,4 +304,41 @@ public sealed interface Message {
 
   /** Tracker to requester: the punch to {@code peer} was not arranged, and why. */
   record PunchRefused(StreamId stream, PeerId peer, long nonce, String detail) implements TrackerMessage {}
+
+  /** Node to tracker: the punch to {@code peer} failed; the tracker is asked to relay the two. */
+  record RelayRequest(StreamId stream, PeerId peer, long nonce) implements TrackerMessage {}
+
+  /**
+   * Tracker to both nodes: connect to the relay at {@code relayHost:relayPort} and present
+   * {@code token}; the relay joins the two connections, and TLS runs end to end through it.
+   */
+  record RelayGo(StreamId stream, PeerInfo peer, String relayHost, int relayPort, byte[] token, long nonce)
+      implements TrackerMessage {
+    public static final int TOKEN_BYTES = 16;
+
+    public RelayGo {
+      token = token.clone();
+    }
+
+    @Override
+    public byte[] token() {
+      return token.clone();
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof RelayGo g && stream.equals(g.stream) && peer.equals(g.peer) && relayHost.equals(g.relayHost)
+          && relayPort == g.relayPort && java.util.Arrays.equals(token, g.token) && nonce == g.nonce;
+    }
+
+    @Override
+    public int hashCode() {
+      return java.util.Objects.hash(stream, peer, relayHost, relayPort, java.util.Arrays.hashCode(token), nonce);
+    }
+
+    @Override
+    public String toString() {
+      return "RelayGo[" + stream + ", " + peer.id() + " via " + relayHost + ":" + relayPort + ", nonce " + nonce + "]";
+    }
+  }
 }

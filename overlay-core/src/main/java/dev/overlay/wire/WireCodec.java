@@ -127,6 +127,12 @@ public final class WireCodec {
     } else if (message instanceof Message.PunchRefused m) {
       f.setPunchRefused(dev.overlay.wire.proto.PunchRefused.newBuilder().setStream(stream)
           .setPeer(ByteString.copyFrom(m.peer().toBytes())).setNonce(m.nonce()).setDetail(m.detail() == null ? "" : m.detail()));
+    } else if (message instanceof Message.RelayRequest m) {
+      f.setRelayRequest(dev.overlay.wire.proto.RelayRequest.newBuilder().setStream(stream)
+          .setPeer(ByteString.copyFrom(m.peer().toBytes())).setNonce(m.nonce()));
+    } else if (message instanceof Message.RelayGo m) {
+      f.setRelayGo(dev.overlay.wire.proto.RelayGo.newBuilder().setStream(stream).setPeer(peerInfo(m.peer()))
+          .setRelayHost(m.relayHost()).setRelayPort(m.relayPort()).setToken(ByteString.copyFrom(m.token())).setNonce(m.nonce()));
     } else {
       throw new IllegalArgumentException("no wire form for " + message.getClass().getName());
     }
@@ -305,6 +311,18 @@ public final class WireCodec {
         if (m.getDetail().length() > 500) throw new WireException("punch_refused.detail is longer than 500 characters");
         return new Message.PunchRefused(new StreamId(m.getStream()), peerId(m.getPeer(), "punch_refused.peer"), m.getNonce(),
             m.getDetail());
+      }
+      case RELAY_REQUEST: {
+        var m = f.getRelayRequest();
+        return new Message.RelayRequest(new StreamId(m.getStream()), peerId(m.getPeer(), "relay_request.peer"), m.getNonce());
+      }
+      case RELAY_GO: {
+        var m = f.getRelayGo();
+        if (m.getRelayHost().isEmpty() || m.getRelayHost().length() > 253) throw new WireException("relay_go.relay_host must have 1 to 253 characters");
+        if (m.getRelayPort() < 1 || m.getRelayPort() > 65535) throw new WireException("relay_go.relay_port " + Integer.toUnsignedLong(m.getRelayPort()) + " is not a port");
+        if (m.getToken().size() != Message.RelayGo.TOKEN_BYTES) throw new WireException("relay_go.token must have " + Message.RelayGo.TOKEN_BYTES + " bytes");
+        return new Message.RelayGo(new StreamId(m.getStream()), peerInfo(m.getPeer(), m.hasPeer(), "relay_go.peer"), m.getRelayHost(),
+            m.getRelayPort(), m.getToken().toByteArray(), m.getNonce());
       }
       case BODY_NOT_SET:
         throw new WireException("frame has no body (an unknown message type from a newer peer?)");

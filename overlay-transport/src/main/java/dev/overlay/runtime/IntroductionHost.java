@@ -55,4 +55,7 @@ public interface IntroductionHost {
 
   /** A tracker would not arrange the punch to {@code peer} our dial asked for. */
   void punchRefused(PeerId peer, String detail);
+
+  /** A tracker's signal: reach {@code peer} through the relay at {@code relay}, presenting {@code token}. */
+  void relay(PeerInfo peer, InetSocketAddress relay, byte[] token);
 }

@@ -43,6 +43,11 @@ public interface IntroductionSource {
     return false;
   }
 
+  /** A punch to {@code peer} failed: ask a tracker to relay the two nodes. False when none could be asked. */
+  default boolean requestRelay(dev.overlay.core.PeerId peer) {
+    return false;
+  }
+
   /** The node left the stream. */
   default void left(StreamId stream) {}
 

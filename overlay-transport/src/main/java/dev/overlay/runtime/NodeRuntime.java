@@ -177,7 +177,10 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
     InetSocketAddress bound = links.bind(bind, nat); // waits for the loop to bind, so not on it
     InetSocketAddress mapped = !nat ? null : dev.overlay.nat.ReflexiveDiscovery.tcpMapping(loop, socketChannel,
         new InetSocketAddress(bind.getAddress(), bound.getPort()), stunServers, Duration.ofSeconds(2));
-    if (nat) links.punchVia(peer -> introducer != null && introducer.requestPunch(peer));
+    if (nat) {
+      links.punchVia(peer -> introducer != null && introducer.requestPunch(peer));
+      links.relayVia(peer -> introducer != null && introducer.requestRelay(peer));
+    }
     return onLoop(() -> {
       String host = advertiseHost != null ? advertiseHost : bound.getHostString();
       List<Candidate> candidates = new ArrayList<>(List.of(new Candidate(Candidate.Kind.LOCAL, host, bound.getPort())));
@@ -494,6 +497,11 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
   @Override
   public void punchRefused(PeerId peer, String detail) {
     links.punchRefused(peer, detail);
+  }
+
+  @Override
+  public void relay(PeerInfo peer, InetSocketAddress relay, byte[] token) {
+    links.relay(peer, relay, token);
   }
 
   @Override

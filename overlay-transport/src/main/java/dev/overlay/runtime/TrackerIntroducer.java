@@ -90,6 +90,7 @@ public final class TrackerIntroducer implements IntroductionSource {
   private long ignored;
   private long punchNonce;
   private long punchSignals;
+  private long relaySignals;
   /** Punches asked for, by peer: how many trackers have yet to answer (the latest 64 asks). */
   private final Map<PeerId, Integer> punchAsks = new java.util.LinkedHashMap<>(16, 0.75f, false) {
     @Override
@@ -263,6 +264,11 @@ public final class TrackerIntroducer implements IntroductionSource {
       if (go.peer().id().equals(runtime.self().id())) return;
       punchSignals++;
       runtime.punch(go.peer(), Duration.ofMillis(go.delayMillis()));
+    } else if (message instanceof Message.RelayGo go) {
+      punchAsks.remove(go.peer().id());
+      if (go.peer().id().equals(runtime.self().id())) return;
+      relaySignals++;
+      runtime.relay(go.peer(), InetSocketAddress.createUnresolved(go.relayHost(), go.relayPort()), go.token());
     } else if (message instanceof Message.PunchRefused no) {
       Integer asked = punchAsks.get(no.peer());
       if (asked == null) return; // not ours, or already answered by another tracker
@@ -283,6 +289,16 @@ public final class TrackerIntroducer implements IntroductionSource {
    */
   @Override
   public boolean requestPunch(PeerId peer) {
+    return askTrackers(peer, false);
+  }
+
+  /** As {@link #requestPunch}, for a relay: the tracker that holds both and relays answers both. */
+  @Override
+  public boolean requestRelay(PeerId peer) {
+    return askTrackers(peer, true);
+  }
+
+  private boolean askTrackers(PeerId peer, boolean relay) {
     Map<PeerId, StreamId> ask = new java.util.LinkedHashMap<>();
     for (Map.Entry<StreamId, Registration> e : streams.entrySet()) {
       Tracker t = e.getValue().at;
@@ -295,7 +311,8 @@ public final class TrackerIntroducer implements IntroductionSource {
     long nonce = ++punchNonce;
     punchAsks.put(peer, ask.size());
     for (Map.Entry<PeerId, StreamId> a : ask.entrySet()) {
-      runtime.sendTracker(a.getKey(), new Message.PunchRequest(a.getValue(), peer, nonce));
+      runtime.sendTracker(a.getKey(), relay ? new Message.RelayRequest(a.getValue(), peer, nonce)
+          : new Message.PunchRequest(a.getValue(), peer, nonce));
     }
     return true;
   }
@@ -335,7 +352,7 @@ public final class TrackerIntroducer implements IntroductionSource {
 
   @Override
   public Map<String, Long> counters() {
-    return Map.of("tracker_messages_ignored", ignored, "tracker_punch_signals", punchSignals);
+    return Map.of("tracker_messages_ignored", ignored, "tracker_punch_signals", punchSignals, "tracker_relay_signals", relaySignals);
   }
 
   private void startHeartbeats() {

@@ -21,6 +21,15 @@ interface Connector {
     throw new UnsupportedOperationException("this connector does not punch holes");
   }
 
+  /**
+   * Opens a connection to a relay and presents {@code token} before anything else; the relay
+   * joins it to the peer's connection with the same token, and TLS runs end to end through it
+   * (client role when {@code handler} is the dialer).
+   */
+  default void connectRelay(InetSocketAddress relay, byte[] token, LinkHandler handler) {
+    throw new UnsupportedOperationException("this connector does not use relays");
+  }
+
   /** The node is closing: release what the connector holds (its resolver). */
   default void close() {}
 }

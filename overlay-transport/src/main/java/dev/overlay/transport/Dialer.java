@@ -55,6 +55,9 @@ final class Dialer {
 
     /** The listening address punches connect from (bound with SO_REUSEPORT), or null: no punching. */
     InetSocketAddress punchFrom();
+
+    /** Whether the peer's ready link runs through a relay. */
+    boolean relayedTo(PeerId peer);
   }
 
 
@@ -67,10 +70,13 @@ final class Dialer {
     int next;
     LinkHandler attempt;
     String lastError = "no address to dial";
+    Phase phase = Phase.DIRECT;
     boolean punchAsked; // at most one punch per dial
-    boolean awaitingSignal;
-    boolean punching; // the addresses are the peer's reflexive ones, connected to from our listening port
+    boolean relayAsked; // and one relay
+    boolean awaitingSignal; // a tracker was asked, and has not answered yet
     long punchStartedAt;
+    byte[] token; // the relay's, in the RELAY phase
+    String beforeRelay; // why the punch failed, kept for the relay's own failure
 
     Dial(List<InetSocketAddress> addresses, PeerInfo info, boolean ours) {
       this.addresses = addresses;
@@ -79,14 +85,27 @@ final class Dialer {
     }
   }
 
+  /**
+   * How a dial connects: to the peer's addresses; then, through NATs, by a punch from our
+   * listening port to its reflexive ones; then, when that failed, through a tracker's relay.
+   */
+  private enum Phase { DIRECT, PUNCH, PUNCH_FAILED, RELAY }
+
   /** How long a dial waits for a tracker's signal to punch before it fails. */
   static final long PUNCH_SIGNAL_WAIT_NANOS = 5_000_000_000L;
+  /** How often a relayed link tries to become direct with another punch. */
+  static final long UPGRADE_NANOS = 60_000_000_000L;
   /** Punches a tracker asked of this node for peers it was not dialling, at once. */
   static final int MAX_PUNCHES_FOR_OTHERS = 8;
   /** The reflexive candidates of a peer a punch tries. */
   static final int MAX_PUNCH_ADDRESSES = 4;
 
   private java.util.function.Predicate<PeerId> punches;
+  private java.util.function.Predicate<PeerId> relays;
+  private long relaysRequested;
+  private long relaysStarted;
+  private long relaysSucceeded;
+  private long relaysFailed;
   private int punchesForOthers;
   private long punchesRequested;
   private long punchesStarted;
@@ -271,11 +290,11 @@ final class Dialer {
       d.punchAsked = true;
       punchesForOthers++;
       dials.put(peer, d);
-    } else if (d.attempt != null || d.punching || !d.awaitingSignal) {
+    } else if (d.attempt != null || d.phase != Phase.DIRECT || !d.awaitingSignal) {
       return; // dialling it already, or punching: one connection at a time
     }
     d.awaitingSignal = false;
-    d.punching = true;
+    d.phase = Phase.PUNCH;
     d.addresses = targets;
     d.next = 0;
     punchesStarted++;
@@ -288,12 +307,51 @@ final class Dialer {
     }, delayNanos);
   }
 
-  /** The tracker would not arrange the punch our dial asked for: the dial fails with its reason. */
+  /** The tracker would not arrange the punch (or the relay) our dial asked for: the dial fails with its reason. */
   void punchRefused(PeerId peer, String detail) {
     Dial d = dials.get(peer);
     if (d == null || !d.awaitingSignal) return;
     d.awaitingSignal = false;
-    d.lastError += "; hole punch refused by the tracker: " + detail;
+    d.lastError += "; " + (d.phase == Phase.DIRECT ? "hole punch" : "relay") + " refused by the tracker: " + detail;
+    tryNext(peer);
+  }
+
+  /** Where dials whose punch failed ask a tracker to relay (null: they fail). */
+  void relayVia(java.util.function.Predicate<PeerId> relays) {
+    this.relays = relays;
+  }
+
+  /**
+   * A tracker tells us to reach {@code info} through its relay at {@code relay}, presenting
+   * {@code token}: the answer to our request after a failed punch, or the peer's (then a dial for
+   * another node, within {@link #MAX_PUNCHES_FOR_OTHERS}).
+   */
+  void relay(PeerInfo info, InetSocketAddress relay, byte[] token) {
+    PeerId peer = info.id();
+    if (links.closed()) return;
+    Dial d = dials.get(peer);
+    if (d == null) {
+      if (punchesForOthers >= MAX_PUNCHES_FOR_OTHERS) {
+        punchesRefused++;
+        listener.event(new TransportEvent.DialFailed(peer, "-", "relay not started: "
+            + MAX_PUNCHES_FOR_OTHERS + " punches and relays for other nodes under way"));
+        return;
+      }
+      d = new Dial(List.of(), info, false);
+      d.punchAsked = true;
+      d.relayAsked = true;
+      punchesForOthers++;
+      dials.put(peer, d);
+    } else if (d.attempt != null || d.phase != Phase.PUNCH_FAILED || !d.awaitingSignal) {
+      return; // not waiting for a relay
+    }
+    d.awaitingSignal = false;
+    d.beforeRelay = d.phase == Phase.PUNCH_FAILED ? d.lastError : null;
+    d.phase = Phase.RELAY;
+    d.addresses = List.of(relay);
+    d.next = 0;
+    d.token = token;
+    relaysStarted++;
     tryNext(peer);
   }
 
@@ -313,10 +371,14 @@ final class Dialer {
   /** A dial left the table: a punch for another node frees its slot; a punch that linked counts. */
   private void ended(Dial d) {
     if (!d.ours) punchesForOthers--;
-    if (d.punching && d.attempt != null && d.attempt.ready()) {
+    if (d.attempt == null || !d.attempt.ready()) return;
+    if (d.phase == Phase.PUNCH) {
       punchesSucceeded++;
       log.info("hole punched to {} at {} in {} ms", d.info.id(), d.attempt.remote(),
           (clock.getAsLong() - d.punchStartedAt) / 1_000_000);
+    } else if (d.phase == Phase.RELAY) {
+      relaysSucceeded++;
+      log.info("linked to {} through the relay at {}", d.info.id(), d.attempt.remote());
     }
   }
 
@@ -342,20 +404,25 @@ final class Dialer {
       } else {
         // A punch is arranged by a tracker and bounded by our punch slots: the address's backoff
         // (from the direct dial that just failed there) does not hold it back, the budget does.
-        refused = gate.tryStart(now, key, dial.punching);
+        refused = gate.tryStart(now, key, dial.phase != Phase.DIRECT);
       }
       if (refused == null) break;
       dial.lastError = "not dialled " + key + ": " + refused;
       dial.next++;
     }
     if (dial.next >= dial.addresses.size()) {
-      if (askPunch(peer, dial)) return;
-      dials.remove(peer);
-      ended(dial);
-      if (dial.punching) {
+      if (dial.phase == Phase.DIRECT && askPunch(peer, dial)) return;
+      if (dial.phase == Phase.PUNCH) {
         punchesFailed++;
         dial.lastError = "hole punch failed: " + dial.lastError;
+        dial.phase = Phase.PUNCH_FAILED;
+        if (askRelay(peer, dial)) return;
+      } else if (dial.phase == Phase.RELAY) {
+        relaysFailed++;
+        dial.lastError = "relay failed: " + dial.lastError + (dial.beforeRelay != null ? " (before it, " + dial.beforeRelay + ")" : "");
       }
+      dials.remove(peer);
+      ended(dial);
       String address = dial.addresses.isEmpty() ? "-" : addressKey(dial.addresses.get(dial.addresses.size() - 1));
       if (dial.ours) {
         backoff.failure(peer);
@@ -366,12 +433,17 @@ final class Dialer {
       return;
     }
     InetSocketAddress address = dial.addresses.get(dial.next++);
-    if (dial.punching) {
+    if (dial.phase != Phase.DIRECT) {
       LinkHandler h = links.punchHandler(peer, addressKey(address));
       h.gated = true;
-      h.punched = true;
       dial.attempt = h;
-      connector.connectFrom(links.punchFrom(), address, h);
+      if (dial.phase == Phase.RELAY) {
+        h.relayed = true;
+        connector.connectRelay(address, dial.token, h);
+      } else {
+        h.punched = true;
+        connector.connectFrom(links.punchFrom(), address, h);
+      }
       return;
     }
     LinkHandler h = links.handler(peer, false, addressKey(address));
@@ -401,6 +473,46 @@ final class Dialer {
     return true;
   }
 
+  /**
+   * A link through a relay came up: every {@link #UPGRADE_NANOS} while it stays relayed, a punch
+   * is asked for again (NATs change, and a mapping may work later); if one succeeds, the direct
+   * link replaces the relayed one. Failures end quietly: the relayed link carries on.
+   */
+  void upgradeLater(PeerId peer, PeerInfo info) {
+    scheduler.schedule(() -> {
+      if (links.closed() || !links.relayedTo(peer)) return;
+      if (!dials.containsKey(peer) && punchesForOthers < MAX_PUNCHES_FOR_OTHERS) {
+        Dial d = new Dial(List.of(), info, false); // not the core's: it has its link
+        d.relayAsked = true;
+        punchesForOthers++;
+        dials.put(peer, d);
+        d.lastError = "relayed; trying to punch a direct link";
+        tryNext(peer);
+      }
+      upgradeLater(peer, info);
+    }, UPGRADE_NANOS);
+  }
+
+  /**
+   * Whether the dial, whose signalled punch failed, now waits for a tracker's relay: once per
+   * dial, for our own dials only (a punch for another node is that node's to relay).
+   */
+  private boolean askRelay(PeerId peer, Dial dial) {
+    if (!dial.ours || dial.relayAsked || relays == null) return false;
+    dial.relayAsked = true;
+    if (!relays.test(peer)) return false;
+    relaysRequested++;
+    dial.awaitingSignal = true;
+    scheduler.schedule(() -> {
+      if (dials.get(peer) == dial && dial.awaitingSignal) {
+        dial.awaitingSignal = false;
+        dial.lastError += "; no relay from a tracker in " + PUNCH_SIGNAL_WAIT_NANOS / 1_000_000_000 + " s";
+        tryNext(peer);
+      }
+    }, PUNCH_SIGNAL_WAIT_NANOS);
+    return true;
+  }
+
   private static List<InetSocketAddress> reflexive(PeerInfo info) {
     List<InetSocketAddress> out = new ArrayList<>();
     for (Candidate c : info.candidates()) {
@@ -413,7 +525,8 @@ final class Dialer {
 
   /** What the dialer did, for the node's counters. */
   record Counters(int inProgress, long refusedBudget, long refusedInProgress, long refusedBackoff, long refusedProven,
-      long punchesRequested, long punchesStarted, long punchesSucceeded, long punchesFailed, long punchesRefused) {
+      long punchesRequested, long punchesStarted, long punchesSucceeded, long punchesFailed, long punchesRefused,
+      long relaysRequested, long relaysStarted, long relaysSucceeded, long relaysFailed) {
     void addTo(Map<String, Long> out) {
       out.put("dials_in_progress", (long) inProgress);
       out.put("dials_refused_budget", refusedBudget);
@@ -425,12 +538,17 @@ final class Dialer {
       out.put("punches_succeeded", punchesSucceeded);
       out.put("punches_failed", punchesFailed);
       out.put("punches_refused", punchesRefused);
+      out.put("relays_requested", relaysRequested);
+      out.put("relays_started", relaysStarted);
+      out.put("relays_succeeded", relaysSucceeded);
+      out.put("relays_failed", relaysFailed);
     }
   }
 
   Counters counters() {
     return new Counters(gate.inProgress(), gate.refusedBudget(), gate.refusedInProgress(), gate.refusedBackoff(), refusedProven,
-        punchesRequested, punchesStarted, punchesSucceeded, punchesFailed, punchesRefused);
+        punchesRequested, punchesStarted, punchesSucceeded, punchesFailed, punchesRefused, relaysRequested, relaysStarted,
+        relaysSucceeded, relaysFailed);
   }
 
   /**

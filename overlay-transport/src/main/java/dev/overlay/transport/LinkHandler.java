@@ -48,6 +48,8 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
   private int version;
   /** Opened by a hole punch (both sides connected at once), not by a dial or an accept. */
   boolean punched;
+  /** Runs through a relay: TLS end to end, the bytes carried by a third party. */
+  boolean relayed;
   private String closeReason;
   private CloseReason closeKind;
   private ScheduledFuture<?> handshakeTimeout;

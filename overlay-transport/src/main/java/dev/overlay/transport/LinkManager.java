@@ -206,6 +206,12 @@ public final class LinkManager {
           }
 
           @Override
+          public boolean relayedTo(PeerId peer) {
+            Link l = links.get(peer);
+            return l != null && l.ready != null && l.ready.relayed;
+          }
+
+          @Override
           public void exhausted(PeerId peer) {
             Link link = links.get(peer);
             if (link != null && link.ready == null) {
@@ -341,9 +347,32 @@ public final class LinkManager {
     dialer.punch(info, delayNanos);
   }
 
-  /** The tracker would not arrange the punch our dial to {@code peer} asked for. */
+  /** The tracker would not arrange the punch (or relay) our dial to {@code peer} asked for. */
   public void punchRefused(PeerId peer, String detail) {
     dialer.punchRefused(peer, detail);
+  }
+
+  /** Where dials whose punch failed ask a tracker to relay them: {@code request} says whether one was asked. */
+  public void relayVia(java.util.function.Predicate<PeerId> request) {
+    dialer.relayVia(request);
+  }
+
+  /**
+   * A tracker's signal: reach {@code info} through the relay at {@code relay}, presenting
+   * {@code token}. Ignored when linked already or when the link table is full.
+   */
+  public void relay(PeerInfo info, InetSocketAddress relay, byte[] token) {
+    if (closed) return;
+    PeerId peer = intern(info.id());
+    Link link = links.get(peer);
+    if (link != null && link.ready != null) return;
+    if (link == null && links.size() >= config.maxLinks()) {
+      linksRefused++;
+      listener.event(new TransportEvent.DialFailed(peer, "-", "relay not started: link limit reached ("
+          + config.maxLinks() + " links)"));
+      return;
+    }
+    dialer.relay(info, relay, token);
   }
 
   /** The newest protocol version the peer's ready link speaks, or 0 when not linked. */
@@ -568,6 +597,7 @@ public final class LinkManager {
         return;
       } else {
         uncongest(link); // the old connection's backlog and clocks are not the new one's
+        if (dialer.attempt(peer) == h) dialer.detach(peer); // a punch that replaces a relayed link ends its dial here
         link.ready = h;
         applyReading(link);
         current.close(CloseReason.SUPERSEDED, "superseded: a simultaneous dial already linked us");
@@ -598,6 +628,7 @@ public final class LinkManager {
     listener.event(new TransportEvent.LinkUp(peer, h.remote(), !h.dialer()));
     listener.linkUp(peer, info);
     drainAndFlush(link);
+    if (h.relayed && h.dialer()) dialer.upgradeLater(peer, info); // one side tries to punch again, now and then
   }
 
   /**
@@ -605,6 +636,8 @@ public final class LinkManager {
    * smaller peer id, so they agree without talking. (Two dialled by the same side: keep the first.)
    */
   private boolean keepsExisting(LinkHandler existing, LinkHandler incoming) {
+    // A direct connection beats a relayed one (the relay is the fallback, and costs a third party).
+    if (existing.relayed != incoming.relayed) return !existing.relayed;
     if (existing.dialer() == incoming.dialer()) return true;
     boolean keepOurDial = self.id().compareTo(existing.peer()) < 0;
     return existing.dialer() == keepOurDial;

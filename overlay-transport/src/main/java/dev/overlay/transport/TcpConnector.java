@@ -58,7 +58,12 @@ final class TcpConnector implements Connector {
 
   @Override
   public void connect(InetSocketAddress address, LinkHandler handler) {
-    bootstrap(address, handler, config.connectTimeoutNanos(), false).connect(address).addListener(failedIfNot(address, handler));
+    bootstrap(address, handler, config.connectTimeoutNanos(), false, null).connect(address).addListener(failedIfNot(address, handler));
+  }
+
+  @Override
+  public void connectRelay(InetSocketAddress relay, byte[] token, LinkHandler handler) {
+    bootstrap(relay, handler, config.connectTimeoutNanos(), false, token).connect(relay).addListener(failedIfNot(relay, handler));
   }
 
   @Override
@@ -66,14 +71,15 @@ final class TcpConnector implements Connector {
     // The peer's SYN must find our own SYN_SENT socket on the same 4-tuple, so the connection
     // leaves from the listening port; both sockets carry SO_REUSEPORT (the listening one since
     // its bind). Short: the peer connects at the same moment or not at all.
-    bootstrap(remote, handler, Math.min(config.connectTimeoutNanos(), PUNCH_CONNECT_TIMEOUT_NANOS), true)
+    bootstrap(remote, handler, Math.min(config.connectTimeoutNanos(), PUNCH_CONNECT_TIMEOUT_NANOS), true, null)
         .connect(remote, local).addListener(failedIfNot(remote, handler));
   }
 
   /** How long one punched connection may take: a SYN lost before the peer's NAT opened is resent after 1 s. */
   static final long PUNCH_CONNECT_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(3);
 
-  private Bootstrap bootstrap(InetSocketAddress address, LinkHandler handler, long timeoutNanos, boolean reusePort) {
+  /** @param relayToken when not null, the connection is to a relay, which is shown this token first */
+  private Bootstrap bootstrap(InetSocketAddress address, LinkHandler handler, long timeoutNanos, boolean reusePort, byte[] relayToken) {
     Bootstrap b = new Bootstrap().group(loop);
     if (reusePort) dev.overlay.nat.ReusePort.channel(b, socketChannel);
     else b.channel(socketChannel);
@@ -93,6 +99,7 @@ final class TcpConnector implements Connector {
             SslHandler ssl = handler.dialer() ? tls.client().newHandler(ch.alloc(), address.getHostString(), address.getPort())
                 : tls.server().newHandler(ch.alloc());
             pipeline.init(ch, ssl, handler);
+            if (relayToken != null) ch.pipeline().addFirst(new dev.overlay.nat.RelayPreface(relayToken));
           }
         });
   }

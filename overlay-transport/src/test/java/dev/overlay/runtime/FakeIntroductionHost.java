@@ -110,4 +110,9 @@ final class FakeIntroductionHost implements IntroductionHost {
   public void punchRefused(PeerId peer, String detail) {
     punches.add("refused " + peer + " " + detail);
   }
+
+  @Override
+  public void relay(PeerInfo peer, InetSocketAddress relay, byte[] token) {
+    punches.add("relay " + peer.id() + " " + relay.getHostString() + ":" + relay.getPort());
+  }
 }

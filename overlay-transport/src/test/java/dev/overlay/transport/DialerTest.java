@@ -36,6 +36,9 @@ class DialerTest {
   private InetSocketAddress punchFrom = new InetSocketAddress("192.168.1.10", 7000);
   private final List<Attempt> punched = new ArrayList<>();
   private final List<PeerId> punchRequests = new ArrayList<>();
+  private final List<PeerId> relayRequests = new ArrayList<>();
+  private final List<Attempt> relayed = new ArrayList<>();
+  private boolean linkRelayed;
 
   private record Delayed(Runnable task, long delayNanos) {}
 
@@ -51,6 +54,12 @@ class DialerTest {
           public void connectFrom(InetSocketAddress local, InetSocketAddress remote, LinkHandler handler) {
             assertThat(local).isEqualTo(punchFrom);
             punched.add(new Attempt(remote, handler));
+          }
+
+          @Override
+          public void connectRelay(InetSocketAddress relay, byte[] token, LinkHandler handler) {
+            assertThat(token).hasSize(16);
+            relayed.add(new Attempt(relay, handler));
           }
         }, new LinkManager.Listener() {
           @Override
@@ -105,6 +114,11 @@ class DialerTest {
           @Override
           public InetSocketAddress punchFrom() {
             return punchFrom;
+          }
+
+          @Override
+          public boolean relayedTo(PeerId peer) {
+            return linkRelayed;
           }
         });
   }
@@ -391,5 +405,65 @@ class DialerTest {
     assertThat(punchRequests).isEmpty();
     dialer.punch(peer(reflexive(2000)), 0);
     assertThat(dialer.counters().punchesRefused()).isEqualTo(1);
+  }
+
+  @Test
+  void whenTheSignalledPunchFailsOurDialAsksForARelayAndConnectsThroughIt() {
+    punchesGoTo(true);
+    dialer.relayVia(peer -> {
+      relayRequests.add(peer);
+      return true;
+    });
+    dialer.dial(PEER, peer(reflexive(2000)));
+    fail(attempts.get(0), "timed out");
+    dialer.punch(peer(reflexive(2000)), 0);
+    delayed.get(delayed.size() - 1).task().run();
+    failPunch(punched.get(0), "timed out");
+
+    assertThat(relayRequests).containsExactly(PEER);
+    assertThat(log).as("waiting for the relay, not failed").isEmpty();
+    dialer.relay(peer(reflexive(2000)), InetSocketAddress.createUnresolved("203.0.113.10", 7001), new byte[16]);
+
+    assertThat(relayed).singleElement().satisfies(a -> {
+      assertThat(a.address().getPort()).isEqualTo(7001);
+      assertThat(a.handler().relayed).isTrue();
+      assertThat(a.handler().expected()).isEqualTo(PEER);
+    });
+    failPunch(relayed.get(0), "refused");
+    assertThat(log).last().asString().isEqualTo("dialFailed relay failed: refused (before it, hole punch failed: timed out)");
+    assertThat(dialer.counters().relaysFailed()).isEqualTo(1);
+    assertThat(dialer.counters().punchesFailed()).isEqualTo(1);
+  }
+
+  @Test
+  void aRelayIsNeverAskedForBeforeATrackerSignalledAPunch() {
+    punchesGoTo(true);
+    dialer.relayVia(peer -> {
+      relayRequests.add(peer);
+      return true;
+    });
+    dialer.dial(PEER, peer(reflexive(2000)));
+    fail(attempts.get(0), "timed out");
+    dialer.punchRefused(PEER, "no stream in common with that node at this tracker");
+
+    assertThat(relayRequests).as("a peer the tracker does not hold is not relayed").isEmpty();
+    assertThat(log).last().asString().startsWith("dialFailed");
+  }
+
+  @Test
+  void aRelayedLinkAsksForAPunchNowAndThenWhileItStaysRelayed() {
+    punchesGoTo(true);
+    linkRelayed = true;
+    dialer.upgradeLater(PEER, peer(reflexive(2000)));
+    Delayed later = delayed.get(0);
+    assertThat(later.delayNanos()).isEqualTo(Dialer.UPGRADE_NANOS);
+
+    later.task().run();
+    assertThat(punchRequests).containsExactly(PEER);
+    assertThat(delayed).as("and again later").anyMatch(d -> d.delayNanos() == Dialer.UPGRADE_NANOS && d != later);
+
+    linkRelayed = false; // the link went, or became direct
+    delayed.get(delayed.size() - 1).task().run();
+    assertThat(punchRequests).hasSize(1);
   }
 }

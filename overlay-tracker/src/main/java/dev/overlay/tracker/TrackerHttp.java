@@ -134,6 +134,19 @@ final class TrackerHttp {
       counter(b, "overlay_tracker_stun_tcp_refused_total", "STUN TCP connections refused at the caps (1,024 in all, 16 per source address).", c.tcpRefused());
       gauge(b, "overlay_tracker_stun_tcp_connections", "Open STUN TCP connections.", c.tcpOpen());
     }
+    counter(b, "overlay_tracker_relays_arranged_total", "Relayed links arranged (a ticket sent to both nodes).", s.relaysArranged());
+    counter(b, "overlay_tracker_relays_refused_total", "Relay requests refused (no relay, no common stream, relay limits, rate).", s.relaysRefused());
+    RelayServer relay = server.relay();
+    if (relay != null) {
+      RelayServer.Stats r = relay.stats();
+      gauge(b, "overlay_tracker_relay_links", "Relayed links open or waiting for their second side.", r.links());
+      counter(b, "overlay_tracker_relay_linked_total", "Relayed links whose two sides met.", r.linked());
+      counter(b, "overlay_tracker_relay_tickets_expired_total", "Relay tickets not used by both sides in time.", r.ticketsExpired());
+      counter(b, "overlay_tracker_relay_bad_prefaces_total", "Relay connections closed for a wrong, used or missing token.", r.badPrefaces());
+      counter(b, "overlay_tracker_relay_closed_over_bytes_total", "Relayed links closed at their byte limit.", r.closedOverBytes());
+      counter(b, "overlay_tracker_relay_rate_pauses_total", "Times a relayed link's reading paused at its bytes-per-second limit.", r.pausesForRate());
+      counter(b, "overlay_tracker_relay_bytes_total", "Bytes carried by the relay.", r.bytesRelayed());
+    }
     gauge(b, "overlay_tracker_uptime_seconds", "Seconds since the tracker started.", server.uptimeNanos() / 1e9);
     return b.toString();
   }

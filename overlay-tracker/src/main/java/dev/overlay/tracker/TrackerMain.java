@@ -106,6 +106,26 @@ public final class TrackerMain implements Callable<Integer> {
       description = "A second UDP port STUN answers on and names in OTHER-ADDRESS, so that a node can tell whether its NAT maps endpoint-independently; -1: none [OVERLAY_TRACKER_STUN_ALT_PORT] (default ${DEFAULT-VALUE}).")
   int stunAltPort;
 
+  @Option(names = "--relay-port", defaultValue = "${env:OVERLAY_TRACKER_RELAY_PORT:--1}",
+      description = "Port on which the tracker relays links between nodes whose NATs defeat hole punching (TLS stays end to end); -1: no relay [OVERLAY_TRACKER_RELAY_PORT] (default ${DEFAULT-VALUE}).")
+  int relayPort;
+
+  @Option(names = "--relay-max-links", defaultValue = "${env:OVERLAY_TRACKER_RELAY_MAX_LINKS:-256}",
+      description = "Most relayed links at once, tickets not yet used included [OVERLAY_TRACKER_RELAY_MAX_LINKS] (default ${DEFAULT-VALUE}).")
+  int relayMaxLinks;
+
+  @Option(names = "--relay-max-links-per-node", defaultValue = "${env:OVERLAY_TRACKER_RELAY_MAX_LINKS_PER_NODE:-8}",
+      description = "Most relayed links one identity may have [OVERLAY_TRACKER_RELAY_MAX_LINKS_PER_NODE] (default ${DEFAULT-VALUE}).")
+  int relayMaxLinksPerNode;
+
+  @Option(names = "--relay-bytes-per-second", defaultValue = "${env:OVERLAY_TRACKER_RELAY_BYTES_PER_SECOND:-1048576}",
+      description = "Bytes a second one relayed link may carry, both directions together; beyond it, reading pauses [OVERLAY_TRACKER_RELAY_BYTES_PER_SECOND] (default ${DEFAULT-VALUE}).")
+  long relayBytesPerSecond;
+
+  @Option(names = "--relay-max-bytes", defaultValue = "${env:OVERLAY_TRACKER_RELAY_MAX_BYTES:-1073741824}",
+      description = "Bytes one relayed link may carry in all; then it is closed (the nodes ask again) [OVERLAY_TRACKER_RELAY_MAX_BYTES] (default ${DEFAULT-VALUE}).")
+  long relayMaxBytes;
+
   public static void main(String[] args) {
     System.exit(new CommandLine(new TrackerMain()).execute(args));
   }
@@ -121,6 +141,7 @@ public final class TrackerMain implements Callable<Integer> {
       if (stunPort < -1 || stunPort > 65535) throw new IllegalArgumentException("--stun-port must be -1 (off) or 0-65535");
       if (stunAltPort < -1 || stunAltPort > 65535) throw new IllegalArgumentException("--stun-alt-port must be -1 (none) or 0-65535");
       if (stunPort > 0 && stunAltPort == stunPort) throw new IllegalArgumentException("--stun-alt-port must differ from --stun-port");
+      if (relayPort < -1 || relayPort > 65535) throw new IllegalArgumentException("--relay-port must be -1 (off) or 0-65535");
       config = TrackerConfig.builder().peersPerAnswer(peersPerAnswer).registrationTtl(duration(registrationTtl, "--registration-ttl"))
           .maxRegistrations(maxRegistrations).maxStreams(maxStreams).requestsPerSecond(rateLimit)
           .maxStreamsPerNode(maxStreamsPerNode).maxRegistrationsPerAddress(maxRegistrationsPerAddress)
@@ -160,25 +181,44 @@ public final class TrackerMain implements Callable<Integer> {
         return 2;
       }
     }
+    RelayServer relay = null;
+    if (relayPort >= 0) {
+      // Nodes are told where to connect: --advertise, or the listen address unless it is a wildcard.
+      String relayHost = advertise != null ? advertise : bind.getAddress().isAnyLocalAddress() ? null : bind.getAddress().getHostAddress();
+      try {
+        if (relayHost == null) throw new IllegalArgumentException("give --advertise (or a --host nodes can reach): nodes must be told where the relay is");
+        relay = new RelayServer(new RelayServer.Limits(relayMaxLinks, relayMaxLinksPerNode, relayBytesPerSecond, relayMaxBytes,
+            RelayServer.Limits.DEFAULTS.ticketLifetime())).start(new InetSocketAddress(bind.getAddress(), relayPort), relayHost);
+      } catch (RuntimeException e) {
+        System.err.println("overlay-tracker: --relay-port " + relayPort + ": " + e.getMessage() + " (-1 turns the relay off)");
+        if (stun != null) stun.close();
+        return 2;
+      }
+    }
     TrackerServer server;
     try {
       server = new TrackerServer(config, identity, transport).start(bind, advertise, httpBind, httpPort >= 0);
     } catch (Exception e) {
       if (stun != null) stun.close();
+      if (relay != null) relay.close();
       throw e;
     }
+    server.stun(stun); // its counters on /metrics
+    if (relay != null) server.relay(relay); // relay requests served from here on (refused before: "does not relay")
     System.out.println("overlay-tracker " + identity.peerId() + " on " + server.address()
         + (server.httpAddress() != null ? ", HTTP on " + server.httpAddress() : "")
         + (stun != null ? ", STUN on " + stun.udpAddress() + " (UDP, TCP)"
             + (stun.alternateAddress() != null ? " and " + stun.alternateAddress() + " (UDP"
-                + (stun.otherAddress() == null ? "; not named in answers: give --advertise" : "") + ")" : "") : ""));
+                + (stun.otherAddress() == null ? "; not named in answers: give --advertise" : "") + ")" : "") : "")
+        + (relay != null ? ", relay on " + relay.address() : ""));
     StunServer stunServer = stun;
-    server.stun(stun); // its counters on /metrics
+    RelayServer relayServer = relay;
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       try {
         server.close();
         if (stunServer != null) stunServer.close();
+        if (relayServer != null) relayServer.close();
       } catch (Exception e) {
         System.err.println("overlay-tracker: error while stopping: " + e);
       } finally {

@@ -58,6 +58,7 @@ public final class TrackerServer implements LinkManager.Listener, AutoCloseable 
   private InetSocketAddress httpAddress;
   // Counters beyond the state's, all on the loop.
   private volatile dev.overlay.nat.StunServer stun;
+  private volatile RelayServer relay;
   long linksOpen;
   long connectionsRefused;
   long notForTracker;
@@ -121,7 +122,6 @@ public final class TrackerServer implements LinkManager.Listener, AutoCloseable 
     return address;
   }
 
-  /** The HTTP address, or null when HTTP is off. */
   /** The tracker's STUN server, whose counters /metrics shows (null: STUN is off). */
   void stun(dev.overlay.nat.StunServer stun) {
     this.stun = stun;
@@ -131,6 +131,17 @@ public final class TrackerServer implements LinkManager.Listener, AutoCloseable 
     return stun;
   }
 
+  /** The tracker's relay: relay requests are served through it, and /metrics shows its counters (null: no relay). */
+  void relay(RelayServer relay) {
+    this.relay = relay;
+    state.relay(relay);
+  }
+
+  RelayServer relay() {
+    return relay;
+  }
+
+  /** The HTTP address, or null when HTTP is off. */
   public InetSocketAddress httpAddress() {
     return httpAddress;
   }
@@ -175,7 +186,7 @@ public final class TrackerServer implements LinkManager.Listener, AutoCloseable 
   }
 
   private void send(PeerId to, Message.TrackerMessage m) {
-    if (m instanceof Message.PunchGo && links.version(to) < dev.overlay.wire.WireCodec.PUNCH_PROTOCOL_VERSION) {
+    if ((m instanceof Message.PunchGo || m instanceof Message.RelayGo) && links.version(to) < dev.overlay.wire.WireCodec.PUNCH_PROTOCOL_VERSION) {
       return; // a node too old to punch would close its link on the frame; the requester's punch times out
     }
     ByteBuf frame = WireFrames.encode(LinkManager.ALLOCATOR, m);

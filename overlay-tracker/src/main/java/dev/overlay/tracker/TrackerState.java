@@ -44,10 +44,19 @@ public final class TrackerState {
     void send(PeerId to, Message.TrackerMessage message);
   }
 
+  /** Where relayed links are arranged: the tracker's {@link RelayServer}, or a fake in tests. */
+  public interface Relay {
+    /** A single-use ticket for {@code a} and {@code b} to meet at the relay, or a refusal. */
+    Offer open(long now, PeerId a, PeerId b);
+
+    /** Where to connect and what to present; or, with {@code refused} set, why not. */
+    record Offer(String host, int port, byte[] token, String refused) {}
+  }
+
   /** The tracker's counters at one moment, for metrics. */
   public record Stats(long registers, long joinsAnswered, long leaves, long stale, long expired, long restarts,
       long refusedRateLimited, long refusedFull, long refusedQuota, long refusedInvalid, long punchesArranged,
-      long punchesRefused) {}
+      long punchesRefused, long relaysArranged, long relaysRefused) {}
 
   /** The live counts behind {@link Stats}. */
   private static final class Tally {
@@ -63,6 +72,8 @@ public final class TrackerState {
     long refusedInvalid;
     long punchesArranged;
     long punchesRefused;
+    long relaysArranged;
+    long relaysRefused;
   }
 
   private static final class Registration {
@@ -188,12 +199,14 @@ public final class TrackerState {
       register(now, from, sourceHost, m, out);
     } else if (message instanceof Message.PunchRequest m) {
       punch(now, from, m, out);
+    } else if (message instanceof Message.RelayRequest m) {
+      relay(now, from, m, out);
     } else if (message instanceof Message.TrackerLeave m) {
       leave(from, m);
     } else {
       stats.refusedInvalid++;
       out.send(from, new Message.TrackerRefused(message.stream(), Message.RefusalReason.INVALID, 0,
-          "a tracker takes registrations, leaves and punch requests only"));
+          "a tracker takes registrations, leaves, punch and relay requests only"));
     }
   }
 
@@ -295,6 +308,40 @@ public final class TrackerState {
     stats.punchesArranged++;
     out.send(from, new Message.PunchGo(shared, toA, PUNCH_DELAY_MILLIS, m.nonce()));
     out.send(m.peer(), new Message.PunchGo(shared, toB, PUNCH_DELAY_MILLIS, m.nonce()));
+  }
+
+  /** Relays links when set (the tracker's --relay-port); set before the tracker takes requests. */
+  private volatile Relay relay;
+
+  public void relay(Relay relay) {
+    this.relay = relay;
+  }
+
+  /**
+   * A node's punch to {@code m.peer()} failed: if this tracker relays and both share a stream
+   * here, both are told to meet at the relay with one single-use token. Rate-limited with the
+   * requester's other requests; the relay's own limits may refuse it too.
+   */
+  private void relay(long now, PeerId from, Message.RelayRequest m, Replies out) {
+    long wait = takeToken(now, from);
+    Relay r = relay;
+    String refused = wait > 0 ? "more than " + config.requestsPerSecond() + " requests a second"
+        : r == null ? "this tracker does not relay"
+        : m.peer().equals(from) ? "a node cannot be relayed to itself" : null;
+    StreamId shared = refused != null ? null : shared(from, m.stream(), m.peer());
+    if (refused == null && shared == null) refused = "no stream in common with that node at this tracker";
+    Relay.Offer offer = refused != null ? null : r.open(now, from, m.peer());
+    if (offer != null && offer.refused() != null) refused = offer.refused();
+    if (refused != null) {
+      if (wait > 0) stats.refusedRateLimited++;
+      stats.relaysRefused++;
+      out.send(from, new Message.PunchRefused(m.stream(), m.peer(), m.nonce(), refused));
+      return;
+    }
+    Members members = streams.get(shared);
+    stats.relaysArranged++;
+    out.send(from, new Message.RelayGo(shared, members.byId.get(m.peer()).info, offer.host(), offer.port(), offer.token(), m.nonce()));
+    out.send(m.peer(), new Message.RelayGo(shared, members.byId.get(from).info, offer.host(), offer.port(), offer.token(), m.nonce()));
   }
 
   /** A live stream both nodes are registered in here ({@code hint} first), or null. */
@@ -510,7 +557,7 @@ public final class TrackerState {
   public Stats stats() {
     Tally t = stats;
     return new Stats(t.registers, t.joinsAnswered, t.leaves, t.stale, t.expired, t.restarts, t.refusedRateLimited,
-        t.refusedFull, t.refusedQuota, t.refusedInvalid, t.punchesArranged, t.punchesRefused);
+        t.refusedFull, t.refusedQuota, t.refusedInvalid, t.punchesArranged, t.punchesRefused, t.relaysArranged, t.relaysRefused);
   }
 
   public TrackerConfig config() {

@@ -39,9 +39,11 @@ class NatHolePunchTest {
     if (lab != null) lab.close();
   }
 
-  private NatLab.Running tracker() throws Exception {
-    NatLab.Running t = lab.start("srv", "tracker", NatLab.java(TrackerMain.class, "--host", NatLab.SRV, "--port", "7000",
+  private NatLab.Running tracker(String... more) throws Exception {
+    java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("--host", NatLab.SRV, "--port", "7000",
         "--ephemeral-identity", "--stun-port", "3478", "--stun-alt-port", "-1"));
+    args.addAll(java.util.List.of(more));
+    NatLab.Running t = lab.start("srv", "tracker", NatLab.java(TrackerMain.class, args.toArray(String[]::new)));
     t.await(l -> l.startsWith("overlay-tracker "), WAIT, "the tracker's start line");
     return t;
   }
@@ -79,7 +81,29 @@ class NatHolePunchTest {
   }
 
   @Test
-  void behindTwoSymmetricNatsThePunchFailsAndEachFailureIsReportedWithItsReason() throws Exception {
+  void behindTwoSymmetricNatsThePunchFailsAndTheTrackersRelayCarriesEverythingWithTlsEndToEnd() throws Exception {
+    lab = NatLab.up(NatLab.Mode.SYMMETRIC, NatLab.Mode.SYMMETRIC);
+    NatLab.Running tracker = tracker("--relay-port", "7001");
+    NatLab.Running h1 = node("h1", NatLab.H1);
+    NatLab.Running h2 = node("h2", NatLab.H2);
+
+    // Both reach the other at the relay's address: TLS and the identity check ran through it.
+    assertThat(h1.await(l -> l.startsWith("NEIGHBOUR "), WAIT, "a neighbour")).endsWith("/" + NatLab.SRV + ":7001");
+    assertThat(h2.await(l -> l.startsWith("NEIGHBOUR "), WAIT, "a neighbour")).endsWith("/" + NatLab.SRV + ":7001");
+    assertThat(h1.output() + h2.output()).as("after the punch failed, with its reason").contains("hole punch failed: ");
+
+    h1.tell("publish 200");
+    h1.await(l -> l.equals("PUBLISHED 200"), WAIT, "all 200 published");
+    h2.await(l -> l.equals("RECEIVED 200"), WAIT, "all 200 received");
+    Map<String, Long> c1 = counters(h1);
+    Map<String, Long> c2 = counters(h2);
+    assertThat(c1.get("relays_succeeded") + c2.get("relays_succeeded")).as("both ends count the relayed link").isEqualTo(2);
+    assertThat(c1.get("punches_succeeded") + c2.get("punches_succeeded")).isZero();
+    assertThat(tracker.output()).doesNotContain("Exception");
+  }
+
+  @Test
+  void behindTwoSymmetricNatsWithoutARelayEachFailureIsReportedWithItsReason() throws Exception {
     lab = NatLab.up(NatLab.Mode.SYMMETRIC, NatLab.Mode.SYMMETRIC);
     tracker();
     NatLab.Running h1 = node("h1", NatLab.H1);

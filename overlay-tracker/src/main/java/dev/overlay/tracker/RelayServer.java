@@ -280,6 +280,10 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
         t.firstEarly = null;
       }
       linked.incrementAndGet();
+      synchronized (lock) {
+        t.total += early.readableBytes() + otherEarly.readableBytes(); // carried too, and counted as such
+      }
+      bytesRelayed.addAndGet(early.readableBytes() + otherEarly.readableBytes());
       Channel self = ctx.channel();
       ctx.pipeline().replace(this, "splice", new Splice(t, other));
       other.pipeline().addLast("splice", new Splice(t, self));

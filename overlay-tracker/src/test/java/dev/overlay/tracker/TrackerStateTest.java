@@ -229,4 +229,33 @@ class TrackerStateTest {
     assertThat(((Message.PunchRefused) last()).detail()).startsWith("more than 1.0 requests a second");
     assertThat(t.stats().refusedRateLimited()).isEqualTo(1);
   }
+
+  @Test
+  void aRelayIsArrangedOnlyByARelayingTrackerForNodesOfOneStreamWithOneTicketForBoth() {
+    TrackerState t = new TrackerState(TrackerConfig.defaults(), new SplittableRandom(1));
+    PeerInfo a = natted(1, "203.0.113.1");
+    PeerInfo b = natted(2, "203.0.113.2");
+    t.handle(0, a.id(), "203.0.113.1", reg(A, a, 1, false), out);
+    t.handle(0, b.id(), "203.0.113.2", reg(A, b, 1, false), out);
+    t.handle(1, a.id(), "203.0.113.1", new Message.RelayRequest(A, b.id(), 5), out);
+    assertThat(last()).isEqualTo(new Message.PunchRefused(A, b.id(), 5, "this tracker does not relay"));
+
+    byte[] token = new byte[16];
+    token[0] = 42;
+    List<String> opened = new ArrayList<>();
+    t.relay((now, x, y) -> {
+      opened.add(x + " " + y);
+      return new TrackerState.Relay.Offer("203.0.113.10", 7001, token, null);
+    });
+    sent.clear();
+    t.handle(2, a.id(), "203.0.113.1", new Message.RelayRequest(A, b.id(), 6), out);
+
+    assertThat(opened).containsExactly(a.id() + " " + b.id());
+    assertThat(sent).containsExactly(new Sent(a.id(), new Message.RelayGo(A, b, "203.0.113.10", 7001, token, 6)),
+        new Sent(b.id(), new Message.RelayGo(A, a, "203.0.113.10", 7001, token, 6)));
+    t.handle(3, a.id(), "203.0.113.1", new Message.RelayRequest(A, node(9).id(), 7), out);
+    assertThat(((Message.PunchRefused) last()).detail()).isEqualTo("no stream in common with that node at this tracker");
+    assertThat(t.stats().relaysArranged()).isEqualTo(1);
+    assertThat(t.stats().relaysRefused()).isEqualTo(2);
+  }
 }

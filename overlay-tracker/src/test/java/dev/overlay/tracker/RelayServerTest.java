@@ -1,0 +1,131 @@
+package dev.overlay.tracker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.overlay.core.PeerId;
+import dev.overlay.nat.RelayPreface;
+import dev.overlay.tracker.TrackerState.Relay.Offer;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The tracker's relay on loopback, with plain sockets standing in for two nodes. */
+class RelayServerTest {
+
+  private static final SplittableRandom IDS = new SplittableRandom(3);
+  private RelayServer relay;
+
+  @AfterEach
+  void stop() {
+    if (relay != null) relay.close();
+  }
+
+  private RelayServer start(RelayServer.Limits limits) throws Exception {
+    relay = new RelayServer(limits).start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), "127.0.0.1");
+    return relay;
+  }
+
+  private Socket connect(Offer offer) throws Exception {
+    Socket s = new Socket("127.0.0.1", offer.port());
+    s.setSoTimeout((int) Duration.ofSeconds(20).toMillis());
+    OutputStream out = s.getOutputStream();
+    out.write(RelayPreface.MAGIC);
+    out.write(offer.token());
+    out.flush();
+    return s;
+  }
+
+  private static String read(Socket s, int n) throws Exception {
+    InputStream in = s.getInputStream();
+    return new String(in.readNBytes(n), StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void twoConnectionsWithOneTokenAreJoinedAndBytesSentBeforeTheSecondArrivesAreKept() throws Exception {
+    start(RelayServer.Limits.DEFAULTS);
+    Offer offer = relay.open(0, PeerId.random(IDS), PeerId.random(IDS));
+    assertThat(offer.refused()).isNull();
+    assertThat(offer.host()).isEqualTo("127.0.0.1");
+    assertThat(offer.token()).hasSize(RelayPreface.TOKEN_BYTES);
+
+    try (Socket a = connect(offer)) {
+      a.getOutputStream().write("early".getBytes(StandardCharsets.UTF_8)); // a TLS hello, before b is there
+      a.getOutputStream().flush();
+      try (Socket b = connect(offer)) {
+        assertThat(read(b, 5)).isEqualTo("early");
+        b.getOutputStream().write("back".getBytes(StandardCharsets.UTF_8));
+        b.getOutputStream().flush();
+        assertThat(read(a, 4)).isEqualTo("back");
+      }
+      assertThat(a.getInputStream().read()).as("one side gone: the other is closed").isEqualTo(-1);
+    }
+    assertThat(relay.stats().linked()).isEqualTo(1);
+    assertThat(relay.stats().bytesRelayed()).isEqualTo(9);
+  }
+
+  @Test
+  void aWrongTokenAReusedOneAndGarbageAreClosedAndCounted() throws Exception {
+    start(RelayServer.Limits.DEFAULTS);
+    Offer offer = relay.open(0, PeerId.random(IDS), PeerId.random(IDS));
+    Offer forged = new Offer(offer.host(), offer.port(), new byte[RelayPreface.TOKEN_BYTES], null);
+    try (Socket f = connect(forged)) {
+      assertThat(f.getInputStream().read()).isEqualTo(-1);
+    }
+    try (Socket a = connect(offer); Socket b = connect(offer); Socket third = connect(offer)) {
+      assertThat(third.getInputStream().read()).as("a ticket joins two connections, no more").isEqualTo(-1);
+    }
+    try (Socket g = new Socket("127.0.0.1", offer.port())) {
+      g.getOutputStream().write("GET / HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.UTF_8));
+      assertThat(g.getInputStream().read()).isEqualTo(-1);
+    }
+    assertThat(relay.stats().badPrefaces()).isEqualTo(3);
+  }
+
+  @Test
+  void theRelaysLimitsRefuseTicketsPerNodeAndInAll() throws Exception {
+    start(new RelayServer.Limits(3, 2, 1 << 20, 1 << 20, Duration.ofSeconds(10)));
+    PeerId busy = PeerId.random(IDS);
+    assertThat(relay.open(0, busy, PeerId.random(IDS)).refused()).isNull();
+    assertThat(relay.open(0, busy, PeerId.random(IDS)).refused()).isNull();
+    assertThat(relay.open(0, busy, PeerId.random(IDS)).refused()).contains("maximum of relayed links (2)");
+    assertThat(relay.open(0, PeerId.random(IDS), PeerId.random(IDS)).refused()).isNull();
+    assertThat(relay.open(0, PeerId.random(IDS), PeerId.random(IDS)).refused()).contains("maximum of links (3)");
+    assertThat(relay.stats().ticketsRefused()).isEqualTo(2);
+  }
+
+  @Test
+  void anUnusedTicketExpiresAndTakesItsHalfConnectionWithIt() throws Exception {
+    start(new RelayServer.Limits(1, 1, 1 << 20, 1 << 20, Duration.ofMillis(200)));
+    PeerId a = PeerId.random(IDS);
+    Offer offer = relay.open(0, a, PeerId.random(IDS));
+    try (Socket half = connect(offer)) {
+      assertThat(half.getInputStream().read()).as("closed when the ticket expires").isEqualTo(-1);
+    }
+    TrackerNetworkTest.await(() -> relay.stats().links() == 0, "the expired ticket forgotten");
+    assertThat(relay.stats().ticketsExpired()).isEqualTo(1);
+    assertThat(relay.open(0, a, PeerId.random(IDS)).refused()).as("its slots are free again").isNull();
+  }
+
+  @Test
+  void aLinkIsClosedAtItsByteLimit() throws Exception {
+    start(new RelayServer.Limits(4, 4, 1 << 20, 1_000, Duration.ofSeconds(10)));
+    Offer offer = relay.open(0, PeerId.random(IDS), PeerId.random(IDS));
+    try (Socket a = connect(offer); Socket b = connect(offer)) {
+      a.getOutputStream().write(new byte[600]);
+      a.getOutputStream().flush();
+      assertThat(b.getInputStream().readNBytes(600)).hasSize(600);
+      a.getOutputStream().write(new byte[600]);
+      a.getOutputStream().flush();
+      assertThat(b.getInputStream().readAllBytes().length).as("nothing beyond the 1,000 bytes, then the end")
+          .isLessThanOrEqualTo(400);
+    }
+    assertThat(relay.stats().closedOverBytes()).isEqualTo(1);
+  }
+}

@@ -193,7 +193,8 @@ class TrackerStateTest {
         List.of(new Candidate(Candidate.Kind.REFLEXIVE, "203.0.113.2", 7002))), TrackerState.PUNCH_DELAY_MILLIS, 77));
     assertThat(sent.get(1).to()).isEqualTo(b.id());
     assertThat(sent.get(1).m()).isEqualTo(new Message.PunchGo(A, new PeerInfo(a.id(), 1,
-        List.of(new Candidate(Candidate.Kind.REFLEXIVE, "203.0.113.1", 7001))), TrackerState.PUNCH_DELAY_MILLIS, 77));
+        List.of(new Candidate(Candidate.Kind.REFLEXIVE, "203.0.113.1", 7001))),
+        TrackerState.PUNCH_DELAY_MILLIS + TrackerState.PUNCH_STAGGER_MILLIS, 77));
     assertThat(t.stats().punchesArranged()).isEqualTo(1);
     assertThat(t.invariantViolations()).isEmpty();
   }

@@ -290,9 +290,19 @@ final class Dialer {
       d.punchAsked = true;
       punchesForOthers++;
       dials.put(peer, d);
-    } else if (d.attempt != null || d.phase != Phase.DIRECT || !d.awaitingSignal) {
-      return; // dialling it already, or punching: one connection at a time
+    } else if (d.phase != Phase.DIRECT) {
+      return; // punching already (its SYN in flight will meet the peer's), or past it
+    } else if (d.attempt != null) {
+      // Still trying the peer's addresses directly, which behind its NAT will time out: the
+      // peer connects to us now, so we must too. (Seen in the NAT lab: a node that ignored the
+      // signal here left the peer punching alone, and the link waited for the next round.)
+      LinkHandler direct = d.attempt;
+      d.attempt = null; // its close is no longer this dial's news
+      direct.close(CloseReason.DIAL_CANCELLED, "superseded by a hole punch the tracker arranged");
+    } else if (!d.awaitingSignal) {
+      return;
     }
+    d.punchAsked = true;
     d.awaitingSignal = false;
     d.phase = Phase.PUNCH;
     d.addresses = targets;
@@ -342,9 +352,16 @@ final class Dialer {
       d.relayAsked = true;
       punchesForOthers++;
       dials.put(peer, d);
-    } else if (d.attempt != null || d.phase != Phase.PUNCH_FAILED || !d.awaitingSignal) {
-      return; // not waiting for a relay
+    } else if (d.phase == Phase.RELAY) {
+      return; // at a relay already
+    } else if (d.attempt != null) {
+      // Still dialling or punching, which the peer has given up on: it waits at the relay now.
+      LinkHandler earlier = d.attempt;
+      d.attempt = null;
+      earlier.close(CloseReason.DIAL_CANCELLED, "superseded by a relay the tracker arranged");
     }
+    d.punchAsked = true;
+    d.relayAsked = true;
     d.awaitingSignal = false;
     d.beforeRelay = d.phase == Phase.PUNCH_FAILED ? d.lastError : null;
     d.phase = Phase.RELAY;

@@ -1,4 +1,4 @@
-package dev.overlay.natlab;
+package dev.overlay.bench.natlab;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package dev.overlay.natlab;
+package dev.overlay.bench.natlab;
 
 import dev.overlay.NodeSnapshot;
 import dev.overlay.OverlayNode;
@@ -19,7 +19,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@code RECEIVED <n>} (every 100 messages and at {@code expect}), {@code PUBLISHED <n>},
  * {@code DIAL FAILED <address> <reason>} for each failed dial, and
  * on the command {@code counters} a {@code COUNTERS k=v ...} line. Commands come on standard
- * input: {@code publish <n>}, {@code idle <ms>} (then {@code IDLE DONE}), {@code counters}, {@code links}, {@code exit}.
+ * input: {@code publish <n> [rate]} (with a rate: timed payloads, and the receiver prints
+ * {@code LATENCY p50=.. p99=.. max=.. n=..} in microseconds at {@code expect}), {@code idle <ms>} (then {@code IDLE DONE}), {@code counters}, {@code links}, {@code exit}.
  *
  * <p>Arguments: {@code <listen host> <tracker host:port> <stun host:port> <expect> [keepAliveMillis]}.
  */
@@ -36,6 +37,8 @@ public final class LabNode {
       transport.keepAliveInterval(Duration.ofMillis(keepAlive)).idleTimeout(Duration.ofMillis(Math.max(keepAlive * 3, 15_000)));
     }
     AtomicInteger received = new AtomicInteger();
+    long[] latencies = new long[expect]; // microseconds, of timed messages, in arrival order
+    AtomicInteger timed = new AtomicInteger();
     try (OverlayNode node = OverlayNode.builder().listen(host, 7000).trackers(args[1]).stunServers(args[2])
         .transport(transport.build()).listener(new dev.overlay.OverlayListener() {
           @Override
@@ -45,8 +48,14 @@ public final class LabNode {
         }).build().start()) {
       System.out.println("STARTED " + node.info().candidates());
       node.subscribe("lab", m -> {
+        java.nio.ByteBuffer p = m.payload();
+        if (p.remaining() == TIMED_BYTES) { // sent by "publish <n> <rate>": its first 8 bytes are when
+          int i = timed.getAndIncrement();
+          if (i < latencies.length) latencies[i] = nowMicros() - p.getLong(p.position());
+        }
         int n = received.incrementAndGet();
         if (n % 100 == 0 || n == expect) System.out.println("RECEIVED " + n);
+        if (n == expect && timed.get() > 0) System.out.println("LATENCY " + percentiles(latencies, Math.min(timed.get(), latencies.length)));
       });
       Thread waiting = new Thread(() -> { // commands are taken meanwhile
         try {
@@ -71,8 +80,19 @@ public final class LabNode {
         switch (cmd[0]) {
           case "publish" -> {
             int n = Integer.parseInt(cmd[1]);
-            for (int i = 1; i <= n; i++) {
-              node.publish("lab", ("m" + i).getBytes(StandardCharsets.UTF_8)).get();
+            if (cmd.length > 2) { // timed, paced at <rate> a second
+              long gap = 1_000_000_000L / Long.parseLong(cmd[2]);
+              long next = System.nanoTime();
+              for (int i = 1; i <= n; i++) {
+                long wait = next - System.nanoTime();
+                if (wait > 0) java.util.concurrent.locks.LockSupport.parkNanos(wait);
+                next += gap;
+                node.publish("lab", java.nio.ByteBuffer.allocate(TIMED_BYTES).putLong(nowMicros()).array()).get();
+              }
+            } else {
+              for (int i = 1; i <= n; i++) {
+                node.publish("lab", ("m" + i).getBytes(StandardCharsets.UTF_8)).get();
+              }
             }
             System.out.println("PUBLISHED " + n);
           }
@@ -92,6 +112,23 @@ public final class LabNode {
         }
       }
     }
+  }
+
+  /** A timed message: 8 bytes of send time, padded to a telemetry-sized payload. */
+  static final int TIMED_BYTES = 100;
+
+  /** The wall clock in microseconds: sender and receiver share it, as two processes of one host. */
+  private static long nowMicros() {
+    java.time.Instant t = java.time.Instant.now();
+    return t.getEpochSecond() * 1_000_000L + t.getNano() / 1_000;
+  }
+
+  /** "p50=<µs> p99=<µs> max=<µs> n=<count>" of the first {@code n} values. */
+  static String percentiles(long[] values, int n) {
+    long[] v = java.util.Arrays.copyOf(values, n);
+    java.util.Arrays.sort(v);
+    return "p50=" + v[(int) Math.min(n - 1, Math.round(0.50 * (n - 1)))] + " p99=" + v[(int) Math.min(n - 1, Math.round(0.99 * (n - 1)))]
+        + " max=" + v[n - 1] + " n=" + n;
   }
 
   private static String counters(NodeSnapshot s) {

@@ -1,4 +1,4 @@
-package dev.overlay.natlab;
+package dev.overlay.bench.natlab;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -37,7 +37,8 @@ import java.util.function.Predicate;
  *
  * <p>Needs root, {@code ip} and {@code nft}. Processes started in the lab ({@link #start}) are
  * killed, and the namespaces deleted, by {@link #close}, also from a shutdown hook if the test
- * JVM exits first. Reference: docs/nat.md, "The NAT lab".
+ * JVM exits first. The tests (NatHolePunchTest, NatKeepAliveTest) and the {@code natlab}
+ * scenario command use it; docs/nat.md, "The NAT lab".
  */
 public final class NatLab implements AutoCloseable {
 
@@ -209,6 +210,11 @@ public final class NatLab implements AutoCloseable {
     return b.toString();
   }
 
+  /** A file as seen from inside a lab node's namespace (sysfs shows that namespace's interfaces). */
+  public String read(String node, String path) throws IOException, InterruptedException {
+    return run("ip", "netns", "exec", ns(node), "cat", path);
+  }
+
   /** A process in a lab node's namespace, its output (stdout and stderr) read line by line. */
   public Running start(String node, String name, List<String> command) throws IOException {
     List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", ns(node)));
@@ -219,10 +225,16 @@ public final class NatLab implements AutoCloseable {
     return r;
   }
 
-  /** A java command line for {@code mainClass} on this JVM's class path. */
+  /** A java command line for {@code mainClass} on this JVM's class path, quick to start (C1 only): for tests. */
   public static List<String> java(Class<?> mainClass, String... args) {
-    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-Xmx256m", "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"), mainClass.getName()));
+    return java(true, mainClass, args);
+  }
+
+  /** As {@link #java(Class, String...)}; without {@code quickStart}, the JIT's full tiers, as for measurements. */
+  public static List<String> java(boolean quickStart, Class<?> mainClass, String... args) {
+    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m"));
+    if (quickStart) cmd.add("-XX:TieredStopAtLevel=1");
+    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), mainClass.getName()));
     cmd.addAll(List.of(args));
     return cmd;
   }
@@ -302,7 +314,7 @@ public final class NatLab implements AutoCloseable {
   /** A process started in the lab; every line it prints is kept, in order, for {@link #await}. */
   public static final class Running {
     final String name;
-    final Process process;
+    public final Process process;
     private final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
     private final List<String> seen = java.util.Collections.synchronizedList(new ArrayList<>());
 

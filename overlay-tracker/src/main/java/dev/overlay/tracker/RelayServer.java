@@ -1,8 +1,8 @@
 package dev.overlay.tracker;
 
 import dev.overlay.core.PeerId;
-import dev.overlay.tracker.TrackerState.Relay.Offer;
 import dev.overlay.nat.RelayPreface;
+import dev.overlay.tracker.TrackerState.Relay.Offer;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -17,12 +17,17 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.handler.timeout.IdleStateHandler;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
@@ -30,22 +35,30 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The tracker's relay, for two nodes whose NATs defeat hole punching (symmetric on both sides).
- * The tracker hands both the same single-use token ({@link #open}); each connects here and
- * presents it ({@link RelayPreface}); the relay then carries bytes between the two connections
- * and nothing else. It never dials anyone, so it is no proxy to arbitrary addresses, and it
- * cannot read or forge what it carries: the nodes run TLS end to end through it, with the same
- * identity check as on a direct link.
+ * The tracker gives each of the two its own single-use token ({@link #open}); each connects here
+ * and presents it ({@link RelayPreface}); once both are here the relay carries bytes between the
+ * two connections and nothing else. A token opens only its holder's end, so no one can fill both
+ * ends of a link alone. The relay never dials anyone, so it is no proxy to arbitrary addresses,
+ * and it cannot read or forge what it carries: the nodes run TLS end to end through it, with the
+ * same identity check as on a direct link.
  *
- * <p>Bounded: at most {@code maxLinks} relayed links (tickets waiting included) and
- * {@code maxLinksPerNode} per identity; each link carries at most {@code bytesPerSecond} (reading
- * pauses beyond it) and {@code maxBytesPerLink} in all (then it is closed); a ticket not used by
- * both sides within {@code ticketLifetime}, and a connection that does not present a token within
- * 5 s, are closed. Every refusal and closure is counted ({@link Stats}, on /metrics).
+ * <p>Bounded: at most {@code maxLinks} relayed links (tickets waiting included), one per pair of
+ * nodes and {@code maxLinksPerNode} per identity; each link carries at most
+ * {@code bytesPerSecond} (reading pauses beyond it) and {@code maxBytesPerLink} in all, and is
+ * closed after {@code idleTimeout} without a byte either way (nodes' keep-alives are far more
+ * frequent); a ticket not used by both sides within {@code ticketLifetime} goes; connections yet
+ * to present a token are at most {@code maxPending}, {@code maxPendingPerSource} from one
+ * address, 5 s each. Every refusal and closure is counted ({@link Stats}, on /metrics), and
+ * bad prefaces are logged at most once every 10 s.
+ *
+ * <p>One thread (its own event loop) runs every connection; {@link #open} comes from the
+ * tracker's thread, hence the lock around the tables.
  */
 public final class RelayServer implements TrackerState.Relay, AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(RelayServer.class);
   private static final long PREFACE_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(5);
+  private static final long LOG_EVERY_NANOS = TimeUnit.SECONDS.toNanos(10);
   /** What one side may send before the other has joined (its TLS hello), held until then. */
   private static final int MAX_EARLY_BYTES = 64 * 1024;
 
@@ -53,44 +66,56 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
    * The relay's limits. Defaults: 256 links (a tracker is not meant to carry much traffic: relays
    * are the fallback for the few nodes behind two symmetric NATs), 8 per identity, 1 MiB/s and
    * 1 GiB per link (telemetry: hundreds of messages a second of hundreds of bytes fit many times
-   * over), tickets valid 10 s (both nodes connect within a tracker round trip of each other).
+   * over), tickets valid 10 s (both nodes connect within a tracker round trip of each other),
+   * links closed after 120 s without traffic (nodes ping every 5 to 10 s), 1,024 connections
+   * before their token and 16 per source address (as the STUN server's TCP side).
    */
-  public record Limits(int maxLinks, int maxLinksPerNode, long bytesPerSecond, long maxBytesPerLink, Duration ticketLifetime) {
-    public static final Limits DEFAULTS = new Limits(256, 8, 1 << 20, 1L << 30, Duration.ofSeconds(10));
+  public record Limits(int maxLinks, int maxLinksPerNode, long bytesPerSecond, long maxBytesPerLink, Duration ticketLifetime,
+      Duration idleTimeout, int maxPending, int maxPendingPerSource) {
+    public static final Limits DEFAULTS = new Limits(256, 8, 1 << 20, 1L << 30, Duration.ofSeconds(10), Duration.ofSeconds(120),
+        1024, 16);
 
     public Limits {
-      if (maxLinks < 1 || maxLinksPerNode < 1 || bytesPerSecond < 1 || maxBytesPerLink < 1 || ticketLifetime.isNegative()
-          || ticketLifetime.isZero()) {
-        throw new IllegalArgumentException("relay limits must be positive: " + maxLinks + ", " + maxLinksPerNode + ", "
-            + bytesPerSecond + ", " + maxBytesPerLink + ", " + ticketLifetime);
+      if (maxLinks < 1 || maxLinksPerNode < 1 || bytesPerSecond < 1 || maxBytesPerLink < 1 || maxPending < 1 || maxPendingPerSource < 1
+          || ticketLifetime.isNegative() || ticketLifetime.isZero() || idleTimeout.isNegative() || idleTimeout.isZero()) {
+        throw new IllegalArgumentException("relay limits must be positive");
       }
+    }
+
+    /** These limits with others for the links' counts, rate and total (the command line's flags). */
+    public Limits with(int maxLinks, int maxLinksPerNode, long bytesPerSecond, long maxBytesPerLink) {
+      return new Limits(maxLinks, maxLinksPerNode, bytesPerSecond, maxBytesPerLink, ticketLifetime, idleTimeout, maxPending,
+          maxPendingPerSource);
     }
   }
 
   /** The relay's counters at one moment. */
   public record Stats(int links, long ticketsIssued, long ticketsRefused, long ticketsExpired, long linked, long badPrefaces,
-      long closedOverBytes, long bytesRelayed, long pausesForRate) {}
+      long refusedPending, long closedOverBytes, long closedIdle, long bytesRelayed, long pausesForRate) {}
 
-  /** One ticket: who may use it, and the connections that did. Guarded by the server's lock. */
+  /** One ticket: who may use each end, and the connections that did. Guarded by the lock. */
   private static final class Ticket {
-    final byte[] token;
-    final PeerId a;
-    final PeerId b;
-    Channel first;
-    ByteBuf firstEarly; // what the first side sent after its preface
+    final byte[][] tokens = new byte[2][];
+    final PeerId[] ids = new PeerId[2];
+    final Set<PeerId> pair;
+    final Channel[] channels = new Channel[2];
+    final ByteBuf[] early = new ByteBuf[2]; // what a side sent after its preface, before the other came
     boolean joined;
     boolean closed;
     // the link's rate budget (both directions together) and its total
-    double tokens;
+    double budget;
     long refilledAt;
     long total;
+    long pausedUntil;
 
-    Ticket(byte[] token, PeerId a, PeerId b, double burst, long now) {
-      this.token = token;
-      this.a = a;
-      this.b = b;
-      this.tokens = burst;
-      this.refilledAt = now;
+    Ticket(byte[] tokenA, byte[] tokenB, PeerId a, PeerId b, double burst, long now) {
+      tokens[0] = tokenA;
+      tokens[1] = tokenB;
+      ids[0] = a;
+      ids[1] = b;
+      pair = Set.of(a, b);
+      budget = burst;
+      refilledAt = now;
     }
   }
 
@@ -109,16 +134,22 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
   private final Limits limits;
   private final SecureRandom random = new SecureRandom();
   private final Object lock = new Object();
-  private final Map<Key, Ticket> tickets = new HashMap<>();
+  private final Map<Key, Ticket> byToken = new HashMap<>();
+  private final Map<Set<PeerId>, Ticket> byPair = new HashMap<>();
   private final Map<PeerId, Integer> perNode = new HashMap<>();
+  private int pending;
+  private final Map<String, Integer> pendingPerSource = new HashMap<>();
   private final AtomicLong ticketsIssued = new AtomicLong();
   private final AtomicLong ticketsRefused = new AtomicLong();
   private final AtomicLong ticketsExpired = new AtomicLong();
   private final AtomicLong linked = new AtomicLong();
   private final AtomicLong badPrefaces = new AtomicLong();
+  private final AtomicLong refusedPending = new AtomicLong();
   private final AtomicLong closedOverBytes = new AtomicLong();
+  private final AtomicLong closedIdle = new AtomicLong();
   private final AtomicLong bytesRelayed = new AtomicLong();
   private final AtomicLong pausesForRate = new AtomicLong();
+  private final AtomicLong lastLogAt = new AtomicLong(System.nanoTime() - LOG_EVERY_NANOS);
   private EventLoopGroup group;
   private Channel server;
   private String host;
@@ -136,7 +167,6 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
     group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
     server = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
         .childOption(ChannelOption.TCP_NODELAY, true)
-        .childOption(ChannelOption.AUTO_READ, true)
         .childHandler(new ChannelInitializer<SocketChannel>() {
           @Override
           protected void initChannel(SocketChannel ch) {
@@ -155,86 +185,139 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
   @Override
   public Offer open(long now, PeerId a, PeerId b) {
     synchronized (lock) {
-      String refused = tickets.size() >= limits.maxLinks() ? "the relay carries its maximum of links (" + limits.maxLinks() + ")"
+      String refused = byPair.size() >= limits.maxLinks() ? "the relay carries its maximum of links (" + limits.maxLinks() + ")"
+          : byPair.containsKey(Set.of(a, b)) ? "a relayed link between these two nodes is open or arranged already"
           : perNode.getOrDefault(a, 0) >= limits.maxLinksPerNode() || perNode.getOrDefault(b, 0) >= limits.maxLinksPerNode()
           ? "a node holds its maximum of relayed links (" + limits.maxLinksPerNode() + ")" : null;
       if (refused != null) {
         ticketsRefused.incrementAndGet();
-        return new Offer(null, 0, null, refused);
+        return new Offer(null, 0, null, null, refused);
       }
-      byte[] token = new byte[RelayPreface.TOKEN_BYTES];
-      random.nextBytes(token);
-      Ticket t = new Ticket(token, a, b, limits.bytesPerSecond(), System.nanoTime());
-      tickets.put(new Key(token), t);
+      byte[] tokenA = token();
+      byte[] tokenB = token();
+      Ticket t = new Ticket(tokenA, tokenB, a, b, limits.bytesPerSecond(), System.nanoTime());
+      byToken.put(new Key(tokenA), t);
+      byToken.put(new Key(tokenB), t);
+      byPair.put(t.pair, t);
       perNode.merge(a, 1, Integer::sum);
       perNode.merge(b, 1, Integer::sum);
       ticketsIssued.incrementAndGet();
       group.schedule(() -> expire(t), limits.ticketLifetime().toNanos(), TimeUnit.NANOSECONDS);
-      return new Offer(host, port, token, null);
+      return new Offer(host, port, tokenA, tokenB, null);
     }
+  }
+
+  private byte[] token() {
+    byte[] token = new byte[RelayPreface.TOKEN_BYTES];
+    random.nextBytes(token);
+    return token;
   }
 
   /** A ticket both sides did not use in time goes, with the connection of the side that did. */
   private void expire(Ticket t) {
-    Channel half;
+    List<Channel> halves = new ArrayList<>();
     synchronized (lock) {
       if (t.joined || t.closed) return;
-      half = t.first;
+      for (Channel c : t.channels) if (c != null) halves.add(c);
       release(t);
       ticketsExpired.incrementAndGet();
     }
-    if (half != null) half.close();
+    halves.forEach(Channel::close);
   }
 
-  /** Forgets the ticket and its identities' counts; under the lock. */
+  /** Forgets the ticket, its tokens and its identities' counts, and frees held bytes; under the lock. */
   private void release(Ticket t) {
     if (t.closed) return;
     t.closed = true;
-    tickets.remove(new Key(t.token));
-    perNode.computeIfPresent(t.a, (k, n) -> n == 1 ? null : n - 1);
-    perNode.computeIfPresent(t.b, (k, n) -> n == 1 ? null : n - 1);
-    if (t.firstEarly != null) {
-      t.firstEarly.release();
-      t.firstEarly = null;
+    byToken.remove(new Key(t.tokens[0]));
+    byToken.remove(new Key(t.tokens[1]));
+    byPair.remove(t.pair);
+    for (PeerId id : t.ids) perNode.computeIfPresent(id, (k, n) -> n == 1 ? null : n - 1);
+    for (int i = 0; i < 2; i++) {
+      if (t.early[i] != null) {
+        t.early[i].release();
+        t.early[i] = null;
+      }
     }
   }
 
   public Stats stats() {
     int n;
     synchronized (lock) {
-      n = tickets.size();
+      n = byPair.size();
     }
     return new Stats(n, ticketsIssued.get(), ticketsRefused.get(), ticketsExpired.get(), linked.get(), badPrefaces.get(),
-        closedOverBytes.get(), bytesRelayed.get(), pausesForRate.get());
+        refusedPending.get(), closedOverBytes.get(), closedIdle.get(), bytesRelayed.get(), pausesForRate.get());
   }
 
   @Override
   public void close() {
     if (server != null) server.close().syncUninterruptibly();
     if (group != null) group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    synchronized (lock) {
+      for (Ticket t : new ArrayList<>(byPair.values())) release(t);
+    }
   }
 
-  /** Reads the preface, then pairs the connection with its ticket's other side. */
+  /** A log line for a refused connection, at most once every 10 s (the counters have every one). */
+  private void logRefused(String what, Channel ch) {
+    long now = System.nanoTime();
+    long last = lastLogAt.get();
+    if (now - last >= LOG_EVERY_NANOS && lastLogAt.compareAndSet(last, now)) {
+      log.warn("relay: closed a connection from {}: {} (bad prefaces so far {}, refused before their token {})",
+          ch.remoteAddress(), what, badPrefaces.get(), refusedPending.get());
+    }
+  }
+
+  private static String source(Channel ch) {
+    return ch.remoteAddress() instanceof InetSocketAddress a && a.getAddress() != null ? a.getAddress().getHostAddress() : "?";
+  }
+
+  /** Reads the preface within 5 s (within the caps on such connections), then joins the connection to its ticket's other end. */
   private final class Preface extends ChannelInboundHandlerAdapter {
     private ByteBuf buffer;
     private io.netty.util.concurrent.ScheduledFuture<?> timeout;
+    private String counted; // the source this connection counts against while pending, or null
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
-      timeout = ctx.executor().schedule(() -> {
-        badPrefaces.incrementAndGet();
-        ctx.close();
-      }, PREFACE_TIMEOUT_NANOS, TimeUnit.NANOSECONDS);
+      String from = source(ctx.channel());
+      synchronized (lock) {
+        if (pending >= limits.maxPending() || pendingPerSource.getOrDefault(from, 0) >= limits.maxPendingPerSource()) {
+          refusedPending.incrementAndGet();
+          logRefused("too many connections yet to present a token", ctx.channel());
+          ctx.close();
+          return;
+        }
+        pending++;
+        pendingPerSource.merge(from, 1, Integer::sum);
+        counted = from;
+      }
+      timeout = ctx.executor().schedule(() -> fail(ctx, "no token within 5 s"), PREFACE_TIMEOUT_NANOS, TimeUnit.NANOSECONDS);
       ctx.fireChannelActive();
+    }
+
+    /** The connection no longer counts as pending (it presented its token, or it is gone). */
+    private void uncount() {
+      if (counted == null) return;
+      synchronized (lock) {
+        pending--;
+        pendingPerSource.computeIfPresent(counted, (k, n) -> n == 1 ? null : n - 1);
+      }
+      counted = null;
     }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
       ByteBuf in = (ByteBuf) msg;
+      if (counted == null) { // refused at activation; anything read meanwhile is dropped
+        in.release();
+        return;
+      }
       if (buffer == null) buffer = ctx.alloc().buffer(RelayPreface.LENGTH);
       if (buffer.readableBytes() + in.readableBytes() > RelayPreface.LENGTH + MAX_EARLY_BYTES) {
         in.release();
-        fail(ctx);
+        fail(ctx, "more than " + MAX_EARLY_BYTES + " bytes before the other side came");
         return;
       }
       buffer.writeBytes(in);
@@ -245,48 +328,56 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
       byte[] token = new byte[RelayPreface.TOKEN_BYTES];
       buffer.readBytes(token);
       if (!Arrays.equals(magic, RelayPreface.MAGIC)) {
-        fail(ctx);
+        fail(ctx, "not a relay preface");
         return;
       }
-      timeout.cancel(false);
       ByteBuf early = buffer; // the rest: the node's first TLS bytes
       buffer = null;
-      Channel other;
       Ticket t;
+      Channel other;
+      ByteBuf otherEarly;
       synchronized (lock) {
-        t = tickets.get(new Key(token));
-        if (t == null || t.joined || t.closed) {
+        t = byToken.get(new Key(token));
+        int side = t == null ? -1 : Arrays.equals(t.tokens[0], token) ? 0 : 1;
+        if (t == null || t.closed || t.channels[side] != null) {
           t = null;
           other = null;
-        } else if (t.first == null) {
-          t.first = ctx.channel();
-          t.firstEarly = early;
-          ctx.channel().config().setAutoRead(false); // nothing more until the other side is here
-          ctx.pipeline().remove(this);
-          return;
+          otherEarly = null;
+        } else if (t.channels[1 - side] == null) {
+          t.channels[side] = ctx.channel();
+          t.early[side] = early;
+          other = null;
+          otherEarly = null;
         } else {
+          t.channels[side] = ctx.channel();
           t.joined = true;
-          other = t.first;
+          other = t.channels[1 - side];
+          otherEarly = t.early[1 - side];
+          t.early[1 - side] = null;
+          // Carried too, and counted as such.
+          t.total += early.readableBytes() + otherEarly.readableBytes();
         }
       }
       if (t == null) {
         early.release();
-        fail(ctx);
+        fail(ctx, "an unknown or used token");
         return;
       }
-      ByteBuf otherEarly;
-      synchronized (lock) {
-        otherEarly = t.firstEarly;
-        t.firstEarly = null;
+      timeout.cancel(false);
+      uncount();
+      if (other == null) { // the first end: nothing more until the other is here
+        ctx.channel().config().setAutoRead(false);
+        ctx.pipeline().remove(this);
+        return;
       }
       linked.incrementAndGet();
-      synchronized (lock) {
-        t.total += early.readableBytes() + otherEarly.readableBytes(); // carried too, and counted as such
-      }
       bytesRelayed.addAndGet(early.readableBytes() + otherEarly.readableBytes());
       Channel self = ctx.channel();
       ctx.pipeline().replace(this, "splice", new Splice(t, other));
       other.pipeline().addLast("splice", new Splice(t, self));
+      long idle = limits.idleTimeout().toNanos();
+      self.pipeline().addBefore("splice", "idle", new IdleStateHandler(0, 0, idle, TimeUnit.NANOSECONDS));
+      other.pipeline().addBefore("splice", "idle", new IdleStateHandler(0, 0, idle, TimeUnit.NANOSECONDS));
       // Each side's early bytes go to the other, then both read.
       if (early.isReadable()) other.writeAndFlush(early);
       else early.release();
@@ -296,8 +387,9 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
       other.config().setAutoRead(true);
     }
 
-    private void fail(ChannelHandlerContext ctx) {
+    private void fail(ChannelHandlerContext ctx, String why) {
       badPrefaces.incrementAndGet();
+      logRefused(why, ctx.channel());
       if (timeout != null) timeout.cancel(false);
       ctx.close();
     }
@@ -313,6 +405,7 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
       if (timeout != null) timeout.cancel(false);
+      uncount();
       ctx.fireChannelInactive();
     }
 
@@ -340,17 +433,18 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
       boolean over;
       synchronized (lock) {
         long now = System.nanoTime();
-        ticket.tokens = Math.min(limits.bytesPerSecond(), ticket.tokens + (now - ticket.refilledAt) * (limits.bytesPerSecond() / 1e9));
+        ticket.budget = Math.min(limits.bytesPerSecond(), ticket.budget + (now - ticket.refilledAt) * (limits.bytesPerSecond() / 1e9));
         ticket.refilledAt = now;
-        ticket.tokens -= n;
+        ticket.budget -= n;
         ticket.total += n;
         over = ticket.total > limits.maxBytesPerLink();
-        wait = ticket.tokens >= 0 ? 0 : (long) (-ticket.tokens / (limits.bytesPerSecond() / 1e9));
+        wait = ticket.budget >= 0 ? 0 : (long) (-ticket.budget / (limits.bytesPerSecond() / 1e9));
+        if (wait > 0) ticket.pausedUntil = now + wait;
       }
       if (over) {
         b.release();
         closedOverBytes.incrementAndGet();
-        log.info("relayed link {} <-> {} closed: over {} bytes", ticket.a, ticket.b, limits.maxBytesPerLink());
+        log.info("relayed link {} <-> {} closed: over {} bytes", ticket.ids[0], ticket.ids[1], limits.maxBytesPerLink());
         ctx.close();
         return;
       }
@@ -370,9 +464,24 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-      // This side drained: the other side may read again (its own handler holds the mirror rule).
-      if (ctx.channel().isWritable()) other.config().setAutoRead(true);
+      // This side drained: the other side may read again, unless it waits out the rate limit
+      // (then its own timer resumes it).
+      boolean paused;
+      synchronized (lock) {
+        paused = System.nanoTime() < ticket.pausedUntil;
+      }
+      if (ctx.channel().isWritable() && !paused) other.config().setAutoRead(true);
       ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+      if (evt instanceof IdleStateEvent) {
+        closedIdle.incrementAndGet();
+        ctx.close();
+        return;
+      }
+      ctx.fireUserEventTriggered(evt);
     }
 
     @Override

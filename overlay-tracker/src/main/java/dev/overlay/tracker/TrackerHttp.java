@@ -143,7 +143,9 @@ final class TrackerHttp {
       counter(b, "overlay_tracker_relay_linked_total", "Relayed links whose two sides met.", r.linked());
       counter(b, "overlay_tracker_relay_tickets_expired_total", "Relay tickets not used by both sides in time.", r.ticketsExpired());
       counter(b, "overlay_tracker_relay_bad_prefaces_total", "Relay connections closed for a wrong, used or missing token.", r.badPrefaces());
+      counter(b, "overlay_tracker_relay_refused_pending_total", "Relay connections refused at the caps on those yet to present a token (1,024, 16 per source).", r.refusedPending());
       counter(b, "overlay_tracker_relay_closed_over_bytes_total", "Relayed links closed at their byte limit.", r.closedOverBytes());
+      counter(b, "overlay_tracker_relay_closed_idle_total", "Relayed links closed after 120 s without a byte either way.", r.closedIdle());
       counter(b, "overlay_tracker_relay_rate_pauses_total", "Times a relayed link's reading paused at its bytes-per-second limit.", r.pausesForRate());
       counter(b, "overlay_tracker_relay_bytes_total", "Bytes carried by the relay.", r.bytesRelayed());
     }

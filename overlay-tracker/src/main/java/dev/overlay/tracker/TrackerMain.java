@@ -187,8 +187,8 @@ public final class TrackerMain implements Callable<Integer> {
       String relayHost = advertise != null ? advertise : bind.getAddress().isAnyLocalAddress() ? null : bind.getAddress().getHostAddress();
       try {
         if (relayHost == null) throw new IllegalArgumentException("give --advertise (or a --host nodes can reach): nodes must be told where the relay is");
-        relay = new RelayServer(new RelayServer.Limits(relayMaxLinks, relayMaxLinksPerNode, relayBytesPerSecond, relayMaxBytes,
-            RelayServer.Limits.DEFAULTS.ticketLifetime())).start(new InetSocketAddress(bind.getAddress(), relayPort), relayHost);
+        relay = new RelayServer(RelayServer.Limits.DEFAULTS.with(relayMaxLinks, relayMaxLinksPerNode, relayBytesPerSecond,
+            relayMaxBytes)).start(new InetSocketAddress(bind.getAddress(), relayPort), relayHost);
       } catch (RuntimeException e) {
         System.err.println("overlay-tracker: --relay-port " + relayPort + ": " + e.getMessage() + " (-1 turns the relay off)");
         if (stun != null) stun.close();

@@ -49,7 +49,17 @@ public final class TrackerServer implements LinkManager.Listener, AutoCloseable 
   private final EventLoop loop;
   private final LinkManager links;
   private final TrackerHttp http;
-  private final TrackerState.Replies outbox = this::send;
+  private final TrackerState.Replies outbox = new TrackerState.Replies() {
+    @Override
+    public void send(PeerId to, Message.TrackerMessage message) {
+      TrackerServer.this.send(to, message);
+    }
+
+    @Override
+    public int version(PeerId node) {
+      return links.version(node); // the state refuses punches and relays with a node that cannot take them
+    }
+  };
   /** The clock the tracker's soft state (TTLs, rate limits) runs on; tests freeze it. */
   private final java.util.function.LongSupplier clock;
   private final java.util.List<java.util.concurrent.Future<?>> scheduled = new java.util.ArrayList<>();
@@ -186,9 +196,7 @@ public final class TrackerServer implements LinkManager.Listener, AutoCloseable 
   }
 
   private void send(PeerId to, Message.TrackerMessage m) {
-    if ((m instanceof Message.PunchGo || m instanceof Message.RelayGo) && links.version(to) < dev.overlay.wire.WireCodec.PUNCH_PROTOCOL_VERSION) {
-      return; // a node too old to punch would close its link on the frame; the requester's punch times out
-    }
+
     ByteBuf frame = WireFrames.encode(LinkManager.ALLOCATOR, m);
     try {
       links.send(to, frame, true);

@@ -42,6 +42,11 @@ public final class TrackerState {
   /** Where the tracker's answers go. */
   public interface Replies {
     void send(PeerId to, Message.TrackerMessage message);
+
+    /** The newest protocol version the link to {@code node} speaks (0: no link). */
+    default int version(PeerId node) {
+      return dev.overlay.wire.WireCodec.PROTOCOL_VERSION;
+    }
   }
 
   /** Where relayed links are arranged: the tracker's {@link RelayServer}, or a fake in tests. */
@@ -49,8 +54,11 @@ public final class TrackerState {
     /** A single-use ticket for {@code a} and {@code b} to meet at the relay, or a refusal. */
     Offer open(long now, PeerId a, PeerId b);
 
-    /** Where to connect and what to present; or, with {@code refused} set, why not. */
-    record Offer(String host, int port, byte[] token, String refused) {}
+    /**
+     * Where to connect, and the token each presents ({@code tokenA} is {@code a}'s: a token
+     * opens only its holder's end); or, with {@code refused} set, why not.
+     */
+    record Offer(String host, int port, byte[] tokenA, byte[] tokenB, String refused) {}
   }
 
   /** The tracker's counters at one moment, for metrics. */
@@ -296,6 +304,7 @@ public final class TrackerState {
         : m.peer().equals(from) ? "a node cannot punch to itself" : null;
     StreamId shared = refused != null ? null : shared(from, m.stream(), m.peer());
     if (refused == null && shared == null) refused = "no stream in common with that node at this tracker";
+    if (refused == null) refused = tooOld(m.peer(), out);
     Registration a = shared == null ? null : streams.get(shared).byId.get(from);
     Registration b = shared == null ? null : streams.get(shared).byId.get(m.peer());
     PeerInfo toA = b == null ? null : reflexiveAt(b);
@@ -333,6 +342,7 @@ public final class TrackerState {
         : m.peer().equals(from) ? "a node cannot be relayed to itself" : null;
     StreamId shared = refused != null ? null : shared(from, m.stream(), m.peer());
     if (refused == null && shared == null) refused = "no stream in common with that node at this tracker";
+    if (refused == null) refused = tooOld(m.peer(), out);
     Relay.Offer offer = refused != null ? null : r.open(now, from, m.peer());
     if (offer != null && offer.refused() != null) refused = offer.refused();
     if (refused != null) {
@@ -343,8 +353,16 @@ public final class TrackerState {
     }
     Members members = streams.get(shared);
     stats.relaysArranged++;
-    out.send(from, new Message.RelayGo(shared, members.byId.get(m.peer()).info, offer.host(), offer.port(), offer.token(), m.nonce()));
-    out.send(m.peer(), new Message.RelayGo(shared, members.byId.get(from).info, offer.host(), offer.port(), offer.token(), m.nonce()));
+    out.send(from, new Message.RelayGo(shared, members.byId.get(m.peer()).info, offer.host(), offer.port(), offer.tokenA(), m.nonce()));
+    out.send(m.peer(), new Message.RelayGo(shared, members.byId.get(from).info, offer.host(), offer.port(), offer.tokenB(), m.nonce()));
+  }
+
+  /** Why the peer cannot be sent a punch or relay signal (its link speaks an older version, or is gone), or null. */
+  private static String tooOld(PeerId peer, Replies out) {
+    int v = out.version(peer);
+    return v == 0 ? "that node has no link to this tracker now"
+        : v < dev.overlay.wire.WireCodec.PUNCH_PROTOCOL_VERSION ? "that node speaks protocol version " + v + ", without hole punching"
+        : null;
   }
 
   /** A live stream both nodes are registered in here ({@code hint} first), or null. */

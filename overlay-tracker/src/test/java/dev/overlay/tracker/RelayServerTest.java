@@ -32,12 +32,12 @@ class RelayServerTest {
     return relay;
   }
 
-  private Socket connect(Offer offer) throws Exception {
+  private Socket connect(Offer offer, byte[] token) throws Exception {
     Socket s = new Socket("127.0.0.1", offer.port());
     s.setSoTimeout((int) Duration.ofSeconds(20).toMillis());
     OutputStream out = s.getOutputStream();
     out.write(RelayPreface.MAGIC);
-    out.write(offer.token());
+    out.write(token);
     out.flush();
     return s;
   }
@@ -53,12 +53,12 @@ class RelayServerTest {
     Offer offer = relay.open(0, PeerId.random(IDS), PeerId.random(IDS));
     assertThat(offer.refused()).isNull();
     assertThat(offer.host()).isEqualTo("127.0.0.1");
-    assertThat(offer.token()).hasSize(RelayPreface.TOKEN_BYTES);
+    assertThat(offer.tokenA()).hasSize(RelayPreface.TOKEN_BYTES).isNotEqualTo(offer.tokenB());
 
-    try (Socket a = connect(offer)) {
+    try (Socket a = connect(offer, offer.tokenA())) {
       a.getOutputStream().write("early".getBytes(StandardCharsets.UTF_8)); // a TLS hello, before b is there
       a.getOutputStream().flush();
-      try (Socket b = connect(offer)) {
+      try (Socket b = connect(offer, offer.tokenB())) {
         assertThat(read(b, 5)).isEqualTo("early");
         b.getOutputStream().write("back".getBytes(StandardCharsets.UTF_8));
         b.getOutputStream().flush();
@@ -74,12 +74,11 @@ class RelayServerTest {
   void aWrongTokenAReusedOneAndGarbageAreClosedAndCounted() throws Exception {
     start(RelayServer.Limits.DEFAULTS);
     Offer offer = relay.open(0, PeerId.random(IDS), PeerId.random(IDS));
-    Offer forged = new Offer(offer.host(), offer.port(), new byte[RelayPreface.TOKEN_BYTES], null);
-    try (Socket f = connect(forged)) {
+    try (Socket f = connect(offer, new byte[RelayPreface.TOKEN_BYTES])) {
       assertThat(f.getInputStream().read()).isEqualTo(-1);
     }
-    try (Socket a = connect(offer); Socket b = connect(offer); Socket third = connect(offer)) {
-      assertThat(third.getInputStream().read()).as("a ticket joins two connections, no more").isEqualTo(-1);
+    try (Socket a = connect(offer, offer.tokenA()); Socket twice = connect(offer, offer.tokenA())) {
+      assertThat(twice.getInputStream().read()).as("a token opens its holder's end once: no one fills both ends").isEqualTo(-1);
     }
     try (Socket g = new Socket("127.0.0.1", offer.port())) {
       g.getOutputStream().write("GET / HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.UTF_8));
@@ -90,22 +89,24 @@ class RelayServerTest {
 
   @Test
   void theRelaysLimitsRefuseTicketsPerNodeAndInAll() throws Exception {
-    start(new RelayServer.Limits(3, 2, 1 << 20, 1 << 20, Duration.ofSeconds(10)));
+    start(RelayServer.Limits.DEFAULTS.with(3, 2, 1 << 20, 1 << 20));
     PeerId busy = PeerId.random(IDS);
-    assertThat(relay.open(0, busy, PeerId.random(IDS)).refused()).isNull();
+    PeerId other = PeerId.random(IDS);
+    assertThat(relay.open(0, busy, other).refused()).isNull();
+    assertThat(relay.open(0, other, busy).refused()).as("one link per pair").contains("between these two nodes");
     assertThat(relay.open(0, busy, PeerId.random(IDS)).refused()).isNull();
     assertThat(relay.open(0, busy, PeerId.random(IDS)).refused()).contains("maximum of relayed links (2)");
     assertThat(relay.open(0, PeerId.random(IDS), PeerId.random(IDS)).refused()).isNull();
     assertThat(relay.open(0, PeerId.random(IDS), PeerId.random(IDS)).refused()).contains("maximum of links (3)");
-    assertThat(relay.stats().ticketsRefused()).isEqualTo(2);
+    assertThat(relay.stats().ticketsRefused()).isEqualTo(3);
   }
 
   @Test
   void anUnusedTicketExpiresAndTakesItsHalfConnectionWithIt() throws Exception {
-    start(new RelayServer.Limits(1, 1, 1 << 20, 1 << 20, Duration.ofMillis(200)));
+    start(new RelayServer.Limits(1, 1, 1 << 20, 1 << 20, Duration.ofMillis(200), Duration.ofSeconds(120), 1024, 16));
     PeerId a = PeerId.random(IDS);
     Offer offer = relay.open(0, a, PeerId.random(IDS));
-    try (Socket half = connect(offer)) {
+    try (Socket half = connect(offer, offer.tokenA())) {
       assertThat(half.getInputStream().read()).as("closed when the ticket expires").isEqualTo(-1);
     }
     TrackerNetworkTest.await(() -> relay.stats().links() == 0, "the expired ticket forgotten");
@@ -115,9 +116,9 @@ class RelayServerTest {
 
   @Test
   void aLinkIsClosedAtItsByteLimit() throws Exception {
-    start(new RelayServer.Limits(4, 4, 1 << 20, 1_000, Duration.ofSeconds(10)));
+    start(RelayServer.Limits.DEFAULTS.with(4, 4, 1 << 20, 1_000));
     Offer offer = relay.open(0, PeerId.random(IDS), PeerId.random(IDS));
-    try (Socket a = connect(offer); Socket b = connect(offer)) {
+    try (Socket a = connect(offer, offer.tokenA()); Socket b = connect(offer, offer.tokenB())) {
       a.getOutputStream().write(new byte[600]);
       a.getOutputStream().flush();
       assertThat(b.getInputStream().readNBytes(600)).hasSize(600);
@@ -127,5 +128,27 @@ class RelayServerTest {
           .isLessThanOrEqualTo(400);
     }
     assertThat(relay.stats().closedOverBytes()).isEqualTo(1);
+  }
+
+  @Test
+  void connectionsYetToPresentATokenAreCappedPerSourceAddress() throws Exception {
+    start(new RelayServer.Limits(4, 4, 1 << 20, 1 << 20, Duration.ofSeconds(10), Duration.ofSeconds(120), 1024, 2));
+    try (Socket one = new Socket("127.0.0.1", relay.address().getPort()); Socket two = new Socket("127.0.0.1", relay.address().getPort());
+        Socket three = new Socket("127.0.0.1", relay.address().getPort())) {
+      three.setSoTimeout(20_000);
+      assertThat(three.getInputStream().read()).as("the third silent connection from one address is refused").isEqualTo(-1);
+    }
+    assertThat(relay.stats().refusedPending()).isEqualTo(1);
+  }
+
+  @Test
+  void aLinkWithoutTrafficIsClosedAfterItsIdleTimeout() throws Exception {
+    start(new RelayServer.Limits(4, 4, 1 << 20, 1 << 20, Duration.ofSeconds(10), Duration.ofMillis(300), 1024, 16));
+    Offer offer = relay.open(0, PeerId.random(IDS), PeerId.random(IDS));
+    try (Socket a = connect(offer, offer.tokenA()); Socket b = connect(offer, offer.tokenB())) {
+      assertThat(a.getInputStream().read()).isEqualTo(-1);
+      assertThat(b.getInputStream().read()).isEqualTo(-1);
+    }
+    assertThat(relay.stats().closedIdle()).isPositive();
   }
 }

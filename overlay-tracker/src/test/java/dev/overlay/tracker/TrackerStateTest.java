@@ -241,22 +241,53 @@ class TrackerStateTest {
     t.handle(1, a.id(), "203.0.113.1", new Message.RelayRequest(A, b.id(), 5), out);
     assertThat(last()).isEqualTo(new Message.PunchRefused(A, b.id(), 5, "this tracker does not relay"));
 
-    byte[] token = new byte[16];
-    token[0] = 42;
+    byte[] tokenA = new byte[16];
+    tokenA[0] = 42;
+    byte[] tokenB = new byte[16];
+    tokenB[0] = 43;
     List<String> opened = new ArrayList<>();
     t.relay((now, x, y) -> {
       opened.add(x + " " + y);
-      return new TrackerState.Relay.Offer("203.0.113.10", 7001, token, null);
+      return new TrackerState.Relay.Offer("203.0.113.10", 7001, tokenA, tokenB, null);
     });
     sent.clear();
     t.handle(2, a.id(), "203.0.113.1", new Message.RelayRequest(A, b.id(), 6), out);
 
     assertThat(opened).containsExactly(a.id() + " " + b.id());
-    assertThat(sent).containsExactly(new Sent(a.id(), new Message.RelayGo(A, b, "203.0.113.10", 7001, token, 6)),
-        new Sent(b.id(), new Message.RelayGo(A, a, "203.0.113.10", 7001, token, 6)));
+    assertThat(sent).as("each its own token").containsExactly(new Sent(a.id(), new Message.RelayGo(A, b, "203.0.113.10", 7001, tokenA, 6)),
+        new Sent(b.id(), new Message.RelayGo(A, a, "203.0.113.10", 7001, tokenB, 6)));
     t.handle(3, a.id(), "203.0.113.1", new Message.RelayRequest(A, node(9).id(), 7), out);
     assertThat(((Message.PunchRefused) last()).detail()).isEqualTo("no stream in common with that node at this tracker");
     assertThat(t.stats().relaysArranged()).isEqualTo(1);
     assertThat(t.stats().relaysRefused()).isEqualTo(2);
+  }
+
+  @Test
+  void aNodeWhoseLinkSpeaksNoPunchingOrIsGoneIsNeverSentASignal() {
+    TrackerState t = new TrackerState(TrackerConfig.defaults(), new SplittableRandom(1));
+    PeerInfo a = natted(1, "203.0.113.1");
+    PeerInfo b = natted(2, "203.0.113.2");
+    PeerInfo c = natted(3, "203.0.113.3");
+    java.util.Map<PeerId, Integer> versions = java.util.Map.of(a.id(), 3, b.id(), 2);
+    TrackerState.Replies replies = new TrackerState.Replies() {
+      @Override
+      public void send(PeerId to, Message.TrackerMessage m) {
+        sent.add(new Sent(to, m));
+      }
+
+      @Override
+      public int version(PeerId node) {
+        return versions.getOrDefault(node, 0);
+      }
+    };
+    t.handle(0, a.id(), "203.0.113.1", reg(A, a, 1, false), replies);
+    t.handle(0, b.id(), "203.0.113.2", reg(A, b, 1, false), replies);
+    t.handle(0, c.id(), "203.0.113.3", reg(A, c, 1, false), replies);
+
+    t.handle(1, a.id(), "203.0.113.1", new Message.PunchRequest(A, b.id(), 1), replies);
+    assertThat(((Message.PunchRefused) last()).detail()).isEqualTo("that node speaks protocol version 2, without hole punching");
+    t.handle(2, a.id(), "203.0.113.1", new Message.PunchRequest(A, c.id(), 2), replies);
+    assertThat(((Message.PunchRefused) last()).detail()).isEqualTo("that node has no link to this tracker now");
+    assertThat(sent).allMatch(x -> x.to().equals(a.id()));
   }
 }

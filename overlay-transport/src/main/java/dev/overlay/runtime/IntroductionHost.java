@@ -58,4 +58,7 @@ public interface IntroductionHost {
 
   /** A tracker's signal: reach {@code peer} through the relay at {@code relay}, presenting {@code token}. */
   void relay(PeerInfo peer, InetSocketAddress relay, byte[] token);
+
+  /** The IP address the link to {@code peer} comes from, as a literal ("" when not linked). */
+  String remoteHost(PeerId peer);
 }

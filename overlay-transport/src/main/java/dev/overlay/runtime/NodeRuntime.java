@@ -485,6 +485,11 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
   }
 
   @Override
+  public String remoteHost(PeerId peer) {
+    return links.remoteHost(peer);
+  }
+
+  @Override
   public int protocolVersion(PeerId peer) {
     return links.version(peer);
   }

@@ -267,6 +267,14 @@ public final class TrackerIntroducer implements IntroductionSource {
     } else if (message instanceof Message.RelayGo go) {
       punchAsks.remove(go.peer().id());
       if (go.peer().id().equals(runtime.self().id())) return;
+      // Only the tracker's own relay: its configured host, or the address its link comes from. A
+      // tracker may not send this node to connect to any host:port it likes.
+      if (!go.relayHost().equalsIgnoreCase(r.at.address.getHostString()) && !go.relayHost().equals(runtime.remoteHost(from))) {
+        ignored++;
+        log.warn("tracker {} named a relay at {}:{}, which is not the tracker: ignored", r.at.name,
+            RemoteText.quote(go.relayHost(), 60), go.relayPort());
+        return;
+      }
       relaySignals++;
       runtime.relay(go.peer(), InetSocketAddress.createUnresolved(go.relayHost(), go.relayPort()), go.token());
     } else if (message instanceof Message.PunchRefused no) {

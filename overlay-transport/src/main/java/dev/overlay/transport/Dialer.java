@@ -77,6 +77,7 @@ final class Dialer {
     long punchStartedAt;
     byte[] token; // the relay's, in the RELAY phase
     String beforeRelay; // why the punch failed, kept for the relay's own failure
+    int waitGen; // names the current wait for a signal: a late timer of an earlier wait is ignored
 
     Dial(List<InetSocketAddress> addresses, PeerInfo info, boolean ours) {
       this.addresses = addresses;
@@ -101,11 +102,30 @@ final class Dialer {
   static final int MAX_PUNCH_ADDRESSES = 4;
 
   private java.util.function.Predicate<PeerId> punches;
+  /** Punches per address in the current window: {window start, count}; an LRU of 1,024 addresses. */
+  private final java.util.LinkedHashMap<String, long[]> punchedAt = new java.util.LinkedHashMap<>(16, 0.75f, true) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<String, long[]> eldest) {
+      return size() > 1024;
+    }
+  };
+  static final int MAX_PUNCHES_PER_ADDRESS = 4;
+  static final long PUNCH_WINDOW_NANOS = 10_000_000_000L;
+  /** Peers whose relayed link tries, now and then, to become direct: one timer each. */
+  private final java.util.Set<PeerId> upgrading = new java.util.HashSet<>();
+  /** Where punches in flight connect to, and for whom: a connection accepted from there is that peer's punch. */
+  private final Map<String, PeerId> punchTargets = new HashMap<>();
+  private long signalsIgnored;
   private java.util.function.Predicate<PeerId> relays;
   private long relaysRequested;
   private long relaysStarted;
   private long relaysSucceeded;
   private long relaysFailed;
+
+  /** A punch or relay signal not acted on: the peer is linked already, or the link table is full. */
+  void signalIgnored() {
+    signalsIgnored++;
+  }
   private int punchesForOthers;
   private long punchesRequested;
   private long punchesStarted;
@@ -187,7 +207,7 @@ final class Dialer {
     long wait = backoff.delay(peer);
     if (wait > 0) {
       scheduler.schedule(() -> {
-        if (dials.get(peer) == dial) tryNext(peer);
+        if (dials.get(peer) == dial && dial.phase == Phase.DIRECT) tryNext(peer); // not if a punch took over meanwhile
       }, wait);
     } else {
       tryNext(peer);
@@ -224,7 +244,7 @@ final class Dialer {
     // A connection that got as far as proving a key reached a working node: whoever it was, the
     // address is remembered as that node's, and is not put in backoff.
     boolean answered = h.peer() != null;
-    if (answered) provenAt.put(h.remote(), new Proven(h.peer(), now));
+    if (answered && !h.relayed) provenAt.put(h.remote(), new Proven(h.peer(), now));
     gate.finished(now, h.remote(), linked || answered);
   }
 
@@ -249,8 +269,18 @@ final class Dialer {
   /** The dial's current attempt closed (why: {@code reason}); the next address is not tried yet. */
   void attemptFailed(PeerId peer, String reason) {
     Dial d = dials.get(peer);
+    if (d.attempt != null && d.attempt.punched) punchTargets.remove(d.attempt.remote());
     d.lastError = reason;
     d.attempt = null;
+  }
+
+  /**
+   * The peer a punch in flight is connecting to at {@code remote} (an {@link #addressKey}), or
+   * null. Its SYN may reach the peer's listening socket instead of the peer's own punch socket;
+   * that accepted connection is then the punch, and takes the TLS role by id as well.
+   */
+  PeerId punchingTo(String remote) {
+    return punchTargets.get(remote);
   }
 
   /** The peer is linked: its dial, if any, is over without closing its attempt (the caller decides). */
@@ -291,6 +321,7 @@ final class Dialer {
       punchesForOthers++;
       dials.put(peer, d);
     } else if (d.phase != Phase.DIRECT) {
+      signalsIgnored++;
       return; // punching already (its SYN in flight will meet the peer's), or past it
     } else if (d.attempt != null) {
       // Still trying the peer's addresses directly, which behind its NAT will time out: the
@@ -299,22 +330,53 @@ final class Dialer {
       LinkHandler direct = d.attempt;
       d.attempt = null; // its close is no longer this dial's news
       direct.close(CloseReason.DIAL_CANCELLED, "superseded by a hole punch the tracker arranged");
-    } else if (!d.awaitingSignal) {
+    }
+    if (!punchBudget(targets)) {
+      punchesRefused++;
+      listener.event(new TransportEvent.DialFailed(peer, addressKey(targets.get(0)), "hole punch not started: "
+          + MAX_PUNCHES_PER_ADDRESS + " punches to that address in the last " + PUNCH_WINDOW_NANOS / 1_000_000_000 + " s"));
+      if (!d.ours && d.attempt == null && !d.awaitingSignal) { // a dial just made for it: gone again
+        dials.remove(peer);
+        ended(d);
+      }
       return;
     }
     d.punchAsked = true;
     d.awaitingSignal = false;
+    d.waitGen++; // a wait for a signal, if any, is over
     d.phase = Phase.PUNCH;
     d.addresses = targets;
     d.next = 0;
     punchesStarted++;
     Dial dial = d;
     scheduler.schedule(() -> {
-      if (dials.get(peer) == dial) {
+      if (dials.get(peer) == dial && dial.phase == Phase.PUNCH && dial.next == 0 && dial.attempt == null) {
         dial.punchStartedAt = clock.getAsLong();
         tryNext(peer);
       }
     }, delayNanos);
+  }
+
+  /**
+   * Whether a punch to these addresses fits the per-address budget. Punches skip the addresses'
+   * dial backoff (the direct dial that just failed there put them in it), so they have a limit
+   * of their own: a tracker, even a hostile one, cannot aim this node at one address faster.
+   */
+  private boolean punchBudget(List<InetSocketAddress> targets) {
+    long now = clock.getAsLong();
+    for (InetSocketAddress a : targets) {
+      long[] w = punchedAt.get(addressKey(a));
+      if (w != null && now - w[0] < PUNCH_WINDOW_NANOS && w[1] >= MAX_PUNCHES_PER_ADDRESS) return false;
+    }
+    for (InetSocketAddress a : targets) {
+      long[] w = punchedAt.computeIfAbsent(addressKey(a), k -> new long[] {now, 0});
+      if (now - w[0] >= PUNCH_WINDOW_NANOS) {
+        w[0] = now;
+        w[1] = 0;
+      }
+      w[1]++;
+    }
+    return true;
   }
 
   /** The tracker would not arrange the punch (or the relay) our dial asked for: the dial fails with its reason. */
@@ -322,6 +384,7 @@ final class Dialer {
     Dial d = dials.get(peer);
     if (d == null || !d.awaitingSignal) return;
     d.awaitingSignal = false;
+    d.waitGen++;
     d.lastError += "; " + (d.phase == Phase.DIRECT ? "hole punch" : "relay") + " refused by the tracker: " + detail;
     tryNext(peer);
   }
@@ -353,6 +416,7 @@ final class Dialer {
       punchesForOthers++;
       dials.put(peer, d);
     } else if (d.phase == Phase.RELAY) {
+      signalsIgnored++;
       return; // at a relay already
     } else if (d.attempt != null) {
       // Still dialling or punching, which the peer has given up on: it waits at the relay now.
@@ -363,6 +427,7 @@ final class Dialer {
     d.punchAsked = true;
     d.relayAsked = true;
     d.awaitingSignal = false;
+    d.waitGen++;
     d.beforeRelay = d.phase == Phase.PUNCH_FAILED ? d.lastError : null;
     d.phase = Phase.RELAY;
     d.addresses = List.of(relay);
@@ -388,6 +453,7 @@ final class Dialer {
   /** A dial left the table: a punch for another node frees its slot; a punch that linked counts. */
   private void ended(Dial d) {
     if (!d.ours) punchesForOthers--;
+    if (d.attempt != null && d.attempt.punched) punchTargets.remove(d.attempt.remote());
     if (d.attempt == null || !d.attempt.ready()) return;
     if (d.phase == Phase.PUNCH) {
       punchesSucceeded++;
@@ -402,6 +468,7 @@ final class Dialer {
   /** The node has closed its links (and their attempts): nothing is dialled from here on. */
   void close() {
     dials.clear();
+    punchTargets.clear();
     punchesForOthers = 0;
     connector.close();
   }
@@ -409,13 +476,14 @@ final class Dialer {
   /** Tries the dial's next address the gate lets through; with none left, the dial failed. */
   void tryNext(PeerId peer) {
     Dial dial = dials.get(peer);
-    if (dial == null || links.closed() || dial.awaitingSignal) return;
+    if (dial == null || links.closed() || dial.awaitingSignal || dial.attempt != null) return;
     while (dial.next < dial.addresses.size()) {
       long now = clock.getAsLong();
       String key = addressKey(dial.addresses.get(dial.next));
       Proven p = provenAt.get(key);
       String refused;
-      if (p != null && now - p.at() < PROVEN_NANOS && !p.peer().equals(peer)) {
+      // A relay's address is every relayed peer's: what it proved to be says nothing.
+      if (dial.phase != Phase.RELAY && p != null && now - p.at() < PROVEN_NANOS && !p.peer().equals(peer)) {
         refusedProven++;
         refused = "it proved to be " + p.peer() + " " + (now - p.at()) / 1_000_000 + " ms ago";
       } else {
@@ -432,11 +500,13 @@ final class Dialer {
       if (dial.phase == Phase.PUNCH) {
         punchesFailed++;
         dial.lastError = "hole punch failed: " + dial.lastError;
+        log.info("hole punch to {} failed: {}", peer, dial.lastError); // as often as trackers arrange punches
         dial.phase = Phase.PUNCH_FAILED;
         if (askRelay(peer, dial)) return;
       } else if (dial.phase == Phase.RELAY) {
         relaysFailed++;
         dial.lastError = "relay failed: " + dial.lastError + (dial.beforeRelay != null ? " (before it, " + dial.beforeRelay + ")" : "");
+        log.info("relayed link to {} failed: {}", peer, dial.lastError);
       }
       dials.remove(peer);
       ended(dial);
@@ -459,6 +529,7 @@ final class Dialer {
         connector.connectRelay(address, dial.token, h);
       } else {
         h.punched = true;
+        punchTargets.put(addressKey(address), peer);
         connector.connectFrom(links.punchFrom(), address, h);
       }
       return;
@@ -480,8 +551,9 @@ final class Dialer {
     if (!punches.test(peer)) return false;
     punchesRequested++;
     dial.awaitingSignal = true;
+    int wait = ++dial.waitGen;
     scheduler.schedule(() -> {
-      if (dials.get(peer) == dial && dial.awaitingSignal) {
+      if (dials.get(peer) == dial && dial.awaitingSignal && dial.waitGen == wait) {
         dial.awaitingSignal = false;
         dial.lastError += "; no signal to punch from a tracker in " + PUNCH_SIGNAL_WAIT_NANOS / 1_000_000_000 + " s";
         tryNext(peer);
@@ -496,8 +568,16 @@ final class Dialer {
    * link replaces the relayed one. Failures end quietly: the relayed link carries on.
    */
   void upgradeLater(PeerId peer, PeerInfo info) {
+    if (!upgrading.add(peer)) return; // one timer per peer, however often its relayed link comes back
+    upgradeTick(peer, info);
+  }
+
+  private void upgradeTick(PeerId peer, PeerInfo info) {
     scheduler.schedule(() -> {
-      if (links.closed() || !links.relayedTo(peer)) return;
+      if (links.closed() || !links.relayedTo(peer)) {
+        upgrading.remove(peer);
+        return;
+      }
       if (!dials.containsKey(peer) && punchesForOthers < MAX_PUNCHES_FOR_OTHERS) {
         Dial d = new Dial(List.of(), info, false); // not the core's: it has its link
         d.relayAsked = true;
@@ -506,7 +586,7 @@ final class Dialer {
         d.lastError = "relayed; trying to punch a direct link";
         tryNext(peer);
       }
-      upgradeLater(peer, info);
+      upgradeTick(peer, info);
     }, UPGRADE_NANOS);
   }
 
@@ -520,8 +600,9 @@ final class Dialer {
     if (!relays.test(peer)) return false;
     relaysRequested++;
     dial.awaitingSignal = true;
+    int wait = ++dial.waitGen;
     scheduler.schedule(() -> {
-      if (dials.get(peer) == dial && dial.awaitingSignal) {
+      if (dials.get(peer) == dial && dial.awaitingSignal && dial.waitGen == wait) {
         dial.awaitingSignal = false;
         dial.lastError += "; no relay from a tracker in " + PUNCH_SIGNAL_WAIT_NANOS / 1_000_000_000 + " s";
         tryNext(peer);
@@ -543,7 +624,7 @@ final class Dialer {
   /** What the dialer did, for the node's counters. */
   record Counters(int inProgress, long refusedBudget, long refusedInProgress, long refusedBackoff, long refusedProven,
       long punchesRequested, long punchesStarted, long punchesSucceeded, long punchesFailed, long punchesRefused,
-      long relaysRequested, long relaysStarted, long relaysSucceeded, long relaysFailed) {
+      long relaysRequested, long relaysStarted, long relaysSucceeded, long relaysFailed, long signalsIgnored) {
     void addTo(Map<String, Long> out) {
       out.put("dials_in_progress", (long) inProgress);
       out.put("dials_refused_budget", refusedBudget);
@@ -559,13 +640,14 @@ final class Dialer {
       out.put("relays_started", relaysStarted);
       out.put("relays_succeeded", relaysSucceeded);
       out.put("relays_failed", relaysFailed);
+      out.put("punch_signals_ignored", signalsIgnored);
     }
   }
 
   Counters counters() {
     return new Counters(gate.inProgress(), gate.refusedBudget(), gate.refusedInProgress(), gate.refusedBackoff(), refusedProven,
         punchesRequested, punchesStarted, punchesSucceeded, punchesFailed, punchesRefused, relaysRequested, relaysStarted,
-        relaysSucceeded, relaysFailed);
+        relaysSucceeded, relaysFailed, signalsIgnored);
   }
 
   /**

@@ -236,6 +236,15 @@ public final class LinkManager {
    * node's NAT mapping and its reflexive candidate are for).
    */
   public InetSocketAddress bind(InetSocketAddress address, boolean punching) throws InterruptedException {
+    if (punching && address.getPort() != 0) {
+      // With SO_REUSEPORT a second process could bind the same port and the kernel would share
+      // the connections between the two, silently: a plain bind first finds a port in use.
+      try (java.net.ServerSocket probe = new java.net.ServerSocket()) {
+        probe.bind(address);
+      } catch (java.io.IOException inUse) {
+        throw new IllegalStateException("cannot listen on " + address + ": " + inUse.getMessage(), inUse);
+      }
+    }
     ServerBootstrap b = new ServerBootstrap()
         .group(loop, loop)
         .channel(serverChannel)
@@ -255,7 +264,15 @@ public final class LinkManager {
           protected void initChannel(SocketChannel ch) {
             String remote = String.valueOf(ch.remoteAddress());
             if (!admitInbound(ch, remote)) return;
-            initPipeline(ch, tls.server().newHandler(ch.alloc()), new LinkHandler(LinkManager.this, null, false, remote));
+            PeerId punching = punchFrom == null ? null : dialer.punchingTo(Dialer.addressKey((InetSocketAddress) ch.remoteAddress()));
+            if (punching != null && self.id().compareTo(punching) < 0) {
+              // A punch's SYN met our listening socket rather than our punch socket: this is the
+              // punch, and the smaller id is TLS's client on both ends, as on a punched connection.
+              initPipeline(ch, tls.client().newHandler(ch.alloc()),
+                  new LinkHandler(LinkManager.this, punching, false, true, Dialer.addressKey((InetSocketAddress) ch.remoteAddress())));
+              return;
+            }
+            initPipeline(ch, tls.server().newHandler(ch.alloc()), new LinkHandler(LinkManager.this, punching, false, remote));
           }
         });
     server = b.bind(address).sync().channel();
@@ -337,9 +354,13 @@ public final class LinkManager {
     if (closed) return;
     PeerId peer = intern(info.id());
     Link link = links.get(peer);
-    if (link != null && link.ready != null) return;
+    if (link != null && link.ready != null && !link.ready.relayed) { // a relayed link may still become direct
+      dialer.signalIgnored();
+      return;
+    }
     if (link == null && links.size() >= config.maxLinks()) {
       linksRefused++;
+      dialer.signalIgnored();
       listener.event(new TransportEvent.DialFailed(peer, "-", "hole punch not started: link limit reached ("
           + config.maxLinks() + " links)"));
       return;
@@ -365,9 +386,13 @@ public final class LinkManager {
     if (closed) return;
     PeerId peer = intern(info.id());
     Link link = links.get(peer);
-    if (link != null && link.ready != null) return;
+    if (link != null && link.ready != null) {
+      dialer.signalIgnored();
+      return;
+    }
     if (link == null && links.size() >= config.maxLinks()) {
       linksRefused++;
+      dialer.signalIgnored();
       listener.event(new TransportEvent.DialFailed(peer, "-", "relay not started: link limit reached ("
           + config.maxLinks() + " links)"));
       return;

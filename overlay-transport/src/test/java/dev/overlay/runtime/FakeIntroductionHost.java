@@ -115,4 +115,9 @@ final class FakeIntroductionHost implements IntroductionHost {
   public void relay(PeerInfo peer, InetSocketAddress relay, byte[] token) {
     punches.add("relay " + peer.id() + " " + relay.getHostString() + ":" + relay.getPort());
   }
+
+  @Override
+  public String remoteHost(PeerId peer) {
+    return linked.contains(peer) ? "203.0.113.10" : "";
+  }
 }

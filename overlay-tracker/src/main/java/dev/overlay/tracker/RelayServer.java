@@ -102,6 +102,7 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
     final ByteBuf[] early = new ByteBuf[2]; // what a side sent after its preface, before the other came
     boolean joined;
     boolean closed;
+    boolean closeCounted; // why it closed is counted once, whichever end notices first
     // the link's rate budget (both directions together) and its total
     double budget;
     long refilledAt;
@@ -238,6 +239,15 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
         t.early[i].release();
         t.early[i] = null;
       }
+    }
+  }
+
+  /** Whether this is the first reason given for the ticket's link closing (both ends may find one). */
+  private boolean countClose(Ticket t) {
+    synchronized (lock) {
+      if (t.closeCounted) return false;
+      t.closeCounted = true;
+      return true;
     }
   }
 
@@ -443,7 +453,7 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
       }
       if (over) {
         b.release();
-        closedOverBytes.incrementAndGet();
+        if (countClose(ticket)) closedOverBytes.incrementAndGet();
         log.info("relayed link {} <-> {} closed: over {} bytes", ticket.ids[0], ticket.ids[1], limits.maxBytesPerLink());
         ctx.close();
         return;
@@ -477,7 +487,7 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
       if (evt instanceof IdleStateEvent) {
-        closedIdle.incrementAndGet();
+        if (countClose(ticket)) closedIdle.incrementAndGet();
         ctx.close();
         return;
       }

@@ -91,6 +91,13 @@ public final class TrackerIntroducer implements IntroductionSource {
   private long punchNonce;
   private long punchSignals;
   private long relaySignals;
+  /** Which tracker arranged the latest punch with each peer (the latest 64). */
+  private final Map<PeerId, PeerId> punchedVia = new java.util.LinkedHashMap<>(16, 0.75f, false) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<PeerId, PeerId> eldest) {
+      return size() > 64;
+    }
+  };
   /** Punches asked for, by peer: how many trackers have yet to answer (the latest 64 asks). */
   private final Map<PeerId, Integer> punchAsks = new java.util.LinkedHashMap<>(16, 0.75f, false) {
     @Override
@@ -261,6 +268,7 @@ public final class TrackerIntroducer implements IntroductionSource {
       refused(message.stream(), r, refused);
     } else if (message instanceof Message.PunchGo go) {
       punchAsks.remove(go.peer().id());
+      punchedVia.put(go.peer().id(), from); // a relay, if the punch fails, is asked of this tracker
       if (go.peer().id().equals(runtime.self().id())) return;
       punchSignals++;
       runtime.punch(go.peer(), Duration.ofMillis(go.delayMillis()));
@@ -308,9 +316,12 @@ public final class TrackerIntroducer implements IntroductionSource {
 
   private boolean askTrackers(PeerId peer, boolean relay) {
     Map<PeerId, StreamId> ask = new java.util.LinkedHashMap<>();
+    // A relay only where the punch was arranged: two trackers relaying one pair could send the
+    // two nodes to two relays.
+    PeerId arranged = relay ? punchedVia.get(peer) : null;
     for (Map.Entry<StreamId, Registration> e : streams.entrySet()) {
       Tracker t = e.getValue().at;
-      if (t != null && t.state == State.UP && t.id != null
+      if (t != null && t.state == State.UP && t.id != null && (arranged == null || arranged.equals(t.id))
           && runtime.protocolVersion(t.id) >= dev.overlay.wire.WireCodec.PUNCH_PROTOCOL_VERSION) {
         ask.putIfAbsent(t.id, e.getKey());
       }

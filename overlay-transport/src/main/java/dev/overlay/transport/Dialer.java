@@ -323,23 +323,28 @@ final class Dialer {
     } else if (d.phase != Phase.DIRECT) {
       signalsIgnored++;
       return; // punching already (its SYN in flight will meet the peer's), or past it
-    } else if (d.attempt != null) {
+    }
+    if (!punchBudget(targets)) { // checked before anything of the dial changes
+      punchesRefused++;
+      String why = "hole punch not started: " + MAX_PUNCHES_PER_ADDRESS + " punches to that address in the last "
+          + PUNCH_WINDOW_NANOS / 1_000_000_000 + " s";
+      listener.event(new TransportEvent.DialFailed(peer, addressKey(targets.get(0)), why));
+      if (!d.ours && d.attempt == null && !d.awaitingSignal && d.next >= d.addresses.size()) { // made for this signal: gone again
+        dials.remove(peer);
+        ended(d);
+      } else if (d.awaitingSignal) { // our dial waited for this punch: it fails now, with the reason
+        d.awaitingSignal = false;
+        d.waitGen++;
+        d.lastError += "; " + why;
+        tryNext(peer);
+      }
+      return; // a direct attempt in flight carries on
+    }
+    if (d.attempt != null) {
       // Still trying the peer's addresses directly, which behind its NAT will time out: the
       // peer connects to us now, so we must too. (Seen in the NAT lab: a node that ignored the
       // signal here left the peer punching alone, and the link waited for the next round.)
-      LinkHandler direct = d.attempt;
-      d.attempt = null; // its close is no longer this dial's news
-      direct.close(CloseReason.DIAL_CANCELLED, "superseded by a hole punch the tracker arranged");
-    }
-    if (!punchBudget(targets)) {
-      punchesRefused++;
-      listener.event(new TransportEvent.DialFailed(peer, addressKey(targets.get(0)), "hole punch not started: "
-          + MAX_PUNCHES_PER_ADDRESS + " punches to that address in the last " + PUNCH_WINDOW_NANOS / 1_000_000_000 + " s"));
-      if (!d.ours && d.attempt == null && !d.awaitingSignal) { // a dial just made for it: gone again
-        dials.remove(peer);
-        ended(d);
-      }
-      return;
+      dropAttempt(d, "superseded by a hole punch the tracker arranged");
     }
     d.punchAsked = true;
     d.awaitingSignal = false;
@@ -389,6 +394,25 @@ final class Dialer {
     tryNext(peer);
   }
 
+  /** Closes the dial's attempt in flight, whose close is then no longer the dial's news. */
+  private void dropAttempt(Dial d, String why) {
+    LinkHandler a = d.attempt;
+    if (a.punched) punchTargets.remove(a.remote());
+    d.attempt = null;
+    a.close(CloseReason.DIAL_CANCELLED, why);
+  }
+
+  /**
+   * A punch's SYN reached our listening socket rather than our punch socket, and that accepted
+   * connection became the link: the punch succeeded, through the other door.
+   */
+  void punchAccepted(PeerId peer, LinkHandler h) {
+    Dial d = dials.get(peer);
+    punchesSucceeded++;
+    log.info("hole punched to {} at {} in {} ms (its SYN reached our listening socket)", peer, h.remote(),
+        d != null && d.punchStartedAt > 0 ? (clock.getAsLong() - d.punchStartedAt) / 1_000_000 : -1);
+  }
+
   /** Where dials whose punch failed ask a tracker to relay (null: they fail). */
   void relayVia(java.util.function.Predicate<PeerId> relays) {
     this.relays = relays;
@@ -420,9 +444,12 @@ final class Dialer {
       return; // at a relay already
     } else if (d.attempt != null) {
       // Still dialling or punching, which the peer has given up on: it waits at the relay now.
-      LinkHandler earlier = d.attempt;
-      d.attempt = null;
-      earlier.close(CloseReason.DIAL_CANCELLED, "superseded by a relay the tracker arranged");
+      if (d.phase == Phase.PUNCH) {
+        punchesFailed++; // abandoned: started, and not a success
+        d.phase = Phase.PUNCH_FAILED;
+        d.lastError = "hole punch abandoned for a relay";
+      }
+      dropAttempt(d, "superseded by a relay the tracker arranged");
     }
     d.punchAsked = true;
     d.relayAsked = true;

@@ -268,11 +268,14 @@ public final class LinkManager {
             if (punching != null && self.id().compareTo(punching) < 0) {
               // A punch's SYN met our listening socket rather than our punch socket: this is the
               // punch, and the smaller id is TLS's client on both ends, as on a punched connection.
-              initPipeline(ch, tls.client().newHandler(ch.alloc()),
-                  new LinkHandler(LinkManager.this, punching, false, true, Dialer.addressKey((InetSocketAddress) ch.remoteAddress())));
+              LinkHandler h = new LinkHandler(LinkManager.this, punching, false, true, Dialer.addressKey((InetSocketAddress) ch.remoteAddress()));
+              h.punched = true;
+              initPipeline(ch, tls.client().newHandler(ch.alloc()), h);
               return;
             }
-            initPipeline(ch, tls.server().newHandler(ch.alloc()), new LinkHandler(LinkManager.this, punching, false, remote));
+            LinkHandler h = new LinkHandler(LinkManager.this, punching, false, remote);
+            h.punched = punching != null;
+            initPipeline(ch, tls.server().newHandler(ch.alloc()), h);
           }
         });
     server = b.bind(address).sync().channel();
@@ -622,7 +625,12 @@ public final class LinkManager {
         return;
       } else {
         uncongest(link); // the old connection's backlog and clocks are not the new one's
-        if (dialer.attempt(peer) == h) dialer.detach(peer); // a punch that replaces a relayed link ends its dial here
+        if (h.punched && dialer.attempt(peer) != h) dialer.punchAccepted(peer, h);
+        if (dialer.dialling(peer)) { // a punch that replaces a relayed link ends its dial here
+          LinkHandler attempt = dialer.attempt(peer);
+          dialer.detach(peer);
+          if (attempt != null && attempt != h) attempt.close(CloseReason.SUPERSEDED, "superseded: linked by another connection");
+        }
         link.ready = h;
         applyReading(link);
         current.close(CloseReason.SUPERSEDED, "superseded: a simultaneous dial already linked us");
@@ -639,6 +647,7 @@ public final class LinkManager {
         h.close(CloseReason.SUPERSEDED, "superseded: our own dial, from the smaller id, is under way");
         return;
       }
+      if (h.punched) dialer.punchAccepted(peer, h);
       // Detached first: closing it may call closed() at once, which would take it for a failed
       // dial, try the next address or, with none left, remove this link before it is up.
       dialer.detach(peer);

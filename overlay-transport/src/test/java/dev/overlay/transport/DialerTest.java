@@ -466,4 +466,29 @@ class DialerTest {
     delayed.get(delayed.size() - 1).task().run();
     assertThat(punchRequests).hasSize(1);
   }
+
+  @Test
+  void aPunchOverItsAddressBudgetNeitherHangsADialNorCutsOneShort() {
+    punchesGoTo(true);
+    for (int i = 0; i < Dialer.MAX_PUNCHES_PER_ADDRESS; i++) { // a tracker aims four made-up ids at one address
+      PeerId decoy = PeerId.random(IDS);
+      dialer.punch(new PeerInfo(decoy, 1, List.of(reflexive(2000))), 0);
+    }
+    assertThat(dialer.counters().punchesStarted()).isEqualTo(Dialer.MAX_PUNCHES_PER_ADDRESS);
+
+    // Our own dial, still trying directly: the signal over budget leaves that attempt alone.
+    dialer.dial(PEER, peer(local(1000), reflexive(2000)));
+    LinkHandler direct = attempts.get(0).handler();
+    dialer.punch(peer(local(1000), reflexive(2000)), 0);
+    assertThat(direct.closeKind()).as("the direct attempt carries on").isNull();
+    assertThat(dialer.attempt(PEER)).isSameAs(direct);
+
+    // Then, waiting for a signal: over budget, the dial fails at once, with the reason.
+    fail(attempts.get(0), "unreachable");
+    fail(attempts.get(1), "timed out");
+    assertThat(log).noneMatch(l -> l.startsWith("dialFailed"));
+    dialer.punch(peer(local(1000), reflexive(2000)), 0);
+    assertThat(log).last().asString().startsWith("dialFailed timed out; hole punch not started: 4 punches to that address");
+    assertThat(dialer.dialling(PEER)).isFalse();
+  }
 }

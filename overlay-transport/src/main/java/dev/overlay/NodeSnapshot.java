@@ -16,8 +16,35 @@ import java.util.Map;
  * @param links its open connections
  * @param counters the node's counters by name (links, dials, refusals, backpressure...; see
  *     docs/operations.md), each a total since start unless its name ends in {@code _now}
+ * @param nat how the node is reached from outside, as far as it knows
  */
-public record NodeSnapshot(PeerInfo self, List<Stream> streams, List<Link> links, Map<String, Long> counters) {
+public record NodeSnapshot(PeerInfo self, List<Stream> streams, List<Link> links, Map<String, Long> counters, Nat nat) {
+
+  /**
+   * How the node is reached from outside (docs/nat.md): what STUN servers saw, and whether a
+   * tracker could connect back to it.
+   *
+   * @param status the verdict
+   * @param mapping where the node's NAT maps its listening port ("host:port"), as a STUN server
+   *     saw it; null when none answered or none was asked
+   * @param reachableAt where a tracker connected to the node and saw it prove its key
+   *     ("host:port"), or null
+   * @param detail what the last check said, or why there was none
+   */
+  public record Nat(Status status, String mapping, String reachableAt, String detail) {
+
+    /** The verdict. */
+    public enum Status {
+      /** The node was given no STUN servers, or listens on loopback: it does not look for its NAT. */
+      NOT_ASKED,
+      /** No tracker has checked yet (asked after the first registration, then every 10 minutes). */
+      UNKNOWN,
+      /** A tracker reached the node: peers can dial it directly. */
+      REACHABLE,
+      /** No tracker could reach it: peers behind NATs link to it by hole punching or a relay. */
+      BEHIND_NAT
+    }
+  }
 
   /**
    * One joined stream.

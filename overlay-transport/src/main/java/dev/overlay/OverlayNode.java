@@ -396,7 +396,7 @@ public final class OverlayNode implements AutoCloseable {
         links.add(new NodeSnapshot.Link(l.peer(), l.local(), l.remote(), l.dialledByUs(), l.incarnation(), l.queuedBytes(),
             l.writable(), l.framesIn(), l.framesOut()));
       }
-      return new NodeSnapshot(v.self(), streams, List.copyOf(links), java.util.Collections.unmodifiableMap(v.nodeCounters()));
+      return new NodeSnapshot(v.self(), streams, List.copyOf(links), java.util.Collections.unmodifiableMap(v.nodeCounters()), v.nat());
     });
   }
 

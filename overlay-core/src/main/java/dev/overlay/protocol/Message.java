@@ -341,4 +341,10 @@ public sealed interface Message {
       return "RelayGo[" + stream + ", " + peer.id() + " via " + relayHost + ":" + relayPort + ", nonce " + nonce + "]";
     }
   }
+
+  /** Node to tracker: connect back to my candidates at my address, and say whether that worked. */
+  record ReachabilityRequest(StreamId stream, long nonce) implements TrackerMessage {}
+
+  /** Tracker to node: where it reached the node ({@code reached} host:port, or empty), and why not. */
+  record Reachability(StreamId stream, long nonce, String reached, String detail) implements TrackerMessage {}
 }

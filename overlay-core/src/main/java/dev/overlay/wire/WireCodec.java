@@ -133,6 +133,11 @@ public final class WireCodec {
     } else if (message instanceof Message.RelayGo m) {
       f.setRelayGo(dev.overlay.wire.proto.RelayGo.newBuilder().setStream(stream).setPeer(peerInfo(m.peer()))
           .setRelayHost(m.relayHost()).setRelayPort(m.relayPort()).setToken(ByteString.copyFrom(m.token())).setNonce(m.nonce()));
+    } else if (message instanceof Message.ReachabilityRequest m) {
+      f.setReachabilityRequest(dev.overlay.wire.proto.ReachabilityRequest.newBuilder().setStream(stream).setNonce(m.nonce()));
+    } else if (message instanceof Message.Reachability m) {
+      f.setReachability(dev.overlay.wire.proto.Reachability.newBuilder().setStream(stream).setNonce(m.nonce())
+          .setReached(m.reached() == null ? "" : m.reached()).setDetail(m.detail() == null ? "" : m.detail()));
     } else {
       throw new IllegalArgumentException("no wire form for " + message.getClass().getName());
     }
@@ -323,6 +328,16 @@ public final class WireCodec {
         if (m.getToken().size() != Message.RelayGo.TOKEN_BYTES) throw new WireException("relay_go.token must have " + Message.RelayGo.TOKEN_BYTES + " bytes");
         return new Message.RelayGo(new StreamId(m.getStream()), peerInfo(m.getPeer(), m.hasPeer(), "relay_go.peer"), m.getRelayHost(),
             m.getRelayPort(), m.getToken().toByteArray(), m.getNonce());
+      }
+      case REACHABILITY_REQUEST: {
+        var m = f.getReachabilityRequest();
+        return new Message.ReachabilityRequest(new StreamId(m.getStream()), m.getNonce());
+      }
+      case REACHABILITY: {
+        var m = f.getReachability();
+        if (m.getReached().length() > 300) throw new WireException("reachability.reached is longer than 300 characters");
+        if (m.getDetail().length() > 500) throw new WireException("reachability.detail is longer than 500 characters");
+        return new Message.Reachability(new StreamId(m.getStream()), m.getNonce(), m.getReached(), m.getDetail());
       }
       case BODY_NOT_SET:
         throw new WireException("frame has no body (an unknown message type from a newer peer?)");

@@ -136,6 +136,9 @@ final class TrackerHttp {
     }
     counter(b, "overlay_tracker_relays_arranged_total", "Relayed links arranged (a ticket sent to both nodes).", s.relaysArranged());
     counter(b, "overlay_tracker_relays_refused_total", "Relay requests refused (no relay, no common stream, relay limits, rate).", s.relaysRefused());
+    counter(b, "overlay_tracker_reachability_checks_total", "Nodes the tracker connected back to, asked whether they are reachable.", server.dialBack.checks);
+    counter(b, "overlay_tracker_reachability_reached_total", "Of those, nodes reached where they proved their key.", server.dialBack.reached);
+    counter(b, "overlay_tracker_reachability_refused_busy_total", "Reachability checks refused: 32 already under way.", server.dialBack.refusedBusy);
     RelayServer relay = server.relay();
     if (relay != null) {
       RelayServer.Stats r = relay.stats();

@@ -69,6 +69,7 @@ public final class TrackerServer implements LinkManager.Listener, AutoCloseable 
   // Counters beyond the state's, all on the loop.
   private volatile dev.overlay.nat.StunServer stun;
   private volatile RelayServer relay;
+  final TrackerDialBack dialBack;
   long linksOpen;
   long connectionsRefused;
   long notForTracker;
@@ -95,6 +96,8 @@ public final class TrackerServer implements LinkManager.Listener, AutoCloseable 
     // others. Its slow clients are closed after slowPeerTimeout instead.
     TransportConfig links = transport.toBuilder().pauseReading(false).build();
     this.links = new LinkManager(loop, links, tls, socket, server, new SplittableRandom(new SecureRandom().nextLong()), this);
+    this.dialBack = new TrackerDialBack(loop, socket, tls);
+    state.dialBack(dialBack);
     this.http = new TrackerHttp(this, server);
   }
 

@@ -209,12 +209,14 @@ public final class TrackerState {
       punch(now, from, m, out);
     } else if (message instanceof Message.RelayRequest m) {
       relay(now, from, m, out);
+    } else if (message instanceof Message.ReachabilityRequest m) {
+      reachability(now, from, m, out);
     } else if (message instanceof Message.TrackerLeave m) {
       leave(from, m);
     } else {
       stats.refusedInvalid++;
       out.send(from, new Message.TrackerRefused(message.stream(), Message.RefusalReason.INVALID, 0,
-          "a tracker takes registrations, leaves, punch and relay requests only"));
+          "a tracker takes registrations, leaves, punch, relay and reachability requests only"));
     }
   }
 
@@ -320,6 +322,54 @@ public final class TrackerState {
     stats.punchesArranged++;
     out.send(from, new Message.PunchGo(shared, toA, PUNCH_DELAY_MILLIS, m.nonce()));
     out.send(m.peer(), new Message.PunchGo(shared, toB, PUNCH_DELAY_MILLIS + PUNCH_STAGGER_MILLIS, m.nonce()));
+  }
+
+  /** Connects back to nodes that ask whether they are reachable (the tracker's {@link DialBack}, or a fake in tests). */
+  public interface DialBack {
+    /**
+     * Connects to {@code addresses} in turn and proves {@code node}'s key there; {@code done}
+     * gets the address reached ("host:port", or "" for none) and a detail, later, on the
+     * tracker's loop.
+     */
+    void check(PeerId node, List<java.net.InetSocketAddress> addresses, java.util.function.BiConsumer<String, String> done);
+  }
+
+  private volatile DialBack dialBack;
+
+  public void dialBack(DialBack dialBack) {
+    this.dialBack = dialBack;
+  }
+
+  /**
+   * A node asks whether it can be reached: the tracker connects back to its candidates at the
+   * address its link comes from, and only there (at most 2), so no node can aim the tracker at
+   * another host. Rate-limited with the node's other requests.
+   */
+  private void reachability(long now, PeerId from, Message.ReachabilityRequest m, Replies out) {
+    long wait = takeToken(now, from);
+    DialBack d = dialBack;
+    Members members = streams.get(m.stream());
+    Registration r = members == null ? null : members.byId.get(from);
+    String refused = wait > 0 ? "more than " + config.requestsPerSecond() + " requests a second"
+        : d == null ? "this tracker does not check reachability"
+        : r == null ? "not registered in that stream here" : null;
+    if (refused != null) {
+      if (wait > 0) stats.refusedRateLimited++;
+      out.send(from, new Message.Reachability(m.stream(), m.nonce(), "", refused));
+      return;
+    }
+    List<java.net.InetSocketAddress> at = new ArrayList<>();
+    for (dev.overlay.core.Candidate c : r.info.candidates()) {
+      if (sameHost(c.host(), r.source) && at.size() < 2) {
+        at.add(new java.net.InetSocketAddress(r.source, c.port())); // the literal the link came from: no lookup
+      }
+    }
+    if (at.isEmpty()) {
+      out.send(from, new Message.Reachability(m.stream(), m.nonce(), "",
+          "no candidate at the address this tracker sees the node at (" + r.source + "): it is behind a NAT"));
+      return;
+    }
+    d.check(from, at, (reached, detail) -> out.send(from, new Message.Reachability(m.stream(), m.nonce(), reached, detail)));
   }
 
   /** Relays links when set (the tracker's --relay-port); set before the tracker takes requests. */

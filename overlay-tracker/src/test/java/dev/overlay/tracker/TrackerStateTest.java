@@ -290,4 +290,30 @@ class TrackerStateTest {
     assertThat(((Message.PunchRefused) last()).detail()).isEqualTo("that node has no link to this tracker now");
     assertThat(sent).allMatch(x -> x.to().equals(a.id()));
   }
+
+  @Test
+  void aTrackerConnectsBackOnlyToTheCandidatesAtTheAddressTheNodeTalksFrom() {
+    TrackerState t = new TrackerState(TrackerConfig.defaults(), new SplittableRandom(1));
+    List<String> checked = new ArrayList<>();
+    t.dialBack((node, at, done) -> {
+      checked.add(node + " " + at);
+      done.accept(at.get(0).getAddress().getHostAddress() + ":" + at.get(0).getPort(), "reached");
+    });
+    PeerId id = node(1).id();
+    PeerInfo open = new PeerInfo(id, 1, List.of(new Candidate(Candidate.Kind.LOCAL, "203.0.113.7", 7000),
+        new Candidate(Candidate.Kind.LOCAL, "198.51.100.1", 25))); // the second: someone else's host
+    t.handle(0, id, "203.0.113.7", reg(A, open, 1, false), out);
+    t.handle(1, id, "203.0.113.7", new Message.ReachabilityRequest(A, 9), out);
+
+    assertThat(checked).containsExactly(id + " [/203.0.113.7:7000]");
+    assertThat(last()).isEqualTo(new Message.Reachability(A, 9, "203.0.113.7:7000", "reached"));
+
+    PeerInfo natted = natted(2, "203.0.113.2");
+    t.handle(2, natted.id(), "198.51.100.50", reg(A, natted, 1, false), out); // seen at another address than it claims
+    t.handle(3, natted.id(), "198.51.100.50", new Message.ReachabilityRequest(A, 1), out);
+    assertThat(((Message.Reachability) last()).detail()).startsWith("no candidate at the address this tracker sees the node at (198.51.100.50)");
+    t.handle(4, node(3).id(), "203.0.113.3", new Message.ReachabilityRequest(A, 1), out);
+    assertThat(((Message.Reachability) last()).detail()).isEqualTo("not registered in that stream here");
+    assertThat(checked).hasSize(1);
+  }
 }

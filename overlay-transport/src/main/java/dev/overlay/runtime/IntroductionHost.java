@@ -61,4 +61,10 @@ public interface IntroductionHost {
 
   /** The IP address the link to {@code peer} comes from, as a literal ("" when not linked). */
   String remoteHost(PeerId peer);
+
+  /** Whether the node was started to traverse NATs (given STUN servers, not on loopback). */
+  boolean natTraversal();
+
+  /** A tracker's answer to "can you reach me?": where it reached the node ("host:port"), or "" and why not. */
+  void reachability(String reached, String detail);
 }

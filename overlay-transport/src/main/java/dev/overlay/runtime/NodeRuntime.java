@@ -77,6 +77,11 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
   /** The datagram channel the loop takes (epoll's on an epoll loop), for STUN. */
   private final Class<? extends io.netty.channel.socket.DatagramChannel> datagramChannel;
   private final Class<? extends io.netty.channel.socket.SocketChannel> socketChannel;
+  // What the node knows of its NAT: set by start() and by trackers' answers, read by snapshots.
+  private volatile boolean natTraversal;
+  private volatile String mapping;
+  private volatile String reached;
+  private volatile String reachDetail;
   private final AtomicLong subscriptionsFailed = new AtomicLong();
   private final Consumer<PublishQueue.Publish> publishOnLoop = this::publish;
   private final Runnable drainPublishes = this::drainPublishes;
@@ -177,6 +182,9 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
     InetSocketAddress bound = links.bind(bind, nat); // waits for the loop to bind, so not on it
     InetSocketAddress mapped = !nat ? null : dev.overlay.nat.ReflexiveDiscovery.tcpMapping(loop, socketChannel,
         new InetSocketAddress(bind.getAddress(), bound.getPort()), stunServers, Duration.ofSeconds(2));
+    natTraversal = nat;
+    if (mapped != null) mapping = mapped.getAddress().getHostAddress() + ":" + mapped.getPort();
+    else if (reflexive != null) mapping = reflexive.getHostAddress() + ":" + bound.getPort();
     if (nat) {
       links.punchVia(peer -> introducer != null && introducer.requestPunch(peer));
       links.relayVia(peer -> introducer != null && introducer.requestRelay(peer));
@@ -347,6 +355,16 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
       return streams.name(id);
     }
 
+    /** How the node is reached from outside, as far as it knows. */
+    public dev.overlay.NodeSnapshot.Nat nat() {
+      dev.overlay.NodeSnapshot.Nat.Status status = !natTraversal ? dev.overlay.NodeSnapshot.Nat.Status.NOT_ASKED
+          : reachDetail == null ? dev.overlay.NodeSnapshot.Nat.Status.UNKNOWN
+          : reached != null ? dev.overlay.NodeSnapshot.Nat.Status.REACHABLE : dev.overlay.NodeSnapshot.Nat.Status.BEHIND_NAT;
+      String detail = !natTraversal ? "no STUN servers given (or listening on loopback)"
+          : reachDetail == null ? (mapping == null ? "no STUN server answered; " : "") + "no tracker has checked yet" : reachDetail;
+      return new dev.overlay.NodeSnapshot.Nat(status, mapping, reached, detail);
+    }
+
     /** A stream's traffic, as the snapshot shows it (all zero for a stream with no traffic yet). */
     public dev.overlay.NodeSnapshot.Counters streamCounters(StreamId id) {
       return streams.counters(id);
@@ -482,6 +500,19 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
   @Override
   public void sendTracker(PeerId to, Message.TrackerMessage message) {
     outbox.sendTracker(to, message);
+  }
+
+  @Override
+  public boolean natTraversal() {
+    return natTraversal;
+  }
+
+  @Override
+  public void reachability(String reachedAt, String detail) {
+    reached = reachedAt == null || reachedAt.isEmpty() ? null : reachedAt;
+    reachDetail = detail;
+    if (reached == null) log.info("a tracker could not reach this node: {}", detail);
+    else log.info("a tracker reached this node at {}", reached);
   }
 
   @Override

@@ -89,6 +89,8 @@ public final class TrackerIntroducer implements IntroductionSource {
   private boolean started;
   private long ignored;
   private long punchNonce;
+  private long reachabilityNonce;
+  private long reachabilityAskedAt = -1;
   private long punchSignals;
   private long relaySignals;
   /** Which tracker arranged the latest punch with each peer (the latest 64). */
@@ -159,6 +161,23 @@ public final class TrackerIntroducer implements IntroductionSource {
       r.askedCounter = r.counter;
     }
     runtime.sendTracker(t.id, new Message.TrackerRegister(stream, runtime.self(), r.counter, wantPeers, runtime.neighborCount(stream)));
+    checkReachability(stream, t, now);
+  }
+
+  /** How often a node behind a NAT asks a tracker to connect back to it: NATs and firewalls change. */
+  static final Duration REACHABILITY_EVERY = Duration.ofMinutes(10);
+
+  /**
+   * When the node traverses NATs: right after its first registration, and every
+   * {@link #REACHABILITY_EVERY}, asks that tracker whether it can reach the node (the tracker
+   * connects back; docs/nat.md). The registration goes first on the same link, so the tracker
+   * knows the candidates to try.
+   */
+  private void checkReachability(StreamId stream, Tracker t, long now) {
+    if (!runtime.natTraversal() || (reachabilityAskedAt >= 0 && now - reachabilityAskedAt < REACHABILITY_EVERY.toNanos())) return;
+    if (runtime.protocolVersion(t.id) < dev.overlay.wire.WireCodec.PUNCH_PROTOCOL_VERSION) return;
+    reachabilityAskedAt = now;
+    runtime.sendTracker(t.id, new Message.ReachabilityRequest(stream, ++reachabilityNonce));
   }
 
   /** The first tracker in the stream's order that is up, or can be tried: dials it if needed. */
@@ -272,6 +291,9 @@ public final class TrackerIntroducer implements IntroductionSource {
       if (go.peer().id().equals(runtime.self().id())) return;
       punchSignals++;
       runtime.punch(go.peer(), Duration.ofMillis(go.delayMillis()));
+    } else if (message instanceof Message.Reachability m) {
+      if (m.nonce() != reachabilityNonce) return; // an answer to a question since asked again
+      runtime.reachability(m.reached(), RemoteText.quote(m.detail(), 200));
     } else if (message instanceof Message.RelayGo go) {
       punchAsks.remove(go.peer().id());
       if (go.peer().id().equals(runtime.self().id())) return;

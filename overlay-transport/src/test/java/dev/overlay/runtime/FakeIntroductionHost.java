@@ -120,4 +120,18 @@ final class FakeIntroductionHost implements IntroductionHost {
   public String remoteHost(PeerId peer) {
     return linked.contains(peer) ? "203.0.113.10" : "";
   }
+
+  /** Whether the node traverses NATs (reachability is then asked of trackers). */
+  boolean nat;
+  final List<String> reachability = new ArrayList<>();
+
+  @Override
+  public boolean natTraversal() {
+    return nat;
+  }
+
+  @Override
+  public void reachability(String reached, String detail) {
+    reachability.add(reached + " " + detail);
+  }
 }

@@ -171,4 +171,32 @@ class TrackerIntroducerTest {
   private static InetSocketAddress address(String hostPort) {
     return HostPort.parse(hostPort, "tracker").address();
   }
+
+  @Test
+  void aNodeTraversingNatsAsksItsTrackerToReachItRightAfterRegisteringAndTakesOnlyTheLatestAnswer() {
+    host.nat = true;
+    trackers.introduce(STREAM, answers::add);
+    host.linked.add(first);
+    linkUp(order.get(0), first);
+
+    assertThat(host.sent.get(0).message()).isInstanceOf(Message.TrackerRegister.class); // the candidates first
+    assertThat(host.sent.get(1).message()).isEqualTo(new Message.ReachabilityRequest(STREAM, 1));
+    assertThat(host.sent).filteredOn(x -> x.message() instanceof Message.ReachabilityRequest).hasSize(1);
+
+    trackers.received(first, new Message.Reachability(STREAM, 0, "203.0.113.9:7000", "an older question's"));
+    trackers.received(second, new Message.Reachability(STREAM, 1, "203.0.113.9:7000", "not this stream's tracker"));
+    trackers.received(first, new Message.Reachability(STREAM, 1, "", "not reached: 203.0.113.1:7000: connection timed out"));
+    assertThat(host.reachability).containsExactly(" \"not reached: 203.0.113.1:7000: connection timed out\"");
+
+    host.every.get(0).run(); // a heartbeat a moment later: not asked again within 10 minutes
+    assertThat(host.sent).filteredOn(x -> x.message() instanceof Message.ReachabilityRequest).hasSize(1);
+  }
+
+  @Test
+  void aNodeNotTraversingNatsNeverAsks() {
+    trackers.introduce(STREAM, answers::add);
+    host.linked.add(first);
+    linkUp(order.get(0), first);
+    assertThat(host.sent).noneMatch(x -> x.message() instanceof Message.ReachabilityRequest);
+  }
 }

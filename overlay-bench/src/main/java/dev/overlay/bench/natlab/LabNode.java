@@ -17,19 +17,21 @@ import java.util.concurrent.atomic.AtomicInteger;
  * server, and prints what the test waits for, one line each:
  * {@code STARTED <candidates>}, {@code NEIGHBOUR <link's remote address>},
  * {@code RECEIVED <n>} (every 100 messages and at {@code expect}), {@code PUBLISHED <n>},
- * {@code DIAL FAILED <address> <reason>} for each failed dial, and
+ * {@code DIAL FAILED <address> <reason>} for each failed dial, {@code NAT <status> ...} whenever
+ * the node's NAT verdict changes, and
  * on the command {@code counters} a {@code COUNTERS k=v ...} line. Commands come on standard
  * input: {@code publish <n> [rate]} (with a rate: timed payloads, and the receiver prints
  * {@code LATENCY p50=.. p99=.. max=.. n=..} in microseconds at {@code expect}), {@code idle <ms>} (then {@code IDLE DONE}), {@code counters}, {@code links}, {@code exit}.
  *
- * <p>Arguments: {@code <listen host> <tracker host:port> <stun host:port> <expect> [keepAliveMillis]}.
+ * <p>Arguments: {@code <listen host[:port]> <tracker host:port> <stun host:port> <expect> [keepAliveMillis]}.
  */
 public final class LabNode {
 
   private LabNode() {}
 
   public static void main(String[] args) throws Exception {
-    String host = args[0];
+    String host = args[0].contains(":") ? args[0].substring(0, args[0].indexOf(':')) : args[0];
+    int port = args[0].contains(":") ? Integer.parseInt(args[0].substring(args[0].indexOf(':') + 1)) : 7000;
     int expect = Integer.parseInt(args[3]);
     TransportConfig.Builder transport = TransportConfig.builder().connectTimeout(Duration.ofSeconds(2));
     if (args.length > 4) {
@@ -39,7 +41,7 @@ public final class LabNode {
     AtomicInteger received = new AtomicInteger();
     long[] latencies = new long[expect]; // microseconds, of timed messages, in arrival order
     AtomicInteger timed = new AtomicInteger();
-    try (OverlayNode node = OverlayNode.builder().listen(host, 7000).trackers(args[1]).stunServers(args[2])
+    try (OverlayNode node = OverlayNode.builder().listen(host, port).trackers(args[1]).stunServers(args[2])
         .transport(transport.build()).listener(new dev.overlay.OverlayListener() {
           @Override
           public void onTransportEvent(dev.overlay.TransportEvent event) {
@@ -47,6 +49,24 @@ public final class LabNode {
           }
         }).build().start()) {
       System.out.println("STARTED " + node.info().candidates());
+      java.util.concurrent.ScheduledExecutorService watch = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "nat-watch");
+        t.setDaemon(true);
+        return t;
+      });
+      String[] lastNat = {""};
+      watch.scheduleWithFixedDelay(() -> { // prints the NAT verdict whenever it changes
+        try {
+          NodeSnapshot.Nat nat = node.snapshot().nat();
+          String line = "NAT " + nat.status() + " mapping=" + nat.mapping() + " reachable_at=" + nat.reachableAt();
+          if (!line.equals(lastNat[0])) {
+            lastNat[0] = line;
+            System.out.println(line + " (" + nat.detail() + ")");
+          }
+        } catch (InterruptedException | RuntimeException e) {
+          // closing
+        }
+      }, 0, 200, java.util.concurrent.TimeUnit.MILLISECONDS);
       node.subscribe("lab", m -> {
         java.nio.ByteBuffer p = m.payload();
         if (p.remaining() == TIMED_BYTES) { // sent by "publish <n> <rate>": its first 8 bytes are when

@@ -138,4 +138,20 @@ class NatHolePunchTest {
     }
     return out;
   }
+
+  @Test
+  void aTrackerReachesANodeOnThePublicSideButNotOneBehindANatAndEachSaysSoInItsSnapshot() throws Exception {
+    lab = NatLab.up(NatLab.Mode.CONE, NatLab.Mode.CONE);
+    NatLab.Running tracker = tracker();
+    NatLab.Running open = lab.start("srv", "public", NatLab.java(LabNode.class, NatLab.SRV + ":7100", NatLab.SRV + ":7000",
+        NatLab.SRV + ":3478", "200"));
+    NatLab.Running h1 = node("h1", NatLab.H1);
+
+    assertThat(open.await(l -> l.startsWith("NAT ") && !l.startsWith("NAT UNKNOWN"), WAIT, "a verdict"))
+        .startsWith("NAT REACHABLE mapping=" + NatLab.SRV + ":7100 reachable_at=" + NatLab.SRV + ":7100");
+    assertThat(h1.await(l -> l.startsWith("NAT ") && !l.startsWith("NAT UNKNOWN"), WAIT, "a verdict"))
+        .startsWith("NAT BEHIND_NAT mapping=" + NatLab.NAT1 + ":7000 reachable_at=null")
+        .contains("not reached: " + NatLab.NAT1 + ":7000");
+    assertThat(tracker.output()).doesNotContain("Exception");
+  }
 }

@@ -1,0 +1,112 @@
+package dev.overlay.tracker;
+
+import dev.overlay.core.PeerId;
+import dev.overlay.identity.PeerVerifier;
+import dev.overlay.identity.TlsContexts;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.ssl.SslHandler;
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.function.BiConsumer;
+
+/**
+ * The tracker's answer to "can you reach me?" (libp2p's AutoNAT idea): it connects to the node's
+ * candidates at the address the node talks to it from, runs TLS until the node has proved its key,
+ * and closes, sending nothing else. A node that is reached there is publicly reachable; one that
+ * is not needs hole punching or a relay. On the tracker's loop; at most {@link #MAX_IN_FLIGHT}
+ * checks at once, 3 s per address.
+ */
+final class TrackerDialBack implements TrackerState.DialBack {
+
+  static final int MAX_IN_FLIGHT = 32;
+  private static final int TIMEOUT_MILLIS = 3_000;
+
+  private final EventLoop loop;
+  private final Class<? extends SocketChannel> socket;
+  private final TlsContexts tls;
+  private int inFlight;
+  long checks;
+  long reached;
+  long refusedBusy;
+
+  TrackerDialBack(EventLoop loop, Class<? extends SocketChannel> socket, TlsContexts tls) {
+    this.loop = loop;
+    this.socket = socket;
+    this.tls = tls;
+  }
+
+  @Override
+  public void check(PeerId node, List<InetSocketAddress> addresses, BiConsumer<String, String> done) {
+    if (inFlight >= MAX_IN_FLIGHT) {
+      refusedBusy++;
+      done.accept("", "the tracker is checking " + MAX_IN_FLIGHT + " nodes already: ask again later");
+      return;
+    }
+    inFlight++;
+    checks++;
+    attempt(node, addresses, 0, "no address", done);
+  }
+
+  private void attempt(PeerId node, List<InetSocketAddress> addresses, int i, String lastError, BiConsumer<String, String> done) {
+    if (i >= addresses.size()) {
+      inFlight--;
+      done.accept("", "not reached: " + lastError);
+      return;
+    }
+    InetSocketAddress a = addresses.get(i);
+    String where = a.getAddress().getHostAddress() + ":" + a.getPort();
+    SslHandler[] ssl = new SslHandler[1];
+    new Bootstrap().group(loop).channel(socket)
+        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, TIMEOUT_MILLIS)
+        .handler(new ChannelInitializer<SocketChannel>() {
+          @Override
+          protected void initChannel(SocketChannel ch) {
+            ssl[0] = tls.client().newHandler(ch.alloc(), a.getAddress().getHostAddress(), a.getPort());
+            ssl[0].setHandshakeTimeoutMillis(TIMEOUT_MILLIS);
+            ch.pipeline().addLast(ssl[0]).addLast(new ChannelInboundHandlerAdapter() {
+              @Override
+              public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                io.netty.util.ReferenceCountUtil.release(msg); // the node's HELLO: not wanted
+              }
+
+              @Override
+              public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+                ctx.close(); // the handshake future reports it
+              }
+            });
+          }
+        })
+        .connect(a).addListener((ChannelFutureListener) f -> {
+          if (!f.isSuccess()) {
+            attempt(node, addresses, i + 1, where + ": " + f.cause().getMessage(), done);
+            return;
+          }
+          Channel ch = f.channel();
+          ssl[0].handshakeFuture().addListener(h -> {
+            String error = null;
+            if (!h.isSuccess()) {
+              error = where + ": TLS failed: " + h.cause().getMessage();
+            } else {
+              PeerId proved = PeerVerifier.peerIdOf(ssl[0].engine().getSession());
+              if (!proved.equals(node)) error = where + ": another key answered there";
+            }
+            ch.close();
+            if (error != null) {
+              attempt(node, addresses, i + 1, error, done);
+              return;
+            }
+            inFlight--;
+            reached++;
+            done.accept(where, "reached at " + where + ", where the node proved its key");
+          });
+        });
+  }
+}

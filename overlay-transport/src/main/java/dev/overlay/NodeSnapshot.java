@@ -24,25 +24,30 @@ public record NodeSnapshot(PeerInfo self, List<Stream> streams, List<Link> links
    * How the node is reached from outside (docs/nat.md): what STUN servers saw, and whether a
    * tracker could connect back to it.
    *
-   * @param status the verdict
-   * @param mapping where the node's NAT maps its listening port ("host:port"), as a STUN server
-   *     saw it; null when none answered or none was asked
-   * @param reachableAt where a tracker connected to the node and saw it prove its key
-   *     ("host:port"), or null
-   * @param detail what the last check said, or why there was none
+   * @param status the verdict of the last check
+   * @param mapping the address ("host:port") the node advertises as its public one: the mapping of
+   *     its listening port as a STUN server saw it over TCP or, when only the UDP question was
+   *     answered, the IP seen with the listening port; null when no server answered or none was asked
+   * @param reachableAt where the last check's tracker connected to the node and saw it prove its
+   *     key ("host:port"), or null
+   * @param checkedAt when the verdict was given (this host's clock), or null before the first
+   * @param detail what the last check said, or why there was none (a tracker's text, quoted)
    */
-  public record Nat(Status status, String mapping, String reachableAt, String detail) {
+  public record Nat(Status status, String mapping, String reachableAt, java.time.Instant checkedAt, String detail) {
 
     /** The verdict. */
     public enum Status {
       /** The node was given no STUN servers, or listens on loopback: it does not look for its NAT. */
-      NOT_ASKED,
+      DISABLED,
       /** No tracker has checked yet (asked after the first registration, then every 10 minutes). */
       UNKNOWN,
-      /** A tracker reached the node: peers can dial it directly. */
+      /** A tracker connected to the node at one of its advertised addresses: peers can dial it directly. */
       REACHABLE,
-      /** No tracker could reach it: peers behind NATs link to it by hole punching or a relay. */
-      BEHIND_NAT
+      /**
+       * A tracker tried the node's addresses and none answered: peers behind NATs link to it by
+       * hole punching or a relay.
+       */
+      NOT_REACHABLE
     }
   }
 

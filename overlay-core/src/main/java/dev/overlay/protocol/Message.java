@@ -345,6 +345,9 @@ public sealed interface Message {
   /** Node to tracker: connect back to my candidates at my address, and say whether that worked. */
   record ReachabilityRequest(StreamId stream, long nonce) implements TrackerMessage {}
 
-  /** Tracker to node: where it reached the node ({@code reached} host:port, or empty), and why not. */
-  record Reachability(StreamId stream, long nonce, String reached, String detail) implements TrackerMessage {}
+  /** Tracker to node: whether it reached the node, where ({@code reached} host:port, or empty), and how or why not. */
+  record Reachability(StreamId stream, long nonce, Outcome outcome, String reached, String detail) implements TrackerMessage {
+    /** Reached; tried and not reached; or not checked at all (then the node asks again later). */
+    public enum Outcome { REACHED, NOT_REACHED, REFUSED }
+  }
 }

@@ -137,6 +137,11 @@ public final class WireCodec {
       f.setReachabilityRequest(dev.overlay.wire.proto.ReachabilityRequest.newBuilder().setStream(stream).setNonce(m.nonce()));
     } else if (message instanceof Message.Reachability m) {
       f.setReachability(dev.overlay.wire.proto.Reachability.newBuilder().setStream(stream).setNonce(m.nonce())
+          .setOutcome(switch (m.outcome()) {
+            case REACHED -> dev.overlay.wire.proto.Reachability.Outcome.REACHED;
+            case NOT_REACHED -> dev.overlay.wire.proto.Reachability.Outcome.NOT_REACHED;
+            case REFUSED -> dev.overlay.wire.proto.Reachability.Outcome.REFUSED;
+          })
           .setReached(m.reached() == null ? "" : m.reached()).setDetail(m.detail() == null ? "" : m.detail()));
     } else {
       throw new IllegalArgumentException("no wire form for " + message.getClass().getName());
@@ -337,7 +342,13 @@ public final class WireCodec {
         var m = f.getReachability();
         if (m.getReached().length() > 300) throw new WireException("reachability.reached is longer than 300 characters");
         if (m.getDetail().length() > 500) throw new WireException("reachability.detail is longer than 500 characters");
-        return new Message.Reachability(new StreamId(m.getStream()), m.getNonce(), m.getReached(), m.getDetail());
+        Message.Reachability.Outcome outcome = switch (m.getOutcome()) {
+          case REACHED -> Message.Reachability.Outcome.REACHED;
+          case NOT_REACHED -> Message.Reachability.Outcome.NOT_REACHED;
+          case REFUSED -> Message.Reachability.Outcome.REFUSED;
+          default -> throw new WireException("reachability.outcome " + m.getOutcomeValue() + " is not one we know");
+        };
+        return new Message.Reachability(new StreamId(m.getStream()), m.getNonce(), outcome, m.getReached(), m.getDetail());
       }
       case BODY_NOT_SET:
         throw new WireException("frame has no body (an unknown message type from a newer peer?)");

@@ -22,7 +22,8 @@ import java.util.function.BiConsumer;
  * candidates at the address the node talks to it from, runs TLS until the node has proved its key,
  * and closes, sending nothing else. A node that is reached there is publicly reachable; one that
  * is not needs hole punching or a relay. On the tracker's loop; at most {@link #MAX_IN_FLIGHT}
- * checks at once, 3 s per address.
+ * checks at once and one per node, up to 6 s per address (3 s to connect, 3 s of TLS); a slot is
+ * free again once the connection has closed.
  */
 final class TrackerDialBack implements TrackerState.DialBack {
 
@@ -33,6 +34,7 @@ final class TrackerDialBack implements TrackerState.DialBack {
   private final Class<? extends SocketChannel> socket;
   private final TlsContexts tls;
   private int inFlight;
+  private final java.util.Set<PeerId> checking = new java.util.HashSet<>();
   long checks;
   long reached;
   long refusedBusy;
@@ -45,12 +47,14 @@ final class TrackerDialBack implements TrackerState.DialBack {
 
   @Override
   public void check(PeerId node, List<InetSocketAddress> addresses, BiConsumer<String, String> done) {
-    if (inFlight >= MAX_IN_FLIGHT) {
+    if (inFlight >= MAX_IN_FLIGHT || checking.contains(node)) {
       refusedBusy++;
-      done.accept("", "the tracker is checking " + MAX_IN_FLIGHT + " nodes already: ask again later");
+      done.accept(null, inFlight >= MAX_IN_FLIGHT ? "the tracker is checking " + MAX_IN_FLIGHT + " nodes already: ask again later"
+          : "a check of this node is under way");
       return;
     }
     inFlight++;
+    checking.add(node);
     checks++;
     attempt(node, addresses, 0, "no address", done);
   }
@@ -58,6 +62,7 @@ final class TrackerDialBack implements TrackerState.DialBack {
   private void attempt(PeerId node, List<InetSocketAddress> addresses, int i, String lastError, BiConsumer<String, String> done) {
     if (i >= addresses.size()) {
       inFlight--;
+      checking.remove(node);
       done.accept("", "not reached: " + lastError);
       return;
     }
@@ -91,21 +96,28 @@ final class TrackerDialBack implements TrackerState.DialBack {
           }
           Channel ch = f.channel();
           ssl[0].handshakeFuture().addListener(h -> {
-            String error = null;
+            String error;
             if (!h.isSuccess()) {
               error = where + ": TLS failed: " + h.cause().getMessage();
             } else {
-              PeerId proved = PeerVerifier.peerIdOf(ssl[0].engine().getSession());
-              if (!proved.equals(node)) error = where + ": another key answered there";
+              try {
+                error = PeerVerifier.peerIdOf(ssl[0].engine().getSession()).equals(node) ? null : where + ": another key answered there";
+              } catch (javax.net.ssl.SSLPeerUnverifiedException | RuntimeException e) {
+                error = where + ": no key proved: " + e.getMessage();
+              }
             }
-            ch.close();
-            if (error != null) {
-              attempt(node, addresses, i + 1, error, done);
-              return;
-            }
-            inFlight--;
-            reached++;
-            done.accept(where, "reached at " + where + ", where the node proved its key");
+            String result = error;
+            // The slot is free once the socket is: a close-notify may take a moment to flush.
+            ch.close().addListener(closed -> {
+              if (result != null) {
+                attempt(node, addresses, i + 1, result, done);
+                return;
+              }
+              inFlight--;
+              checking.remove(node);
+              reached++;
+              done.accept(where, "reached at " + where + ", where the node proved its key");
+            });
           });
         });
   }

@@ -138,7 +138,8 @@ final class TrackerHttp {
     counter(b, "overlay_tracker_relays_refused_total", "Relay requests refused (no relay, no common stream, relay limits, rate).", s.relaysRefused());
     counter(b, "overlay_tracker_reachability_checks_total", "Nodes the tracker connected back to, asked whether they are reachable.", server.dialBack.checks);
     counter(b, "overlay_tracker_reachability_reached_total", "Of those, nodes reached where they proved their key.", server.dialBack.reached);
-    counter(b, "overlay_tracker_reachability_refused_busy_total", "Reachability checks refused: 32 already under way.", server.dialBack.refusedBusy);
+    counter(b, "overlay_tracker_reachability_refused_busy_total", "Reachability checks refused: 32 already under way, or one of that node.", server.dialBack.refusedBusy);
+    counter(b, "overlay_tracker_reachability_refused_total", "Reachability requests not checked (rate, not registered, asked within a minute, no candidate at the node's address).", s.reachabilityRefused());
     RelayServer relay = server.relay();
     if (relay != null) {
       RelayServer.Stats r = relay.stats();

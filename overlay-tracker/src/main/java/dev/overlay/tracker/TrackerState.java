@@ -64,7 +64,7 @@ public final class TrackerState {
   /** The tracker's counters at one moment, for metrics. */
   public record Stats(long registers, long joinsAnswered, long leaves, long stale, long expired, long restarts,
       long refusedRateLimited, long refusedFull, long refusedQuota, long refusedInvalid, long punchesArranged,
-      long punchesRefused, long relaysArranged, long relaysRefused) {}
+      long punchesRefused, long relaysArranged, long relaysRefused, long reachabilityRefused) {}
 
   /** The live counts behind {@link Stats}. */
   private static final class Tally {
@@ -82,6 +82,7 @@ public final class TrackerState {
     long punchesRefused;
     long relaysArranged;
     long relaysRefused;
+    long reachabilityRefused;
   }
 
   private static final class Registration {
@@ -191,6 +192,12 @@ public final class TrackerState {
         return size() > cap; // the least recently heard node's bucket goes first
       }
     };
+    this.lastChecked = new LinkedHashMap<>(16, 0.75f, true) {
+      @Override
+      protected boolean removeEldestEntry(Map.Entry<PeerId, Long> eldest) {
+        return size() > cap;
+      }
+    };
   }
 
   /** A message from node {@code from} (the link's authenticated id), from an unknown address. */
@@ -210,7 +217,7 @@ public final class TrackerState {
     } else if (message instanceof Message.RelayRequest m) {
       relay(now, from, m, out);
     } else if (message instanceof Message.ReachabilityRequest m) {
-      reachability(now, from, m, out);
+      reachability(now, from, sourceHost, m, out);
     } else if (message instanceof Message.TrackerLeave m) {
       leave(from, m);
     } else {
@@ -328,8 +335,8 @@ public final class TrackerState {
   public interface DialBack {
     /**
      * Connects to {@code addresses} in turn and proves {@code node}'s key there; {@code done}
-     * gets the address reached ("host:port", or "" for none) and a detail, later, on the
-     * tracker's loop.
+     * gets the address reached ("host:port"; "" for none; null when it did not check, being
+     * busy) and a detail, later, on the tracker's loop.
      */
     void check(PeerId node, List<java.net.InetSocketAddress> addresses, java.util.function.BiConsumer<String, String> done);
   }
@@ -340,36 +347,47 @@ public final class TrackerState {
     this.dialBack = dialBack;
   }
 
+  /** How often one node may have the tracker connect back to it. */
+  static final long REACHABILITY_MIN_INTERVAL_NANOS = 60_000_000_000L;
+  /** When each node was last checked: an LRU as large as the rate table. */
+  private final LinkedHashMap<PeerId, Long> lastChecked;
+
   /**
    * A node asks whether it can be reached: the tracker connects back to its candidates at the
    * address its link comes from, and only there (at most 2), so no node can aim the tracker at
-   * another host. Rate-limited with the node's other requests.
+   * another host; once a minute per node at most, and within its request rate. A refusal says
+   * so (REFUSED), and is not a verdict.
    */
-  private void reachability(long now, PeerId from, Message.ReachabilityRequest m, Replies out) {
+  private void reachability(long now, PeerId from, String sourceHost, Message.ReachabilityRequest m, Replies out) {
     long wait = takeToken(now, from);
     DialBack d = dialBack;
     Members members = streams.get(m.stream());
     Registration r = members == null ? null : members.byId.get(from);
+    Long last = lastChecked.get(from);
     String refused = wait > 0 ? "more than " + config.requestsPerSecond() + " requests a second"
         : d == null ? "this tracker does not check reachability"
-        : r == null ? "not registered in that stream here" : null;
+        : r == null ? "not registered in that stream here"
+        : last != null && now - last < REACHABILITY_MIN_INTERVAL_NANOS ? "checked less than a minute ago"
+        : null;
+    List<java.net.InetSocketAddress> at = new ArrayList<>();
+    if (refused == null) {
+      for (dev.overlay.core.Candidate c : r.info.candidates()) {
+        if (sameHost(c.host(), sourceHost) && at.size() < 2) {
+          at.add(new java.net.InetSocketAddress(sourceHost, c.port())); // the literal the link comes from: no lookup
+        }
+      }
+      if (at.isEmpty()) refused = "no candidate at the address this tracker sees the node at (" + sourceHost + ")";
+    }
     if (refused != null) {
       if (wait > 0) stats.refusedRateLimited++;
-      out.send(from, new Message.Reachability(m.stream(), m.nonce(), "", refused));
+      stats.reachabilityRefused++;
+      out.send(from, new Message.Reachability(m.stream(), m.nonce(), Message.Reachability.Outcome.REFUSED, "", refused));
       return;
     }
-    List<java.net.InetSocketAddress> at = new ArrayList<>();
-    for (dev.overlay.core.Candidate c : r.info.candidates()) {
-      if (sameHost(c.host(), r.source) && at.size() < 2) {
-        at.add(new java.net.InetSocketAddress(r.source, c.port())); // the literal the link came from: no lookup
-      }
-    }
-    if (at.isEmpty()) {
-      out.send(from, new Message.Reachability(m.stream(), m.nonce(), "",
-          "no candidate at the address this tracker sees the node at (" + r.source + "): it is behind a NAT"));
-      return;
-    }
-    d.check(from, at, (reached, detail) -> out.send(from, new Message.Reachability(m.stream(), m.nonce(), reached, detail)));
+    lastChecked.put(from, now);
+    d.check(from, at, (reached, detail) -> out.send(from, new Message.Reachability(m.stream(), m.nonce(),
+        reached == null ? Message.Reachability.Outcome.REFUSED : reached.isEmpty() ? Message.Reachability.Outcome.NOT_REACHED
+            : Message.Reachability.Outcome.REACHED, reached == null ? "" : reached, detail.length() > 400 ? detail.substring(0, 400) : detail)));
   }
 
   /** Relays links when set (the tracker's --relay-port); set before the tracker takes requests. */
@@ -628,7 +646,8 @@ public final class TrackerState {
   public Stats stats() {
     Tally t = stats;
     return new Stats(t.registers, t.joinsAnswered, t.leaves, t.stale, t.expired, t.restarts, t.refusedRateLimited,
-        t.refusedFull, t.refusedQuota, t.refusedInvalid, t.punchesArranged, t.punchesRefused, t.relaysArranged, t.relaysRefused);
+        t.refusedFull, t.refusedQuota, t.refusedInvalid, t.punchesArranged, t.punchesRefused, t.relaysArranged, t.relaysRefused,
+        t.reachabilityRefused);
   }
 
   public TrackerConfig config() {

@@ -306,14 +306,18 @@ class TrackerStateTest {
     t.handle(1, id, "203.0.113.7", new Message.ReachabilityRequest(A, 9), out);
 
     assertThat(checked).containsExactly(id + " [/203.0.113.7:7000]");
-    assertThat(last()).isEqualTo(new Message.Reachability(A, 9, "203.0.113.7:7000", "reached"));
+    assertThat(last()).isEqualTo(new Message.Reachability(A, 9, Message.Reachability.Outcome.REACHED, "203.0.113.7:7000", "reached"));
+    t.handle(30_000_000_000L, id, "203.0.113.7", new Message.ReachabilityRequest(A, 10), out);
+    assertThat(last()).isEqualTo(new Message.Reachability(A, 10, Message.Reachability.Outcome.REFUSED, "", "checked less than a minute ago"));
 
     PeerInfo natted = natted(2, "203.0.113.2");
     t.handle(2, natted.id(), "198.51.100.50", reg(A, natted, 1, false), out); // seen at another address than it claims
     t.handle(3, natted.id(), "198.51.100.50", new Message.ReachabilityRequest(A, 1), out);
     assertThat(((Message.Reachability) last()).detail()).startsWith("no candidate at the address this tracker sees the node at (198.51.100.50)");
+    assertThat(((Message.Reachability) last()).outcome()).as("not a verdict").isEqualTo(Message.Reachability.Outcome.REFUSED);
     t.handle(4, node(3).id(), "203.0.113.3", new Message.ReachabilityRequest(A, 1), out);
     assertThat(((Message.Reachability) last()).detail()).isEqualTo("not registered in that stream here");
     assertThat(checked).hasSize(1);
+    assertThat(t.stats().reachabilityRefused()).isEqualTo(3);
   }
 }

@@ -65,6 +65,9 @@ public interface IntroductionHost {
   /** Whether the node was started to traverse NATs (given STUN servers, not on loopback). */
   boolean natTraversal();
 
-  /** A tracker's answer to "can you reach me?": where it reached the node ("host:port"), or "" and why not. */
-  void reachability(String reached, String detail);
+  /**
+   * A tracker's answer to "can you reach me?": the outcome, where it reached the node
+   * ("host:port", REACHED only, else null), and a detail (quoted, printable).
+   */
+  void reachability(Message.Reachability.Outcome outcome, String reached, String detail);
 }

@@ -82,6 +82,8 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
   private volatile String mapping;
   private volatile String reached;
   private volatile String reachDetail;
+  private volatile Message.Reachability.Outcome verdict; // REACHED or NOT_REACHED; null before any
+  private volatile java.time.Instant checkedAt;
   private final AtomicLong subscriptionsFailed = new AtomicLong();
   private final Consumer<PublishQueue.Publish> publishOnLoop = this::publish;
   private final Runnable drainPublishes = this::drainPublishes;
@@ -357,12 +359,13 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
 
     /** How the node is reached from outside, as far as it knows. */
     public dev.overlay.NodeSnapshot.Nat nat() {
-      dev.overlay.NodeSnapshot.Nat.Status status = !natTraversal ? dev.overlay.NodeSnapshot.Nat.Status.NOT_ASKED
-          : reachDetail == null ? dev.overlay.NodeSnapshot.Nat.Status.UNKNOWN
-          : reached != null ? dev.overlay.NodeSnapshot.Nat.Status.REACHABLE : dev.overlay.NodeSnapshot.Nat.Status.BEHIND_NAT;
+      dev.overlay.NodeSnapshot.Nat.Status status = !natTraversal ? dev.overlay.NodeSnapshot.Nat.Status.DISABLED
+          : verdict == null ? dev.overlay.NodeSnapshot.Nat.Status.UNKNOWN
+          : verdict == Message.Reachability.Outcome.REACHED ? dev.overlay.NodeSnapshot.Nat.Status.REACHABLE
+          : dev.overlay.NodeSnapshot.Nat.Status.NOT_REACHABLE;
       String detail = !natTraversal ? "no STUN servers given (or listening on loopback)"
           : reachDetail == null ? (mapping == null ? "no STUN server answered; " : "") + "no tracker has checked yet" : reachDetail;
-      return new dev.overlay.NodeSnapshot.Nat(status, mapping, reached, detail);
+      return new dev.overlay.NodeSnapshot.Nat(status, mapping, reached, checkedAt, detail);
     }
 
     /** A stream's traffic, as the snapshot shows it (all zero for a stream with no traffic yet). */
@@ -508,9 +511,15 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
   }
 
   @Override
-  public void reachability(String reachedAt, String detail) {
-    reached = reachedAt == null || reachedAt.isEmpty() ? null : reachedAt;
+  public void reachability(Message.Reachability.Outcome outcome, String reachedAt, String detail) {
+    if (outcome == Message.Reachability.Outcome.REFUSED) {
+      reachDetail = (verdict == null ? "" : "still the last verdict; ") + "the tracker did not check: " + detail;
+      return; // not a verdict: the last one stands
+    }
+    verdict = outcome;
+    reached = reachedAt;
     reachDetail = detail;
+    checkedAt = java.time.Instant.now();
     if (reached == null) log.info("a tracker could not reach this node: {}", detail);
     else log.info("a tracker reached this node at {}", reached);
   }

@@ -91,6 +91,9 @@ public final class TrackerIntroducer implements IntroductionSource {
   private long punchNonce;
   private long reachabilityNonce;
   private long reachabilityAskedAt = -1;
+  private PeerId reachabilityAskedOf; // the tracker whose answer is awaited, or null
+  private StreamId reachabilityStream;
+  private final java.util.SplittableRandom nonces = new java.util.SplittableRandom(new java.security.SecureRandom().nextLong());
   private long punchSignals;
   private long relaySignals;
   /** Which tracker arranged the latest punch with each peer (the latest 64). */
@@ -177,7 +180,49 @@ public final class TrackerIntroducer implements IntroductionSource {
     if (!runtime.natTraversal() || (reachabilityAskedAt >= 0 && now - reachabilityAskedAt < REACHABILITY_EVERY.toNanos())) return;
     if (runtime.protocolVersion(t.id) < dev.overlay.wire.WireCodec.PUNCH_PROTOCOL_VERSION) return;
     reachabilityAskedAt = now;
-    runtime.sendTracker(t.id, new Message.ReachabilityRequest(stream, ++reachabilityNonce));
+    reachabilityNonce = nonces.nextLong(); // not guessable: only the tracker asked can answer
+    reachabilityAskedOf = t.id;
+    reachabilityStream = stream;
+    runtime.sendTracker(t.id, new Message.ReachabilityRequest(stream, reachabilityNonce));
+  }
+
+  /** A tracker's answer to our reachability question: taken once, from the tracker and stream asked, for the nonce sent. */
+  private void reachability(PeerId from, Message.Reachability m) {
+    if (reachabilityAskedOf == null || !reachabilityAskedOf.equals(from) || !m.stream().equals(reachabilityStream)
+        || m.nonce() != reachabilityNonce) {
+      ignored++;
+      return;
+    }
+    if (m.outcome() == Message.Reachability.Outcome.REACHED && !ours(m.reached())) {
+      ignored++;
+      log.warn("tracker {} says it reached this node at {}, which is none of its ports: ignored", from, RemoteText.quote(m.reached(), 60));
+      return;
+    }
+    reachabilityAskedOf = null; // answered: a second answer is not taken
+    String detail = RemoteText.quote(m.detail(), 200);
+    if (m.outcome() == Message.Reachability.Outcome.REFUSED) {
+      // Not a verdict: ask again in a minute rather than in ten.
+      reachabilityAskedAt = runtime.nanoTime() - REACHABILITY_EVERY.toNanos() + REACHABILITY_RETRY.toNanos();
+    }
+    runtime.reachability(m.outcome(), m.outcome() == Message.Reachability.Outcome.REACHED ? m.reached() : null, detail);
+  }
+
+  /** How soon a node asks again when a tracker did not check (busy, rate...). */
+  static final Duration REACHABILITY_RETRY = Duration.ofMinutes(1);
+
+  /** Whether {@code hostPort} is an IP literal with the port of one of this node's candidates. */
+  private boolean ours(String hostPort) {
+    int colon = hostPort.lastIndexOf(':');
+    if (colon <= 0) return false;
+    String host = hostPort.substring(0, colon);
+    int port;
+    try {
+      port = Integer.parseInt(hostPort.substring(colon + 1));
+    } catch (NumberFormatException e) {
+      return false;
+    }
+    boolean literal = host.chars().allMatch(c -> Character.digit(c, 16) >= 0 || c == '.' || c == ':');
+    return literal && runtime.self().candidates().stream().anyMatch(c -> c.port() == port);
   }
 
   /** The first tracker in the stream's order that is up, or can be tried: dials it if needed. */
@@ -292,8 +337,7 @@ public final class TrackerIntroducer implements IntroductionSource {
       punchSignals++;
       runtime.punch(go.peer(), Duration.ofMillis(go.delayMillis()));
     } else if (message instanceof Message.Reachability m) {
-      if (m.nonce() != reachabilityNonce) return; // an answer to a question since asked again
-      runtime.reachability(m.reached(), RemoteText.quote(m.detail(), 200));
+      reachability(from, m);
     } else if (message instanceof Message.RelayGo go) {
       punchAsks.remove(go.peer().id());
       if (go.peer().id().equals(runtime.self().id())) return;

@@ -131,7 +131,7 @@ final class FakeIntroductionHost implements IntroductionHost {
   }
 
   @Override
-  public void reachability(String reached, String detail) {
-    reachability.add(reached + " " + detail);
+  public void reachability(Message.Reachability.Outcome outcome, String reached, String detail) {
+    reachability.add(outcome + " " + reached + " " + detail);
   }
 }

@@ -180,13 +180,21 @@ class TrackerIntroducerTest {
     linkUp(order.get(0), first);
 
     assertThat(host.sent.get(0).message()).isInstanceOf(Message.TrackerRegister.class); // the candidates first
-    assertThat(host.sent.get(1).message()).isEqualTo(new Message.ReachabilityRequest(STREAM, 1));
+    Message.ReachabilityRequest asked = (Message.ReachabilityRequest) host.sent.get(1).message();
+    assertThat(asked.stream()).isEqualTo(STREAM);
     assertThat(host.sent).filteredOn(x -> x.message() instanceof Message.ReachabilityRequest).hasSize(1);
+    long nonce = asked.nonce();
+    var reached = Message.Reachability.Outcome.REACHED;
+    var notReached = Message.Reachability.Outcome.NOT_REACHED;
 
-    trackers.received(first, new Message.Reachability(STREAM, 0, "203.0.113.9:7000", "an older question's"));
-    trackers.received(second, new Message.Reachability(STREAM, 1, "203.0.113.9:7000", "not this stream's tracker"));
-    trackers.received(first, new Message.Reachability(STREAM, 1, "", "not reached: 203.0.113.1:7000: connection timed out"));
-    assertThat(host.reachability).containsExactly(" \"not reached: 203.0.113.1:7000: connection timed out\"");
+    trackers.received(first, new Message.Reachability(STREAM, nonce + 1, reached, "203.0.113.9:8000", "a guessed nonce"));
+    trackers.received(second, new Message.Reachability(STREAM, nonce, reached, "203.0.113.9:8000", "not the tracker asked"));
+    trackers.received(first, new Message.Reachability(STREAM, nonce, reached, "203.0.113.9:9", "none of this node's ports"));
+    assertThat(host.reachability).isEmpty();
+    trackers.received(first, new Message.Reachability(STREAM, nonce, notReached, "", "not reached: 203.0.113.1:8000: timed out"));
+    trackers.received(first, new Message.Reachability(STREAM, nonce, reached, "203.0.113.9:8000", "the same nonce again"));
+    assertThat(host.reachability).as("one answer, once").containsExactly("NOT_REACHED null \"not reached: 203.0.113.1:8000: timed out\"");
+    assertThat(trackers.counters()).containsEntry("tracker_messages_ignored", 4L);
 
     host.every.get(0).run(); // a heartbeat a moment later: not asked again within 10 minutes
     assertThat(host.sent).filteredOn(x -> x.message() instanceof Message.ReachabilityRequest).hasSize(1);

@@ -150,7 +150,7 @@ class NatHolePunchTest {
     assertThat(open.await(l -> l.startsWith("NAT ") && !l.startsWith("NAT UNKNOWN"), WAIT, "a verdict"))
         .startsWith("NAT REACHABLE mapping=" + NatLab.SRV + ":7100 reachable_at=" + NatLab.SRV + ":7100");
     assertThat(h1.await(l -> l.startsWith("NAT ") && !l.startsWith("NAT UNKNOWN"), WAIT, "a verdict"))
-        .startsWith("NAT BEHIND_NAT mapping=" + NatLab.NAT1 + ":7000 reachable_at=null")
+        .startsWith("NAT NOT_REACHABLE mapping=" + NatLab.NAT1 + ":7000 reachable_at=null")
         .contains("not reached: " + NatLab.NAT1 + ":7000");
     assertThat(tracker.output()).doesNotContain("Exception");
   }

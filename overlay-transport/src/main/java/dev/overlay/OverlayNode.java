@@ -66,6 +66,7 @@ public final class OverlayNode implements AutoCloseable {
   private final InetSocketAddress listenAt;
   private final String advertiseHost;
   private final List<InetSocketAddress> stunServers;
+  private final Duration stunRefresh;
   private final int subscriptionQueueCapacity;
   private final int maxStreams;
   private final NodeIdentity identity;
@@ -128,6 +129,7 @@ public final class OverlayNode implements AutoCloseable {
     List<PeerInfo> seedPeers = List.copyOf(b.seedPeers);
     List<String> trackers = List.copyOf(b.trackers);
     this.stunServers = List.copyOf(b.stunServers);
+    this.stunRefresh = b.stunRefresh;
     Duration heartbeat = b.trackerHeartbeat;
     Duration maxRetryAfter = b.trackerMaxRetryAfter;
     Function<IntroducerContext, Introducer> custom = b.introducer;
@@ -166,7 +168,7 @@ public final class OverlayNode implements AutoCloseable {
     // One start only, even from two threads at once: a second bind would fail and close the first.
     if (!starting.compareAndSet(false, true)) throw new IllegalStateException("the node is started already");
     try {
-      self = runtime.start(new InetSocketAddress(listenAt.getHostString(), listenAt.getPort()), advertiseHost, stunServers);
+      self = runtime.start(new InetSocketAddress(listenAt.getHostString(), listenAt.getPort()), advertiseHost, stunServers, stunRefresh);
       var at = self.candidates().get(0);
       log.debug("node {} started on {}:{} ({})", identity.peerId(), at.host(), at.port(), stack);
       if (fellBack && FALLBACK_TOLD.compareAndSet(false, true)) {
@@ -481,6 +483,7 @@ public final class OverlayNode implements AutoCloseable {
     private final List<PeerInfo> seedPeers = new ArrayList<>();
     private final List<String> trackers = new ArrayList<>();
     private final List<InetSocketAddress> stunServers = new ArrayList<>();
+    private Duration stunRefresh = Duration.ofMinutes(5);
     private Duration trackerHeartbeat = Duration.ofSeconds(30);
     private NodeConfig config = NodeConfig.defaults();
     private TransportConfig transport = TransportConfig.defaults();
@@ -563,13 +566,17 @@ public final class OverlayNode implements AutoCloseable {
     }
 
     /**
-     * STUN servers ({@code host:port}; every tracker runs one, on port 3478 by default) that
-     * {@link OverlayNode#start} asks, in order until one gives a usable answer, where the node's traffic comes
-     * from. A reflexive IP other than the advertised host is advertised too, with the listen
-     * port: right for a host with a public IP, or behind a NAT that forwards that port. Each
-     * server unreachable costs {@code start()} up to 2.75 s, plus the lookup of its name. An
-     * answer naming a loopback, link-local, multicast or wildcard address is not advertised. Not
-     * asked when the node listens on loopback. Default: none (no STUN traffic).
+     * STUN servers ({@code host:port}; every tracker runs one, on port 3478 by default): giving
+     * them turns NAT traversal on (docs/nat.md). {@link OverlayNode#start} asks them, in order
+     * until one gives a usable answer, where the node's traffic comes from (over UDP, up to
+     * 2.75 s per server unreachable, plus the lookup of its name), binds the listening port so
+     * that hole punches can leave from it, and asks over TCP from that port (up to 2 s per
+     * server): the NAT's mapping of it is advertised as a {@code REFLEXIVE} candidate when it
+     * differs from the local address, and asked again every {@link #stunRefresh}. Dials that fail
+     * then ask the trackers for a hole punch and, failing that, a relay; and the node asks its
+     * tracker whether it can reach it ({@link NodeSnapshot#nat()}). An answer naming a loopback,
+     * link-local, multicast or wildcard address is not advertised. Not asked when the node
+     * listens on loopback. Default: none (no STUN traffic, no NAT traversal).
      *
      * @param hostPorts the servers; added to any given before
      * @return this builder
@@ -581,6 +588,22 @@ public final class OverlayNode implements AutoCloseable {
         if (p.pinned() != null) throw new IllegalArgumentException("a STUN server has no key to pin: " + hp);
         stunServers.add(p.address());
       }
+      return this;
+    }
+
+    /**
+     * How often a node traversing NATs (given {@link #stunServers}) asks the first of them again,
+     * over TCP from its listening port, where its NAT maps that port; a new mapping is advertised
+     * from then on (to trackers at their next heartbeat, to peers in what the node sends next).
+     * Default 5 minutes: one small TCP exchange, while home routers change their public address
+     * rarely (on a reboot or a lease renewal).
+     *
+     * @param v at least one second
+     * @return this builder
+     */
+    public Builder stunRefresh(Duration v) {
+      if (v.compareTo(Duration.ofSeconds(1)) < 0) throw new IllegalArgumentException("stunRefresh must be at least 1 s");
+      stunRefresh = v;
       return this;
     }
 

@@ -48,7 +48,7 @@ public final class HyParView {
 
   private final StreamId stream;
   private final HyParViewConfig config;
-  private final PeerInfo self;
+  private PeerInfo self;
   private final RandomGenerator rng;
   private final Links links;
   private final Outbox out;
@@ -104,6 +104,18 @@ public final class HyParView {
     this.introductionBackoff = config.introductionBackoffMinNanos();
     this.joinLimiter = new JoinLimiter(config.joinIntervalNanos(), config.joinBudgetPerSecond(), config.forcedEvictionsPerMinute());
   }
+  /**
+   * Our own addresses changed (a NAT gave the node another public address): what we send from
+   * now on carries them. Same id and incarnation: peers that know the old ones learn the new
+   * ones from our next JOIN, NEIGHBOR or SHUFFLE.
+   */
+  public void updateSelf(PeerInfo updated) {
+    if (!updated.id().equals(self.id()) || updated.incarnation() != self.incarnation()) {
+      throw new IllegalArgumentException("only the addresses of this node may change, not its id or incarnation");
+    }
+    self = updated;
+  }
+
 
   /** Starts the periodic timers (each at a random phase) and asks for introductions. */
   public void start(long now) {

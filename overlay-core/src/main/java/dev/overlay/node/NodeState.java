@@ -36,7 +36,7 @@ import java.util.random.RandomGenerator;
 public final class NodeState {
 
   private final NodeConfig config;
-  private final PeerInfo self;
+  private PeerInfo self;
   private final RandomGenerator rng;
   private final Outbox out;
   private final LinkTable links;
@@ -133,6 +133,18 @@ public final class NodeState {
 
   public PeerInfo self() {
     return self;
+  }
+
+  /**
+   * This node's addresses changed (its NAT mapped the listening port elsewhere): every stream
+   * sends the new ones from now on. Only the candidates may change: the id and incarnation stay.
+   */
+  public void updateSelf(PeerInfo updated) {
+    if (!updated.id().equals(self.id()) || updated.incarnation() != self.incarnation()) {
+      throw new IllegalArgumentException("only the addresses of this node may change, not its id or incarnation");
+    }
+    self = updated;
+    for (StreamState s : streams()) s.updateSelf(updated);
   }
 
   public NodeConfig config() {

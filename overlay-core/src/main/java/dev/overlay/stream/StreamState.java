@@ -40,7 +40,7 @@ import java.util.random.RandomGenerator;
 public final class StreamState implements HyParView.Listener {
 
   private final StreamId stream;
-  private final PeerInfo self;
+  private PeerInfo self;
   private final Outbox out;
   private final HyParView membership;
   private final Plumtree broadcast;
@@ -91,6 +91,12 @@ public final class StreamState implements HyParView.Listener {
     }
     this.membership = new HyParView(stream, membershipConfig, self, rng, links, out, this);
   }
+  /** Our own addresses changed: see {@link HyParView#updateSelf}. */
+  public void updateSelf(PeerInfo updated) {
+    membership.updateSelf(updated);
+    self = updated;
+  }
+
 
   public void start(long now) {
     membership.start(now);

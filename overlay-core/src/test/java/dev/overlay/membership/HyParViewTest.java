@@ -263,4 +263,19 @@ class HyParViewTest {
         .map(c -> type.cast(((Output.Send) c).message()))
         .toList();
   }
+
+  @Test
+  void afterTheNodesAddressesChangeItsJoinsAndShufflesCarryTheNewOnes() {
+    node.on(new Event.JoinStream(STREAM));
+    PeerInfo moved = new PeerInfo(node.self.id(), node.self.incarnation(),
+        List.of(new dev.overlay.core.Candidate(dev.overlay.core.Candidate.Kind.REFLEXIVE, "203.0.113.9", 7000)));
+
+    node.state.updateSelf(moved);
+    List<Output> c = node.on(new Event.Introductions(STREAM, List.of(info(2))));
+
+    assertThat(c.get(1)).isEqualTo(new Output.Send(id(2), new Message.Join(STREAM, moved)));
+    assertThat(node.state.self()).isEqualTo(moved);
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> node.state.updateSelf(info(1, 2)))
+        .as("a new incarnation is a restart, not a move").isInstanceOf(IllegalArgumentException.class);
+  }
 }

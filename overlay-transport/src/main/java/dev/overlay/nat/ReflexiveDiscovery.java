@@ -105,6 +105,10 @@ public final class ReflexiveDiscovery {
    * unauthenticated UDP, and an address others would dial must not point at this host's own
    * loopback, a link-local service (169.254.169.254), a multicast group or nowhere.
    */
+  public static String unusableAddress(InetAddress a) {
+    return unusable(a);
+  }
+
   static String unusable(InetAddress a) {
     if (a.isAnyLocalAddress()) return "a wildcard address";
     if (a.isLoopbackAddress()) return "a loopback address";

@@ -84,6 +84,9 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
   private volatile String reachDetail;
   private volatile Message.Reachability.Outcome verdict; // REACHED or NOT_REACHED; null before any
   private volatile java.time.Instant checkedAt;
+  private InetSocketAddress listening; // where punches and STUN refreshes leave from
+  private InetSocketAddress refreshServer; // the first STUN server, resolved at start
+  private long mappingChanges;
   private final AtomicLong subscriptionsFailed = new AtomicLong();
   private final Consumer<PublishQueue.Publish> publishOnLoop = this::publish;
   private final Runnable drainPublishes = this::drainPublishes;
@@ -91,7 +94,7 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
   // Loop-confined state.
   private NodeState core;
   private IntroductionSource introducer;
-  private PeerInfo self;
+  private volatile PeerInfo self; // its candidates change when the NAT's mapping does (refreshMapping)
   private volatile boolean closing;
 
   // Counted off the loop too.
@@ -175,6 +178,12 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
    * public IP, or behind a NAT that preserves ports).
    */
   public PeerInfo start(InetSocketAddress bind, String advertiseHost, List<InetSocketAddress> stunServers) throws Exception {
+    return start(bind, advertiseHost, stunServers, Duration.ofMinutes(5));
+  }
+
+  /** As above, asking the first STUN server again every {@code stunRefresh} where the NAT maps the listening port. */
+  public PeerInfo start(InetSocketAddress bind, String advertiseHost, List<InetSocketAddress> stunServers, Duration stunRefresh)
+      throws Exception {
     if (loop.inEventLoop()) throw new IllegalStateException("start the node from outside its event loop");
     boolean nat = !stunServers.isEmpty() && !(bind.getAddress() != null && bind.getAddress().isLoopbackAddress());
     // Asked before the bind, off the loop. Once bound, inbound connections are refused until the
@@ -185,6 +194,13 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
     InetSocketAddress mapped = !nat ? null : dev.overlay.nat.ReflexiveDiscovery.tcpMapping(loop, socketChannel,
         new InetSocketAddress(bind.getAddress(), bound.getPort()), stunServers, Duration.ofSeconds(2));
     natTraversal = nat;
+    if (nat) {
+      listening = new InetSocketAddress(bind.getAddress(), bound.getPort());
+      for (InetSocketAddress s : stunServers) { // resolved here, off the loop: the refresh runs on it
+        InetSocketAddress r = s.isUnresolved() ? new InetSocketAddress(s.getHostString(), s.getPort()) : s;
+        if (!r.isUnresolved() && refreshServer == null) refreshServer = r;
+      }
+    }
     if (mapped != null) mapping = mapped.getAddress().getHostAddress() + ":" + mapped.getPort();
     else if (reflexive != null) mapping = reflexive.getHostAddress() + ":" + bound.getPort();
     if (nat) {
@@ -208,6 +224,7 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
       introducer = introducerFactory.apply(this);
       core.start(now);
       turns.every(Duration.ofNanos(links.slowPeerCheckNanos()), links::checkSlowPeers);
+      if (refreshServer != null) turns.every(stunRefresh, this::refreshMapping);
       turns.end();
       return self;
     });
@@ -380,6 +397,7 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
     public Map<String, Long> nodeCounters() {
       Map<String, Long> out = links.counters().byName();
       counters().addTo(out);
+      out.put("nat_mapping_changes", mappingChanges);
       return out;
     }
 
@@ -503,6 +521,37 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
   @Override
   public void sendTracker(PeerId to, Message.TrackerMessage message) {
     outbox.sendTracker(to, message);
+  }
+
+  /**
+   * Asks the STUN server again, over TCP from the listening port, where the NAT maps that port;
+   * on the loop, without blocking. A new mapping becomes the node's {@code REFLEXIVE} candidate:
+   * in its HELLO, in what its streams send next, and at its trackers' next heartbeat.
+   */
+  private void refreshMapping() {
+    if (turns.stopped()) return;
+    dev.overlay.nat.StunClient.bindingTcp(loop, socketChannel, listening, refreshServer, Duration.ofSeconds(2))
+        .whenComplete((r, e) -> loop.execute(() -> {
+          if (e != null || turns.stopped() || core == null) {
+            if (e != null) log.debug("STUN refresh from {} got no answer: {}", listening, e.toString());
+            return;
+          }
+          InetSocketAddress seen = r.reflexive();
+          String now = seen.getAddress().getHostAddress() + ":" + seen.getPort();
+          if (now.equals(mapping) || dev.overlay.nat.ReflexiveDiscovery.unusableAddress(seen.getAddress()) != null) return;
+          List<Candidate> candidates = new ArrayList<>();
+          for (Candidate c : self.candidates()) if (c.kind() != Candidate.Kind.REFLEXIVE) candidates.add(c);
+          Candidate local = candidates.isEmpty() ? null : candidates.get(0);
+          if (local == null || !(sameAddress(seen.getAddress(), local.host()) && seen.getPort() == local.port())) {
+            candidates.add(new Candidate(Candidate.Kind.REFLEXIVE, seen.getAddress().getHostAddress(), seen.getPort()));
+          }
+          log.info("the NAT maps this node's listening port to {} now (it was {}): advertised from now on", now, mapping);
+          mapping = now;
+          mappingChanges++;
+          self = new PeerInfo(self.id(), self.incarnation(), List.copyOf(candidates));
+          links.self(self);
+          core.updateSelf(self);
+        }));
   }
 
   @Override

@@ -23,7 +23,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * input: {@code publish <n> [rate]} (with a rate: timed payloads, and the receiver prints
  * {@code LATENCY p50=.. p99=.. max=.. n=..} in microseconds at {@code expect}), {@code idle <ms>} (then {@code IDLE DONE}), {@code counters}, {@code links}, {@code exit}.
  *
- * <p>Arguments: {@code <listen host[:port]> <tracker host:port> <stun host:port> <expect> [keepAliveMillis]}.
+ * <p>Arguments: {@code <listen host[:port]> <tracker host:port> <stun host:port> <expect> [keepAliveMillis|-]
+ * [stunRefreshMillis]}.
  */
 public final class LabNode {
 
@@ -34,7 +35,7 @@ public final class LabNode {
     int port = args[0].contains(":") ? Integer.parseInt(args[0].substring(args[0].indexOf(':') + 1)) : 7000;
     int expect = Integer.parseInt(args[3]);
     TransportConfig.Builder transport = TransportConfig.builder().connectTimeout(Duration.ofSeconds(2));
-    if (args.length > 4) {
+    if (args.length > 4 && !args[4].equals("-")) {
       long keepAlive = Long.parseLong(args[4]);
       transport.keepAliveInterval(Duration.ofMillis(keepAlive)).idleTimeout(Duration.ofMillis(Math.max(keepAlive * 3, 15_000)));
     }
@@ -42,6 +43,7 @@ public final class LabNode {
     long[] latencies = new long[expect]; // microseconds, of timed messages, in arrival order
     AtomicInteger timed = new AtomicInteger();
     try (OverlayNode node = OverlayNode.builder().listen(host, port).trackers(args[1]).stunServers(args[2])
+        .stunRefresh(args.length > 5 ? Duration.ofMillis(Long.parseLong(args[5])) : Duration.ofMinutes(5))
         .transport(transport.build()).listener(new dev.overlay.OverlayListener() {
           @Override
           public void onTransportEvent(dev.overlay.TransportEvent event) {

@@ -182,6 +182,25 @@ public final class NatLab implements AutoCloseable {
   }
 
   /**
+   * Gives a router another public address and maps its LAN there from now on (SNAT, ports kept
+   * where free), forgetting every mapping it had: what a home router does when its ISP hands it a
+   * new address. Existing connections through it break.
+   */
+  public void renumber(String router, String newWanIp) throws IOException, InterruptedException {
+    run("ip", "-n", ns(router), "addr", "add", newWanIp + "/24", "dev", "wan");
+    runWithInput("""
+        table ip natlab {
+          chain postrouting {
+            type nat hook postrouting priority srcnat; policy accept;
+          }
+        }
+        flush chain ip natlab postrouting
+        add rule ip natlab postrouting oifname "wan" snat to %s
+        """.formatted(newWanIp), "ip", "netns", "exec", ns(router), "nft", "-f", "-");
+    run(false, "ip", "netns", "exec", ns(router), "conntrack", "-F");
+  }
+
+  /**
    * Shortens a router's conntrack timeouts (per namespace; the host's stay as they are): how long
    * an idle UDP mapping and an idle established TCP mapping live.
    */

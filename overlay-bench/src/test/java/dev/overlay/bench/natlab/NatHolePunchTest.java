@@ -154,4 +154,22 @@ class NatHolePunchTest {
         .contains("not reached: " + NatLab.NAT1 + ":7000");
     assertThat(tracker.output()).doesNotContain("Exception");
   }
+
+  @Test
+  void whenItsRouterIsRenumberedANodeAdvertisesItsNewMappingAndPeersPunchToIt() throws Exception {
+    lab = NatLab.up(NatLab.Mode.CONE, NatLab.Mode.CONE);
+    tracker();
+    NatLab.Running h1 = lab.start("h1", "h1", NatLab.java(LabNode.class, NatLab.H1, NatLab.SRV + ":7000", NatLab.SRV + ":3478",
+        "200", "-", "1000"));
+    h1.await(l -> l.startsWith("STARTED ") && l.contains("reflexive:" + NatLab.NAT1 + ":7000"), WAIT, "the first mapping");
+
+    lab.renumber("nat1", "203.0.113.5"); // the ISP hands nat1 a new address
+
+    h1.await(l -> l.startsWith("NAT ") && l.contains("mapping=203.0.113.5:7000"), WAIT, "the new mapping, found by the refresh");
+    NatLab.Running h2 = node("h2", NatLab.H2);
+    assertThat(h2.await(l -> l.startsWith("NEIGHBOUR "), WAIT, "a neighbour")).endsWith("/203.0.113.5:7000");
+    h2.tell("publish 200");
+    h1.await(l -> l.equals("RECEIVED 200"), WAIT, "all 200 received at the new address");
+    assertThat(counters(h1).get("nat_mapping_changes")).isEqualTo(1);
+  }
 }

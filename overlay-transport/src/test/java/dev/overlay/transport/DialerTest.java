@@ -285,6 +285,13 @@ class DialerTest {
     });
   }
 
+  private void relaysGoTo(boolean trackerAsked) {
+    dialer.relayVia(peer -> {
+      relayRequests.add(peer);
+      return trackerAsked;
+    });
+  }
+
   private void failPunch(Attempt a, String why) {
     a.handler().close(CloseReason.CONNECT_FAILED, why);
     dialer.finished(a.handler(), false);
@@ -410,10 +417,7 @@ class DialerTest {
   @Test
   void whenTheSignalledPunchFailsOurDialAsksForARelayAndConnectsThroughIt() {
     punchesGoTo(true);
-    dialer.relayVia(peer -> {
-      relayRequests.add(peer);
-      return true;
-    });
+    relaysGoTo(true);
     dialer.dial(PEER, peer(reflexive(2000)));
     fail(attempts.get(0), "timed out");
     dialer.punch(peer(reflexive(2000)), 0);
@@ -438,10 +442,7 @@ class DialerTest {
   @Test
   void aRelayIsNeverAskedForBeforeATrackerSignalledAPunch() {
     punchesGoTo(true);
-    dialer.relayVia(peer -> {
-      relayRequests.add(peer);
-      return true;
-    });
+    relaysGoTo(true);
     dialer.dial(PEER, peer(reflexive(2000)));
     fail(attempts.get(0), "timed out");
     dialer.punchRefused(PEER, "no stream in common with that node at this tracker");

@@ -2,15 +2,12 @@ package dev.overlay.bench.natlab;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.overlay.tracker.TrackerMain;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assertions;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -29,9 +26,7 @@ class NatHolePunchTest {
 
   @BeforeEach
   void labNeeded() {
-    String why = NatLab.unavailable();
-    if (why != null && "true".equals(System.getenv("CI"))) Assertions.fail("under CI the NAT lab must run: " + why);
-    Assumptions.assumeTrue(why == null, why);
+    LabTests.labNeeded(null);
   }
 
   @AfterEach
@@ -40,12 +35,7 @@ class NatHolePunchTest {
   }
 
   private NatLab.Running tracker(String... more) throws Exception {
-    java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("--host", NatLab.SRV, "--port", "7000",
-        "--ephemeral-identity", "--stun-port", "3478", "--stun-alt-port", "-1"));
-    args.addAll(java.util.List.of(more));
-    NatLab.Running t = lab.start("srv", "tracker", NatLab.java(TrackerMain.class, args.toArray(String[]::new)));
-    t.await(l -> l.startsWith("overlay-tracker "), WAIT, "the tracker's start line");
-    return t;
+    return LabTests.tracker(lab, more);
   }
 
   private NatLab.Running node(String host, String ip) throws Exception {

@@ -2,11 +2,8 @@ package dev.overlay.bench.natlab;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.overlay.tracker.TrackerMain;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assertions;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -25,9 +22,7 @@ class NatKeepAliveTest {
 
   @BeforeEach
   void labNeeded() {
-    String why = NatLab.unavailable();
-    if (why != null && "true".equals(System.getenv("CI"))) Assertions.fail("under CI the NAT lab must run: " + why);
-    Assumptions.assumeTrue(why == null, why);
+    LabTests.labNeeded(null);
   }
 
   @AfterEach
@@ -38,9 +33,7 @@ class NatKeepAliveTest {
   /** Two nodes punched to each other, with keep-alives every {@code keepAliveMillis}; the routers then shorten their timeouts. */
   private NatLab.Running[] punchedPair(long keepAliveMillis) throws Exception {
     lab = NatLab.up(NatLab.Mode.CONE, NatLab.Mode.CONE);
-    NatLab.Running tracker = lab.start("srv", "tracker", NatLab.java(TrackerMain.class, "--host", NatLab.SRV, "--port", "7000",
-        "--ephemeral-identity", "--stun-port", "3478", "--stun-alt-port", "-1"));
-    tracker.await(l -> l.startsWith("overlay-tracker "), WAIT, "the tracker's start line");
+    LabTests.tracker(lab);
     NatLab.Running[] nodes = new NatLab.Running[2];
     String[][] hosts = {{"h1", NatLab.H1}, {"h2", NatLab.H2}};
     for (int i = 0; i < 2; i++) {

@@ -72,6 +72,8 @@ final class Dialer {
     String lastError = "no address to dial";
     Phase phase = Phase.DIRECT;
     boolean punchAsked; // at most one punch per dial
+    long punchAskedAt = -1; // when a tracker was asked, while the direct attempt at the mapping was still under way
+    String earlyRefusal; // the trackers' refusal of that early request, told when the dial fails
     boolean relayAsked; // and one relay
     boolean awaitingSignal; // a tracker was asked, and has not answered yet
     long punchStartedAt;
@@ -387,7 +389,14 @@ final class Dialer {
   /** The tracker would not arrange the punch (or the relay) our dial asked for: the dial fails with its reason. */
   void punchRefused(PeerId peer, String detail) {
     Dial d = dials.get(peer);
-    if (d == null || !d.awaitingSignal) return;
+    if (d == null) return;
+    if (!d.awaitingSignal) {
+      if (d.phase == Phase.DIRECT && d.punchAskedAt >= 0) { // asked early: no wait for a signal at the end
+        d.punchAskedAt = -1;
+        d.earlyRefusal = "; hole punch refused by the tracker: " + detail;
+      }
+      return;
+    }
     d.awaitingSignal = false;
     d.waitGen++;
     d.lastError += "; " + (d.phase == Phase.DIRECT ? "hole punch" : "relay") + " refused by the tracker: " + detail;
@@ -523,7 +532,11 @@ final class Dialer {
       dial.next++;
     }
     if (dial.next >= dial.addresses.size()) {
-      if (dial.phase == Phase.DIRECT && askPunch(peer, dial)) return;
+      if (dial.phase == Phase.DIRECT && (askPunch(peer, dial) || awaitEarlyPunch(peer, dial))) return;
+      if (dial.earlyRefusal != null) {
+        dial.lastError += dial.earlyRefusal;
+        dial.earlyRefusal = null;
+      }
       if (dial.phase == Phase.PUNCH) {
         punchesFailed++;
         dial.lastError = "hole punch failed: " + dial.lastError;
@@ -561,10 +574,46 @@ final class Dialer {
       }
       return;
     }
+    if (!dial.punchAsked && reflexive(dial.info).contains(address)) askPunchEarly(peer, dial);
     LinkHandler h = links.handler(peer, false, addressKey(address));
     h.gated = true;
     dial.attempt = h;
     connector.connect(address, h);
+  }
+
+  /**
+   * The dial tries the peer's mapping directly now, which behind most NATs only times out: the
+   * trackers are asked for a punch at the same time, as ICE checks candidates in parallel, and
+   * the tracker's signal supersedes the direct attempt ({@link #punch}). In the NAT lab this
+   * saved a whole connect timeout per link (2 s there, 5 s by default).
+   */
+  private void askPunchEarly(PeerId peer, Dial dial) {
+    if (punches == null || links.punchFrom() == null) return;
+    dial.punchAsked = true;
+    if (!punches.test(peer)) return;
+    punchesRequested++;
+    dial.punchAskedAt = clock.getAsLong();
+  }
+
+  /** Every address failed after a punch was asked early: the dial waits out what is left of the signal's wait. */
+  private boolean awaitEarlyPunch(PeerId peer, Dial dial) {
+    if (dial.punchAskedAt < 0) return false;
+    long left = PUNCH_SIGNAL_WAIT_NANOS - (clock.getAsLong() - dial.punchAskedAt);
+    if (left <= 0) {
+      dial.lastError += "; no signal to punch from a tracker in " + PUNCH_SIGNAL_WAIT_NANOS / 1_000_000_000 + " s";
+      return false;
+    }
+    dial.awaitingSignal = true;
+    dial.punchAskedAt = -1; // waited for once
+    int wait = ++dial.waitGen;
+    scheduler.schedule(() -> {
+      if (dials.get(peer) == dial && dial.awaitingSignal && dial.waitGen == wait) {
+        dial.awaitingSignal = false;
+        dial.lastError += "; no signal to punch from a tracker in " + PUNCH_SIGNAL_WAIT_NANOS / 1_000_000_000 + " s";
+        tryNext(peer);
+      }
+    }, left);
+    return true;
   }
 
   /**

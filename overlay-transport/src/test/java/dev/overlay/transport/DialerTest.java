@@ -492,4 +492,37 @@ class DialerTest {
     assertThat(log).last().asString().startsWith("dialFailed timed out; hole punch not started: 4 punches to that address");
     assertThat(dialer.dialling(PEER)).isFalse();
   }
+
+  @Test
+  void aPunchIsAskedForAsTheDialTriesThePeersMappingAndItsSignalSupersedesTheDirectAttempt() {
+    punchesGoTo(true);
+    dialer.dial(PEER, peer(local(1000), reflexive(2000)));
+    assertThat(punchRequests).as("not while trying the LAN address").isEmpty();
+    fail(attempts.get(0), "unreachable");
+
+    assertThat(attempts).hasSize(2); // the mapping, directly
+    assertThat(punchRequests).as("asked at once, in parallel").containsExactly(PEER);
+    LinkHandler direct = attempts.get(1).handler();
+
+    dialer.punch(peer(local(1000), reflexive(2000)), 0);
+    delayed.get(delayed.size() - 1).task().run();
+
+    assertThat(direct.closeKind()).isEqualTo(CloseReason.DIAL_CANCELLED);
+    assertThat(punched).singleElement().satisfies(a -> assertThat(a.address().getPort()).isEqualTo(2000));
+    assertThat(log).isEmpty();
+  }
+
+  @Test
+  void aRefusalOfTheEarlyRequestIsToldWhenTheDialFailsWithoutWaitingForASignal() {
+    punchesGoTo(true);
+    dialer.dial(PEER, peer(reflexive(2000)));
+    dialer.punchRefused(PEER, "no stream in common with that node at this tracker");
+    int timers = delayed.size();
+
+    fail(attempts.get(0), "timed out");
+
+    assertThat(delayed).as("no wait for a signal that will not come").hasSize(timers);
+    assertThat(log).last().asString()
+        .isEqualTo("dialFailed timed out; hole punch refused by the tracker: no stream in common with that node at this tracker");
+  }
 }

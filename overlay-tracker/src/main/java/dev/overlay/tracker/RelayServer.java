@@ -17,8 +17,6 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
-import io.netty.handler.timeout.IdleStateEvent;
-import io.netty.handler.timeout.IdleStateHandler;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -108,6 +106,7 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
     long refilledAt;
     long total;
     long pausedUntil;
+    long lastActivity; // the last byte either way, for the idle close
 
     Ticket(byte[] tokenA, byte[] tokenB, PeerId a, PeerId b, double burst, long now) {
       tokens[0] = tokenA;
@@ -240,6 +239,29 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
         t.early[i] = null;
       }
     }
+  }
+
+  /**
+   * Closes a joined link that has carried no byte either way for {@code idleTimeout}, checked
+   * every quarter of it. A timer per link, not Netty's IdleStateHandler: that one adds a
+   * listener to every write, on the relay's hot path.
+   */
+  private void checkIdle(Ticket t, Channel a, Channel b) {
+    long idle = limits.idleTimeout().toNanos();
+    group.schedule(() -> {
+      boolean quiet;
+      synchronized (lock) {
+        if (t.closed) return;
+        quiet = System.nanoTime() - t.lastActivity >= idle;
+      }
+      if (!quiet) {
+        checkIdle(t, a, b);
+        return;
+      }
+      if (countClose(t)) closedIdle.incrementAndGet();
+      a.close();
+      b.close();
+    }, Math.max(1, idle / 4), TimeUnit.NANOSECONDS);
   }
 
   /** Whether this is the first reason given for the ticket's link closing (both ends may find one). */
@@ -385,9 +407,10 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
       Channel self = ctx.channel();
       ctx.pipeline().replace(this, "splice", new Splice(t, other));
       other.pipeline().addLast("splice", new Splice(t, self));
-      long idle = limits.idleTimeout().toNanos();
-      self.pipeline().addBefore("splice", "idle", new IdleStateHandler(0, 0, idle, TimeUnit.NANOSECONDS));
-      other.pipeline().addBefore("splice", "idle", new IdleStateHandler(0, 0, idle, TimeUnit.NANOSECONDS));
+      synchronized (lock) {
+        t.lastActivity = System.nanoTime();
+      }
+      checkIdle(t, self, other);
       // Each side's early bytes go to the other, then both read.
       if (early.isReadable()) other.writeAndFlush(early);
       else early.release();
@@ -445,6 +468,7 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
         long now = System.nanoTime();
         ticket.budget = Math.min(limits.bytesPerSecond(), ticket.budget + (now - ticket.refilledAt) * (limits.bytesPerSecond() / 1e9));
         ticket.refilledAt = now;
+        ticket.lastActivity = now;
         ticket.budget -= n;
         ticket.total += n;
         over = ticket.total > limits.maxBytesPerLink();
@@ -484,15 +508,6 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
       ctx.fireChannelWritabilityChanged();
     }
 
-    @Override
-    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-      if (evt instanceof IdleStateEvent) {
-        if (countClose(ticket)) closedIdle.incrementAndGet();
-        ctx.close();
-        return;
-      }
-      ctx.fireUserEventTriggered(evt);
-    }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {

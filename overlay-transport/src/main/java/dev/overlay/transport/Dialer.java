@@ -603,17 +603,26 @@ final class Dialer {
       dial.lastError += "; no signal to punch from a tracker in " + PUNCH_SIGNAL_WAIT_NANOS / 1_000_000_000 + " s";
       return false;
     }
-    dial.awaitingSignal = true;
     dial.punchAskedAt = -1; // waited for once
+    awaitSignal(peer, dial, left, "no signal to punch");
+    return true;
+  }
+
+  /**
+   * The dial waits {@code nanos} for a tracker's signal; without one by then it goes on (to its
+   * next phase, or to failing) with {@code missing} in its reason. A later wait, or the signal,
+   * makes this timer stale.
+   */
+  private void awaitSignal(PeerId peer, Dial dial, long nanos, String missing) {
+    dial.awaitingSignal = true;
     int wait = ++dial.waitGen;
     scheduler.schedule(() -> {
       if (dials.get(peer) == dial && dial.awaitingSignal && dial.waitGen == wait) {
         dial.awaitingSignal = false;
-        dial.lastError += "; no signal to punch from a tracker in " + PUNCH_SIGNAL_WAIT_NANOS / 1_000_000_000 + " s";
+        dial.lastError += "; " + missing + " from a tracker in " + PUNCH_SIGNAL_WAIT_NANOS / 1_000_000_000 + " s";
         tryNext(peer);
       }
-    }, left);
-    return true;
+    }, nanos);
   }
 
   /**
@@ -626,15 +635,7 @@ final class Dialer {
     dial.punchAsked = true;
     if (!punches.test(peer)) return false;
     punchesRequested++;
-    dial.awaitingSignal = true;
-    int wait = ++dial.waitGen;
-    scheduler.schedule(() -> {
-      if (dials.get(peer) == dial && dial.awaitingSignal && dial.waitGen == wait) {
-        dial.awaitingSignal = false;
-        dial.lastError += "; no signal to punch from a tracker in " + PUNCH_SIGNAL_WAIT_NANOS / 1_000_000_000 + " s";
-        tryNext(peer);
-      }
-    }, PUNCH_SIGNAL_WAIT_NANOS);
+    awaitSignal(peer, dial, PUNCH_SIGNAL_WAIT_NANOS, "no signal to punch");
     return true;
   }
 
@@ -675,15 +676,7 @@ final class Dialer {
     dial.relayAsked = true;
     if (!relays.test(peer)) return false;
     relaysRequested++;
-    dial.awaitingSignal = true;
-    int wait = ++dial.waitGen;
-    scheduler.schedule(() -> {
-      if (dials.get(peer) == dial && dial.awaitingSignal && dial.waitGen == wait) {
-        dial.awaitingSignal = false;
-        dial.lastError += "; no relay from a tracker in " + PUNCH_SIGNAL_WAIT_NANOS / 1_000_000_000 + " s";
-        tryNext(peer);
-      }
-    }, PUNCH_SIGNAL_WAIT_NANOS);
+    awaitSignal(peer, dial, PUNCH_SIGNAL_WAIT_NANOS, "no relay");
     return true;
   }
 

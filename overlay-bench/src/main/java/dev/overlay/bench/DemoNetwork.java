@@ -529,6 +529,7 @@ final class DemoNetwork implements AutoCloseable {
         sum.merge("stalls", b.stalls(), Long::sum);
         sum.merge("graft_answers_refused", b.graftsRefused() + b.graftsDeferred(), Long::sum);
         sum.merge("missing_deferred", b.missingDeferred(), Long::sum);
+        sum.merge("held_back", b.heldBack(), Long::sum);
       }
       for (String k : List.of("frames_shed", "slow_peer_disconnects", "slow_peer_demotions", "backpressure_pauses", "backpressure_paused_ms", "backpressure_forced_resumes", "frames_dropped")) {
         sum.merge(k, snap.counters().getOrDefault(k, 0L), Long::sum);

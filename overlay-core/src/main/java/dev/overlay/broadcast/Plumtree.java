@@ -90,6 +90,7 @@ public final class Plumtree {
   private long demotions;
   private long graftsRefused;
   private long graftsDeferred;
+  private long heldBack;
   private long workBudgetHits;
 
   public Plumtree(StreamId stream, PlumtreeConfig config, SeenMessages seen, Outbox out) {
@@ -253,6 +254,14 @@ public final class Plumtree {
   public void onData(long now, PeerId from, Data message, Seal seal) {
     dataReceived++;
     int outcome = seen.record(now, message.publisher(), message.session(), message.seq(), from);
+    if (outcome == SeqIntervalSet.HELD_BACK) {
+      // Taking it would split a hole while the seen set is near its hole limit. Not delivered:
+      // it stays missing (or becomes so) and is fetched again from this peer, which has it,
+      // by which time the hole's edges have filled.
+      heldBack++;
+      repair.add(now, message.ref(), from, repair.repairWait(now));
+      return;
+    }
     Tree tree = trees.tree(message.publisher());
     if (outcome != SeqIntervalSet.NEW) {
       duplicates++;
@@ -462,7 +471,7 @@ public final class Plumtree {
 
   public PlumtreeStats stats() {
     return new PlumtreeStats(delivered, dataReceived, duplicates, dataSent, ihavesSent + ihaves.sent(), ihavesReceived, graftsSent + repair.graftsSent(),
-        prunesSent, graftMisses, optimizations, repair.evicted(), ahead.stalls(), gapsRepaired, hopLimited, workBudgetHits, demotions, graftsRefused, missingSize(), ahead.size(), saturated, graftsDeferred, ahead.deferred());
+        prunesSent, graftMisses, optimizations, repair.evicted(), ahead.stalls(), gapsRepaired, hopLimited, workBudgetHits, demotions, graftsRefused, missingSize(), ahead.size(), saturated, graftsDeferred, ahead.deferred(), heldBack);
   }
 
   public List<PeerId> neighbors() {

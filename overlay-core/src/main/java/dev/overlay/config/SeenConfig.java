@@ -18,7 +18,10 @@ import java.time.Duration;
  *       DuplicateMessageDetector bounds its gaps the same way. 32 was too few: under overload,
  *       copies arriving out of order by several paths and repairs made more holes than that,
  *       and messages still on their way were abandoned and lost (the burst scenario, issue 10).
- *       An interval is 16 bytes and the array grows only with holes in use.</li>
+ *       An interval is 16 bytes and the array grows only with holes in use. From three quarters
+ *       of it on, a message that would split a hole in two is held back and fetched again, so
+ *       that holes fetched out of order cannot reach the limit by themselves (256 still did,
+ *       once in six fresh CI runs).</li>
  *   <li>{@code publisherTtl} 10 min: a publisher silent this long is forgotten. gossipsub's
  *       seen_ttl is 2 min and iroh-gossip keeps ids 90 s; an interval set costs a few longs per
  *       publisher rather than one entry per message, so we can afford to remember longer.</li>
@@ -104,7 +107,9 @@ public record SeenConfig(int maxPublishers, int maxSessionsPerPublisher, int max
      * gaps the same way. 32 was too few: under overload, copies arriving out of order by several
      * paths and repairs made more holes than that, and messages still on their way were abandoned
      * and lost (the burst scenario, issue 10). An interval is 16 bytes and the array grows only
-     * with holes in use.
+     * with holes in use. From three quarters of it on, a message that would split a hole in two is
+     * held back and fetched again, so that holes fetched out of order cannot reach the limit by
+     * themselves (256 still did, once in six fresh CI runs).
      *
      * @param v the value
      * @return this builder

@@ -28,6 +28,8 @@ import dev.overlay.config.PlumtreeConfig;
  * @param saturatedNow whether the node is backpressured now, as the broadcast last heard (GRAFTs go unanswered meanwhile)
  * @param graftsDeferred GRAFTs for a message not answered because the node was backpressured
  * @param missingDeferred missing messages kept in a range because the missing table was full (fetched as it empties)
+ * @param heldBack messages received inside a hole of their publisher's sequence and not taken, because the seen set was
+ *     near its hole limit (see {@link dev.overlay.config.SeenConfig}): fetched again, not lost
  */
 public record PlumtreeStats(
     long delivered,
@@ -51,4 +53,5 @@ public record PlumtreeStats(
     int aheadNow,
     boolean saturatedNow,
     long graftsDeferred,
-    long missingDeferred) {}
+    long missingDeferred,
+    long heldBack) {}

@@ -12,6 +12,13 @@ import java.util.Arrays;
  * <p>Bounded: at most {@code maxIntervals} intervals. When one more would be needed, the lowest
  * hole is abandoned (its numbers count as received from then on) and reported. Numbers below
  * the lowest interval are refused as too old once the set is full.
+ *
+ * <p>Only a new hole above the highest number may take the set to its cap. A number that would
+ * split a hole in two is held back ({@link #HELD_BACK}) once the set is within a quarter of its
+ * cap: a hole fetched out of order (GRAFT answers, some refused and asked again later) breaks
+ * into as many pieces as there are stragglers, and abandoning the lowest piece lost messages that
+ * were still in every cache (the burst scenario of issue 10, once in six fresh CI runs). A number
+ * held back is fetched again; numbers at a hole's edges are always taken, so holes still close.
  */
 public final class SeqIntervalSet {
 
@@ -19,6 +26,8 @@ public final class SeqIntervalSet {
   public static final int DUPLICATE = 1;
   /** Below everything we track while the set is full: we cannot tell, so we refuse it. */
   public static final int TOO_OLD = 2;
+  /** Inside a hole, and taking it would split the hole while the set is near its cap: not recorded; fetch it again later. */
+  public static final int HELD_BACK = 3;
 
   /** Told about holes as they open, close, or are given up. */
   public interface GapListener {
@@ -30,6 +39,8 @@ public final class SeqIntervalSet {
   }
 
   private final int maxIntervals;
+  /** From this many intervals on, a number that would split a hole is held back; the rest stays for new holes above. */
+  private final int splitLimit;
   /** Interval i is [iv[2i], iv[2i+1]]: one array, so a lookup touches one cache line. */
   private long[] iv;
   private int size;
@@ -37,10 +48,11 @@ public final class SeqIntervalSet {
   public SeqIntervalSet(int maxIntervals) {
     if (maxIntervals < 2) throw new IllegalArgumentException("maxIntervals must be at least 2");
     this.maxIntervals = maxIntervals;
+    this.splitLimit = maxIntervals - maxIntervals / 4;
     iv = new long[2 * Math.min(2, maxIntervals + 1)];
   }
 
-  /** Records {@code seq}; returns {@link #NEW}, {@link #DUPLICATE} or {@link #TOO_OLD}. */
+  /** Records {@code seq}; returns {@link #NEW}, {@link #DUPLICATE}, {@link #TOO_OLD} or {@link #HELD_BACK}. */
   public int add(long seq, GapListener gaps) {
     if (size == 0) {
       insertAt(0, seq);
@@ -82,6 +94,7 @@ public final class SeqIntervalSet {
     } else if (joinsRight) {
       iv[2 * (i + 1)] = seq;
     } else {
+      if (size >= splitLimit) return HELD_BACK;
       insertAt(i + 1, seq);
     }
     gaps.gapResolved(seq, seq);

@@ -45,8 +45,12 @@ class PlumtreeTest {
   }
 
   private void build(PlumtreeConfig config) {
+    build(config, SeenConfig.defaults());
+  }
+
+  private void build(PlumtreeConfig config, SeenConfig seenConfig) {
     out = new RecordingOutbox();
-    tree = new Plumtree(STREAM, config, new SeenMessages(STREAM, SeenConfig.defaults(), out), out);
+    tree = new Plumtree(STREAM, config, new SeenMessages(STREAM, seenConfig, out), out);
     tree.neighborUp(0, A);
     tree.neighborUp(0, B);
     tree.neighborUp(0, C);
@@ -375,6 +379,29 @@ class PlumtreeTest {
     tree.onData(now, B, data(3, 3));
     assertThat(out.events(OverlayEvent.GapResolved.class))
         .containsExactly(new OverlayEvent.GapResolved(STREAM, PUB, SESSION, 3, 3));
+  }
+
+  @Test
+  void nearTheSeenLimitAStragglerInsideAHoleIsFetchedAgainInsteadOfAHoleBeingAbandoned() {
+    build(PlumtreeConfig.defaults(), SeenConfig.builder().maxIntervalsPerSession(4).build());
+    tree.onData(now, A, data(1, 3));
+    tree.onData(now, A, data(10, 3)); // hole 2..9
+    tree.onData(now, A, data(20, 3)); // hole 11..19: three intervals, the split limit of four
+    out.clear();
+    tree.onData(now, C, data(5, 3)); // would split 2..9 in two
+    MessageRef five = new MessageRef(PUB, SESSION, 5);
+    assertThat(out.drain()).as("not delivered, nor forwarded: it stays missing, as since 10 came").isEmpty();
+    assertThat(tree.stats().heldBack()).isEqualTo(1);
+
+    tree.onData(now, A, data(30, 3)); // a new hole above: the fourth interval, nothing given up
+    for (long seq = 2; seq <= 4; seq++) tree.onData(now, B, data(seq, 3)); // the hole's lower edge fills
+    assertThat(out.events(OverlayEvent.GapAbandoned.class)).isEmpty();
+    out.clear();
+    tree.onGraftTimeout(now + T1, new Timer.GraftTimeout(STREAM, five, 0));
+    assertThat(out.drain()).contains(new Output.Send(A, new Message.Graft(STREAM, five, true)));
+    tree.onData(now + T1 + 10 * MS, A, data(5, 4)); // the answer now joins 2..4
+    assertThat(out.commands(Output.Deliver.class)).containsExactly(new Output.Deliver(data(5, 4)));
+    assertThat(out.events(OverlayEvent.GapAbandoned.class)).isEmpty();
   }
 
   @Test

@@ -79,6 +79,21 @@ class SeqIntervalSetTest {
     assertThat(s.add(2, gaps)).isEqualTo(SeqIntervalSet.TOO_OLD);
   }
 
+  @Test
+  void nearTheCapANumberThatWouldSplitAHoleIsHeldBackButItsEdgesAreTaken() {
+    SeqIntervalSet s = new SeqIntervalSet(8); // splits stop at six intervals
+    for (long seq = 10; seq <= 60; seq += 10) s.add(seq, gaps); // six intervals, holes 11..19 and so on
+    gaps.events.clear();
+    assertThat(s.add(15, gaps)).isEqualTo(SeqIntervalSet.HELD_BACK);
+    assertThat(s.contains(15)).isFalse();
+    assertThat(s.add(11, gaps)).isEqualTo(SeqIntervalSet.NEW); // joins 10
+    assertThat(s.add(19, gaps)).isEqualTo(SeqIntervalSet.NEW); // joins 20
+    assertThat(s.add(70, gaps)).isEqualTo(SeqIntervalSet.NEW); // new holes above may still open
+    assertThat(s.add(80, gaps)).isEqualTo(SeqIntervalSet.NEW);
+    assertThat(s.intervals()).isEqualTo(8);
+    assertThat(gaps.events).containsExactly("resolved 11..11", "resolved 19..19", "detected 61..69", "detected 71..79");
+  }
+
   @Property
   void behavesLikeASetOfReceivedNumbers(@ForAll @Size(max = 300) List<@IntRange(min = 1, max = 200) Integer> arrivals) {
     SeqIntervalSet s = new SeqIntervalSet(1000); // large enough never to abandon

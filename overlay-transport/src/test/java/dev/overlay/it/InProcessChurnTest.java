@@ -88,13 +88,13 @@ class InProcessChurnTest {
         int refusedSoFar = refused;
         Await.until(DEADLINE, () -> slots.stream().allMatch(s -> s.down || s.tally.hasAll(s.from, upTo)),
             () -> "burst ending at " + upTo + " (" + refusedSoFar + " publishes refused and sent again so far): "
-                + publisherState(publisher) + report(slots, upTo));
+                + publisherState(publisher) + report(slots, upTo, publisher));
       }
 
       int restarted = 0;
       for (Slot s : slots) {
         if (s.down) continue;
-        assertThat(s.tally.hasAll(s.from, published)).as(report(slots, published)).isTrue();
+        assertThat(s.tally.hasAll(s.from, published)).as(report(slots, published, publisher)).isTrue();
         assertThat(s.tally.duplicates()).as("delivered twice").isZero();
         assertThat(s.tally.lagged()).isZero();
         if (s.restarts > 0) restarted++;
@@ -158,12 +158,15 @@ class InProcessChurnTest {
   }
 
   /** What a subscriber that misses messages knows: its trees, counters and recent events. */
-  private static String diagnose(Slot s) {
+  private static String diagnose(Slot s, OverlayNode publisher) {
     StringBuilder sb = new StringBuilder();
     try {
       var snap = s.node.snapshot();
       sb.append("\n    ").append(s.node.peerId()).append(' ').append(snap.stream(STREAM));
       for (var l : snap.links()) sb.append("\n    ").append(l);
+      sb.append("\n    its counters ").append(snap.counters());
+      // Both ends' view of the one connection between them: the two must name the same one.
+      sb.append("\n    the publisher's link to it ").append(publisher.snapshot().link(s.node.peerId()));
     } catch (Exception e) {
       sb.append("\n    no snapshot: ").append(e);
     }
@@ -175,7 +178,7 @@ class InProcessChurnTest {
     return sb.toString();
   }
 
-  private static String report(List<Slot> slots, long upTo) {
+  private static String report(List<Slot> slots, long upTo, OverlayNode publisher) {
     StringBuilder sb = new StringBuilder();
     for (int i = 0; i < slots.size(); i++) {
       Slot s = slots.get(i);
@@ -183,7 +186,7 @@ class InProcessChurnTest {
           s.down ? "down" : "up", s.from, s.down ? 0 : s.tally.missingIn(s.from, upTo),
           s.down ? -1 : s.tally.firstMissing(s.from, upTo), s.restarts));
       if (!s.down && !s.tally.hasAll(s.from, upTo)) {
-        sb.append(diagnose(s));
+        sb.append(diagnose(s, publisher));
         for (int j = 0; j < slots.size(); j++) { // how the others see it
           Slot o = slots.get(j);
           if (o == s || o.down) continue;

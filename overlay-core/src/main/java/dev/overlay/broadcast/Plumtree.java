@@ -91,6 +91,10 @@ public final class Plumtree {
   private long graftsRefused;
   private long graftsDeferred;
   private long heldBack;
+  /** The first of our own messages published with no neighbour at all, still to announce to new ones; -1 when none. */
+  private long firstUnsent = -1;
+  private PeerId unsentPublisher;
+  private long unsentSession;
   private long workBudgetHits;
 
   public Plumtree(StreamId stream, PlumtreeConfig config, SeenMessages seen, Outbox out) {
@@ -124,10 +128,29 @@ public final class Plumtree {
     List<MessageRef> newest = seen.newestRecent(now, config.messageCacheTtlNanos(), config.maxAnnouncementsPerIHave());
     if (!newest.isEmpty()) {
       List<Announcement> catchUp = new ArrayList<>(newest.size());
-      for (MessageRef r : newest) catchUp.add(new Announcement(r.publisher(), r.session(), r.seq(), 1, 0));
+      for (MessageRef r : newest) catchUp.add(catchUpOf(r));
       out.send(peer, new Message.IHave(stream, catchUp, true));
       ihavesSent++;
     }
+  }
+
+  /**
+   * What a new neighbour is told of one publisher: its newest message, or, for our own messages
+   * published while we had no neighbour at all ({@code NO_PEERS}), everything from the first of
+   * them that is still cached. Those reached no one, and a neighbour that never heard of us would
+   * otherwise start after them: "neighbours fetch it when they come" (docs/api.md) held only for
+   * neighbours that already followed us (InProcessChurnTest, a first burst published while the
+   * publisher's view was empty for a moment).
+   */
+  private Announcement catchUpOf(MessageRef r) {
+    if (firstUnsent > 0 && r.publisher().equals(unsentPublisher) && r.session() == unsentSession && r.seq() >= firstUnsent) {
+      if (cache.find(r.publisher(), r.session(), firstUnsent) >= 0) {
+        int count = (int) Math.min(config.maxAnnouncementSpan(), r.seq() - firstUnsent + 1);
+        return new Announcement(r.publisher(), r.session(), firstUnsent, count, 0);
+      }
+      firstUnsent = -1; // gone from the cache: nobody could fetch it any more
+    }
+    return new Announcement(r.publisher(), r.session(), r.seq(), 1, 0);
   }
 
   /**
@@ -225,6 +248,11 @@ public final class Plumtree {
     }
     dataSent += eager;
     if (lazy > 0) announce(now, self, session, seq, 1, null);
+    if (eager == 0 && lazy == 0 && (firstUnsent < 0 || session != unsentSession || !self.equals(unsentPublisher))) {
+      unsentPublisher = self;
+      unsentSession = session;
+      firstUnsent = seq;
+    }
     PublishResult.Status status = eager > 0 ? PublishResult.Status.SENT : PublishResult.Status.NO_PEERS;
     return new PublishResult(stream, session, seq, status, eager, lazy);
   }
@@ -313,7 +341,9 @@ public final class Plumtree {
       // The decoder refuses such ranges; checked again so no caller can make seq + 1 overflow.
       if (span <= 0 || a.firstSeq() < 1 || a.firstSeq() > Message.MAX_SEQ - span + 1) continue;
       PeerId publisher = a.publisher();
-      if (ihave.catchUp() && !seen.knows(publisher)) continue; // a new subscriber starts with the next message
+      // A new subscriber starts with the next message, unless the publisher itself tells it of
+      // messages that reached no one (see catchUpOf).
+      if (ihave.catchUp() && !seen.knows(publisher) && !publisher.equals(from)) continue;
       long session = a.session();
       long last = a.firstSeq() + span - 1;
       long seq = seen.firstUnseen(publisher, session, a.firstSeq());

@@ -405,6 +405,38 @@ class PlumtreeTest {
   }
 
   @Test
+  void messagesPublishedWithNoNeighbourAreAnnouncedToTheFirstNeighboursAsARange() {
+    for (PeerId n : List.of(A, B, C)) tree.neighborDown(now, n);
+    for (long seq = 1; seq <= 3; seq++) {
+      assertThat(tree.publish(now, SELF, SESSION, seq, new byte[] {7}).status()).isEqualTo(PublishResult.Status.NO_PEERS);
+    }
+    out.clear();
+    tree.neighborUp(now + 100 * MS, A);
+    // Not just the newest: A may never have heard of us, and would start after the three.
+    assertThat(out.drain()).containsExactly(
+        new Output.Send(A, new Message.IHave(STREAM, List.of(new Announcement(SELF, SESSION, 1, 3, 0)), true)));
+    tree.publish(now + 200 * MS, SELF, SESSION, 4, new byte[] {7}); // pushed to A: the rest followed the range
+    out.clear();
+    tree.neighborUp(now + 300 * MS, B);
+    assertThat(out.drain()).as("still in the cache: a later neighbour is told too")
+        .containsExactly(new Output.Send(B, new Message.IHave(STREAM, List.of(new Announcement(SELF, SESSION, 1, 4, 0)), true)));
+  }
+
+  @Test
+  void aCatchUpFromThePublisherItselfIsFetchedEvenByANewSubscriber() {
+    tree.onIHave(now, PUB, new Message.IHave(STREAM, List.of(new Announcement(PUB, SESSION, 1, 3, 0)), true));
+    assertThat(tree.missingSize()).isEqualTo(3);
+    MessageRef first = new MessageRef(PUB, SESSION, 1);
+    out.clear();
+    tree.onGraftTimeout(now + T1, new Timer.GraftTimeout(STREAM, first, 0));
+    assertThat(out.drain()).contains(new Output.Send(PUB, new Message.Graft(STREAM, first, true)));
+
+    tree.onIHave(now, A, new Message.IHave(STREAM, List.of(new Announcement(id(8), SESSION, 1, 3, 0)), true));
+    assertThat(out.drain()).as("a catch-up about a publisher we never heard of, from someone else: ignored").isEmpty();
+    assertThat(tree.missingSize()).isEqualTo(3);
+  }
+
+  @Test
   void identicalPayloadsAreDistinctMessages() {
     byte[] same = {1, 2, 3};
     tree.onData(now, A, new Data(STREAM, PUB, SESSION, 1, 1, same));

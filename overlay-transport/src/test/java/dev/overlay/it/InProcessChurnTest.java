@@ -41,7 +41,8 @@ class InProcessChurnTest {
     try (TestNetwork net = new TestNetwork()) {
       OverlayNode seed = net.start(null);
       seed.join(STREAM); // static seeds introduce by taking joins themselves, so the seed is a member
-      OverlayNode publisher = net.start(seed);
+      TestNetwork.Events publisherEvents = new TestNetwork.Events();
+      OverlayNode publisher = net.start(null, seed, publisherEvents);
       publisher.join(STREAM);
       List<Slot> slots = new ArrayList<>();
       for (int i = 0; i < 8; i++) {
@@ -57,6 +58,7 @@ class InProcessChurnTest {
 
       long published = 0;
       int refused = 0;
+      int noPeers = 0;
       for (int burst = 0; burst < BURSTS; burst++) {
         long first = published;
         List<CompletableFuture<PublishResult>> results = new ArrayList<>();
@@ -83,18 +85,21 @@ class InProcessChurnTest {
             r = publisher.publish(STREAM, Tally.payload(first + k, 100)).get(DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
           }
           assertThat(r.status()).as("publish of message %d", first + k).isIn(PublishResult.Status.SENT, PublishResult.Status.NO_PEERS);
+          if (r.status() == PublishResult.Status.NO_PEERS) noPeers++;
         }
         long upTo = published;
         int refusedSoFar = refused;
+        int noPeersSoFar = noPeers;
         Await.until(DEADLINE, () -> slots.stream().allMatch(s -> s.down || s.tally.hasAll(s.from, upTo)),
-            () -> "burst ending at " + upTo + " (" + refusedSoFar + " publishes refused and sent again so far): "
-                + publisherState(publisher) + report(slots, upTo, publisher));
+            () -> "burst ending at " + upTo + " (" + refusedSoFar + " publishes refused and sent again so far, "
+                + noPeersSoFar + " sent to no neighbour): "
+                + publisherState(publisher) + report(slots, upTo, publisher, publisherEvents));
       }
 
       int restarted = 0;
       for (Slot s : slots) {
         if (s.down) continue;
-        assertThat(s.tally.hasAll(s.from, published)).as(report(slots, published, publisher)).isTrue();
+        assertThat(s.tally.hasAll(s.from, published)).as(report(slots, published, publisher, publisherEvents)).isTrue();
         assertThat(s.tally.duplicates()).as("delivered twice").isZero();
         assertThat(s.tally.lagged()).isZero();
         if (s.restarts > 0) restarted++;
@@ -114,17 +119,21 @@ class InProcessChurnTest {
   }
 
   /**
-   * Waits until every neighbour the node has also has it as a neighbour. A node accepting a
-   * neighbour request counts the neighbour at once, but the requester only once the answer
-   * reaches it; a message the requester forwards meanwhile does not go to the new node, and no
-   * one will announce it to a node that has never heard of its publisher. So "back" is when the
-   * views agree, and the node must have every message published after that.
+   * Waits until the node has two neighbours or more (HyParView's activeViewMinimum) and every
+   * neighbour it has also has it as a neighbour. A node accepting a neighbour request counts the
+   * neighbour at once, but the requester only once the answer reaches it; a message the requester
+   * forwards meanwhile does not go to the new node, and no one will announce it to a node that has
+   * never heard of its publisher. And a newcomer's first neighbour may still evict it (a newcomer
+   * carries no tree, so it is the preferred victim): with that one neighbour only, it was "back"
+   * and then alone while the next burst went out, and missed it (1 run in 8, 2026-12-01). So
+   * "back" is when the views agree at the minimum, and the node must have every message
+   * published after that.
    */
   private static void awaitSymmetric(Slot s, List<OverlayNode> nodes) {
     Await.until(DEADLINE, () -> {
       try {
         var mine = s.node.snapshot().stream(STREAM).active();
-        if (mine.isEmpty()) return false;
+        if (mine.size() < 2) return false;
         for (OverlayNode n : nodes) {
           if (n == s.node || !mine.contains(n.peerId())) continue;
           var theirs = n.snapshot().stream(STREAM);
@@ -158,7 +167,7 @@ class InProcessChurnTest {
   }
 
   /** What a subscriber that misses messages knows: its trees, counters and recent events. */
-  private static String diagnose(Slot s, OverlayNode publisher) {
+  private static String diagnose(Slot s, OverlayNode publisher, TestNetwork.Events publisherEvents) {
     StringBuilder sb = new StringBuilder();
     try {
       var snap = s.node.snapshot();
@@ -167,6 +176,12 @@ class InProcessChurnTest {
       sb.append("\n    its counters ").append(snap.counters());
       // Both ends' view of the one connection between them: the two must name the same one.
       sb.append("\n    the publisher's link to it ").append(publisher.snapshot().link(s.node.peerId()));
+      String id = s.node.peerId().toString();
+      synchronized (publisherEvents.all) {
+        for (Object e : publisherEvents.all) {
+          if (e.toString().contains(id)) sb.append("\n    publisher's event ").append(e);
+        }
+      }
     } catch (Exception e) {
       sb.append("\n    no snapshot: ").append(e);
     }
@@ -178,7 +193,7 @@ class InProcessChurnTest {
     return sb.toString();
   }
 
-  private static String report(List<Slot> slots, long upTo, OverlayNode publisher) {
+  private static String report(List<Slot> slots, long upTo, OverlayNode publisher, TestNetwork.Events publisherEvents) {
     StringBuilder sb = new StringBuilder();
     for (int i = 0; i < slots.size(); i++) {
       Slot s = slots.get(i);
@@ -186,7 +201,7 @@ class InProcessChurnTest {
           s.down ? "down" : "up", s.from, s.down ? 0 : s.tally.missingIn(s.from, upTo),
           s.down ? -1 : s.tally.firstMissing(s.from, upTo), s.restarts));
       if (!s.down && !s.tally.hasAll(s.from, upTo)) {
-        sb.append(diagnose(s, publisher));
+        sb.append(diagnose(s, publisher, publisherEvents));
         for (int j = 0; j < slots.size(); j++) { // how the others see it
           Slot o = slots.get(j);
           if (o == s || o.down) continue;

@@ -390,7 +390,8 @@ final class DemoNetwork implements AutoCloseable {
     public void onEvent(dev.overlay.core.OverlayEvent e) {
       String kind = e instanceof dev.overlay.core.OverlayEvent.Dropped d ? "Dropped." + d.reason() : e.getClass().getSimpleName();
       counts.merge(kind, 1L, Long::sum);
-      if (e instanceof dev.overlay.core.OverlayEvent.GapAbandoned || e instanceof dev.overlay.core.OverlayEvent.Dropped) {
+      if (e instanceof dev.overlay.core.OverlayEvent.GapAbandoned || e instanceof dev.overlay.core.OverlayEvent.GapUnrecoverable
+          || e instanceof dev.overlay.core.OverlayEvent.Dropped) {
         synchronized (losses) {
           if (losses.size() == 5) losses.removeFirst();
           losses.addLast(e.toString());

@@ -73,6 +73,15 @@ final class SimCommand implements Callable<Integer> {
   @Option(names = "--partition-ms", defaultValue = "5000", description = "How long the partition lasts (default ${DEFAULT-VALUE}).")
   long partitionMs;
 
+  @Option(names = "--trackers-one-side", description = "During the partition, only the publishers' side reaches the introducer (trackers).")
+  boolean trackersOneSide;
+
+  @Option(names = "--after-heal-ms", defaultValue = "10000", description = "Where the after_heal window starts, after the partition ends (default ${DEFAULT-VALUE}).")
+  long afterHealMs;
+
+  @Option(names = "--reintroduction-s", description = "Override HyParView's reintroductionInterval in seconds (0: off; default 1800).")
+  Long reintroductionS;
+
   @Option(names = "--loss", defaultValue = "0", description = "Probability that any one message is lost.")
   double loss;
 
@@ -123,13 +132,16 @@ final class SimCommand implements Callable<Integer> {
     var broadcast = dev.overlay.config.PlumtreeConfig.defaults().toBuilder().treeStrategy(strategy);
     if (ihaveFlushMs != null) broadcast.lazyFlushInterval(java.time.Duration.ofMillis(ihaveFlushMs));
     if (pruneGraceMs != null) broadcast.pruneGracePeriod(java.time.Duration.ofMillis(pruneGraceMs));
-    NodeConfig nodeConfig = NodeConfig.builder().broadcast(broadcast.build()).build();
+    var membership = dev.overlay.config.HyParViewConfig.builder();
+    if (reintroductionS != null) membership.reintroductionInterval(java.time.Duration.ofSeconds(reintroductionS));
+    NodeConfig nodeConfig = NodeConfig.builder().broadcast(broadcast.build()).membership(membership.build()).build();
     SimConfig config = SimConfig.builder()
         .nodes(nodes).publishers(publishers).messages(messages).rate(rate).seed(seed).latency(latency)
         .payloadBytes(size).nodeConfig(nodeConfig)
         .crashFraction(crashFraction).crashAtMs(crashAtMs)
         .churn(churn, churnDowntimeMs)
         .partition(partitionFraction, partitionAtMs, partitionMs)
+        .trackersOneSide(trackersOneSide).afterHealMs(afterHealMs)
         .lossRate(loss)
         .streams(streams)
         .serviceTime(Math.round(cpuReceiveUs * 1_000), Math.round(cpuSendUs * 1_000))

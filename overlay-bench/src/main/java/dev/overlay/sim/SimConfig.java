@@ -15,8 +15,10 @@ import dev.overlay.config.NodeConfig;
  * {@code crashAtMs} after the first publish (see {@link #effectiveCrashAtMs()} for the default),
  * and stay down. {@code churnPerSecond} crashes random nodes at that rate during publishing and
  * restarts each after {@code churnDowntimeMs}. {@code partitionFraction} of the nodes are cut
- * off from the rest {@code partitionAtMs} after the first publish, for {@code partitionMs}.
- * {@code lossRate} drops each message independently.
+ * off from the rest {@code partitionAtMs} after the first publish, for {@code partitionMs}; with
+ * {@code trackersOneSide}, introduction requests from the cut-off side go unanswered meanwhile
+ * (the trackers sit on the publishers' side). {@code afterHealMs} after the heal, the
+ * {@code after_heal} window of the report starts. {@code lossRate} drops each message independently.
  *
  * <p>Service time (off unless set): {@code cpuReceiveNanos} per message a node takes in and
  * {@code cpuSendNanos} per message it sends make each node one CPU that handles received
@@ -57,7 +59,9 @@ public record SimConfig(
     int streams,
     long cpuReceiveNanos,
     long cpuSendNanos,
-    int backpressureWindow) {
+    int backpressureWindow,
+    boolean trackersOneSide,
+    long afterHealMs) {
 
   public SimConfig {
     if (streams < 1 || streams > nodes / 2) throw new IllegalArgumentException("--streams must be 1.." + nodes / 2 + " (two nodes a stream at least)");
@@ -78,6 +82,7 @@ public record SimConfig(
     if (steadyReliabilityFrom < 1 || steadyRmrFrom < 1) throw new IllegalArgumentException("steady-state windows start at message 1 or later");
     if (cpuReceiveNanos < 0 || cpuSendNanos < 0) throw new IllegalArgumentException("service times must not be negative");
     if (backpressureWindow < 0 || backpressureWindow == 1) throw new IllegalArgumentException("--window must be 0 (off) or at least 2");
+    if (afterHealMs < 0) throw new IllegalArgumentException("afterHealMs must not be negative");
     LatencyModel.parse(latency, seed, nodes); // fail early on a bad spec
   }
 
@@ -136,6 +141,20 @@ public record SimConfig(
     private long cpuReceiveNanos;
     private long cpuSendNanos;
     private int backpressureWindow;
+    private boolean trackersOneSide;
+    private long afterHealMs = 10_000;
+
+    /** During a partition, only the publishers' side reaches the introducer (trackers). */
+    public Builder trackersOneSide(boolean v) {
+      trackersOneSide = v;
+      return this;
+    }
+
+    /** Where the report's after_heal window starts, after the partition ends (default 10 s). */
+    public Builder afterHealMs(long v) {
+      afterHealMs = v;
+      return this;
+    }
 
     /** Each node's cost per message taken in and per message sent (default 0: free, infinitely fast nodes). */
     public Builder serviceTime(long receiveNanos, long sendNanos) {
@@ -284,7 +303,7 @@ public record SimConfig(
           window, settleMs, drainMs, introductionCount, introductionDelayMs, crashFraction, crashAtMs,
           churnPerSecond, churnDowntimeMs, partitionFraction, partitionAtMs, partitionMs, keepAliveTimeoutMs,
           dialTimeoutMs, lossRate, steadyReliabilityFrom, steadyRmrFrom, afterCrashMs, streams, cpuReceiveNanos,
-          cpuSendNanos, backpressureWindow);
+          cpuSendNanos, backpressureWindow, trackersOneSide, afterHealMs);
     }
   }
 }

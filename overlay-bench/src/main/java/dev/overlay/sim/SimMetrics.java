@@ -68,6 +68,7 @@ final class SimMetrics {
   long forcedResumes;
   long lossDrops;
   long partitionDrops;
+  long introductionsCutOff;
   long introductionRequests;
   private long doubleDeliveries;
   private long unknownDeliveries;
@@ -255,6 +256,50 @@ final class SimMetrics {
       afterCrash = window(first, messages, reliability, -1); // control traffic is not counted from that instant
     }
 
+    WindowStats afterHeal = null;
+    if (sim.healTime() >= 0) {
+      long from = sim.healTime() + config.afterHealMs() * 1_000_000;
+      int first = messages;
+      for (int k = 0; k < messages; k++) {
+        if (msgPublishTime[k] >= from) {
+          first = k;
+          break;
+        }
+      }
+      afterHeal = window(first, messages, reliability, -1);
+    }
+
+    // During the cut, what the publishers' own side delivered of what they published: a loss
+    // here is not the cut's (nothing had to cross it), and must not go unreported.
+    WindowStats duringCut = null;
+    byte[] sides = sim.cutSides();
+    if (sides != null && sim.healTime() >= 0) {
+      double[] sameSide = new double[messages];
+      int first = messages;
+      int last = messages;
+      for (int k = 0; k < messages; k++) {
+        if (!msgPublished[k] || msgPublishTime[k] < sim.cutTime()) continue;
+        if (msgPublishTime[k] >= sim.healTime()) {
+          last = k;
+          break;
+        }
+        if (first == messages) first = k;
+        long t = msgPublishTime[k];
+        SimNode pub = nodes[msgPublisher[k]];
+        int pubStream = sim.streamIndexOf(pub.index);
+        int expected = 0;
+        int got = 0;
+        for (SimNode n : nodes) {
+          if (!n.alive || n.readyAt > t || n.index == pub.index || sides[n.index] != sides[pub.index]
+              || sim.streamIndexOf(n.index) != pubStream) continue;
+          expected++;
+          if (deliveredBy[k].get(n.index)) got++;
+        }
+        sameSide[k] = expected == 0 ? 1.0 : (double) got / expected;
+      }
+      if (first < messages) duringCut = window(first, last, sameSide, -1);
+    }
+
     double optP99 = optimalLatencyP99Millis();
     int[] joins = joinTimesMicros.toArray();
     Arrays.sort(joins);
@@ -264,6 +309,7 @@ final class SimMetrics {
     drops.put("stale_link", staleDrops);
     drops.put("loss", lossDrops);
     drops.put("partition", partitionDrops);
+    if (config.trackersOneSide()) drops.put("introductions_cut_off", introductionsCutOff);
     if (config.serviceModelled()) {
       drops.put("publishes_refused", publishesRefused);
       drops.put("backpressure_pauses", backpressurePauses);
@@ -276,6 +322,8 @@ final class SimMetrics {
         sim.events(), sim.now() / 1e6, (sim.publishStart()) / 1e6, sim.crashedForGood(), sim.churnCrashes(),
         introductionRequests, drops, eventNames(), violations);
     report.series(series(fromReliability, reliability));
+    report.afterHeal(afterHeal);
+    report.duringCutSameSide(duringCut);
     return report;
   }
 

@@ -21,6 +21,27 @@ public final class SimReport {
   public record Series(double[] latencyQuantilesMs, double[] publishMs, double[] reliability, double[] rmr, int[] ldh) {}
 
   private Series series;
+  private WindowStats afterHeal;
+
+  void afterHeal(WindowStats w) {
+    afterHeal = w;
+  }
+
+  private WindowStats duringCutSameSide;
+
+  void duringCutSameSide(WindowStats w) {
+    duringCutSameSide = w;
+  }
+
+  /** Null without a partition: the messages published during it, as delivered on their publisher's own side. */
+  public WindowStats duringCutSameSide() {
+    return duringCutSameSide;
+  }
+
+  /** Null when the scenario had no partition: the messages published {@code afterHealMs} or more after it ended. */
+  public WindowStats afterHeal() {
+    return afterHeal;
+  }
 
   void series(Series s) {
     this.series = s;
@@ -194,6 +215,14 @@ public final class SimReport {
     if (afterCrash != null) {
       j.put("after_crash", window(afterCrash).put("from_ms_after_crash", config.afterCrashMs()));
     }
+    if (afterHeal != null) {
+      j.put("after_heal", window(afterHeal).put("from_ms_after_heal", config.afterHealMs())
+          .put("partition_ms", config.partitionMs()).put("partition_fraction", config.partitionFraction())
+          .put("trackers_one_side", config.trackersOneSide()));
+    }
+    if (duringCutSameSide != null) {
+      j.put("during_cut_same_side", window(duringCutSameSide));
+    }
     Json d = Json.object();
     drops.forEach(d::put);
     j.put("sim_drops", d);
@@ -243,6 +272,15 @@ public final class SimReport {
     if (afterCrash != null) {
       sb.append(String.format(Locale.ROOT, "  after crash %d nodes crashed; messages from %d s after: reliability min %.4f over %d messages%n",
           crashed, config.afterCrashMs() / 1000, afterCrash.reliabilityMin(), afterCrash.messages()));
+    }
+    if (afterHeal != null) {
+      sb.append(String.format(Locale.ROOT, "  after heal  a %.0f s cut of %.0f %% of the nodes; messages from %d s after: reliability min %.4f over %d messages%n",
+          config.partitionMs() / 1000.0, 100 * config.partitionFraction(), config.afterHealMs() / 1000, afterHeal.reliabilityMin(),
+          afterHeal.messages()));
+    }
+    if (duringCutSameSide != null) {
+      sb.append(String.format(Locale.ROOT, "  during cut  on the publisher's side: reliability min %.4f over %d messages%n",
+          duringCutSameSide.reliabilityMin(), duringCutSameSide.messages()));
     }
     sb.append(String.format(Locale.ROOT, "  invariants  %s%n", violations.isEmpty() ? "all hold" : violations.size() + " violated: " + violations.get(0)));
     sb.append(String.format(Locale.ROOT, "  engine      %,d events, %.1f virtual s, %,d ms wall%n", events, virtualMs / 1000, simWallMs));

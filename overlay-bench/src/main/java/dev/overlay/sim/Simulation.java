@@ -54,6 +54,9 @@ public final class Simulation {
   private byte[] partitionSide; // null when the network is whole
   private long publishStart;
   private long crashTime = -1;
+  private long healTime = -1;
+  private long cutTime = -1;
+  private byte[] cutSides; // the partition's sides, kept after the heal for the report
   private int crashedForGood;
   private int churnCrashes;
 
@@ -153,6 +156,21 @@ public final class Simulation {
     return publishStart;
   }
 
+  /** When the partition started, or -1. */
+  long cutTime() {
+    return cutTime;
+  }
+
+  /** Each node's side of the partition (0: the publishers'), or null when there was none. */
+  byte[] cutSides() {
+    return cutSides;
+  }
+
+  /** When the partition ended, or -1. */
+  long healTime() {
+    return healTime;
+  }
+
   long crashTime() {
     return crashTime;
   }
@@ -194,7 +212,10 @@ public final class Simulation {
     if (config.partitionFraction() > 0) {
       long start = publishStart + (config.partitionAtMs() >= 0 ? config.partitionAtMs() : config.publishingMs() / 2) * ms;
       at(start, this::startPartition);
-      at(start + config.partitionMs() * ms, () -> partitionSide = null);
+      at(start + config.partitionMs() * ms, () -> {
+        partitionSide = null;
+        healTime = now;
+      });
     }
   }
 
@@ -261,6 +282,8 @@ public final class Simulation {
     for (SimNode n : nodes) {
       if (!n.publisher && rng.nextDouble() < config.partitionFraction()) partitionSide[n.index] = 1;
     }
+    cutTime = now;
+    cutSides = partitionSide;
     // Links across the cut go quiet; each end notices after the keep-alive timeout.
     long detect = config.keepAliveTimeoutMs() * 1_000_000;
     for (SimNode n : nodes) {
@@ -601,11 +624,16 @@ public final class Simulation {
   }
 
   private static boolean isPeriodic(Timer t) {
-    return t instanceof Timer.RepairTick || t instanceof Timer.ShuffleTick || t instanceof Timer.Housekeeping;
+    return t instanceof Timer.RepairTick || t instanceof Timer.ShuffleTick || t instanceof Timer.ReintroductionTick
+        || t instanceof Timer.Housekeeping;
   }
 
   void requestIntroductions(SimNode node, StreamId s) {
     metrics.introductionRequests++;
+    if (config.trackersOneSide() && partitionSide != null && partitionSide[node.index] == 1) {
+      metrics.introductionsCutOff++; // the trackers are on the other side: no answer
+      return;
+    }
     introducer.request(introductionContext, node.index, s);
   }
 

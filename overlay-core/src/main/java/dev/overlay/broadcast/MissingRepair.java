@@ -44,6 +44,8 @@ final class MissingRepair {
     /** How many times every announcer was asked: after the first, all of them were. */
     int rounds;
     boolean timerPending;
+    /** A copy came once and the seen set held it back; the next copy is taken. */
+    boolean held;
 
     Missing(long now, int maxAnnouncers) {
       firstAnnounced = now;
@@ -91,8 +93,21 @@ final class MissingRepair {
   private final String missingFullDetail;
   private long graftsSent;
   private long evicted;
+  private long given;
+  private final java.util.function.Predicate<MessageRef> knownGap;
 
   MissingRepair(StreamId stream, PlumtreeConfig config, Outbox out, Lateness lateness, GraftHook graftHook, Overflow overflow) {
+    this(stream, config, out, lateness, graftHook, overflow, ref -> true);
+  }
+
+  /**
+   * @param knownGap whether a number given up was a hole between numbers received (reported as
+   *     {@code GapUnrecoverable}), rather than only a claim in an unsigned announcement, or one the
+   *     seen set already gave up itself ({@code GapAbandoned})
+   */
+  MissingRepair(StreamId stream, PlumtreeConfig config, Outbox out, Lateness lateness, GraftHook graftHook, Overflow overflow,
+      java.util.function.Predicate<MessageRef> knownGap) {
+    this.knownGap = knownGap;
     this.stream = stream;
     this.config = config;
     this.out = out;
@@ -165,6 +180,21 @@ final class MissingRepair {
     }
   }
 
+  /**
+   * A copy of {@code ref} came from {@code from} but the seen set held it back (it would split a
+   * hole): returns true the first time, and it stays missing, to be fetched again once the hole's
+   * edges have filled; false when it was held once already, or cannot be tracked here (the table
+   * is full): then it is taken now. A hold is bounded: a hole whose edges never come (not cached
+   * anywhere, or a parent withholding them) must not cost the numbers in its middle.
+   */
+  boolean holdOnce(long now, MessageRef ref, PeerId from) {
+    add(now, ref, from, repairWait(now));
+    Missing m = missing == null ? null : missing.get(ref);
+    if (m == null || m.held) return false;
+    m.held = true;
+    return true;
+  }
+
   /** A copy of a message that is not new: a wait for it is over either way (it came, or the seen set gave its hole up, too old). */
   void arrivedAgain(Data message) {
     if (missing != null && missing.remove(message.ref()) != null && missing.isEmpty()) missing = null;
@@ -200,16 +230,43 @@ final class MissingRepair {
     for (Missing m : missing.values()) m.removeAnnouncer(peer);
   }
 
-  /** Gives up the entries announced {@code missingTtl} ago or earlier. */
+  /**
+   * Gives up the entries announced {@code missingTtl} ago or earlier. Each is a message that never
+   * came (an arrival removes its entry); each that was a known hole is reported, as a
+   * {@code GapUnrecoverable}, one per run of consecutive numbers. Giving them up silently was how a partition lost messages
+   * with nothing said (issue 13: the simulator's publishers' side, during a cut).
+   */
   void expire(long now) {
     if (missing == null) return;
     Iterator<Map.Entry<MessageRef, Missing>> it = missing.entrySet().iterator();
+    MessageRef runStart = null;
+    long runEnd = 0;
     while (it.hasNext()) {
-      Missing m = it.next().getValue();
-      if (now - m.firstAnnounced < config.missingTtlNanos()) break; // insertion order: the rest are newer
+      Map.Entry<MessageRef, Missing> e = it.next();
+      if (now - e.getValue().firstAnnounced < config.missingTtlNanos()) break; // insertion order: the rest are newer
       it.remove();
+      MessageRef ref = e.getKey();
+      if (!knownGap.test(ref)) continue; // announced only, or already abandoned by the seen set
+      if (runStart != null && ref.seq() == runEnd + 1 && ref.session() == runStart.session() && ref.publisher().equals(runStart.publisher())) {
+        runEnd = ref.seq();
+        continue;
+      }
+      if (runStart != null) unrecoverable(runStart, runEnd);
+      runStart = ref;
+      runEnd = ref.seq();
     }
+    if (runStart != null) unrecoverable(runStart, runEnd);
     if (missing.isEmpty()) missing = null;
+  }
+
+  private void unrecoverable(MessageRef first, long lastSeq) {
+    given++;
+    out.emit(new OverlayEvent.GapUnrecoverable(stream, first.publisher(), first.session(), first.seq(), lastSeq));
+  }
+
+  /** Runs of missing numbers given up after {@code missingTtl}. */
+  long givenUp() {
+    return given;
   }
 
   /** Whether the repair window is full: a number fetched now would evict or defer another. */

@@ -95,6 +95,7 @@ public final class Plumtree {
   private long firstUnsent = -1;
   private PeerId unsentPublisher;
   private long unsentSession;
+  private boolean unsentAnnounced;
   private long workBudgetHits;
 
   public Plumtree(StreamId stream, PlumtreeConfig config, SeenMessages seen, Outbox out) {
@@ -110,7 +111,8 @@ public final class Plumtree {
         config.messageCacheTtlNanos(), layout == CacheLayout.ARENA);
     this.trees = new TreeTable(config, demoted);
     this.ihaves = new IHaveBatcher(stream, config, out, trees::lazySet);
-    this.repair = new MissingRepair(stream, config, out, lateness, this::beforeRepairGraft, this::deferToRange);
+    this.repair = new MissingRepair(stream, config, out, lateness, this::beforeRepairGraft, this::deferToRange,
+        ref -> !seen.contains(ref.publisher(), ref.session(), ref.seq()) && ref.seq() < seen.highest(ref.publisher(), ref.session()));
     this.ahead = new AheadTracker(stream, config, out, seen, lateness, repair);
   }
 
@@ -144,11 +146,12 @@ public final class Plumtree {
    */
   private Announcement catchUpOf(MessageRef r) {
     if (firstUnsent > 0 && r.publisher().equals(unsentPublisher) && r.session() == unsentSession && r.seq() >= firstUnsent) {
-      if (cache.find(r.publisher(), r.session(), firstUnsent) >= 0) {
-        int count = (int) Math.min(config.maxAnnouncementSpan(), r.seq() - firstUnsent + 1);
-        return new Announcement(r.publisher(), r.session(), firstUnsent, count, 0);
-      }
-      firstUnsent = -1; // gone from the cache: nobody could fetch it any more
+      // Ending with the newest, as every catch-up does; at most the span, so a very long spell
+      // loses its start rather than its end; and from the first still cached (bounded walk).
+      long first = Math.max(firstUnsent, r.seq() - config.maxAnnouncementSpan() + 1);
+      while (first < r.seq() && cache.find(r.publisher(), r.session(), first) < 0) first++;
+      unsentAnnounced = true;
+      return new Announcement(r.publisher(), r.session(), first, (int) (r.seq() - first + 1), 0);
     }
     return new Announcement(r.publisher(), r.session(), r.seq(), 1, 0);
   }
@@ -248,10 +251,19 @@ public final class Plumtree {
     }
     dataSent += eager;
     if (lazy > 0) announce(now, self, session, seq, 1, null);
-    if (eager == 0 && lazy == 0 && (firstUnsent < 0 || session != unsentSession || !self.equals(unsentPublisher))) {
-      unsentPublisher = self;
-      unsentSession = session;
-      firstUnsent = seq;
+    if (eager == 0 && lazy == 0) {
+      // A new spell with no neighbour, unless one is under way (a spell ends when a neighbour
+      // is told of it).
+      if (firstUnsent < 0 || session != unsentSession || !self.equals(unsentPublisher) || unsentAnnounced) {
+        unsentPublisher = self;
+        unsentSession = session;
+        firstUnsent = seq;
+        unsentAnnounced = false;
+      }
+    } else if (eager > 0 && unsentAnnounced) {
+      // A neighbour was told the range, and the tree is pushing again: what it fetches reaches
+      // the rest by the tree. Later newcomers start with the next message, as any newcomer does.
+      firstUnsent = -1;
     }
     PublishResult.Status status = eager > 0 ? PublishResult.Status.SENT : PublishResult.Status.NO_PEERS;
     return new PublishResult(stream, session, seq, status, eager, lazy);
@@ -283,12 +295,15 @@ public final class Plumtree {
     dataReceived++;
     int outcome = seen.record(now, message.publisher(), message.session(), message.seq(), from);
     if (outcome == SeqIntervalSet.HELD_BACK) {
-      // Taking it would split a hole while the seen set is near its hole limit. Not delivered:
-      // it stays missing (or becomes so) and is fetched again from this peer, which has it,
-      // by which time the hole's edges have filled.
-      heldBack++;
-      repair.add(now, message.ref(), from, repair.repairWait(now));
-      return;
+      // Taking it would split a hole while the seen set is near its hole limit. Not delivered
+      // the first time: it stays missing (or becomes so) and is fetched again from this peer,
+      // which has it, by which time the hole's edges have usually filled. The second copy is
+      // taken whatever the seen set holds.
+      if (repair.holdOnce(now, message.ref(), from)) {
+        heldBack++;
+        return;
+      }
+      outcome = seen.record(now, message.publisher(), message.session(), message.seq(), from, false);
     }
     Tree tree = trees.tree(message.publisher());
     if (outcome != SeqIntervalSet.NEW) {
@@ -501,7 +516,7 @@ public final class Plumtree {
 
   public PlumtreeStats stats() {
     return new PlumtreeStats(delivered, dataReceived, duplicates, dataSent, ihavesSent + ihaves.sent(), ihavesReceived, graftsSent + repair.graftsSent(),
-        prunesSent, graftMisses, optimizations, repair.evicted(), ahead.stalls(), gapsRepaired, hopLimited, workBudgetHits, demotions, graftsRefused, missingSize(), ahead.size(), saturated, graftsDeferred, ahead.deferred(), heldBack);
+        prunesSent, graftMisses, optimizations, repair.evicted(), ahead.stalls(), gapsRepaired, hopLimited, workBudgetHits, demotions, graftsRefused, missingSize(), ahead.size(), saturated, graftsDeferred, ahead.deferred(), heldBack, repair.givenUp());
   }
 
   public List<PeerId> neighbors() {

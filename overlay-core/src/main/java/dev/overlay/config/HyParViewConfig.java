@@ -42,6 +42,15 @@ import java.time.Duration;
  *       such requests a minute, even after half the network crashed. Our choice.</li>
  *   <li>{@code introductionBackoffMin} 500 ms, {@code introductionBackoffMax} 30 s: isolated nodes
  *       ask again with exponential backoff, as Streamr's split avoidance does (500 ms · 2ⁱ).</li>
+ *   <li>{@code reintroductionInterval} 30 min (0: never): a node that is not isolated still asks
+ *       its introducer for members this often (±50 %), and takes one of them into its active view
+ *       with high priority, evicting a neighbour that is no tree edge if it must. Sooner after a
+ *       suspected partition (half the active view lost within 10 s, without goodbyes): 10 s, then
+ *       doubling up to this interval. That is what merges two islands of a stream after a
+ *       partition, which nothing inside either island can do. Chosen in the simulator
+ *       (docs/benchmarks.md, "Partitions"): every 10 min cost 17 % on the steady p99 latency of
+ *       1,000 nodes, with spikes to 1.4 s (each take-in reshapes the trees around it), so the
+ *       steady interval is a slow backstop and the suspicion does the healing.</li>
  * </ul>
  */
 public record HyParViewConfig(
@@ -62,7 +71,8 @@ public record HyParViewConfig(
     long formerNeighborGraceNanos,
     long joinIntervalNanos,
     int joinBudgetPerSecond,
-    int forcedEvictionsPerMinute) {
+    int forcedEvictionsPerMinute,
+    long reintroductionIntervalNanos) {
 
   /**
    * Checks every value.
@@ -85,6 +95,7 @@ public record HyParViewConfig(
    * @param joinIntervalNanos {@code joinInterval} in nanoseconds (class description)
    * @param joinBudgetPerSecond {@code joinBudgetPerSecond} (class description)
    * @param forcedEvictionsPerMinute {@code forcedEvictionsPerMinute} (class description)
+   * @param reintroductionIntervalNanos {@code reintroductionInterval} in nanoseconds, 0 for never (class description)
    * @throws IllegalArgumentException naming the first value out of its bounds
    */
   public HyParViewConfig {
@@ -117,6 +128,7 @@ public record HyParViewConfig(
     atLeast(joinIntervalNanos, 0, "joinInterval");
     atLeast(joinBudgetPerSecond, 1, "joinBudgetPerSecond");
     atLeast(forcedEvictionsPerMinute, 1, "forcedEvictionsPerMinute");
+    if (reintroductionIntervalNanos != 0) atLeast(reintroductionIntervalNanos, 1_000_000_000L, "reintroductionInterval (or 0, never)");
   }
 
   private static void atLeast(long v, long min, String name) {
@@ -172,6 +184,22 @@ public record HyParViewConfig(
     private Duration joinInterval = Duration.ofSeconds(1);
     private int joinBudgetPerSecond = 20;
     private int forcedEvictionsPerMinute = 6;
+    private Duration reintroductionInterval = Duration.ofMinutes(30);
+
+    /**
+     * Sets {@code reintroductionInterval}; {@link Duration#ZERO} turns re-introduction off, also
+     * after a suspected partition. From the class description: a node that is not isolated still
+     * asks its introducer for members this often (±50 %, default 30 min) and takes one of them into
+     * its active view with high priority; after a suspected partition from 10 s on, doubling up to
+     * this interval. That is what merges two islands of a stream after a partition.
+     *
+     * @param v the value
+     * @return this builder
+     */
+    public Builder reintroductionInterval(Duration v) {
+      reintroductionInterval = v;
+      return this;
+    }
 
     /**
      * Sets {@code forcedEvictionsPerMinute}. From the class description: {@code
@@ -424,7 +452,7 @@ public record HyParViewConfig(
           shuffleInterval.toNanos(), activeViewMinimum, neighborRequestTimeout.toNanos(),
           repairInterval.toNanos(), introductionBackoffMin.toNanos(), introductionBackoffMax.toNanos(),
           maxPendingRequests < 0 ? 2 * activeViewCapacity : maxPendingRequests, formerNeighborGrace.toNanos(),
-          joinInterval.toNanos(), joinBudgetPerSecond, forcedEvictionsPerMinute);
+          joinInterval.toNanos(), joinBudgetPerSecond, forcedEvictionsPerMinute, reintroductionInterval.toNanos());
     }
   }
 }

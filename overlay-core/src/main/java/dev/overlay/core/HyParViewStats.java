@@ -14,7 +14,11 @@ package dev.overlay.core;
  * @param shufflesStarted SHUFFLEs this node started
  * @param shufflesAccepted SHUFFLEs from others this node answered
  * @param introductionsRequested times this node asked its introducer (tracker, seeds) for members
+ * @param reintroductions members of a periodic re-introduction this node asked into its full active view (what merges
+ *     islands after a partition)
+ * @param islandsSuspected times half the active view was lost within seconds, without goodbyes (an
+ *     {@link OverlayEvent.IslandSuspected} each)
  */
 public record HyParViewStats(long joinsSent, long joinsReceived, long neighborRequestsSent, long neighborRequestsRefused,
     long neighborRequestsRejected, long neighborRequestsTimedOut, long evictions, long shufflesStarted, long shufflesAccepted,
-    long introductionsRequested) {}
+    long introductionsRequested, long reintroductions, long islandsSuspected) {}

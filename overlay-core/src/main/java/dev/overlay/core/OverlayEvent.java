@@ -33,8 +33,22 @@ public sealed interface OverlayEvent {
    */
   record GapAbandoned(StreamId stream, PeerId publisher, long session, long fromSeq, long toSeq) implements OverlayEvent {}
 
+  /**
+   * Messages {@code fromSeq..toSeq} of a publisher session were missing, and every repair of them
+   * has been given up: no neighbour could supply them within {@code missingTtl}. They stay
+   * missing; a copy that still arrives is delivered.
+   */
+  record GapUnrecoverable(StreamId stream, PeerId publisher, long session, long fromSeq, long toSeq) implements OverlayEvent {}
+
   /** The stream has no neighbours and nobody to ask but the introducer. */
   record Isolated(StreamId stream) implements OverlayEvent {}
+
+  /**
+   * {@code neighborsLost} neighbours went silent or unreachable within a few seconds, without a
+   * goodbye: the network around this node may have split, and this node may sit on an island.
+   * It asks its introducer for members at short, growing intervals until the islands can meet again.
+   */
+  record IslandSuspected(StreamId stream, int neighborsLost) implements OverlayEvent {}
 
   /** Something was dropped rather than handled. {@code stream} is null for node-level drops. */
   record Dropped(StreamId stream, PeerId peer, DropReason reason, String detail) implements OverlayEvent {}

@@ -30,6 +30,8 @@ import dev.overlay.config.PlumtreeConfig;
  * @param missingDeferred missing messages kept in a range because the missing table was full (fetched as it empties)
  * @param heldBack messages received inside a hole of their publisher's sequence and not taken, because the seen set was
  *     near its hole limit (see {@link dev.overlay.config.SeenConfig}): fetched again, not lost
+ * @param gapsUnrecoverable runs of missing messages whose repair was given up after {@code missingTtl}, each a
+ *     {@link OverlayEvent.GapUnrecoverable}
  */
 public record PlumtreeStats(
     long delivered,
@@ -54,4 +56,5 @@ public record PlumtreeStats(
     boolean saturatedNow,
     long graftsDeferred,
     long missingDeferred,
-    long heldBack) {}
+    long heldBack,
+    long gapsUnrecoverable) {}

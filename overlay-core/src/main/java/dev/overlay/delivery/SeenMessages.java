@@ -76,6 +76,11 @@ public final class SeenMessages implements SeqIntervalSet.GapListener {
    * makes {@code from} its front-runner.
    */
   public int record(long now, PeerId publisher, long session, long seq, PeerId from) {
+    return record(now, publisher, session, seq, from, true);
+  }
+
+  /** As {@link #record(long, PeerId, long, long, PeerId)}; with {@code mayHold} false the message is never held back. */
+  public int record(long now, PeerId publisher, long session, long seq, PeerId from, boolean mayHold) {
     openedGapFrom = -1;
     openedGapTo = -1;
     Publisher p = lookup(publisher);
@@ -101,7 +106,7 @@ public final class SeenMessages implements SeqIntervalSet.GapListener {
     gapSession = session;
     recordingSeq = seq;
     boolean newest = seqs.isEmpty() || seq > seqs.highest();
-    int outcome = seqs.add(seq, this);
+    int outcome = seqs.add(seq, this, mayHold);
     if (outcome == SeqIntervalSet.NEW && seqs == p.current) {
       p.lastNewAt = now;
       if (newest) p.frontRunner = from;

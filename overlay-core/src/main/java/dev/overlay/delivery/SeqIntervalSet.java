@@ -13,12 +13,15 @@ import java.util.Arrays;
  * hole is abandoned (its numbers count as received from then on) and reported. Numbers below
  * the lowest interval are refused as too old once the set is full.
  *
- * <p>Only a new hole above the highest number may take the set to its cap. A number that would
+ * <p>Only a new hole above the highest or below the lowest number may take the set to its cap
+ * (and only one above past it). A number that would
  * split a hole in two is held back ({@link #HELD_BACK}) once the set is within a quarter of its
  * cap: a hole fetched out of order (GRAFT answers, some refused and asked again later) breaks
  * into as many pieces as there are stragglers, and abandoning the lowest piece lost messages that
  * were still in every cache (the burst scenario of issue 10, once in six fresh CI runs). A number
- * held back is fetched again; numbers at a hole's edges are always taken, so holes still close.
+ * held back is fetched again, and taken the second time whatever the set holds (the caller
+ * passes {@code mayHold} false), so that a hole whose edges never come costs no messages;
+ * numbers at a hole's edges are always taken.
  */
 public final class SeqIntervalSet {
 
@@ -54,6 +57,11 @@ public final class SeqIntervalSet {
 
   /** Records {@code seq}; returns {@link #NEW}, {@link #DUPLICATE}, {@link #TOO_OLD} or {@link #HELD_BACK}. */
   public int add(long seq, GapListener gaps) {
+    return add(seq, gaps, true);
+  }
+
+  /** As {@link #add(long, GapListener)}; with {@code mayHold} false a number is never held back (it was once already). */
+  public int add(long seq, GapListener gaps, boolean mayHold) {
     if (size == 0) {
       insertAt(0, seq);
       return NEW;
@@ -94,7 +102,7 @@ public final class SeqIntervalSet {
     } else if (joinsRight) {
       iv[2 * (i + 1)] = seq;
     } else {
-      if (size >= splitLimit) return HELD_BACK;
+      if (mayHold && size >= splitLimit) return HELD_BACK;
       insertAt(i + 1, seq);
     }
     gaps.gapResolved(seq, seq);

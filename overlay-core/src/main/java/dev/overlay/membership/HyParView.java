@@ -28,6 +28,10 @@ import java.util.random.RandomGenerator;
  *   <li>A node below {@code activeViewMinimum} neighbours asks with high priority, not only an
  *       empty one, and asks the introducer when it has no passive peers left, with backoff.</li>
  *   <li>A low-priority refusal is not retried at once; the periodic repair asks another peer.</li>
+ *   <li>Every {@code reintroductionInterval} a node asks its introducer for members even when its
+ *       views are full, and takes one of them in with high priority. Without it, two islands left
+ *       by a partition stay apart for good: each side's views only hold its own side once the
+ *       dials across the cut have failed, and shuffles never leave an island.</li>
  * </ul>
  */
 public final class HyParView {
@@ -45,6 +49,11 @@ public final class HyParView {
   }
 
   private record Pending(PeerInfo peer, boolean highPriority, long requestId) {}
+
+  /** Neighbour losses closer together than this count as one burst (a partition, not churn). */
+  static final long SUSPECT_WINDOW_NANOS = 10_000_000_000L;
+  /** The first re-introduction after a suspected partition comes this soon (±50 %); the period then doubles. */
+  static final long SUSPECT_PERIOD_NANOS = 10_000_000_000L;
 
   private final StreamId stream;
   private final HyParViewConfig config;
@@ -72,6 +81,14 @@ public final class HyParView {
   private final Timer.RepairTick repairTimer;
   private boolean repairScheduled; // set whenever the active view has room, so it refills
   private final Timer.ShuffleTick shuffleTimer;
+  /** Our periodic re-introduction asked the introducer: its answer brings one peer into the active view. */
+  private boolean remixWanted;
+  /** The re-introduction timer in force (a suspected partition replaces it), and its period now. */
+  private long reintroductionGeneration;
+  private long reintroductionPeriod;
+  /** When the last neighbours were lost without a goodbye, newest last: a burst of them looks like a partition. */
+  private final long[] recentLosses;
+  private int lossCount;
   /** The live counts behind {@link #stats()}. */
   private static final class Tally {
     long joinsSent;
@@ -84,6 +101,8 @@ public final class HyParView {
     long shufflesStarted;
     long shufflesAccepted;
     long introductionsRequested;
+    long reintroductions;
+    long islandsSuspected;
   }
 
   private final Tally stats = new Tally();
@@ -101,6 +120,11 @@ public final class HyParView {
     this.passive = new PeerInfoSet(config.passiveViewCapacity() + 1);
     this.repairTimer = new Timer.RepairTick(stream);
     this.shuffleTimer = new Timer.ShuffleTick(stream);
+    this.reintroductionPeriod = config.reintroductionIntervalNanos();
+    // Random, not 0: a tick of an earlier membership of this stream (left, then joined again)
+    // must not pass for this one's.
+    this.reintroductionGeneration = rng.nextLong();
+    this.recentLosses = new long[Math.max(2, (config.activeViewCapacity() + 1) / 2)];
     this.introductionBackoff = config.introductionBackoffMinNanos();
     this.joinLimiter = new JoinLimiter(config.joinIntervalNanos(), config.joinBudgetPerSecond(), config.forcedEvictionsPerMinute());
   }
@@ -121,6 +145,9 @@ public final class HyParView {
   public void start(long now) {
     armRepair();
     out.schedule(shuffleTimer, jittered(config.shuffleIntervalNanos()));
+    if (config.reintroductionIntervalNanos() > 0) {
+      out.schedule(new Timer.ReintroductionTick(stream, reintroductionGeneration), jittered(reintroductionPeriod));
+    }
     requestIntroductions(now);
   }
 
@@ -133,6 +160,21 @@ public final class HyParView {
       if (!p.id().equals(self.id()) && !active.contains(p.id())) candidates.add(p);
     }
     if (candidates.isEmpty()) return;
+    if (remixWanted && !active.isEmpty()) {
+      // Our periodic re-introduction: one of these comes in even if the view is full, as a
+      // high-priority request (the acceptor spends its eviction budget on it). One a period is
+      // enough to join two islands; more would only churn the trees.
+      remixWanted = false;
+      PeerInfo fresh = null;
+      for (int tries = 0; tries < candidates.size() && fresh == null; tries++) {
+        PeerInfo c = candidates.get(rng.nextInt(candidates.size()));
+        if (!pending.containsKey(c.id())) fresh = c;
+      }
+      if (fresh != null) {
+        stats.reintroductions++;
+        requestNeighbor(now, fresh, true);
+      }
+    }
     if (active.isEmpty() && pending.isEmpty() && !joinInProgress(now)) {
       PeerInfo contact = candidates.remove(rng.nextInt(candidates.size()));
       joinContact = contact.id();
@@ -283,6 +325,7 @@ public final class HyParView {
     if (active.remove(peer) != null) {
       links.release(now, peer);
       listener.neighborDown(now, peer, reason);
+      lostWithoutGoodbye(now);
       fillActiveView(now);
     }
     if (pending.remove(peer) != null) {
@@ -324,6 +367,23 @@ public final class HyParView {
     }
   }
 
+  /**
+   * Time to ask the introducer again. Only a node that is not isolated does (an isolated one asks
+   * on its own, with backoff); its answer brings one of the members in, see {@link #onIntroductions}.
+   * After a suspected partition the period starts at {@link #SUSPECT_PERIOD_NANOS} and doubles
+   * up to {@code reintroductionInterval}.
+   */
+  public void onReintroductionTick(long now, Timer.ReintroductionTick tick) {
+    if (tick.generation() != reintroductionGeneration) return; // replaced by a suspected partition's
+    reintroductionPeriod = Math.min(config.reintroductionIntervalNanos(), 2 * reintroductionPeriod);
+    out.schedule(tick, jittered(reintroductionPeriod));
+    remixWanted = false; // an answer that never came does not carry over to a later, unrelated one
+    if (active.size() < config.activeViewMinimum()) return;
+    remixWanted = true;
+    out.requestIntroductions(stream);
+    stats.introductionsRequested++;
+  }
+
   public void onShuffleTick(long now) {
     out.schedule(shuffleTimer, jittered(config.shuffleIntervalNanos()));
     PeerInfo target = active.random(rng);
@@ -349,6 +409,7 @@ public final class HyParView {
       listener.neighborDown(now, p.id(), "left the stream");
     }
     active.clear();
+    remixWanted = false;
     for (PeerId p : new ArrayList<>(pending.keySet())) links.release(now, p);
     pending.clear();
     passive.clear();
@@ -376,6 +437,11 @@ public final class HyParView {
     return passive.size();
   }
 
+  /** The generation the re-introduction timer in force carries (tests fire it). */
+  long reintroductionGeneration() {
+    return reintroductionGeneration;
+  }
+
   public int pendingSize() {
     return pending.size();
   }
@@ -385,7 +451,7 @@ public final class HyParView {
     Tally t = stats;
     return new HyParViewStats(t.joinsSent, t.joinsReceived, t.neighborRequestsSent, t.neighborRequestsRefused,
         t.neighborRequestsRejected, t.neighborRequestsTimedOut, t.evictions, t.shufflesStarted, t.shufflesAccepted,
-        t.introductionsRequested);
+        t.introductionsRequested, t.reintroductions, t.islandsSuspected);
   }
 
   // ---- Internals --------------------------------------------------------------------------
@@ -498,6 +564,30 @@ public final class HyParView {
   private List<PeerInfo> capped(List<PeerInfo> peers) {
     int max = config.shuffleSize();
     return peers.size() <= max ? peers : peers.subList(0, max);
+  }
+
+  /**
+   * How a partition looks from one node: half its active view gone within
+   * {@link #SUSPECT_WINDOW_NANOS}, every link failing rather than saying goodbye (crashes of
+   * unrelated neighbours are rarer: with 1 % of nodes crashing a second, three of five neighbours
+   * within 10 s happen about once an hour per node). The node then asks its introducer soon and
+   * often, so that the islands meet within seconds of the heal; the steady
+   * {@code reintroductionInterval} is a backstop, and costs tree repairs, so it is long.
+   */
+  private void lostWithoutGoodbye(long now) {
+    if (config.reintroductionIntervalNanos() == 0) return;
+    if (lossCount == recentLosses.length) {
+      System.arraycopy(recentLosses, 1, recentLosses, 0, lossCount - 1);
+      lossCount--;
+    }
+    recentLosses[lossCount++] = now;
+    if (lossCount < recentLosses.length || now - recentLosses[0] > SUSPECT_WINDOW_NANOS) return;
+    lossCount = 0;
+    out.emit(new OverlayEvent.IslandSuspected(stream, recentLosses.length));
+    stats.islandsSuspected++;
+    reintroductionGeneration++;
+    reintroductionPeriod = Math.min(config.reintroductionIntervalNanos(), SUSPECT_PERIOD_NANOS);
+    out.schedule(new Timer.ReintroductionTick(stream, reintroductionGeneration), jittered(reintroductionPeriod));
   }
 
   private boolean joinInProgress(long now) {

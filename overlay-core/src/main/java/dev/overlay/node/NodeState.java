@@ -335,6 +335,7 @@ public final class NodeState {
 
   private static StreamId streamOf(Timer timer) {
     if (timer instanceof Timer.ShuffleTick t) return t.stream();
+    if (timer instanceof Timer.ReintroductionTick t) return t.stream();
     if (timer instanceof Timer.RepairTick t) return t.stream();
     if (timer instanceof Timer.NeighborTimeout t) return t.stream();
     if (timer instanceof Timer.LazyFlush t) return t.stream();

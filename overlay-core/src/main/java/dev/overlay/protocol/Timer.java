@@ -21,6 +21,12 @@ public sealed interface Timer {
   /** HyParView: keep the active view full; ask for introductions when isolated. */
   record RepairTick(StreamId stream) implements Timer {}
 
+  /**
+   * HyParView: ask the introducer for members again, and take one in (what merges islands after a
+   * partition). A suspected partition starts a new {@code generation}; older ticks are ignored.
+   */
+  record ReintroductionTick(StreamId stream, long generation) implements Timer {}
+
   /** HyParView: the neighbour request {@code requestId} to {@code peer} got no answer. */
   record NeighborTimeout(StreamId stream, PeerId peer, long requestId) implements Timer {}
 

@@ -218,6 +218,8 @@ public final class StreamState implements HyParView.Listener {
       membership.onRepairTick(now);
     } else if (timer instanceof Timer.ShuffleTick) {
       membership.onShuffleTick(now);
+    } else if (timer instanceof Timer.ReintroductionTick t) {
+      membership.onReintroductionTick(now, t);
     } else {
       throw new IllegalArgumentException("not a stream timer: " + timer);
     }

@@ -193,12 +193,27 @@ class MissingRepairTest {
     assertThat(repair.size()).as("not yet 30 s old").isEqualTo(2);
     repair.expire(now + 30_000 * MS);
     assertThat(repair.size()).isEqualTo(1);
+    assertThat(out.drain()).as("given up, and said so").containsExactly(
+        new Output.Emit(new OverlayEvent.GapUnrecoverable(STREAM, PUB, SESSION, 1, 1)));
     repair.onGraftTimeout(now + 30_000 * MS, timeout(1, 0));
     assertThat(out.drain()).isEmpty();
     repair.onGraftTimeout(now + 30_000 * MS, timeout(2, 0));
     assertThat(out.drain()).containsExactlyElementsOf(graft(A, 2, 1, T2));
+    out.clear();
     repair.expire(now + 40_000 * MS);
     assertThat(repair.size()).isZero();
     assertThat(repair.full()).isFalse();
+    assertThat(repair.givenUp()).isEqualTo(2);
+  }
+
+  @Test
+  void consecutiveNumbersGivenUpTogetherAreOneEvent() {
+    MissingRepair repair = repair(PlumtreeConfig.defaults().toBuilder().missingTtl(Duration.ofSeconds(30)).build());
+    for (long seq : new long[] {3, 4, 5, 9}) repair.add(now, ref(seq), A, T1);
+    out.clear();
+    repair.expire(now + 30_000 * MS);
+    assertThat(out.drain()).containsExactly(
+        new Output.Emit(new OverlayEvent.GapUnrecoverable(STREAM, PUB, SESSION, 3, 5)),
+        new Output.Emit(new OverlayEvent.GapUnrecoverable(STREAM, PUB, SESSION, 9, 9)));
   }
 }

@@ -415,11 +415,40 @@ class PlumtreeTest {
     // Not just the newest: A may never have heard of us, and would start after the three.
     assertThat(out.drain()).containsExactly(
         new Output.Send(A, new Message.IHave(STREAM, List.of(new Announcement(SELF, SESSION, 1, 3, 0)), true)));
-    tree.publish(now + 200 * MS, SELF, SESSION, 4, new byte[] {7}); // pushed to A: the rest followed the range
+    tree.neighborUp(now + 150 * MS, B);
+    assertThat(out.drain()).as("a second newcomer before we pushed again is told too")
+        .containsExactly(new Output.Send(B, new Message.IHave(STREAM, List.of(new Announcement(SELF, SESSION, 1, 3, 0)), true)));
+    tree.publish(now + 200 * MS, SELF, SESSION, 4, new byte[] {7}); // pushed: A and B fetch 1..3, the tree carries them on
     out.clear();
-    tree.neighborUp(now + 300 * MS, B);
-    assertThat(out.drain()).as("still in the cache: a later neighbour is told too")
-        .containsExactly(new Output.Send(B, new Message.IHave(STREAM, List.of(new Announcement(SELF, SESSION, 1, 4, 0)), true)));
+    tree.neighborUp(now + 300 * MS, C);
+    assertThat(out.drain()).as("from then on a newcomer starts with the next message, as any does")
+        .containsExactly(new Output.Send(C, new Message.IHave(STREAM, List.of(new Announcement(SELF, SESSION, 4, 1, 0)), true)));
+  }
+
+  @Test
+  void aSecondSpellWithNoNeighbourIsAnnouncedFromItsOwnStart() {
+    build(PlumtreeConfig.builder().messageCacheCapacity(4).build());
+    for (PeerId n : List.of(A, B, C)) tree.neighborDown(now, n);
+    tree.publish(now, SELF, SESSION, 1, new byte[] {7}); // NO_PEERS
+    for (long seq = 2; seq <= 6; seq++) tree.publish(now, SELF, SESSION, seq, new byte[] {7}); // 1 and 2 leave the cache
+    out.clear();
+    tree.neighborUp(now + 100 * MS, A);
+    assertThat(out.drain()).as("1 is gone: the range starts at the first still cached, 3, not at 6")
+        .containsExactly(new Output.Send(A, new Message.IHave(STREAM, List.of(new Announcement(SELF, SESSION, 3, 4, 0)), true)));
+  }
+
+  @Test
+  void aCopyHeldBackOnceIsTakenTheSecondTimeEvenIfItStillSplitsAHole() {
+    build(PlumtreeConfig.defaults(), SeenConfig.builder().maxIntervalsPerSession(4).build());
+    tree.onData(now, A, data(1, 3));
+    tree.onData(now, A, data(10, 3));
+    tree.onData(now, A, data(20, 3)); // three intervals: splits are held back
+    out.clear();
+    tree.onData(now, C, data(5, 3));
+    assertThat(out.commands(Output.Deliver.class)).isEmpty();
+    tree.onData(now + T1, C, data(5, 4)); // 2..4 never came: the second copy is taken anyway
+    assertThat(out.commands(Output.Deliver.class)).containsExactly(new Output.Deliver(data(5, 4)));
+    assertThat(tree.stats().heldBack()).isEqualTo(1);
   }
 
   @Test
@@ -434,6 +463,32 @@ class PlumtreeTest {
     tree.onIHave(now, A, new Message.IHave(STREAM, List.of(new Announcement(id(8), SESSION, 1, 3, 0)), true));
     assertThat(out.drain()).as("a catch-up about a publisher we never heard of, from someone else: ignored").isEmpty();
     assertThat(tree.missingSize()).isEqualTo(3);
+  }
+
+  @Test
+  void aMissingMessageNobodyCouldSupplyIsReportedWhenItsRepairIsGivenUp() {
+    tree.onData(now, A, data(1, 3));
+    tree.onData(now, A, data(4, 3)); // 2 and 3 missing, fetched from A
+    for (long seq = 2; seq <= 3; seq++) {
+      tree.onGraftTimeout(now + T1, new Timer.GraftTimeout(STREAM, new MessageRef(PUB, SESSION, seq), 0));
+    }
+    tree.onData(now + T1 + 10 * MS, A, data(3, 4)); // 3 came; 2 never will (not cached anywhere)
+    out.clear();
+    tree.housekeeping(now + 31_000 * MS); // missingTtl (30 s) later: the repair gives up
+    assertThat(out.events(OverlayEvent.GapUnrecoverable.class))
+        .containsExactly(new OverlayEvent.GapUnrecoverable(STREAM, PUB, SESSION, 2, 2));
+    assertThat(tree.stats().gapsUnrecoverable()).isEqualTo(1);
+  }
+
+  @Test
+  void numbersOnlyAnnouncedAndNeverSeenAroundAreNotReportedAsLost() {
+    // An IHAVE is not signed: a made-up range of a publisher we never had is no known gap.
+    tree.onIHave(now, A, new Message.IHave(STREAM, List.of(new Announcement(id(8), SESSION, 1, 2, 2)), false));
+    assertThat(tree.missingSize()).isEqualTo(2);
+    out.clear();
+    tree.housekeeping(now + 31_000 * MS);
+    assertThat(tree.missingSize()).isZero();
+    assertThat(out.events(OverlayEvent.GapUnrecoverable.class)).isEmpty();
   }
 
   @Test

@@ -29,14 +29,101 @@ class HyParViewTest {
   @Test
   void joiningArmsTheTimersAndAsksForIntroductions() {
     List<Output> c = node.on(new Event.JoinStream(STREAM));
-    assertThat(c).hasSize(3);
+    assertThat(c).hasSize(4);
     assertThat(c.get(0)).isInstanceOfSatisfying(Output.Schedule.class, s -> {
       assertThat(s.timer()).isEqualTo(new Timer.RepairTick(STREAM));
       assertThat(s.delayNanos()).isBetween(500 * MS, 1500 * MS); // 1 s ± 50 %
     });
     assertThat(c.get(1)).isInstanceOfSatisfying(Output.Schedule.class,
         s -> assertThat(s.timer()).isEqualTo(new Timer.ShuffleTick(STREAM)));
-    assertThat(c.get(2)).isEqualTo(new Output.RequestIntroductions(STREAM));
+    assertThat(c.get(2)).isInstanceOfSatisfying(Output.Schedule.class, s -> {
+      assertThat(s.timer()).isEqualTo(new Timer.ReintroductionTick(STREAM, view().reintroductionGeneration()));
+      assertThat(s.delayNanos()).isBetween(900_000 * MS, 2_700_000 * MS); // 30 min ± 50 %
+    });
+    assertThat(c.get(3)).isEqualTo(new Output.RequestIntroductions(STREAM));
+  }
+
+  @Test
+  void aNodeWithAFullViewIsIntroducedAgainAndTakesOneNewcomerInEvictingANeighbour() {
+    node.joinWithNeighbors(2, 3, 4, 5, 6);
+    Timer.ReintroductionTick armed = new Timer.ReintroductionTick(STREAM, view().reintroductionGeneration());
+    List<Output> tick = node.on(new Event.TimerFired(armed));
+    assertThat(tick).hasSize(2);
+    assertThat(tick.get(0)).isInstanceOfSatisfying(Output.Schedule.class, s -> assertThat(s.timer()).isEqualTo(armed));
+    assertThat(tick.get(1)).isEqualTo(new Output.RequestIntroductions(STREAM));
+
+    // Members from the other side of a healed partition: one is asked in, with high priority.
+    List<Output> c = node.on(new Event.Introductions(STREAM, List.of(info(7), info(8))));
+    Output.Send request = c.stream().filter(o -> o instanceof Output.Send).map(o -> (Output.Send) o).findFirst().orElseThrow();
+    PeerId newcomer = request.to();
+    assertThat(newcomer).isIn(id(7), id(8));
+    assertThat(request.message()).isEqualTo(new Message.Neighbor(STREAM, node.self, true));
+    assertThat(c).filteredOn(o -> o instanceof Output.Send).hasSize(1);
+    assertThat(view().stats().reintroductions()).isEqualTo(1);
+
+    List<Output> accepted = node.receive(newcomer.equals(id(7)) ? 7 : 8, new Message.NeighborReply(STREAM, true));
+    assertThat(accepted).anySatisfy(o -> assertThat(o).isInstanceOfSatisfying(Output.Send.class,
+        send -> assertThat(send.message()).isEqualTo(new Message.Disconnect(STREAM, 1, true))));
+    assertThat(accepted).contains(new Output.Emit(new OverlayEvent.NeighborUp(STREAM, newcomer)));
+    assertThat(view().activeSize()).isEqualTo(5);
+    assertThat(view().isActive(newcomer)).isTrue();
+
+    // Introductions nobody asked for by the tick (an isolated node's, a late answer) take no one in.
+    List<Output> again = node.on(new Event.Introductions(STREAM, List.of(info(9))));
+    assertThat(again).noneMatch(o -> o instanceof Output.Send);
+  }
+
+  @Test
+  void losingHalfTheViewWithinSecondsLooksLikeAPartitionAndBringsTheNextIntroductionsForward() {
+    node.joinWithNeighbors(2, 3, 4, 5, 6);
+    long steady = view().reintroductionGeneration();
+    node.on(new Event.PeerDisconnected(id(2), "keep-alive timeout"));
+    node.advance(4_000 * MS);
+    node.on(new Event.PeerDisconnected(id(3), "keep-alive timeout"));
+    node.advance(4_000 * MS);
+    List<Output> third = node.on(new Event.PeerDisconnected(id(4), "keep-alive timeout"));
+    assertThat(third).contains(new Output.Emit(new OverlayEvent.IslandSuspected(STREAM, 3)));
+    assertThat(third).anySatisfy(o -> assertThat(o).isInstanceOfSatisfying(Output.Schedule.class, s -> {
+      assertThat(s.timer()).isEqualTo(new Timer.ReintroductionTick(STREAM, steady + 1));
+      assertThat(s.delayNanos()).isBetween(5_000 * MS, 15_000 * MS); // 10 s ± 50 %
+    }));
+    assertThat(view().stats().islandsSuspected()).isEqualTo(1);
+
+    assertThat(node.on(new Event.TimerFired(new Timer.ReintroductionTick(STREAM, steady)))).as("the old timer is stale").isEmpty();
+    List<Output> tick = node.on(new Event.TimerFired(new Timer.ReintroductionTick(STREAM, steady + 1)));
+    assertThat(tick).contains(new Output.RequestIntroductions(STREAM));
+    assertThat(tick).anySatisfy(o -> assertThat(o).isInstanceOfSatisfying(Output.Schedule.class, s -> {
+      assertThat(s.timer()).isEqualTo(new Timer.ReintroductionTick(STREAM, steady + 1));
+      assertThat(s.delayNanos()).isBetween(10_000 * MS, 30_000 * MS); // doubled: 20 s ± 50 %
+    }));
+  }
+
+  @Test
+  void neighboursLostFarApartAreChurnNotAPartition() {
+    node.joinWithNeighbors(2, 3, 4, 5, 6);
+    for (int p = 2; p <= 4; p++) {
+      List<Output> c = node.on(new Event.PeerDisconnected(id(p), "connection reset"));
+      assertThat(c).noneMatch(o -> o instanceof Output.Emit e && e.event() instanceof OverlayEvent.IslandSuspected);
+      node.advance(6_000 * MS); // three losses over 12 s: never three within 10 s
+    }
+    assertThat(view().stats().islandsSuspected()).isZero();
+  }
+
+  @Test
+  void aTickOfAnEarlierMembershipOfTheStreamIsStaleAfterLeavingAndJoiningAgain() {
+    node.joinWithNeighbors(2, 3);
+    Timer.ReintroductionTick old = new Timer.ReintroductionTick(STREAM, view().reintroductionGeneration());
+    node.on(new Event.LeaveStream(STREAM));
+    node.on(new Event.JoinStream(STREAM));
+    assertThat(view().reintroductionGeneration()).isNotEqualTo(old.generation());
+    assertThat(node.on(new Event.TimerFired(old))).isEmpty();
+  }
+
+  @Test
+  void anIsolatedNodeLeavesReintroductionToItsOwnRequests() {
+    node.joinWithNeighbors(2);
+    List<Output> tick = node.on(new Event.TimerFired(new Timer.ReintroductionTick(STREAM, view().reintroductionGeneration())));
+    assertThat(tick).hasSize(1).allMatch(o -> o instanceof Output.Schedule);
   }
 
   @Test

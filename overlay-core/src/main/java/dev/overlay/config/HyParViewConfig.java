@@ -44,7 +44,7 @@ import java.time.Duration;
  *       ask again with exponential backoff, as Streamr's split avoidance does (500 ms · 2ⁱ).</li>
  *   <li>{@code reintroductionInterval} 30 min (0: never): a node that is not isolated still asks
  *       its introducer for members this often (±50 %), and takes one of them into its active view
- *       with high priority, evicting a neighbour that is no tree edge if it must. Sooner after a
+ *       with high priority, evicting a neighbour that brings it no tree if it must. Sooner after a
  *       suspected partition (half the active view lost within 10 s, without goodbyes): 10 s, then
  *       doubling up to this interval. That is what merges two islands of a stream after a
  *       partition, which nothing inside either island can do. Chosen in the simulator

@@ -19,8 +19,8 @@ import java.time.Duration;
  *       copies arriving out of order by several paths and repairs made more holes than that,
  *       and messages still on their way were abandoned and lost (the burst scenario, issue 10).
  *       An interval is 16 bytes and the array grows only with holes in use. From three quarters
- *       of it on, a message that would split a hole in two is held back and fetched again, so
- *       that holes fetched out of order cannot reach the limit by themselves (256 still did,
+ *       of it on, a message that would split a hole in two is held back once and fetched again
+ *       (its second copy is taken), so that holes fetched out of order cannot reach the limit by themselves (256 still did,
  *       once in six fresh CI runs).</li>
  *   <li>{@code publisherTtl} 10 min: a publisher silent this long is forgotten. gossipsub's
  *       seen_ttl is 2 min and iroh-gossip keeps ids 90 s; an interval set costs a few longs per
@@ -108,7 +108,7 @@ public record SeenConfig(int maxPublishers, int maxSessionsPerPublisher, int max
      * paths and repairs made more holes than that, and messages still on their way were abandoned
      * and lost (the burst scenario, issue 10). An interval is 16 bytes and the array grows only
      * with holes in use. From three quarters of it on, a message that would split a hole in two is
-     * held back and fetched again, so that holes fetched out of order cannot reach the limit by
+     * held back once and fetched again (its second copy is taken), so that holes fetched out of order cannot reach the limit by
      * themselves (256 still did, once in six fresh CI runs).
      *
      * @param v the value

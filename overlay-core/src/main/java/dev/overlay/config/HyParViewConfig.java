@@ -48,8 +48,8 @@ import java.time.Duration;
  *       suspected partition (half the active view lost within 10 s, without goodbyes): 10 s, then
  *       doubling up to this interval. That is what merges two islands of a stream after a
  *       partition, which nothing inside either island can do. Chosen in the simulator
- *       (docs/benchmarks.md, "Partitions"): every 10 min cost 17 % on the steady p99 latency of
- *       1,000 nodes, with spikes to 1.4 s (each take-in reshapes the trees around it), so the
+ *       (docs/benchmarks.md, "Partitions"): every 10 min cost 7-19 % on the steady p99 latency of
+ *       1,000 nodes, with spikes to 1.65 s (each take-in reshapes the trees around it), so the
  *       steady interval is a slow backstop and the suspicion does the healing.</li>
  * </ul>
  */

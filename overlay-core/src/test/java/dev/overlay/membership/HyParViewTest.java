@@ -94,6 +94,14 @@ class HyParViewTest {
     assertThat(tick).contains(new Output.RequestIntroductions(STREAM));
     assertThat(tick).anySatisfy(o -> assertThat(o).isInstanceOfSatisfying(Output.Schedule.class, s -> {
       assertThat(s.timer()).isEqualTo(new Timer.ReintroductionTick(STREAM, steady + 1));
+      assertThat(s.delayNanos()).as("the view is still below capacity: the period stays short")
+          .isBetween(5_000 * MS, 15_000 * MS);
+    }));
+
+    node.joinWithNeighbors(7, 8, 9); // full again
+    List<Output> next = node.on(new Event.TimerFired(new Timer.ReintroductionTick(STREAM, steady + 1)));
+    assertThat(next).anySatisfy(o -> assertThat(o).isInstanceOfSatisfying(Output.Schedule.class, s -> {
+      assertThat(s.timer()).isEqualTo(new Timer.ReintroductionTick(STREAM, steady + 1));
       assertThat(s.delayNanos()).isBetween(10_000 * MS, 30_000 * MS); // doubled: 20 s ± 50 %
     }));
   }

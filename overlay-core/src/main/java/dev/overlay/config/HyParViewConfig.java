@@ -46,7 +46,7 @@ import java.time.Duration;
  *       its introducer for members this often (±50 %), and takes one of them into its active view
  *       with high priority, evicting a neighbour that brings it no tree if it must. Sooner after a
  *       suspected partition (half the active view lost within 10 s, without goodbyes): 10 s, then
- *       doubling up to this interval. That is what merges two islands of a stream after a
+ *       doubling up to this interval (not while the view is below capacity, for 10 minutes). That is what merges two islands of a stream after a
  *       partition, which nothing inside either island can do. Chosen in the simulator
  *       (docs/benchmarks.md, "Partitions"): every 10 min cost 7-19 % on the steady p99 latency of
  *       1,000 nodes, with spikes to 1.65 s (each take-in reshapes the trees around it), so the

@@ -243,31 +243,10 @@ final class SimMetrics {
     WindowStats steadyReliability = window(fromReliability, messages, reliability, controlSentSince[1]);
     WindowStats steadyRmr = window(fromRmr, messages, reliability, controlSentSince[2]);
 
-    WindowStats afterCrash = null;
-    if (sim.crashTime() >= 0) {
-      long from = sim.crashTime() + config.afterCrashMs() * 1_000_000;
-      int first = messages;
-      for (int k = 0; k < messages; k++) {
-        if (msgPublishTime[k] >= from) {
-          first = k;
-          break;
-        }
-      }
-      afterCrash = window(first, messages, reliability, -1); // control traffic is not counted from that instant
-    }
-
-    WindowStats afterHeal = null;
-    if (sim.healTime() >= 0) {
-      long from = sim.healTime() + config.afterHealMs() * 1_000_000;
-      int first = messages;
-      for (int k = 0; k < messages; k++) {
-        if (msgPublishTime[k] >= from) {
-          first = k;
-          break;
-        }
-      }
-      afterHeal = window(first, messages, reliability, -1);
-    }
+    WindowStats afterCrash = sim.crashTime() < 0 ? null // control traffic is not counted from that instant
+        : window(firstPublishedFrom(sim.crashTime() + config.afterCrashMs() * 1_000_000), messages, reliability, -1);
+    WindowStats afterHeal = sim.healTime() < 0 ? null
+        : window(firstPublishedFrom(sim.healTime() + config.afterHealMs() * 1_000_000), messages, reliability, -1);
 
     // During the cut, what the publishers' own side delivered of what they published: a loss
     // here is not the cut's (nothing had to cross it), and must not go unreported.
@@ -356,6 +335,14 @@ final class SimMetrics {
   }
 
   /** Figures over messages {@code from..to-1}; {@code controlSent} < 0 when it was not counted for this window. */
+  /** The first message published at {@code time} or later, or {@code messages} if none. */
+  private int firstPublishedFrom(long time) {
+    for (int k = 0; k < messages; k++) {
+      if (msgPublishTime[k] >= time) return k;
+    }
+    return messages;
+  }
+
   private WindowStats window(int from, int to, double[] reliability, long controlSent) {
     double relMin = 1;
     double relSum = 0;

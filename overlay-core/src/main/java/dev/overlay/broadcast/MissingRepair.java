@@ -183,13 +183,17 @@ final class MissingRepair {
   /**
    * A copy of {@code ref} came from {@code from} but the seen set held it back (it would split a
    * hole): returns true the first time, and it stays missing, to be fetched again once the hole's
-   * edges have filled; false when it was held once already, or cannot be tracked here (the table
-   * is full): then it is taken now. A hold is bounded: a hole whose edges never come (not cached
+   * edges have filled; false when it was held once already, or cannot be tracked here without
+   * displacing another entry (the table is full): then it is taken now. A hold is bounded: a hole whose edges never come (not cached
    * anywhere, or a parent withholding them) must not cost the numbers in its middle.
    */
   boolean holdOnce(long now, MessageRef ref, PeerId from) {
-    add(now, ref, from, repairWait(now));
     Missing m = missing == null ? null : missing.get(ref);
+    // Never at the cost of another wait: a full table would defer or evict one to hold a
+    // message we already have in hand.
+    if (m == null && full()) return false;
+    add(now, ref, from, repairWait(now));
+    m = missing.get(ref);
     if (m == null || m.held) return false;
     m.held = true;
     return true;

@@ -207,6 +207,21 @@ class MissingRepairTest {
   }
 
   @Test
+  void aHoldIsTrackedOnceAndNeverDisplacesAnotherWait() {
+    MissingRepair repair = repair(PlumtreeConfig.defaults().toBuilder().maxMissing(2).build());
+    repair.add(now, ref(1), A, T1);
+    assertThat(repair.holdOnce(now, ref(1), A)).as("first copy: held").isTrue();
+    assertThat(repair.holdOnce(now, ref(1), A)).as("second copy: taken").isFalse();
+    repair.add(now, ref(2), A, T1); // the table is full now
+    out.clear();
+    offered.clear();
+    assertThat(repair.holdOnce(now, ref(3), A)).as("no room: taken at once").isFalse();
+    assertThat(repair.size()).isEqualTo(2);
+    assertThat(offered).isEmpty();
+    assertThat(out.drain()).isEmpty();
+  }
+
+  @Test
   void consecutiveNumbersGivenUpTogetherAreOneEvent() {
     MissingRepair repair = repair(PlumtreeConfig.defaults().toBuilder().missingTtl(Duration.ofSeconds(30)).build());
     for (long seq : new long[] {3, 4, 5, 9}) repair.add(now, ref(seq), A, T1);

@@ -82,6 +82,15 @@ final class SimCommand implements Callable<Integer> {
   @Option(names = "--reintroduction-s", description = "Override HyParView's reintroductionInterval in seconds (0: off; default 1800).")
   Long reintroductionS;
 
+  @Option(names = "--neighbor-churn-s", description = "Override HyParView's churnInterval in seconds: how often the worst-scored neighbour is replaced (0: off; default 60).")
+  Long neighborChurnS;
+
+  @Option(names = "--churn-fraction", description = "Override HyParView's churnFraction (default 0.2).")
+  Double churnFraction;
+
+  @Option(names = "--random-share", description = "Override HyParView's churnRandomShare: replacements picked at random rather than by round trip (default 0.5).")
+  Double randomShare;
+
   @Option(names = "--loss", defaultValue = "0", description = "Probability that any one message is lost.")
   double loss;
 
@@ -134,6 +143,9 @@ final class SimCommand implements Callable<Integer> {
     if (pruneGraceMs != null) broadcast.pruneGracePeriod(java.time.Duration.ofMillis(pruneGraceMs));
     var membership = dev.overlay.config.HyParViewConfig.builder();
     if (reintroductionS != null) membership.reintroductionInterval(java.time.Duration.ofSeconds(reintroductionS));
+    if (neighborChurnS != null) membership.churnInterval(java.time.Duration.ofSeconds(neighborChurnS));
+    if (churnFraction != null) membership.churnFraction(churnFraction);
+    if (randomShare != null) membership.churnRandomShare(randomShare);
     NodeConfig nodeConfig = NodeConfig.builder().broadcast(broadcast.build()).membership(membership.build()).build();
     SimConfig config = SimConfig.builder()
         .nodes(nodes).publishers(publishers).messages(messages).rate(rate).seed(seed).latency(latency)

@@ -302,8 +302,55 @@ final class SimMetrics {
         introductionRequests, drops, eventNames(), violations);
     report.series(series(fromReliability, reliability));
     report.afterHeal(afterHeal);
+    report.overTime(overTime(reliability), OVER_TIME_WINDOW_MS);
+    report.degrees(degrees());
     report.duringCutSameSide(duringCut);
     return report;
+  }
+
+  /** The windows of "over_time": this long of publishing each. */
+  static final long OVER_TIME_WINDOW_MS = 30_000;
+
+  /** The run cut into windows of {@link #OVER_TIME_WINDOW_MS} of publish time: how the overlay improves. */
+  private List<WindowStats> overTime(double[] reliability) {
+    List<WindowStats> out = new ArrayList<>();
+    long start = sim.publishStart();
+    for (long t = start; ; t += OVER_TIME_WINDOW_MS * 1_000_000) {
+      int from = firstPublishedFrom(t);
+      if (from >= messages) break;
+      int to = firstPublishedFrom(t + OVER_TIME_WINDOW_MS * 1_000_000);
+      out.add(window(from, to, reliability, -1));
+    }
+    return out;
+  }
+
+  /**
+   * Active-view degrees as the run ended, over live members: in-degree is how many views hold a
+   * node (a hotspot would show as a large maximum), out-degree its own view's size.
+   */
+  private SimReport.Degrees degrees() {
+    SimNode[] nodes = sim.nodes();
+    int[] in = new int[nodes.length];
+    List<Integer> outs = new ArrayList<>();
+    for (SimNode n : nodes) {
+      if (!n.alive || n.core == null || n.core.stream(sim.streamOf(n.index)) == null) continue;
+      List<dev.overlay.core.PeerInfo> active = n.core.stream(sim.streamOf(n.index)).membership().activeView();
+      outs.add(active.size());
+      for (dev.overlay.core.PeerInfo p : active) {
+        SimNode m = sim.node(p.id());
+        if (m != null) in[m.index]++;
+      }
+    }
+    double[] ins = new double[outs.size()];
+    int c = 0;
+    int max = 0;
+    for (SimNode n : nodes) {
+      if (!n.alive || n.core == null || n.core.stream(sim.streamOf(n.index)) == null) continue;
+      ins[c++] = in[n.index];
+      max = Math.max(max, in[n.index]);
+    }
+    double mean = outs.stream().mapToInt(Integer::intValue).average().orElse(0);
+    return new SimReport.Degrees(max, c == 0 ? 0 : Select.percentiles(ins, 0.99)[0], mean);
   }
 
   private Map<String, Long> eventNames() {
@@ -374,9 +421,11 @@ final class SimMetrics {
     int last = logOffsetOfMessage[to];
     double[] lat = new double[last - first];
     double[] rdp = new double[last - first];
+    double[] direct = new double[last - first];
     for (int i = first; i < last; i++) {
       lat[i - first] = groupedLatencyMicros[i] / 1000.0;
       rdp[i - first] = groupedRdp[i];
+      direct[i - first] = groupedDirectMicros[i] / 1000.0;
     }
     double latMax = 0;
     for (double v : lat) latMax = Math.max(latMax, v);
@@ -386,12 +435,14 @@ final class SimMetrics {
         delivered == 0 ? Double.NaN : (double) sent / delivered - 1, ldhMax, ldhCount == 0 ? 0 : (double) ldhSum / ldhCount,
         latP[0], latP[1], latP[2], latMax, rdpP[0], rdpP[1],
         delivered == 0 || controlSent < 0 ? Double.NaN : (double) controlSent / delivered,
-        delivered == 0 ? Double.NaN : (double) (received - delivered) / delivered, delivered);
+        delivered == 0 ? Double.NaN : (double) (received - delivered) / delivered, delivered,
+        Select.percentiles(direct, 0.99)[0]);
   }
 
   private int[] logOffsetOfMessage;
   private int[] groupedLatencyMicros;
   private float[] groupedRdp;
+  private int[] groupedDirectMicros;
 
   /** Counting sort of the delivery log by message, computing each delivery's RDP on the way. */
   private void groupLogByMessage() {
@@ -403,6 +454,7 @@ final class SimMetrics {
     int[] fill = java.util.Arrays.copyOf(logOffsetOfMessage, messages);
     groupedLatencyMicros = new int[n];
     groupedRdp = new float[n];
+    groupedDirectMicros = new int[n];
     SimNode[] nodes = sim.nodes();
     for (int i = 0; i < n; i++) {
       int k = logMessage.get(i);
@@ -411,6 +463,7 @@ final class SimMetrics {
       groupedLatencyMicros[at] = micros;
       long direct = sim.lat(nodes[msgPublisher[k]], nodes[logNode.get(i)]);
       groupedRdp[at] = direct <= 0 ? 1f : (float) (micros * 1000.0 / direct);
+      groupedDirectMicros[at] = (int) (direct / 1000);
     }
   }
 

@@ -29,6 +29,35 @@ public final class SimReport {
 
   private WindowStats duringCutSameSide;
 
+  /** Active-view degrees as the run ended: in-degree max and p99 (hotspots), mean view size. */
+  public record Degrees(int inMax, double inP99, double activeMean) {}
+
+  private List<WindowStats> overTime = List.of();
+  private long overTimeWindowMs;
+  private Degrees degrees;
+
+  void overTime(List<WindowStats> windows, long windowMs) {
+    overTime = List.copyOf(windows);
+    overTimeWindowMs = windowMs;
+  }
+
+  void degrees(Degrees d) {
+    degrees = d;
+  }
+
+  /** The run in windows of publish time, oldest first (as "over_time" in the JSON). */
+  public List<WindowStats> overTime() {
+    return overTime;
+  }
+
+  public long overTimeWindowMs() {
+    return overTimeWindowMs;
+  }
+
+  public Degrees degrees() {
+    return degrees;
+  }
+
   void duringCutSameSide(WindowStats w) {
     duringCutSameSide = w;
   }
@@ -195,6 +224,8 @@ public final class SimReport {
         .put("latency_p99_over_opt", optLatencyMsP99 == 0 ? null : steadyReliability.latencyMsP99() / optLatencyMsP99)
         .put("rdp_p50", steadyReliability.rdpP50())
         .put("rdp_p99", steadyReliability.rdpP99())
+        .put("direct_latency_ms_p99", steadyReliability.directLatencyMsP99())
+        .put("latency_p99_over_direct_p99", steadyReliability.latencyMsP99() / steadyReliability.directLatencyMsP99())
         .put("control_per_delivery", steadyRmr.controlPerDelivery())
         .put("duplicates_per_delivery", steadyRmr.duplicatesPerDelivery())
         .put("join_ms_p50", joinMsP50)
@@ -212,6 +243,12 @@ public final class SimReport {
             .put("reliability_from_message", config.steadyReliabilityFrom())
             .put("rmr_from_message", config.steadyRmrFrom()))
         .put("whole_run", window(whole));
+    if (degrees != null) {
+      j.put("in_degree_max", degrees.inMax()).put("in_degree_p99", degrees.inP99()).put("active_view_mean", degrees.activeMean());
+    }
+    List<Object> windows = new java.util.ArrayList<>();
+    for (WindowStats w : overTime) windows.add(window(w));
+    j.put("over_time", Json.object().put("window_ms", overTimeWindowMs).put("windows", windows));
     if (afterCrash != null) {
       j.put("after_crash", window(afterCrash).put("from_ms_after_crash", config.afterCrashMs()));
     }
@@ -246,6 +283,7 @@ public final class SimReport {
         .put("latency_ms_max", w.latencyMsMax())
         .put("rdp_p50", w.rdpP50())
         .put("rdp_p99", w.rdpP99())
+        .put("direct_latency_ms_p99", w.directLatencyMsP99())
         .put("control_per_delivery", w.controlPerDelivery())
         .put("duplicates_per_delivery", w.duplicatesPerDelivery())
         .put("deliveries", w.deliveries());
@@ -267,6 +305,15 @@ public final class SimReport {
         optLatencyMsP99 == 0 ? Double.NaN : steadyReliability.latencyMsP99() / optLatencyMsP99));
     sb.append(String.format(Locale.ROOT, "  hops        LDH max %d, mean %.1f; RDP p50 %.2f, p99 %.2f%n",
         steadyReliability.ldhMax(), steadyReliability.ldhMean(), steadyReliability.rdpP50(), steadyReliability.rdpP99()));
+    sb.append(String.format(Locale.ROOT, "  paths       direct p99 %.1f ms, latency p99 / direct p99 %.2f%s%n",
+        steadyReliability.directLatencyMsP99(), steadyReliability.latencyMsP99() / steadyReliability.directLatencyMsP99(),
+        degrees == null ? "" : String.format(Locale.ROOT, "; in-degree max %d, p99 %.0f; active view mean %.2f",
+            degrees.inMax(), degrees.inP99(), degrees.activeMean())));
+    if (overTime.size() > 1) {
+      WindowStats last = overTime.get(overTime.size() - 1);
+      sb.append(String.format(Locale.ROOT, "  last %ds    RDP p50 %.2f, p99 %.2f; latency p99 %.1f ms%n", overTimeWindowMs / 1000,
+          last.rdpP50(), last.rdpP99(), last.latencyMsP99()));
+    }
     sb.append(String.format(Locale.ROOT, "  redundancy  RMR %.4f, duplicates/delivery %.4f, control/delivery %.3f   (messages %d on)%n",
         steadyRmr.rmr(), steadyRmr.duplicatesPerDelivery(), steadyRmr.controlPerDelivery(), config.steadyRmrFrom()));
     if (afterCrash != null) {

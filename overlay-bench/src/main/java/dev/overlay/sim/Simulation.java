@@ -565,6 +565,7 @@ public final class Simulation {
     at(now + back, () -> dialAcknowledged(l)); // before b's handler runs, so it arrives first
     l.setState(b, SimLink.OPEN);
     handle(b, new Event.PeerConnected(a.id));
+    handle(b, new Event.RoundTrip(a.id, 2 * back)); // as the transport's first PING would measure
     flush(l, b);
   }
 
@@ -573,6 +574,7 @@ public final class Simulation {
     if (a.links.get(l.acceptor.id) != l || l.state(a) != SimLink.PENDING) return;
     l.setState(a, SimLink.OPEN);
     handle(a, new Event.PeerConnected(l.acceptor.id));
+    handle(a, new Event.RoundTrip(l.acceptor.id, 2 * l.latencyNanos));
     flush(l, a);
   }
 
@@ -625,7 +627,7 @@ public final class Simulation {
 
   private static boolean isPeriodic(Timer t) {
     return t instanceof Timer.RepairTick || t instanceof Timer.ShuffleTick || t instanceof Timer.ReintroductionTick
-        || t instanceof Timer.Housekeeping;
+        || t instanceof Timer.ChurnTick || t instanceof Timer.Housekeeping;
   }
 
   void requestIntroductions(SimNode node, StreamId s) {

@@ -56,6 +56,11 @@ public final class Plumtree {
   private final MessageCache cache;
   /** Active neighbours, each with when it came up (its grace period runs from then). */
   private final PeerStamps neighbors = new PeerStamps(8);
+  /**
+   * How many messages each active neighbour delivered first since the membership last read the
+   * counts: the peer-quality score (Cardano's governor scores peers the same way).
+   */
+  private final PeerStamps firstDeliveries = new PeerStamps(8);
   /** Neighbours taken off the eager path because they could not keep up, with when. */
   private final PeerStamps demoted = new PeerStamps(2);
   /** Demoted neighbours whose links are still not writable: their GRAFTs wait (see onGraft). */
@@ -126,6 +131,7 @@ public final class Plumtree {
    */
   public void neighborUp(long now, PeerId peer) {
     neighbors.put(peer, now);
+    firstDeliveries.put(peer, 0);
     trees.forget(peer);
     List<MessageRef> newest = seen.newestRecent(now, config.messageCacheTtlNanos(), config.maxAnnouncementsPerIHave());
     if (!newest.isEmpty()) {
@@ -164,6 +170,7 @@ public final class Plumtree {
    */
   public void neighborDown(long now, PeerId peer) {
     neighbors.remove(peer);
+    firstDeliveries.remove(peer);
     demoted.remove(peer);
     backedUp.remove(peer);
     answerWindow.remove(peer);
@@ -313,6 +320,7 @@ public final class Plumtree {
       return;
     }
     delivered++;
+    firstDeliveries.add(from, 1);
     if (message.hops() > maxHopsDelivered) maxHopsDelivered = message.hops();
     out.deliver(message);
     cache.put(now, message, from, seal);
@@ -513,6 +521,21 @@ public final class Plumtree {
   }
 
   // ---- Introspection ----------------------------------------------------------------------
+
+  /** Messages {@code peer} delivered to us first since {@link #resetFirstDeliveries}; 0 for a non-neighbour. */
+  public long firstDeliveries(PeerId peer) {
+    return firstDeliveries.stamp(peer, 0);
+  }
+
+  /** Starts a new scoring interval. */
+  public void resetFirstDeliveries() {
+    firstDeliveries.fill(0);
+  }
+
+  /** When {@code peer} became an active neighbour, or {@code absent}. */
+  public long neighborSince(PeerId peer, long absent) {
+    return neighbors.stamp(peer, absent);
+  }
 
   public PlumtreeStats stats() {
     return new PlumtreeStats(delivered, dataReceived, duplicates, dataSent, ihavesSent + ihaves.sent(), ihavesReceived, graftsSent + repair.graftsSent(),

@@ -72,7 +72,10 @@ public record HyParViewConfig(
     long joinIntervalNanos,
     int joinBudgetPerSecond,
     int forcedEvictionsPerMinute,
-    long reintroductionIntervalNanos) {
+    long reintroductionIntervalNanos,
+    long churnIntervalNanos,
+    double churnFraction,
+    double churnRandomShare) {
 
   /**
    * Checks every value.
@@ -96,6 +99,9 @@ public record HyParViewConfig(
    * @param joinBudgetPerSecond {@code joinBudgetPerSecond} (class description)
    * @param forcedEvictionsPerMinute {@code forcedEvictionsPerMinute} (class description)
    * @param reintroductionIntervalNanos {@code reintroductionInterval} in nanoseconds, 0 for never (class description)
+   * @param churnIntervalNanos {@code churnInterval} in nanoseconds, 0 for never (class description)
+   * @param churnFraction {@code churnFraction} (class description)
+   * @param churnRandomShare {@code churnRandomShare} (class description)
    * @throws IllegalArgumentException naming the first value out of its bounds
    */
   public HyParViewConfig {
@@ -129,7 +135,17 @@ public record HyParViewConfig(
     atLeast(joinBudgetPerSecond, 1, "joinBudgetPerSecond");
     atLeast(forcedEvictionsPerMinute, 1, "forcedEvictionsPerMinute");
     if (reintroductionIntervalNanos != 0) atLeast(reintroductionIntervalNanos, 1_000_000_000L, "reintroductionInterval (or 0, never)");
+    if (churnIntervalNanos != 0) atLeast(churnIntervalNanos, 1_000_000_000L, "churnInterval (or 0, never)");
+    if (!(churnFraction > 0 && churnFraction <= 1)) {
+      throw new IllegalArgumentException("churnFraction must be in (0, 1], got " + churnFraction);
+    }
+    if (!(churnRandomShare >= 0 && churnRandomShare <= 1)) {
+      throw new IllegalArgumentException("churnRandomShare must be in [0, 1], got " + churnRandomShare);
+    }
   }
+
+  /** The default {@code churnInterval}, in seconds. */
+  static final int CHURN_INTERVAL_SECONDS = 60;
 
   private static void atLeast(long v, long min, String name) {
     if (v < min) throw new IllegalArgumentException(name + " must be at least " + min + ", got " + v);
@@ -185,6 +201,43 @@ public record HyParViewConfig(
     private int joinBudgetPerSecond = 20;
     private int forcedEvictionsPerMinute = 6;
     private Duration reintroductionInterval = Duration.ofMinutes(30);
+    private Duration churnInterval = Duration.ofSeconds(CHURN_INTERVAL_SECONDS);
+    private double churnFraction = 0.2;
+    private double churnRandomShare = 0.5;
+
+    /**
+     * Sets {@code churnInterval}; {@link Duration#ZERO} turns the churn of the worst neighbours
+     * off. From the class description.
+     *
+     * @param v the value
+     * @return this builder
+     */
+    public Builder churnInterval(Duration v) {
+      churnInterval = v;
+      return this;
+    }
+
+    /**
+     * Sets {@code churnFraction}, in (0, 1]. From the class description.
+     *
+     * @param v the value
+     * @return this builder
+     */
+    public Builder churnFraction(double v) {
+      churnFraction = v;
+      return this;
+    }
+
+    /**
+     * Sets {@code churnRandomShare}, in [0, 1]. From the class description.
+     *
+     * @param v the value
+     * @return this builder
+     */
+    public Builder churnRandomShare(double v) {
+      churnRandomShare = v;
+      return this;
+    }
 
     /**
      * Sets {@code reintroductionInterval}; {@link Duration#ZERO} turns re-introduction off, also
@@ -452,7 +505,8 @@ public record HyParViewConfig(
           shuffleInterval.toNanos(), activeViewMinimum, neighborRequestTimeout.toNanos(),
           repairInterval.toNanos(), introductionBackoffMin.toNanos(), introductionBackoffMax.toNanos(),
           maxPendingRequests < 0 ? 2 * activeViewCapacity : maxPendingRequests, formerNeighborGrace.toNanos(),
-          joinInterval.toNanos(), joinBudgetPerSecond, forcedEvictionsPerMinute, reintroductionInterval.toNanos());
+          joinInterval.toNanos(), joinBudgetPerSecond, forcedEvictionsPerMinute, reintroductionInterval.toNanos(),
+          churnInterval.toNanos(), churnFraction, churnRandomShare);
     }
   }
 }

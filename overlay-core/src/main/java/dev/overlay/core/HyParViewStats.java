@@ -18,7 +18,11 @@ package dev.overlay.core;
  *     islands after a partition)
  * @param islandsSuspected times half the active view was lost within seconds, without goodbyes (an
  *     {@link OverlayEvent.IslandSuspected} each)
+ * @param churnRequests peers asked into the active view to replace the worst-scored neighbour (see
+ *     {@code HyParViewConfig.churnInterval})
+ * @param churnedOut worst-scored neighbours let go once their replacement accepted (a
+ *     {@link OverlayEvent.NeighborDown} each, its reason giving the score)
  */
 public record HyParViewStats(long joinsSent, long joinsReceived, long neighborRequestsSent, long neighborRequestsRefused,
     long neighborRequestsRejected, long neighborRequestsTimedOut, long evictions, long shufflesStarted, long shufflesAccepted,
-    long introductionsRequested, long reintroductions, long islandsSuspected) {}
+    long introductionsRequested, long reintroductions, long islandsSuspected, long churnRequests, long churnedOut) {}

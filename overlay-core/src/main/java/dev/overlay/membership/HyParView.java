@@ -46,9 +46,23 @@ public final class HyParView {
     default boolean carriesTree(PeerId peer) {
       return false;
     }
+
+    /** Messages the neighbour delivered to us first since the last {@link #resetFirstDeliveries}. */
+    default long firstDeliveries(PeerId peer) {
+      return 0;
+    }
+
+    /** A new scoring interval begins. */
+    default void resetFirstDeliveries() {}
+
+    /** When the neighbour came into the active view (as the broadcast layer saw it), or {@code absent}. */
+    default long neighborSince(PeerId peer, long absent) {
+      return absent;
+    }
   }
 
-  private record Pending(PeerInfo peer, boolean highPriority, long requestId) {}
+  /** A neighbour request under way; a churn request names the neighbour it is to replace ({@code replaces}). */
+  private record Pending(PeerInfo peer, boolean highPriority, long requestId, PeerId replaces, String why) {}
 
   /** Neighbour losses closer together than this count as one burst (a partition, not churn). */
   static final long SUSPECT_WINDOW_NANOS = 10_000_000_000L;
@@ -88,6 +102,9 @@ public final class HyParView {
   private final Timer.RepairTick repairTimer;
   private boolean repairScheduled; // set whenever the active view has room, so it refills
   private final Timer.ShuffleTick shuffleTimer;
+  private final Timer.ChurnTick churnTimer;
+  /** When the current scoring interval began; a neighbour that came later has not had a whole one. */
+  private long scoredSince;
   /** Our periodic re-introduction asked the introducer: its answer brings one peer into the active view. */
   private boolean remixWanted;
   /** The re-introduction timer in force (a suspected partition replaces it), and its period now. */
@@ -111,6 +128,8 @@ public final class HyParView {
     long introductionsRequested;
     long reintroductions;
     long islandsSuspected;
+    long churnRequests;
+    long churnedOut;
   }
 
   private final Tally stats = new Tally();
@@ -128,6 +147,7 @@ public final class HyParView {
     this.passive = new PeerInfoSet(config.passiveViewCapacity() + 1);
     this.repairTimer = new Timer.RepairTick(stream);
     this.shuffleTimer = new Timer.ShuffleTick(stream);
+    this.churnTimer = new Timer.ChurnTick(stream);
     this.reintroductionPeriod = config.reintroductionIntervalNanos();
     // Random, not 0: a tick of an earlier membership of this stream (left, then joined again)
     // must not pass for this one's.
@@ -153,9 +173,11 @@ public final class HyParView {
   public void start(long now) {
     armRepair();
     out.schedule(shuffleTimer, jittered(config.shuffleIntervalNanos()));
+    scoredSince = now;
     if (config.reintroductionIntervalNanos() > 0) {
       out.schedule(new Timer.ReintroductionTick(stream, reintroductionGeneration), jittered(reintroductionPeriod));
     }
+    if (config.churnIntervalNanos() > 0) out.schedule(churnTimer, jittered(config.churnIntervalNanos()));
     requestIntroductions(now);
   }
 
@@ -269,7 +291,7 @@ public final class HyParView {
     }
     if (reply.accepted()) {
       if (!active.contains(from)) {
-        if (active.size() >= config.activeViewCapacity()) evictRandomActive(now, from);
+        if (active.size() >= config.activeViewCapacity() && !churnOut(now, p)) evictRandomActive(now, from);
         addActive(now, p.peer());
       }
       links.release(now, from); // the active view holds its own reference now
@@ -394,6 +416,46 @@ public final class HyParView {
     stats.introductionsRequested++;
   }
 
+  /**
+   * Time to replace the worst-scored neighbours ({@link ChurnPolicy}): {@code churnFraction} of
+   * the active view, among the neighbours that were in it for the whole interval and carry no
+   * tree to us. Each replacement is asked in with high priority (the acceptor spends its eviction
+   * budget, as for a re-introduction); the neighbour it replaces goes only once it has accepted,
+   * so a refusal costs nothing. Not while the view has room: filling it comes first.
+   */
+  public void onChurnTick(long now) {
+    out.schedule(churnTimer, jittered(config.churnIntervalNanos()));
+    long since = scoredSince;
+    scoredSince = now;
+    try {
+      if (active.size() < config.activeViewCapacity()) return;
+      List<ChurnPolicy.Scored> eligible = new ArrayList<>(active.size());
+      long total = 0;
+      for (int i = 0; i < active.size(); i++) {
+        PeerInfo p = active.get(i);
+        long firsts = listener.firstDeliveries(p.id());
+        total += firsts;
+        if (listener.neighborSince(p.id(), Long.MAX_VALUE) > since || listener.carriesTree(p.id())) continue;
+        if (pendingReplacementOf(p.id())) continue;
+        eligible.add(new ChurnPolicy.Scored(p, firsts, links.roundTripNanos(p.id())));
+      }
+      int count = Math.max(1, (int) (config.churnFraction() * active.size()));
+      for (ChurnPolicy.Scored victim : ChurnPolicy.worst(eligible, count)) {
+        List<PeerInfo> candidates = passive.sample(rng, passive.size(), c -> !pending.containsKey(c.id()));
+        ChurnPolicy.Replacement r = ChurnPolicy.replacement(victim, candidates, c -> links.roundTripNanos(c.id()),
+            config.churnRandomShare(), rng);
+        if (r == null) return;
+        String why = "churned out: delivered " + victim.firstDeliveries() + " of " + total + " messages first in "
+            + (now - since) / 1_000_000_000L + " s, round trip " + millis(victim.rttNanos()) + "; replaced by "
+            + (r.nearer() ? "a nearer peer (" + millis(links.roundTripNanos(r.peer().id())) + ")" : "a random peer");
+        stats.churnRequests++;
+        requestNeighbor(now, r.peer(), true, victim.peer().id(), why);
+      }
+    } finally {
+      listener.resetFirstDeliveries();
+    }
+  }
+
   public void onShuffleTick(long now) {
     out.schedule(shuffleTimer, jittered(config.shuffleIntervalNanos()));
     PeerInfo target = active.random(rng);
@@ -461,7 +523,7 @@ public final class HyParView {
     Tally t = stats;
     return new HyParViewStats(t.joinsSent, t.joinsReceived, t.neighborRequestsSent, t.neighborRequestsRefused,
         t.neighborRequestsRejected, t.neighborRequestsTimedOut, t.evictions, t.shufflesStarted, t.shufflesAccepted,
-        t.introductionsRequested, t.reintroductions, t.islandsSuspected);
+        t.introductionsRequested, t.reintroductions, t.islandsSuspected, t.churnRequests, t.churnedOut);
   }
 
   // ---- Internals --------------------------------------------------------------------------
@@ -471,6 +533,10 @@ public final class HyParView {
   }
 
   private void requestNeighbor(long now, PeerInfo peer, boolean highPriority) {
+    requestNeighbor(now, peer, highPriority, null, null);
+  }
+
+  private void requestNeighbor(long now, PeerInfo peer, boolean highPriority, PeerId replaces, String why) {
     if (peer.id().equals(self.id())) return;
     if (!pending.containsKey(peer.id()) && pending.size() >= config.maxPendingRequests()) {
       // Each request holds a link and a dial; walks ending here must not pile them up.
@@ -479,7 +545,7 @@ public final class HyParView {
       return;
     }
     long id = ++nextRequestId;
-    Pending previous = pending.put(peer.id(), new Pending(peer, highPriority, id));
+    Pending previous = pending.put(peer.id(), new Pending(peer, highPriority, id, replaces, why));
     if (previous == null) links.acquire(now, peer);
     links.send(now, peer, new Message.Neighbor(stream, self, highPriority));
     out.schedule(new Timer.NeighborTimeout(stream, peer.id(), id), config.neighborRequestTimeoutNanos());
@@ -519,6 +585,29 @@ public final class HyParView {
     active.put(peer);
     links.acquire(now, peer);
     listener.neighborUp(now, peer);
+  }
+
+  /** A churn request was accepted: its neighbour goes, if it is still here. Whether one went. */
+  private boolean churnOut(long now, Pending accepted) {
+    if (accepted.replaces() == null || !active.contains(accepted.replaces())) return false;
+    PeerInfo victim = active.remove(accepted.replaces());
+    links.send(now, victim.id(), new Message.Disconnect(stream, self.incarnation(), true));
+    links.release(now, victim.id());
+    listener.neighborDown(now, victim.id(), accepted.why());
+    addPassive(victim);
+    stats.churnedOut++;
+    return true;
+  }
+
+  private boolean pendingReplacementOf(PeerId neighbor) {
+    for (Pending p : pending.values()) {
+      if (neighbor.equals(p.replaces())) return true;
+    }
+    return false;
+  }
+
+  private static String millis(long nanos) {
+    return nanos < 0 ? "unmeasured" : String.format(java.util.Locale.ROOT, "%.1f ms", nanos / 1e6);
   }
 
   private void evictRandomActive(long now, PeerId keep) {

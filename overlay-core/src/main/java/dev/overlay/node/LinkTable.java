@@ -31,11 +31,27 @@ final class LinkTable implements Links {
   private final Outbox out;
   private final LinkedHashMap<PeerId, Link> links = new LinkedHashMap<>();
   private long refused;
+  private final RoundTrips roundTrips = new RoundTrips();
 
   LinkTable(int maxLinks, long idleTimeoutNanos, Outbox out) {
     this.maxLinks = maxLinks;
     this.idleTimeoutNanos = idleTimeoutNanos;
     this.out = out;
+  }
+
+  @Override
+  public long roundTripNanos(PeerId peer) {
+    return roundTrips.nanos(peer);
+  }
+
+  /** The transport timed a round trip to the peer. */
+  void onRoundTrip(PeerId peer, long nanos) {
+    roundTrips.sample(peer, nanos);
+  }
+
+  /** Peers with a measured round trip, for NodeState.capacityUses. */
+  int timedPeers() {
+    return roundTrips.size();
   }
 
   @Override

@@ -103,6 +103,8 @@ public final class NodeState {
       if (links.onDown(e.peer())) {
         for (StreamState s : streamList()) s.onLinkDown(now, e.peer(), e.reason());
       }
+    } else if (event instanceof Event.RoundTrip e) {
+      links.onRoundTrip(e.peer(), e.nanos());
     } else if (event instanceof Event.PeerSlow e) {
       for (StreamState s : streamList()) s.onPeerSlow(now, e.peer());
     } else if (event instanceof Event.PeerDrained e) {
@@ -179,6 +181,7 @@ public final class NodeState {
     uses.add(new CapacityUse("streams", streams.size(), config.maxStreams()));
     uses.add(new CapacityUse("links", links.size(), config.maxLinks()));
     uses.add(new CapacityUse("incarnations", incarnations.size(), incarnations.capacity()));
+    uses.add(new CapacityUse("round trips", links.timedPeers(), RoundTrips.CAPACITY));
     for (StreamState s : streams.values()) {
       String p = "stream " + s.id() + " ";
       var m = s.membership();
@@ -336,6 +339,7 @@ public final class NodeState {
   private static StreamId streamOf(Timer timer) {
     if (timer instanceof Timer.ShuffleTick t) return t.stream();
     if (timer instanceof Timer.ReintroductionTick t) return t.stream();
+    if (timer instanceof Timer.ChurnTick t) return t.stream();
     if (timer instanceof Timer.RepairTick t) return t.stream();
     if (timer instanceof Timer.NeighborTimeout t) return t.stream();
     if (timer instanceof Timer.LazyFlush t) return t.stream();

@@ -17,6 +17,12 @@ public sealed interface Event {
   /** The link to the peer went down without our asking. */
   record PeerDisconnected(PeerId peer, String reason) implements Event {}
 
+  /**
+   * The transport timed a round trip to the peer (one of its PINGs answered). Membership prefers
+   * nearby peers with it when it replaces neighbours.
+   */
+  record RoundTrip(PeerId peer, long nanos) implements Event {}
+
   /** A dial we asked for with {@link Outbox#connect} did not succeed. */
   record DialFailed(PeerId peer, String reason) implements Event {}
 

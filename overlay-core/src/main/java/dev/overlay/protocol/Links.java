@@ -20,4 +20,12 @@ public interface Links {
 
   /** Sends over an existing link. Without one the message is dropped, with an event. */
   void send(long now, PeerId to, Message message);
+
+  /**
+   * The measured round-trip time to the peer in nanoseconds (smoothed; kept after its link
+   * closes, for a while), or -1 when it was never measured.
+   */
+  default long roundTripNanos(PeerId peer) {
+    return -1;
+  }
 }

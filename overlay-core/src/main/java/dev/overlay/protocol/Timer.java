@@ -27,6 +27,9 @@ public sealed interface Timer {
    */
   record ReintroductionTick(StreamId stream, long generation) implements Timer {}
 
+  /** HyParView: time to replace the worst-scored active neighbour (see {@code HyParViewConfig.churnInterval}). */
+  record ChurnTick(StreamId stream) implements Timer {}
+
   /** HyParView: the neighbour request {@code requestId} to {@code peer} got no answer. */
   record NeighborTimeout(StreamId stream, PeerId peer, long requestId) implements Timer {}
 

@@ -220,6 +220,8 @@ public final class StreamState implements HyParView.Listener {
       membership.onShuffleTick(now);
     } else if (timer instanceof Timer.ReintroductionTick t) {
       membership.onReintroductionTick(now, t);
+    } else if (timer instanceof Timer.ChurnTick) {
+      membership.onChurnTick(now);
     } else {
       throw new IllegalArgumentException("not a stream timer: " + timer);
     }
@@ -258,6 +260,21 @@ public final class StreamState implements HyParView.Listener {
   @Override
   public boolean carriesTree(PeerId peer) {
     return seen.isFrontRunner(peer);
+  }
+
+  @Override
+  public long firstDeliveries(PeerId peer) {
+    return broadcast.firstDeliveries(peer);
+  }
+
+  @Override
+  public void resetFirstDeliveries() {
+    broadcast.resetFirstDeliveries();
+  }
+
+  @Override
+  public long neighborSince(PeerId peer, long absent) {
+    return broadcast.neighborSince(peer, absent);
   }
 
   @Override

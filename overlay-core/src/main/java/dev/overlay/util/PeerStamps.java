@@ -45,6 +45,17 @@ public final class PeerStamps {
     stamps[i] = stamp;
   }
 
+  /** Adds {@code delta} to the stamp of a member, in one scan; does nothing for a non-member. */
+  public void add(PeerId id, long delta) {
+    int i = indexOf(id);
+    if (i >= 0) stamps[i] += delta;
+  }
+
+  /** Sets every member's stamp to {@code stamp}. */
+  public void fill(long stamp) {
+    Arrays.fill(stamps, 0, size, stamp);
+  }
+
   public boolean remove(PeerId id) {
     int i = indexOf(id);
     if (i < 0) return false;

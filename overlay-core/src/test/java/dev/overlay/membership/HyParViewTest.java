@@ -29,7 +29,7 @@ class HyParViewTest {
   @Test
   void joiningArmsTheTimersAndAsksForIntroductions() {
     List<Output> c = node.on(new Event.JoinStream(STREAM));
-    assertThat(c).hasSize(4);
+    assertThat(c).hasSize(5);
     assertThat(c.get(0)).isInstanceOfSatisfying(Output.Schedule.class, s -> {
       assertThat(s.timer()).isEqualTo(new Timer.RepairTick(STREAM));
       assertThat(s.delayNanos()).isBetween(500 * MS, 1500 * MS); // 1 s ± 50 %
@@ -40,7 +40,11 @@ class HyParViewTest {
       assertThat(s.timer()).isEqualTo(new Timer.ReintroductionTick(STREAM, view().reintroductionGeneration()));
       assertThat(s.delayNanos()).isBetween(900_000 * MS, 2_700_000 * MS); // 30 min ± 50 %
     });
-    assertThat(c.get(3)).isEqualTo(new Output.RequestIntroductions(STREAM));
+    assertThat(c.get(3)).isInstanceOfSatisfying(Output.Schedule.class, s -> {
+      assertThat(s.timer()).isEqualTo(new Timer.ChurnTick(STREAM));
+      assertThat(s.delayNanos()).isBetween(30_000 * MS, 90_000 * MS); // 60 s ± 50 %
+    });
+    assertThat(c.get(4)).isEqualTo(new Output.RequestIntroductions(STREAM));
   }
 
   @Test
@@ -372,5 +376,107 @@ class HyParViewTest {
     assertThat(node.state.self()).isEqualTo(moved);
     org.assertj.core.api.Assertions.assertThatThrownBy(() -> node.state.updateSelf(info(1, 2)))
         .as("a new incarnation is a restart, not a move").isInstanceOf(IllegalArgumentException.class);
+  }
+
+  // ---- Churn of the worst-scored neighbour -------------------------------------------------
+
+  private static TestNode churningNode() {
+    return new TestNode(1, dev.overlay.config.NodeConfig.builder()
+        .membership(dev.overlay.config.HyParViewConfig.builder().churnRandomShare(0).build()).build());
+  }
+
+  /** Neighbours 2-6 with round trips 50, 40, 30, 20, 15 ms; passive peers 7 (5 ms) and 8 (never timed). */
+  private static void scoredView(TestNode n) {
+    n.joinWithNeighbors(2, 3, 4, 5, 6);
+    n.on(new Event.Introductions(STREAM, List.of(info(7), info(8))));
+    int[] rtt = {0, 0, 50, 40, 30, 20, 15, 5};
+    for (int p = 2; p <= 7; p++) n.on(new Event.RoundTrip(id(p), rtt[p] * MS));
+    n.out.clear();
+  }
+
+  @Test
+  void theNeighbourThatDeliveredFewestMessagesFirstIsReplacedByTheNearestPassivePeerOnceItAccepts() {
+    TestNode n = churningNode();
+    scoredView(n);
+    PeerId publisher = id(9);
+    // 2, 3 and 4 each deliver a message first; 5 delivers the newest (it carries the tree); 6 none.
+    for (int p = 2; p <= 5; p++) {
+      n.receive(p, TestNode.sealed(publisher, 77, p - 1, 1, new byte[] {1}));
+    }
+    n.advance(60_000 * MS);
+    n.out.clear();
+
+    List<Output> tick = n.on(new Event.TimerFired(new Timer.ChurnTick(STREAM)));
+    assertThat(tick.get(0)).isInstanceOfSatisfying(Output.Schedule.class,
+        s -> assertThat(s.timer()).isEqualTo(new Timer.ChurnTick(STREAM)));
+    assertThat(tick).filteredOn(o -> o instanceof Output.Send)
+        .containsExactly(new Output.Send(id(7), new Message.Neighbor(STREAM, n.self, true)));
+    assertThat(n.stream().membership().isActive(id(6))).as("nothing goes before the replacement accepts").isTrue();
+    assertThat(n.stream().membership().stats().churnRequests()).isEqualTo(1);
+
+    List<Output> accepted = n.receive(7, new Message.NeighborReply(STREAM, true));
+    assertThat(accepted).contains(new Output.Send(id(6), new Message.Disconnect(STREAM, 1, true)));
+    assertThat(accepted).anySatisfy(o -> assertThat(o).isInstanceOfSatisfying(Output.Emit.class, e ->
+        assertThat(e.event()).isInstanceOfSatisfying(OverlayEvent.NeighborDown.class, d -> {
+          assertThat(d.peer()).isEqualTo(id(6));
+          assertThat(d.reason()).startsWith("churned out: delivered 0 of 4 messages first in 60 s, round trip 15.0 ms")
+              .endsWith("replaced by a nearer peer (5.0 ms)");
+        })));
+    assertThat(accepted).contains(new Output.Emit(new OverlayEvent.NeighborUp(STREAM, id(7))));
+    assertThat(n.stream().membership().activeView()).extracting(PeerInfo::id).containsExactlyInAnyOrder(id(2), id(3), id(4), id(5), id(7));
+    assertThat(n.stream().membership().stats().churnedOut()).isEqualTo(1);
+    assertThat(n.stream().broadcast().firstDeliveries(id(2))).as("a new interval starts at the tick").isZero();
+  }
+
+  @Test
+  void aRefusedReplacementCostsTheNeighbourNothing() {
+    TestNode n = churningNode();
+    scoredView(n);
+    n.advance(60_000 * MS);
+    n.on(new Event.TimerFired(new Timer.ChurnTick(STREAM)));
+    List<Output> refused = n.receive(7, new Message.NeighborReply(STREAM, false));
+    assertThat(refused).noneMatch(o -> o instanceof Output.Send s && s.message() instanceof Message.Disconnect);
+    assertThat(n.stream().membership().activeSize()).isEqualTo(5);
+    assertThat(n.stream().membership().stats().churnedOut()).isZero();
+  }
+
+  @Test
+  void onAQuietStreamTheSlowestNeighbourGoesAndOnlyForANearerPeer() {
+    TestNode n = churningNode();
+    scoredView(n);
+    n.on(new Event.RoundTrip(id(7), 900 * MS)); // the passive peer is now far slower than anyone
+    n.on(new Event.RoundTrip(id(7), 900 * MS));
+    n.advance(60_000 * MS);
+    for (int i = 0; i < 40; i++) n.on(new Event.RoundTrip(id(7), 900 * MS)); // smoothed towards 900 ms
+    List<Output> tick = n.on(new Event.TimerFired(new Timer.ChurnTick(STREAM)));
+    // No nearer peer is known: the replacement is a random passive peer (exploring), for neighbour 2 (50 ms).
+    Output.Send ask = tick.stream().filter(o -> o instanceof Output.Send).map(o -> (Output.Send) o).findFirst().orElseThrow();
+    assertThat(ask.to()).isIn(id(7), id(8));
+    n.receive(ask.to().equals(id(7)) ? 7 : 8, new Message.NeighborReply(STREAM, true));
+    assertThat(n.stream().membership().isActive(id(2))).as("the slowest, on a quiet stream").isFalse();
+  }
+
+  @Test
+  void aNeighbourThatCameDuringTheIntervalAndAViewWithRoomAreLeftAlone() {
+    TestNode n = churningNode();
+    n.joinWithNeighbors(2, 3, 4, 5);
+    n.advance(60_000 * MS);
+    List<Output> room = n.on(new Event.TimerFired(new Timer.ChurnTick(STREAM)));
+    assertThat(room).as("a view with room is filled, not churned").noneMatch(o -> o instanceof Output.Send);
+
+    n.advance(1 * MS);
+    n.connected(6);
+    n.receive(6, new Message.Neighbor(STREAM, info(6), true)); // full now; 6 came during this interval
+    n.on(new Event.Introductions(STREAM, List.of(info(7))));
+    for (int p = 2; p <= 5; p++) n.on(new Event.RoundTrip(id(p), 10 * MS));
+    n.on(new Event.RoundTrip(id(6), 500 * MS));
+    n.advance(60_000 * MS);
+    List<Output> tick = n.on(new Event.TimerFired(new Timer.ChurnTick(STREAM)));
+    assertThat(n.stream().membership().stats().churnRequests()).isEqualTo(1);
+    Output.Send ask = tick.stream().filter(o -> o instanceof Output.Send).map(o -> (Output.Send) o).findFirst().orElseThrow();
+    assertThat(ask.to()).isEqualTo(id(7));
+    n.receive(7, new Message.NeighborReply(STREAM, true));
+    assertThat(n.stream().membership().isActive(id(6))).as("too new to be judged, though slowest").isTrue();
+    assertThat(n.stream().membership().isActive(id(2))).as("the first of the equally scored").isFalse();
   }
 }

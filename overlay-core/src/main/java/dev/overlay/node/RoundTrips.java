@@ -1,0 +1,44 @@
+package dev.overlay.node;
+
+import dev.overlay.core.PeerId;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The measured round-trip time to each peer the transport has timed, smoothed as RFC 6298 keeps
+ * its SRTT ({@code srtt += (sample - srtt) / 8}). Kept after the link closes, so that a passive
+ * peer we were once linked to can be preferred as a neighbour for its latency. Bounded: the peers
+ * timed least recently are forgotten first.
+ *
+ * <p>Only our own transport's measurements come in here (a PING of ours answered), never a
+ * figure a peer states: a peer can make itself look slower, not faster than it is.
+ */
+final class RoundTrips {
+
+  /** Enough for every link the default table allows, and the peers of a few past views. */
+  static final int CAPACITY = 1024;
+
+  private final LinkedHashMap<PeerId, long[]> srtt = new LinkedHashMap<>(64, 0.75f, true) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<PeerId, long[]> eldest) {
+      return size() > CAPACITY;
+    }
+  };
+
+  void sample(PeerId peer, long rttNanos) {
+    if (rttNanos < 0) return;
+    long[] s = srtt.get(peer);
+    if (s == null) srtt.put(peer, new long[] {rttNanos});
+    else s[0] += (rttNanos - s[0]) / 8;
+  }
+
+  /** The smoothed round trip to {@code peer}, or -1 when it was never measured. */
+  long nanos(PeerId peer) {
+    long[] s = srtt.get(peer);
+    return s == null ? -1 : s[0];
+  }
+
+  int size() {
+    return srtt.size();
+  }
+}

@@ -61,9 +61,20 @@ public record NodeSnapshot(PeerInfo self, List<Stream> streams, List<Link> links
    * @param counters its traffic
    * @param broadcast the Plumtree counters (duplicates, grafts, prunes...)
    * @param membership the HyParView counters (joins, neighbour requests, evictions, shuffles...)
+   * @param scores each neighbour's score in the current churn interval, in the order of {@code active}
+   *     (docs/architecture.md, "Peer quality")
    */
   public record Stream(String name, List<PeerId> active, List<PeerId> passive, List<Tree> trees, Counters counters,
-      PlumtreeStats broadcast, HyParViewStats membership) {}
+      PlumtreeStats broadcast, HyParViewStats membership, List<Score> scores) {}
+
+  /**
+   * How one neighbour scores: the worst-scored is replaced every churn interval.
+   *
+   * @param peer the neighbour
+   * @param firstDeliveries messages it delivered to this node first since the interval began
+   * @param roundTrip the smoothed round trip of its link as this node's PINGs measured it, or null before the first
+   */
+  public record Score(PeerId peer, long firstDeliveries, java.time.Duration roundTrip) {}
 
   /**
    * One broadcast tree.

@@ -377,6 +377,16 @@ public final class OverlayNode implements AutoCloseable {
     }
   }
 
+  private static List<NodeSnapshot.Score> scores(dev.overlay.node.NodeState core, StreamState s) {
+    List<NodeSnapshot.Score> scores = new ArrayList<>();
+    for (PeerInfo n : s.membership().activeView()) {
+      long rtt = core.roundTripNanos(n.id());
+      scores.add(new NodeSnapshot.Score(n.id(), s.broadcast().firstDeliveries(n.id()),
+          rtt < 0 ? null : java.time.Duration.ofNanos(rtt)));
+    }
+    return List.copyOf(scores);
+  }
+
   private NodeSnapshot takeSnapshot() throws Exception {
     return runtime.query(v -> {
       List<NodeSnapshot.Stream> streams = new ArrayList<>();
@@ -391,7 +401,7 @@ public final class OverlayNode implements AutoCloseable {
             s.membership().activeView().stream().map(PeerInfo::id).toList(),
             s.membership().passiveView().stream().map(PeerInfo::id).toList(), trees,
             v.streamCounters(s.id()),
-            p.stats(), s.membership().stats()));
+            p.stats(), s.membership().stats(), scores(v.core(), s)));
       }
       List<NodeSnapshot.Link> links = new ArrayList<>();
       for (var l : v.links()) {

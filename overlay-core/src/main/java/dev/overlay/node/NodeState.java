@@ -170,6 +170,11 @@ public final class NodeState {
     return links.peers();
   }
 
+  /** The smoothed round trip to the peer our transport measured, in nanoseconds, or -1 when never. */
+  public long roundTripNanos(PeerId peer) {
+    return links.roundTripNanos(peer);
+  }
+
   /** Links refused, or not dialled, because the link table was full (each also an event: PeerRefused or Dropped). */
   public long linksRefused() {
     return links.refused();

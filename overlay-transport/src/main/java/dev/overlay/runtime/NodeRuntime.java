@@ -463,6 +463,11 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
   }
 
   @Override
+  public void roundTrip(PeerId peer, long nanos) {
+    if (core != null && !introducer.isInfrastructure(peer)) handle(new Event.RoundTrip(peer, nanos));
+  }
+
+  @Override
   public void saturated(boolean saturated) {
     // Reported from inside a send, which may be inside the core: handed to the core afterwards.
     if (core != null) turns.later(() -> core.handle(turns.begin(), new Event.Saturated(saturated)));

@@ -58,8 +58,13 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
   long framesOut;
   /** When this connection is flushed: LinkManager's {@link FlushScheduler} keeps it (same loop). */
   final FlushScheduler.State<LinkHandler> flushState = new FlushScheduler.State<>(this);
-  /** Counts our PINGs; the nonce carries no meaning but must differ. */
-  private long pingNonce;
+  /**
+   * Our PING awaiting its PONG (0: none), and when it went. Its round trip is what membership
+   * prefers near neighbours by. One goes as the link becomes ready, and one with every keep-alive;
+   * a busy link sends no keep-alives, so its first figure stands until it goes quiet.
+   */
+  private long pingOutstanding;
+  private long pingSentAt;
   /** Whether this connection still counts against the handshake cap. */
   boolean handshaking;
   /** Whether this is a dial the DialGate counted as in progress (until it is ready or closed). */
@@ -156,7 +161,7 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
       close(CloseReason.KEEPALIVE_TIMEOUT, "keep-alive timeout: nothing received for "
           + TimeUnit.NANOSECONDS.toSeconds(manager.config().idleTimeoutNanos()) + " s");
     } else if (evt == KeepAliveHandler.Signal.PING_DUE && state == State.READY) {
-      manager.sendKeepAlive(this, Frame.newBuilder().setPing(Ping.newBuilder().setNonce(++pingNonce)).build());
+      ping();
     }
     super.userEventTriggered(ctx, evt);
   }
@@ -238,6 +243,16 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
     state = State.READY;
     if (handshakeTimeout != null) handshakeTimeout.cancel(false);
     manager.ready(this);
+    if (state == State.READY) ping(); // the round trip, at once: new neighbours are judged by it
+  }
+
+  private void ping() {
+    long nonce = manager.pingNonce();
+    long at = manager.now();
+    if (manager.sendKeepAlive(this, Frame.newBuilder().setPing(Ping.newBuilder().setNonce(nonce)).build())) {
+      pingOutstanding = nonce;
+      pingSentAt = at;
+    }
   }
 
   private void onFrame(ByteBuf frame) throws WireException {
@@ -247,7 +262,14 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
       manager.sendKeepAlive(this, Frame.newBuilder().setPong(Pong.newBuilder().setNonce(f.getPing().getNonce())).build());
       return;
     }
-    if (field == Frame.PONG_FIELD_NUMBER) return; // receiving it reset the idle timer; that is all it is for
+    if (field == Frame.PONG_FIELD_NUMBER) { // receiving it reset the idle timer; ours also times the link
+      long nonce = WireFrames.parse(frame).getPong().getNonce();
+      if (pingOutstanding != 0 && nonce == pingOutstanding) {
+        pingOutstanding = 0;
+        manager.roundTrip(this, manager.now() - pingSentAt);
+      }
+      return;
+    }
     if (field == Frame.HELLO_FIELD_NUMBER) throw new WireException("a second HELLO");
     int bytes = frame.readableBytes();
     Message m = WireFrames.decodeMessage(frame, manager.ids(), manager.maxPayloadBytes());

@@ -84,6 +84,9 @@ public final class LinkManager {
     /** The node stopped reading from its links (backpressure), or started again. May be called while a send is under way. */
     default void saturated(boolean saturated) {}
 
+    /** One of our PINGs on the peer's ready link was answered after {@code nanos}. */
+    default void roundTrip(PeerId peer, long nanos) {}
+
     /** A seed dialled by address turned out to be this peer. */
     default void seedFound(InetSocketAddress address, PeerInfo info) {}
 
@@ -127,6 +130,12 @@ public final class LinkManager {
   private final Map<PeerId, Link> links = new HashMap<>();
   private final Dialer dialer;
   private final LongSupplier clock;
+  /**
+   * PING nonces: unguessable, so a PONG cannot be sent before the PING it answers (a made-up short
+   * round trip). Not the node's seeded generator: a peer sees every nonce we send it, and a
+   * SplittableRandom's state follows from two of its outputs. A few per link a minute.
+   */
+  private final java.security.SecureRandom pingNonces = new java.security.SecureRandom();
   private final int maxPayloadBytes;
   private final LogBudget logBudget;
   private final EnumMap<CloseReason, Long> closes = new EnumMap<>(CloseReason.class);
@@ -782,12 +791,29 @@ public final class LinkManager {
    * A PING or PONG. Dropped while the channel is not writable: a peer that sends PINGs and never
    * reads must not grow our outbound buffer, and a link that busy needs no keep-alive anyway.
    */
-  void sendKeepAlive(LinkHandler h, Frame frame) {
+  boolean sendKeepAlive(LinkHandler h, Frame frame) {
     if (!h.channel().isWritable()) {
       keepAlivesDropped++;
-      return;
+      return false;
     }
     sendLinkFrame(h, frame);
+    return true;
+  }
+
+  /** A nonce for a timed PING: random and never 0 (0 means none outstanding). */
+  long pingNonce() {
+    long n = pingNonces.nextLong();
+    return n == 0 ? 1 : n;
+  }
+
+  long now() {
+    return clock.getAsLong();
+  }
+
+  /** A PING of {@code h}'s was answered: the core hears of it if {@code h} is its peer's link. */
+  void roundTrip(LinkHandler h, long nanos) {
+    Link link = links.get(h.peer());
+    if (link != null && link.ready == h && nanos >= 0) listener.roundTrip(h.peer(), nanos);
   }
 
   int maxPayloadBytes() {

@@ -57,6 +57,11 @@ class SimultaneousDialTest {
       Await.until(deadline, () -> links(a).size() == 1 && links(b).size() == 1, () -> "one link each");
       NodeSnapshot.Stream sa = a.snapshot().stream(STREAM);
       assertThat(sa.active()).containsExactly(b.peerId());
+      // The link is timed as it comes up: each neighbour's score carries its round trip.
+      Await.until(deadline, () -> {
+        var scores = streamOf(a).scores();
+        return scores.size() == 1 && scores.get(0).peer().equals(b.peerId()) && scores.get(0).roundTrip() != null;
+      }, () -> "a's score of b has no round trip: " + snap(a));
       var la = links(a).get(0);
       var lb = links(b).get(0);
       assertThat(port(la.local())).isEqualTo(port(lb.remote())); // the same connection, seen from both ends
@@ -71,6 +76,14 @@ class SimultaneousDialTest {
       return n.snapshot().toString();
     } catch (Exception e) {
       return e.toString();
+    }
+  }
+
+  private static NodeSnapshot.Stream streamOf(OverlayNode n) {
+    try {
+      return n.snapshot().stream(STREAM);
+    } catch (Exception e) {
+      throw new AssertionError(e);
     }
   }
 

@@ -34,6 +34,8 @@ final class EmbeddedLinks {
     final List<String> log = new ArrayList<>();
     final List<Message> received = new ArrayList<>();
     final List<TransportEvent> events = new ArrayList<>();
+    /** Round trips timed, as "peer nanos". */
+    final List<String> roundTrips = new ArrayList<>();
 
     Node(TransportConfig config) throws Exception {
       this(config, null);
@@ -96,6 +98,11 @@ final class EmbeddedLinks {
     @Override
     public void event(TransportEvent event) {
       events.add(event);
+    }
+
+    @Override
+    public void roundTrip(PeerId peer, long nanos) {
+      roundTrips.add(peer + " " + nanos);
     }
 
     @Override

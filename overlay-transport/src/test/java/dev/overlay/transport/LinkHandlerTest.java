@@ -181,6 +181,36 @@ class LinkHandlerTest {
   }
 
   @Test
+  void ourPingsTimeTheLinkAtOnceAndWhenQuietAndAPongNobodyAskedForTimesNothing() throws Exception {
+    java.util.concurrent.atomic.AtomicLong clock = new java.util.concurrent.atomic.AtomicLong(5_000_000_000L);
+    TransportConfig config = TransportConfig.builder().flushCoalescing(java.time.Duration.ZERO).build();
+    EmbeddedLinks.Node a = net.node(config, clock::get);
+    EmbeddedLinks.Node b = net.node(config, clock::get);
+    EmbeddedLinks.Connection c = net.connect(a, b, b.id());
+    net.pump();
+    assertThat(a.roundTrips).as("timed as the link came up").containsExactly(b.id() + " 0");
+    assertThat(b.roundTrips).containsExactly(a.id() + " 0");
+
+    a.roundTrips.clear();
+    b.roundTrips.clear();
+    for (int period = 0; period < 2; period++) { // the dialler's keep-alive PING goes out unanswered yet
+      c.dialer.advanceTimeBy(a.manager.config().keepAliveIntervalNanos(), TimeUnit.NANOSECONDS);
+      c.dialer.runScheduledPendingTasks();
+    }
+    clock.addAndGet(42_000_000);
+    net.pump();
+    assertThat(a.roundTrips).containsExactly(b.id() + " 42000000");
+    assertThat(b.roundTrips).as("answering times nothing").isEmpty();
+
+    // A PONG to no PING of ours (a peer making itself look near): not a sample.
+    b.manager.sendKeepAlive(c.acceptorLink,
+        Frame.newBuilder().setPong(dev.overlay.wire.proto.Pong.newBuilder().setNonce(12345)).build());
+    net.pump();
+    assertThat(a.roundTrips).hasSize(1);
+    assertThat(c.dialer.isActive()).isTrue();
+  }
+
+  @Test
   void aLinkThatHearsNothingIsClosedAsHalfOpen() throws Exception {
     EmbeddedLinks.Node a = net.node();
     EmbeddedLinks.Node b = net.node();

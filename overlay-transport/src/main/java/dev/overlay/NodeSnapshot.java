@@ -68,10 +68,12 @@ public record NodeSnapshot(PeerInfo self, List<Stream> streams, List<Link> links
       PlumtreeStats broadcast, HyParViewStats membership, List<Score> scores) {}
 
   /**
-   * How one neighbour scores: the worst-scored is replaced every churn interval.
+   * How one neighbour scores. Every churn interval the worst-scored neighbour that was in the view
+   * the whole interval and carries no tree to this node is replaced (HyParViewConfig.churnInterval).
    *
    * @param peer the neighbour
-   * @param firstDeliveries messages it delivered to this node first since the interval began
+   * @param firstDeliveries messages it delivered to this node first since the interval began, or
+   *     since it became a neighbour if that was later
    * @param roundTrip the smoothed round trip of its link as this node's PINGs measured it, or null before the first
    */
   public record Score(PeerId peer, long firstDeliveries, java.time.Duration roundTrip) {}

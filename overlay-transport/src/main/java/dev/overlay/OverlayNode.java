@@ -143,6 +143,7 @@ public final class OverlayNode implements AutoCloseable {
     OverlayListener listener = b.listener;
     this.runtime = new NodeRuntime(group.next(), b.config, b.transport, identity, tls, socket, server, introducer,
         b.deliveryExecutor != null ? b.deliveryExecutor : ownedDelivery, listener::onEvent, listener::onTransportEvent);
+    if (b.channelHook != null) runtime.channelHook(b.channelHook);
   }
 
   /** {@return a builder with the defaults: a new key, 127.0.0.1 on a free port, no seeds} */
@@ -498,6 +499,8 @@ public final class OverlayNode implements AutoCloseable {
     private NodeConfig config = NodeConfig.defaults();
     private TransportConfig transport = TransportConfig.defaults();
     private OverlayListener listener = new OverlayListener() {};
+    /** Tests in this package only (not API): sees every connection's channel before TLS. */
+    java.util.function.Consumer<io.netty.channel.Channel> channelHook;
     private EventLoopGroup group;
     private java.util.concurrent.Executor deliveryExecutor;
     private Function<IntroducerContext, Introducer> introducer;

@@ -123,6 +123,10 @@ final class SimCommand implements Callable<Integer> {
   @Option(names = "--json", description = "Write the report as JSON to this file.")
   Path json;
 
+  @Option(names = "--plot-over-time",
+      description = "Also draw how paths change over the run: <prefix>-rdp.png (RDP p50 and p99) and <prefix>-latency.png (latency p50, p99 and the direct p99), per 30 s of publishing.")
+  Path plotPrefix;
+
   @Option(names = "--quiet", description = "Print nothing but errors.")
   boolean quiet;
 
@@ -178,6 +182,35 @@ final class SimCommand implements Callable<Integer> {
       Files.writeString(json, report.toJson(wallMs), StandardCharsets.UTF_8);
       if (!quiet) System.out.println("  JSON written to " + json);
     }
+    if (plotPrefix != null) plotOverTime(report, plotPrefix);
     return 0;
+  }
+
+  private static void plotOverTime(SimReport report, Path prefix) throws java.io.IOException {
+    java.util.List<dev.overlay.sim.WindowStats> w = report.overTime();
+    double[] t = new double[w.size()];
+    double[] rdp50 = new double[w.size()];
+    double[] rdp99 = new double[w.size()];
+    double[] lat50 = new double[w.size()];
+    double[] lat99 = new double[w.size()];
+    double[] direct99 = new double[w.size()];
+    for (int i = 0; i < w.size(); i++) {
+      t[i] = (i + 0.5) * report.overTimeWindowMs() / 1000.0;
+      rdp50[i] = w.get(i).rdpP50();
+      rdp99[i] = w.get(i).rdpP99();
+      lat50[i] = w.get(i).latencyMsP50();
+      lat99[i] = w.get(i).latencyMsP99();
+      direct99[i] = w.get(i).directLatencyMsP99();
+    }
+    String what = String.format(Locale.ROOT, "%,d nodes, %s latencies (simulated)", report.config().nodes(), report.latencyModel());
+    java.util.Map<String, double[]> rdp = new java.util.LinkedHashMap<>();
+    rdp.put("RDP p50", rdp50);
+    rdp.put("RDP p99 / 10", java.util.Arrays.stream(rdp99).map(v -> v / 10).toArray());
+    Plots.overTime(Path.of(prefix + "-rdp.png"), "Relative delay penalty per 30 s of publishing, " + what, "RDP", t, rdp, null);
+    java.util.Map<String, double[]> lat = new java.util.LinkedHashMap<>();
+    lat.put("latency p50", lat50);
+    lat.put("latency p99", lat99);
+    lat.put("direct link p99 (the physical limit)", direct99);
+    Plots.overTime(Path.of(prefix + "-latency.png"), "Delivery latency per 30 s of publishing, " + what, "ms", t, lat, null);
   }
 }

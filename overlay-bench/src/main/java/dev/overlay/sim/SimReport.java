@@ -76,6 +76,11 @@ public final class SimReport {
     this.series = s;
   }
 
+  /** The latency model's name, as "latency_model" in the JSON. */
+  public String latencyModel() {
+    return latencyModel;
+  }
+
   public SimConfig config() {
     return config;
   }

@@ -565,7 +565,7 @@ public final class Simulation {
     at(now + back, () -> dialAcknowledged(l)); // before b's handler runs, so it arrives first
     l.setState(b, SimLink.OPEN);
     handle(b, new Event.PeerConnected(a.id));
-    handle(b, new Event.RoundTrip(a.id, 2 * back)); // as the transport's first PING would measure
+    roundTripLater(l, b, 2 * back);
     flush(l, b);
   }
 
@@ -574,8 +574,19 @@ public final class Simulation {
     if (a.links.get(l.acceptor.id) != l || l.state(a) != SimLink.PENDING) return;
     l.setState(a, SimLink.OPEN);
     handle(a, new Event.PeerConnected(l.acceptor.id));
-    handle(a, new Event.RoundTrip(l.acceptor.id, 2 * l.latencyNanos));
+    roundTripLater(l, a, 2 * l.latencyNanos);
     flush(l, a);
+  }
+
+  /** The transport's PING at link-up is answered one round trip later, if the link still stands. */
+  private void roundTripLater(SimLink l, SimNode end, long rtt) {
+    long incarnation = end.incarnation;
+    SimNode other = l.other(end);
+    at(now + rtt, () -> {
+      if (end.alive && end.incarnation == incarnation && end.links.get(other.id) == l && l.state(end) == SimLink.OPEN) {
+        handle(end, new Event.RoundTrip(other.id, rtt));
+      }
+    });
   }
 
   private void dialFails(SimLink l, String reason) {

@@ -54,8 +54,10 @@ import java.time.Duration;
  *   <li>{@code churnInterval} 60 s (0: never), {@code churnFraction} 0.2, {@code churnRandomShare}
  *       0.5: every interval (±50 %) a node with a full active view asks a passive peer in for its
  *       worst-scored neighbours (fewest messages delivered first, then the longest round trip), a
- *       fifth of the view (Cardano's governor churns its worst 20 %). A replacement is the nearest
- *       measured passive peer, or for {@code churnRandomShare} of them a random one: that share
+ *       fifth of the view and at least one (Cardano's governor churns its worst 20 %); neighbours
+ *       that came during the interval or carry a tree to it are not judged. A replacement is the
+ *       nearest measured passive peer if it is nearer than the neighbour it replaces; for {@code
+ *       churnRandomShare} of them, and whenever no nearer peer is known, a random one: that share
  *       keeps the graph random enough to resist a fast attacker and stay one piece. Chosen in the
  *       simulator (docs/benchmarks.md, "Peer quality"): at 1,000 nodes in the geographic model,
  *       60 s took RDP p50 from 3.6 to 1.2 within 10 minutes at RMR 0.036; 30 s converged twice as

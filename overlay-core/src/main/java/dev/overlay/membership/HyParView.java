@@ -103,6 +103,8 @@ public final class HyParView {
   private boolean repairScheduled; // set whenever the active view has room, so it refills
   private final Timer.ShuffleTick shuffleTimer;
   private final Timer.ChurnTick churnTimer;
+  /** Names this membership of the stream in its periodic timers: random, so a tick of an earlier one never matches. */
+  private final long timerGeneration;
   /** When the current scoring interval began; a neighbour that came later has not had a whole one. */
   private long scoredSince;
   /** Our periodic re-introduction asked the introducer: its answer brings one peer into the active view. */
@@ -146,8 +148,9 @@ public final class HyParView {
     this.active = new PeerInfoSet(config.activeViewCapacity() + 1);
     this.passive = new PeerInfoSet(config.passiveViewCapacity() + 1);
     this.repairTimer = new Timer.RepairTick(stream);
-    this.shuffleTimer = new Timer.ShuffleTick(stream);
-    this.churnTimer = new Timer.ChurnTick(stream);
+    this.timerGeneration = rng.nextLong();
+    this.shuffleTimer = new Timer.ShuffleTick(stream, timerGeneration);
+    this.churnTimer = new Timer.ChurnTick(stream, timerGeneration);
     this.reintroductionPeriod = config.reintroductionIntervalNanos();
     // Random, not 0: a tick of an earlier membership of this stream (left, then joined again)
     // must not pass for this one's.
@@ -269,7 +272,9 @@ public final class HyParView {
       return;
     }
     Pending crossing = pending.remove(peer.id());
-    if (active.size() >= config.activeViewCapacity()) evictRandomActive(now, peer.id());
+    if (active.size() >= config.activeViewCapacity() && (crossing == null || !churnOut(now, crossing))) {
+      evictRandomActive(now, peer.id());
+    }
     // The reply goes first: taking the peer in tells the broadcast layer, which may send it
     // something at once (a catch-up IHAVE), and the requester drops whatever comes from a peer
     // it does not count as a neighbour yet. A burst announced that way was lost for good
@@ -291,7 +296,17 @@ public final class HyParView {
     }
     if (reply.accepted()) {
       if (!active.contains(from)) {
-        if (active.size() >= config.activeViewCapacity() && !churnOut(now, p)) evictRandomActive(now, from);
+        if (active.size() >= config.activeViewCapacity()) {
+          if (p.replaces() != null && !churnOut(now, p)) {
+            // The neighbour it was to replace left, or now brings us a tree: not worth a random
+            // eviction. The replacement is told we did not take it.
+            links.send(now, from, new Message.Disconnect(stream, self.incarnation(), true));
+            links.release(now, from);
+            addPassive(p.peer());
+            return;
+          }
+          if (p.replaces() == null) evictRandomActive(now, from);
+        }
         addActive(now, p.peer());
       }
       links.release(now, from); // the active view holds its own reference now
@@ -423,7 +438,8 @@ public final class HyParView {
    * budget, as for a re-introduction); the neighbour it replaces goes only once it has accepted,
    * so a refusal costs nothing. Not while the view has room: filling it comes first.
    */
-  public void onChurnTick(long now) {
+  public void onChurnTick(long now, Timer.ChurnTick tick) {
+    if (!tick.equals(churnTimer) || config.churnIntervalNanos() == 0) return; // an earlier membership's
     out.schedule(churnTimer, jittered(config.churnIntervalNanos()));
     long since = scoredSince;
     scoredSince = now;
@@ -448,15 +464,15 @@ public final class HyParView {
         String why = "churned out: delivered " + victim.firstDeliveries() + " of " + total + " messages first in "
             + (now - since) / 1_000_000_000L + " s, round trip " + millis(victim.rttNanos()) + "; replaced by "
             + (r.nearer() ? "a nearer peer (" + millis(links.roundTripNanos(r.peer().id())) + ")" : "a random peer");
-        stats.churnRequests++;
-        requestNeighbor(now, r.peer(), true, victim.peer().id(), why);
+        if (requestNeighbor(now, r.peer(), true, victim.peer().id(), why)) stats.churnRequests++;
       }
     } finally {
       listener.resetFirstDeliveries();
     }
   }
 
-  public void onShuffleTick(long now) {
+  public void onShuffleTick(long now, Timer.ShuffleTick tick) {
+    if (!tick.equals(shuffleTimer)) return; // an earlier membership's
     out.schedule(shuffleTimer, jittered(config.shuffleIntervalNanos()));
     PeerInfo target = active.random(rng);
     if (target == null) return;
@@ -509,6 +525,11 @@ public final class HyParView {
     return passive.size();
   }
 
+  /** The generation this membership's shuffle and churn timers carry (tests fire them). */
+  public long timerGeneration() {
+    return timerGeneration;
+  }
+
   /** The generation the re-introduction timer in force carries (tests fire it). */
   long reintroductionGeneration() {
     return reintroductionGeneration;
@@ -536,20 +557,27 @@ public final class HyParView {
     requestNeighbor(now, peer, highPriority, null, null);
   }
 
-  private void requestNeighbor(long now, PeerInfo peer, boolean highPriority, PeerId replaces, String why) {
-    if (peer.id().equals(self.id())) return;
+  /** Whether the request went out. */
+  private boolean requestNeighbor(long now, PeerInfo peer, boolean highPriority, PeerId replaces, String why) {
+    if (peer.id().equals(self.id())) return false;
     if (!pending.containsKey(peer.id()) && pending.size() >= config.maxPendingRequests()) {
       // Each request holds a link and a dial; walks ending here must not pile them up.
       drop(peer.id(), OverlayEvent.DropReason.CAPACITY,
           "pending neighbour requests full (" + config.maxPendingRequests() + "): not asking");
-      return;
+      return false;
     }
     long id = ++nextRequestId;
+    Pending earlier = pending.get(peer.id());
+    if (replaces == null && earlier != null && earlier.replaces() != null) { // asked again (a JOIN): still a churn request
+      replaces = earlier.replaces();
+      why = earlier.why();
+    }
     Pending previous = pending.put(peer.id(), new Pending(peer, highPriority, id, replaces, why));
     if (previous == null) links.acquire(now, peer);
     links.send(now, peer, new Message.Neighbor(stream, self, highPriority));
     out.schedule(new Timer.NeighborTimeout(stream, peer.id(), id), config.neighborRequestTimeoutNanos());
     stats.neighborRequestsSent++;
+    return true;
   }
 
   /**
@@ -558,7 +586,7 @@ public final class HyParView {
    * neighbours, and high-priority requests on top would only make other nodes evict.
    */
   private void fillActiveView(long now) {
-    while (!joinInProgress(now) && active.size() + pending.size() < config.activeViewCapacity()) {
+    while (!joinInProgress(now) && active.size() + fillRequests() < config.activeViewCapacity()) {
       PeerInfo candidate = passive.random(rng, p -> !pending.containsKey(p.id()));
       if (candidate == null) break;
       requestNeighbor(now, candidate, active.size() < config.activeViewMinimum());
@@ -589,7 +617,9 @@ public final class HyParView {
 
   /** A churn request was accepted: its neighbour goes, if it is still here. Whether one went. */
   private boolean churnOut(long now, Pending accepted) {
-    if (accepted.replaces() == null || !active.contains(accepted.replaces())) return false;
+    if (accepted.replaces() == null || !active.contains(accepted.replaces()) || listener.carriesTree(accepted.replaces())) {
+      return false;
+    }
     PeerInfo victim = active.remove(accepted.replaces());
     links.send(now, victim.id(), new Message.Disconnect(stream, self.incarnation(), true));
     links.release(now, victim.id());
@@ -597,6 +627,15 @@ public final class HyParView {
     addPassive(victim);
     stats.churnedOut++;
     return true;
+  }
+
+  /** Requests under way that would fill a slot: a churn request only takes its victim's. */
+  private int fillRequests() {
+    int n = 0;
+    for (Pending p : pending.values()) {
+      if (p.replaces() == null) n++;
+    }
+    return n;
   }
 
   private boolean pendingReplacementOf(PeerId neighbor) {

@@ -44,9 +44,15 @@ final class LinkTable implements Links {
     return roundTrips.nanos(peer);
   }
 
-  /** The transport timed a round trip to the peer. */
+  /**
+   * The transport timed a round trip to the peer. Kept only for a peer we addressed ourselves (we
+   * dialled it, sent it something by its addresses, or a stream uses it) or already timed: any
+   * key can connect to us and be timed, and a stranger's identities must neither push our
+   * neighbours' figures out nor line up as "near" candidates by merely connecting.
+   */
   void onRoundTrip(PeerId peer, long nanos) {
-    roundTrips.sample(peer, nanos);
+    Link link = links.get(peer);
+    if ((link != null && (link.users > 0 || link.info != null)) || roundTrips.known(peer)) roundTrips.sample(peer, nanos);
   }
 
   /** Peers with a measured round trip, for NodeState.capacityUses. */

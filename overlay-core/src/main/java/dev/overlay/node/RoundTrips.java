@@ -8,7 +8,7 @@ import java.util.Map;
  * The measured round-trip time to each peer the transport has timed, smoothed as RFC 6298 keeps
  * its SRTT ({@code srtt += (sample - srtt) / 8}). Kept after the link closes, so that a passive
  * peer we were once linked to can be preferred as a neighbour for its latency. Bounded: the peers
- * timed least recently are forgotten first.
+ * timed least recently are forgotten first (reading a figure does not refresh it).
  *
  * <p>Only our own transport's measurements come in here (a PING of ours answered), never a
  * figure a peer states: a peer can make itself look slower, not faster than it is.
@@ -18,7 +18,7 @@ final class RoundTrips {
   /** Enough for every link the default table allows, and the peers of a few past views. */
   static final int CAPACITY = 1024;
 
-  private final LinkedHashMap<PeerId, long[]> srtt = new LinkedHashMap<>(64, 0.75f, true) {
+  private final LinkedHashMap<PeerId, long[]> srtt = new LinkedHashMap<>(64, 0.75f, false) {
     @Override
     protected boolean removeEldestEntry(Map.Entry<PeerId, long[]> eldest) {
       return size() > CAPACITY;
@@ -27,9 +27,14 @@ final class RoundTrips {
 
   void sample(PeerId peer, long rttNanos) {
     if (rttNanos < 0) return;
-    long[] s = srtt.get(peer);
-    if (s == null) srtt.put(peer, new long[] {rttNanos});
+    long[] s = srtt.remove(peer); // and put back last: the newest sample is the last forgotten
+    if (s == null) s = new long[] {rttNanos};
     else s[0] += (rttNanos - s[0]) / 8;
+    srtt.put(peer, s);
+  }
+
+  boolean known(PeerId peer) {
+    return srtt.containsKey(peer);
   }
 
   /** The smoothed round trip to {@code peer}, or -1 when it was never measured. */

@@ -15,8 +15,12 @@ public sealed interface Timer {
     public static final Housekeeping INSTANCE = new Housekeeping();
   }
 
-  /** HyParView: time to start a shuffle. */
-  record ShuffleTick(StreamId stream) implements Timer {}
+  /**
+   * HyParView: time to start a shuffle. {@code generation} names the membership of the stream
+   * that armed it: a tick of an earlier one (left, then joined again) is ignored, or each rejoin
+   * would add a chain of ticks.
+   */
+  record ShuffleTick(StreamId stream, long generation) implements Timer {}
 
   /** HyParView: keep the active view full; ask for introductions when isolated. */
   record RepairTick(StreamId stream) implements Timer {}
@@ -27,8 +31,11 @@ public sealed interface Timer {
    */
   record ReintroductionTick(StreamId stream, long generation) implements Timer {}
 
-  /** HyParView: time to replace the worst-scored active neighbour (see {@code HyParViewConfig.churnInterval}). */
-  record ChurnTick(StreamId stream) implements Timer {}
+  /**
+   * HyParView: time to replace the worst-scored active neighbour (see {@code
+   * HyParViewConfig.churnInterval}); {@code generation} as for {@link ShuffleTick}.
+   */
+  record ChurnTick(StreamId stream, long generation) implements Timer {}
 
   /** HyParView: the neighbour request {@code requestId} to {@code peer} got no answer. */
   record NeighborTimeout(StreamId stream, PeerId peer, long requestId) implements Timer {}

@@ -216,12 +216,12 @@ public final class StreamState implements HyParView.Listener {
       membership.onNeighborTimeout(now, t);
     } else if (timer instanceof Timer.RepairTick) {
       membership.onRepairTick(now);
-    } else if (timer instanceof Timer.ShuffleTick) {
-      membership.onShuffleTick(now);
+    } else if (timer instanceof Timer.ShuffleTick t) {
+      membership.onShuffleTick(now, t);
     } else if (timer instanceof Timer.ReintroductionTick t) {
       membership.onReintroductionTick(now, t);
-    } else if (timer instanceof Timer.ChurnTick) {
-      membership.onChurnTick(now);
+    } else if (timer instanceof Timer.ChurnTick t) {
+      membership.onChurnTick(now, t);
     } else {
       throw new IllegalArgumentException("not a stream timer: " + timer);
     }

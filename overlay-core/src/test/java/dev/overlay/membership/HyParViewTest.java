@@ -35,13 +35,13 @@ class HyParViewTest {
       assertThat(s.delayNanos()).isBetween(500 * MS, 1500 * MS); // 1 s ± 50 %
     });
     assertThat(c.get(1)).isInstanceOfSatisfying(Output.Schedule.class,
-        s -> assertThat(s.timer()).isEqualTo(new Timer.ShuffleTick(STREAM)));
+        s -> assertThat(s.timer()).isEqualTo(new Timer.ShuffleTick(STREAM, view().timerGeneration())));
     assertThat(c.get(2)).isInstanceOfSatisfying(Output.Schedule.class, s -> {
       assertThat(s.timer()).isEqualTo(new Timer.ReintroductionTick(STREAM, view().reintroductionGeneration()));
       assertThat(s.delayNanos()).isBetween(900_000 * MS, 2_700_000 * MS); // 30 min ± 50 %
     });
     assertThat(c.get(3)).isInstanceOfSatisfying(Output.Schedule.class, s -> {
-      assertThat(s.timer()).isEqualTo(new Timer.ChurnTick(STREAM));
+      assertThat(s.timer()).isEqualTo(new Timer.ChurnTick(STREAM, view().timerGeneration()));
       assertThat(s.delayNanos()).isBetween(30_000 * MS, 90_000 * MS); // 60 s ± 50 %
     });
     assertThat(c.get(4)).isEqualTo(new Output.RequestIntroductions(STREAM));
@@ -313,7 +313,7 @@ class HyParViewTest {
   @Test
   void theShuffleTickSendsSelfActiveAndPassiveSamples() {
     node.joinWithNeighbors(2, 3);
-    List<Output> c = node.on(new Event.TimerFired(new Timer.ShuffleTick(STREAM)));
+    List<Output> c = node.on(new Event.TimerFired(new Timer.ShuffleTick(STREAM, view().timerGeneration())));
     Message.Shuffle shuffle = sentTo(c, Message.Shuffle.class).get(0);
     assertThat(shuffle.origin()).isEqualTo(node.self);
     assertThat(shuffle.ttl()).isEqualTo(6);
@@ -385,13 +385,37 @@ class HyParViewTest {
         .membership(dev.overlay.config.HyParViewConfig.builder().churnRandomShare(0).build()).build());
   }
 
-  /** Neighbours 2-6 with round trips 50, 40, 30, 20, 15 ms; passive peers 7 (5 ms) and 8 (never timed). */
+  private static Timer.ChurnTick churnTick(TestNode n) {
+    return new Timer.ChurnTick(STREAM, n.stream().membership().timerGeneration());
+  }
+
+  /**
+   * Neighbours 2-6 with round trips 50, 40, 30, 20, 15 ms; passive peers 7 (timed at 5 ms while we
+   * asked it in, and it refused) and 8 (never timed).
+   */
   private static void scoredView(TestNode n) {
-    n.joinWithNeighbors(2, 3, 4, 5, 6);
-    n.on(new Event.Introductions(STREAM, List.of(info(7), info(8))));
-    int[] rtt = {0, 0, 50, 40, 30, 20, 15, 5};
-    for (int p = 2; p <= 7; p++) n.on(new Event.RoundTrip(id(p), rtt[p] * MS));
+    n.joinWithNeighbors(2, 3, 4, 5);
+    n.on(new Event.Introductions(STREAM, List.of(info(7)))); // room: 7 is asked in
+    n.connected(7);
+    n.on(new Event.RoundTrip(id(7), 5 * MS));
+    n.receive(7, new Message.NeighborReply(STREAM, false));
+    n.connected(6);
+    n.receive(6, new Message.Neighbor(STREAM, info(6), true));
+    n.on(new Event.Introductions(STREAM, List.of(info(8))));
+    int[] rtt = {0, 0, 50, 40, 30, 20, 15};
+    for (int p = 2; p <= 6; p++) n.on(new Event.RoundTrip(id(p), rtt[p] * MS));
+    assertThat(n.stream().membership().passiveView()).extracting(PeerInfo::id).containsExactlyInAnyOrder(id(7), id(8));
     n.out.clear();
+  }
+
+  @Test
+  void onlyPeersWeUseOrUsedAreTimed() {
+    TestNode n = churningNode();
+    scoredView(n);
+    assertThat(n.state.roundTripNanos(id(7))).isEqualTo(5 * MS);
+    n.connected(30); // a stranger that connected to us, and nothing more
+    n.on(new Event.RoundTrip(id(30), 1 * MS));
+    assertThat(n.state.roundTripNanos(id(30))).isEqualTo(-1);
   }
 
   @Test
@@ -406,9 +430,9 @@ class HyParViewTest {
     n.advance(60_000 * MS);
     n.out.clear();
 
-    List<Output> tick = n.on(new Event.TimerFired(new Timer.ChurnTick(STREAM)));
+    List<Output> tick = n.on(new Event.TimerFired(churnTick(n)));
     assertThat(tick.get(0)).isInstanceOfSatisfying(Output.Schedule.class,
-        s -> assertThat(s.timer()).isEqualTo(new Timer.ChurnTick(STREAM)));
+        s -> assertThat(s.timer()).isEqualTo(churnTick(n)));
     assertThat(tick).filteredOn(o -> o instanceof Output.Send)
         .containsExactly(new Output.Send(id(7), new Message.Neighbor(STREAM, n.self, true)));
     assertThat(n.stream().membership().isActive(id(6))).as("nothing goes before the replacement accepts").isTrue();
@@ -433,7 +457,7 @@ class HyParViewTest {
     TestNode n = churningNode();
     scoredView(n);
     n.advance(60_000 * MS);
-    n.on(new Event.TimerFired(new Timer.ChurnTick(STREAM)));
+    n.on(new Event.TimerFired(churnTick(n)));
     List<Output> refused = n.receive(7, new Message.NeighborReply(STREAM, false));
     assertThat(refused).noneMatch(o -> o instanceof Output.Send s && s.message() instanceof Message.Disconnect);
     assertThat(n.stream().membership().activeSize()).isEqualTo(5);
@@ -441,14 +465,14 @@ class HyParViewTest {
   }
 
   @Test
-  void onAQuietStreamTheSlowestNeighbourGoesAndOnlyForANearerPeer() {
+  void onAQuietStreamTheSlowestNeighbourGoesAndWithNoNearerPeerKnownARandomOneReplacesIt() {
     TestNode n = churningNode();
     scoredView(n);
     n.on(new Event.RoundTrip(id(7), 900 * MS)); // the passive peer is now far slower than anyone
     n.on(new Event.RoundTrip(id(7), 900 * MS));
     n.advance(60_000 * MS);
     for (int i = 0; i < 40; i++) n.on(new Event.RoundTrip(id(7), 900 * MS)); // smoothed towards 900 ms
-    List<Output> tick = n.on(new Event.TimerFired(new Timer.ChurnTick(STREAM)));
+    List<Output> tick = n.on(new Event.TimerFired(churnTick(n)));
     // No nearer peer is known: the replacement is a random passive peer (exploring), for neighbour 2 (50 ms).
     Output.Send ask = tick.stream().filter(o -> o instanceof Output.Send).map(o -> (Output.Send) o).findFirst().orElseThrow();
     assertThat(ask.to()).isIn(id(7), id(8));
@@ -461,7 +485,7 @@ class HyParViewTest {
     TestNode n = churningNode();
     n.joinWithNeighbors(2, 3, 4, 5);
     n.advance(60_000 * MS);
-    List<Output> room = n.on(new Event.TimerFired(new Timer.ChurnTick(STREAM)));
+    List<Output> room = n.on(new Event.TimerFired(churnTick(n)));
     assertThat(room).as("a view with room is filled, not churned").noneMatch(o -> o instanceof Output.Send);
 
     n.advance(1 * MS);
@@ -471,12 +495,56 @@ class HyParViewTest {
     for (int p = 2; p <= 5; p++) n.on(new Event.RoundTrip(id(p), 10 * MS));
     n.on(new Event.RoundTrip(id(6), 500 * MS));
     n.advance(60_000 * MS);
-    List<Output> tick = n.on(new Event.TimerFired(new Timer.ChurnTick(STREAM)));
+    List<Output> tick = n.on(new Event.TimerFired(churnTick(n)));
     assertThat(n.stream().membership().stats().churnRequests()).isEqualTo(1);
     Output.Send ask = tick.stream().filter(o -> o instanceof Output.Send).map(o -> (Output.Send) o).findFirst().orElseThrow();
     assertThat(ask.to()).isEqualTo(id(7));
     n.receive(7, new Message.NeighborReply(STREAM, true));
     assertThat(n.stream().membership().isActive(id(6))).as("too new to be judged, though slowest").isTrue();
     assertThat(n.stream().membership().isActive(id(2))).as("the first of the equally scored").isFalse();
+  }
+
+  @Test
+  void shuffleAndChurnTicksOfAnEarlierMembershipOfTheStreamAreIgnored() {
+    List<Output> first = node.on(new Event.JoinStream(STREAM));
+    List<Timer> old = first.stream().filter(o -> o instanceof Output.Schedule).map(o -> ((Output.Schedule) o).timer())
+        .filter(t -> t instanceof Timer.ShuffleTick || t instanceof Timer.ChurnTick).toList();
+    assertThat(old).hasSize(2);
+    node.on(new Event.LeaveStream(STREAM));
+    node.on(new Event.JoinStream(STREAM));
+    for (Timer t : old) {
+      assertThat(node.on(new Event.TimerFired(t))).as("a second chain of " + t + " would run beside the new one").isEmpty();
+    }
+  }
+
+  @Test
+  void aReplacementThatCrossesOurChurnRequestStillReplacesTheWorstNeighbour() {
+    TestNode n = churningNode();
+    scoredView(n);
+    n.advance(60_000 * MS);
+    n.on(new Event.TimerFired(churnTick(n))); // asks 7 in, for 2 (nobody delivered; 2's round trip is the longest)
+    List<Output> crossing = n.receive(7, new Message.Neighbor(STREAM, info(7), true)); // 7 asked us at the same time
+    assertThat(crossing).anySatisfy(o -> assertThat(o).isInstanceOfSatisfying(Output.Emit.class, e ->
+        assertThat(e.event()).isInstanceOfSatisfying(OverlayEvent.NeighborDown.class, d -> {
+          assertThat(d.peer()).isEqualTo(id(2));
+          assertThat(d.reason()).startsWith("churned out");
+        })));
+    assertThat(n.stream().membership().isActive(id(7))).isTrue();
+    assertThat(n.stream().membership().stats().churnedOut()).isEqualTo(1);
+  }
+
+  @Test
+  void aVictimThatCameToCarryATreeIsKeptAndTheReplacementIsLetGo() {
+    TestNode n = churningNode();
+    scoredView(n);
+    n.advance(60_000 * MS);
+    n.on(new Event.TimerFired(churnTick(n))); // for 2: nobody delivered, 2 is the slowest
+    n.receive(2, TestNode.sealed(id(9), 77, 1, 1, new byte[] {1})); // 2 now brings publisher 9's tree
+    List<Output> accepted = n.receive(7, new Message.NeighborReply(STREAM, true));
+    assertThat(accepted).contains(new Output.Send(id(7), new Message.Disconnect(STREAM, 1, true)));
+    assertThat(accepted).noneMatch(o -> o instanceof Output.Emit e && e.event() instanceof OverlayEvent.NeighborDown);
+    assertThat(n.stream().membership().isActive(id(2))).isTrue();
+    assertThat(n.stream().membership().isActive(id(7))).isFalse();
+    assertThat(n.stream().membership().activeSize()).isEqualTo(5);
   }
 }

@@ -175,7 +175,7 @@ class HostilePeerTest {
   @Test
   void theReplyToOurShuffleIsMergedOnce() {
     node.joinWithNeighbors(2);
-    List<Output> tick = node.on(new Event.TimerFired(new Timer.ShuffleTick(STREAM)));
+    List<Output> tick = node.on(new Event.TimerFired(new Timer.ShuffleTick(STREAM, node.stream().membership().timerGeneration())));
     long nonce = tick.stream().filter(x -> x instanceof Output.Send s && s.message() instanceof Message.Shuffle)
         .map(x -> ((Message.Shuffle) ((Output.Send) x).message()).nonce()).findFirst().orElseThrow();
     node.connected(9);

@@ -440,6 +440,11 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
         core != null ? core.linksRefused() : 0, outbox.drops());
   }
 
+  /** Tests only: every connection's channel is shown to {@code hook} before TLS (see LinkManager.channelHook). */
+  public void channelHook(java.util.function.Consumer<io.netty.channel.Channel> hook) {
+    links.channelHook(hook);
+  }
+
   // ---- LinkManager.Listener: the links' news, on the loop -----------------------------------
 
   @Override

@@ -924,10 +924,19 @@ public final class LinkManager {
 
   // ---- Internals ----------------------------------------------------------------------------
 
+  /** Tests only: sees every connection's channel before TLS is added (to cut links between groups of nodes). */
+  private java.util.function.Consumer<Channel> channelHook;
+
+  /** Tests only: see {@link #channelHook}. Set before the node starts. */
+  public void channelHook(java.util.function.Consumer<Channel> hook) {
+    this.channelHook = hook;
+  }
+
   /** Every connection's pipeline: TLS, framing, keep-alive, then the link's own handler. */
   void initPipeline(Channel ch, SslHandler ssl, LinkHandler handler) {
     handshaking++;
     handler.handshaking = true;
+    if (channelHook != null) channelHook.accept(ch);
     ch.pipeline()
         .addLast("tls", ssl)
         .addLast("frames", new FrameDecoder(config.maxFrameBytes()))

@@ -42,8 +42,13 @@ class PartitionedLoopbackTest {
   private static final String STREAM = "heal";
   private static final Duration DEADLINE = Duration.ofSeconds(90);
 
-  /** Which group each port of this process's nodes belongs to: listening ports, and the ports they dial from. */
+  /** Which group each node's listening port belongs to. */
   private final Map<Integer, Integer> groupOfPort = new ConcurrentHashMap<>();
+  /**
+   * Which group dialled each connection, by (dialler's port, listening port): Linux may give two
+   * connections to different destinations the same source port, so the port alone is not enough.
+   */
+  private final Map<Long, Integer> groupOfDial = new ConcurrentHashMap<>();
   private volatile boolean cut;
 
   /** A black hole between the groups while {@link #cut}: bytes either way vanish, the connection stays up. */
@@ -58,13 +63,15 @@ class PartitionedLoopbackTest {
     public void channelActive(ChannelHandlerContext ctx) throws Exception {
       // Registered before TLS (after us in the pipeline) writes its first byte: the acceptor's
       // first read can tell which group dialled.
-      groupOfPort.put(((InetSocketAddress) ctx.channel().localAddress()).getPort(), group);
+      int local = ((InetSocketAddress) ctx.channel().localAddress()).getPort();
+      int remote = ((InetSocketAddress) ctx.channel().remoteAddress()).getPort();
+      if (groupOfPort.containsKey(remote)) groupOfDial.put(pair(local, remote), group); // we dialled
       super.channelActive(ctx);
     }
 
     private boolean blocked(ChannelHandlerContext ctx) {
       if (!cut) return false;
-      Integer other = groupOfPort.get(((InetSocketAddress) ctx.channel().remoteAddress()).getPort());
+      Integer other = otherSide(ctx.channel());
       return other != null && other != group;
     }
 
@@ -91,6 +98,18 @@ class PartitionedLoopbackTest {
   /** What one node received: "publisher:seq" of every message. */
   private static final class Received {
     final Set<String> messages = ConcurrentHashMap.newKeySet();
+  }
+
+  private static long pair(int dialPort, int listenPort) {
+    return ((long) dialPort << 32) | listenPort;
+  }
+
+  /** The group of the node at the other end: by its listening port if we dialled, else by the pair. */
+  private Integer otherSide(Channel ch) {
+    int local = ((InetSocketAddress) ch.localAddress()).getPort();
+    int remote = ((InetSocketAddress) ch.remoteAddress()).getPort();
+    Integer other = groupOfPort.get(remote);
+    return other != null ? other : groupOfDial.get(pair(remote, local));
   }
 
   @Test
@@ -166,7 +185,13 @@ class PartitionedLoopbackTest {
       assertThat(crossLinks(nodes)).isPositive();
     } finally {
       publishers.shutdownNow();
-      for (OverlayNode n : nodes) n.close();
+      for (OverlayNode n : nodes) {
+        try {
+          n.close();
+        } catch (RuntimeException e) {
+          e.printStackTrace(); // the others are closed all the same
+        }
+      }
       delivery.shutdownNow();
       loops.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
     }

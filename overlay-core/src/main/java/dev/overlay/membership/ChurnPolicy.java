@@ -14,10 +14,10 @@ import java.util.random.RandomGenerator;
  * and every few minutes demotes the worst 20 % for peers picked at random from the known set; the
  * network keeps re-mixing, and paths get shorter as peers that are never first make way. Here
  * the worst is the neighbour that delivered fewest messages first over the last interval, the
- * slower round trip breaking ties (on a quiet stream nobody is first, and round trips decide).
- * Its replacement comes from the passive view: with probability {@code randomShare} uniformly at
- * random, otherwise the passive peer with the shortest measured round trip, if it beats the
- * neighbour it replaces. The random share keeps the graph an expander: it is what lets islands
+ * slower round trip breaking ties (on a quiet stream nobody is first, and round trips decide; a
+ * neighbour never timed counts as near). Its replacement comes from the passive view: with
+ * probability {@code randomShare} uniformly at random, otherwise the passive peer with the
+ * shortest measured round trip, if it beats the neighbour's measured one; else a random one. The random share keeps the graph an expander: it is what lets islands
  * meet, and what an attacker who is merely fast cannot capture.
  */
 final class ChurnPolicy {
@@ -29,7 +29,7 @@ final class ChurnPolicy {
   record Replacement(PeerInfo peer, boolean nearer) {}
 
   private static final Comparator<Scored> WORST_FIRST = Comparator.comparingLong(Scored::firstDeliveries)
-      .thenComparing(Comparator.comparingLong(ChurnPolicy::rttOrWorst).reversed());
+      .thenComparing(Comparator.comparingLong(ChurnPolicy::rttOrUnknown).reversed());
 
   private ChurnPolicy() {}
 
@@ -58,12 +58,16 @@ final class ChurnPolicy {
           nearest = c;
         }
       }
-      if (nearest != null && (victim.rttNanos() < 0 || best < victim.rttNanos())) return new Replacement(nearest, true);
+      if (nearest != null && victim.rttNanos() >= 0 && best < victim.rttNanos()) return new Replacement(nearest, true);
     }
     return new Replacement(candidates.get(rng.nextInt(candidates.size())), false);
   }
 
-  private static long rttOrWorst(Scored s) {
-    return s.rttNanos() < 0 ? Long.MAX_VALUE : s.rttNanos();
+  /**
+   * A neighbour never timed (its figure forgotten, or its first PONG not back yet) is not taken
+   * for the slowest: that would let whoever fills the table decide who goes.
+   */
+  private static long rttOrUnknown(Scored s) {
+    return Math.max(0, s.rttNanos());
   }
 }

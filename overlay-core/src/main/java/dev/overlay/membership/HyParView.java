@@ -149,6 +149,8 @@ public final class HyParView {
     this.passive = new PeerInfoSet(config.passiveViewCapacity() + 1);
     this.repairTimer = new Timer.RepairTick(stream);
     this.timerGeneration = rng.nextLong();
+    // Random, not 0: a NeighborTimeout of an earlier membership must not match a request of this one.
+    this.nextRequestId = rng.nextLong();
     this.shuffleTimer = new Timer.ShuffleTick(stream, timerGeneration);
     this.churnTimer = new Timer.ChurnTick(stream, timerGeneration);
     this.reintroductionPeriod = config.reintroductionIntervalNanos();

@@ -31,7 +31,7 @@ final class LinkTable implements Links {
   private final Outbox out;
   private final LinkedHashMap<PeerId, Link> links = new LinkedHashMap<>();
   private long refused;
-  private final RoundTrips roundTrips = new RoundTrips();
+  private final RoundTrips roundTrips = new RoundTrips(this::inUse);
 
   LinkTable(int maxLinks, long idleTimeoutNanos, Outbox out) {
     this.maxLinks = maxLinks;
@@ -53,6 +53,11 @@ final class LinkTable implements Links {
   void onRoundTrip(PeerId peer, long nanos) {
     Link link = links.get(peer);
     if ((link != null && (link.users > 0 || link.info != null)) || roundTrips.known(peer)) roundTrips.sample(peer, nanos);
+  }
+
+  private boolean inUse(PeerId peer) {
+    Link link = links.get(peer);
+    return link != null && link.users > 0;
   }
 
   /** Peers with a measured round trip, for NodeState.capacityUses. */

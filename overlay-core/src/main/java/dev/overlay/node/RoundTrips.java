@@ -2,7 +2,6 @@ package dev.overlay.node;
 
 import dev.overlay.core.PeerId;
 import java.util.LinkedHashMap;
-import java.util.Map;
 
 /**
  * The measured round-trip time to each peer the transport has timed, smoothed as RFC 6298 keeps
@@ -18,12 +17,13 @@ final class RoundTrips {
   /** Enough for every link the default table allows, and the peers of a few past views. */
   static final int CAPACITY = 1024;
 
-  private final LinkedHashMap<PeerId, long[]> srtt = new LinkedHashMap<>(64, 0.75f, false) {
-    @Override
-    protected boolean removeEldestEntry(Map.Entry<PeerId, long[]> eldest) {
-      return size() > CAPACITY;
-    }
-  };
+  private final LinkedHashMap<PeerId, long[]> srtt = new LinkedHashMap<>(64, 0.75f, false);
+  /** Whether a stream uses the peer now: its figure is never the one forgotten. */
+  private final java.util.function.Predicate<PeerId> inUse;
+
+  RoundTrips(java.util.function.Predicate<PeerId> inUse) {
+    this.inUse = inUse;
+  }
 
   void sample(PeerId peer, long rttNanos) {
     if (rttNanos < 0) return;
@@ -31,6 +31,23 @@ final class RoundTrips {
     if (s == null) s = new long[] {rttNanos};
     else s[0] += (rttNanos - s[0]) / 8;
     srtt.put(peer, s);
+    if (srtt.size() > CAPACITY) forgetOldestUnused();
+  }
+
+  /**
+   * A busy link is timed once, as it comes up (keep-alive PINGs go only on quiet links), so its
+   * figure can be the oldest: age alone would let 1,024 newer peers (JOINs, within their budget)
+   * erase every neighbour's figure. The oldest figure of a peer no stream uses goes instead; there
+   * is always one, as the peers in use are at most the link table's cap, which is below this one's.
+   */
+  private void forgetOldestUnused() {
+    for (java.util.Iterator<PeerId> it = srtt.keySet().iterator(); it.hasNext(); ) {
+      if (!inUse.test(it.next())) {
+        it.remove();
+        return;
+      }
+    }
+    srtt.remove(srtt.keySet().iterator().next()); // every peer in use: the oldest after all
   }
 
   boolean known(PeerId peer) {

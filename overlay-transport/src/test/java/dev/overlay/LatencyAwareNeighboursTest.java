@@ -11,15 +11,11 @@ import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
-import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -37,12 +33,9 @@ class LatencyAwareNeighboursTest {
   private static final long DELAY_MILLIS = 40;
   private static final int PER_REGION = 6;
 
-  /** Which region each node's listening port belongs to. */
-  private final Map<Integer, Integer> regionOfPort = new ConcurrentHashMap<>();
   /** Every handler made, for the last sweep: a write still waiting when the loops stop is released there. */
   private final java.util.Queue<FarLink> everyFarLink = new java.util.concurrent.ConcurrentLinkedQueue<>();
-  /** Which region dialled each connection, by (dialler's port, listening port), as in PartitionedLoopbackTest. */
-  private final Map<Long, Integer> regionOfDial = new ConcurrentHashMap<>();
+  private final LoopbackGroups groups = new LoopbackGroups();
 
   /**
    * Delays what this end writes to the other region; registers the port it dials from, as
@@ -60,15 +53,13 @@ class LatencyAwareNeighboursTest {
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) throws Exception {
-      int local = ((InetSocketAddress) ctx.channel().localAddress()).getPort();
-      int remote = ((InetSocketAddress) ctx.channel().remoteAddress()).getPort();
-      if (regionOfPort.containsKey(remote)) regionOfDial.put(pair(local, remote), region); // we dialled
+      groups.active(ctx.channel(), region);
       super.channelActive(ctx);
     }
 
     @Override
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
-      Integer other = otherSide(ctx.channel());
+      Integer other = groups.otherSide(ctx.channel());
       if (other == null || other == region || closed) {
         ctx.write(msg, promise); // after the close Netty fails and releases it
         return;
@@ -105,24 +96,11 @@ class LatencyAwareNeighboursTest {
     }
   }
 
-  private static long pair(int dialPort, int listenPort) {
-    return ((long) dialPort << 32) | listenPort;
-  }
-
-  /** The group of the node at the other end: by its listening port if we dialled, else by the pair. */
-  private Integer otherSide(Channel ch) {
-    int local = ((InetSocketAddress) ch.localAddress()).getPort();
-    int remote = ((InetSocketAddress) ch.remoteAddress()).getPort();
-    Integer other = regionOfPort.get(remote);
-    return other != null ? other : regionOfDial.get(pair(remote, local));
-  }
-
   @Test
   void withChurnNeighboursInTheSameRegionAreMoreCommonThanChance() throws Exception {
     NodeConfig config = NodeConfig.builder()
         .membership(HyParViewConfig.builder().churnInterval(Duration.ofSeconds(1)).build()).build();
-    EventLoopGroup loops = new MultiThreadIoEventLoopGroup(2,
-        io.netty.channel.epoll.Epoll.isAvailable() ? io.netty.channel.epoll.EpollIoHandler.newFactory() : NioIoHandler.newFactory());
+    EventLoopGroup loops = LoopbackGroups.loops();
     ExecutorService delivery = Executors.newFixedThreadPool(2);
     List<OverlayNode> nodes = new ArrayList<>();
     try {
@@ -133,7 +111,7 @@ class LatencyAwareNeighboursTest {
         b.channelHook = (Channel ch) -> ch.pipeline().addFirst("far", new FarLink(region));
         if (seed != null) b.seed(seed.info());
         OverlayNode n = b.build().start();
-        regionOfPort.put(n.address().getPort(), region);
+        groups.node(n, region);
         if (seed == null) seed = n;
         n.join(STREAM);
         nodes.add(n);
@@ -161,13 +139,7 @@ class LatencyAwareNeighboursTest {
       System.out.printf("same-region neighbours: %.2f at the start, then %s (mean %.2f; chance 0.45)%n", atStart, samples, share);
       assertThat(share).as("mean share of same-region neighbours, against 5/11 by chance").isGreaterThan(0.58);
     } finally {
-      for (OverlayNode n : nodes) {
-        try {
-          n.close();
-        } catch (RuntimeException e) {
-          e.printStackTrace(); // the others are closed all the same
-        }
-      }
+      LoopbackGroups.closeAll(nodes);
       delivery.shutdownNow();
       loops.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
       for (FarLink f : everyFarLink) f.releaseLeftovers(); // the loops are gone: no race with them

@@ -11,10 +11,7 @@ import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
 import io.netty.util.ReferenceCountUtil;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -42,13 +39,7 @@ class PartitionedLoopbackTest {
   private static final String STREAM = "heal";
   private static final Duration DEADLINE = Duration.ofSeconds(90);
 
-  /** Which group each node's listening port belongs to. */
-  private final Map<Integer, Integer> groupOfPort = new ConcurrentHashMap<>();
-  /**
-   * Which group dialled each connection, by (dialler's port, listening port): Linux may give two
-   * connections to different destinations the same source port, so the port alone is not enough.
-   */
-  private final Map<Long, Integer> groupOfDial = new ConcurrentHashMap<>();
+  private final LoopbackGroups groups = new LoopbackGroups();
   private volatile boolean cut;
 
   /** A black hole between the groups while {@link #cut}: bytes either way vanish, the connection stays up. */
@@ -61,17 +52,13 @@ class PartitionedLoopbackTest {
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) throws Exception {
-      // Registered before TLS (after us in the pipeline) writes its first byte: the acceptor's
-      // first read can tell which group dialled.
-      int local = ((InetSocketAddress) ctx.channel().localAddress()).getPort();
-      int remote = ((InetSocketAddress) ctx.channel().remoteAddress()).getPort();
-      if (groupOfPort.containsKey(remote)) groupOfDial.put(pair(local, remote), group); // we dialled
+      groups.active(ctx.channel(), group);
       super.channelActive(ctx);
     }
 
     private boolean blocked(ChannelHandlerContext ctx) {
       if (!cut) return false;
-      Integer other = otherSide(ctx.channel());
+      Integer other = groups.otherSide(ctx.channel());
       return other != null && other != group;
     }
 
@@ -100,18 +87,6 @@ class PartitionedLoopbackTest {
     final Set<String> messages = ConcurrentHashMap.newKeySet();
   }
 
-  private static long pair(int dialPort, int listenPort) {
-    return ((long) dialPort << 32) | listenPort;
-  }
-
-  /** The group of the node at the other end: by its listening port if we dialled, else by the pair. */
-  private Integer otherSide(Channel ch) {
-    int local = ((InetSocketAddress) ch.localAddress()).getPort();
-    int remote = ((InetSocketAddress) ch.remoteAddress()).getPort();
-    Integer other = groupOfPort.get(remote);
-    return other != null ? other : groupOfDial.get(pair(remote, local));
-  }
-
   @Test
   void twoGroupsCutApartForThirtySecondsAreOneOverlayAgainAfterTheHeal() throws Exception {
     // A steady re-introduction of 15 s rather than 30 min: with four nodes a side, whether any node
@@ -119,8 +94,7 @@ class PartitionedLoopbackTest {
     // test must not. The simulator's healing time for this setting is one period after the heal.
     NodeConfig config = NodeConfig.builder()
         .membership(HyParViewConfig.builder().reintroductionInterval(Duration.ofSeconds(15)).build()).build();
-    EventLoopGroup loops = new MultiThreadIoEventLoopGroup(2,
-        io.netty.channel.epoll.Epoll.isAvailable() ? io.netty.channel.epoll.EpollIoHandler.newFactory() : NioIoHandler.newFactory());
+    EventLoopGroup loops = LoopbackGroups.loops();
     ExecutorService delivery = Executors.newFixedThreadPool(2);
     ScheduledExecutorService publishers = Executors.newSingleThreadScheduledExecutor();
     List<OverlayNode> nodes = new ArrayList<>();
@@ -134,7 +108,7 @@ class PartitionedLoopbackTest {
         b.channelHook = hook;
         if (seed != null) b.seed(seed.info());
         OverlayNode n = b.build().start();
-        groupOfPort.put(n.address().getPort(), group);
+        groups.node(n, group);
         if (seed == null) seed = n;
         Received r = new Received();
         n.subscribe(STREAM, m -> r.messages.add(new String(m.copyPayload(), StandardCharsets.UTF_8)));
@@ -185,13 +159,7 @@ class PartitionedLoopbackTest {
       assertThat(crossLinks(nodes)).isPositive();
     } finally {
       publishers.shutdownNow();
-      for (OverlayNode n : nodes) {
-        try {
-          n.close();
-        } catch (RuntimeException e) {
-          e.printStackTrace(); // the others are closed all the same
-        }
-      }
+      LoopbackGroups.closeAll(nodes);
       delivery.shutdownNow();
       loops.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
     }

@@ -591,7 +591,8 @@ public final class HyParView {
     while (!joinInProgress(now) && active.size() + fillRequests() < config.activeViewCapacity()) {
       PeerInfo candidate = passive.random(rng, p -> !pending.containsKey(p.id()));
       if (candidate == null) break;
-      requestNeighbor(now, candidate, active.size() < config.activeViewMinimum());
+      // Not sent (pending requests full, which churn requests can be): the next would fail too.
+      if (!requestNeighbor(now, candidate, active.size() < config.activeViewMinimum(), null, null)) break;
     }
     armRepair();
   }

@@ -547,4 +547,26 @@ class HyParViewTest {
     assertThat(n.stream().membership().isActive(id(7))).isFalse();
     assertThat(n.stream().membership().activeSize()).isEqualTo(5);
   }
+
+  @Test
+  @org.junit.jupiter.api.Timeout(30) // a guard: before the fix this never returned
+  void pendingRequestsFullOfChurnRequestsDoNotSpinTheRefill() {
+    TestNode n = new TestNode(1, dev.overlay.config.NodeConfig.builder()
+        .membership(dev.overlay.config.HyParViewConfig.builder().maxPendingRequests(5).churnFraction(1.0)
+            .churnRandomShare(1.0).build()).build());
+    n.joinWithNeighbors(2, 3, 4, 5, 6);
+    List<PeerInfo> passive = new java.util.ArrayList<>();
+    for (int p = 7; p <= 16; p++) passive.add(info(p));
+    n.on(new Event.Introductions(STREAM, passive));
+    n.advance(60_000 * MS);
+    n.on(new Event.TimerFired(churnTick(n)));
+    assertThat(n.stream().membership().pendingSize()).as("a churn request for every neighbour").isEqualTo(5);
+
+    List<Output> lost = n.on(new Event.PeerDisconnected(id(2), "connection reset"));
+    assertThat(lost).as("the refill is refused once, visibly, and the node carries on")
+        .filteredOn(o -> o instanceof Output.Emit e && e.event() instanceof OverlayEvent.Dropped d
+            && d.reason() == OverlayEvent.DropReason.CAPACITY)
+        .hasSize(1);
+    assertThat(n.stream().membership().activeSize()).isEqualTo(4);
+  }
 }

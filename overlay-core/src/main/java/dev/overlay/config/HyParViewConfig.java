@@ -60,7 +60,7 @@ import java.time.Duration;
  *       churnRandomShare} of them, and whenever no nearer peer is known, a random one: that share
  *       keeps the graph random enough to resist a fast attacker and stay one piece. Chosen in the
  *       simulator (docs/benchmarks.md, "Peer quality"): at 1,000 nodes in the geographic model,
- *       60 s took RDP p50 from 3.3 to 1.2 within 10 minutes at RMR 0.036; 30 s converged sooner at
+ *       60 s took RDP p50 from 3.3 to 1.3 within 10 minutes at RMR 0.036; 30 s converged sooner at
  *       RMR 0.066 (over the 0.05 we allow), 120 s was still converging after 10 minutes. A random
  *       share of 0.25 gave RDP p99 22 rather than 29 (one seed), 0.75 gave 47.</li>
  * </ul>

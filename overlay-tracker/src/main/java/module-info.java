@@ -14,6 +14,9 @@ module dev.overlay.tracker {
   requires io.netty.transport;
   requires io.netty.transport.classes.epoll;
   requires info.picocli;
+  requires java.net.http; // HealthProbe
+  requires micrometer.core;
+  requires micrometer.registry.prometheus;
   requires org.slf4j;
 
   // picocli sets the command's option fields by reflection.

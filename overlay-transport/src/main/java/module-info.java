@@ -1,6 +1,7 @@
 /**
- * An Overlay node: {@code dev.overlay} (the node, its builder, messages, snapshots and events)
- * and {@code dev.overlay.spi} (extension points). Everything else is internal, open to
+ * An Overlay node: {@code dev.overlay} (the node, its builder, messages, snapshots and events),
+ * {@code dev.overlay.spi} (extension points) and {@code dev.overlay.metrics} (a node's figures as
+ * Micrometer meters, for applications that have Micrometer). Everything else is internal, open to
  * Overlay's own tracker only.
  */
 module dev.overlay.transport {
@@ -20,9 +21,12 @@ module dev.overlay.transport {
   requires org.bouncycastle.provider;
   requires org.jctools.core;
   requires org.slf4j;
+  // Optional: only dev.overlay.metrics uses it, and only an application that has it calls that.
+  requires static micrometer.core;
 
   exports dev.overlay;
   exports dev.overlay.spi;
+  exports dev.overlay.metrics;
 
   exports dev.overlay.identity to dev.overlay.tracker;
   exports dev.overlay.nat to dev.overlay.tracker;

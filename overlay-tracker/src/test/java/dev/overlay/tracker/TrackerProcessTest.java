@@ -104,7 +104,8 @@ class TrackerProcessTest {
   static long registrations(int httpPort) {
     try {
       for (String line : get(httpPort, "/metrics").split("\n")) {
-        if (line.startsWith("overlay_tracker_registrations ")) return Long.parseLong(line.substring(line.indexOf(' ') + 1).trim());
+        // Prometheus' writer shows every value as a double ("6.0").
+        if (line.startsWith("overlay_tracker_registrations ")) return (long) Double.parseDouble(line.substring(line.indexOf(' ') + 1).trim());
       }
     } catch (Exception e) {
       // down

@@ -426,9 +426,9 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
       out.putAll(introducer);
       out.put("futures_completed_on_loop", futuresCompletedOnLoop);
       out.put("links_refused_by_core", coreLinksRefused);
+      // Every reason, 0 included, so that a dashboard's query has a series before the first drop.
       for (OverlayEvent.DropReason r : OverlayEvent.DropReason.values()) {
-        Long n = dropped.get(r);
-        if (n != null) out.put("dropped_" + r.name().toLowerCase(java.util.Locale.ROOT), n);
+        out.put("dropped_" + r.name().toLowerCase(java.util.Locale.ROOT), dropped.getOrDefault(r, 0L));
       }
     }
   }

@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
     version = "overlay-bench 0.1.0",
     description = {"Overlay's simulator, demo network and benchmarks.",
         "JMH benchmarks run through 'jmh', with JMH's own options: overlay-bench.jar jmh -l lists them."},
-    subcommands = {DemoCommand.class, SimCommand.class, IdleCommand.class, TrackerBenchCommand.class, ClusterCommand.class, BurstCommand.class, SimSuiteCommand.class, JGroupsCommand.class, CompareCommand.class, FuzzCommand.class, StunCommand.class,
+    subcommands = {DemoCommand.class, SimCommand.class, IdleCommand.class, FootprintCommand.class, TrackerBenchCommand.class, ClusterCommand.class, BurstCommand.class, SimSuiteCommand.class, JGroupsCommand.class, CompareCommand.class, FuzzCommand.class, StunCommand.class,
         dev.overlay.bench.natlab.NatLabCommand.class})
 public final class Main implements Runnable {
 

@@ -48,7 +48,10 @@ final class TrackerHttp {
   long notReadingCloses;
   private final Class<? extends ServerSocketChannel> channelClass;
   private Channel channel;
+  static final long PAGE_MAX_AGE_NANOS = 1_000_000_000L;
   private TrackerMetrics metrics;
+  private String page;
+  private long pageAt;
 
   TrackerHttp(TrackerServer server, Class<? extends ServerSocketChannel> channelClass) {
     this.server = server;
@@ -56,6 +59,7 @@ final class TrackerHttp {
   }
 
   InetSocketAddress bind(InetSocketAddress address, EventLoop loop) throws InterruptedException {
+    metrics = new TrackerMetrics(server, this); // from start: the GC and JVM figures count from here
     channel = new ServerBootstrap().group(loop, loop).channel(channelClass)
         .childHandler(new ChannelInitializer<SocketChannel>() {
           @Override
@@ -79,10 +83,18 @@ final class TrackerHttp {
     if (metrics != null) metrics.close();
   }
 
-  /** The metrics page (TrackerMetrics); on the loop. */
+  /**
+   * The metrics page (TrackerMetrics); on the loop. A scrape reads every meter (the JVM's thread
+   * figures take six thread dumps), and the loop also serves nodes: the page is made at most once
+   * a second, however many clients ask.
+   */
   String metrics() {
-    if (metrics == null) metrics = new TrackerMetrics(server, this); // the first scrape: the server is up
-    return metrics.scrape();
+    long now = System.nanoTime();
+    if (page == null || now - pageAt >= PAGE_MAX_AGE_NANOS) {
+      page = metrics.scrape();
+      pageAt = now;
+    }
+    return page;
   }
 
   /**

@@ -127,7 +127,7 @@ class MetricsPagesTest {
       for (int i = 0; i < 10; i++) seed.publish("a", new byte[] {(byte) i});
       Await.until(DEADLINE, () -> got.get() == 10, () -> "delivered " + got.get());
       PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-      OverlayMetrics.withLinks(node).bindTo(registry);
+      new OverlayMetrics(node).withLinks().bindTo(registry);
       String page = registry.scrape();
       Files.writeString(Paths.get("target/node-metrics.txt"), page); // for whoever updates docs/operations.md
       return page;

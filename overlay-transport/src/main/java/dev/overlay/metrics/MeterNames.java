@@ -78,7 +78,7 @@ final class MeterNames {
   }
 
   static void link(NodeSnapshot.Link l, List<Reading> out) {
-    List<String> tags = List.of("peer", l.peer().toString());
+    List<String> tags = List.of("peer", l.peer().toHex()); // the whole id: two peers may share a prefix
     out.add(new Reading(new MeterKey("overlay.link.queued", tags), false, "Bytes waiting in this node's queue for the link",
         "bytes", l.queuedBytes()));
     out.add(new Reading(new MeterKey("overlay.link.writable", tags), false,

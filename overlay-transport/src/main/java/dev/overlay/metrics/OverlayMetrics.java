@@ -6,6 +6,8 @@ import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tag;
+import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.binder.MeterBinder;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -21,8 +23,8 @@ import org.slf4j.LoggerFactory;
  * names are listed in docs/operations.md ("Node metrics").
  *
  * <pre>{@code
- * new OverlayMetrics(node).bindTo(registry);               // node and stream meters
- * OverlayMetrics.withLinks(node).bindTo(registry);          // and one set per open link
+ * new OverlayMetrics(node).bindTo(registry);                                  // node and stream meters
+ * new OverlayMetrics(node, Tags.of("node", "gw-7")).withLinks().bindTo(registry); // tagged, and per link
  * }</pre>
  *
  * <p>Micrometer is an optional dependency of overlay-transport: only this package uses it, so an
@@ -32,12 +34,18 @@ import org.slf4j.LoggerFactory;
  * after binding gets its meters at the next reading, and a stream left or a link closed loses
  * them (a stream joined again starts its counters from zero, which Prometheus reads as a reset).
  * The meters read one snapshot, taken on the node's loop at most once a second however many
- * meters a scrape reads ({@link #MAX_AGE_NANOS}); after the node closes they keep its last figures.
+ * meters a scrape reads ({@link #MAX_AGE_NANOS}). A reading never waits for another's snapshot:
+ * while one is being taken, the others serve the last figures, so a stuck node slows one reading,
+ * not a whole scrape. After the node closes, or while its loop does not answer,
+ * {@code overlay.node.running} reads 0 and the other meters keep their last figures;
+ * {@link #close()} removes them.
  *
- * <p>Per-link meters are off by default: a node may hold a thousand links, and one time series
- * per link and figure is more than most registries want.
+ * <p>Several nodes in one registry need tags that tell them apart: binding a second node with the
+ * same tags is refused, since their meters would be one. Per-link meters are off by default: a
+ * node may hold a thousand links, and one time series per link and figure is more than most
+ * registries want (and a peer that reconnects under new identities makes new series).
  */
-public final class OverlayMetrics implements MeterBinder {
+public final class OverlayMetrics implements MeterBinder, AutoCloseable {
 
   /**
    * How old a snapshot may be before a meter's reading takes a new one: a scrape reads a few
@@ -48,13 +56,17 @@ public final class OverlayMetrics implements MeterBinder {
   private static final Logger log = LoggerFactory.getLogger(OverlayMetrics.class);
 
   private final OverlayNode node;
+  private final Tags tags;
   private final boolean perLink;
   private final Object lock = new Object();
-  /** Guarded by lock: what is registered, and the values the meters read. */
+  // Guarded by lock: what is registered, the values the meters read, and who is taking a snapshot.
   private final Map<MeterKey, Meter> meters = new HashMap<>();
   private Map<MeterKey, Double> values = Map.of();
   private MeterRegistry registry;
+  private Meter running;
   private long takenAt;
+  private boolean taking;
+  private boolean closed;
   /** Whether the last snapshot failed (not started, closed, stuck). */
   private boolean failedBefore = true;
 
@@ -64,23 +76,33 @@ public final class OverlayMetrics implements MeterBinder {
    * @param node the node; it may be started later, and its meters appear once it is
    */
   public OverlayMetrics(OverlayNode node) {
-    this(node, false);
+    this(node, Tags.empty(), false);
   }
 
-  private OverlayMetrics(OverlayNode node, boolean perLink) {
+  /**
+   * Node and stream meters for a node, each with these tags as well (to tell several nodes in one
+   * registry apart).
+   *
+   * @param node the node
+   * @param tags tags every meter of this node carries
+   */
+  public OverlayMetrics(OverlayNode node, Iterable<Tag> tags) {
+    this(node, Tags.of(tags), false);
+  }
+
+  private OverlayMetrics(OverlayNode node, Tags tags, boolean perLink) {
     if (node == null) throw new IllegalArgumentException("node is null");
+    if (tags == null) throw new IllegalArgumentException("tags is null");
     this.node = node;
+    this.tags = tags;
     this.perLink = perLink;
   }
 
   /**
-   * Node and stream meters, and meters for each open link tagged with the peer's id.
-   *
-   * @param node the node
-   * @return the binder
+   * {@return a binder like this one that also registers meters for each open link, tagged with the peer's id}
    */
-  public static OverlayMetrics withLinks(OverlayNode node) {
-    return new OverlayMetrics(node, true);
+  public OverlayMetrics withLinks() {
+    return new OverlayMetrics(node, tags, true);
   }
 
   /**
@@ -88,55 +110,83 @@ public final class OverlayMetrics implements MeterBinder {
    * to another registry (a {@code CompositeMeterRegistry} serves several).
    *
    * @param registry where the meters go
-   * @throws IllegalStateException if this binder was bound before
+   * @throws IllegalStateException if this binder was bound before, or the registry holds another
+   *     node's meters under the same tags
    */
   @Override
   public void bindTo(MeterRegistry registry) {
     synchronized (lock) {
-      if (this.registry != null) throw new IllegalStateException("this OverlayMetrics is bound to a registry already");
+      if (this.registry != null || closed) throw new IllegalStateException("this OverlayMetrics was bound to a registry already");
+      if (registry.find("overlay.node.running").tags(tags).gauge() != null) {
+        throw new IllegalStateException("the registry has a node's meters with the tags " + tags
+            + " already: give each node its own tags (new OverlayMetrics(node, Tags.of(\"node\", ...)))");
+      }
       this.registry = registry;
       // Always there, so that a scrape reads something and a node started later gets its meters.
-      Gauge.builder("overlay.node.running", this, m -> m.running()).description(
-          "1 while the node answers for its figures; 0 before it starts, after it closes, or when its loop is stuck")
+      running = Gauge.builder("overlay.node.running", this, m -> m.running()).tags(tags).strongReference(true)
+          .description("1 while the node answers for its figures; 0 before it starts, after it closes, or when its loop is stuck")
           .register(registry);
-      refresh(System.nanoTime());
+    }
+    refreshIfStale();
+  }
+
+  /** Removes every meter this binder registered; it reads nothing after this. */
+  @Override
+  public void close() {
+    synchronized (lock) {
+      closed = true;
+      if (registry == null) return;
+      for (Meter m : meters.values()) registry.remove(m);
+      meters.clear();
+      if (running != null) registry.remove(running);
     }
   }
 
-  /** A meter's reading: the value from a snapshot at most {@link #MAX_AGE_NANOS} old. */
+  /** A meter's reading: the value from a snapshot at most {@link #MAX_AGE_NANOS} old, or the last one while another reading takes it. */
   private double read(MeterKey key) {
+    refreshIfStale();
     synchronized (lock) {
-      long now = System.nanoTime();
-      if (now - takenAt >= MAX_AGE_NANOS) refresh(now);
       Double v = values.get(key);
       return v == null ? Double.NaN : v;
     }
   }
 
   private double running() {
+    refreshIfStale();
     synchronized (lock) {
-      long now = System.nanoTime();
-      if (now - takenAt >= MAX_AGE_NANOS) refresh(now);
       return failedBefore ? 0 : 1;
     }
   }
 
-  /** Takes a snapshot and makes the registered meters its readings: new ones added, gone ones removed. */
-  private void refresh(long now) {
-    takenAt = now;
-    NodeSnapshot snapshot;
+  /**
+   * Takes a snapshot if the last is too old and no other reading is taking one, then makes the
+   * registered meters its readings. The snapshot is taken outside the lock: a reading on the
+   * node's own loop (which takes it inline) never waits for a thread that waits for that loop.
+   */
+  private void refreshIfStale() {
+    synchronized (lock) {
+      if (closed || registry == null || taking || System.nanoTime() - takenAt < MAX_AGE_NANOS) return;
+      taking = true;
+    }
+    NodeSnapshot snapshot = null;
     try {
       snapshot = node.snapshot();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      return;
     } catch (RuntimeException e) {
       // Not started yet, closed, or its loop did not answer: the meters keep their last figures.
       if (!failedBefore) log.debug("no snapshot for metrics: {}", e.toString());
-      failedBefore = true;
-      return;
     }
-    failedBefore = false;
+    synchronized (lock) {
+      taking = false;
+      takenAt = System.nanoTime(); // after the attempt: a stuck loop costs one reading a second, not every one
+      failedBefore = snapshot == null;
+      if (snapshot != null && !closed) apply(snapshot);
+    }
+  }
+
+  /** Under the lock: the snapshot's readings become the meters' values; new meters added, gone ones removed. */
+  private void apply(NodeSnapshot snapshot) {
     List<Reading> readings = new ArrayList<>(256);
     MeterNames.node(snapshot, readings);
     for (NodeSnapshot.Stream s : snapshot.streams()) MeterNames.stream(s, readings);
@@ -156,17 +206,20 @@ public final class OverlayMetrics implements MeterBinder {
     values = next;
   }
 
+  // Micrometer holds a meter's state object weakly; the functions here hold this binder, so the
+  // meters work for as long as the registry has them (until close()), however the caller keeps it.
   private Meter register(Reading r) {
     MeterKey key = r.key();
+    Tags all = tags.and(key.tags());
     if (r.counter()) {
-      return FunctionCounter.builder(key.name(), this, m -> m.read(key)).tags(key.tags()).description(r.description())
+      return FunctionCounter.builder(key.name(), this, m -> read(key)).tags(all).description(r.description())
           .baseUnit(r.unit()).register(registry);
     }
-    return Gauge.builder(key.name(), this, m -> m.read(key)).tags(key.tags()).description(r.description())
-        .baseUnit(r.unit()).register(registry);
+    return Gauge.builder(key.name(), this, m -> read(key)).tags(all).description(r.description()).baseUnit(r.unit())
+        .strongReference(true).register(registry);
   }
 
-  /** A meter's identity: its name and its tags (key, value, key, value...). */
+  /** A meter's identity: its name and its own tags (key, value, key, value...). */
   record MeterKey(String name, List<String> tagList) {
     String[] tags() {
       return tagList.toArray(String[]::new);

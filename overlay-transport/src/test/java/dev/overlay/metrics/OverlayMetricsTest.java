@@ -9,6 +9,7 @@ import dev.overlay.OverlayNode;
 import dev.overlay.it.TestNetwork;
 import dev.overlay.testing.Await;
 import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -77,8 +78,8 @@ class OverlayMetricsTest {
       other.join("a");
       assertThat(other.awaitNeighbors("a", 1, DEADLINE)).isTrue();
       SimpleMeterRegistry registry = new SimpleMeterRegistry();
-      OverlayMetrics.withLinks(seed).bindTo(registry);
-      String peer = other.info().id().toString();
+      new OverlayMetrics(seed).withLinks().bindTo(registry);
+      String peer = other.info().id().toHex();
       assertThat(registry.find("overlay.link.writable").tags("peer", peer).gauge().value()).isEqualTo(1.0);
       assertThat(registry.find("overlay.link.frames.received").tags("peer", peer).functionCounter().count()).isGreaterThan(0);
 
@@ -113,6 +114,95 @@ class OverlayMetricsTest {
     } finally {
       node.close();
     }
+  }
+
+  /** Micrometer holds a meter's state weakly: the meters must work with no reference to the binder kept. */
+  @Test
+  void theMetersWorkAfterGarbageCollectionWithNoReferenceKept() throws Exception {
+    try (TestNetwork net = new TestNetwork()) {
+      OverlayNode node = net.start(null);
+      node.join("a");
+      SimpleMeterRegistry registry = new SimpleMeterRegistry();
+      new OverlayMetrics(node).bindTo(registry); // as docs/operations.md shows it: nothing kept
+      for (int i = 0; i < 5; i++) System.gc();
+      node.join("b");
+      Await.until(DEADLINE, () -> registry.find("overlay.node.running").gauge().value() == 1
+          && registry.find("overlay.stream.view.size").tags("stream", "b").meters().size() == 2, () -> "the meters died with the binder");
+      for (int i = 0; i < 5; i++) System.gc();
+      node.publish("b", new byte[] {1});
+      Await.until(DEADLINE, () -> registry.find("overlay.stream.messages.published").tags("stream", "b").functionCounter().count() == 1,
+          () -> "the counter froze");
+    }
+  }
+
+  @Test
+  void twoNodesInOneRegistryNeedTheirOwnTagsAndCloseRemovesTheMeters() throws Exception {
+    try (TestNetwork net = new TestNetwork()) {
+      OverlayNode a = net.start(null);
+      OverlayNode b = net.start(null);
+      a.join("s");
+      b.join("s");
+      SimpleMeterRegistry registry = new SimpleMeterRegistry();
+      new OverlayMetrics(a).bindTo(registry);
+      assertThatThrownBy(() -> new OverlayMetrics(b).bindTo(registry)).isInstanceOf(IllegalStateException.class)
+          .hasMessageContaining("own tags");
+      SimpleMeterRegistry tagged = new SimpleMeterRegistry();
+      OverlayMetrics ma = new OverlayMetrics(a, Tags.of("node", "a"));
+      ma.bindTo(tagged);
+      new OverlayMetrics(b, Tags.of("node", "b")).bindTo(tagged);
+      assertThat(tagged.find("overlay.stream.view.size").tags("node", "a", "stream", "s").meters()).hasSize(2);
+      assertThat(tagged.find("overlay.stream.view.size").tags("node", "b", "stream", "s").meters()).hasSize(2);
+      ma.close();
+      assertThat(tagged.getMeters()).isNotEmpty().allSatisfy(m -> assertThat(m.getId().getTag("node")).isEqualTo("b"));
+    }
+  }
+
+  /** A reading while another waits for a stuck loop serves the last figures instead of waiting too. */
+  @Test
+  void aStuckLoopHoldsUpOneReadingNotTheOthers() throws Exception {
+    io.netty.channel.EventLoopGroup group = new io.netty.channel.MultiThreadIoEventLoopGroup(1,
+        io.netty.channel.epoll.Epoll.isAvailable() ? io.netty.channel.epoll.EpollIoHandler.newFactory()
+            : io.netty.channel.nio.NioIoHandler.newFactory());
+    java.util.concurrent.CountDownLatch stuck = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.ExecutorService readers = java.util.concurrent.Executors.newFixedThreadPool(2);
+    OverlayNode node = OverlayNode.builder().identity(NodeIdentity.generate()).eventLoopGroup(group).build().start();
+    try {
+      node.join("a");
+      SimpleMeterRegistry registry = new SimpleMeterRegistry();
+      new OverlayMetrics(node).bindTo(registry);
+      assertThat(registry.find("overlay.node.running").gauge().value()).isEqualTo(1.0);
+      group.next().execute(() -> {
+        try {
+          stuck.await(); // the node's loop hangs (its only thread)
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      });
+      long t0 = System.nanoTime();
+      Await.until(DEADLINE, () -> System.nanoTime() - t0 > 2 * OverlayMetrics.MAX_AGE_NANOS, () -> "time passes");
+      var first = readers.submit(() -> registry.find("overlay.node.running").gauge().value()); // waits for the loop
+      Await.until(DEADLINE, () -> threadWaiting(readers), () -> "the first reading is not waiting");
+      var second = readers.submit(() -> registry.find("overlay.stream.view.size").tags("stream", "a", "view", "passive").gauge().value());
+      Await.until(DEADLINE, second::isDone, () -> "the second reading waited for the first");
+      assertThat(second.get()).isEqualTo(0.0);
+      assertThat(first.isDone()).isFalse();
+      stuck.countDown();
+      assertThat(first.get(60, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo(1.0);
+    } finally {
+      stuck.countDown();
+      readers.shutdownNow();
+      node.close();
+      group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+    }
+  }
+
+  private static boolean threadWaiting(java.util.concurrent.ExecutorService pool) {
+    for (Thread t : Thread.getAllStackTraces().keySet()) {
+      for (StackTraceElement e : t.getStackTrace()) {
+        if (e.getMethodName().equals("refreshIfStale")) return t.getState() != Thread.State.RUNNABLE;
+      }
+    }
+    return false;
   }
 
   @Test

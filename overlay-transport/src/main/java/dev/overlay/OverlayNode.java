@@ -17,6 +17,7 @@ import dev.overlay.runtime.StaticSeeds;
 import dev.overlay.spi.Introducer;
 import dev.overlay.spi.IntroducerContext;
 import dev.overlay.stream.StreamState;
+import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -140,10 +141,26 @@ public final class OverlayNode implements AutoCloseable {
         }
         : !trackers.isEmpty() ? rt -> new dev.overlay.runtime.TrackerIntroducer(rt, trackers, heartbeat, maxRetryAfter)
         : rt -> new StaticSeeds(rt, seeds, seedPeers);
+    EventLoop loop = group.next();
+    if (b.lanDiscovery) {
+      if (isLoopback(b.listenHost)) {
+        throw new IllegalStateException("LAN discovery needs the node to listen on a LAN address (listen(\"0.0.0.0\", port) or the LAN's), not "
+            + b.listenHost);
+      }
+      Function<dev.overlay.runtime.IntroductionHost, IntroductionSource> other = introducer;
+      String type = b.lanServiceType;
+      String ifName = b.lanInterface;
+      String listenHost = b.listenHost;
+      introducer = rt -> new dev.overlay.lan.LanIntroducer(rt, other.apply(rt), loop, epoll, type, ifName, listenHost);
+    }
     OverlayListener listener = b.listener;
-    this.runtime = new NodeRuntime(group.next(), b.config, b.transport, identity, tls, socket, server, introducer,
+    this.runtime = new NodeRuntime(loop, b.config, b.transport, identity, tls, socket, server, introducer,
         b.deliveryExecutor != null ? b.deliveryExecutor : ownedDelivery, listener::onEvent, listener::onTransportEvent);
     if (b.channelHook != null) runtime.channelHook(b.channelHook);
+  }
+
+  private static boolean isLoopback(String host) {
+    return host.equals("localhost") || host.startsWith("127.") || host.equals("::1");
   }
 
   /** {@return a builder with the defaults: a new key, 127.0.0.1 on a free port, no seeds} */
@@ -505,6 +522,9 @@ public final class OverlayNode implements AutoCloseable {
     private java.util.concurrent.Executor deliveryExecutor;
     private Function<IntroducerContext, Introducer> introducer;
     private Duration trackerMaxRetryAfter = dev.overlay.runtime.TrackerIntroducer.MAX_RETRY_AFTER;
+    private boolean lanDiscovery;
+    private String lanInterface;
+    private String lanServiceType = dev.overlay.lan.LanDiscovery.DEFAULT_SERVICE;
 
     /**
      * The node's key, which is its identity (default: a new key, so a new id, for each node built; see
@@ -556,6 +576,53 @@ public final class OverlayNode implements AutoCloseable {
      */
     public Builder seeds(String... hostPorts) {
       for (String hp : hostPorts) seedAddresses.add(dev.overlay.runtime.HostPort.parse(hp, "seed"));
+      return this;
+    }
+
+    /**
+     * Finds other nodes on the LAN, and lets them find this one, with multicast DNS service
+     * discovery (RFC 6762, 6763): the node advertises itself as an instance of
+     * {@code _overlay._tcp.local} whose TXT record carries its peer id, wire version and streams,
+     * and browses for the others. A node found that is in a stream is introduced to the stream's
+     * joiners beside what the trackers, seeds or introducer say; it is dialled and must prove its
+     * key like any peer. Runs on the node's loop (no thread); IPv4 only. The node must listen on an
+     * address of the LAN ({@link #listen}, e.g. 0.0.0.0 or the LAN address), and UDP port 5353
+     * must be free or shared (SO_REUSEADDR, as Avahi allows). See docs/api.md, "LAN discovery".
+     * Default: off.
+     *
+     * @param on whether to advertise and browse
+     * @return this builder
+     */
+    public Builder lanDiscovery(boolean on) {
+      lanDiscovery = on;
+      return this;
+    }
+
+    /**
+     * The interface LAN discovery uses (default: the one the listening address is on, or else the
+     * first that is up, multicast-capable, not loopback and has an IPv4 address).
+     *
+     * @param name the interface's name, e.g. {@code eth0}
+     * @return this builder
+     */
+    public Builder lanDiscoveryInterface(String name) {
+      lanInterface = Objects.requireNonNull(name);
+      return this;
+    }
+
+    /**
+     * The DNS-SD service type LAN discovery advertises and browses (default {@code _overlay._tcp}):
+     * networks that must not meet on one LAN use different types.
+     *
+     * @param type {@code _name._tcp}, the name 1 to 15 letters, digits or hyphens
+     * @return this builder
+     * @throws IllegalArgumentException if it is not of that form
+     */
+    public Builder lanServiceType(String type) {
+      if (type == null || !type.matches("_[A-Za-z0-9-]{1,15}\\._tcp")) {
+        throw new IllegalArgumentException("a service type is _name._tcp, the name 1 to 15 letters, digits or hyphens: " + type);
+      }
+      lanServiceType = type;
       return this;
     }
 

@@ -85,6 +85,38 @@ public final class NatLab implements AutoCloseable {
     return Files.isExecutable(Path.of("/usr/sbin", tool)) || Files.isExecutable(Path.of("/sbin", tool));
   }
 
+  /** The second host's address in {@link #lan()}: on h1's segment. */
+  public static final String LAN_H2 = "192.168.1.11";
+
+  /**
+   * A LAN instead: h1 (192.168.1.10) and h2 ({@link #LAN_H2}) on one segment, a veth pair between
+   * their namespaces with multicast on, and no router. For LAN discovery (mDNS): multicast stays
+   * between the two namespaces.
+   */
+  public static NatLab lan() throws IOException, InterruptedException {
+    NatLab lab = new NatLab("ovl" + Long.toHexString(ProcessHandle.current().pid() & 0xFFFF) + "-");
+    Runtime.getRuntime().addShutdownHook(lab.hook);
+    try {
+      lab.guard();
+      for (String n : new String[] {"h1", "h2"}) {
+        run("ip", "netns", "add", lab.ns(n));
+        run("ip", "-n", lab.ns(n), "link", "set", "lo", "up");
+        run("ip", "netns", "exec", lab.ns(n), "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1");
+      }
+      lab.veth("h1", "eth0", "h2", "eth0");
+      lab.address("h1", "eth0", H1 + "/24");
+      lab.address("h2", "eth0", LAN_H2 + "/24");
+      for (String n : new String[] {"h1", "h2"}) {
+        run("ip", "-n", lab.ns(n), "link", "set", "eth0", "multicast", "on");
+        run("ip", "-n", lab.ns(n), "route", "add", "224.0.0.0/4", "dev", "eth0");
+      }
+    } catch (IOException | RuntimeException e) {
+      lab.close();
+      throw e;
+    }
+    return lab;
+  }
+
   /** Builds the lab, with the routers in the given modes. */
   public static NatLab up(Mode nat1, Mode nat2) throws IOException, InterruptedException {
     NatLab lab = new NatLab("ovl" + Long.toHexString(ProcessHandle.current().pid() & 0xFFFF) + "-");
@@ -108,14 +140,7 @@ public final class NatLab implements AutoCloseable {
   }
 
   private void build(Mode nat1, Mode nat2) throws IOException, InterruptedException {
-    down(); // leftovers of a run of this JVM's pid that was killed before its teardown
-    closed = false;
-    for (String net : GUARDED) {
-      if (run(false, "ip", "route", "show", "exact", net).isBlank()) {
-        run("ip", "route", "add", "unreachable", net, "metric", "4242");
-        guards.add(net);
-      }
-    }
+    guard();
     for (String n : NODES) {
       run("ip", "netns", "add", ns(n));
       run("ip", "-n", ns(n), "link", "set", "lo", "up");
@@ -145,6 +170,18 @@ public final class NatLab implements AutoCloseable {
     for (String r : new String[] {"nat1", "nat2"}) run("ip", "netns", "exec", ns(r), "sysctl", "-qw", "net.ipv4.ip_forward=1");
     mode("nat1", nat1);
     mode("nat2", nat2);
+  }
+
+  /** Clears leftovers of a killed run of this pid, and routes the lab's networks nowhere in the root namespace. */
+  private void guard() throws IOException, InterruptedException {
+    down(); // leftovers of a run of this JVM's pid that was killed before its teardown
+    closed = false;
+    for (String net : GUARDED) {
+      if (run(false, "ip", "route", "show", "exact", net).isBlank()) {
+        run("ip", "route", "add", "unreachable", net, "metric", "4242");
+        guards.add(net);
+      }
+    }
   }
 
   private void veth(String a, String ifA, String b, String ifB) throws IOException, InterruptedException {

@@ -87,6 +87,20 @@ public final class OverlayNode implements AutoCloseable {
   private final java.util.concurrent.atomic.AtomicBoolean starting = new java.util.concurrent.atomic.AtomicBoolean();
 
   private OverlayNode(Builder b) {
+    // LAN discovery's interface, before any thread is made, so that a refusal leaves none behind;
+    // here, not on the loop, because naming it may look a host name up.
+    java.net.NetworkInterface lanInterface = null;
+    if (b.lanDiscovery) {
+      if (isLoopback(b.listenHost)) {
+        throw new IllegalStateException("LAN discovery needs the node to listen on a LAN address (listen(\"0.0.0.0\", port) or the LAN's), not "
+            + b.listenHost);
+      }
+      try {
+        lanInterface = dev.overlay.lan.LanDiscovery.pickInterface(b.lanInterface, b.listenHost);
+      } catch (java.net.SocketException e) {
+        throw new IllegalStateException("LAN discovery: " + e.getMessage(), e);
+      }
+    }
     this.listenAt = InetSocketAddress.createUnresolved(b.listenHost, b.listenPort);
     this.advertiseHost = b.advertiseHost;
     this.subscriptionQueueCapacity = b.transport.subscriptionQueueCapacity();
@@ -142,16 +156,12 @@ public final class OverlayNode implements AutoCloseable {
         : !trackers.isEmpty() ? rt -> new dev.overlay.runtime.TrackerIntroducer(rt, trackers, heartbeat, maxRetryAfter)
         : rt -> new StaticSeeds(rt, seeds, seedPeers);
     EventLoop loop = group.next();
-    if (b.lanDiscovery) {
-      if (isLoopback(b.listenHost)) {
-        throw new IllegalStateException("LAN discovery needs the node to listen on a LAN address (listen(\"0.0.0.0\", port) or the LAN's), not "
-            + b.listenHost);
-      }
+    if (lanInterface != null) {
       Function<dev.overlay.runtime.IntroductionHost, IntroductionSource> other = introducer;
       String type = b.lanServiceType;
-      String ifName = b.lanInterface;
+      java.net.NetworkInterface ni = lanInterface;
       String listenHost = b.listenHost;
-      introducer = rt -> new dev.overlay.lan.LanIntroducer(rt, other.apply(rt), loop, epoll, type, ifName, listenHost);
+      introducer = rt -> new dev.overlay.lan.LanIntroducer(rt, other.apply(rt), loop, epoll, type, ni, listenHost);
     }
     OverlayListener listener = b.listener;
     this.runtime = new NodeRuntime(loop, b.config, b.transport, identity, tls, socket, server, introducer,
@@ -159,8 +169,14 @@ public final class OverlayNode implements AutoCloseable {
     if (b.channelHook != null) runtime.channelHook(b.channelHook);
   }
 
+  /** Whether the host is a loopback address (a name is looked up: this runs in build(), on the caller's thread). */
   private static boolean isLoopback(String host) {
-    return host.equals("localhost") || host.startsWith("127.") || host.equals("::1");
+    String h = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
+    try {
+      return java.net.InetAddress.getByName(h).isLoopbackAddress();
+    } catch (java.net.UnknownHostException e) {
+      return false; // the bind will say what is wrong with it
+    }
   }
 
   /** {@return a builder with the defaults: a new key, 127.0.0.1 on a free port, no seeds} */
@@ -587,8 +603,12 @@ public final class OverlayNode implements AutoCloseable {
      * joiners beside what the trackers, seeds or introducer say; it is dialled and must prove its
      * key like any peer. Runs on the node's loop (no thread); IPv4 only. The node must listen on an
      * address of the LAN ({@link #listen}, e.g. 0.0.0.0 or the LAN address), and UDP port 5353
-     * must be free or shared (SO_REUSEADDR, as Avahi allows). See docs/api.md, "LAN discovery".
-     * Default: off.
+     * must be free or shared (SO_REUSEADDR, as Avahi allows). The TXT record also names the
+     * node's incarnation, and the streams it is in as their 64-bit ids: everyone on the LAN can
+     * read which streams a node is in. See docs/api.md, "LAN discovery". Default: off.
+     *
+     * <p>{@link #build()} throws {@code IllegalStateException} when the node listens on loopback, or
+     * no interface fits (see {@link #lanDiscoveryInterface}).
      *
      * @param on whether to advertise and browse
      * @return this builder
@@ -602,11 +622,12 @@ public final class OverlayNode implements AutoCloseable {
      * The interface LAN discovery uses (default: the one the listening address is on, or else the
      * first that is up, multicast-capable, not loopback and has an IPv4 address).
      *
-     * @param name the interface's name, e.g. {@code eth0}
+     * @param name the interface's name, e.g. {@code eth0}; null for the default. The node's
+     *     listening address, if not 0.0.0.0, must be one of its addresses.
      * @return this builder
      */
     public Builder lanDiscoveryInterface(String name) {
-      lanInterface = Objects.requireNonNull(name);
+      lanInterface = name;
       return this;
     }
 
@@ -614,13 +635,15 @@ public final class OverlayNode implements AutoCloseable {
      * The DNS-SD service type LAN discovery advertises and browses (default {@code _overlay._tcp}):
      * networks that must not meet on one LAN use different types.
      *
-     * @param type {@code _name._tcp}, the name 1 to 15 letters, digits or hyphens
+     * @param type {@code _name._tcp}, the name 1 to 15 letters, digits and hyphens with at least
+     *     one letter and no hyphen at either end or next to another (RFC 6763 7.2)
      * @return this builder
      * @throws IllegalArgumentException if it is not of that form
      */
     public Builder lanServiceType(String type) {
-      if (type == null || !type.matches("_[A-Za-z0-9-]{1,15}\\._tcp")) {
-        throw new IllegalArgumentException("a service type is _name._tcp, the name 1 to 15 letters, digits or hyphens: " + type);
+      if (type == null || !type.matches("_(?=[A-Za-z0-9-]*[A-Za-z])[A-Za-z0-9](?:-?[A-Za-z0-9]){0,14}\\._tcp")) {
+        throw new IllegalArgumentException("a service type is _name._tcp, the name 1 to 15 letters, digits and hyphens, with a letter"
+            + " and no hyphen at an end or next to another (RFC 6763 7.2): " + type);
       }
       lanServiceType = type;
       return this;

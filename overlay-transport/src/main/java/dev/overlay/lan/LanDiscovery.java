@@ -70,10 +70,12 @@ public final class LanDiscovery {
   static final long HOST_TTL = 120;
   static final long OTHER_TTL = 4500;
   /**
-   * Streams named in the TXT record, as one "s=" string of comma-separated hex ids (a key appears
-   * once, RFC 6763 6.4, and a string is at most 255 bytes); a node in more says "s=*" (ask me for any).
+   * Stream ids per TXT string, comma-separated hex (a key appears once, RFC 6763 6.4, and a string
+   * is at most 255 bytes); further ones go under s2, s3...
    */
   static final int MAX_TXT_STREAMS = 14;
+  /** Streams a TXT record names in all (s to s5); a node in more says "s=*". */
+  static final int MAX_STREAMS = 5 * MAX_TXT_STREAMS;
   private static final long SECOND = TimeUnit.SECONDS.toNanos(1);
   private static final long MAX_QUERY_INTERVAL = TimeUnit.MINUTES.toNanos(60);
   private static final Logger log = LoggerFactory.getLogger(LanDiscovery.class);
@@ -88,11 +90,14 @@ public final class LanDiscovery {
   private final EventLoop loop;
   private final boolean epoll;
   private final String serviceType; // e.g. _overlay._tcp.local
-  private final String interfaceName;
+  private final NetworkInterface ni;
+  private final String listenHost;
   private final LongSupplier clock;
   private final Consumer<Found> onFound;
   private final SplittableRandom random = new SplittableRandom();
   private final Map<PeerId, Found> peers = new LinkedHashMap<>();
+  /** Which instance name each peer was learnt under: a goodbye forgets by name, not by what its TXT says. */
+  private final Map<String, PeerId> instances = new LinkedHashMap<>();
   private final Set<Long> streams = new LinkedHashSet<>();
   private DatagramChannel channel;
   private PeerInfo self;
@@ -123,16 +128,17 @@ public final class LanDiscovery {
 
   /**
    * @param serviceType the DNS-SD service type without the domain ({@code _overlay._tcp})
-   * @param interfaceName the interface to use, or null for the one the listen address is on, or
-   *     else the first that is up, multicast and not loopback with an IPv4 address
+   * @param ni the interface ({@link #pickInterface}, resolved off the loop: it may look a name up)
+   * @param listenHost the node's listening host: advertised when it is an IPv4 address of {@code ni}
    * @param onFound told, on the loop, of every instance found or changed
    */
-  public LanDiscovery(EventLoop loop, boolean epoll, String serviceType, String interfaceName, LongSupplier clock,
+  public LanDiscovery(EventLoop loop, boolean epoll, String serviceType, NetworkInterface ni, String listenHost, LongSupplier clock,
       Consumer<Found> onFound) {
     this.loop = loop;
     this.epoll = epoll;
     this.serviceType = serviceType.toLowerCase(Locale.ROOT) + ".local";
-    this.interfaceName = interfaceName;
+    this.ni = ni;
+    this.listenHost = listenHost;
     this.clock = clock;
     this.onFound = onFound;
   }
@@ -143,29 +149,41 @@ public final class LanDiscovery {
    * 5353 held without SO_REUSEADDR, no multicast route) is logged at WARN and counted
    * ({@code lan_start_failed}), and the node goes on without LAN discovery.
    */
-  public void start(PeerInfo self, String listenHost) {
+  public void start(PeerInfo self) {
+    if (!prepare(self)) return;
+    openSocket();
+  }
+
+  /** Names and addresses; false (logged, counted) when the interface has no IPv4 address. Tests call it alone. */
+  boolean prepare(PeerInfo self) {
     this.self = self;
     String hex = self.id().toHex();
     instance = "overlay-" + hex.substring(0, 20) + "." + serviceType;
     host = "overlay-" + hex.substring(0, 20) + ".local";
-    NetworkInterface ni;
-    try {
-      ni = pickInterface(interfaceName, listenHost);
-      for (InterfaceAddress a : ni.getInterfaceAddresses()) {
-        if (a.getAddress() instanceof Inet4Address) {
-          if (address == null) address = a.getAddress().getAddress();
-          subnets = append(subnets, a);
-        }
+    byte[] listening = ipv4Literal(listenHost);
+    for (InterfaceAddress a : ni.getInterfaceAddresses()) {
+      if (a.getAddress() instanceof Inet4Address) {
+        byte[] ip = a.getAddress().getAddress();
+        // The listening address when it is one of this interface's; else its first IPv4 address.
+        if (address == null || listening != null && java.util.Arrays.equals(ip, listening)) address = ip;
+        subnets = append(subnets, a);
+        if (a.getNetworkPrefixLength() >= 32) log.warn("LAN discovery: {} on {} is a /32: no other address is on its link", a, ni.getName());
       }
-      if (address == null) throw new SocketException("interface " + ni.getName() + " has no IPv4 address");
-    } catch (SocketException e) {
-      failed("no interface", e);
-      return;
     }
+    if (address == null) {
+      failed("interface " + ni.getName() + " has no IPv4 address", null);
+      return false;
+    }
+    return true;
+  }
+
+  private void openSocket() {
     Bootstrap b = new Bootstrap().group(loop)
         .option(ChannelOption.SO_REUSEADDR, true)
         .option(ChannelOption.IP_MULTICAST_IF, ni)
-        .option(ChannelOption.IP_MULTICAST_TTL, 255) // RFC 6762 11: receivers check it is 255
+        .option(ChannelOption.IP_MULTICAST_TTL, 255) // RFC 6762 11: a packet leaves with 255
+        // Netty reads 2,048 bytes of a datagram by default; mDNS allows 9,000 (RFC 6762 17).
+        .option(ChannelOption.RCVBUF_ALLOCATOR, new io.netty.channel.FixedRecvByteBufAllocator(Mdns.MAX_PACKET))
         .option(ChannelOption.IP_MULTICAST_LOOP_DISABLED, false) // other nodes on this host hear us
         .handler(new SimpleChannelInboundHandler<DatagramPacket>() {
           @Override
@@ -179,14 +197,19 @@ public final class LanDiscovery {
           }
         });
     if (epoll) {
-      b.channel(io.netty.channel.epoll.EpollDatagramChannel.class).option(io.netty.channel.epoll.EpollChannelOption.SO_REUSEPORT, true);
+      // IPv4 explicitly: a dual-stack socket would take IP_MULTICAST_IF as an IPv6 option.
+      b.channelFactory((ChannelFactory<DatagramChannel>) () -> new io.netty.channel.epoll.EpollDatagramChannel(InternetProtocolFamily.IPv4))
+          .option(io.netty.channel.epoll.EpollChannelOption.SO_REUSEPORT, true);
     } else {
       b.channelFactory((ChannelFactory<DatagramChannel>) () -> new NioDatagramChannel(InternetProtocolFamily.IPv4));
     }
     NetworkInterface chosen = ni;
-    b.bind(new InetSocketAddress(5353)).addListener((io.netty.channel.ChannelFuture bound) -> {
+    // Bound to the group's address on Linux, so that unicast to port 5353 (from anywhere) never
+    // reaches the handler; elsewhere to the wildcard, and the on-link check refuses what is not local.
+    InetSocketAddress bindTo = System.getProperty("os.name", "").startsWith("Linux") ? GROUP : new InetSocketAddress(5353);
+    b.bind(bindTo).addListener((io.netty.channel.ChannelFuture bound) -> {
       if (!bound.isSuccess()) {
-        failed("cannot bind UDP port 5353", bound.cause());
+        if (!closed) failed("cannot bind UDP port 5353", bound.cause());
         return;
       }
       DatagramChannel ch = (DatagramChannel) bound.channel();
@@ -225,7 +248,7 @@ public final class LanDiscovery {
     if (streams.equals(now)) return;
     streams.clear();
     streams.addAll(now);
-    if (channel != null) respondSoon();
+    if (channel != null) announceChange();
   }
 
   /** On the loop: the instances found and not expired. */
@@ -234,14 +257,18 @@ public final class LanDiscovery {
     return List.copyOf(peers.values());
   }
 
-  /** On the loop: says goodbye (TTL 0) and closes the socket. */
-  public void close() {
+  /** On the loop: says goodbye (TTL 0) unless the node crashed, and closes the socket. */
+  public void close(boolean goodbye) {
     if (closed) return;
     closed = true;
     if (tick != null) tick.cancel(false);
     if (channel != null) {
-      send(Mdns.response(records(0)));
-      channel.close();
+      if (goodbye) {
+        channel.writeAndFlush(new DatagramPacket(Unpooled.wrappedBuffer(Mdns.response(records(0))), GROUP))
+            .addListener(f -> channel.close());
+      } else {
+        channel.close();
+      }
     }
   }
 
@@ -281,22 +308,36 @@ public final class LanDiscovery {
         }
       }
     }
-    if (responsePending && now - lastResponseAt >= SECOND) respond(now);
   }
 
   private void announce() {
-    if (closed) return;
+    if (closed || channel == null) return;
     respond(clock.getAsLong());
   }
 
-  /** Answers at most once a second (RFC 6762 6); a question within the second is answered at its end. */
-  private void respondSoon() {
+  /** The streams changed: announced at once if the last response was a second ago, else at its end. */
+  private void announceChange() {
     long now = clock.getAsLong();
     if (now - lastResponseAt >= SECOND) {
       respond(now);
     } else {
-      responsePending = true;
+      respondSoon();
     }
+  }
+
+  /**
+   * Answers at most once a second (RFC 6762 6), 20-120 ms after the question (our PTR record is
+   * shared: every node on the LAN answers the same question, and the delay spreads them out); a
+   * question within the second is answered at its end.
+   */
+  private void respondSoon() {
+    if (responsePending) return;
+    responsePending = true;
+    long now = clock.getAsLong();
+    long due = Math.max(now + TimeUnit.MILLISECONDS.toNanos(20 + random.nextInt(101)), lastResponseAt + SECOND);
+    loop.schedule(() -> {
+      if (!closed && responsePending) respond(clock.getAsLong());
+    }, Math.max(0, due - now), TimeUnit.NANOSECONDS);
   }
 
   private void respond(long now) {
@@ -320,12 +361,19 @@ public final class LanDiscovery {
     txt.add("id=" + self.id().toHex());
     txt.add("inc=" + self.incarnation());
     txt.add("v=" + WireCodec.PROTOCOL_VERSION);
-    if (streams.size() > MAX_TXT_STREAMS) {
+    if (streams.size() > MAX_STREAMS) {
       txt.add("s=*");
     } else {
-      StringBuilder b = new StringBuilder("s=");
-      for (long s : streams) b.append(b.length() > 2 ? "," : "").append(Long.toHexString(s));
-      txt.add(b.toString());
+      // 14 ids a string (a string is at most 255 bytes), under the keys s, s2, s3...
+      List<Long> all = new ArrayList<>(streams);
+      for (int i = 0; i == 0 || i < all.size(); i += MAX_TXT_STREAMS) {
+        StringBuilder b = new StringBuilder(i == 0 ? "s=" : "s" + (i / MAX_TXT_STREAMS + 1) + "=");
+        int start = b.length();
+        for (int k = i; k < Math.min(all.size(), i + MAX_TXT_STREAMS); k++) {
+          b.append(b.length() > start ? "," : "").append(Long.toHexString(all.get(k)));
+        }
+        txt.add(b.toString());
+      }
     }
     return List.of(
         new Record(serviceType, Mdns.TYPE_PTR, false, otherTtl, instance),
@@ -343,19 +391,19 @@ public final class LanDiscovery {
     channel.writeAndFlush(new DatagramPacket(Unpooled.wrappedBuffer(packet), GROUP));
   }
 
-  private void received(DatagramPacket p) {
+  void received(DatagramPacket p) {
     long now = clock.getAsLong();
     packets++;
+    if (!onLink(p.sender().getAddress())) { // first: only the LAN spends the budget
+      refusedOffLink++;
+      return;
+    }
     if (now - windowStart >= SECOND) {
       windowStart = now;
       windowPackets = 0;
     }
     if (++windowPackets > PACKETS_PER_SECOND) {
       refusedBudget++;
-      return;
-    }
-    if (!onLink(p.sender().getAddress())) {
-      refusedOffLink++;
       return;
     }
     ByteBuf buf = p.content();
@@ -379,6 +427,8 @@ public final class LanDiscovery {
       }
       return;
     }
+    // Responses come from port 5353 (RFC 6762 6); others are legacy unicast or spoofed.
+    if (p.sender().getPort() != 5353) return;
     learn(m.records(), now);
   }
 
@@ -411,7 +461,7 @@ public final class LanDiscovery {
       Record s = srv.get(name);
       Record t = txt.get(name);
       if (ptr.ttl() == 0 || (s != null && s.ttl() == 0)) {
-        forget(t);
+        goodbye(name, now);
         continue;
       }
       if (s == null || t == null) continue; // a response to someone else's narrower question: wait for ours
@@ -419,7 +469,10 @@ public final class LanDiscovery {
       Record ip = a.get(target.target());
       if (ip == null) continue;
       @SuppressWarnings("unchecked")
-      Found f = parse((List<String>) t.data(), (byte[]) ip.data(), target.port(), now + Math.min(s.ttl(), ip.ttl()) * SECOND);
+      // A record's life as its TTL says, but no longer than twice ours: a forged TTL of 136 years
+      // must not keep an instance (and its slot in the table) for good.
+      long ttl = Math.min(Math.min(s.ttl(), ip.ttl()), 2 * HOST_TTL);
+      Found f = parse((List<String>) t.data(), (byte[]) ip.data(), target.port(), now + ttl * SECOND);
       if (f == null || f.peer().id().equals(self.id())) continue;
       if (!onLink((byte[]) ip.data())) {
         refusedOffLink++;
@@ -427,10 +480,19 @@ public final class LanDiscovery {
       }
       Found before = peers.get(f.peer().id());
       if (before == null && peers.size() >= MAX_PEERS) {
+        // Full: the instance nearest its expiry makes room (a flood of forgeries ages out, and the
+        // real nodes, which answer every query, come back), and the refusal is counted.
         refusedTable++;
-        continue;
+        PeerId oldest = null;
+        for (Found e : peers.values()) {
+          if (oldest == null || e.expiresAt() - peers.get(oldest).expiresAt() < 0) oldest = e.peer().id();
+        }
+        peers.remove(oldest);
+        instances.values().remove(oldest);
       }
       peers.put(f.peer().id(), f);
+      instances.put(name, f.peer().id());
+      if (instances.size() > 2 * MAX_PEERS) instances.keySet().retainAll(instancesOf(peers.keySet()));
       if (before == null || !before.peer().equals(f.peer()) || !java.util.Objects.equals(before.streams(), f.streams())) {
         if (before == null) found++;
         onFound.accept(f);
@@ -438,15 +500,25 @@ public final class LanDiscovery {
     }
   }
 
-  private void forget(Record txt) {
-    if (txt == null || !(txt.data() instanceof List<?> strings)) return;
-    for (Object o : strings) {
-      String s = (String) o;
-      if (s.startsWith("id=")) {
-        PeerId id = id(s.substring(3));
-        if (id != null && peers.remove(id) != null) goodbyes++;
-      }
-    }
+  /**
+   * A goodbye for an instance, by its name: it is forgotten a second later (RFC 6762 10.1), and
+   * asked about at once, so that a forged goodbye costs a real node no more than that second.
+   */
+  private void goodbye(String name, long now) {
+    PeerId id = instances.get(name);
+    Found f = id == null ? null : peers.get(id);
+    if (f == null) return;
+    goodbyes++;
+    peers.put(id, new Found(f.peer(), f.streams(), Math.min(f.expiresAt(), now + SECOND)));
+    if (now - lastQueryAt >= SECOND) query();
+  }
+
+  private java.util.Collection<String> instancesOf(Set<PeerId> ids) {
+    List<String> out = new ArrayList<>();
+    instances.forEach((k, v) -> {
+      if (ids.contains(v)) out.add(k);
+    });
+    return out;
   }
 
   /** An instance from its TXT strings, or null when they do not describe an Overlay node this one can speak to. */
@@ -454,6 +526,7 @@ public final class LanDiscovery {
     PeerId id = null;
     long incarnation = 0;
     int version = -1;
+    Set<String> seen = new java.util.HashSet<>();
     Set<Long> streams = new LinkedHashSet<>();
     boolean anyStream = false;
     for (String s : txt) {
@@ -461,6 +534,8 @@ public final class LanDiscovery {
       if (eq < 0) continue;
       String k = s.substring(0, eq).toLowerCase(Locale.ROOT);
       String v = s.substring(eq + 1);
+      if (!seen.add(k)) continue; // a key given twice: the first counts (RFC 6763 6.4)
+      if (k.matches("s[2-9]")) k = "s";
       try {
         switch (k) {
           case "id" -> id = id(v);
@@ -471,7 +546,7 @@ public final class LanDiscovery {
               anyStream = true;
             } else {
               for (String hex : v.split(",")) {
-                if (!hex.isEmpty() && streams.size() < MAX_TXT_STREAMS) streams.add(Long.parseUnsignedLong(hex, 16));
+                if (!hex.isEmpty() && streams.size() < MAX_STREAMS) streams.add(Long.parseUnsignedLong(hex, 16));
               }
             }
           }
@@ -496,7 +571,20 @@ public final class LanDiscovery {
   }
 
   private void expire(long now) {
-    peers.values().removeIf(f -> now - f.expiresAt() >= 0);
+    if (peers.values().removeIf(f -> now - f.expiresAt() >= 0)) instances.values().retainAll(peers.keySet());
+  }
+
+  /** The four bytes of an IPv4 literal, or null (a name or IPv6 is not looked up here: this runs on the loop). */
+  private static byte[] ipv4Literal(String host) {
+    if (host == null || !host.matches("\\d{1,3}(\\.\\d{1,3}){3}")) return null;
+    String[] parts = host.split("\\.");
+    byte[] b = new byte[4];
+    for (int i = 0; i < 4; i++) {
+      int v = Integer.parseInt(parts[i]);
+      if (v > 255) return null;
+      b[i] = (byte) v;
+    }
+    return b;
   }
 
   private boolean onLink(InetAddress a) {
@@ -524,11 +612,20 @@ public final class LanDiscovery {
     return List.copyOf(out);
   }
 
-  /** The interface named, or the listen address's, or the first up, multicast, non-loopback one with IPv4. */
-  static NetworkInterface pickInterface(String name, String listenHost) throws SocketException {
+  /**
+   * The interface named, or the listen address's, or the first up, multicast, non-loopback one
+   * with IPv4. Off the loop: a listen host given by name is looked up.
+   */
+  public static NetworkInterface pickInterface(String name, String listenHost) throws SocketException {
     if (name != null) {
       NetworkInterface ni = NetworkInterface.getByName(name);
       if (ni == null) throw new SocketException("no network interface named " + name);
+      byte[] listening = ipv4Literal(listenHost);
+      if (listening != null && listening[0] != 0) {
+        boolean on = false;
+        for (InterfaceAddress ia : ni.getInterfaceAddresses()) on |= java.util.Arrays.equals(ia.getAddress().getAddress(), listening);
+        if (!on) throw new SocketException("the node listens on " + listenHost + ", which is not an address of " + name + ": peers found there could not reach it");
+      }
       return ni;
     }
     if (listenHost != null && !listenHost.isEmpty() && !listenHost.equals("0.0.0.0")) {

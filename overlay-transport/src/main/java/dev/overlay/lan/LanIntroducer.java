@@ -30,7 +30,8 @@ public final class LanIntroducer implements IntroductionSource {
   private final IntroductionSource inner;
   private final LanDiscovery lan;
   private final Map<Long, StreamId> joined = new LinkedHashMap<>();
-  private final List<Question> waiting = new ArrayList<>();
+  /** Questions waiting for the LAN, at most one per stream (a newer question replaces the older). */
+  private final Map<Long, Question> waiting = new LinkedHashMap<>();
 
   /** One question: what the other source said, and whether it was answered. */
   private static final class Question {
@@ -48,26 +49,31 @@ public final class LanIntroducer implements IntroductionSource {
 
   /** On the loop, in start(): starts discovery at once. */
   public LanIntroducer(IntroductionHost host, IntroductionSource inner, io.netty.channel.EventLoop loop, boolean epoll,
-      String serviceType, String interfaceName, String listenHost) {
+      String serviceType, java.net.NetworkInterface ni, String listenHost) {
     this.host = host;
     this.inner = inner;
-    this.lan = new LanDiscovery(loop, epoll, serviceType, interfaceName, host::nanoTime, f -> {
-      for (Question q : List.copyOf(waiting)) settle(q);
+    this.lan = new LanDiscovery(loop, epoll, serviceType, ni, listenHost, host::nanoTime, f -> {
+      for (Question w : List.copyOf(waiting.values())) {
+        if (f.inStream(w.stream.value())) settle(w);
+      }
     });
-    lan.start(host.self(), listenHost);
+    lan.start(host.self());
   }
 
   @Override
   public void introduce(StreamId stream, Consumer<List<PeerInfo>> answer) {
     if (joined.put(stream.value(), stream) == null) lan.streams(joined.keySet());
     Question q = new Question(stream, answer);
-    waiting.add(q);
+    // The core asked again: the older question is dropped unanswered, as trackers drop theirs.
+    Question older = waiting.put(stream.value(), q);
+    if (older != null) older.done = true;
     inner.introduce(stream, peers -> {
       q.inner = peers;
       settle(q);
     });
     host.after(WAIT, () -> {
       q.timedOut = true;
+      waiting.remove(stream.value(), q); // from here on only the other source's answer can settle it
       settle(q);
     });
     settle(q);
@@ -81,7 +87,7 @@ public final class LanIntroducer implements IntroductionSource {
     boolean ready = innerDone && (!q.inner.isEmpty() || !local.isEmpty() || q.timedOut) || (q.timedOut && !local.isEmpty());
     if (!ready) return;
     q.done = true;
-    waiting.remove(q);
+    waiting.remove(q.stream.value(), q);
     Map<PeerId, PeerInfo> all = new LinkedHashMap<>();
     if (innerDone) {
       for (PeerInfo p : q.inner) {
@@ -108,8 +114,14 @@ public final class LanIntroducer implements IntroductionSource {
 
   @Override
   public void closing() {
-    lan.close();
+    lan.close(true);
     inner.closing();
+  }
+
+  @Override
+  public void crashed() {
+    lan.close(false); // no goodbye, as a crash sends none; but no socket and tick left on a shared loop
+    inner.crashed();
   }
 
   @Override

@@ -10,8 +10,8 @@ import java.util.Locale;
  * The few DNS messages multicast DNS service discovery needs (RFC 1035's format as RFC 6762 and
  * 6763 use it): questions, and PTR, SRV, TXT and A records. Decoding is for hostile input: every
  * read is bounds-checked, a compressed name may jump at most {@link #MAX_JUMPS} times and only
- * backwards, names are at most 255 bytes, a message carries at most {@link #MAX_ENTRIES} entries,
- * and anything else is a {@link Malformed} with the reason. Encoding writes names uncompressed
+ * backwards, names are at most 255 bytes, at most {@link #MAX_ENTRIES} entries of a message are
+ * read, and anything else is a {@link Malformed} with the reason. Encoding writes names uncompressed
  * (allowed; our messages are small).
  */
 final class Mdns {
@@ -24,7 +24,7 @@ final class Mdns {
   static final int CLASS_IN = 1;
   /** The top bit of a record's class: "cache flush" in answers, "unicast response wanted" in questions. */
   static final int CLASS_FLAG = 0x8000;
-  /** Questions plus records a message may carry before it is refused. */
+  /** Questions plus records read of a message; the rest is ignored. */
   static final int MAX_ENTRIES = 64;
   /** Largest packet read or written (RFC 6762 section 17: 9,000 bytes at most). */
   static final int MAX_PACKET = 9000;
@@ -54,10 +54,11 @@ final class Mdns {
     if (length < 12) throw new Malformed("shorter than a header (" + length + " bytes)");
     if (length > MAX_PACKET) throw new Malformed("longer than " + MAX_PACKET + " bytes");
     int flags = u16(p, 2, length);
-    if ((flags & 0x7800) != 0) return new Message(true, List.of(), List.of()); // not a standard query or answer: nothing for us (RFC 6762 18.3)
-    int qd = u16(p, 4, length);
-    int records = u16(p, 6, length) + u16(p, 8, length) + u16(p, 10, length);
-    if (qd + records > MAX_ENTRIES) throw new Malformed((qd + records) + " entries, more than " + MAX_ENTRIES);
+    // Not a standard query (opcode, RFC 6762 18.3), or an error (rcode, 18.11): nothing for us.
+    if ((flags & 0x7800) != 0 || (flags & 0x000F) != 0) return new Message(true, List.of(), List.of());
+    // Of a longer message (a querier's long known-answer list) the first MAX_ENTRIES entries are read.
+    int qd = Math.min(u16(p, 4, length), MAX_ENTRIES);
+    int records = Math.min(u16(p, 6, length) + u16(p, 8, length) + u16(p, 10, length), MAX_ENTRIES - qd);
     int[] at = {12};
     List<Question> questions = new ArrayList<>(qd);
     for (int i = 0; i < qd; i++) {

@@ -54,6 +54,9 @@ public interface IntroductionSource {
   /** The node is closing: say goodbye where that helps. */
   default void closing() {}
 
+  /** The node stopped as a crash would ({@code abort}): no goodbyes, but release sockets and timers. */
+  default void crashed() {}
+
   /** The introducer's own counters, for the node's snapshot. */
   default java.util.Map<String, Long> counters() {
     return java.util.Map.of();

@@ -252,6 +252,7 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
     closing = true;
     onLoop(() -> {
       links.shutdown();
+      if (introducer != null) introducer.crashed();
       stop();
       return null;
     });

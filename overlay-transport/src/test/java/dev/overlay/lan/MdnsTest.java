@@ -57,6 +57,17 @@ class MdnsTest {
   }
 
   @Test
+  void ofALongMessageTheFirst64EntriesAreReadAndErrorsAreIgnored() throws Exception {
+    List<Record> seventy = new java.util.ArrayList<>();
+    for (int i = 0; i < 70; i++) seventy.add(new Record("h" + i + ".local", Mdns.TYPE_A, true, 120, new byte[] {10, 0, 0, (byte) i}));
+    byte[] p = Mdns.response(seventy);
+    assertThat(Mdns.decode(p, p.length).records()).hasSize(Mdns.MAX_ENTRIES);
+    byte[] error = Mdns.response(records());
+    error[3] |= 3; // rcode NXDOMAIN
+    assertThat(Mdns.decode(error, error.length).records()).isEmpty();
+  }
+
+  @Test
   void hostileNamesAreRefusedWithAReason() {
     // A pointer to itself, and one forward.
     byte[] loop = HexFormat.of().parseHex("000084000001000000000000" + "c00c000c0001");
@@ -66,7 +77,8 @@ class MdnsTest {
     byte[] truncated = HexFormat.of().parseHex("000084000001000000000000" + "3f6162");
     assertThatThrownBy(() -> Mdns.decode(truncated, truncated.length)).isInstanceOf(Mdns.Malformed.class).hasMessageContaining("past the end");
     byte[] many = HexFormat.of().parseHex("00008400ffff000000000000");
-    assertThatThrownBy(() -> Mdns.decode(many, many.length)).isInstanceOf(Mdns.Malformed.class).hasMessageContaining("entries");
+    assertThatThrownBy(() -> Mdns.decode(many, many.length)).as("65,535 questions claimed: the first is read, and is not there")
+        .isInstanceOf(Mdns.Malformed.class).hasMessageContaining("past the end");
     assertThatThrownBy(() -> Mdns.decode(new byte[5], 5)).isInstanceOf(Mdns.Malformed.class).hasMessageContaining("header");
   }
 

@@ -138,8 +138,14 @@ class TrackerNetworkTest {
     }
   }
 
+  /**
+   * One client for every request: a new client per request keeps its connection open until it is
+   * collected, and tests that poll /metrics would reach the tracker's 64-connection cap.
+   */
+  private static final HttpClient HTTP = HttpClient.newHttpClient();
+
   static String get(TrackerServer t, String path) throws Exception {
-    HttpClient c = HttpClient.newHttpClient();
+    HttpClient c = HTTP;
     return c.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + t.httpAddress().getPort() + path)).build(),
         HttpResponse.BodyHandlers.ofString()).body();
   }

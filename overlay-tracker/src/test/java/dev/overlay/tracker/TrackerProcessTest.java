@@ -96,8 +96,11 @@ class TrackerProcessTest {
     }
   }
 
+  /** One client for every request (polling with a client each would reach the tracker's connection cap). */
+  private static final HttpClient HTTP = HttpClient.newHttpClient();
+
   static String get(int httpPort, String path) throws Exception {
-    return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + path))
+    return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + path))
         .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString()).body();
   }
 

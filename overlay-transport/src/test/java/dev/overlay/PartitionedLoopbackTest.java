@@ -85,6 +85,13 @@ class PartitionedLoopbackTest {
   /** What one node received: "publisher:seq" of every message. */
   private static final class Received {
     final Set<String> messages = ConcurrentHashMap.newKeySet();
+    /** The node's events and first receptions, for a failure's message (bounded). */
+    final java.util.Queue<String> log = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    final java.util.concurrent.atomic.AtomicInteger logged = new java.util.concurrent.atomic.AtomicInteger();
+
+    void log(long t0, String what) {
+      if (logged.incrementAndGet() <= 400) log.add(String.format(java.util.Locale.ROOT, "%.3f %s", (System.nanoTime() - t0) / 1e9, what));
+    }
   }
 
   @Test
@@ -101,17 +108,35 @@ class PartitionedLoopbackTest {
     List<Received> received = new ArrayList<>();
     try {
       OverlayNode seed = null;
+      long t0 = System.nanoTime();
       for (int i = 0; i < 8; i++) {
         int group = i < 4 ? 0 : 1;
-        OverlayNode.Builder b = OverlayNode.builder().eventLoopGroup(loops).deliveryExecutor(delivery).config(config);
+        Received r = new Received();
+        OverlayNode.Builder b = OverlayNode.builder().eventLoopGroup(loops).deliveryExecutor(delivery).config(config)
+            .listener(new OverlayListener() {
+              @Override
+              public void onEvent(dev.overlay.core.OverlayEvent e) {
+                r.log(t0, e.toString());
+              }
+
+              @Override
+              public void onTransportEvent(TransportEvent e) {
+                r.log(t0, e.toString());
+              }
+            });
         Consumer<Channel> hook = ch -> ch.pipeline().addFirst("partition", new BlackHole(group));
         b.channelHook = hook;
         if (seed != null) b.seed(seed.info());
         OverlayNode n = b.build().start();
         groups.node(n, group);
         if (seed == null) seed = n;
-        Received r = new Received();
-        n.subscribe(STREAM, m -> r.messages.add(new String(m.copyPayload(), StandardCharsets.UTF_8)));
+        n.subscribe(STREAM, m -> {
+          String text = new String(m.copyPayload(), StandardCharsets.UTF_8);
+          if (r.messages.isEmpty() || text.endsWith(":1") || !r.messages.contains(text.substring(0, 2) + (Long.parseLong(text.substring(2)) - 1))) {
+            r.log(t0, "received " + text);
+          }
+          r.messages.add(text);
+        });
         nodes.add(n);
         received.add(r);
       }
@@ -128,7 +153,8 @@ class PartitionedLoopbackTest {
         pubB.publish(STREAM, ("B:" + s).getBytes(StandardCharsets.UTF_8));
       }, 0, 100, TimeUnit.MILLISECONDS);
       Await.until(DEADLINE, () -> everyoneHas(received, "A:" + 10) && everyoneHas(received, "B:" + 10),
-          () -> "the first messages did not reach everyone: published " + seq.get() + ", received " + counts(received));
+          () -> "the first messages did not reach everyone: published " + seq.get() + ", received " + counts(received)
+              + missing(received, nodes, seq.get()));
 
       cut = true;
       long cutSeq = seq.get();
@@ -170,6 +196,31 @@ class PartitionedLoopbackTest {
   }
 
   /** Every node but the message's publisher (a publisher is not handed its own messages). */
+  /** For a failure's message: per node short of messages, the first ones it lacks and its Plumtree counters. */
+  private static String missing(List<Received> received, List<OverlayNode> nodes, long published) {
+    StringBuilder b = new StringBuilder();
+    for (int i = 0; i < received.size(); i++) {
+      List<String> lacks = new ArrayList<>();
+      for (String p : new String[] {"A:", "B:"}) {
+        if ((p.equals("A:") && i == 1) || (p.equals("B:") && i == 5)) continue;
+        for (long k = 1; k < published && lacks.size() < 8; k++) {
+          if (!received.get(i).messages.contains(p + k)) lacks.add(p + k);
+        }
+      }
+      if (lacks.isEmpty()) continue;
+      b.append("\n  node ").append(i).append(" lacks ").append(lacks);
+      for (int k = 0; k < nodes.size(); k++) b.append("\n    node ").append(k).append(" is ").append(nodes.get(k).info().id());
+      for (String line : received.get(i).log) b.append("\n    ").append(line);
+      try {
+        NodeSnapshot.Stream st = nodes.get(i).snapshot().stream(STREAM);
+        b.append("; neighbours ").append(st.active().size()).append(", ").append(st.broadcast());
+      } catch (Exception e) {
+        b.append("; no snapshot: ").append(e);
+      }
+    }
+    return b.toString();
+  }
+
   private static boolean everyoneHas(List<Received> received, String message) {
     int publisher = message.startsWith("A:") ? 1 : 5;
     for (int i = 0; i < received.size(); i++) {

@@ -99,8 +99,14 @@ class PartitionedLoopbackTest {
     // A steady re-introduction of 15 s rather than 30 min: with four nodes a side, whether any node
     // loses half its view at once (and suspects a partition) depends on the draw of links, and the
     // test must not. The simulator's healing time for this setting is one period after the heal.
+    // A message cache of 90 s rather than 30: a node whose every link crosses the cut (a draw of
+    // links, again) is cut off from its own side until its idle timeout (15 s) and its refill,
+    // then repairs what it missed from its side's caches, which must still hold it. With the
+    // default 30 s that held in most runs but not all (two fresh-clone CI runs of 2026-12-01 lost
+    // messages here); losing what no cache holds any more is issue 14's (storage nodes).
     NodeConfig config = NodeConfig.builder()
-        .membership(HyParViewConfig.builder().reintroductionInterval(Duration.ofSeconds(15)).build()).build();
+        .membership(HyParViewConfig.builder().reintroductionInterval(Duration.ofSeconds(15)).build())
+        .broadcast(dev.overlay.config.PlumtreeConfig.builder().messageCacheTtl(Duration.ofSeconds(90)).build()).build();
     EventLoopGroup loops = LoopbackGroups.loops();
     ExecutorService delivery = Executors.newFixedThreadPool(2);
     ScheduledExecutorService publishers = Executors.newSingleThreadScheduledExecutor();
@@ -152,7 +158,11 @@ class PartitionedLoopbackTest {
         pubA.publish(STREAM, ("A:" + s).getBytes(StandardCharsets.UTF_8));
         pubB.publish(STREAM, ("B:" + s).getBytes(StandardCharsets.UTF_8));
       }, 0, 100, TimeUnit.MILLISECONDS);
-      Await.until(DEADLINE, () -> everyoneHas(received, "A:" + 10) && everyoneHas(received, "B:" + 10),
+      // Before the cut, every node follows both publishers without a hole: from the first message it
+      // had of each, it has every one (docs/api.md: a subscriber's stream of a publisher starts with
+      // the first message it gets; a node whose links were being replaced when a publisher began
+      // may start a little later, and that is not what this test is about).
+      Await.until(DEADLINE, () -> everyoneFollowsFromItsFirst(received, seq.get() - 10) && seq.get() > 30,
           () -> "the first messages did not reach everyone: published " + seq.get() + ", received " + counts(received)
               + missing(received, nodes, seq.get()));
 
@@ -163,7 +173,8 @@ class PartitionedLoopbackTest {
       long lastCutSeq = seq.get();
       // No loss on either side during the cut: each side got all of its own publisher's messages.
       Await.until(DEADLINE, () -> sideHasAll(received, 0, "A:", cutSeq + 1, lastCutSeq)
-          && sideHasAll(received, 1, "B:", cutSeq + 1, lastCutSeq), () -> "a side lost its own messages during the cut");
+          && sideHasAll(received, 1, "B:", cutSeq + 1, lastCutSeq), () -> "a side lost its own messages during the cut"
+              + missing(received, nodes, lastCutSeq));
 
       cut = false;
       long healSeq = seq.get();
@@ -219,6 +230,24 @@ class PartitionedLoopbackTest {
       }
     }
     return b.toString();
+  }
+
+  /** Whether every node has, of each publisher but itself, some message, and every one from its first up to {@code to}. */
+  private static boolean everyoneFollowsFromItsFirst(List<Received> received, long to) {
+    for (int i = 0; i < received.size(); i++) {
+      for (String p : new String[] {"A:", "B:"}) {
+        if ((p.equals("A:") && i == 1) || (p.equals("B:") && i == 5)) continue;
+        long first = -1;
+        for (long k = 1; k <= to && first < 0; k++) {
+          if (received.get(i).messages.contains(p + k)) first = k;
+        }
+        if (first < 0) return false;
+        for (long k = first; k <= to; k++) {
+          if (!received.get(i).messages.contains(p + k)) return false;
+        }
+      }
+    }
+    return true;
   }
 
   private static boolean everyoneHas(List<Received> received, String message) {

@@ -99,6 +99,33 @@ public final class StunServer implements AutoCloseable {
    */
   public StunServer start(InetSocketAddress address, InetSocketAddress alternate, java.net.InetAddress advertised)
       throws InterruptedException {
+    // Port 0: the system picks a free UDP port, and TCP must take the same number, which another
+    // socket may hold (a client's ephemeral port): then try another, a few times (a test suite
+    // met it). A fixed port is tried once, and its failure is the caller's to see.
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return bind(address, alternate, advertised);
+      } catch (ChannelBindFailure e) {
+        if (address.getPort() != 0 || attempt >= 16) {
+          close();
+          throw e;
+        }
+      } catch (InterruptedException | RuntimeException e) {
+        close();
+        throw e;
+      }
+    }
+  }
+
+  /** A BindException, seen through Netty's sync(). */
+  private static final class ChannelBindFailure extends IllegalStateException {
+    ChannelBindFailure(Throwable cause) {
+      super(cause.getMessage(), cause);
+    }
+  }
+
+  private StunServer bind(InetSocketAddress address, InetSocketAddress alternate, java.net.InetAddress advertised)
+      throws InterruptedException {
     try {
       Channel u = udp(address, true);
       udp = (InetSocketAddress) u.localAddress();
@@ -138,8 +165,9 @@ public final class StunServer implements AutoCloseable {
       }
       return this;
     } catch (Exception e) { // BindException comes through sync() unchecked in all but name
-      close();
+      closeChannels();
       if (e instanceof InterruptedException ie) throw ie;
+      if (e instanceof java.net.BindException) throw new ChannelBindFailure(e);
       throw e instanceof RuntimeException re ? re : new IllegalStateException(e.getMessage(), e);
     }
   }
@@ -187,8 +215,13 @@ public final class StunServer implements AutoCloseable {
 
   @Override
   public void close() {
-    for (Channel c : channels) c.close();
+    closeChannels();
     group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+  }
+
+  private void closeChannels() {
+    for (Channel c : channels) c.close().syncUninterruptibly();
+    channels.clear();
   }
 
   /** The answer to one message from {@code from}, or null when it gets none (anything but a Binding request). */

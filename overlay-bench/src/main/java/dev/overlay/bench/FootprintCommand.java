@@ -74,13 +74,12 @@ final class FootprintCommand implements Callable<Integer> {
 
   private int runMeasured() throws Exception {
     List<Subscription> subs = new ArrayList<>();
-    AtomicLong delivered = new AtomicLong();
     Path countFile = Files.createTempFile("footprint-peer", ".count");
     Process peer = null;
     OverlayNode node = OverlayNode.builder().identity(NodeIdentity.generate()).listen("127.0.0.1", 0).build().start();
     try {
       // Subscribed, as a gateway that also takes commands would be; a node does not deliver its own messages to itself.
-      for (int s = 0; s < streams; s++) subs.add(node.subscribe("footprint-" + s, m -> delivered.incrementAndGet()));
+      for (int s = 0; s < streams; s++) subs.add(node.subscribe("footprint-" + s, m -> { }));
       String self = "127.0.0.1:" + node.info().candidates().get(0).port();
       String java = ProcessHandle.current().info().command().orElse("java");
       String jar = Path.of(FootprintCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();

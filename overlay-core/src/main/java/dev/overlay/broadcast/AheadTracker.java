@@ -104,6 +104,20 @@ final class AheadTracker {
 
   /** {@code from} announced {@code first..last} of the publisher's session: kept on its range, checked after the stall wait. */
   void note(long now, PeerId publisher, long session, long first, long last, PeerId from) {
+    note(now, publisher, session, first, last, from, -1);
+  }
+
+  /**
+   * History the application asked for (a start position): kept like an announcement, and
+   * checked at once rather than after the stall wait, so it is fetched (a bounded number at a
+   * time) as soon as it is known.
+   */
+  void fetchHistory(long now, PeerId publisher, long session, long first, long last, PeerId from) {
+    note(now, publisher, session, first, last, from, 0);
+  }
+
+  /** As above; {@code checkDelay} below 0 means the stall wait. */
+  private void note(long now, PeerId publisher, long session, long first, long last, PeerId from, long checkDelay) {
     if (ahead == null) ahead = new LinkedHashMap<>();
     Ahead a = ahead.get(publisher);
     if (a != null && a.session != session) {
@@ -125,7 +139,7 @@ final class AheadTracker {
     a.notedAt = now;
     if (!a.checkScheduled) {
       a.checkScheduled = true;
-      out.schedule(new Timer.StallCheck(stream, publisher), stallWait(now));
+      out.schedule(new Timer.StallCheck(stream, publisher), checkDelay >= 0 ? checkDelay : stallWait(now));
     }
   }
 

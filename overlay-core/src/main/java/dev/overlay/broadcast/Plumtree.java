@@ -7,7 +7,9 @@ import dev.overlay.core.OverlayEvent;
 import dev.overlay.core.OverlayEvent.DropReason;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.PlumtreeStats;
+import dev.overlay.core.Position;
 import dev.overlay.core.PublishResult;
+import dev.overlay.core.StartAt;
 import dev.overlay.core.StreamId;
 import dev.overlay.delivery.SeenMessages;
 import dev.overlay.delivery.SeqIntervalSet;
@@ -102,6 +104,8 @@ public final class Plumtree {
   private long unsentSession;
   private boolean unsentAnnounced;
   private long workBudgetHits;
+  /** How many messages back a publisher first named by a catch-up starts ({@link StartAt#latest}); 0: with the next. */
+  private int startLatest;
 
   public Plumtree(StreamId stream, PlumtreeConfig config, SeenMessages seen, Outbox out) {
     this(stream, config, seen, out, CacheLayout.ARENA);
@@ -119,6 +123,17 @@ public final class Plumtree {
     this.repair = new MissingRepair(stream, config, out, lateness, this::beforeRepairGraft, this::deferToRange,
         ref -> !seen.contains(ref.publisher(), ref.session(), ref.seq()) && ref.seq() < seen.highest(ref.publisher(), ref.session()));
     this.ahead = new AheadTracker(stream, config, out, seen, lateness, repair);
+  }
+
+  /**
+   * Where the stream's history starts (docs/api.md, "Starting from a position"). Each position
+   * begins its session in the seen set, so that everything after it is missing; neighbours'
+   * catch-ups then name how far each publisher has got, and the rest is fetched from their
+   * caches. Publishers without a position start {@code latest} messages back, or live.
+   */
+  public void startAt(long now, StartAt start) {
+    startLatest = start.latest();
+    for (Position p : start.positions()) seen.startAfter(now, p.publisher(), p.session(), p.seq(), true);
   }
 
   // ---- Neighbours, from HyParView ---------------------------------------------------------
@@ -364,6 +379,7 @@ public final class Plumtree {
       // The decoder refuses such ranges; checked again so no caller can make seq + 1 overflow.
       if (span <= 0 || a.firstSeq() < 1 || a.firstSeq() > Message.MAX_SEQ - span + 1) continue;
       PeerId publisher = a.publisher();
+      if (ihave.catchUp() && history(now, from, a, span)) continue;
       // A new subscriber starts with the next message, unless the publisher itself tells it of
       // messages that reached no one (see catchUpOf).
       if (ihave.catchUp() && !seen.knows(publisher) && !publisher.equals(from)) continue;
@@ -393,6 +409,30 @@ public final class Plumtree {
   }
 
   /**
+   * A catch-up about a publisher whose history the application wants ({@link #startAt}):
+   * everything of the announced session not yet seen, up to the announced number, is fetched,
+   * not only that number. A session begun while we were away is wanted from its first message.
+   * A publisher never heard of is started {@code startLatest} back, if that is asked for, and
+   * only while the seen set has room: catch-ups are not signed, and made-up publishers must not
+   * push real ones out. Returns whether the announcement was taken here.
+   */
+  private boolean history(long now, PeerId from, Announcement a, int span) {
+    PeerId publisher = a.publisher();
+    long session = a.session();
+    long last = a.firstSeq() + span - 1;
+    if (!seen.knows(publisher)) {
+      if (startLatest == 0 || !seen.startAfter(now, publisher, session, Math.max(0, last - startLatest), false)) return false;
+    } else if (!seen.wantsHistory(publisher)) {
+      return false;
+    } else if (!seen.hasSession(publisher, session)) {
+      seen.startAfter(now, publisher, session, 0, false);
+    }
+    long first = seen.firstUnseen(publisher, session, 1);
+    if (first <= last) ahead.fetchHistory(now, publisher, session, first, last, from);
+    return true;
+  }
+
+  /**
    * A frame named more missing messages than one frame may make work for. What is left is not
    * dropped (an overloaded tree legitimately falls that far behind, and nobody would announce
    * those messages again): it is kept as one range per publisher, which the stall check fetches
@@ -414,6 +454,10 @@ public final class Plumtree {
     if (from == null) return;
     gapsRepaired++;
     long span = Math.min(config.maxAnnouncementSpan(), config.maxMissingPerFrame());
+    if (gapTo - gapFrom + 1 > span && seen.wantsHistory(message.publisher())) {
+      // Wanted history (a start position): the older part is fetched too, a bounded number at a time.
+      ahead.fetchHistory(now, message.publisher(), message.session(), gapFrom, gapTo - span, from);
+    }
     for (long seq = Math.max(gapFrom, gapTo - span + 1); seq <= gapTo; seq++) {
       repair.add(now, new MessageRef(message.publisher(), message.session(), seq), from, repair.repairWait(now));
     }

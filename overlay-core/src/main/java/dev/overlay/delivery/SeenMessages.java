@@ -29,6 +29,11 @@ public final class SeenMessages implements SeqIntervalSet.GapListener {
     PeerId frontRunner;
     /** When a message of the current session was last new to us; Long.MIN_VALUE before the first. */
     long lastNewAt = Long.MIN_VALUE;
+    /**
+     * The application asked for this publisher's history (a start position): catch-ups and long
+     * holes of its sessions are fetched in full, not only their newest numbers.
+     */
+    boolean history;
     final long[] olderSessions;
     final SeqIntervalSet[] older;
     int olderCount;
@@ -115,6 +120,41 @@ public final class SeenMessages implements SeqIntervalSet.GapListener {
   }
 
   /**
+   * Starts the session after {@code seq} (see {@link SeqIntervalSet#startAfter}) and marks the
+   * publisher as one whose history is wanted. A session already begun is left as it is.
+   *
+   * @param mayEvict whether a new publisher may push the least recently active one out when the
+   *     set is full (the application's own positions may; what a peer names may not)
+   * @return whether the session was started here
+   */
+  public boolean startAfter(long now, PeerId publisher, long session, long seq, boolean mayEvict) {
+    Publisher p = lookup(publisher);
+    if (p == null) {
+      if (publishers.size() >= config.maxPublishers() && !mayEvict) return false;
+      p = new Publisher(publisher, config.maxSessionsPerPublisher());
+      if (publishers.size() >= config.maxPublishers()) evictLeastRecentlyActive();
+      publishers.put(publisher, p);
+      lastPublisher = p;
+      p.lastActive = now;
+    }
+    p.history = true;
+    if (session(p, session, false) != null) return false;
+    return session(p, session, true).startAfter(seq);
+  }
+
+  /** Whether the application asked for this publisher's history (see {@link #startAfter}). */
+  public boolean wantsHistory(PeerId publisher) {
+    Publisher p = lookup(publisher);
+    return p != null && p.history;
+  }
+
+  /** Whether a session of the publisher has been begun (received, or started by {@link #startAfter}). */
+  public boolean hasSession(PeerId publisher, long session) {
+    Publisher p = lookup(publisher);
+    return p != null && session(p, session, false) != null;
+  }
+
+  /**
    * Forgets {@code peer} as front-runner wherever it was one (it left), returning those
    * publishers: their messages now need another path.
    */
@@ -172,7 +212,10 @@ public final class SeenMessages implements SeqIntervalSet.GapListener {
   public java.util.List<dev.overlay.protocol.MessageRef> newestRecent(long now, long maxAgeNanos, int max) {
     java.util.List<Publisher> recent = new java.util.ArrayList<>();
     for (Publisher p : publishers.values()) {
-      if (p.current != null && !p.current.isEmpty() && now - p.lastActive < maxAgeNanos) recent.add(p);
+      // A session only started by startAfter has nothing to tell: its numbers were never received here.
+      if (p.current != null && !p.current.isEmpty() && p.lastNewAt != Long.MIN_VALUE && now - p.lastActive < maxAgeNanos) {
+        recent.add(p);
+      }
     }
     recent.sort((a, b) -> Long.compare(b.lastActive, a.lastActive));
     java.util.List<dev.overlay.protocol.MessageRef> out = new java.util.ArrayList<>(Math.min(max, recent.size()));

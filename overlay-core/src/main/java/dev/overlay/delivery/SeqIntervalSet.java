@@ -55,6 +55,21 @@ public final class SeqIntervalSet {
     iv = new long[2 * Math.min(2, maxIntervals + 1)];
   }
 
+  /**
+   * Makes an empty set start after {@code seq}: numbers up to it count as received (0 stands for
+   * "before the first"), so everything above is new and a later number opens a gap from
+   * {@code seq + 1}. How a node resumes a session where the application left it.
+   *
+   * @return false, changing nothing, if the set is not empty
+   */
+  public boolean startAfter(long seq) {
+    if (size != 0) return false;
+    if (seq < 0) throw new IllegalArgumentException("seq must not be negative");
+    insertAt(0, seq);
+    iv[0] = 0;
+    return true;
+  }
+
   /** Records {@code seq}; returns {@link #NEW}, {@link #DUPLICATE}, {@link #TOO_OLD} or {@link #HELD_BACK}. */
   public int add(long seq, GapListener gaps) {
     return add(seq, gaps, true);

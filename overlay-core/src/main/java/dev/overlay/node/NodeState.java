@@ -118,7 +118,7 @@ public final class NodeState {
     } else if (event instanceof Event.Publish e) {
       out.published(publish(now, e.stream(), e.payload()));
     } else if (event instanceof Event.JoinStream e) {
-      join(now, e.stream(), e.publishers());
+      join(now, e.stream(), e.publishers(), e.start());
     } else if (event instanceof Event.Introductions e) {
       StreamState s = streams.get(e.stream());
       if (s != null) s.onIntroductions(now, e.peers());
@@ -221,7 +221,7 @@ public final class NodeState {
   /** Whether the transport has stopped reading (backpressure): see {@link Event.Saturated}. */
   private boolean saturated;
 
-  private void join(long now, StreamId stream, java.util.Set<PeerId> publishers) {
+  private void join(long now, StreamId stream, java.util.Set<PeerId> publishers, dev.overlay.core.StartAt start) {
     if (streams.containsKey(stream)) return;
     if (streams.size() >= config.maxStreams()) {
       out.emit(new OverlayEvent.Dropped(stream, null, DropReason.CAPACITY,
@@ -232,6 +232,7 @@ public final class NodeState {
         signatures, sealFormat, publishers, rng, links, out, cacheLayout);
     streams.put(stream, s);
     if (saturated) s.onSaturated(true); // a stream joined during a pause is backpressured too
+    s.broadcast().startAt(now, start); // before any neighbour: the first catch-up already counts
     s.start(now);
   }
 

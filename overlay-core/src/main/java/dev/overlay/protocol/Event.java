@@ -53,15 +53,22 @@ public sealed interface Event {
   /**
    * Join a stream. The node asks for introductions through {@link Outbox#requestIntroductions}.
    * With {@code publishers}, the stream takes messages from those publishers only: any other
-   * publisher's are dropped, counted and never forwarded (null: anyone may publish).
+   * publisher's are dropped, counted and never forwarded (null: anyone may publish). With a
+   * {@code start} other than live, the node fetches the history it names from its neighbours'
+   * caches (see {@link dev.overlay.core.StartAt}).
    */
-  record JoinStream(StreamId stream, java.util.Set<PeerId> publishers) implements Event {
+  record JoinStream(StreamId stream, java.util.Set<PeerId> publishers, dev.overlay.core.StartAt start) implements Event {
     public JoinStream {
       publishers = publishers == null ? null : java.util.Set.copyOf(publishers);
+      start = start == null ? dev.overlay.core.StartAt.live() : start;
+    }
+
+    public JoinStream(StreamId stream, java.util.Set<PeerId> publishers) {
+      this(stream, publishers, null);
     }
 
     public JoinStream(StreamId stream) {
-      this(stream, null);
+      this(stream, null, null);
     }
   }
 

@@ -11,7 +11,9 @@ import dev.overlay.config.TreeStrategy;
 import dev.overlay.core.OverlayEvent;
 import dev.overlay.core.OverlayEvent.DropReason;
 import dev.overlay.core.PeerId;
+import dev.overlay.core.Position;
 import dev.overlay.core.PublishResult;
+import dev.overlay.core.StartAt;
 import dev.overlay.core.testing.Output;
 import dev.overlay.core.testing.RecordingOutbox;
 import dev.overlay.delivery.SeenMessages;
@@ -515,5 +517,107 @@ class PlumtreeTest {
     assertThat(tree.stats().missingDeferred()).isPositive();
     assertThat(tree.stats().aheadNow()).isEqualTo(1);
     assertThat(out.events(OverlayEvent.Dropped.class)).noneMatch(d -> d.reason() == DropReason.CAPACITY);
+  }
+
+  // ---- Start positions (StartAt) ------------------------------------------------------------
+
+  /** A node that joins with {@code start}, then meets A. */
+  private void joinWith(StartAt start, SeenConfig seenConfig) {
+    out = new RecordingOutbox();
+    tree = new Plumtree(STREAM, PlumtreeConfig.defaults(), new SeenMessages(STREAM, seenConfig, out), out);
+    tree.startAt(0, start);
+    tree.neighborUp(0, A);
+    now = 1_000 * MS;
+    out.clear();
+  }
+
+  private static Message.IHave catchUp(PeerId publisher, long session, long newest) {
+    return new Message.IHave(STREAM, List.of(new Announcement(publisher, session, newest, 1, 0)), true);
+  }
+
+  /** Runs the stall check the catch-up scheduled, and returns the numbers it asked A for. */
+  private List<Long> fetchedAfterCheck(PeerId publisher) {
+    assertThat(out.drain()).as("checked at once, not after the stall wait")
+        .containsExactly(new Output.Schedule(new Timer.StallCheck(STREAM, publisher), 0));
+    tree.onStallCheck(now, publisher);
+    return out.commands(Output.Schedule.class).stream()
+        .filter(sc -> sc.timer() instanceof Timer.GraftTimeout)
+        .map(sc -> ((Timer.GraftTimeout) sc.timer()).ref().seq()).toList();
+  }
+
+  @Test
+  void aResumedSessionFetchesEverythingAfterItsPositionThatACatchUpNames() {
+    joinWith(StartAt.after(new Position(PUB, SESSION, 5)), SeenConfig.defaults());
+    tree.onIHave(now, A, catchUp(PUB, SESSION, 12));
+    assertThat(fetchedAfterCheck(PUB)).containsExactly(6L, 7L, 8L, 9L, 10L, 11L, 12L);
+    out.clear();
+    tree.onData(now, A, data(9, 2));
+    tree.onData(now, A, data(5, 2)); // at or before the position: already processed
+    tree.onData(now, A, data(6, 2));
+    tree.onData(now, A, data(9, 2));
+    assertThat(out.commands(Output.Deliver.class)).containsExactly(new Output.Deliver(data(9, 2)), new Output.Deliver(data(6, 2)));
+  }
+
+  @Test
+  void withoutAStartACatchUpAboutAPublisherNeverHeardOfIsIgnored() {
+    joinWith(StartAt.live(), SeenConfig.defaults());
+    tree.onIHave(now, A, catchUp(PUB, SESSION, 12));
+    assertThat(out.drain()).isEmpty();
+    assertThat(tree.missingSize()).isZero();
+  }
+
+  @Test
+  void latestStartsAPublisherNeverHeardOfThatManyMessagesBack() {
+    joinWith(StartAt.latest(3), SeenConfig.defaults());
+    tree.onIHave(now, A, catchUp(PUB, SESSION, 10));
+    assertThat(fetchedAfterCheck(PUB)).containsExactly(8L, 9L, 10L);
+    out.clear();
+    tree.onData(now, A, data(7, 2)); // older than asked for
+    tree.onData(now, A, data(8, 2));
+    assertThat(out.commands(Output.Deliver.class)).containsExactly(new Output.Deliver(data(8, 2)));
+  }
+
+  @Test
+  void latestAsksForNoMoreThanThePublisherHas() {
+    joinWith(StartAt.latest(100), SeenConfig.defaults());
+    tree.onIHave(now, A, catchUp(PUB, SESSION, 2));
+    assertThat(fetchedAfterCheck(PUB)).containsExactly(1L, 2L);
+  }
+
+  @Test
+  void aSessionBegunWhileAwayIsFetchedFromItsFirstMessage() {
+    joinWith(StartAt.after(new Position(PUB, SESSION, 5)), SeenConfig.defaults());
+    tree.onIHave(now, A, catchUp(PUB, SESSION + 1, 3)); // the publisher restarted meanwhile
+    assertThat(fetchedAfterCheck(PUB)).containsExactly(1L, 2L, 3L);
+  }
+
+  @Test
+  void aHoleLongerThanOneFetchInAResumedSessionIsFetchedWhole() {
+    joinWith(StartAt.after(new Position(PUB, SESSION, 0)), SeenConfig.defaults());
+    tree.onData(now, A, data(3_000, 2)); // the tree reached us before any catch-up did
+    List<Long> grafted = out.commands(Output.Schedule.class).stream()
+        .filter(sc -> sc.timer() instanceof Timer.GraftTimeout)
+        .map(sc -> ((Timer.GraftTimeout) sc.timer()).ref().seq()).toList();
+    assertThat(grafted).as("the newest part, as for any hole").hasSize(1_024).startsWith(1_976L).endsWith(2_999L);
+    assertThat(out.commands(Output.Schedule.class)).as("and the older part on the publisher's range, checked at once")
+        .contains(new Output.Schedule(new Timer.StallCheck(STREAM, PUB), 0));
+    out.clear();
+    tree.onStallCheck(now, PUB);
+    List<Long> older = out.commands(Output.Schedule.class).stream()
+        .filter(sc -> sc.timer() instanceof Timer.GraftTimeout)
+        .map(sc -> ((Timer.GraftTimeout) sc.timer()).ref().seq()).toList();
+    assertThat(older).hasSize(1_024).startsWith(1L).endsWith(1_024L);
+  }
+
+  @Test
+  void catchUpsNamingMadeUpPublishersCannotPushOutOnesWeFollow() {
+    joinWith(StartAt.latest(10), SeenConfig.builder().maxPublishers(2).build());
+    tree.onData(now, A, data(1, 2)); // PUB: followed
+    tree.onIHave(now, A, catchUp(id(20), SESSION, 50)); // fills the set
+    tree.onIHave(now, A, catchUp(id(21), SESSION, 50)); // no room: ignored, nothing evicted
+    assertThat(out.events(OverlayEvent.Dropped.class)).isEmpty();
+    out.clear();
+    tree.onData(now, A, data(2, 2));
+    assertThat(out.commands(Output.Deliver.class)).as("PUB still followed").containsExactly(new Output.Deliver(data(2, 2)));
   }
 }

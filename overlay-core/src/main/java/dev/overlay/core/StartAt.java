@@ -1,0 +1,129 @@
+package dev.overlay.core;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Where a node's stream of messages starts when it joins a stream: with the next message
+ * ({@link #live()}, the default), just after positions the application kept
+ * ({@link #after}), or with the newest {@code n} messages of each publisher ({@link #latest}).
+ * The two combine: {@code StartAt.after(kept).orLatest(100)} resumes the publishers in
+ * {@code kept} and starts the others 100 messages back.
+ *
+ * <p>History comes from what the stream's nodes still hold: their message caches (30 s by
+ * default, {@code PlumtreeConfig messageCacheTtl}). What no neighbour holds any more is reported
+ * as {@link OverlayEvent.GapUnrecoverable}, never skipped silently. docs/api.md, "Starting from a
+ * position", has the semantics.
+ */
+public final class StartAt {
+
+  /** The most positions one start may carry: the seen set's default limit on publishers. */
+  public static final int MAX_POSITIONS = 1_024;
+  /** The most messages {@link #latest} may ask for per publisher: one announcement range. */
+  public static final int MAX_LATEST = 65_536;
+
+  private static final StartAt LIVE = new StartAt(List.of(), 0);
+
+  private final List<Position> after;
+  private final int latest;
+
+  private StartAt(List<Position> after, int latest) {
+    this.after = after;
+    this.latest = latest;
+  }
+
+  /** {@return a start with the next message of each publisher: no history} */
+  public static StartAt live() {
+    return LIVE;
+  }
+
+  /**
+   * Starts each publisher {@code n} messages back: the newest {@code n} of its current session
+   * that a neighbour still holds, then the live messages.
+   *
+   * @param n messages per publisher, 1 to {@link #MAX_LATEST}
+   * @return the start
+   * @throws IllegalArgumentException if {@code n} is out of range
+   */
+  public static StartAt latest(int n) {
+    return LIVE.orLatest(n);
+  }
+
+  /**
+   * Resumes after the given positions: for each, every message of its session after
+   * {@code seq}, and every message of the publisher's later sessions. At most one position per
+   * publisher and session; the last one given wins.
+   *
+   * @param positions the last message processed of each publisher session
+   * @return the start
+   * @throws IllegalArgumentException if there are more than {@link #MAX_POSITIONS}
+   */
+  public static StartAt after(Collection<Position> positions) {
+    List<Position> kept = new ArrayList<>(positions.size());
+    Set<String> seen = new HashSet<>();
+    List<Position> list = new ArrayList<>(positions);
+    for (int i = list.size() - 1; i >= 0; i--) {
+      Position p = java.util.Objects.requireNonNull(list.get(i), "position");
+      if (seen.add(p.publisher() + "/" + p.session())) kept.add(0, p);
+    }
+    if (kept.size() > MAX_POSITIONS) {
+      throw new IllegalArgumentException("at most " + MAX_POSITIONS + " positions, got " + kept.size());
+    }
+    return new StartAt(List.copyOf(kept), 0);
+  }
+
+  /**
+   * As {@link #after(Collection)}.
+   *
+   * @param positions the last message processed of each publisher session
+   * @return the start
+   */
+  public static StartAt after(Position... positions) {
+    return after(List.of(positions));
+  }
+
+  /**
+   * This start, with publishers it has no position for started {@code n} messages back.
+   *
+   * @param n messages per publisher, 1 to {@link #MAX_LATEST}
+   * @return the start
+   * @throws IllegalArgumentException if {@code n} is out of range
+   */
+  public StartAt orLatest(int n) {
+    if (n < 1 || n > MAX_LATEST) throw new IllegalArgumentException("latest must be 1.." + MAX_LATEST + ", got " + n);
+    return new StartAt(after, n);
+  }
+
+  /** {@return the positions to resume after} */
+  public List<Position> positions() {
+    return after;
+  }
+
+  /** {@return how many messages back other publishers start, 0 for none} */
+  public int latest() {
+    return latest;
+  }
+
+  /** {@return whether this asks for no history at all} */
+  public boolean isLive() {
+    return after.isEmpty() && latest == 0;
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof StartAt s && s.latest == latest && s.after.equals(after);
+  }
+
+  @Override
+  public int hashCode() {
+    return after.hashCode() * 31 + latest;
+  }
+
+  @Override
+  public String toString() {
+    return isLive() ? "StartAt[live]" : "StartAt[after " + after.size() + " positions, latest " + latest + "]";
+  }
+}

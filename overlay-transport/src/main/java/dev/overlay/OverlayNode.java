@@ -7,6 +7,7 @@ import dev.overlay.config.TransportConfig;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.PeerInfo;
 import dev.overlay.core.PublishResult;
+import dev.overlay.core.StartAt;
 import dev.overlay.core.StreamId;
 import dev.overlay.identity.TlsContexts;
 import dev.overlay.protocol.Message;
@@ -284,13 +285,35 @@ public final class OverlayNode implements AutoCloseable {
    * @throws IllegalStateException if the node is not started or is closed
    */
   public Subscription subscribe(String stream, MessageHandler handler, java.util.concurrent.Executor executor) {
+    return subscribe(stream, handler, executor, StartAt.live());
+  }
+
+  /**
+   * As {@link #subscribe(String, MessageHandler, java.util.concurrent.Executor)}, starting where
+   * {@code start} says: after positions the application kept ({@link StartAt#after}, e.g. the
+   * {@link StreamMessage#position()} of the last message it processed before a restart), or some
+   * messages back ({@link StartAt#latest}). The history comes from the neighbours' message caches
+   * (30 s by default); what none of them holds any more is reported as
+   * {@link dev.overlay.core.OverlayEvent.GapUnrecoverable}. A start applies to the node's stream:
+   * given when the node is already in the stream, it fetches only what the node has not delivered
+   * yet, and every subscription of the stream receives it. docs/api.md, "Starting from a position".
+   *
+   * @param stream the stream's name
+   * @param handler receives each message once
+   * @param executor where the handler runs, as for the three-argument form
+   * @param start where the stream starts
+   * @return the subscription, to close when done
+   * @throws IllegalStateException if the node is not started or is closed
+   */
+  public Subscription subscribe(String stream, MessageHandler handler, java.util.concurrent.Executor executor, StartAt start) {
     ensureOpen();
     Objects.requireNonNull(handler, "handler");
+    Objects.requireNonNull(start, "start");
     StreamId id = id(stream);
     // The handler sees an API message of its own, without the wire's fields (hops, seal).
     return runtime.subscribe(id, stream, executor,
         m -> handler.onMessage(new StreamMessage(stream, m.publisher(), m.session(), m.seq(), m.payload())), handler::onLagged,
-        subscriptionQueueCapacity);
+        subscriptionQueueCapacity, start);
   }
 
   /**

@@ -1,6 +1,7 @@
 package dev.overlay;
 
 import dev.overlay.core.PeerId;
+import dev.overlay.core.Position;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 
@@ -47,6 +48,14 @@ public final class StreamMessage {
   /** {@return its number in the publisher's session, from 1 with no gaps at the publisher} */
   public long seq() {
     return seq;
+  }
+
+  /**
+   * {@return where this message stands in its publisher's stream: what to keep, and give to
+   * {@link dev.overlay.core.StartAt#after} on a restart, to resume after it}
+   */
+  public Position position() {
+    return new Position(publisher, session, seq);
   }
 
   /** {@return a read-only view of the payload, from position 0 to its size; a new view at each call} */

@@ -61,6 +61,9 @@ final class SimCommand implements Callable<Integer> {
   @Option(names = "--churn", defaultValue = "0", description = "Crashes per virtual second during publishing; each node restarts after --churn-downtime-ms.")
   double churn;
 
+  @Option(names = "--resume", description = "A churned node restarts after the positions it had delivered (StartAt.after) and fetches what it missed; reliability counts it from its first readiness on.")
+  boolean resume;
+
   @Option(names = "--churn-downtime-ms", defaultValue = "2000", description = "How long a churned node stays down (default ${DEFAULT-VALUE}).")
   long churnDowntimeMs;
 
@@ -155,7 +158,7 @@ final class SimCommand implements Callable<Integer> {
         .nodes(nodes).publishers(publishers).messages(messages).rate(rate).seed(seed).latency(latency)
         .payloadBytes(size).nodeConfig(nodeConfig)
         .crashFraction(crashFraction).crashAtMs(crashAtMs)
-        .churn(churn, churnDowntimeMs)
+        .churn(churn, churnDowntimeMs).resume(resume)
         .partition(partitionFraction, partitionAtMs, partitionMs)
         .trackersOneSide(trackersOneSide).afterHealMs(afterHealMs)
         .lossRate(loss)

@@ -61,7 +61,8 @@ public record SimConfig(
     long cpuSendNanos,
     int backpressureWindow,
     boolean trackersOneSide,
-    long afterHealMs) {
+    long afterHealMs,
+    boolean resume) {
 
   public SimConfig {
     if (streams < 1 || streams > nodes / 2) throw new IllegalArgumentException("--streams must be 1.." + nodes / 2 + " (two nodes a stream at least)");
@@ -143,6 +144,19 @@ public record SimConfig(
     private int backpressureWindow;
     private boolean trackersOneSide;
     private long afterHealMs = 10_000;
+    private boolean resume;
+
+    /**
+     * A churned node restarts where it left off: it joins with {@code StartAt.after} the last
+     * unbroken run it delivered of each publisher session, as an application that keeps its
+     * positions would, and fetches what was published while it was down. Reliability then counts
+     * a node from its first incarnation's readiness on, so messages published while it was down
+     * count against it too.
+     */
+    public Builder resume(boolean v) {
+      resume = v;
+      return this;
+    }
 
     /** During a partition, only the publishers' side reaches the introducer (trackers). */
     public Builder trackersOneSide(boolean v) {
@@ -303,7 +317,7 @@ public record SimConfig(
           window, settleMs, drainMs, introductionCount, introductionDelayMs, crashFraction, crashAtMs,
           churnPerSecond, churnDowntimeMs, partitionFraction, partitionAtMs, partitionMs, keepAliveTimeoutMs,
           dialTimeoutMs, lossRate, steadyReliabilityFrom, steadyRmrFrom, afterCrashMs, streams, cpuReceiveNanos,
-          cpuSendNanos, backpressureWindow, trackersOneSide, afterHealMs);
+          cpuSendNanos, backpressureWindow, trackersOneSide, afterHealMs, resume);
     }
   }
 }

@@ -21,7 +21,8 @@ import java.util.TreeMap;
  * <ul>
  *   <li>reliability of a message: the fraction of expected subscribers that delivered it. A
  *       subscriber is expected when it is alive at the end and its current incarnation had a
- *       neighbour when the message was published.</li>
+ *       neighbour when the message was published (with {@code resume}: any incarnation of it
+ *       had, so what it missed while down counts).</li>
  *   <li>RMR = payload messages sent / (nodes reached − 1) − 1, the publisher counting as reached;
  *       summed over the messages of a window.</li>
  *   <li>LDH: the hop count of a message's last delivery.</li>
@@ -150,6 +151,14 @@ final class SimMetrics {
     }
   }
 
+  /**
+   * From when a node is expected to deliver: its current incarnation's readiness, or, when
+   * churned nodes resume, its first one's (what it missed while down counts too).
+   */
+  private long readyAt(SimNode n) {
+    return config.resume() ? n.firstReadyAt : n.readyAt;
+  }
+
   void onDeliver(SimNode node, Message.Data d, long now) {
     int idx = indexOf(d);
     if (idx < 0) {
@@ -216,7 +225,7 @@ final class SimMetrics {
     long[][] readyTimes = new long[streamCount][];
     for (int st = 0; st < streamCount; st++) {
       int stream = st;
-      readyTimes[st] = Arrays.stream(nodes).filter(n -> n.alive && sim.streamIndexOf(n.index) == stream).mapToLong(n -> n.readyAt).sorted().toArray();
+      readyTimes[st] = Arrays.stream(nodes).filter(n -> n.alive && sim.streamIndexOf(n.index) == stream).mapToLong(this::readyAt).sorted().toArray();
     }
     double[] reliability = new double[messages];
     for (int k = 0; k < messages; k++) {
@@ -227,12 +236,12 @@ final class SimMetrics {
       long t = msgPublishTime[k];
       SimNode pub = nodes[msgPublisher[k]];
       int pubStream = sim.streamIndexOf(pub.index);
-      int expected = upperBound(readyTimes[pubStream], t) - (pub.alive && pub.readyAt <= t ? 1 : 0);
+      int expected = upperBound(readyTimes[pubStream], t) - (pub.alive && readyAt(pub) <= t ? 1 : 0);
       int delivered = 0;
       BitSet by = deliveredBy[k];
       for (int i = by.nextSetBit(0); i >= 0; i = by.nextSetBit(i + 1)) {
         SimNode n = nodes[i];
-        if (n.alive && n.readyAt <= t && i != pub.index && sim.streamIndexOf(i) == pubStream) delivered++;
+        if (n.alive && readyAt(n) <= t && i != pub.index && sim.streamIndexOf(i) == pubStream) delivered++;
       }
       reliability[k] = expected == 0 ? 1.0 : (double) delivered / expected;
     }
@@ -269,7 +278,7 @@ final class SimMetrics {
         int expected = 0;
         int got = 0;
         for (SimNode n : nodes) {
-          if (!n.alive || n.readyAt > t || n.index == pub.index || sides[n.index] != sides[pub.index]
+          if (!n.alive || readyAt(n) > t || n.index == pub.index || sides[n.index] != sides[pub.index]
               || sim.streamIndexOf(n.index) != pubStream) continue;
           expected++;
           if (deliveredBy[k].get(n.index)) got++;

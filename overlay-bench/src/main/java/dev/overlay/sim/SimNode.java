@@ -31,6 +31,13 @@ final class SimNode implements Outbox {
   long joinRequestedAt = -1;
   /** When the current incarnation first had a neighbour; Long.MAX_VALUE until then. */
   long readyAt = Long.MAX_VALUE;
+  /** When any incarnation first had a neighbour; Long.MAX_VALUE until then. */
+  long firstReadyAt = Long.MAX_VALUE;
+  /**
+   * What this node delivered, per publisher session, across restarts: the application's record,
+   * kept only when churned nodes resume (SimConfig#resume).
+   */
+  java.util.Map<dev.overlay.protocol.MessageRef, dev.overlay.delivery.SeqIntervalSet> deliveredRuns;
   int restarts;
   boolean crashedForGood;
 
@@ -52,6 +59,30 @@ final class SimNode implements Outbox {
   /** Numbers the node's pauses, so that a late forced-resume check is ignored; and whether it fired. */
   int pauseEpisode;
   boolean forcedReading;
+
+  private static final dev.overlay.delivery.SeqIntervalSet.GapListener NO_GAPS = new dev.overlay.delivery.SeqIntervalSet.GapListener() {
+    @Override
+    public void gapDetected(long fromSeq, long toSeq) {}
+
+    @Override
+    public void gapResolved(long fromSeq, long toSeq) {}
+
+    @Override
+    public void gapAbandoned(long fromSeq, long toSeq) {}
+  };
+
+  /**
+   * Where a restart resumes: the end of the unbroken run delivered from each publisher session's
+   * first message (every node here joins before publishing starts, so it wants all of them; a run
+   * starting later would leave the hole below it unasked for a second restart).
+   */
+  java.util.List<dev.overlay.core.Position> resumePositions() {
+    java.util.List<dev.overlay.core.Position> out = new java.util.ArrayList<>();
+    if (deliveredRuns == null) return out;
+    deliveredRuns.forEach((k, seqs) -> out.add(new dev.overlay.core.Position(k.publisher(), k.session(),
+        seqs.firstMissingFrom(1) - 1)));
+    return out;
+  }
 
   SimNode(int index, PeerId id, Simulation sim) {
     this.index = index;
@@ -86,6 +117,10 @@ final class SimNode implements Outbox {
   @Override
   public void deliver(Message.Data message) {
     sim.metrics().onDeliver(this, message, sim.now());
+    if (deliveredRuns != null) {
+      deliveredRuns.computeIfAbsent(new dev.overlay.protocol.MessageRef(message.publisher(), message.session(), 0),
+          k -> new dev.overlay.delivery.SeqIntervalSet(Integer.MAX_VALUE / 4)).add(message.seq(), NO_GAPS);
+    }
   }
 
   @Override

@@ -242,6 +242,7 @@ public final class SimReport {
         .put("publish_start_ms", publishStartMs)
         .put("crashed_nodes", crashed)
         .put("churn_crashes", churnCrashes)
+        .put("churn_resume", config.resume())
         .put("introduction_requests", introductionRequests)
         .put("invariant_violations", Json.list(violations))
         .put("windows", Json.object()

@@ -229,7 +229,11 @@ public final class Simulation {
     n.joinRequestedAt = now;
     n.core.start(now);
     members[streamIndexOf(n.index)].addNode(n.index);
-    handle(n, new Event.JoinStream(streamOf(n.index)));
+    if (config.resume() && n.deliveredRuns == null) n.deliveredRuns = new java.util.HashMap<>();
+    dev.overlay.core.StartAt start = config.resume() && n.restarts > 0
+        ? dev.overlay.core.StartAt.after(n.resumePositions()).orLatest(dev.overlay.core.StartAt.MAX_LATEST)
+        : dev.overlay.core.StartAt.live();
+    handle(n, new Event.JoinStream(streamOf(n.index), null, start));
   }
 
   private void publish(int msg, SimNode publisher, byte[] payload) {
@@ -689,6 +693,7 @@ public final class Simulation {
   void onNodeEvent(SimNode node, OverlayEvent event) {
     if (event instanceof OverlayEvent.NeighborUp && node.readyAt == Long.MAX_VALUE) {
       node.readyAt = now;
+      if (node.firstReadyAt == Long.MAX_VALUE) node.firstReadyAt = now;
       metrics.onJoined(node, now - node.joinRequestedAt);
     }
     metrics.onEvent(event, now);

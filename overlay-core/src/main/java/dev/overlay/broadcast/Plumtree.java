@@ -132,7 +132,7 @@ public final class Plumtree {
    * caches. Publishers without a position start {@code latest} messages back, or live.
    */
   public void startAt(long now, StartAt start) {
-    startLatest = start.latest();
+    startLatest = Math.max(startLatest, start.latest());
     for (Position p : start.positions()) seen.startAfter(now, p.publisher(), p.session(), p.seq(), true);
   }
 

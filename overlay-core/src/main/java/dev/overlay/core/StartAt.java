@@ -1,10 +1,10 @@
 package dev.overlay.core;
 
-import java.util.ArrayList;
 import java.util.Collection;
-import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Set;
+import java.util.Map;
+import java.util.Objects;
 
 /**
  * Where a node's stream of messages starts when it joins a stream: with the next message
@@ -62,17 +62,17 @@ public final class StartAt {
    * @throws IllegalArgumentException if there are more than {@link #MAX_POSITIONS}
    */
   public static StartAt after(Collection<Position> positions) {
-    List<Position> kept = new ArrayList<>(positions.size());
-    Set<String> seen = new HashSet<>();
-    List<Position> list = new ArrayList<>(positions);
-    for (int i = list.size() - 1; i >= 0; i--) {
-      Position p = java.util.Objects.requireNonNull(list.get(i), "position");
-      if (seen.add(p.publisher() + "/" + p.session())) kept.add(0, p);
+    Map<List<Object>, Position> bySession = new LinkedHashMap<>();
+    for (Position p : positions) {
+      Objects.requireNonNull(p, "position");
+      List<Object> key = List.of(p.publisher(), p.session());
+      bySession.remove(key); // the last one given wins, in its place
+      bySession.put(key, p);
     }
-    if (kept.size() > MAX_POSITIONS) {
-      throw new IllegalArgumentException("at most " + MAX_POSITIONS + " positions, got " + kept.size());
+    if (bySession.size() > MAX_POSITIONS) {
+      throw new IllegalArgumentException("at most " + MAX_POSITIONS + " positions, got " + bySession.size());
     }
-    return new StartAt(List.copyOf(kept), 0);
+    return new StartAt(List.copyOf(bySession.values()), 0);
   }
 
   /**

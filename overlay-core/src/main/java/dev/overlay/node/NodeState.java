@@ -222,7 +222,12 @@ public final class NodeState {
   private boolean saturated;
 
   private void join(long now, StreamId stream, java.util.Set<PeerId> publishers, dev.overlay.core.StartAt start) {
-    if (streams.containsKey(stream)) return;
+    StreamState joined = streams.get(stream);
+    if (joined != null) {
+      // Already in: a start asked for now applies to what the node has not delivered yet.
+      if (!start.isLive()) joined.broadcast().startAt(now, start);
+      return;
+    }
     if (streams.size() >= config.maxStreams()) {
       out.emit(new OverlayEvent.Dropped(stream, null, DropReason.CAPACITY,
           "stream limit reached (" + config.maxStreams() + "): not joining"));

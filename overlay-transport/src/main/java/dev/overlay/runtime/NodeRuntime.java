@@ -284,7 +284,7 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
 
   /** Adds a subscription and joins the stream if needed. */
   public dev.overlay.Subscription subscribe(StreamId stream, String name, Executor executor, Consumer<Message.Data> handler,
-      java.util.function.LongConsumer onLagged, int capacity) {
+      java.util.function.LongConsumer onLagged, int capacity, dev.overlay.core.StartAt start) {
     SubscriptionQueue[] q = new SubscriptionQueue[1];
     q[0] = new SubscriptionQueue(capacity, executor != null ? executor : deliveryExecutor, handler, missed -> {
       events.offer(new TransportEvent.SubscriberLagged(name, missed));
@@ -297,7 +297,8 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
     });
     turns.execute(() -> {
       streams.subscribe(stream, name, q[0]);
-      joinOnLoop(stream, name);
+      streams.add(stream, name);
+      core.handle(turns.begin(), new Event.JoinStream(stream, null, start)); // joins, or applies the start to the stream joined
     });
     return new SubscriptionHandle(name, stream, q[0], this);
   }

@@ -1,0 +1,114 @@
+package dev.overlay.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.overlay.MessageHandler;
+import dev.overlay.NodeIdentity;
+import dev.overlay.OverlayNode;
+import dev.overlay.StreamMessage;
+import dev.overlay.core.Position;
+import dev.overlay.core.PublishResult;
+import dev.overlay.core.StartAt;
+import dev.overlay.testing.Await;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Subscriptions that start from a position, on real nodes: a subscriber killed and restarted with
+ * its key resumes after the last message it processed and gets what was published while it was
+ * down from its neighbour's cache, once each; a newcomer asks for the latest messages.
+ */
+class StartPositionTest {
+
+  private static final String STREAM = "resume";
+  private static final Duration DEADLINE = Duration.ofSeconds(30);
+
+  /** A tally that also keeps the position of the message with the highest number it processed. */
+  private static final class Keeper implements MessageHandler {
+    final Tally tally = new Tally();
+    final AtomicReference<Position> last = new AtomicReference<>();
+    volatile long lowest = Long.MAX_VALUE;
+
+    @Override
+    public void onMessage(StreamMessage m) {
+      tally.onMessage(m);
+      long n = Tally.number(m.copyPayload());
+      if (n < lowest) lowest = n;
+      last.accumulateAndGet(m.position(), (a, b) -> a == null || b.seq() > a.seq() ? b : a);
+    }
+  }
+
+  private static void publish(OverlayNode publisher, long from, long to) throws Exception {
+    for (long n = from; n < to; n++) {
+      PublishResult r = publisher.publish(STREAM, Tally.payload(n, 100)).get(DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
+      while (r.status() == PublishResult.Status.QUEUE_FULL) { // backpressure: wait, and send it again
+        publisher.publishable().get(DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
+        r = publisher.publish(STREAM, Tally.payload(n, 100)).get(DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
+      }
+      assertThat(r.status()).as("publish of %d", n).isIn(PublishResult.Status.SENT, PublishResult.Status.NO_PEERS);
+    }
+  }
+
+  @Test
+  void aSubscriberKilledAndRestartedWithItsKeyResumesAfterItsLastPositionWithNothingLostOrTwice() throws Exception {
+    try (TestNetwork net = new TestNetwork()) {
+      OverlayNode publisher = net.start(null);
+      OverlayNode relay = net.start(publisher);
+      Keeper relayKeeper = new Keeper();
+      relay.subscribe(STREAM, relayKeeper);
+      NodeIdentity key = NodeIdentity.generate();
+      OverlayNode subscriber = net.start(key, relay, null);
+      Keeper before = new Keeper();
+      subscriber.subscribe(STREAM, before);
+      publisher.join(STREAM);
+      assertThat(subscriber.awaitNeighbors(STREAM, 1, DEADLINE)).isTrue();
+      assertThat(publisher.awaitNeighbors(STREAM, 1, DEADLINE)).isTrue();
+
+      publish(publisher, 1, 101);
+      Await.until(DEADLINE, () -> before.tally.hasAll(1, 101), () -> "first 100 at the subscriber: missing " + before.tally.firstMissing(1, 101));
+      Position kept = before.last.get();
+      assertThat(kept.seq()).isEqualTo(100);
+
+      subscriber.abort(); // as kill -9: no goodbye to anyone
+      publish(publisher, 101, 301); // while it is down
+      Await.until(DEADLINE, () -> relayKeeper.tally.hasAll(1, 301), () -> "the relay has everything");
+
+      OverlayNode restarted = net.start(key, relay, null);
+      Keeper after = new Keeper();
+      restarted.subscribe(STREAM, after, null, StartAt.after(kept));
+      assertThat(restarted.awaitNeighbors(STREAM, 1, DEADLINE)).isTrue();
+      publish(publisher, 301, 401);
+      Await.until(DEADLINE, () -> after.tally.hasAll(101, 401),
+          () -> "after the restart: missing " + after.tally.missingIn(101, 401) + ", first " + after.tally.firstMissing(101, 401));
+      assertThat(after.lowest).as("nothing at or before the kept position").isEqualTo(101);
+      assertThat(after.tally.duplicates()).isZero();
+      assertThat(after.tally.deliveries()).isEqualTo(300);
+    }
+  }
+
+  @Test
+  void aNewcomerAskingForTheLatestGetsThemThenTheLiveStream() throws Exception {
+    try (TestNetwork net = new TestNetwork()) {
+      OverlayNode publisher = net.start(null);
+      OverlayNode relay = net.start(publisher);
+      Keeper relayKeeper = new Keeper();
+      relay.subscribe(STREAM, relayKeeper);
+      publisher.join(STREAM);
+      assertThat(publisher.awaitNeighbors(STREAM, 1, DEADLINE)).isTrue();
+      publish(publisher, 1, 201);
+      Await.until(DEADLINE, () -> relayKeeper.tally.hasAll(1, 201), () -> "the relay has everything");
+
+      OverlayNode newcomer = net.start(relay);
+      Keeper keeper = new Keeper();
+      newcomer.subscribe(STREAM, keeper, null, StartAt.latest(50));
+      assertThat(newcomer.awaitNeighbors(STREAM, 1, DEADLINE)).isTrue();
+      publish(publisher, 201, 251);
+      Await.until(DEADLINE, () -> keeper.tally.hasAll(151, 251), () -> "newcomer: missing " + keeper.tally.missingIn(151, 251));
+      assertThat(keeper.lowest).as("no more history than asked for").isEqualTo(151);
+      assertThat(keeper.tally.duplicates()).isZero();
+      assertThat(keeper.tally.deliveries()).isEqualTo(100);
+    }
+  }
+}

@@ -23,6 +23,8 @@ module dev.overlay.transport {
   requires org.slf4j;
   // Optional: only dev.overlay.metrics uses it, and only an application that has it calls that.
   requires static micrometer.core;
+  // Optional: only a node that stores history uses it (dev.overlay.storage).
+  requires static rocksdbjni;
 
   exports dev.overlay;
   exports dev.overlay.spi;
@@ -31,5 +33,6 @@ module dev.overlay.transport {
   exports dev.overlay.identity to dev.overlay.tracker;
   exports dev.overlay.nat to dev.overlay.tracker;
   exports dev.overlay.runtime to dev.overlay.tracker;
+  exports dev.overlay.storage to dev.overlay.tracker;
   exports dev.overlay.transport to dev.overlay.tracker;
 }

@@ -76,6 +76,10 @@ public final class OverlayNode implements AutoCloseable {
   private final boolean ownsGroup;
   private final ExecutorService ownedDelivery;
   private final NodeRuntime runtime;
+  private final java.nio.file.Path storageDir;
+  private final List<String> storageStreams;
+  private final Duration[] storageRetention;
+  private final List<PeerInfo> historyFrom;
   /** Which I/O and TLS the node runs on: a modular application without Netty's native modules gets NIO and the JDK's TLS. */
   private final String stack;
   private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(OverlayNode.class);
@@ -168,6 +172,10 @@ public final class OverlayNode implements AutoCloseable {
     this.runtime = new NodeRuntime(loop, b.config, b.transport, identity, tls, socket, server, introducer,
         b.deliveryExecutor != null ? b.deliveryExecutor : ownedDelivery, listener::onEvent, listener::onTransportEvent);
     if (b.channelHook != null) runtime.channelHook(b.channelHook);
+    this.storageDir = b.storageDir;
+    this.storageStreams = List.copyOf(b.storageStreams);
+    this.storageRetention = b.storageRetention;
+    this.historyFrom = List.copyOf(b.historyFrom);
   }
 
   /** Whether the host is a loopback address (a name is looked up: this runs in build(), on the caller's thread). */
@@ -203,7 +211,9 @@ public final class OverlayNode implements AutoCloseable {
     // One start only, even from two threads at once: a second bind would fail and close the first.
     if (!starting.compareAndSet(false, true)) throw new IllegalStateException("the node is started already");
     try {
+      runtime.history(openStorage(), historyFrom);
       self = runtime.start(new InetSocketAddress(listenAt.getHostString(), listenAt.getPort()), advertiseHost, stunServers, stunRefresh);
+      for (String stream : storageStreams) join(stream); // a node keeps what it delivers
       var at = self.candidates().get(0);
       log.debug("node {} started on {}:{} ({})", identity.peerId(), at.host(), at.port(), stack);
       if (fellBack && FALLBACK_TOLD.compareAndSet(false, true)) {
@@ -223,6 +233,21 @@ public final class OverlayNode implements AutoCloseable {
       if (cause instanceof java.io.IOException io) throw io;
       if (cause instanceof InterruptedException ie) throw ie;
       throw unchecked("start", cause);
+    }
+  }
+
+  /** The store this node keeps history in, or null; opened here, in start(), since it touches the disk. */
+  private dev.overlay.storage.StorageService openStorage() throws java.io.IOException {
+    if (storageDir == null) return null;
+    Map<StreamId, String> names = new java.util.HashMap<>();
+    for (String s : storageStreams) names.put(id(s), s);
+    try {
+      NodeRuntime rt = runtime;
+      return new dev.overlay.storage.StorageService(storageDir,
+          new dev.overlay.storage.MessageStore.Retention(storageRetention[0].toMillis(), storageRetention[1].toMillis()), names.keySet(),
+          System::currentTimeMillis, (stream, n, reason) -> rt.report(new TransportEvent.HistoryNotStored(names.get(stream), n, reason)));
+    } catch (NoClassDefFoundError e) {
+      throw new IllegalStateException("storage needs RocksDB: add org.rocksdb:rocksdbjni (classifier linux64) to the application", e);
     }
   }
 
@@ -564,6 +589,64 @@ public final class OverlayNode implements AutoCloseable {
     private boolean lanDiscovery;
     private String lanInterface;
     private String lanServiceType = dev.overlay.lan.LanDiscovery.DEFAULT_SERVICE;
+    private java.nio.file.Path storageDir;
+    private final List<String> storageStreams = new ArrayList<>();
+    /** Max age and max size (the size as a Duration of "milliseconds", to keep one array): 7 days, 10 GiB. */
+    private Duration[] storageRetention = {Duration.ofDays(7), Duration.ofMillis(10L << 30)};
+    private final List<PeerInfo> historyFrom = new ArrayList<>();
+
+    /**
+     * Makes this node keep the history of {@code streams}: it joins them, and stores every message
+     * it delivers, with its seal, in RocksDB in {@code dir}; it answers other nodes' resend
+     * requests from there (a storage node, or a gateway keeping its own history). Needs
+     * {@code org.rocksdb:rocksdbjni} (classifier {@code linux64}) on the class path. Retention:
+     * {@link #storageRetention}.
+     *
+     * @param dir the store's directory (created if missing; one node at a time)
+     * @param streams the streams kept
+     * @return this builder
+     */
+    public Builder storage(java.nio.file.Path dir, String... streams) {
+      Objects.requireNonNull(dir, "dir");
+      if (streams.length == 0) throw new IllegalArgumentException("name at least one stream to keep");
+      for (String s : streams) {
+        if (s == null || s.isEmpty()) throw new IllegalArgumentException("a stream name must not be empty");
+      }
+      storageDir = dir;
+      storageStreams.clear();
+      storageStreams.addAll(List.of(streams));
+      return this;
+    }
+
+    /**
+     * How much history a storage node keeps (default 7 days and 10 GiB, whichever comes first: a
+     * guess, a week of one stream at 100 msg/s of 100 bytes being about 8 GB). Older history is
+     * deleted a second's worth at a time, every 10 s.
+     *
+     * @param maxAge the oldest history kept, at least 1 s
+     * @param maxBytes the store's size, at least 1 MiB
+     * @return this builder
+     */
+    public Builder storageRetention(Duration maxAge, long maxBytes) {
+      Objects.requireNonNull(maxAge, "maxAge");
+      if (maxAge.compareTo(Duration.ofSeconds(1)) < 0) throw new IllegalArgumentException("maxAge must be at least 1 s, not " + maxAge);
+      if (maxBytes < (1 << 20)) throw new IllegalArgumentException("maxBytes must be at least 1 MiB, not " + maxBytes);
+      storageRetention = new Duration[] {maxAge, Duration.ofMillis(maxBytes)};
+      return this;
+    }
+
+    /**
+     * Storage nodes to ask for the history a subscription's {@link StartAt} names (see
+     * {@link OverlayNode#subscribe(String, MessageHandler, java.util.concurrent.Executor, StartAt)}):
+     * each stream's requests go to one of them, and to the next when it fails.
+     *
+     * @param nodes the storage nodes, as their {@link OverlayNode#info()}
+     * @return this builder
+     */
+    public Builder historyFrom(PeerInfo... nodes) {
+      for (PeerInfo p : nodes) historyFrom.add(Objects.requireNonNull(p, "storage node"));
+      return this;
+    }
 
     /**
      * The node's key, which is its identity (default: a new key, so a new id, for each node built; see

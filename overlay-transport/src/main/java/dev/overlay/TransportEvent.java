@@ -47,4 +47,16 @@ public sealed interface TransportEvent {
 
   /** The listener fell behind and {@code count} events were dropped for it. */
   record EventsDropped(long count) implements TransportEvent {}
+
+  /** A storage node sent all the history asked of it for a subscription's start. */
+  record HistoryReceived(String stream, PeerId storageNode, long messages) implements TransportEvent {}
+
+  /**
+   * History a subscription's start asked for could not be had: every storage node given failed,
+   * refused or went away ({@code publisher} null for a request by time); {@code what} says which.
+   */
+  record HistoryUnavailable(String stream, PeerId publisher, String what) implements TransportEvent {}
+
+  /** Messages this node delivered but could not store (its disk is too slow, or the store failed). */
+  record HistoryNotStored(String stream, long messages, String reason) implements TransportEvent {}
 }

@@ -104,6 +104,8 @@ public final class Plumtree {
   private long unsentSession;
   private boolean unsentAnnounced;
   private long workBudgetHits;
+  private long historyDelivered;
+  private long historyDuplicates;
   /** How many messages back a publisher first named by a catch-up starts ({@link StartAt#latest}); 0: with the next. */
   private int startLatest;
 
@@ -307,6 +309,26 @@ public final class Plumtree {
 
   public void onData(long now, PeerId from, Data message) {
     onData(now, from, message, message.seal());
+  }
+
+  /**
+   * A message of history from a storage node ({@code StartAt}; the runtime asked that peer for
+   * it), authenticated by {@code seal}: delivered once like any message, and cached so that
+   * neighbours can fetch it, but neither forwarded nor counted toward the trees. It is old news
+   * to the tree, and the peer it came from is no neighbour.
+   */
+  public void onHistory(long now, Data message, Seal seal) {
+    int outcome = seen.record(now, message.publisher(), message.session(), message.seq(), null, false);
+    if (outcome != SeqIntervalSet.NEW) {
+      historyDuplicates++;
+      repair.arrivedAgain(message);
+      return;
+    }
+    historyDelivered++;
+    delivered++;
+    out.deliver(message);
+    cache.put(now, message, null, seal);
+    repair.arrived(now, message, null);
   }
 
   /**

@@ -11,10 +11,11 @@ import java.util.Objects;
  * ({@link #live()}, the default), just after positions the application kept
  * ({@link #after}), or with the newest {@code n} messages of each publisher ({@link #latest}).
  * The two combine: {@code StartAt.after(kept).orLatest(100)} resumes the publishers in
- * {@code kept} and starts the others 100 messages back.
+ * {@code kept} and starts the others 100 messages back. {@link #since} asks storage nodes for
+ * everything they stored from a time on.
  *
  * <p>History comes from what the stream's nodes still hold: their message caches (30 s by
- * default, {@code PlumtreeConfig messageCacheTtl}). What no neighbour holds any more is reported
+ * default, {@code PlumtreeConfig messageCacheTtl}), and the storage nodes the node is given. What no neighbour holds any more is reported
  * as {@link OverlayEvent.GapUnrecoverable}, never skipped silently. docs/api.md, "Starting from a
  * position", has the semantics.
  */
@@ -25,14 +26,32 @@ public final class StartAt {
   /** The most messages {@link #latest} may ask for per publisher: one announcement range. */
   public static final int MAX_LATEST = 65_536;
 
-  private static final StartAt LIVE = new StartAt(List.of(), 0);
+  /** {@link #sinceMillis()} when the start names no time. */
+  public static final long NO_TIME = Long.MIN_VALUE;
+
+  private static final StartAt LIVE = new StartAt(List.of(), 0, NO_TIME);
 
   private final List<Position> after;
   private final int latest;
+  private final long sinceMillis;
 
-  private StartAt(List<Position> after, int latest) {
+  private StartAt(List<Position> after, int latest, long sinceMillis) {
     this.after = after;
     this.latest = latest;
+    this.sinceMillis = sinceMillis;
+  }
+
+  /**
+   * Starts with every message stored from {@code time} on, of every publisher, by the storage
+   * nodes the node is given ({@code OverlayNode.Builder.historyFrom}); a storage node's time is
+   * when it stored a message, to the second. Without storage nodes this asks for nothing more
+   * than {@link #live()}.
+   *
+   * @param time the earliest storage time wanted
+   * @return the start
+   */
+  public static StartAt since(java.time.Instant time) {
+    return new StartAt(List.of(), 0, time.toEpochMilli());
   }
 
   /** {@return a start with the next message of each publisher: no history} */
@@ -72,7 +91,7 @@ public final class StartAt {
     if (bySession.size() > MAX_POSITIONS) {
       throw new IllegalArgumentException("at most " + MAX_POSITIONS + " positions, got " + bySession.size());
     }
-    return new StartAt(List.copyOf(bySession.values()), 0);
+    return new StartAt(List.copyOf(bySession.values()), 0, NO_TIME);
   }
 
   /**
@@ -94,7 +113,7 @@ public final class StartAt {
    */
   public StartAt orLatest(int n) {
     if (n < 1 || n > MAX_LATEST) throw new IllegalArgumentException("latest must be 1.." + MAX_LATEST + ", got " + n);
-    return new StartAt(after, n);
+    return new StartAt(after, n, sinceMillis);
   }
 
   /** {@return the positions to resume after} */
@@ -107,23 +126,29 @@ public final class StartAt {
     return latest;
   }
 
+  /** {@return the earliest storage time asked for, in milliseconds since the epoch, or {@link #NO_TIME}} */
+  public long sinceMillis() {
+    return sinceMillis;
+  }
+
   /** {@return whether this asks for no history at all} */
   public boolean isLive() {
-    return after.isEmpty() && latest == 0;
+    return after.isEmpty() && latest == 0 && sinceMillis == NO_TIME;
   }
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof StartAt s && s.latest == latest && s.after.equals(after);
+    return o instanceof StartAt s && s.latest == latest && s.sinceMillis == sinceMillis && s.after.equals(after);
   }
 
   @Override
   public int hashCode() {
-    return after.hashCode() * 31 + latest;
+    return (after.hashCode() * 31 + latest) * 31 + Long.hashCode(sinceMillis);
   }
 
   @Override
   public String toString() {
-    return isLive() ? "StartAt[live]" : "StartAt[after " + after.size() + " positions, latest " + latest + "]";
+    return isLive() ? "StartAt[live]" : "StartAt[after " + after.size() + " positions, latest " + latest
+        + (sinceMillis == NO_TIME ? "" : ", since " + java.time.Instant.ofEpochMilli(sinceMillis)) + "]";
   }
 }

@@ -119,6 +119,14 @@ public final class NodeState {
       out.published(publish(now, e.stream(), e.payload()));
     } else if (event instanceof Event.JoinStream e) {
       join(now, e.stream(), e.publishers(), e.start());
+    } else if (event instanceof Event.HoldLink e) {
+      if (e.hold()) links.acquire(now, e.peer());
+      else links.release(now, e.peer().id());
+    } else if (event instanceof Event.History e) {
+      StreamState s = streams.get(e.stream());
+      int taken = s == null ? e.messages().size() : s.onHistory(now, e.from(), e.messages()); // left: nothing to take it
+      if (taken < 0) dropHostile(now, e.from(), "sent a forged message as history");
+      out.historyTaken(e.from(), e.stream(), taken);
     } else if (event instanceof Event.Introductions e) {
       StreamState s = streams.get(e.stream());
       if (s != null) s.onIntroductions(now, e.peers());

@@ -72,6 +72,23 @@ public sealed interface Event {
     }
   }
 
+  /**
+   * History that {@code from}, a storage node, sent for a request of ours (the runtime checked
+   * the request). The core reports how many it took through {@link Outbox#historyTaken}.
+   */
+  record History(PeerId from, StreamId stream, List<Message.Data> messages) implements Event {
+    public History {
+      messages = List.copyOf(messages);
+    }
+  }
+
+  /**
+   * The runtime uses a link outside any stream (asking a storage node for history): with
+   * {@code hold}, the link is opened if needed and kept like a stream's; without, released to the
+   * idle timeout. Counted against the node's link limit like any other.
+   */
+  record HoldLink(PeerInfo peer, boolean hold) implements Event {}
+
   /** The introducer (a tracker, or the simulator) answers with some members of the stream. */
   record Introductions(StreamId stream, List<PeerInfo> peers) implements Event {
     public Introductions {

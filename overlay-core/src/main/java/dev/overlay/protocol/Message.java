@@ -259,6 +259,41 @@ public sealed interface Message {
   /** A message between a node and a tracker; never handled by the protocol core. */
   sealed interface TrackerMessage extends Message {}
 
+  // ---- Resends: history from a storage node (the runtime's business, never the core's) -----
+
+  /** Messages between a node and a storage node about history; handled by the runtime. */
+  sealed interface ResendMessage extends Message {
+    long request();
+  }
+
+  /** The most messages one {@link ResendBatch} carries. */
+  int MAX_RESEND_BATCH = 1_024;
+  /** The most credit an asker may grant at once, in messages. */
+  int MAX_RESEND_CREDIT = 65_536;
+
+  /**
+   * "Send me this history": one publisher session's messages {@code fromSeq..toSeq} ({@code toSeq}
+   * 0: up to the newest stored), or, with {@code publisher} null, every session's messages stored
+   * from {@code fromMillis} on. {@code credit} messages may come before more credit is given.
+   */
+  record ResendRequest(StreamId stream, long request, PeerId publisher, long session, long fromSeq, long toSeq,
+      long fromMillis, int credit) implements ResendMessage {}
+
+  /** Room for {@code credit} more messages of the request. */
+  record ResendCredit(StreamId stream, long request, int credit) implements ResendMessage {}
+
+  /** Some of the history asked for, in order, each message with its seal as {@link Data} carries one. */
+  record ResendBatch(StreamId stream, long request, List<Data> messages) implements ResendMessage {
+    public ResendBatch {
+      messages = List.copyOf(messages);
+    }
+  }
+
+  /** The request is over, and how. */
+  record ResendEnd(StreamId stream, long request, ResendOutcome outcome, String detail) implements ResendMessage {}
+
+  enum ResendOutcome { COMPLETE, NOT_STORED, REFUSED, FAILED }
+
   /**
    * Registration and heartbeat in one: the node is in the stream and reachable at
    * {@code node}'s candidates. {@code counter} grows with every status the node sends for the

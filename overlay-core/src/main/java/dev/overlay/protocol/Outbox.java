@@ -43,4 +43,12 @@ public interface Outbox {
 
   /** The outcome of an {@link Event.Publish}. */
   void published(PublishResult result);
+
+  /**
+   * How much of an {@link Event.History} the core took, from the first message: all of them, fewer
+   * (checking the next seal would pass the signature budget: offer the rest again later), or -1
+   * (the sender sent a forgery; the core has asked for its link to be dropped). Only a runtime that
+   * asks storage nodes for history needs it.
+   */
+  default void historyTaken(PeerId from, StreamId stream, int taken) {}
 }

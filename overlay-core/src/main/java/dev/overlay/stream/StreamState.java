@@ -176,6 +176,39 @@ public final class StreamState implements HyParView.Listener {
     return true;
   }
 
+  /**
+   * History a storage node sent for a request of ours (the runtime checked that we asked that
+   * peer): each message authenticated like any other, then delivered once. Returns how many
+   * messages were taken, from the first; fewer than all when checking the next seal would pass
+   * the signature budget (the runtime keeps the rest, and gives the storage node no more credit
+   * until they are taken), and -1 when the sender sent a forgery (the node drops its link).
+   */
+  public int onHistory(long now, PeerId from, java.util.List<Message.Data> messages) {
+    for (int i = 0; i < messages.size(); i++) {
+      Message.Data m = messages.get(i);
+      if (seals == null) {
+        broadcast.onHistory(now, m, m.seal());
+        continue;
+      }
+      if (sealer == null) {
+        if (!seals.permits(m.publisher())) {
+          refused(from, m);
+          continue;
+        }
+        broadcast.onHistory(now, m, null);
+        continue;
+      }
+      Seal seal = seals.authenticate(now, from, m);
+      if (seal != null) {
+        broadcast.onHistory(now, m, seal);
+        continue;
+      }
+      if (seals.permits(m.publisher()) && seals.verdict() == SealBook.Verdict.OVER_BUDGET) return i; // later, not dropped
+      if (!refused(from, m)) return -1;
+    }
+    return messages.size();
+  }
+
   /** A message the seal book refused: dropped and counted; a forgery also costs its sender the link. */
   private boolean refused(PeerId from, Message.Data m) {
     SealBook.Verdict v = seals.permits(m.publisher()) ? seals.verdict() : SealBook.Verdict.NOT_PERMITTED;

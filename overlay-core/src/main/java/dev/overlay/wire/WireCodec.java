@@ -21,9 +21,11 @@ import java.util.List;
 public final class WireCodec {
 
   /** The protocol version this code speaks. */
-  public static final int PROTOCOL_VERSION = 3;
+  public static final int PROTOCOL_VERSION = 4;
   /** The first version with the hole-punching frames: never sent to a peer below it. */
   public static final int PUNCH_PROTOCOL_VERSION = 3;
+  /** The first version with the resend frames (history from storage nodes): never sent to a peer below it. */
+  public static final int RESEND_PROTOCOL_VERSION = 4;
   /**
    * The oldest version it still speaks. Version 1 had no publisher signatures and no shuffle
    * nonces; a node that took its messages would be open to the forgeries version 2 closes.
@@ -135,6 +137,27 @@ public final class WireCodec {
           .setRelayHost(m.relayHost()).setRelayPort(m.relayPort()).setToken(ByteString.copyFrom(m.token())).setNonce(m.nonce()));
     } else if (message instanceof Message.ReachabilityRequest m) {
       f.setReachabilityRequest(dev.overlay.wire.proto.ReachabilityRequest.newBuilder().setStream(stream).setNonce(m.nonce()));
+    } else if (message instanceof Message.ResendRequest m) {
+      dev.overlay.wire.proto.ResendRequest.Builder b = dev.overlay.wire.proto.ResendRequest.newBuilder().setRequest(m.request())
+          .setStream(stream).setSession(m.session()).setFromSeq(m.fromSeq()).setToSeq(m.toSeq()).setFromTimeMs(m.fromMillis())
+          .setCredit(m.credit());
+      if (m.publisher() != null) b.setPublisher(id(m.publisher()));
+      f.setResendRequest(b);
+    } else if (message instanceof Message.ResendCredit m) {
+      f.setResendCredit(dev.overlay.wire.proto.ResendCredit.newBuilder().setRequest(m.request()).setCredit(m.credit()).setStream(stream));
+    } else if (message instanceof Message.ResendBatch m) {
+      dev.overlay.wire.proto.ResendBatch.Builder b = dev.overlay.wire.proto.ResendBatch.newBuilder().setRequest(m.request()).setStream(stream);
+      for (Message.Data d : m.messages()) b.addMessages(toFrame(d).getData());
+      f.setResendBatch(b);
+    } else if (message instanceof Message.ResendEnd m) {
+      f.setResendEnd(dev.overlay.wire.proto.ResendEnd.newBuilder().setRequest(m.request()).setStream(stream)
+          .setOutcome(switch (m.outcome()) {
+            case COMPLETE -> dev.overlay.wire.proto.ResendEnd.Outcome.COMPLETE;
+            case NOT_STORED -> dev.overlay.wire.proto.ResendEnd.Outcome.NOT_STORED;
+            case REFUSED -> dev.overlay.wire.proto.ResendEnd.Outcome.REFUSED;
+            case FAILED -> dev.overlay.wire.proto.ResendEnd.Outcome.FAILED;
+          })
+          .setDetail(m.detail() == null ? "" : m.detail()));
     } else if (message instanceof Message.Reachability m) {
       f.setReachability(dev.overlay.wire.proto.Reachability.newBuilder().setStream(stream).setNonce(m.nonce())
           .setOutcome(switch (m.outcome()) {
@@ -349,6 +372,53 @@ public final class WireCodec {
           default -> throw new WireException("reachability.outcome " + m.getOutcomeValue() + " is not one we know");
         };
         return new Message.Reachability(new StreamId(m.getStream()), m.getNonce(), outcome, m.getReached(), m.getDetail());
+      }
+      case RESEND_REQUEST: {
+        var m = f.getResendRequest();
+        PeerId publisher = m.getPublisher().isEmpty() ? null : peerId(m.getPublisher(), "resend_request.publisher");
+        long from = 0;
+        long to = 0;
+        if (publisher != null) {
+          from = positiveSeq(m.getFromSeq(), "resend_request.from_seq");
+          to = m.getToSeq() == 0 ? 0 : positiveSeq(m.getToSeq(), "resend_request.to_seq");
+          if (to != 0 && to < from) throw new WireException("resend_request.to_seq " + to + " is below from_seq " + from);
+        }
+        if (m.getCredit() > Message.MAX_RESEND_CREDIT) {
+          throw new WireException("resend_request.credit " + Integer.toUnsignedLong(m.getCredit()) + " is over " + Message.MAX_RESEND_CREDIT);
+        }
+        return new Message.ResendRequest(new StreamId(m.getStream()), m.getRequest(), publisher, m.getSession(), from, to,
+            m.getFromTimeMs(), m.getCredit());
+      }
+      case RESEND_CREDIT: {
+        var m = f.getResendCredit();
+        if (m.getCredit() > Message.MAX_RESEND_CREDIT) {
+          throw new WireException("resend_credit.credit " + Integer.toUnsignedLong(m.getCredit()) + " is over " + Message.MAX_RESEND_CREDIT);
+        }
+        return new Message.ResendCredit(new StreamId(m.getStream()), m.getRequest(), m.getCredit());
+      }
+      case RESEND_BATCH: {
+        var m = f.getResendBatch();
+        if (m.getMessagesCount() > Message.MAX_RESEND_BATCH) {
+          throw new WireException("resend_batch carries " + m.getMessagesCount() + " messages, limit " + Message.MAX_RESEND_BATCH);
+        }
+        List<Message.Data> list = new ArrayList<>(m.getMessagesCount());
+        for (var d : m.getMessagesList()) {
+          if (d.getStream() != m.getStream()) throw new WireException("resend_batch holds a message of another stream");
+          list.add((Message.Data) fromFrame(Frame.newBuilder().setData(d).build(), maxPayloadBytes));
+        }
+        return new Message.ResendBatch(new StreamId(m.getStream()), m.getRequest(), list);
+      }
+      case RESEND_END: {
+        var m = f.getResendEnd();
+        if (m.getDetail().length() > 500) throw new WireException("resend_end.detail is longer than 500 characters");
+        Message.ResendOutcome outcome = switch (m.getOutcome()) {
+          case COMPLETE -> Message.ResendOutcome.COMPLETE;
+          case NOT_STORED -> Message.ResendOutcome.NOT_STORED;
+          case REFUSED -> Message.ResendOutcome.REFUSED;
+          case FAILED -> Message.ResendOutcome.FAILED;
+          default -> throw new WireException("resend_end.outcome " + m.getOutcomeValue() + " is not one we know");
+        };
+        return new Message.ResendEnd(new StreamId(m.getStream()), m.getRequest(), outcome, m.getDetail());
       }
       case BODY_NOT_SET:
         throw new WireException("frame has no body (an unknown message type from a newer peer?)");

@@ -43,6 +43,8 @@ final class CoreOutbox implements Outbox {
   private final EnumMap<OverlayEvent.DropReason, Long> drops = new EnumMap<>(OverlayEvent.DropReason.class);
   private CompletableFuture<PublishResult> publishing;
   private long sendsWithoutLink;
+  private dev.overlay.storage.StorageService storage;
+  private java.util.function.IntConsumer historyTaken;
 
   /** @param introductionsWanted asks the node's introducer for members of a stream */
   CoreOutbox(Links links, StreamRegistry streams, TurnDriver turns, EventDispatcher<Object> events,
@@ -93,6 +95,23 @@ final class CoreOutbox implements Outbox {
   @Override
   public void deliver(Message.Data message) {
     streams.deliver(message);
+    if (storage != null) storage.delivered(message);
+  }
+
+  @Override
+  public void historyTaken(PeerId from, StreamId stream, int taken) {
+    if (historyTaken != null) historyTaken.accept(taken);
+  }
+
+  /** Where delivered messages are kept (a node that stores history), and who hears how much history the core took. */
+  void history(dev.overlay.storage.StorageService storage, java.util.function.IntConsumer historyTaken) {
+    this.storage = storage;
+    this.historyTaken = historyTaken;
+  }
+
+  /** A resend frame (history, between a node and a storage node): sent as data, never counted per stream. */
+  void sendResend(PeerId to, Message.ResendMessage message) {
+    if (!links.send(to, frames.encode(message), !(message instanceof Message.ResendBatch))) sendsWithoutLink++;
   }
 
   @Override
@@ -139,6 +158,7 @@ final class CoreOutbox implements Outbox {
 
   /** At the end of every turn. */
   void endOfTurn() {
+    if (storage != null) storage.endOfTurn();
     frames.forget();
   }
 

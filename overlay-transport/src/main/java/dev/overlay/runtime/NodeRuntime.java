@@ -105,6 +105,12 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
   /** Waiting for the node to take publishes again (loop-confined). */
   private final List<CompletableFuture<Void>> publishWaiters = new ArrayList<>();
 
+  /** This node's store of history (null: it keeps none), and the storage nodes it asks for history. */
+  private dev.overlay.storage.StorageService storage;
+  private List<PeerInfo> storageNodes = List.of();
+  private ResendServer resendServer;
+  private HistoryClient historyClient;
+
   public NodeRuntime(EventLoop loop, NodeConfig config, TransportConfig transport, NodeIdentity identity, TlsContexts tls,
       Class<? extends SocketChannel> socketChannel, Class<? extends ServerSocketChannel> serverChannel,
       Function<IntroductionHost, IntroductionSource> introducerFactory, Executor deliveryExecutor,
@@ -161,6 +167,20 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
   }
 
   // ---- Lifecycle (call from any thread) -----------------------------------------------------
+
+  /** From any thread: an event for the application's listener. */
+  public void report(TransportEvent event) {
+    events.offer(event);
+  }
+
+  /**
+   * Before {@link #start}: the store this node keeps its streams' history in (null for none; the
+   * runtime closes it), and the storage nodes it asks for a subscription's history.
+   */
+  public void history(dev.overlay.storage.StorageService storage, List<PeerInfo> storageNodes) {
+    this.storage = storage;
+    this.storageNodes = List.copyOf(storageNodes);
+  }
 
   /** Binds, then starts the core. Returns our own PeerInfo, with the address we listen on. Not on the loop. */
   public PeerInfo start(InetSocketAddress bind, String advertiseHost) throws Exception {
@@ -222,6 +242,9 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
       core = new NodeState(config, self, new SplittableRandom(new SecureRandom().nextLong()),
           new dev.overlay.identity.EcdsaSignatures(identity), outbox);
       introducer = introducerFactory.apply(this);
+      resendServer = new ResendServer(storage, (to, m) -> outbox.sendResend(to, (Message.ResendMessage) m), loop);
+      historyClient = new HistoryClient(storageNodes, historyHost(), new SecureRandom().nextLong());
+      outbox.history(storage, historyClient::taken);
       core.start(now);
       turns.every(Duration.ofNanos(links.slowPeerCheckNanos()), links::checkSlowPeers);
       if (refreshServer != null) turns.every(stunRefresh, this::refreshMapping);
@@ -299,6 +322,7 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
       streams.subscribe(stream, name, q[0]);
       streams.add(stream, name);
       core.handle(turns.begin(), new Event.JoinStream(stream, null, start)); // joins, or applies the start to the stream joined
+      if (!start.isLive()) historyClient.start(stream, start);
     });
     return new SubscriptionHandle(name, stream, q[0], this);
   }
@@ -453,6 +477,10 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
   public void linkUp(PeerId peer, PeerInfo info) {
     introducer.linkUp(info);
     if (!introducer.isInfrastructure(peer)) handle(new Event.PeerConnected(peer)); // a tracker is no stream's peer
+    if (historyClient != null && !turns.stopped()) {
+      historyClient.linkUp(peer);
+      turns.end();
+    }
   }
 
   @Override
@@ -462,11 +490,55 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
       return;
     }
     if (core != null) handle(new Event.PeerDisconnected(peer, reason));
+    historyLinkDown(peer, reason);
   }
 
   @Override
   public void dialFailed(PeerId peer, String reason) {
     if (core != null) handle(new Event.DialFailed(peer, reason));
+    historyLinkDown(peer, reason);
+  }
+
+  private void historyLinkDown(PeerId peer, String reason) {
+    if (historyClient == null || turns.stopped()) return;
+    resendServer.linkDown(peer);
+    historyClient.linkDown(peer, reason);
+    turns.end();
+  }
+
+  /** What the history client may do: on the loop, inside a turn its caller ends. */
+  private HistoryClient.Host historyHost() {
+    return new HistoryClient.Host() {
+      @Override
+      public void handle(Event event) {
+        if (!turns.stopped()) core.handle(turns.begin(), event);
+      }
+
+      @Override
+      public void send(PeerId to, Message message) {
+        outbox.sendResend(to, (Message.ResendMessage) message);
+      }
+
+      @Override
+      public int protocolVersion(PeerId peer) {
+        return NodeRuntime.this.protocolVersion(peer);
+      }
+
+      @Override
+      public void event(TransportEvent event) {
+        events.offer(event);
+      }
+
+      @Override
+      public void schedule(Runnable task, long millis) {
+        loop.schedule(() -> turns.execute(task), millis, TimeUnit.MILLISECONDS);
+      }
+
+      @Override
+      public String name(StreamId stream) {
+        return streams.name(stream);
+      }
+    };
   }
 
   @Override
@@ -507,6 +579,14 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
     if (turns.stopped()) return;
     if (message instanceof Message.TrackerMessage m) {
       introducer.received(peer, m);
+      return;
+    }
+    if (message instanceof Message.ResendMessage m) {
+      turns.beginBatch();
+      if (m instanceof Message.ResendRequest r) resendServer.onRequest(peer, r);
+      else if (m instanceof Message.ResendCredit c) resendServer.onCredit(peer, c);
+      else if (m instanceof Message.ResendBatch b) historyClient.onBatch(peer, b);
+      else if (m instanceof Message.ResendEnd e) historyClient.onEnd(peer, e);
       return;
     }
     streams.countIn(message.stream(), message instanceof Message.Data, frameBytes);
@@ -731,6 +811,8 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
   /** From here on the core hears nothing: timers, frames and publishes still reaching the loop are dropped. */
   private void stop() {
     turns.stop();
+    if (historyClient != null) historyClient.stop();
+    if (storage != null) storage.close(); // writes already handed over finish first
     for (CompletableFuture<Void> w : publishWaiters) completions.fail(w, new IllegalStateException("the node is closed"));
     publishWaiters.clear();
     completions.endOfTurn();

@@ -1,0 +1,257 @@
+package dev.overlay.runtime;
+
+import dev.overlay.TransportEvent;
+import dev.overlay.core.PeerId;
+import dev.overlay.core.PeerInfo;
+import dev.overlay.core.Position;
+import dev.overlay.core.StartAt;
+import dev.overlay.core.StreamId;
+import dev.overlay.protocol.Event;
+import dev.overlay.protocol.Message;
+import dev.overlay.wire.WireCodec;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * Asks storage nodes for the history a subscription's {@link StartAt} names: for each position,
+ * the rest of its session; for a time, every session stored since. Loop-confined.
+ *
+ * <p>The answers go into the core as {@link Event.History}, which authenticates and delivers each
+ * message once (the neighbours' caches may supply the same messages; the core's seen set keeps
+ * deliveries single). Flow control is credit: {@link #WINDOW} messages at first, then as many as
+ * the core took; what the core could not take yet (its signature budget) is offered again after
+ * {@link #RETRY_MILLIS} and earns no credit meanwhile, so a storage node never sends faster than
+ * this node checks. A storage node that fails, refuses or goes away is replaced by the next
+ * configured one, from where the answer had got to; when none is left, a
+ * {@link TransportEvent.HistoryUnavailable} says what is missing.
+ */
+final class HistoryClient {
+
+  /** Messages a storage node may send before more credit: about 0.5 MB of 100-byte messages. */
+  static final int WINDOW = 4_096;
+  static final long RETRY_MILLIS = 100;
+  /** Requests open at once, over all streams: a start names at most {@link StartAt#MAX_POSITIONS}. */
+  static final int MAX_ASKS = 4_096;
+
+  interface Host {
+    /** Gives the core an event, now. */
+    void handle(Event event);
+
+    void send(PeerId to, Message message);
+
+    /** The protocol version the peer's link speaks, 0 when there is no link. */
+    int protocolVersion(PeerId peer);
+
+    void event(TransportEvent event);
+
+    /** Runs {@code task} on the loop after {@code millis}. */
+    void schedule(Runnable task, long millis);
+
+    /** The application's name for a stream. */
+    String name(StreamId stream);
+  }
+
+  private static final class Ask {
+    final long request;
+    final StreamId stream;
+    final PeerId publisher; // null: a time request
+    final long session;
+    long next; // the first number not yet taken (publisher requests)
+    final long fromMillis;
+    int node; // index into the storage nodes
+    boolean sent;
+    boolean complete; // the storage node said so; done once what is held is taken
+    long taken;
+    List<Message.Data> held; // offered, not yet taken (signature budget)
+
+    Ask(long request, StreamId stream, PeerId publisher, long session, long next, long fromMillis, int node) {
+      this.request = request;
+      this.stream = stream;
+      this.publisher = publisher;
+      this.session = session;
+      this.next = next;
+      this.fromMillis = fromMillis;
+      this.node = node;
+    }
+  }
+
+  private final List<PeerInfo> nodes;
+  private final Host host;
+  private final Map<Long, Ask> asks = new HashMap<>();
+  private long nextRequest;
+  /** Set by {@link #taken} while the core handles a History event. */
+  private int lastTaken;
+  private long received;
+  private long violations;
+
+  HistoryClient(List<PeerInfo> storageNodes, Host host, long seed) {
+    this.nodes = List.copyOf(storageNodes);
+    this.host = host;
+    this.nextRequest = new SplittableRandom(seed).nextLong() & Long.MAX_VALUE;
+  }
+
+  /** Whether there is anyone to ask. */
+  boolean enabled() {
+    return !nodes.isEmpty();
+  }
+
+  /** A subscription started with {@code start}: its history is asked for. */
+  void start(StreamId stream, StartAt start) {
+    if (nodes.isEmpty()) return;
+    int first = Math.floorMod(Long.hashCode(stream.value()), nodes.size()); // spreads streams over the storage nodes
+    for (Position p : start.positions()) {
+      if (asks.size() >= MAX_ASKS) {
+        host.event(new TransportEvent.HistoryUnavailable(host.name(stream), null, "more than " + MAX_ASKS + " history requests open"));
+        return;
+      }
+      open(new Ask(nextRequest++, stream, p.publisher(), p.session(), p.seq() + 1, 0, first));
+    }
+    if (start.sinceMillis() != StartAt.NO_TIME && asks.size() < MAX_ASKS) {
+      open(new Ask(nextRequest++, stream, null, 0, 0, start.sinceMillis(), first));
+    }
+  }
+
+  private void open(Ask a) {
+    asks.put(a.request, a);
+    PeerInfo node = nodes.get(a.node);
+    host.handle(new Event.HoldLink(node, true));
+    if (host.protocolVersion(node.id()) > 0) send(a);
+  }
+
+  private void send(Ask a) {
+    PeerId node = nodes.get(a.node).id();
+    if (host.protocolVersion(node) < WireCodec.RESEND_PROTOCOL_VERSION) {
+      failOver(a, "storage node " + node + " speaks protocol version " + host.protocolVersion(node) + ", without resends");
+      return;
+    }
+    a.sent = true;
+    host.send(node, new Message.ResendRequest(a.stream, a.request, a.publisher, a.session, a.publisher == null ? 0 : a.next, 0,
+        a.fromMillis, WINDOW));
+  }
+
+  /** A link came up: requests waiting for it go out. */
+  void linkUp(PeerId peer) {
+    for (Ask a : new ArrayList<>(asks.values())) {
+      if (!a.sent && nodes.get(a.node).id().equals(peer)) send(a);
+    }
+  }
+
+  /** A link went down, or could not be made: its requests go to the next storage node. */
+  void linkDown(PeerId peer, String reason) {
+    for (Ask a : new ArrayList<>(asks.values())) {
+      if (nodes.get(a.node).id().equals(peer)) failOver(a, "link to storage node " + peer + " down: " + reason);
+    }
+  }
+
+  void onBatch(PeerId from, Message.ResendBatch b) {
+    Ask a = asks.get(b.request());
+    if (a == null || !nodes.get(a.node).id().equals(from) || !a.stream.equals(b.stream()) || a.held != null) {
+      violations++; // not ours, from the wrong peer, or more than the credit allowed (we hold some back)
+      return;
+    }
+    offer(a, b.messages());
+  }
+
+  private void offer(Ask a, List<Message.Data> messages) {
+    PeerId from = nodes.get(a.node).id();
+    lastTaken = 0;
+    host.handle(new Event.History(from, a.stream, messages));
+    int taken = lastTaken;
+    if (taken < 0) { // a forgery: the core dropped the link; the next node carries on
+      failOver(a, "storage node " + from + " sent a forged message");
+      return;
+    }
+    for (int i = 0; i < taken; i++) {
+      if (a.publisher != null) a.next = Math.max(a.next, messages.get(i).seq() + 1);
+    }
+    a.taken += taken;
+    received += taken;
+    if (taken > 0) host.send(from, new Message.ResendCredit(a.stream, a.request, taken));
+    if (taken < messages.size()) {
+      a.held = messages.subList(taken, messages.size());
+      host.schedule(() -> {
+        if (asks.get(a.request) != a || a.held == null) return;
+        List<Message.Data> again = a.held;
+        a.held = null;
+        offer(a, again);
+      }, RETRY_MILLIS);
+    } else {
+      a.held = null;
+      if (a.complete) completed(a);
+    }
+  }
+
+  private void completed(Ask a) {
+    close(a);
+    host.event(new TransportEvent.HistoryReceived(host.name(a.stream), nodes.get(a.node).id(), a.taken));
+  }
+
+  /** The core's answer to the History event being handled. */
+  void taken(int taken) {
+    lastTaken = taken;
+  }
+
+  void onEnd(PeerId from, Message.ResendEnd e) {
+    Ask a = asks.get(e.request());
+    if (a == null || !nodes.get(a.node).id().equals(from)) {
+      violations++;
+      return;
+    }
+    if (e.outcome() == Message.ResendOutcome.COMPLETE) {
+      a.complete = true;
+      if (a.held == null) completed(a); // else once what is held is taken
+      return;
+    }
+    failOver(a, "storage node " + from + " answered " + e.outcome() + ": " + e.detail());
+  }
+
+  /** Asks the next storage node, from where this one got to; with none left, reports what is missing. */
+  private void failOver(Ask a, String reason) {
+    close(a);
+    int nextNode = (a.node + 1) % nodes.size();
+    if (nextNode == firstNode(a)) {
+      String what = a.publisher == null ? "history since " + java.time.Instant.ofEpochMilli(a.fromMillis)
+          : "messages from " + a.next + " of " + a.publisher + "/" + Long.toHexString(a.session);
+      host.event(new TransportEvent.HistoryUnavailable(host.name(a.stream), a.publisher, what + ": " + reason));
+      return;
+    }
+    Ask next = new Ask(nextRequest++, a.stream, a.publisher, a.session, a.next, a.fromMillis, nextNode);
+    next.taken = a.taken;
+    open(next);
+  }
+
+  private int firstNode(Ask a) {
+    return Math.floorMod(Long.hashCode(a.stream.value()), nodes.size());
+  }
+
+  private void close(Ask a) {
+    asks.remove(a.request);
+    PeerInfo node = nodes.get(a.node);
+    for (Ask other : asks.values()) if (other.node == a.node) return; // still used
+    host.handle(new Event.HoldLink(node, false));
+  }
+
+  /** The node stops: nothing more is asked. */
+  void stop() {
+    for (Iterator<Ask> it = asks.values().iterator(); it.hasNext(); ) {
+      it.next();
+      it.remove();
+    }
+  }
+
+  int open() {
+    return asks.size();
+  }
+
+  long received() {
+    return received;
+  }
+
+  long violations() {
+    return violations;
+  }
+}

@@ -1,0 +1,385 @@
+package dev.overlay.storage;
+
+import dev.overlay.core.PeerId;
+import dev.overlay.core.Position;
+import dev.overlay.core.StreamId;
+import dev.overlay.protocol.Message;
+import dev.overlay.protocol.Seal;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.rocksdb.BlockBasedTableConfig;
+import org.rocksdb.CompressionType;
+import org.rocksdb.FlushOptions;
+import org.rocksdb.Options;
+import org.rocksdb.RocksDB;
+import org.rocksdb.RocksDBException;
+import org.rocksdb.RocksIterator;
+import org.rocksdb.WriteBatch;
+import org.rocksdb.WriteOptions;
+
+/**
+ * A storage node's history: every message it delivered of the streams it keeps, with the seals
+ * that authenticate them, in RocksDB (docs/architecture.md, "The store", says why RocksDB). Keys
+ * are ordered by (stream, publisher, session, seq), so a resend is one sequential scan:
+ * <ul>
+ *   <li>{@code 'm' stream publisher session seq} → the payload;</li>
+ *   <li>{@code 's' stream publisher session firstSeq} → a seal: count, digests, signature;</li>
+ *   <li>{@code 'k' publisher} → the publisher's public key (once, not per seal);</li>
+ *   <li>{@code 't' stream second publisher session} → the first seq stored in that second: the
+ *       time index, one entry per session per second rather than a time per message.</li>
+ * </ul>
+ * An {@link #append} returns once RocksDB has written its write-ahead log to the operating
+ * system: what it acknowledged survives the process being killed ({@code kill -9}); not a power
+ * loss, which would need the log synced ({@code sync}, slower by the disk's flush time).
+ *
+ * <p>Not thread-safe: one thread (the storage writer) appends, reads and runs retention.
+ */
+public final class MessageStore implements AutoCloseable {
+
+  /** How much history is kept: by age and by size, whichever is reached first. */
+  public record Retention(long maxAgeMillis, long maxBytes) {
+    public Retention {
+      if (maxAgeMillis <= 0) throw new IllegalArgumentException("maxAge must be positive");
+      if (maxBytes <= 0) throw new IllegalArgumentException("maxBytes must be positive");
+    }
+  }
+
+  /** One message as stored: the message (its seal attached when it has one) and the second it was stored in. */
+  public record Stored(Message.Data message, long second) {}
+
+  private static final byte MESSAGE = 'm';
+  private static final byte SEAL = 's';
+  private static final byte KEY = 'k';
+  private static final byte TIME = 't';
+  private static final int SESSION_KEY = 1 + 8 + PeerId.BYTES + 8;
+  private static final int MESSAGE_KEY = SESSION_KEY + 8;
+  /** A message's fields on the wire besides its payload (ids, numbers, tags), rounded up. */
+  private static final int FRAMING_BYTES = 64;
+  /** Sessions whose last written seal and second are remembered, to write each once. */
+  private static final int REMEMBERED_SESSIONS = 4_096;
+
+  static {
+    RocksDB.loadLibrary();
+  }
+
+  private record SessionRef(StreamId stream, PeerId publisher, long session) {}
+
+  private static final class Written {
+    long sealFirstSeq = -1;
+    long second = -1;
+  }
+
+  private final Options options;
+  private final WriteOptions writeOptions;
+  private final RocksDB db;
+  private final Retention retention;
+  private final Map<SessionRef, Written> written = new LinkedHashMap<>(256, 0.75f, true) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<SessionRef, Written> eldest) {
+      return size() > REMEMBERED_SESSIONS;
+    }
+  };
+  private final Map<PeerId, Boolean> keysWritten = new LinkedHashMap<>(256, 0.75f, true) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<PeerId, Boolean> eldest) {
+      return size() > REMEMBERED_SESSIONS;
+    }
+  };
+
+  private MessageStore(Path dir, Retention retention) throws IOException {
+    this.retention = retention;
+    Files.createDirectories(dir);
+    options = new Options().setCreateIfMissing(true)
+        .setCompressionType(CompressionType.LZ4_COMPRESSION)
+        .setBottommostCompressionType(CompressionType.ZSTD_COMPRESSION)
+        .setWriteBufferSize(64L << 20)
+        .setMaxBackgroundJobs(2)
+        // Larger blocks than the 4 KiB default: fewer index entries and restart points per
+        // message (33 rather than 35 bytes per 100-byte message, docs/benchmarks.md).
+        .setTableFormatConfig(new BlockBasedTableConfig().setBlockSize(16 << 10));
+    writeOptions = new WriteOptions().setSync(false);
+    try {
+      db = RocksDB.open(options, dir.toString());
+    } catch (RocksDBException e) {
+      options.close();
+      writeOptions.close();
+      throw new IOException("cannot open the message store in " + dir + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Opens (or creates) the store in {@code dir}.
+   *
+   * @throws IOException if RocksDB cannot open it (another process holds it, a corrupt file)
+   */
+  public static MessageStore open(Path dir, Retention retention) throws IOException {
+    return new MessageStore(dir, retention);
+  }
+
+  /**
+   * Stores messages delivered at {@code nowMillis}, with their seals, in one atomic write; returns
+   * once the write would survive {@code kill -9}. A message stored again is overwritten, unchanged.
+   */
+  public void append(List<Message.Data> messages, long nowMillis) throws IOException {
+    long second = Math.floorDiv(nowMillis, 1_000);
+    try (WriteBatch batch = new WriteBatch()) {
+      for (Message.Data m : messages) {
+        SessionRef ref = new SessionRef(m.stream(), m.publisher(), m.session());
+        Written w = written.computeIfAbsent(ref, k -> new Written());
+        if (w.second != second) {
+          w.second = second;
+          batch.put(timeKey(m.stream(), second, m.publisher(), m.session()), longBytes(m.seq()));
+        }
+        Seal seal = m.seal();
+        if (seal != null && seal.firstSeq() != w.sealFirstSeq) {
+          w.sealFirstSeq = seal.firstSeq();
+          batch.put(sealKey(m.stream(), m.publisher(), m.session(), seal.firstSeq()), sealValue(seal));
+          if (keysWritten.put(m.publisher(), Boolean.TRUE) == null) batch.put(publisherKey(m.publisher()), seal.publicKey());
+        }
+        batch.put(messageKey(m.stream(), m.publisher(), m.session(), m.seq()), m.payload());
+      }
+      db.write(writeOptions, batch);
+    } catch (RocksDBException e) {
+      throw new IOException("cannot write to the message store: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Messages {@code fromSeq..toSeq} of one publisher session, in order, at most {@code max} of
+   * them and about {@code maxBytes} on the wire (payloads, seals and framing; at least one message). Each carries the seal that covers
+   * it, on the wire for the first message of that seal in the result, so that a receiver can
+   * check the result on its own.
+   */
+  public List<Message.Data> read(StreamId stream, PeerId publisher, long session, long fromSeq, long toSeq, int max, int maxBytes) {
+    List<Message.Data> out = new ArrayList<>();
+    if (fromSeq > toSeq || max <= 0) return out;
+    List<Seal> seals = seals(stream, publisher, session, fromSeq, toSeq);
+    int sealAt = 0;
+    Seal sentSeal = null;
+    long bytes = 0;
+    byte[] end = messageKey(stream, publisher, session, toSeq == Long.MAX_VALUE ? Long.MAX_VALUE : toSeq + 1);
+    try (RocksIterator it = db.newIterator()) {
+      for (it.seek(messageKey(stream, publisher, session, fromSeq)); it.isValid(); it.next()) {
+        byte[] k = it.key();
+        if (Arrays.compareUnsigned(k, end) >= 0 || k.length != MESSAGE_KEY || k[0] != MESSAGE) break;
+        long seq = ByteBuffer.wrap(k, SESSION_KEY, 8).getLong();
+        byte[] payload = it.value();
+        while (sealAt < seals.size() && seals.get(sealAt).lastSeq() < seq) sealAt++;
+        Seal seal = sealAt < seals.size() && seals.get(sealAt).covers(seq) ? seals.get(sealAt) : null;
+        boolean sealOnWire = seal != null && seal != sentSeal;
+        out.add(new Message.Data(stream, publisher, session, seq, 0, payload, seal, sealOnWire));
+        if (seal != null) sentSeal = seal;
+        // What it costs on the wire: the payload, the message's own fields, and its seal if it carries it.
+        bytes += payload.length + FRAMING_BYTES
+            + (sealOnWire ? seal.digests().length + seal.publicKey().length + seal.signature().length + FRAMING_BYTES : 0);
+        if (out.size() >= max || bytes >= maxBytes) break;
+      }
+    }
+    return out;
+  }
+
+  /** The seals that may cover fromSeq..toSeq (a seal covers at most {@link Seal#MAX_COUNT}), in order. */
+  private List<Seal> seals(StreamId stream, PeerId publisher, long session, long fromSeq, long toSeq) {
+    List<Seal> out = new ArrayList<>();
+    byte[] publicKey = null;
+    byte[] end = sealKey(stream, publisher, session, toSeq == Long.MAX_VALUE ? Long.MAX_VALUE : toSeq + 1);
+    try (RocksIterator it = db.newIterator()) {
+      for (it.seek(sealKey(stream, publisher, session, Math.max(1, fromSeq - Seal.MAX_COUNT + 1))); it.isValid(); it.next()) {
+        byte[] k = it.key();
+        if (Arrays.compareUnsigned(k, end) >= 0 || k.length != MESSAGE_KEY || k[0] != SEAL) break;
+        if (publicKey == null) {
+          publicKey = db.get(publisherKey(publisher));
+          if (publicKey == null) return out; // lost with a crash between writes: the messages go unsealed, and are refused
+        }
+        Seal s = sealOf(ByteBuffer.wrap(k, SESSION_KEY, 8).getLong(), it.value(), publicKey);
+        if (s != null && s.lastSeq() >= fromSeq) out.add(s);
+      }
+    } catch (RocksDBException e) {
+      return out;
+    }
+    return out;
+  }
+
+  /**
+   * Where each publisher session stored from {@code fromMillis} on starts: for every session with
+   * messages stored in that second or later, the first sequence number stored from that second on
+   * (the time index has a second's grain). At most {@code max} sessions, oldest first.
+   */
+  public List<Position> since(StreamId stream, long fromMillis, int max) {
+    Map<List<Object>, Position> first = new LinkedHashMap<>();
+    byte[] start = timeKey(stream, Math.floorDiv(fromMillis, 1_000), null, 0);
+    byte[] end = timeKey(stream, Long.MAX_VALUE, null, 0);
+    try (RocksIterator it = db.newIterator()) {
+      for (it.seek(start); it.isValid(); it.next()) {
+        byte[] k = it.key();
+        if (Arrays.compareUnsigned(k, end) >= 0 || k[0] != TIME) break;
+        ByteBuffer b = ByteBuffer.wrap(k, 1 + 8 + 8, PeerId.BYTES + 8);
+        byte[] id = new byte[PeerId.BYTES];
+        b.get(id);
+        PeerId publisher = PeerId.fromBytes(id);
+        long session = b.getLong();
+        long seq = ByteBuffer.wrap(it.value()).getLong();
+        List<Object> key = List.of(publisher, session);
+        Position p = first.get(key);
+        if (p == null) {
+          if (first.size() >= max) continue;
+          first.put(key, new Position(publisher, session, seq));
+        } else if (seq < p.seq()) {
+          first.put(key, new Position(publisher, session, seq)); // a repaired message stored later
+        }
+      }
+    }
+    return new ArrayList<>(first.values());
+  }
+
+  /**
+   * Deletes what retention no longer keeps: every second older than the age limit, and, while
+   * the store is over its size limit, the oldest seconds (a tenth of those kept per call).
+   * Returns the seconds dropped.
+   */
+  public int enforceRetention(long nowMillis) throws IOException {
+    long cutoff = Math.floorDiv(nowMillis - retention.maxAgeMillis(), 1_000);
+    if (approximateBytes() > retention.maxBytes()) {
+      java.util.TreeSet<Long> seconds = new java.util.TreeSet<>(); // kept, over every stream
+      try (RocksIterator it = db.newIterator()) {
+        for (it.seek(new byte[] {TIME}); it.isValid() && it.key()[0] == TIME; it.next()) {
+          seconds.add(ByteBuffer.wrap(it.key(), 1 + 8, 8).getLong());
+        }
+      }
+      int drop = Math.max(1, seconds.size() / 10);
+      for (long second : seconds) {
+        if (drop-- == 0) break;
+        cutoff = Math.max(cutoff, second + 1);
+      }
+    }
+    return dropBefore(cutoff);
+  }
+
+  /** Deletes every message stored before {@code second}: by session, up to the first number a later second holds. */
+  private int dropBefore(long second) throws IOException {
+    // Per stream and session: the smallest first-seq of the seconds kept, and whether any are old.
+    Map<SessionRef, long[]> sessions = new HashMap<>(); // [oldest seen?, first seq kept or MAX]
+    List<byte[]> oldTimeKeys = new ArrayList<>();
+    int dropped = 0;
+    try (RocksIterator it = db.newIterator()) {
+      for (it.seek(new byte[] {TIME}); it.isValid() && it.key()[0] == TIME; it.next()) {
+        byte[] k = it.key();
+        ByteBuffer b = ByteBuffer.wrap(k, 1, k.length - 1);
+        StreamId stream = new StreamId(b.getLong());
+        long s = b.getLong();
+        byte[] id = new byte[PeerId.BYTES];
+        b.get(id);
+        SessionRef ref = new SessionRef(stream, PeerId.fromBytes(id), b.getLong());
+        long seq = ByteBuffer.wrap(it.value()).getLong();
+        long[] st = sessions.computeIfAbsent(ref, r -> new long[] {0, Long.MAX_VALUE});
+        if (s < second) {
+          st[0] = 1;
+          oldTimeKeys.add(k);
+          dropped++;
+        } else {
+          st[1] = Math.min(st[1], seq);
+        }
+      }
+    }
+    if (oldTimeKeys.isEmpty()) return 0;
+    try (WriteBatch batch = new WriteBatch()) {
+      for (Map.Entry<SessionRef, long[]> e : sessions.entrySet()) {
+        if (e.getValue()[0] == 0) continue;
+        SessionRef r = e.getKey();
+        long keepFrom = e.getValue()[1];
+        batch.deleteRange(messageKey(r.stream(), r.publisher(), r.session(), 0), messageKey(r.stream(), r.publisher(), r.session(), keepFrom));
+        // Seals that may still cover a kept message stay.
+        long sealsBelow = keepFrom == Long.MAX_VALUE ? Long.MAX_VALUE : Math.max(0, keepFrom - Seal.MAX_COUNT);
+        batch.deleteRange(sealKey(r.stream(), r.publisher(), r.session(), 0), sealKey(r.stream(), r.publisher(), r.session(), sealsBelow));
+      }
+      for (byte[] k : oldTimeKeys) batch.delete(k);
+      db.write(writeOptions, batch);
+    } catch (RocksDBException e) {
+      throw new IOException("cannot delete from the message store: " + e.getMessage(), e);
+    }
+    return dropped;
+  }
+
+  /** The store's size on disk and in memory, as RocksDB estimates it. */
+  public long approximateBytes() {
+    try {
+      return db.getLongProperty("rocksdb.total-sst-files-size") + db.getLongProperty("rocksdb.cur-size-all-mem-tables");
+    } catch (RocksDBException e) {
+      return 0;
+    }
+  }
+
+  /** Writes the memtables out and compacts: for tests and size figures. */
+  public void compact() throws IOException {
+    try (FlushOptions f = new FlushOptions().setWaitForFlush(true)) {
+      db.flush(f);
+      db.compactRange();
+    } catch (RocksDBException e) {
+      throw new IOException(e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public void close() {
+    db.close();
+    writeOptions.close();
+    options.close();
+  }
+
+  // ---- Keys and values ----------------------------------------------------------------------
+
+  private static ByteBuffer session(byte kind, StreamId stream, PeerId publisher, long session, int extra) {
+    ByteBuffer b = ByteBuffer.allocate(SESSION_KEY + extra).put(kind).putLong(stream.value());
+    return b.putLong(publisher.w0()).putLong(publisher.w1()).putLong(publisher.w2()).putLong(publisher.w3()).putLong(session);
+  }
+
+  static byte[] messageKey(StreamId stream, PeerId publisher, long session, long seq) {
+    return session(MESSAGE, stream, publisher, session, 8).putLong(seq).array();
+  }
+
+  static byte[] sealKey(StreamId stream, PeerId publisher, long session, long firstSeq) {
+    return session(SEAL, stream, publisher, session, 8).putLong(firstSeq).array();
+  }
+
+  private static byte[] publisherKey(PeerId publisher) {
+    return ByteBuffer.allocate(1 + PeerId.BYTES).put(KEY).put(publisher.toBytes()).array();
+  }
+
+  /** With {@code publisher} null: where that second's keys begin. */
+  private static byte[] timeKey(StreamId stream, long second, PeerId publisher, long session) {
+    ByteBuffer b = ByteBuffer.allocate(1 + 8 + 8 + (publisher == null ? 0 : PeerId.BYTES + 8)).put(TIME).putLong(stream.value()).putLong(second);
+    if (publisher != null) b.put(publisher.toBytes()).putLong(session);
+    return b.array();
+  }
+
+  private static byte[] longBytes(long v) {
+    return ByteBuffer.allocate(8).putLong(v).array();
+  }
+
+  private static byte[] sealValue(Seal s) {
+    return ByteBuffer.allocate(4 + s.digests().length + 2 + s.signature().length).putInt(s.count()).put(s.digests())
+        .putShort((short) s.signature().length).put(s.signature()).array();
+  }
+
+  private static Seal sealOf(long firstSeq, byte[] v, byte[] publicKey) {
+    try {
+      ByteBuffer b = ByteBuffer.wrap(v);
+      int count = b.getInt();
+      byte[] digests = new byte[count * Seal.DIGEST_BYTES];
+      b.get(digests);
+      byte[] signature = new byte[b.getShort()];
+      b.get(signature);
+      return new Seal(firstSeq, count, digests, publicKey, signature);
+    } catch (RuntimeException e) {
+      return null; // not one we wrote: skipped, and its messages go unsealed
+    }
+  }
+}

@@ -52,10 +52,17 @@ public final class TestNetwork implements AutoCloseable {
 
   /** A started node with this identity (a new one when null), seeded by {@code seed} (none when null). */
   public OverlayNode start(NodeIdentity identity, OverlayNode seed, Events events) throws Exception {
+    return start(identity, seed, events, b -> {});
+  }
+
+  /** As above, with the builder also set up by {@code customize}. */
+  public OverlayNode start(NodeIdentity identity, OverlayNode seed, Events events,
+      java.util.function.Consumer<OverlayNode.Builder> customize) throws Exception {
     OverlayNode.Builder b = OverlayNode.builder().eventLoopGroup(group).deliveryExecutor(delivery)
         .identity(identity != null ? identity : NodeIdentity.generate());
     if (seed != null) b.seed(seed.info());
     if (events != null) b.listener(events);
+    customize.accept(b);
     OverlayNode n = b.build().start();
     synchronized (nodes) {
       nodes.add(n);

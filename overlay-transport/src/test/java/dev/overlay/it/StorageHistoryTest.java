@@ -1,0 +1,103 @@
+package dev.overlay.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.overlay.MessageHandler;
+import dev.overlay.NodeIdentity;
+import dev.overlay.OverlayNode;
+import dev.overlay.StreamMessage;
+import dev.overlay.TransportEvent;
+import dev.overlay.core.Position;
+import dev.overlay.core.PublishResult;
+import dev.overlay.core.StartAt;
+import dev.overlay.testing.Await;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A storage node on real links: it keeps what it delivers, and a node that is in no overlay at
+ * all (no seeds, so no neighbour's cache can answer) gets the history its start names from it
+ * alone, authenticated, once each.
+ */
+class StorageHistoryTest {
+
+  private static final String STREAM = "kept";
+  private static final Duration DEADLINE = Duration.ofSeconds(30);
+
+  @TempDir
+  Path dir;
+
+  private static final class Keeper implements MessageHandler {
+    final Tally tally = new Tally();
+    final AtomicReference<StreamMessage> first = new AtomicReference<>();
+    volatile long lowest = Long.MAX_VALUE;
+
+    @Override
+    public void onMessage(StreamMessage m) {
+      tally.onMessage(m);
+      first.compareAndSet(null, m);
+      lowest = Math.min(lowest, Tally.number(m.copyPayload()));
+    }
+  }
+
+  private static void publish(OverlayNode publisher, long from, long to) throws Exception {
+    for (long n = from; n < to; n++) {
+      PublishResult r = publisher.publish(STREAM, Tally.payload(n, 100)).get(DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
+      while (r.status() == PublishResult.Status.QUEUE_FULL) {
+        publisher.publishable().get(DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
+        r = publisher.publish(STREAM, Tally.payload(n, 100)).get(DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
+      }
+      assertThat(r.status()).isIn(PublishResult.Status.SENT, PublishResult.Status.NO_PEERS);
+    }
+  }
+
+  @Test
+  void aNodeInNoOverlayGetsTheHistoryItsStartNamesFromAStorageNode() throws Exception {
+    try (TestNetwork net = new TestNetwork()) {
+      OverlayNode publisher = net.start(null);
+      OverlayNode storage = net.start(NodeIdentity.generate(), publisher, null, b -> b.storage(dir.resolve("store"), STREAM));
+      Keeper atStorage = new Keeper();
+      storage.subscribe(STREAM, atStorage);
+      publisher.join(STREAM);
+      assertThat(publisher.awaitNeighbors(STREAM, 1, DEADLINE)).isTrue();
+      Instant before = Instant.now().minusSeconds(1);
+      publish(publisher, 1, 301);
+      Await.until(DEADLINE, () -> atStorage.tally.hasAll(1, 301), () -> "the storage node has everything");
+      long session = atStorage.first.get().session();
+
+      TestNetwork.Events events = new TestNetwork.Events();
+      OverlayNode byTime = net.start(NodeIdentity.generate(), null, events, b -> b.historyFrom(storage.info()));
+      Keeper sinceKeeper = new Keeper();
+      byTime.subscribe(STREAM, sinceKeeper, null, StartAt.since(before));
+      Await.until(DEADLINE, () -> sinceKeeper.tally.hasAll(1, 301), () -> "by time: missing " + sinceKeeper.tally.missingIn(1, 301)
+          + "; events " + events.all);
+      assertThat(sinceKeeper.tally.duplicates()).isZero();
+      Await.until(DEADLINE, () -> !events.of(TransportEvent.HistoryReceived.class).isEmpty(), () -> "the end is reported: " + events.all);
+      assertThat(events.of(TransportEvent.HistoryReceived.class).get(0).messages()).isEqualTo(300);
+
+      OverlayNode byPosition = net.start(NodeIdentity.generate(), null, null, b -> b.historyFrom(storage.info()));
+      Keeper afterKeeper = new Keeper();
+      byPosition.subscribe(STREAM, afterKeeper, null, StartAt.after(new Position(publisher.peerId(), session, 200)));
+      Await.until(DEADLINE, () -> afterKeeper.tally.hasAll(201, 301), () -> "by position: missing " + afterKeeper.tally.missingIn(201, 301));
+      assertThat(afterKeeper.lowest).isEqualTo(201);
+      assertThat(afterKeeper.tally.deliveries()).isEqualTo(100);
+    }
+  }
+
+  @Test
+  void withoutAStorageNodeThatKeepsTheStreamTheLossIsReported() throws Exception {
+    try (TestNetwork net = new TestNetwork()) {
+      OverlayNode plain = net.start(null); // keeps nothing
+      TestNetwork.Events events = new TestNetwork.Events();
+      OverlayNode asker = net.start(NodeIdentity.generate(), null, events, b -> b.historyFrom(plain.info()));
+      asker.subscribe(STREAM, new Keeper(), null, StartAt.since(Instant.now().minusSeconds(60)));
+      Await.until(DEADLINE, () -> !events.of(TransportEvent.HistoryUnavailable.class).isEmpty(), () -> "reported: " + events.all);
+      assertThat(events.of(TransportEvent.HistoryUnavailable.class).get(0).what()).contains("NOT_STORED");
+    }
+  }
+}

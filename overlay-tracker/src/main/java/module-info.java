@@ -21,4 +21,5 @@ module dev.overlay.tracker {
 
   // picocli sets the command's option fields by reflection.
   opens dev.overlay.tracker to info.picocli;
+  opens dev.overlay.storagenode to info.picocli;
 }

@@ -649,6 +649,24 @@ public final class OverlayNode implements AutoCloseable {
     }
 
     /**
+     * As {@link #historyFrom(PeerInfo...)}, with each storage node as {@code <peer-id>@host:port}
+     * (what a storage node prints when it starts): the key is pinned, so only that node can answer.
+     *
+     * @param pinnedHostPorts the storage nodes
+     * @return this builder
+     * @throws IllegalArgumentException if one is not {@code <64 hex digits>@host:port}
+     */
+    public Builder historyFrom(String... pinnedHostPorts) {
+      for (String text : pinnedHostPorts) {
+        dev.overlay.runtime.HostPort hp = dev.overlay.runtime.HostPort.parse(text, "storage node");
+        if (hp.pinned() == null) throw new IllegalArgumentException("a storage node is <peer-id>@host:port, got '" + text + "'");
+        historyFrom.add(new PeerInfo(hp.pinned(), 0,
+            List.of(new dev.overlay.core.Candidate(dev.overlay.core.Candidate.Kind.LOCAL, hp.host(), hp.port()))));
+      }
+      return this;
+    }
+
+    /**
      * The node's key, which is its identity (default: a new key, so a new id, for each node built; see
      * {@code NodeIdentity.loadOrCreate} to keep one).
      *

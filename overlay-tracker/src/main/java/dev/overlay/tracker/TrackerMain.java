@@ -23,6 +23,7 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     version = "overlay-tracker 0.1.0",
     sortOptions = false,
+    subcommands = dev.overlay.storagenode.StorageMain.class,
     description = {
       "Introduces the nodes of each stream to each other. Never on the data path: if every tracker is down,",
       "existing overlays keep delivering. Run several; nodes pick one per stream by rendezvous hashing.",

@@ -1,0 +1,96 @@
+package dev.overlay.storagenode;
+
+import dev.overlay.NodeIdentity;
+import dev.overlay.OverlayNode;
+import dev.overlay.core.Candidate;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code java -jar overlay-tracker.jar storage --streams a,b --data-dir DIR}: a storage node. It
+ * is a node like any other (it joins the streams, through trackers or seeds), which keeps every
+ * message it delivers in RocksDB and answers resend requests (docs/operations.md, "Storage
+ * nodes"). Every flag has an environment variable; a flag on the command line wins. Stops cleanly
+ * on SIGTERM: writes already handed to the store finish, then the store closes.
+ */
+@Command(
+    name = "storage",
+    mixinStandardHelpOptions = true,
+    sortOptions = false,
+    description = {
+      "Runs a storage node: joins --streams, keeps every message it delivers (with its publisher's seal) in",
+      "RocksDB under --data-dir, and answers other nodes' requests for history. Subscribers name it with",
+      "OverlayNode.Builder.historyFrom(\"<id>@host:port\"), as printed at start.",
+      "Every option can also be set through the environment variable shown in brackets."
+    })
+public final class StorageMain implements Callable<Integer> {
+
+  @Option(names = "--streams", required = true, split = ",", defaultValue = "${env:OVERLAY_STORAGE_STREAMS}",
+      description = "Streams kept, comma-separated [OVERLAY_STORAGE_STREAMS].")
+  List<String> streams;
+
+  @Option(names = "--data-dir", defaultValue = "${env:OVERLAY_STORAGE_DATA_DIR:-overlay-storage}",
+      description = "Where the store lives (created if missing; one process at a time) [OVERLAY_STORAGE_DATA_DIR] (default ${DEFAULT-VALUE}).")
+  Path dataDir;
+
+  @Option(names = "--port", defaultValue = "${env:OVERLAY_STORAGE_PORT:-30310}",
+      description = "Port for nodes (TLS) [OVERLAY_STORAGE_PORT] (default ${DEFAULT-VALUE}).")
+  int port;
+
+  @Option(names = "--host", defaultValue = "${env:OVERLAY_STORAGE_HOST:-0.0.0.0}",
+      description = "Address to listen on [OVERLAY_STORAGE_HOST] (default ${DEFAULT-VALUE}).")
+  String host;
+
+  @Option(names = "--advertise", defaultValue = "${env:OVERLAY_STORAGE_ADVERTISE}",
+      description = "Address other nodes dial [OVERLAY_STORAGE_ADVERTISE] (default: the listen address).")
+  String advertise;
+
+  @Option(names = "--trackers", split = ",", defaultValue = "${env:OVERLAY_STORAGE_TRACKERS}",
+      description = "Trackers, host:port or <id>@host:port, comma-separated [OVERLAY_STORAGE_TRACKERS].")
+  List<String> trackers;
+
+  @Option(names = "--seeds", split = ",", defaultValue = "${env:OVERLAY_STORAGE_SEEDS}",
+      description = "Seeds when there is no tracker, comma-separated [OVERLAY_STORAGE_SEEDS].")
+  List<String> seeds;
+
+  @Option(names = "--identity", defaultValue = "${env:OVERLAY_STORAGE_IDENTITY:-overlay-storage.key}",
+      description = "Key file, loaded or created, so that subscribers can pin this node [OVERLAY_STORAGE_IDENTITY] (default ${DEFAULT-VALUE}).")
+  Path identityFile;
+
+  @Option(names = "--retention-age", defaultValue = "${env:OVERLAY_STORAGE_RETENTION_AGE:-P7D}",
+      description = "Oldest history kept, ISO-8601 (P7D, PT12H) [OVERLAY_STORAGE_RETENTION_AGE] (default ${DEFAULT-VALUE}).")
+  Duration retentionAge;
+
+  @Option(names = "--retention-bytes", defaultValue = "${env:OVERLAY_STORAGE_RETENTION_BYTES:-10737418240}",
+      description = "Most bytes the store may take [OVERLAY_STORAGE_RETENTION_BYTES] (default ${DEFAULT-VALUE}, 10 GiB).")
+  long retentionBytes;
+
+  @Override
+  public Integer call() throws Exception {
+    NodeIdentity identity = NodeIdentity.loadOrCreate(identityFile);
+    OverlayNode.Builder b = OverlayNode.builder().identity(identity).listen(host, port)
+        .storage(dataDir, streams.toArray(String[]::new)).storageRetention(retentionAge, retentionBytes);
+    if (advertise != null) b.advertise(advertise);
+    if (trackers != null && !trackers.isEmpty()) b.trackers(trackers.toArray(String[]::new));
+    if (seeds != null && !seeds.isEmpty()) b.seeds(seeds.toArray(String[]::new));
+    OverlayNode node = b.build().start();
+    Candidate at = node.info().candidates().get(0);
+    System.out.println("overlay storage node " + identity.peerId().toHex() + "@" + at.host() + ":" + at.port()
+        + " keeping " + String.join(",", streams) + " in " + dataDir.toAbsolutePath());
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      try {
+        node.close();
+      } finally {
+        stopped.countDown();
+      }
+    }, "overlay-storage-shutdown"));
+    stopped.await();
+    return 0;
+  }
+}

@@ -268,24 +268,37 @@ public sealed interface Message {
 
   /** The most messages one {@link ResendBatch} carries. */
   int MAX_RESEND_BATCH = 1_024;
-  /** The most credit an asker may grant at once, in messages. */
-  int MAX_RESEND_CREDIT = 65_536;
+  /** The most credit an asker may grant, in bytes as {@link ResendBatch#cost} counts them. */
+  int MAX_RESEND_CREDIT = 16 << 20;
 
   /**
    * "Send me this history": one publisher session's messages {@code fromSeq..toSeq} ({@code toSeq}
    * 0: up to the newest stored), or, with {@code publisher} null, every session's messages stored
-   * from {@code fromMillis} on. {@code credit} messages may come before more credit is given.
+   * from {@code fromMillis} on. {@code credit} bytes ({@link ResendBatch#cost}) may come before more credit is given.
    */
   record ResendRequest(StreamId stream, long request, PeerId publisher, long session, long fromSeq, long toSeq,
       long fromMillis, int credit) implements ResendMessage {}
 
-  /** Room for {@code credit} more messages of the request. */
+  /** Room for {@code credit} more bytes ({@link ResendBatch#cost}) of the request. */
   record ResendCredit(StreamId stream, long request, int credit) implements ResendMessage {}
 
   /** Some of the history asked for, in order, each message with its seal as {@link Data} carries one. */
   record ResendBatch(StreamId stream, long request, List<Data> messages) implements ResendMessage {
+    /** A message's fields on the wire besides its payload (ids, numbers, tags), rounded up. */
+    public static final int FRAMING_BYTES = 64;
+
     public ResendBatch {
       messages = List.copyOf(messages);
+    }
+
+    /**
+     * What a message costs against the asker's credit, and roughly on the wire: its payload, its
+     * fields, and its seal when it carries one. Both ends count the same way.
+     */
+    public static long cost(Data m) {
+      long c = m.payload().length + FRAMING_BYTES;
+      if (m.sealOnWire()) c += m.seal().digests().length + m.seal().publicKey().length + m.seal().signature().length + FRAMING_BYTES;
+      return c;
     }
   }
 

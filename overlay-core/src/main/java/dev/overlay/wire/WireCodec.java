@@ -383,7 +383,7 @@ public final class WireCodec {
           to = m.getToSeq() == 0 ? 0 : positiveSeq(m.getToSeq(), "resend_request.to_seq");
           if (to != 0 && to < from) throw new WireException("resend_request.to_seq " + to + " is below from_seq " + from);
         }
-        if (m.getCredit() > Message.MAX_RESEND_CREDIT) {
+        if (Integer.toUnsignedLong(m.getCredit()) > Message.MAX_RESEND_CREDIT) {
           throw new WireException("resend_request.credit " + Integer.toUnsignedLong(m.getCredit()) + " is over " + Message.MAX_RESEND_CREDIT);
         }
         return new Message.ResendRequest(new StreamId(m.getStream()), m.getRequest(), publisher, m.getSession(), from, to,
@@ -391,7 +391,7 @@ public final class WireCodec {
       }
       case RESEND_CREDIT: {
         var m = f.getResendCredit();
-        if (m.getCredit() > Message.MAX_RESEND_CREDIT) {
+        if (Integer.toUnsignedLong(m.getCredit()) > Message.MAX_RESEND_CREDIT) {
           throw new WireException("resend_credit.credit " + Integer.toUnsignedLong(m.getCredit()) + " is over " + Message.MAX_RESEND_CREDIT);
         }
         return new Message.ResendCredit(new StreamId(m.getStream()), m.getRequest(), m.getCredit());

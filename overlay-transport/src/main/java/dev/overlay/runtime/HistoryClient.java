@@ -22,8 +22,8 @@ import java.util.SplittableRandom;
  *
  * <p>The answers go into the core as {@link Event.History}, which authenticates and delivers each
  * message once (the neighbours' caches may supply the same messages; the core's seen set keeps
- * deliveries single). Flow control is credit: {@link #WINDOW} messages at first, then as many as
- * the core took; what the core could not take yet (its signature budget) is offered again after
+ * deliveries single). Flow control is credit, in bytes: {@link #WINDOW} at first, then what the
+ * core took; what the core could not take yet (its signature budget) is offered again after
  * {@link #RETRY_MILLIS} and earns no credit meanwhile, so a storage node never sends faster than
  * this node checks. A storage node that fails, refuses or goes away is replaced by the next
  * configured one, from where the answer had got to; when none is left, a
@@ -31,9 +31,18 @@ import java.util.SplittableRandom;
  */
 final class HistoryClient {
 
-  /** Messages a storage node may send before more credit: about 0.5 MB of 100-byte messages. */
-  static final int WINDOW = 4_096;
+  /**
+   * Bytes ({@code ResendBatch.cost}) a storage node may send before more credit: eight batches,
+   * well inside a link's 4 MiB data queue, so history is never shed on its way.
+   */
+  static final int WINDOW = 1 << 20;
   static final long RETRY_MILLIS = 100;
+  /**
+   * A storage node that sends nothing for this long, while it has credit and the request is open,
+   * is taken for failed: the next one is asked. A storage node that accepts a request and then
+   * stays silent must not hold a subscription's history for ever.
+   */
+  static final long STALL_MILLIS = 30_000;
   /** Requests open at once, over all streams: a start names at most {@link StartAt#MAX_POSITIONS}. */
   static final int MAX_ASKS = 4_096;
 
@@ -66,6 +75,8 @@ final class HistoryClient {
     boolean sent;
     boolean complete; // the storage node said so; done once what is held is taken
     long taken;
+    long outstanding = WINDOW; // credit given and not used yet
+    long progress; // grows with every answer: a stall check that finds it unchanged fails the request over
     List<Message.Data> held; // offered, not yet taken (signature budget)
 
     Ask(long request, StreamId stream, PeerId publisher, long session, long next, long fromMillis, int node) {
@@ -120,6 +131,19 @@ final class HistoryClient {
     PeerInfo node = nodes.get(a.node);
     host.handle(new Event.HoldLink(node, true));
     if (host.protocolVersion(node.id()) > 0) send(a);
+    checkStall(a, a.progress);
+  }
+
+  /** Like HyParView's timers, the check names the progress it saw: a request that moved on meanwhile is checked again later. */
+  private void checkStall(Ask a, long seen) {
+    host.schedule(() -> {
+      if (asks.get(a.request) != a) return; // ended, or failed over
+      if (a.progress == seen && a.held == null) {
+        failOver(a, "storage node " + nodes.get(a.node).id() + " sent nothing for " + STALL_MILLIS / 1_000 + " s");
+      } else {
+        checkStall(a, a.progress);
+      }
+    }, STALL_MILLIS);
   }
 
   private void send(Ask a) {
@@ -149,8 +173,21 @@ final class HistoryClient {
 
   void onBatch(PeerId from, Message.ResendBatch b) {
     Ask a = asks.get(b.request());
-    if (a == null || !nodes.get(a.node).id().equals(from) || !a.stream.equals(b.stream()) || a.held != null) {
-      violations++; // not ours, from the wrong peer, or more than the credit allowed (we hold some back)
+    if (a == null || !nodes.get(a.node).id().equals(from) || !a.stream.equals(b.stream())) {
+      violations++; // not ours, or from the wrong peer
+      return;
+    }
+    a.progress++;
+    for (Message.Data m : b.messages()) a.outstanding -= Message.ResendBatch.cost(m);
+    if (a.outstanding < 0) { // more than the credit given: a storage node that ignores flow control
+      violations++;
+      failOver(a, "storage node " + from + " sent more than the credit it was given");
+      return;
+    }
+    if (a.held != null) { // still waiting for the signature budget: in order, behind what is held
+      List<Message.Data> all = new ArrayList<>(a.held);
+      all.addAll(b.messages());
+      a.held = all;
       return;
     }
     offer(a, b.messages());
@@ -165,12 +202,17 @@ final class HistoryClient {
       failOver(a, "storage node " + from + " sent a forged message");
       return;
     }
+    long bytes = 0;
     for (int i = 0; i < taken; i++) {
       if (a.publisher != null) a.next = Math.max(a.next, messages.get(i).seq() + 1);
+      bytes += Message.ResendBatch.cost(messages.get(i));
     }
     a.taken += taken;
     received += taken;
-    if (taken > 0) host.send(from, new Message.ResendCredit(a.stream, a.request, taken));
+    if (bytes > 0) {
+      a.outstanding += bytes;
+      host.send(from, new Message.ResendCredit(a.stream, a.request, (int) bytes));
+    }
     if (taken < messages.size()) {
       a.held = messages.subList(taken, messages.size());
       host.schedule(() -> {

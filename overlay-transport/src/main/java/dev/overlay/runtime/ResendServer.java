@@ -20,17 +20,21 @@ import java.util.concurrent.Executor;
  * <p>Any authenticated peer may ask (history is for nodes that are not neighbours yet), so what a
  * peer can make this node do is bounded: {@link #MAX_PER_PEER} open requests per peer and
  * {@link #MAX_OPEN} in all (more are refused, with an answer), one read in flight per request,
- * each at most {@link #MAX_BATCH} messages and about {@link #MAX_BATCH_BYTES}; a request's credit
- * never exceeds {@link Message#MAX_RESEND_CREDIT}; a time request expands to at most
- * {@link #MAX_SESSIONS} sessions.
+ * each at most {@link #MAX_BATCH} messages and {@link #MAX_BATCH_BYTES}; a batch is read only
+ * when the asker's credit (bytes, never above {@link Message#MAX_RESEND_CREDIT}) covers a whole
+ * one, so what waits in the link's queue for one asker stays within its credit; a time request
+ * expands to at most {@link #MAX_SESSIONS} sessions.
  */
 final class ResendServer {
 
   static final int MAX_PER_PEER = 2;
   static final int MAX_OPEN = 32;
-  static final int MAX_BATCH = 512;
-  /** Payload, seals and per-message framing of one batch: well inside the smallest frame limit (128 KiB) with one maximal message over it. */
-  static final int MAX_BATCH_BYTES = 32 * 1024;
+  static final int MAX_BATCH = Message.MAX_RESEND_BATCH;
+  /**
+   * Payload, seals and per-message framing of one batch: inside the smallest frame limit a peer
+   * may set (128 KiB), as the largest message with its seal is (about 81 KiB).
+   */
+  static final int MAX_BATCH_BYTES = 112 * 1024;
   static final int MAX_SESSIONS = 256;
 
   /** Where the answers go. */
@@ -97,6 +101,11 @@ final class ResendServer {
           : open >= MAX_PER_PEER ? MAX_PER_PEER + " requests of yours are open" : MAX_OPEN + " requests are open here");
       return;
     }
+    if (r.credit() < MAX_BATCH_BYTES) {
+      refused++;
+      end(from, r.stream(), r.request(), Message.ResendOutcome.REFUSED, "credit below one batch (" + MAX_BATCH_BYTES + " bytes)");
+      return;
+    }
     Job job = new Job(key, r.stream(), Math.min(r.credit(), Message.MAX_RESEND_CREDIT));
     jobs.put(key, job);
     perPeer.merge(from, 1, Integer::sum);
@@ -132,15 +141,15 @@ final class ResendServer {
   }
 
   private void pump(Job job) {
-    if (job.busy || job.credit <= 0) return;
+    // A whole batch's worth of credit, or wait: a batch then never overruns the asker's credit.
+    if (job.busy || job.credit < MAX_BATCH_BYTES) return;
     Range range = job.ranges.peek();
     if (range == null) {
       finish(job, Message.ResendOutcome.COMPLETE, job.sent + " messages");
       return;
     }
     job.busy = true;
-    int max = (int) Math.min(job.credit, MAX_BATCH);
-    storage.read(job.stream, range.publisher, range.session, range.next, range.to, max, MAX_BATCH_BYTES)
+    storage.read(job.stream, range.publisher, range.session, range.next, range.to, MAX_BATCH, MAX_BATCH_BYTES)
         .whenComplete((list, e) -> loop.execute(() -> {
           job.busy = false;
           if (jobs.get(job.key) != job) return; // the link went down meanwhile
@@ -150,16 +159,20 @@ final class ResendServer {
           }
           if (list.isEmpty()) {
             job.ranges.poll();
-          } else {
-            sender.send(job.key.peer(), new Message.ResendBatch(job.stream, job.key.request(), list));
-            job.credit -= list.size();
-            job.sent += list.size();
-            served += list.size();
-            long last = list.get(list.size() - 1).seq();
-            if (last >= range.to) job.ranges.poll();
-            else range.next = last + 1;
+            pump(job);
+            return;
           }
-          pump(job);
+          for (Message.Data m : list) job.credit -= Message.ResendBatch.cost(m);
+          job.sent += list.size();
+          served += list.size();
+          long last = list.get(list.size() - 1).seq();
+          if (last >= range.to) job.ranges.poll();
+          else range.next = last + 1;
+          // The next read first, so that the storage thread reads it while this loop encodes and sends this one.
+          boolean finished = job.ranges.isEmpty();
+          if (!finished) pump(job);
+          sender.send(job.key.peer(), new Message.ResendBatch(job.stream, job.key.request(), list));
+          if (finished) pump(job); // after the last batch: the end
         }));
   }
 

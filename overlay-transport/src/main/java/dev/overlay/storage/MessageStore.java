@@ -61,8 +61,6 @@ public final class MessageStore implements AutoCloseable {
   private static final byte TIME = 't';
   private static final int SESSION_KEY = 1 + 8 + PeerId.BYTES + 8;
   private static final int MESSAGE_KEY = SESSION_KEY + 8;
-  /** A message's fields on the wire besides its payload (ids, numbers, tags), rounded up. */
-  private static final int FRAMING_BYTES = 64;
   /** Sessions whose last written seal and second are remembered, to write each once. */
   private static final int REMEMBERED_SESSIONS = 4_096;
 
@@ -154,7 +152,8 @@ public final class MessageStore implements AutoCloseable {
 
   /**
    * Messages {@code fromSeq..toSeq} of one publisher session, in order, at most {@code max} of
-   * them and about {@code maxBytes} on the wire (payloads, seals and framing; at least one message). Each carries the seal that covers
+   * them and at most {@code maxBytes} as {@link Message.ResendBatch#cost} counts them (payloads,
+   * seals and framing), or one message if that alone is more. Each carries the seal that covers
    * it, on the wire for the first message of that seal in the result, so that a receiver can
    * check the result on its own.
    */
@@ -175,12 +174,13 @@ public final class MessageStore implements AutoCloseable {
         while (sealAt < seals.size() && seals.get(sealAt).lastSeq() < seq) sealAt++;
         Seal seal = sealAt < seals.size() && seals.get(sealAt).covers(seq) ? seals.get(sealAt) : null;
         boolean sealOnWire = seal != null && seal != sentSeal;
-        out.add(new Message.Data(stream, publisher, session, seq, 0, payload, seal, sealOnWire));
+        Message.Data m = new Message.Data(stream, publisher, session, seq, 0, payload, seal, sealOnWire);
+        long cost = Message.ResendBatch.cost(m);
+        if (!out.isEmpty() && bytes + cost > maxBytes) break; // the batch stays within maxBytes
+        out.add(m);
         if (seal != null) sentSeal = seal;
-        // What it costs on the wire: the payload, the message's own fields, and its seal if it carries it.
-        bytes += payload.length + FRAMING_BYTES
-            + (sealOnWire ? seal.digests().length + seal.publicKey().length + seal.signature().length + FRAMING_BYTES : 0);
-        if (out.size() >= max || bytes >= maxBytes) break;
+        bytes += cost;
+        if (out.size() >= max) break;
       }
     }
     return out;

@@ -78,8 +78,9 @@ public final class OverlayNode implements AutoCloseable {
   private final NodeRuntime runtime;
   private final java.nio.file.Path storageDir;
   private final List<String> storageStreams;
-  private final Duration[] storageRetention;
-  private final List<PeerInfo> historyFrom;
+  private final Duration storageMaxAge;
+  private final long storageMaxBytes;
+  private final List<PeerInfo> storageNodes;
   /** Which I/O and TLS the node runs on: a modular application without Netty's native modules gets NIO and the JDK's TLS. */
   private final String stack;
   private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(OverlayNode.class);
@@ -174,8 +175,9 @@ public final class OverlayNode implements AutoCloseable {
     if (b.channelHook != null) runtime.channelHook(b.channelHook);
     this.storageDir = b.storageDir;
     this.storageStreams = List.copyOf(b.storageStreams);
-    this.storageRetention = b.storageRetention;
-    this.historyFrom = List.copyOf(b.historyFrom);
+    this.storageMaxAge = b.storageMaxAge;
+    this.storageMaxBytes = b.storageMaxBytes;
+    this.storageNodes = List.copyOf(b.storageNodes);
   }
 
   /** Whether the host is a loopback address (a name is looked up: this runs in build(), on the caller's thread). */
@@ -211,7 +213,7 @@ public final class OverlayNode implements AutoCloseable {
     // One start only, even from two threads at once: a second bind would fail and close the first.
     if (!starting.compareAndSet(false, true)) throw new IllegalStateException("the node is started already");
     try {
-      runtime.history(openStorage(), historyFrom);
+      runtime.history(openStorage(), storageNodes);
       self = runtime.start(new InetSocketAddress(listenAt.getHostString(), listenAt.getPort()), advertiseHost, stunServers, stunRefresh);
       for (String stream : storageStreams) join(stream); // a node keeps what it delivers
       var at = self.candidates().get(0);
@@ -244,10 +246,11 @@ public final class OverlayNode implements AutoCloseable {
     try {
       NodeRuntime rt = runtime;
       return new dev.overlay.storage.StorageService(storageDir,
-          new dev.overlay.storage.MessageStore.Retention(storageRetention[0].toMillis(), storageRetention[1].toMillis()), names.keySet(),
+          new dev.overlay.storage.MessageStore.Retention(storageMaxAge.toMillis(), storageMaxBytes), names.keySet(),
           System::currentTimeMillis, (stream, n, reason) -> rt.report(new TransportEvent.HistoryNotStored(names.get(stream), n, reason)));
-    } catch (NoClassDefFoundError e) {
-      throw new IllegalStateException("storage needs RocksDB: add org.rocksdb:rocksdbjni (classifier linux64) to the application", e);
+    } catch (LinkageError e) { // no RocksDB on the class path, or none with this platform's native library
+      throw new IllegalStateException("storage needs RocksDB with a native library for this platform: add org.rocksdb:rocksdbjni "
+          + "(the classifier of your platform, e.g. linux64 or linux-aarch64) to the application (" + e + ")", e);
     }
   }
 
@@ -316,10 +319,11 @@ public final class OverlayNode implements AutoCloseable {
   /**
    * As {@link #subscribe(String, MessageHandler, java.util.concurrent.Executor)}, starting where
    * {@code start} says: after positions the application kept ({@link StartAt#after}, e.g. the
-   * {@link StreamMessage#position()} of the last message it processed before a restart), or some
-   * messages back ({@link StartAt#latest}). The history comes from the neighbours' message caches
-   * (30 s by default); what none of them holds any more is reported as
-   * {@link dev.overlay.core.OverlayEvent.GapUnrecoverable}. A start applies to the node's stream:
+   * {@link StreamMessage#position()} of the last message it processed before a restart), some
+   * messages back ({@link StartAt#latest}), or from a time ({@link StartAt#since}). The history
+   * comes from the neighbours' message caches (30 s by default) and from the storage nodes given
+   * ({@link Builder#storageNode}); what none of them holds is reported
+   * ({@link dev.overlay.core.OverlayEvent.GapUnrecoverable}, {@link TransportEvent.HistoryUnavailable}). A start applies to the node's stream:
    * given when the node is already in the stream, it fetches only what the node has not delivered
    * yet, and every subscription of the stream receives it. docs/api.md, "Starting from a position".
    *
@@ -591,9 +595,9 @@ public final class OverlayNode implements AutoCloseable {
     private String lanServiceType = dev.overlay.lan.LanDiscovery.DEFAULT_SERVICE;
     private java.nio.file.Path storageDir;
     private final List<String> storageStreams = new ArrayList<>();
-    /** Max age and max size (the size as a Duration of "milliseconds", to keep one array): 7 days, 10 GiB. */
-    private Duration[] storageRetention = {Duration.ofDays(7), Duration.ofMillis(10L << 30)};
-    private final List<PeerInfo> historyFrom = new ArrayList<>();
+    private Duration storageMaxAge = Duration.ofDays(7);
+    private long storageMaxBytes = 10L << 30;
+    private final List<PeerInfo> storageNodes = new ArrayList<>();
 
     /**
      * Makes this node keep the history of {@code streams}: it joins them, and stores every message
@@ -619,48 +623,53 @@ public final class OverlayNode implements AutoCloseable {
     }
 
     /**
-     * How much history a storage node keeps (default 7 days and 10 GiB, whichever comes first: a
-     * guess, a week of one stream at 100 msg/s of 100 bytes being about 8 GB). Older history is
-     * deleted a second's worth at a time, every 10 s.
+     * How much history a storage node keeps: default 7 days and 10 GiB, whichever comes first (a
+     * guess: a week of one stream at 100 msg/s of 100-byte messages takes 8 GB when its publisher
+     * seals three or more messages at a time, and up to 14 GB when it seals each alone;
+     * docs/operations.md "Storage nodes"). Every 10 s (as the node writes) the seconds older than
+     * {@code maxAge} are deleted, and while the store is larger than {@code maxBytes} (RocksDB's
+     * estimate, which counts deleted data until compaction reclaims it) the oldest tenth of the
+     * seconds kept.
      *
      * @param maxAge the oldest history kept, at least 1 s
-     * @param maxBytes the store's size, at least 1 MiB
+     * @param maxBytes the store's size in bytes, at least 1 MiB
      * @return this builder
      */
     public Builder storageRetention(Duration maxAge, long maxBytes) {
       Objects.requireNonNull(maxAge, "maxAge");
       if (maxAge.compareTo(Duration.ofSeconds(1)) < 0) throw new IllegalArgumentException("maxAge must be at least 1 s, not " + maxAge);
       if (maxBytes < (1 << 20)) throw new IllegalArgumentException("maxBytes must be at least 1 MiB, not " + maxBytes);
-      storageRetention = new Duration[] {maxAge, Duration.ofMillis(maxBytes)};
+      storageMaxAge = maxAge;
+      storageMaxBytes = maxBytes;
       return this;
     }
 
     /**
-     * Storage nodes to ask for the history a subscription's {@link StartAt} names (see
+     * A storage node to ask for the history a subscription's {@link StartAt} names (see
      * {@link OverlayNode#subscribe(String, MessageHandler, java.util.concurrent.Executor, StartAt)}):
-     * each stream's requests go to one of them, and to the next when it fails.
+     * each stream's requests go to one of the storage nodes given, and to the next when it fails.
      *
-     * @param nodes the storage nodes, as their {@link OverlayNode#info()}
+     * @param node the storage node, as its {@link OverlayNode#info()}
      * @return this builder
      */
-    public Builder historyFrom(PeerInfo... nodes) {
-      for (PeerInfo p : nodes) historyFrom.add(Objects.requireNonNull(p, "storage node"));
+    public Builder storageNode(PeerInfo node) {
+      storageNodes.add(Objects.requireNonNull(node, "storage node"));
       return this;
     }
 
     /**
-     * As {@link #historyFrom(PeerInfo...)}, with each storage node as {@code <peer-id>@host:port}
-     * (what a storage node prints when it starts): the key is pinned, so only that node can answer.
+     * Storage nodes, as {@link #storageNode(PeerInfo)}, each as {@code <peer-id>@host:port} (what a
+     * storage node prints when it starts): the key is pinned, so only that node can answer.
      *
-     * @param pinnedHostPorts the storage nodes
+     * @param pinnedHostPorts the storage nodes; added to any given before
      * @return this builder
      * @throws IllegalArgumentException if one is not {@code <64 hex digits>@host:port}
      */
-    public Builder historyFrom(String... pinnedHostPorts) {
+    public Builder storageNodes(String... pinnedHostPorts) {
       for (String text : pinnedHostPorts) {
         dev.overlay.runtime.HostPort hp = dev.overlay.runtime.HostPort.parse(text, "storage node");
         if (hp.pinned() == null) throw new IllegalArgumentException("a storage node is <peer-id>@host:port, got '" + text + "'");
-        historyFrom.add(new PeerInfo(hp.pinned(), 0,
+        storageNodes.add(new PeerInfo(hp.pinned(), 0,
             List.of(new dev.overlay.core.Candidate(dev.overlay.core.Candidate.Kind.LOCAL, hp.host(), hp.port()))));
       }
       return this;

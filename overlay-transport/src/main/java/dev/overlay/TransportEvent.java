@@ -48,8 +48,13 @@ public sealed interface TransportEvent {
   /** The listener fell behind and {@code count} events were dropped for it. */
   record EventsDropped(long count) implements TransportEvent {}
 
-  /** A storage node sent all the history asked of it for a subscription's start. */
-  record HistoryReceived(String stream, PeerId storageNode, long messages) implements TransportEvent {}
+  /**
+   * A storage node sent all it had of one request a subscription's start made: one publisher
+   * session's history ({@code publisher} and {@code session}), or, with {@code publisher} null,
+   * everything stored since the start's time. Delivered to the listener, which runs apart from
+   * the handlers: the last messages may still be on their way to the handler.
+   */
+  record HistoryReceived(String stream, PeerId storageNode, PeerId publisher, long session, long messages) implements TransportEvent {}
 
   /**
    * History a subscription's start asked for could not be had: every storage node given failed,

@@ -92,7 +92,7 @@ final class ResendCommand implements Callable<Integer> {
       List<Double> rates = new ArrayList<>();
       for (int run = 1; run <= runs; run++) {
         List<TransportEvent> events = java.util.Collections.synchronizedList(new ArrayList<>());
-        OverlayNode asker = start(nodes, OverlayNode.builder().historyFrom(storage.info()).listener(new dev.overlay.OverlayListener() {
+        OverlayNode asker = start(nodes, OverlayNode.builder().storageNode(storage.info()).listener(new dev.overlay.OverlayListener() {
           @Override
           public void onTransportEvent(TransportEvent e) {
             events.add(e);
@@ -112,8 +112,7 @@ final class ResendCommand implements Callable<Integer> {
         double msgPerSec = got.get() / seconds;
         rates.add(msgPerSec);
         System.out.printf(Locale.ROOT, "run %d: %,d of %,d in %.2f s: %,.0f msg/s; first after %.0f ms; %s%n", run, got.get(), messages,
-            seconds, msgPerSec, firstMs, events.stream().filter(e -> e instanceof TransportEvent.HistoryReceived
-                || e instanceof TransportEvent.HistoryUnavailable).toList());
+            seconds, msgPerSec, firstMs, historyEvents(events));
         results.add(Json.object().put("run", run).put("delivered", got.get()).put("seconds", seconds).put("msg_per_s", msgPerSec)
             .put("first_ms", firstMs));
         asker.close();
@@ -134,6 +133,14 @@ final class ResendCommand implements Callable<Integer> {
       try (Stream<Path> files = Files.walk(dir)) {
         for (Path f : files.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(f);
       }
+    }
+  }
+
+  /** The history events heard so far (the listener adds to the list from the delivery thread). */
+  private static List<TransportEvent> historyEvents(List<TransportEvent> events) {
+    synchronized (events) {
+      return events.stream().filter(e -> e instanceof TransportEvent.HistoryReceived || e instanceof TransportEvent.HistoryUnavailable)
+          .toList();
     }
   }
 

@@ -116,6 +116,12 @@ final class AheadTracker {
     note(now, publisher, session, first, last, from, 0);
   }
 
+  /** Whether a range for this publisher session fits without replacing or evicting another. */
+  boolean hasRoom(PeerId publisher, long session) {
+    Ahead existing = ahead == null ? null : ahead.get(publisher);
+    return existing != null ? existing.session == session : ahead == null || ahead.size() < config.maxPublisherTrees();
+  }
+
   /** As above; {@code checkDelay} below 0 means the stall wait. */
   private void note(long now, PeerId publisher, long session, long first, long last, PeerId from, long checkDelay) {
     if (ahead == null) ahead = new LinkedHashMap<>();

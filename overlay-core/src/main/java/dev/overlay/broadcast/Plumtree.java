@@ -326,7 +326,7 @@ public final class Plumtree {
     }
     historyDelivered++;
     delivered++;
-    out.deliver(message);
+    out.deliver(message, seal);
     cache.put(now, message, null, seal);
     repair.arrived(now, message, null);
   }
@@ -359,7 +359,7 @@ public final class Plumtree {
     delivered++;
     firstDeliveries.add(from, 1);
     if (message.hops() > maxHopsDelivered) maxHopsDelivered = message.hops();
-    out.deliver(message);
+    out.deliver(message, seal);
     cache.put(now, message, from, seal);
     repair.arrived(now, message, from); // first: its lateness sample sets the wait repairGap uses
     if (seen.openedGapTo() >= 0) repairGap(now, message, from, seen.openedGapFrom(), seen.openedGapTo());
@@ -433,21 +433,22 @@ public final class Plumtree {
   /**
    * A catch-up about a publisher whose history the application wants ({@link #startAt}):
    * everything of the announced session not yet seen, up to the announced number, is fetched,
-   * not only that number. A session begun while we were away is wanted from its first message.
-   * A publisher never heard of is started {@code startLatest} back, if that is asked for, and
-   * only while the seen set has room: catch-ups are not signed, and made-up publishers must not
-   * push real ones out. Returns whether the announcement was taken here.
+   * not only that number. Catch-ups are not signed, so one never begins or switches a session
+   * of a publisher we follow (a made-up session would push the application's own out of the
+   * seen set): only a session the application named, or one begun by authenticated messages,
+   * is fetched this way. A publisher never heard of is started {@code startLatest} back, if that
+   * is asked for, and only while the seen set and the announced ranges have room without
+   * pushing anything out. Returns whether the announcement was taken here.
    */
   private boolean history(long now, PeerId from, Announcement a, int span) {
     PeerId publisher = a.publisher();
     long session = a.session();
     long last = a.firstSeq() + span - 1;
     if (!seen.knows(publisher)) {
-      if (startLatest == 0 || !seen.startAfter(now, publisher, session, Math.max(0, last - startLatest), false)) return false;
-    } else if (!seen.wantsHistory(publisher)) {
-      return false;
-    } else if (!seen.hasSession(publisher, session)) {
-      seen.startAfter(now, publisher, session, 0, false);
+      if (startLatest == 0 || !ahead.hasRoom(publisher, session)) return false;
+      if (!seen.startAfter(now, publisher, session, Math.max(0, last - startLatest), false)) return false;
+    } else if (!seen.wantsHistory(publisher) || !seen.hasSession(publisher, session)) {
+      return false; // a later session of a resumed publisher is followed from the first message of it that arrives
     }
     long first = seen.firstUnseen(publisher, session, 1);
     if (first <= last) ahead.fetchHistory(now, publisher, session, first, last, from);

@@ -26,6 +26,9 @@ public final class StartAt {
   /** The most messages {@link #latest} may ask for per publisher: one announcement range. */
   public static final int MAX_LATEST = 65_536;
 
+  /** Sequence numbers stop below this (the protocol's bound, 2^62). */
+  private static final long MAX_SEQ = 1L << 62;
+
   /** {@link #sinceMillis()} when the start names no time. */
   public static final long NO_TIME = Long.MIN_VALUE;
 
@@ -43,15 +46,15 @@ public final class StartAt {
 
   /**
    * Starts with every message stored from {@code time} on, of every publisher, by the storage
-   * nodes the node is given ({@code OverlayNode.Builder.historyFrom}); a storage node's time is
-   * when it stored a message, to the second. Without storage nodes this asks for nothing more
-   * than {@link #live()}.
+   * nodes the node is given ({@code OverlayNode.Builder.storageNode}); a storage node's time is
+   * when it stored a message, to the second. Without storage nodes nothing can answer it, and the
+   * node says so ({@code TransportEvent.HistoryUnavailable}).
    *
    * @param time the earliest storage time wanted
    * @return the start
    */
   public static StartAt since(java.time.Instant time) {
-    return new StartAt(List.of(), 0, time.toEpochMilli());
+    return new StartAt(List.of(), 0, Objects.requireNonNull(time, "time").toEpochMilli());
   }
 
   /** {@return a start with the next message of each publisher: no history} */
@@ -73,8 +76,9 @@ public final class StartAt {
 
   /**
    * Resumes after the given positions: for each, every message of its session after
-   * {@code seq}, and every message of the publisher's later sessions. At most one position per
-   * publisher and session; the last one given wins.
+   * {@code seq} (a later session of the publisher is followed from the first message of it that
+   * arrives, its earlier messages fetched as a gap). At most one position per publisher and
+   * session; the last one given wins.
    *
    * @param positions the last message processed of each publisher session
    * @return the start
@@ -84,6 +88,7 @@ public final class StartAt {
     Map<List<Object>, Position> bySession = new LinkedHashMap<>();
     for (Position p : positions) {
       Objects.requireNonNull(p, "position");
+      if (p.seq() >= MAX_SEQ) throw new IllegalArgumentException("a position's seq must be below " + MAX_SEQ + ", got " + p.seq());
       List<Object> key = List.of(p.publisher(), p.session());
       bySession.remove(key); // the last one given wins, in its place
       bySession.put(key, p);

@@ -74,6 +74,15 @@ final class LinkTable implements Links {
     }
   }
 
+  /** As {@link #acquire}, saying whether the link is now held (false: no room for a new one). */
+  boolean tryAcquire(long now, PeerInfo peer) {
+    Link link = ensure(now, peer);
+    if (link == null) return false;
+    link.users++;
+    link.lastUsed = now;
+    return true;
+  }
+
   @Override
   public void release(long now, PeerId peer) {
     Link link = links.get(peer);

@@ -40,6 +40,8 @@ public final class NodeState {
   private final RandomGenerator rng;
   private final Outbox out;
   private final LinkTable links;
+  /** Links the runtime holds outside any stream (Event.HoldLink): storage nodes and their askers. */
+  private final java.util.Set<PeerId> holds = new java.util.HashSet<>();
   private final IncarnationTable incarnations;
   private final Signatures signatures;
   private final CacheLayout cacheLayout;
@@ -120,8 +122,13 @@ public final class NodeState {
     } else if (event instanceof Event.JoinStream e) {
       join(now, e.stream(), e.publishers(), e.start());
     } else if (event instanceof Event.HoldLink e) {
-      if (e.hold()) links.acquire(now, e.peer());
-      else links.release(now, e.peer().id());
+      // One hold per peer, released only if it was taken: a refused hold (no room) never
+      // releases a stream's own use of the link.
+      if (e.hold()) {
+        if (!holds.contains(e.peer().id()) && holds.size() < config.maxLinks() && links.tryAcquire(now, e.peer())) holds.add(e.peer().id());
+      } else if (holds.remove(e.peer().id())) {
+        links.release(now, e.peer().id());
+      }
     } else if (event instanceof Event.History e) {
       StreamState s = streams.get(e.stream());
       int taken = s == null ? e.messages().size() : s.onHistory(now, e.from(), e.messages()); // left: nothing to take it

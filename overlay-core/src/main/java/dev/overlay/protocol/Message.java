@@ -305,7 +305,7 @@ public sealed interface Message {
   /** The request is over, and how. */
   record ResendEnd(StreamId stream, long request, ResendOutcome outcome, String detail) implements ResendMessage {}
 
-  enum ResendOutcome { COMPLETE, NOT_STORED, REFUSED, FAILED }
+  enum ResendOutcome { COMPLETE, NOT_STORED, REFUSED, FAILED, TRUNCATED }
 
   /**
    * Registration and heartbeat in one: the node is in the stream and reachable at

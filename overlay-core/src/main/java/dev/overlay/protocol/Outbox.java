@@ -51,4 +51,13 @@ public interface Outbox {
    * asks storage nodes for history needs it.
    */
   default void historyTaken(PeerId from, StreamId stream, int taken) {}
+
+  /**
+   * As {@link #deliver(Message.Data)}, with the seal that authenticated the message (null where
+   * publishers do not sign): the copy delivered carries its seal only if that copy brought it on
+   * the wire, and a node that stores history must keep the seal with it.
+   */
+  default void deliver(Message.Data message, Seal seal) {
+    deliver(message);
+  }
 }

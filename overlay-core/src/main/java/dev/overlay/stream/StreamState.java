@@ -198,7 +198,7 @@ public final class StreamState implements HyParView.Listener {
         broadcast.onHistory(now, m, null);
         continue;
       }
-      Seal seal = seals.authenticate(now, from, m);
+      Seal seal = seals.authenticate(now, from, m, true);
       if (seal != null) {
         broadcast.onHistory(now, m, seal);
         continue;

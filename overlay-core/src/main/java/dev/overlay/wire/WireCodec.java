@@ -156,6 +156,7 @@ public final class WireCodec {
             case NOT_STORED -> dev.overlay.wire.proto.ResendEnd.Outcome.NOT_STORED;
             case REFUSED -> dev.overlay.wire.proto.ResendEnd.Outcome.REFUSED;
             case FAILED -> dev.overlay.wire.proto.ResendEnd.Outcome.FAILED;
+            case TRUNCATED -> dev.overlay.wire.proto.ResendEnd.Outcome.TRUNCATED;
           })
           .setDetail(m.detail() == null ? "" : m.detail()));
     } else if (message instanceof Message.Reachability m) {
@@ -416,6 +417,7 @@ public final class WireCodec {
           case NOT_STORED -> Message.ResendOutcome.NOT_STORED;
           case REFUSED -> Message.ResendOutcome.REFUSED;
           case FAILED -> Message.ResendOutcome.FAILED;
+          case TRUNCATED -> Message.ResendOutcome.TRUNCATED;
           default -> throw new WireException("resend_end.outcome " + m.getOutcomeValue() + " is not one we know");
         };
         return new Message.ResendEnd(new StreamId(m.getStream()), m.getRequest(), outcome, m.getDetail());

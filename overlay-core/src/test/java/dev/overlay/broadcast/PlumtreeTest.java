@@ -585,10 +585,16 @@ class PlumtreeTest {
   }
 
   @Test
-  void aSessionBegunWhileAwayIsFetchedFromItsFirstMessage() {
-    joinWith(StartAt.after(new Position(PUB, SESSION, 5)), SeenConfig.defaults());
-    tree.onIHave(now, A, catchUp(PUB, SESSION + 1, 3)); // the publisher restarted meanwhile
-    assertThat(fetchedAfterCheck(PUB)).containsExactly(1L, 2L, 3L);
+  void aCatchUpNeverBeginsASessionOfAResumedPublisher() {
+    // Catch-ups are not signed: a made-up session must not push the application's own out.
+    joinWith(StartAt.after(new Position(PUB, SESSION, 5)), SeenConfig.builder().maxSessionsPerPublisher(2).build());
+    for (int s = 1; s <= 3; s++) tree.onIHave(now, A, catchUp(PUB, SESSION + s, 3));
+    out.clear();
+    tree.onIHave(now, A, catchUp(PUB, SESSION, 8));
+    assertThat(fetchedAfterCheck(PUB)).as("the position's session still starts after 5").containsExactly(6L, 7L, 8L);
+    out.clear();
+    tree.onData(now, A, data(5, 2));
+    assertThat(out.commands(Output.Deliver.class)).as("5 was processed before the restart").isEmpty();
   }
 
   @Test

@@ -1,7 +1,9 @@
 package dev.overlay.storagenode;
 
 import dev.overlay.NodeIdentity;
+import dev.overlay.OverlayListener;
 import dev.overlay.OverlayNode;
+import dev.overlay.TransportEvent;
 import dev.overlay.core.Candidate;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -9,7 +11,10 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code java -jar overlay-tracker.jar storage --streams a,b --data-dir DIR}: a storage node. It
@@ -25,10 +30,12 @@ import picocli.CommandLine.Option;
     description = {
       "Runs a storage node: joins --streams, keeps every message it delivers (with its publisher's seal) in",
       "RocksDB under --data-dir, and answers other nodes' requests for history. Subscribers name it with",
-      "OverlayNode.Builder.historyFrom(\"<id>@host:port\"), as printed at start.",
+      "OverlayNode.Builder.storageNodes(\"<id>@host:port\"), as printed at start.",
       "Every option can also be set through the environment variable shown in brackets."
     })
 public final class StorageMain implements Callable<Integer> {
+
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(StorageMain.class);
 
   @Option(names = "--streams", required = true, split = ",", defaultValue = "${env:OVERLAY_STORAGE_STREAMS}",
       description = "Streams kept, comma-separated [OVERLAY_STORAGE_STREAMS].")
@@ -70,11 +77,35 @@ public final class StorageMain implements Callable<Integer> {
       description = "Most bytes the store may take [OVERLAY_STORAGE_RETENTION_BYTES] (default ${DEFAULT-VALUE}, 10 GiB).")
   long retentionBytes;
 
+  @Spec
+  CommandSpec spec;
+
   @Override
   public Integer call() throws Exception {
+    if (retentionAge.compareTo(Duration.ofSeconds(1)) < 0) {
+      throw new ParameterException(spec.commandLine(), "--retention-age must be at least 1 s, got " + retentionAge);
+    }
+    if (retentionBytes < (1 << 20)) {
+      throw new ParameterException(spec.commandLine(), "--retention-bytes must be at least 1 MiB (1048576), got " + retentionBytes);
+    }
+    if (advertise == null && (host.equals("0.0.0.0") || host.equals("::") || host.equals("[::]"))) {
+      System.err.println("overlay storage: listening on all interfaces with no --advertise: other nodes would be told " + host
+          + ", which they cannot dial; give --advertise with this host's address");
+    }
+    if ((trackers == null || trackers.isEmpty()) && (seeds == null || seeds.isEmpty())) {
+      System.err.println("overlay storage: no --trackers and no --seeds: this node will store only what nodes that dial it send");
+    }
     NodeIdentity identity = NodeIdentity.loadOrCreate(identityFile);
     OverlayNode.Builder b = OverlayNode.builder().identity(identity).listen(host, port)
         .storage(dataDir, streams.toArray(String[]::new)).storageRetention(retentionAge, retentionBytes);
+    b.listener(new OverlayListener() {
+      @Override
+      public void onTransportEvent(TransportEvent e) {
+        if (e instanceof TransportEvent.HistoryNotStored h) {
+          log.warn("{} messages of {} were not stored: {}", h.messages(), h.stream(), h.reason());
+        }
+      }
+    });
     if (advertise != null) b.advertise(advertise);
     if (trackers != null && !trackers.isEmpty()) b.trackers(trackers.toArray(String[]::new));
     if (seeds != null && !seeds.isEmpty()) b.seeds(seeds.toArray(String[]::new));

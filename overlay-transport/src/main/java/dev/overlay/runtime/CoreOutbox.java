@@ -31,6 +31,11 @@ final class CoreOutbox implements Outbox {
     void connect(PeerInfo peer);
 
     void disconnect(PeerId peer);
+
+    /** Bulk data paced by credit (history): queued as data, never counted as congestion. */
+    default boolean sendBulk(PeerId to, ByteBuf frame) {
+      return send(to, frame, false);
+    }
   }
 
   private final Links links;
@@ -94,8 +99,13 @@ final class CoreOutbox implements Outbox {
 
   @Override
   public void deliver(Message.Data message) {
+    deliver(message, message.seal());
+  }
+
+  @Override
+  public void deliver(Message.Data message, dev.overlay.protocol.Seal seal) {
     streams.deliver(message);
-    if (storage != null) storage.delivered(message);
+    if (storage != null) storage.delivered(message, seal);
   }
 
   @Override
@@ -111,7 +121,9 @@ final class CoreOutbox implements Outbox {
 
   /** A resend frame (history, between a node and a storage node): sent as data, never counted per stream. */
   void sendResend(PeerId to, Message.ResendMessage message) {
-    if (!links.send(to, frames.encode(message), !(message instanceof Message.ResendBatch))) sendsWithoutLink++;
+    boolean linked = message instanceof Message.ResendBatch ? links.sendBulk(to, frames.encode(message))
+        : links.send(to, frames.encode(message), true);
+    if (!linked) sendsWithoutLink++;
   }
 
   @Override

@@ -11,7 +11,6 @@ import dev.overlay.protocol.Message;
 import dev.overlay.wire.WireCodec;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -45,6 +44,11 @@ final class HistoryClient {
   static final long STALL_MILLIS = 30_000;
   /** Requests open at once, over all streams: a start names at most {@link StartAt#MAX_POSITIONS}. */
   static final int MAX_ASKS = 4_096;
+  /** Requests sent to one storage node at a time: what a storage node takes from one peer (ResendServer.MAX_PER_PEER). */
+  static final int IN_FLIGHT_PER_NODE = 2;
+  /** A storage node that answers REFUSED (busy) is asked again this much later, this many times, before the next one is. */
+  static final long REFUSED_RETRY_MILLIS = 1_000;
+  static final int REFUSED_RETRIES = 3;
 
   interface Host {
     /** Gives the core an event, now. */
@@ -77,9 +81,16 @@ final class HistoryClient {
     long taken;
     long outstanding = WINDOW; // credit given and not used yet
     long progress; // grows with every answer: a stall check that finds it unchanged fails the request over
+    int refusals; // REFUSED answers from this storage node so far
+    long expect; // a publisher request: the smallest number the next message received may have
+    Map<List<Object>, Long> received; // a time request: the last number received of each session
+    int holesReported;
+    /** A time request: the next number due of each session seen, to notice what the storage node lacks. */
+    Map<List<Object>, Long> sessionsNext;
     List<Message.Data> held; // offered, not yet taken (signature budget)
 
     Ask(long request, StreamId stream, PeerId publisher, long session, long next, long fromMillis, int node) {
+      this.expect = next;
       this.request = request;
       this.stream = stream;
       this.publisher = publisher;
@@ -93,6 +104,9 @@ final class HistoryClient {
   private final List<PeerInfo> nodes;
   private final Host host;
   private final Map<Long, Ask> asks = new HashMap<>();
+  /** Per storage node (index): requests sent and not ended, and those waiting their turn. */
+  private final int[] inFlight;
+  private final List<java.util.ArrayDeque<Ask>> waiting = new ArrayList<>();
   private long nextRequest;
   /** Set by {@link #taken} while the core handles a History event. */
   private int lastTaken;
@@ -102,6 +116,8 @@ final class HistoryClient {
   HistoryClient(List<PeerInfo> storageNodes, Host host, long seed) {
     this.nodes = List.copyOf(storageNodes);
     this.host = host;
+    this.inFlight = new int[nodes.size()];
+    for (int i = 0; i < nodes.size(); i++) waiting.add(new java.util.ArrayDeque<>());
     this.nextRequest = new SplittableRandom(seed).nextLong() & Long.MAX_VALUE;
   }
 
@@ -112,7 +128,13 @@ final class HistoryClient {
 
   /** A subscription started with {@code start}: its history is asked for. */
   void start(StreamId stream, StartAt start) {
-    if (nodes.isEmpty()) return;
+    if (nodes.isEmpty()) {
+      if (start.sinceMillis() != StartAt.NO_TIME) { // the caches keep no time: only storage nodes could answer
+        host.event(new TransportEvent.HistoryUnavailable(host.name(stream), null,
+            "history since " + java.time.Instant.ofEpochMilli(start.sinceMillis()) + ": no storage node given (Builder.storageNodes)"));
+      }
+      return;
+    }
     int first = Math.floorMod(Long.hashCode(stream.value()), nodes.size()); // spreads streams over the storage nodes
     for (Position p : start.positions()) {
       if (asks.size() >= MAX_ASKS) {
@@ -128,17 +150,36 @@ final class HistoryClient {
 
   private void open(Ask a) {
     asks.put(a.request, a);
-    PeerInfo node = nodes.get(a.node);
-    host.handle(new Event.HoldLink(node, true));
-    if (host.protocolVersion(node.id()) > 0) send(a);
+    if (!usesNode(a.node, a)) host.handle(new Event.HoldLink(nodes.get(a.node), true)); // once per storage node
+    waiting.get(a.node).add(a);
+    sendWaiting(a.node);
     checkStall(a, a.progress);
+  }
+
+  /** Sends what waits for the storage node, as far as its link is up and its share of requests allows. */
+  private void sendWaiting(int node) {
+    if (host.protocolVersion(nodes.get(node).id()) <= 0) return; // when the link comes up
+    java.util.ArrayDeque<Ask> q = waiting.get(node);
+    while (inFlight[node] < IN_FLIGHT_PER_NODE && !q.isEmpty()) {
+      Ask a = q.poll();
+      if (asks.get(a.request) != a) continue; // given up meanwhile
+      send(a);
+    }
+  }
+
+  /** Whether another open request than {@code except} uses the storage node. */
+  private boolean usesNode(int node, Ask except) {
+    for (Ask other : asks.values()) if (other != except && other.node == node) return true;
+    return false;
   }
 
   /** Like HyParView's timers, the check names the progress it saw: a request that moved on meanwhile is checked again later. */
   private void checkStall(Ask a, long seen) {
     host.schedule(() -> {
       if (asks.get(a.request) != a) return; // ended, or failed over
-      if (a.progress == seen && a.held == null) {
+      // Sent and unanswered, or still waiting for a link that never came (a dial refused for want of room reports nothing).
+      boolean unlinked = host.protocolVersion(nodes.get(a.node).id()) <= 0;
+      if ((a.sent || unlinked) && a.progress == seen && a.held == null) {
         failOver(a, "storage node " + nodes.get(a.node).id() + " sent nothing for " + STALL_MILLIS / 1_000 + " s");
       } else {
         checkStall(a, a.progress);
@@ -153,15 +194,16 @@ final class HistoryClient {
       return;
     }
     a.sent = true;
+    a.expect = a.next; // the storage node starts from here, also when asked again
+    a.received = null;
+    inFlight[a.node]++;
     host.send(node, new Message.ResendRequest(a.stream, a.request, a.publisher, a.session, a.publisher == null ? 0 : a.next, 0,
         a.fromMillis, WINDOW));
   }
 
   /** A link came up: requests waiting for it go out. */
   void linkUp(PeerId peer) {
-    for (Ask a : new ArrayList<>(asks.values())) {
-      if (!a.sent && nodes.get(a.node).id().equals(peer)) send(a);
-    }
+    for (int i = 0; i < nodes.size(); i++) if (nodes.get(i).id().equals(peer)) sendWaiting(i);
   }
 
   /** A link went down, or could not be made: its requests go to the next storage node. */
@@ -175,6 +217,12 @@ final class HistoryClient {
     Ask a = asks.get(b.request());
     if (a == null || !nodes.get(a.node).id().equals(from) || !a.stream.equals(b.stream())) {
       violations++; // not ours, or from the wrong peer
+      return;
+    }
+    String wrong = check(a, b.messages());
+    if (wrong != null) {
+      violations++;
+      failOver(a, "storage node " + from + " " + wrong);
       return;
     }
     a.progress++;
@@ -193,6 +241,31 @@ final class HistoryClient {
     offer(a, b.messages());
   }
 
+  /**
+   * What a batch must be: not empty; for a publisher request, that session's messages from where
+   * it was due, in increasing order; for a time request, each session's in increasing order. A
+   * storage node that sends anything else (messages not asked for, old ones again to look busy)
+   * is left for the next one. Returns what was wrong, or null.
+   */
+  private String check(Ask a, List<Message.Data> messages) {
+    if (messages.isEmpty()) return "sent an empty batch";
+    for (Message.Data m : messages) {
+      if (a.publisher != null) {
+        if (!m.publisher().equals(a.publisher) || m.session() != a.session) return "sent messages of a session not asked for";
+        if (m.seq() < a.expect) return "sent message " + m.seq() + " where " + a.expect + " or later was due";
+        a.expect = m.seq() + 1;
+      } else {
+        if (a.received == null) a.received = new HashMap<>();
+        List<Object> key = List.of(m.publisher(), m.session());
+        Long last = a.received.get(key);
+        if (last == null && a.received.size() >= ResendServer.MAX_SESSIONS) return "sent more sessions than one answer holds";
+        if (last != null && m.seq() <= last) return "sent message " + m.seq() + " of a session again, or out of order";
+        a.received.put(key, m.seq());
+      }
+    }
+    return null;
+  }
+
   private void offer(Ask a, List<Message.Data> messages) {
     PeerId from = nodes.get(a.node).id();
     lastTaken = 0;
@@ -204,8 +277,9 @@ final class HistoryClient {
     }
     long bytes = 0;
     for (int i = 0; i < taken; i++) {
-      if (a.publisher != null) a.next = Math.max(a.next, messages.get(i).seq() + 1);
-      bytes += Message.ResendBatch.cost(messages.get(i));
+      Message.Data m = messages.get(i);
+      noteHole(a, m);
+      bytes += Message.ResendBatch.cost(m);
     }
     a.taken += taken;
     received += taken;
@@ -227,9 +301,33 @@ final class HistoryClient {
     }
   }
 
+  /**
+   * A storage node sends each session in order, so a number beyond the next one due means it
+   * lacks those (retention deleted them, or it was down when they went out): said, never skipped
+   * silently. The neighbours' caches may still supply them; the core reports what none does.
+   */
+  private void noteHole(Ask a, Message.Data m) {
+    long due;
+    List<Object> key = null;
+    if (a.publisher != null) {
+      due = a.next;
+    } else {
+      if (a.sessionsNext == null) a.sessionsNext = new HashMap<>();
+      key = List.of(m.publisher(), m.session());
+      Long n = a.sessionsNext.get(key);
+      due = n == null ? m.seq() : n; // a session's first message in a time request starts it
+    }
+    if (m.seq() > due && a.holesReported++ < 16) { // sixteen a request at most: the first say what is wrong
+      host.event(new TransportEvent.HistoryUnavailable(host.name(a.stream), m.publisher(), "messages " + due + ".." + (m.seq() - 1)
+          + " of " + m.publisher() + "/" + Long.toHexString(m.session()) + ": not stored at storage node " + nodes.get(a.node).id()));
+    }
+    if (a.publisher != null) a.next = Math.max(a.next, m.seq() + 1);
+    else a.sessionsNext.merge(key, m.seq() + 1, Math::max); // at most MAX_SESSIONS keys: check() refuses more
+  }
+
   private void completed(Ask a) {
     close(a);
-    host.event(new TransportEvent.HistoryReceived(host.name(a.stream), nodes.get(a.node).id(), a.taken));
+    host.event(new TransportEvent.HistoryReceived(host.name(a.stream), nodes.get(a.node).id(), a.publisher, a.session, a.taken));
   }
 
   /** The core's answer to the History event being handled. */
@@ -243,9 +341,25 @@ final class HistoryClient {
       violations++;
       return;
     }
-    if (e.outcome() == Message.ResendOutcome.COMPLETE) {
+    if (e.outcome() == Message.ResendOutcome.COMPLETE || e.outcome() == Message.ResendOutcome.TRUNCATED) {
+      if (e.outcome() == Message.ResendOutcome.TRUNCATED) {
+        host.event(new TransportEvent.HistoryUnavailable(host.name(a.stream), a.publisher, "storage node " + from
+            + " sent part of the history asked for: " + e.detail()));
+      }
       a.complete = true;
       if (a.held == null) completed(a); // else once what is held is taken
+      return;
+    }
+    if (e.outcome() == Message.ResendOutcome.REFUSED && a.refusals < REFUSED_RETRIES) { // busy: the same node, a little later
+      a.refusals++;
+      a.sent = false;
+      inFlight[a.node]--;
+      host.schedule(() -> {
+        if (asks.get(a.request) != a) return;
+        waiting.get(a.node).add(a);
+        sendWaiting(a.node);
+      }, REFUSED_RETRY_MILLIS * a.refusals);
+      sendWaiting(a.node);
       return;
     }
     failOver(a, "storage node " + from + " answered " + e.outcome() + ": " + e.detail());
@@ -272,17 +386,21 @@ final class HistoryClient {
 
   private void close(Ask a) {
     asks.remove(a.request);
-    PeerInfo node = nodes.get(a.node);
-    for (Ask other : asks.values()) if (other.node == a.node) return; // still used
-    host.handle(new Event.HoldLink(node, false));
+    if (a.sent) {
+      a.sent = false;
+      inFlight[a.node]--;
+    }
+    if (!usesNode(a.node, a)) {
+      host.handle(new Event.HoldLink(nodes.get(a.node), false));
+    } else {
+      sendWaiting(a.node); // its turn is over: the next one waiting goes
+    }
   }
 
   /** The node stops: nothing more is asked. */
   void stop() {
-    for (Iterator<Ask> it = asks.values().iterator(); it.hasNext(); ) {
-      it.next();
-      it.remove();
-    }
+    asks.clear();
+    for (java.util.ArrayDeque<Ask> q : waiting) q.clear();
   }
 
   int open() {

@@ -162,6 +162,13 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
       @Override
       public void disconnect(PeerId peer) {
         l.disconnect(peer);
+        // The link manager tells no one of a link this node closes; history state must hear it.
+        turns.later(() -> historyLinkDown(peer, "closed by this node"));
+      }
+
+      @Override
+      public boolean sendBulk(PeerId to, io.netty.buffer.ByteBuf frame) {
+        return l.sendBulk(to, frame);
       }
     }, streams, turns, events, completions, this::requestIntroductions);
   }
@@ -242,7 +249,7 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
       core = new NodeState(config, self, new SplittableRandom(new SecureRandom().nextLong()),
           new dev.overlay.identity.EcdsaSignatures(identity), outbox);
       introducer = introducerFactory.apply(this);
-      resendServer = new ResendServer(storage, (to, m) -> outbox.sendResend(to, (Message.ResendMessage) m), loop);
+      resendServer = new ResendServer(storage, resendHost());
       historyClient = new HistoryClient(storageNodes, historyHost(), new SecureRandom().nextLong());
       outbox.history(storage, historyClient::taken);
       core.start(now);
@@ -506,6 +513,36 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
     turns.end();
   }
 
+  /** What the resend server may do: on the loop, inside a turn its caller ends. */
+  private ResendServer.Host resendHost() {
+    return new ResendServer.Host() {
+      @Override
+      public void send(PeerId to, Message message) {
+        outbox.sendResend(to, (Message.ResendMessage) message);
+      }
+
+      @Override
+      public boolean writable(PeerId peer) {
+        return links.writable(peer);
+      }
+
+      @Override
+      public void hold(PeerId peer, boolean hold) {
+        if (!turns.stopped()) core.handle(turns.begin(), new Event.HoldLink(PeerInfo.of(peer, 0), hold));
+      }
+
+      @Override
+      public void schedule(Runnable task, long millis) {
+        loop.schedule(() -> turns.execute(task), millis, TimeUnit.MILLISECONDS);
+      }
+
+      @Override
+      public void execute(Runnable task) {
+        turns.execute(task);
+      }
+    };
+  }
+
   /** What the history client may do: on the loop, inside a turn its caller ends. */
   private HistoryClient.Host historyHost() {
     return new HistoryClient.Host() {
@@ -582,6 +619,7 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
       return;
     }
     if (message instanceof Message.ResendMessage m) {
+      if (protocolVersion(peer) < dev.overlay.wire.WireCodec.RESEND_PROTOCOL_VERSION) return; // a frame its version does not have
       turns.beginBatch();
       if (m instanceof Message.ResendRequest r) resendServer.onRequest(peer, r);
       else if (m instanceof Message.ResendCredit c) resendServer.onCredit(peer, c);

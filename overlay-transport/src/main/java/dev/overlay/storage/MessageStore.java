@@ -73,12 +73,14 @@ public final class MessageStore implements AutoCloseable {
   private static final class Written {
     long sealFirstSeq = -1;
     long second = -1;
+    long secondFirstSeq = Long.MAX_VALUE;
   }
 
   private final Options options;
   private final WriteOptions writeOptions;
   private final RocksDB db;
   private final Retention retention;
+  private long lastSizeDrop = Long.MIN_VALUE / 2;
   private final Map<SessionRef, Written> written = new LinkedHashMap<>(256, 0.75f, true) {
     @Override
     protected boolean removeEldestEntry(Map.Entry<SessionRef, Written> eldest) {
@@ -134,6 +136,13 @@ public final class MessageStore implements AutoCloseable {
         Written w = written.computeIfAbsent(ref, k -> new Written());
         if (w.second != second) {
           w.second = second;
+          w.secondFirstSeq = Long.MAX_VALUE;
+          byte[] tk = timeKey(m.stream(), second, m.publisher(), m.session());
+          byte[] had = db.get(tk); // written before in this second (a restart, a session the table forgot): keep the smaller
+          if (had != null) w.secondFirstSeq = ByteBuffer.wrap(had).getLong();
+        }
+        if (m.seq() < w.secondFirstSeq) { // a second's entry is the smallest number stored in it (repairs come late and low)
+          w.secondFirstSeq = m.seq();
           batch.put(timeKey(m.stream(), second, m.publisher(), m.session()), longBytes(m.seq()));
         }
         Seal seal = m.seal();
@@ -160,28 +169,40 @@ public final class MessageStore implements AutoCloseable {
   public List<Message.Data> read(StreamId stream, PeerId publisher, long session, long fromSeq, long toSeq, int max, int maxBytes) {
     List<Message.Data> out = new ArrayList<>();
     if (fromSeq > toSeq || max <= 0) return out;
-    List<Seal> seals = seals(stream, publisher, session, fromSeq, toSeq);
-    int sealAt = 0;
-    Seal sentSeal = null;
-    long bytes = 0;
+    // The messages first (their payloads alone bound how many can fit), then only the seals that
+    // cover them: a long session's later seals are never read for an early batch.
+    List<long[]> seqs = new ArrayList<>();
+    List<byte[]> payloads = new ArrayList<>();
+    long payloadBytes = 0;
     byte[] end = messageKey(stream, publisher, session, toSeq == Long.MAX_VALUE ? Long.MAX_VALUE : toSeq + 1);
     try (RocksIterator it = db.newIterator()) {
       for (it.seek(messageKey(stream, publisher, session, fromSeq)); it.isValid(); it.next()) {
         byte[] k = it.key();
         if (Arrays.compareUnsigned(k, end) >= 0 || k.length != MESSAGE_KEY || k[0] != MESSAGE) break;
-        long seq = ByteBuffer.wrap(k, SESSION_KEY, 8).getLong();
         byte[] payload = it.value();
-        while (sealAt < seals.size() && seals.get(sealAt).lastSeq() < seq) sealAt++;
-        Seal seal = sealAt < seals.size() && seals.get(sealAt).covers(seq) ? seals.get(sealAt) : null;
-        boolean sealOnWire = seal != null && seal != sentSeal;
-        Message.Data m = new Message.Data(stream, publisher, session, seq, 0, payload, seal, sealOnWire);
-        long cost = Message.ResendBatch.cost(m);
-        if (!out.isEmpty() && bytes + cost > maxBytes) break; // the batch stays within maxBytes
-        out.add(m);
-        if (seal != null) sentSeal = seal;
-        bytes += cost;
-        if (out.size() >= max) break;
+        if (!payloads.isEmpty() && payloadBytes + payload.length + Message.ResendBatch.FRAMING_BYTES > maxBytes) break;
+        seqs.add(new long[] {ByteBuffer.wrap(k, SESSION_KEY, 8).getLong()});
+        payloads.add(payload);
+        payloadBytes += payload.length + Message.ResendBatch.FRAMING_BYTES;
+        if (payloads.size() >= max) break;
       }
+    }
+    if (payloads.isEmpty()) return out;
+    List<Seal> seals = seals(stream, publisher, session, fromSeq, seqs.get(seqs.size() - 1)[0]);
+    int sealAt = 0;
+    Seal sentSeal = null;
+    long bytes = 0;
+    for (int i = 0; i < payloads.size(); i++) {
+      long seq = seqs.get(i)[0];
+      while (sealAt < seals.size() && seals.get(sealAt).lastSeq() < seq) sealAt++;
+      Seal seal = sealAt < seals.size() && seals.get(sealAt).covers(seq) ? seals.get(sealAt) : null;
+      boolean sealOnWire = seal != null && seal != sentSeal;
+      Message.Data m = new Message.Data(stream, publisher, session, seq, 0, payloads.get(i), seal, sealOnWire);
+      long cost = Message.ResendBatch.cost(m);
+      if (!out.isEmpty() && bytes + cost > maxBytes) break; // the batch stays within maxBytes
+      out.add(m);
+      if (seal != null) sentSeal = seal;
+      bytes += cost;
     }
     return out;
   }
@@ -203,7 +224,7 @@ public final class MessageStore implements AutoCloseable {
         if (s != null && s.lastSeq() >= fromSeq) out.add(s);
       }
     } catch (RocksDBException e) {
-      return out;
+      throw new IllegalStateException("cannot read a publisher key: " + e.getMessage(), e); // not a batch of unsealed messages
     }
     return out;
   }
@@ -230,7 +251,7 @@ public final class MessageStore implements AutoCloseable {
         List<Object> key = List.of(publisher, session);
         Position p = first.get(key);
         if (p == null) {
-          if (first.size() >= max) continue;
+          if (first.size() >= max) break; // the caller says so (TRUNCATED): no scan of the whole index
           first.put(key, new Position(publisher, session, seq));
         } else if (seq < p.seq()) {
           first.put(key, new Position(publisher, session, seq)); // a repaired message stored later
@@ -247,7 +268,10 @@ public final class MessageStore implements AutoCloseable {
    */
   public int enforceRetention(long nowMillis) throws IOException {
     long cutoff = Math.floorDiv(nowMillis - retention.maxAgeMillis(), 1_000);
-    if (approximateBytes() > retention.maxBytes()) {
+    // By size at most once a minute: RocksDB's estimate counts deleted data until compaction
+    // reclaims it, and deleting a tenth every 10 s on a stale estimate would empty the store.
+    if (approximateBytes() > retention.maxBytes() && nowMillis - lastSizeDrop >= 60_000) {
+      lastSizeDrop = nowMillis;
       java.util.TreeSet<Long> seconds = new java.util.TreeSet<>(); // kept, over every stream
       try (RocksIterator it = db.newIterator()) {
         for (it.seek(new byte[] {TIME}); it.isValid() && it.key()[0] == TIME; it.next()) {

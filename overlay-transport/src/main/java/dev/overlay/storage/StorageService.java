@@ -77,9 +77,14 @@ public final class StorageService implements AutoCloseable {
     return streams.contains(stream);
   }
 
-  /** On the loop: a message the node delivered; kept with the turn's others if its stream is kept. */
-  public void delivered(Message.Data m) {
-    if (streams.contains(m.stream())) turn.add(m);
+  /**
+   * On the loop: a message the node delivered, with the seal that authenticated it (the copy
+   * delivered carries one only if it brought it on the wire); kept with the turn's others if its
+   * stream is kept.
+   */
+  public void delivered(Message.Data m, dev.overlay.protocol.Seal seal) {
+    if (!streams.contains(m.stream())) return;
+    turn.add(seal != null && m.seal() != seal ? m.withSeal(seal, false) : m);
   }
 
   /** On the loop, at the end of a turn: hands the turn's deliveries to the storage thread as one write. */
@@ -103,7 +108,7 @@ public final class StorageService implements AutoCloseable {
       refused(batch, e.getMessage());
       return;
     }
-    if (now - lastRetention >= RETENTION_INTERVAL_MILLIS) {
+    if (now - lastRetention >= RETENTION_INTERVAL_MILLIS) { // every 10 s, as the node writes
       lastRetention = now;
       try {
         int dropped = store.enforceRetention(now);
@@ -162,15 +167,31 @@ public final class StorageService implements AutoCloseable {
     return notStored.get();
   }
 
-  /** Finishes the writes already handed over, then closes the store. */
+  /**
+   * Finishes the writes and reads already handed over, then closes the store, as the storage
+   * thread's last task: RocksDB is never closed under a read or a retention pass. Waits up to
+   * 10 s for it.
+   */
   @Override
   public void close() {
+    endOfTurn(); // what this turn delivered is written too
+    boolean queued;
+    try {
+      thread.execute(store::close);
+      queued = true;
+    } catch (RejectedExecutionException e) {
+      queued = false; // the queue is full: close once the thread has finished it
+    }
     thread.shutdown();
     try {
-      if (!thread.awaitTermination(10, TimeUnit.SECONDS)) log.warn("the storage thread did not finish its writes within 10 s");
+      if (!thread.awaitTermination(10, TimeUnit.SECONDS)) {
+        log.warn("the storage thread did not finish within 10 s; the store stays open until it does");
+        return;
+      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+      return;
     }
-    store.close();
+    if (!queued) store.close();
   }
 }

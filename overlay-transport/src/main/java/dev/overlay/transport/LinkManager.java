@@ -474,6 +474,48 @@ public final class LinkManager {
     return true;
   }
 
+  /**
+   * Sends bulk data that another mechanism paces (history, under the asker's credit): queued
+   * like data, but it never makes the link count as congested, so a slow asker cannot pause this
+   * node's reading of every other link. The sender checks {@link #writable} before each frame.
+   * Returns false when there is no link to the peer.
+   */
+  public boolean sendBulk(PeerId peer, ByteBuf frame) {
+    Link link = links.get(peer);
+    if (link == null) {
+      framesDropped++;
+      return false;
+    }
+    LinkHandler h = link.ready;
+    if (h != null && frame.readableBytes() > h.peerMaxFrameBytes()) {
+      framesDropped++;
+      framesOverPeerLimit++;
+      return true;
+    }
+    Channel ch = h == null ? null : h.channel();
+    switch (link.queue.offer(frame, false, ch)) {
+      case ACCEPTED -> {
+        if (h != null) {
+          h.framesOut++;
+          markDirty(h);
+        }
+      }
+      default -> {
+        framesDropped++;
+        framesShed++;
+        link.shed++;
+      }
+    }
+    return true;
+  }
+
+  /** Whether the link to the peer is up and its channel takes more without queueing past its high-water mark. */
+  public boolean writable(PeerId peer) {
+    Link link = links.get(peer);
+    LinkHandler h = link == null ? null : link.ready;
+    return h != null && h.channel().isWritable();
+  }
+
   /** Flushes what was written to the peer, then closes the link; the core hears nothing back. */
   public void disconnect(PeerId peer) {
     Link link = links.remove(peer);

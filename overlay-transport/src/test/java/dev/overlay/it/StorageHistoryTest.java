@@ -71,7 +71,7 @@ class StorageHistoryTest {
       long session = atStorage.first.get().session();
 
       TestNetwork.Events events = new TestNetwork.Events();
-      OverlayNode byTime = net.start(NodeIdentity.generate(), null, events, b -> b.historyFrom(storage.info()));
+      OverlayNode byTime = net.start(NodeIdentity.generate(), null, events, b -> b.storageNode(storage.info()));
       Keeper sinceKeeper = new Keeper();
       byTime.subscribe(STREAM, sinceKeeper, null, StartAt.since(before));
       Await.until(DEADLINE, () -> sinceKeeper.tally.hasAll(1, 301), () -> "by time: missing " + sinceKeeper.tally.missingIn(1, 301)
@@ -80,7 +80,7 @@ class StorageHistoryTest {
       Await.until(DEADLINE, () -> !events.of(TransportEvent.HistoryReceived.class).isEmpty(), () -> "the end is reported: " + events.all);
       assertThat(events.of(TransportEvent.HistoryReceived.class).get(0).messages()).isEqualTo(300);
 
-      OverlayNode byPosition = net.start(NodeIdentity.generate(), null, null, b -> b.historyFrom(storage.info()));
+      OverlayNode byPosition = net.start(NodeIdentity.generate(), null, null, b -> b.storageNode(storage.info()));
       Keeper afterKeeper = new Keeper();
       byPosition.subscribe(STREAM, afterKeeper, null, StartAt.after(new Position(publisher.peerId(), session, 200)));
       Await.until(DEADLINE, () -> afterKeeper.tally.hasAll(201, 301), () -> "by position: missing " + afterKeeper.tally.missingIn(201, 301));
@@ -94,7 +94,7 @@ class StorageHistoryTest {
     try (TestNetwork net = new TestNetwork()) {
       OverlayNode plain = net.start(null); // keeps nothing
       TestNetwork.Events events = new TestNetwork.Events();
-      OverlayNode asker = net.start(NodeIdentity.generate(), null, events, b -> b.historyFrom(plain.info()));
+      OverlayNode asker = net.start(NodeIdentity.generate(), null, events, b -> b.storageNode(plain.info()));
       asker.subscribe(STREAM, new Keeper(), null, StartAt.since(Instant.now().minusSeconds(60)));
       Await.until(DEADLINE, () -> !events.of(TransportEvent.HistoryUnavailable.class).isEmpty(), () -> "reported: " + events.all);
       assertThat(events.of(TransportEvent.HistoryUnavailable.class).get(0).what()).contains("NOT_STORED");

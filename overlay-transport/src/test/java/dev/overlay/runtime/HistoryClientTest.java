@@ -1,0 +1,177 @@
+package dev.overlay.runtime;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.overlay.TransportEvent;
+import dev.overlay.core.PeerId;
+import dev.overlay.core.PeerInfo;
+import dev.overlay.core.Position;
+import dev.overlay.core.StartAt;
+import dev.overlay.core.StreamId;
+import dev.overlay.protocol.Event;
+import dev.overlay.protocol.Message;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The asking side of resends, against storage nodes played by hand: it keeps to what a storage
+ * node allows, and a storage node that sends what was not asked for, or nothing, is left for the
+ * next one, with what is missing reported.
+ */
+class HistoryClientTest {
+
+  private static final StreamId STREAM = StreamId.of("kept");
+  private static final PeerId PUB = PeerId.random(new SplittableRandom(1));
+  private static final PeerInfo NODE_A = PeerInfo.of(PeerId.random(new SplittableRandom(2)), 1);
+  private static final PeerInfo NODE_B = PeerInfo.of(PeerId.random(new SplittableRandom(3)), 1);
+
+  private final List<Object> handled = new ArrayList<>();
+  private final List<Message> sent = new ArrayList<>();
+  private final List<PeerId> sentTo = new ArrayList<>();
+  private final List<TransportEvent> events = new ArrayList<>();
+  private final List<Runnable> timers = new ArrayList<>();
+  private HistoryClient client;
+
+  @BeforeEach
+  void setUp() {
+    client = new HistoryClient(List.of(NODE_A, NODE_B), new HistoryClient.Host() {
+      @Override
+      public void handle(Event event) {
+        handled.add(event);
+        if (event instanceof Event.History h) client.taken(h.messages().size()); // the core takes all
+      }
+
+      @Override
+      public void send(PeerId to, Message message) {
+        sent.add(message);
+        sentTo.add(to);
+      }
+
+      @Override
+      public int protocolVersion(PeerId peer) {
+        return 4;
+      }
+
+      @Override
+      public void event(TransportEvent event) {
+        events.add(event);
+      }
+
+      @Override
+      public void schedule(Runnable task, long millis) {
+        timers.add(task);
+      }
+
+      @Override
+      public String name(StreamId stream) {
+        return "kept";
+      }
+    }, 1);
+  }
+
+  private PeerId first() {
+    return sentTo.get(0);
+  }
+
+  private List<Message.ResendRequest> requests() {
+    return sent.stream().filter(m -> m instanceof Message.ResendRequest).map(m -> (Message.ResendRequest) m).toList();
+  }
+
+  private static Message.Data data(long session, long seq) {
+    return new Message.Data(STREAM, PUB, session, seq, 0, new byte[] {1});
+  }
+
+  @Test
+  void atMostTwoRequestsGoToAStorageNodeAtOnceTheRestWaitTheirTurn() {
+    client.start(STREAM, StartAt.after(new Position(PUB, 1, 0), new Position(PUB, 2, 0), new Position(PUB, 3, 0)));
+    assertThat(requests()).hasSize(2);
+    Message.ResendRequest r = requests().get(0);
+    client.onEnd(first(), new Message.ResendEnd(STREAM, r.request(), Message.ResendOutcome.COMPLETE, ""));
+    assertThat(requests()).as("the third goes when one ends").hasSize(3);
+    assertThat(requests().get(2).session()).isEqualTo(3);
+  }
+
+  @Test
+  void aBatchOfAnotherSessionThanAskedIsLeftForTheNextStorageNode() {
+    client.start(STREAM, StartAt.after(new Position(PUB, 1, 10)));
+    Message.ResendRequest r = requests().get(0);
+    assertThat(r.fromSeq()).isEqualTo(11);
+    PeerId a = first();
+    client.onBatch(a, new Message.ResendBatch(STREAM, r.request(), List.of(data(1, 11), data(1, 12))));
+    client.onBatch(a, new Message.ResendBatch(STREAM, r.request(), List.of(data(9, 13))));
+    assertThat(client.violations()).isEqualTo(1);
+    Message.ResendRequest again = requests().get(1);
+    assertThat(sentTo.get(sent.indexOf(again))).as("the other storage node").isNotEqualTo(a);
+    assertThat(again.fromSeq()).as("from where the first got to").isEqualTo(13);
+    client.onBatch(a, new Message.ResendBatch(STREAM, again.request(), List.of(data(1, 13))));
+    assertThat(client.violations()).as("only the node asked may answer").isEqualTo(2);
+  }
+
+  @Test
+  void whatAStorageNodeLacksIsReportedAndAResentOldMessageIsAViolation() {
+    client.start(STREAM, StartAt.after(new Position(PUB, 1, 10)));
+    Message.ResendRequest r = requests().get(0);
+    client.onBatch(first(), new Message.ResendBatch(STREAM, r.request(), List.of(data(1, 11), data(1, 15))));
+    assertThat(events).singleElement().satisfies(e -> assertThat(((TransportEvent.HistoryUnavailable) e).what()).contains("12..14"));
+    client.onBatch(first(), new Message.ResendBatch(STREAM, r.request(), List.of(data(1, 15))));
+    assertThat(client.violations()).isEqualTo(1);
+  }
+
+  @Test
+  void aBusyStorageNodeIsAskedAgainLaterThenTheNextOne() {
+    client.start(STREAM, StartAt.after(new Position(PUB, 1, 0)));
+    PeerId a = first();
+    for (int i = 0; i < HistoryClient.REFUSED_RETRIES; i++) {
+      Message.ResendRequest r = requests().get(requests().size() - 1);
+      client.onEnd(a, new Message.ResendEnd(STREAM, r.request(), Message.ResendOutcome.REFUSED, "busy"));
+      timers.get(timers.size() - 1).run(); // the retry's wait
+      assertThat(sentTo.get(sentTo.size() - 1)).isEqualTo(a);
+    }
+    Message.ResendRequest r = requests().get(requests().size() - 1);
+    client.onEnd(a, new Message.ResendEnd(STREAM, r.request(), Message.ResendOutcome.REFUSED, "busy"));
+    assertThat(sentTo.get(sentTo.size() - 1)).as("then the next one").isNotEqualTo(a);
+  }
+
+  @Test
+  void aTimeStartWithoutStorageNodesIsReported() {
+    HistoryClient none = new HistoryClient(List.of(), new HistoryClient.Host() {
+      @Override
+      public void handle(Event event) {}
+
+      @Override
+      public void send(PeerId to, Message message) {}
+
+      @Override
+      public int protocolVersion(PeerId peer) {
+        return 0;
+      }
+
+      @Override
+      public void event(TransportEvent event) {
+        events.add(event);
+      }
+
+      @Override
+      public void schedule(Runnable task, long millis) {}
+
+      @Override
+      public String name(StreamId stream) {
+        return "kept";
+      }
+    }, 1);
+    none.start(STREAM, StartAt.since(java.time.Instant.ofEpochSecond(1_000)));
+    assertThat(events).singleElement().isInstanceOf(TransportEvent.HistoryUnavailable.class);
+  }
+
+  @Test
+  void aSilentStorageNodeIsGivenUp() {
+    client.start(STREAM, StartAt.after(new Position(PUB, 1, 0)));
+    PeerId a = first();
+    timers.get(0).run(); // the stall check: nothing came
+    assertThat(sentTo.get(sentTo.size() - 1)).isNotEqualTo(a);
+    assertThat(handled).contains(new Event.HoldLink(a.equals(NODE_A.id()) ? NODE_A : NODE_B, false));
+  }
+}

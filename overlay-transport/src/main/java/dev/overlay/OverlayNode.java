@@ -250,7 +250,7 @@ public final class OverlayNode implements AutoCloseable {
           System::currentTimeMillis, (stream, n, reason) -> rt.report(new TransportEvent.HistoryNotStored(names.get(stream), n, reason)));
     } catch (LinkageError e) { // no RocksDB on the class path, or none with this platform's native library
       throw new IllegalStateException("storage needs RocksDB with a native library for this platform: add org.rocksdb:rocksdbjni "
-          + "(the classifier of your platform, e.g. linux64 or linux-aarch64) to the application (" + e + ")", e);
+          + "to the application (classifier linux64 on x86-64 Linux, or the unclassified jar, which has every platform's) (" + e + ")", e);
     }
   }
 
@@ -603,7 +603,9 @@ public final class OverlayNode implements AutoCloseable {
      * Makes this node keep the history of {@code streams}: it joins them, and stores every message
      * it delivers, with its seal, in RocksDB in {@code dir}; it answers other nodes' resend
      * requests from there (a storage node, or a gateway keeping its own history). Needs
-     * {@code org.rocksdb:rocksdbjni} (classifier {@code linux64}) on the class path. Retention:
+     * {@code org.rocksdb:rocksdbjni} on the class path (classifier {@code linux64} on x86-64 Linux,
+     * or the unclassified jar with every platform's library). Its own publishes are not kept: a
+     * node does not deliver its own messages. Retention:
      * {@link #storageRetention}.
      *
      * @param dir the store's directory (created if missing; one node at a time)

@@ -442,11 +442,12 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
   /** The runtime's own counters at one moment (the links and the core count their own). */
   public record Counters(long sendsWithoutLink, long publishesRefused, long publishesRefusedBackpressure, long eventsDropped,
       long subscriptionsFailed, Map<String, Long> introducer, long futuresCompletedOnLoop, long coreLinksRefused,
-      Map<OverlayEvent.DropReason, Long> dropped) {
+      Map<OverlayEvent.DropReason, Long> dropped, Map<String, Long> history) {
 
     public Counters {
       introducer = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(introducer));
       dropped = Map.copyOf(dropped);
+      history = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(history));
     }
 
     /** Adds every counter, by name, in a stable order. */
@@ -459,6 +460,7 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
       out.putAll(introducer);
       out.put("futures_completed_on_loop", futuresCompletedOnLoop);
       out.put("links_refused_by_core", coreLinksRefused);
+      out.putAll(history);
       // Every reason, 0 included, so that a dashboard's query has a series before the first drop.
       for (OverlayEvent.DropReason r : OverlayEvent.DropReason.values()) {
         out.put("dropped_" + r.name().toLowerCase(java.util.Locale.ROOT), dropped.getOrDefault(r, 0L));
@@ -466,11 +468,28 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
     }
   }
 
+  /**
+   * History: messages stored and not, resends served and refused here, history received from
+   * storage nodes and their violations. All zero on a node that neither stores nor asks.
+   */
+  private Map<String, Long> historyCounters() {
+    Map<String, Long> h = new java.util.LinkedHashMap<>();
+    h.put("history_stored", storage == null ? 0 : storage.stored());
+    h.put("history_not_stored", storage == null ? 0 : storage.notStored());
+    h.put("resend_messages_served", resendServer == null ? 0 : resendServer.served());
+    h.put("resend_requests_refused", resendServer == null ? 0 : resendServer.refused());
+    h.put("resend_requests_open_now", resendServer == null ? 0 : (long) resendServer.open());
+    h.put("history_received", historyClient == null ? 0 : historyClient.received());
+    h.put("history_requests_open_now", historyClient == null ? 0 : (long) historyClient.open());
+    h.put("history_violations", historyClient == null ? 0 : historyClient.violations());
+    return h;
+  }
+
   /** On the loop. */
   private Counters counters() {
     return new Counters(outbox.sendsWithoutLink(), publishRefused.get(), backpressureRefusals.get(), events.dropped(),
         subscriptionsFailed.get(), introducer != null ? introducer.counters() : Map.of(), completions.completedOnLoop(),
-        core != null ? core.linksRefused() : 0, outbox.drops());
+        core != null ? core.linksRefused() : 0, outbox.drops(), historyCounters());
   }
 
   /** Tests only: every connection's channel is shown to {@code hook} before TLS (see LinkManager.channelHook). */

@@ -89,6 +89,49 @@ class StorageHistoryTest {
     }
   }
 
+  /**
+   * Reconciliation, per publisher: what each published, what the storage node stored, and what a
+   * node asking it for everything delivered, count alike: nothing missing, nothing extra.
+   */
+  @Test
+  void publishedStoredAndDeliveredReconcilePerPublisher() throws Exception {
+    try (TestNetwork net = new TestNetwork()) {
+      OverlayNode first = net.start(null);
+      OverlayNode second = net.start(first);
+      OverlayNode storage = net.start(NodeIdentity.generate(), first, null, b -> b.storage(dir.resolve("store"), STREAM));
+      first.join(STREAM);
+      second.join(STREAM);
+      assertThat(storage.awaitNeighbors(STREAM, 2, DEADLINE)).as("the storage node hears both publishers directly").isTrue();
+      assertThat(first.awaitNeighbors(STREAM, 1, DEADLINE)).isTrue();
+      assertThat(second.awaitNeighbors(STREAM, 1, DEADLINE)).isTrue();
+      Instant before = Instant.now().minusSeconds(1);
+      publish(first, 1, 201);
+      publish(second, 1, 151);
+      Await.until(DEADLINE, () -> counters(storage).get("history_stored") == 350,
+          () -> "stored " + counters(storage));
+
+      java.util.Map<dev.overlay.core.PeerId, Tally> byPublisher = new java.util.concurrent.ConcurrentHashMap<>();
+      OverlayNode asker = net.start(NodeIdentity.generate(), null, null, b -> b.storageNode(storage.info()));
+      asker.subscribe(STREAM, m -> byPublisher.computeIfAbsent(m.publisher(), p -> new Tally()).onMessage(m), null, StartAt.since(before));
+      Await.until(DEADLINE, () -> byPublisher.size() == 2 && byPublisher.get(first.peerId()) != null && byPublisher.get(second.peerId()) != null
+          && byPublisher.get(first.peerId()).hasAll(1, 201) && byPublisher.get(second.peerId()).hasAll(1, 151), () -> "delivered " + byPublisher);
+      assertThat(byPublisher.get(first.peerId()).deliveries()).isEqualTo(200);
+      assertThat(byPublisher.get(second.peerId()).deliveries()).isEqualTo(150);
+      assertThat(byPublisher.values()).allSatisfy(t -> assertThat(t.duplicates()).isZero());
+      assertThat(counters(storage).get("history_not_stored")).isZero();
+      Await.until(DEADLINE, () -> counters(asker).get("history_received") == 350, () -> "received " + counters(asker));
+      assertThat(counters(asker).get("history_violations")).isZero();
+    }
+  }
+
+  private static java.util.Map<String, Long> counters(OverlayNode n) {
+    try {
+      return n.snapshot().counters();
+    } catch (InterruptedException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   @Test
   void withoutAStorageNodeThatKeepsTheStreamTheLossIsReported() throws Exception {
     try (TestNetwork net = new TestNetwork()) {

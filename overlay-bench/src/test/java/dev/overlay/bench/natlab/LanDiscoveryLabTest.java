@@ -46,7 +46,7 @@ class LanDiscoveryLabTest {
       String ourId = started.split(" ")[2];
       NatLab.Running browse = lab.start("h2", "zc-browse", List.of(PYTHON, script("zc_browse.py"), "60"));
       String found = browse.await(l -> l.startsWith("FOUND ") && l.contains("id=" + ourId), WAIT, "our node, resolved by zeroconf");
-      assertThat(found).contains(NatLab.H1 + ":7000").contains("v=3").contains("s=" + Long.toHexString(StreamId.of("lan").value()));
+      assertThat(found).contains(NatLab.H1 + ":7000").contains("v=" + dev.overlay.wire.WireCodec.PROTOCOL_VERSION).contains("s=" + Long.toHexString(StreamId.of("lan").value()));
 
       // A node without LAN discovery in h2, published by zeroconf: ours finds it through zeroconf's records and links.
       NatLab.Running silent = lab.start("h2", "silent", NatLab.java(LanNode.class, NatLab.LAN_H2, "7001", "pub", "off"));

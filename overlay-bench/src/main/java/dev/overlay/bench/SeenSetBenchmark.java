@@ -31,17 +31,6 @@ import org.openjdk.jmh.annotations.Warmup;
 @Fork(1)
 public class SeenSetBenchmark {
 
-  private static final SeqIntervalSet.GapListener NO_GAPS = new SeqIntervalSet.GapListener() {
-    @Override
-    public void gapDetected(long fromSeq, long toSeq) {}
-
-    @Override
-    public void gapResolved(long fromSeq, long toSeq) {}
-
-    @Override
-    public void gapAbandoned(long fromSeq, long toSeq) {}
-  };
-
   private SeenMessages seen;
   private final PeerId[] publishers = new PeerId[10];
   private long seq;
@@ -75,7 +64,7 @@ public class SeenSetBenchmark {
 
   @Benchmark
   public int intervalsInOrder() {
-    return inOrder.add(++seq, NO_GAPS);
+    return inOrder.add(++seq, SeqIntervalSet.GapListener.NONE);
   }
 
   /** Every 8th number arrives 8 places late, so there is always a hole to open and one to fill. */
@@ -83,8 +72,8 @@ public class SeenSetBenchmark {
   public int intervalsWithHoles() {
     long s = ++holeSeq;
     int r = 0;
-    if (s % 8 != 0) r = withHoles.add(s, NO_GAPS);
-    if (s > 8 && (s - 8) % 8 == 0) r += withHoles.add(s - 8, NO_GAPS);
+    if (s % 8 != 0) r = withHoles.add(s, SeqIntervalSet.GapListener.NONE);
+    if (s > 8 && (s - 8) % 8 == 0) r += withHoles.add(s - 8, SeqIntervalSet.GapListener.NONE);
     return r;
   }
 

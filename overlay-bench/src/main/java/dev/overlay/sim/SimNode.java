@@ -60,17 +60,6 @@ final class SimNode implements Outbox {
   int pauseEpisode;
   boolean forcedReading;
 
-  private static final dev.overlay.delivery.SeqIntervalSet.GapListener NO_GAPS = new dev.overlay.delivery.SeqIntervalSet.GapListener() {
-    @Override
-    public void gapDetected(long fromSeq, long toSeq) {}
-
-    @Override
-    public void gapResolved(long fromSeq, long toSeq) {}
-
-    @Override
-    public void gapAbandoned(long fromSeq, long toSeq) {}
-  };
-
   /**
    * Where a restart resumes: the end of the unbroken run delivered from each publisher session's
    * first message (every node here joins before publishing starts, so it wants all of them; a run
@@ -119,7 +108,7 @@ final class SimNode implements Outbox {
     sim.metrics().onDeliver(this, message, sim.now());
     if (deliveredRuns != null) {
       deliveredRuns.computeIfAbsent(new dev.overlay.protocol.MessageRef(message.publisher(), message.session(), 0),
-          k -> new dev.overlay.delivery.SeqIntervalSet(Integer.MAX_VALUE / 4)).add(message.seq(), NO_GAPS);
+          k -> new dev.overlay.delivery.SeqIntervalSet(Integer.MAX_VALUE / 4)).add(message.seq(), dev.overlay.delivery.SeqIntervalSet.GapListener.NONE);
     }
   }
 

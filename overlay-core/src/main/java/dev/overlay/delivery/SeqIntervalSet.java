@@ -34,6 +34,18 @@ public final class SeqIntervalSet {
 
   /** Told about holes as they open, close, or are given up. */
   public interface GapListener {
+    /** Hears nothing: for a set kept only to know what it holds. */
+    GapListener NONE = new GapListener() {
+      @Override
+      public void gapDetected(long fromSeq, long toSeq) {}
+
+      @Override
+      public void gapResolved(long fromSeq, long toSeq) {}
+
+      @Override
+      public void gapAbandoned(long fromSeq, long toSeq) {}
+    };
+
     void gapDetected(long fromSeq, long toSeq);
 
     void gapResolved(long fromSeq, long toSeq);

@@ -7,11 +7,9 @@ import dev.overlay.NodeIdentity;
 import dev.overlay.OverlayNode;
 import dev.overlay.StreamMessage;
 import dev.overlay.core.Position;
-import dev.overlay.core.PublishResult;
 import dev.overlay.core.StartAt;
 import dev.overlay.testing.Await;
 import java.time.Duration;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
@@ -41,14 +39,7 @@ class StartPositionTest {
   }
 
   private static void publish(OverlayNode publisher, long from, long to) throws Exception {
-    for (long n = from; n < to; n++) {
-      PublishResult r = publisher.publish(STREAM, Tally.payload(n, 100)).get(DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
-      while (r.status() == PublishResult.Status.QUEUE_FULL) { // backpressure: wait, and send it again
-        publisher.publishable().get(DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
-        r = publisher.publish(STREAM, Tally.payload(n, 100)).get(DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
-      }
-      assertThat(r.status()).as("publish of %d", n).isIn(PublishResult.Status.SENT, PublishResult.Status.NO_PEERS);
-    }
+    TestNetwork.publishNumbered(publisher, STREAM, from, to, DEADLINE);
   }
 
   @Test

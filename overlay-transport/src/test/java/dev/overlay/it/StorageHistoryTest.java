@@ -8,13 +8,11 @@ import dev.overlay.OverlayNode;
 import dev.overlay.StreamMessage;
 import dev.overlay.TransportEvent;
 import dev.overlay.core.Position;
-import dev.overlay.core.PublishResult;
 import dev.overlay.core.StartAt;
 import dev.overlay.testing.Await;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -46,14 +44,7 @@ class StorageHistoryTest {
   }
 
   private static void publish(OverlayNode publisher, long from, long to) throws Exception {
-    for (long n = from; n < to; n++) {
-      PublishResult r = publisher.publish(STREAM, Tally.payload(n, 100)).get(DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
-      while (r.status() == PublishResult.Status.QUEUE_FULL) {
-        publisher.publishable().get(DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
-        r = publisher.publish(STREAM, Tally.payload(n, 100)).get(DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
-      }
-      assertThat(r.status()).isIn(PublishResult.Status.SENT, PublishResult.Status.NO_PEERS);
-    }
+    TestNetwork.publishNumbered(publisher, STREAM, from, to, DEADLINE);
   }
 
   @Test

@@ -74,6 +74,25 @@ public final class TestNetwork implements AutoCloseable {
     return start(null, seed, null);
   }
 
+  /**
+   * Publishes messages {@code from..to-1}, numbered as {@link Tally} reads them (100 bytes), each
+   * once it is accepted: a refusal under backpressure waits for {@code publishable()} and sends it
+   * again, as a publisher that must not lose a message does.
+   */
+  public static void publishNumbered(OverlayNode publisher, String stream, long from, long to, java.time.Duration deadline)
+      throws Exception {
+    for (long n = from; n < to; n++) {
+      dev.overlay.core.PublishResult r = publisher.publish(stream, Tally.payload(n, 100)).get(deadline.toMillis(), TimeUnit.MILLISECONDS);
+      while (r.status() == dev.overlay.core.PublishResult.Status.QUEUE_FULL) {
+        publisher.publishable().get(deadline.toMillis(), TimeUnit.MILLISECONDS);
+        r = publisher.publish(stream, Tally.payload(n, 100)).get(deadline.toMillis(), TimeUnit.MILLISECONDS);
+      }
+      if (r.status() != dev.overlay.core.PublishResult.Status.SENT && r.status() != dev.overlay.core.PublishResult.Status.NO_PEERS) {
+        throw new AssertionError("publish of " + n + ": " + r.status());
+      }
+    }
+  }
+
   @Override
   public void close() {
     synchronized (nodes) {

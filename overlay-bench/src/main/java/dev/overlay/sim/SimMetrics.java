@@ -67,6 +67,8 @@ final class SimMetrics {
   long backpressurePauses;
   long slowPeerDemotions;
   long forcedResumes;
+  /** Deliveries by resumed incarnations (ordered: joined from a position) below a number they had delivered already. */
+  long outOfOrder;
   long lossDrops;
   long partitionDrops;
   long introductionsCutOff;
@@ -298,6 +300,7 @@ final class SimMetrics {
     drops.put("loss", lossDrops);
     drops.put("partition", partitionDrops);
     if (config.trackersOneSide()) drops.put("introductions_cut_off", introductionsCutOff);
+    if (config.resume()) drops.put("resumed_out_of_order", outOfOrder);
     if (config.serviceModelled()) {
       drops.put("publishes_refused", publishesRefused);
       drops.put("backpressure_pauses", backpressurePauses);

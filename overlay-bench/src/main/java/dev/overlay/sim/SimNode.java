@@ -39,6 +39,8 @@ final class SimNode implements Outbox {
    */
   java.util.Map<dev.overlay.protocol.MessageRef, dev.overlay.delivery.SeqIntervalSet> deliveredRuns;
   int restarts;
+  /** The highest number delivered per publisher session by this incarnation, when it resumed (ordered delivery): checks the order. */
+  java.util.Map<dev.overlay.protocol.MessageRef, long[]> orderCheck;
   boolean crashedForGood;
 
   // The service-time model (SimConfig#serviceModelled).
@@ -106,6 +108,11 @@ final class SimNode implements Outbox {
   @Override
   public void deliver(Message.Data message) {
     sim.metrics().onDeliver(this, message, sim.now());
+    if (orderCheck != null) {
+      long[] high = orderCheck.computeIfAbsent(new dev.overlay.protocol.MessageRef(message.publisher(), message.session(), 0), k -> new long[] {-1});
+      if (message.seq() < high[0]) sim.metrics().outOfOrder++;
+      else high[0] = message.seq();
+    }
     if (deliveredRuns != null) {
       deliveredRuns.computeIfAbsent(new dev.overlay.protocol.MessageRef(message.publisher(), message.session(), 0),
           k -> new dev.overlay.delivery.SeqIntervalSet(Integer.MAX_VALUE / 4)).add(message.seq(), dev.overlay.delivery.SeqIntervalSet.GapListener.NONE);

@@ -230,6 +230,7 @@ public final class Simulation {
     n.core.start(now);
     members[streamIndexOf(n.index)].addNode(n.index);
     if (config.resume() && n.deliveredRuns == null) n.deliveredRuns = new java.util.HashMap<>();
+    n.orderCheck = config.resume() && n.restarts > 0 ? new java.util.HashMap<>() : null;
     dev.overlay.core.StartAt start = config.resume() && n.restarts > 0
         ? dev.overlay.core.StartAt.after(n.resumePositions()).orLatest(dev.overlay.core.StartAt.MAX_LATEST)
         : dev.overlay.core.StartAt.live();

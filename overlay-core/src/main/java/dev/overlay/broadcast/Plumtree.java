@@ -11,6 +11,7 @@ import dev.overlay.core.Position;
 import dev.overlay.core.PublishResult;
 import dev.overlay.core.StartAt;
 import dev.overlay.core.StreamId;
+import dev.overlay.delivery.InOrderRelease;
 import dev.overlay.delivery.SeenMessages;
 import dev.overlay.delivery.SeqIntervalSet;
 import dev.overlay.protocol.Message;
@@ -108,6 +109,8 @@ public final class Plumtree {
   private long historyDuplicates;
   /** How many messages back a publisher first named by a catch-up starts ({@link StartAt#latest}); 0: with the next. */
   private int startLatest;
+  /** In-order release of each publisher session, once the stream was joined from a position; null: as they come. */
+  private InOrderRelease inOrder;
 
   public Plumtree(StreamId stream, PlumtreeConfig config, SeenMessages seen, Outbox out) {
     this(stream, config, seen, out, CacheLayout.ARENA);
@@ -135,6 +138,9 @@ public final class Plumtree {
    */
   public void startAt(long now, StartAt start) {
     startLatest = Math.max(startLatest, start.latest());
+    if (!start.isLive() && inOrder == null) {
+      inOrder = new InOrderRelease(stream, config.orderHoldMessages(), config.orderHoldBytes(), config.orderWaitNanos(), out);
+    }
     for (Position p : start.positions()) seen.startAfter(now, p.publisher(), p.session(), p.seq(), true);
   }
 
@@ -326,7 +332,7 @@ public final class Plumtree {
     }
     historyDelivered++;
     delivered++;
-    out.deliver(message, seal);
+    hand(now, message, seal);
     cache.put(now, message, null, seal);
     repair.arrived(now, message, null);
   }
@@ -359,7 +365,7 @@ public final class Plumtree {
     delivered++;
     firstDeliveries.add(from, 1);
     if (message.hops() > maxHopsDelivered) maxHopsDelivered = message.hops();
-    out.deliver(message, seal);
+    hand(now, message, seal);
     cache.put(now, message, from, seal);
     repair.arrived(now, message, from); // first: its lateness sample sets the wait repairGap uses
     if (seen.openedGapTo() >= 0) repairGap(now, message, from, seen.openedGapFrom(), seen.openedGapTo());
@@ -581,10 +587,27 @@ public final class Plumtree {
     ahead.onStallCheck(now, publisher);
   }
 
-  /** Periodic upkeep: cache and missing-table TTLs. */
+  /**
+   * Gives a new message to the application: at once, or, once the stream was joined from a
+   * position, in its session's order. A session's order starts at the first number the seen set
+   * still misses below this one: after the position, or 1 for a new session of a publisher we
+   * follow (its start is fetched), or this message for a publisher first heard of here.
+   */
+  private void hand(long now, Data message, Seal seal) {
+    if (inOrder == null) {
+      out.deliver(message, seal);
+      return;
+    }
+    long first = seen.openedGapFrom() == 1 ? 1 : seen.firstUnseen(message.publisher(), message.session(),
+        seen.lowest(message.publisher(), message.session()));
+    inOrder.offer(now, message, seal, first);
+  }
+
+  /** Periodic upkeep: cache and missing-table TTLs, and holes waited for too long. */
   public void housekeeping(long now) {
     cache.expire(now);
     repair.expire(now);
+    if (inOrder != null) inOrder.expire(now, seen);
   }
 
   // ---- Introspection ----------------------------------------------------------------------
@@ -606,7 +629,8 @@ public final class Plumtree {
 
   public PlumtreeStats stats() {
     return new PlumtreeStats(delivered, dataReceived, duplicates, dataSent, ihavesSent + ihaves.sent(), ihavesReceived, graftsSent + repair.graftsSent(),
-        prunesSent, graftMisses, optimizations, repair.evicted(), ahead.stalls(), gapsRepaired, hopLimited, workBudgetHits, demotions, graftsRefused, missingSize(), ahead.size(), saturated, graftsDeferred, ahead.deferred(), heldBack, repair.givenUp());
+        prunesSent, graftMisses, optimizations, repair.evicted(), ahead.stalls(), gapsRepaired, hopLimited, workBudgetHits, demotions, graftsRefused, missingSize(), ahead.size(), saturated, graftsDeferred, ahead.deferred(), heldBack, repair.givenUp(),
+        inOrder == null ? 0 : inOrder.held(), inOrder == null ? 0 : inOrder.skips(), inOrder == null ? 0 : inOrder.late());
   }
 
   public List<PeerId> neighbors() {

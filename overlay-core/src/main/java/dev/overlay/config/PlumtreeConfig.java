@@ -71,6 +71,13 @@ import java.time.Duration;
  *       backpressured no GRAFT is answered.</li>
  *   <li>{@code pruneRetryInterval} 1 s: a duplicate from a peer we pruned less than this ago is
  *       one that was in flight, and gets no second PRUNE; after it, the PRUNE is sent again.</li>
+ *   <li>{@code orderHoldMessages} 65,536, {@code orderHoldBytes} 16 MiB, {@code orderWait} 30 s:
+ *       a stream joined from a position delivers each publisher session in order, and messages
+ *       past a hole wait for it at most this many, this large, this long (checked at
+ *       housekeeping, every 5 s). Our choice: the wait equals {@code missingTtl}, so a hole is
+ *       waited for as long as its repair is tried; the counts hold a minute of history at
+ *       1,000 msg/s arriving from two storage fetches at once, which is what issue 14's
+ *       rejoin target needs, at about 16 MiB of payload at most.</li>
  *   <li>{@code treeStrategy} PER_PUBLISHER and {@code maxPublisherTrees} 256: chosen from the
  *       simulator's comparison in docs/benchmarks.md.</li>
  * </ul>
@@ -97,7 +104,10 @@ public record PlumtreeConfig(
     long stallTimeoutNanos,
     int maxMissingPerFrame,
     long demotionHoldNanos,
-    int graftAnswerBytesPerSecond) {
+    int graftAnswerBytesPerSecond,
+    int orderHoldMessages,
+    long orderHoldBytes,
+    long orderWaitNanos) {
 
   /**
    * Checks every value.
@@ -124,6 +134,9 @@ public record PlumtreeConfig(
    * @param maxMissingPerFrame {@code maxMissingPerFrame} (class description)
    * @param demotionHoldNanos {@code demotionHold} in nanoseconds (class description)
    * @param graftAnswerBytesPerSecond {@code graftAnswerBytesPerSecond} (class description)
+   * @param orderHoldMessages {@code orderHoldMessages} (class description)
+   * @param orderHoldBytes {@code orderHoldBytes} (class description)
+   * @param orderWaitNanos {@code orderWait} in nanoseconds (class description)
    * @throws IllegalArgumentException naming the first value out of its bounds
    */
   public PlumtreeConfig {
@@ -148,6 +161,9 @@ public record PlumtreeConfig(
     positive(maxMissingPerFrame, "maxMissingPerFrame");
     positive(demotionHoldNanos, "demotionHold");
     positive(graftAnswerBytesPerSecond, "graftAnswerBytesPerSecond");
+    positive(orderHoldMessages, "orderHoldMessages");
+    positive(orderHoldBytes, "orderHoldBytes");
+    positive(orderWaitNanos, "orderWait");
     if (treeStrategy == null) throw new IllegalArgumentException("treeStrategy is required");
     if (lazyFlushIntervalNanos >= graftTimeout1Nanos) {
       // Otherwise every announcement would be grafted before the eager copy could arrive.
@@ -206,6 +222,9 @@ public record PlumtreeConfig(
     b.maxMissingPerFrame = maxMissingPerFrame;
     b.demotionHold = Duration.ofNanos(demotionHoldNanos);
     b.graftAnswerBytesPerSecond = graftAnswerBytesPerSecond;
+    b.orderHoldMessages = orderHoldMessages;
+    b.orderHoldBytes = orderHoldBytes;
+    b.orderWait = Duration.ofNanos(orderWaitNanos);
     return b;
   }
 
@@ -235,6 +254,9 @@ public record PlumtreeConfig(
     private int maxMissingPerFrame = 1024;
     private Duration demotionHold = Duration.ofSeconds(10);
     private int graftAnswerBytesPerSecond = 4 << 20;
+    private int orderHoldMessages = 65_536;
+    private long orderHoldBytes = 16L << 20;
+    private Duration orderWait = Duration.ofSeconds(30);
 
     /**
      * Sets {@code graftAnswerBytesPerSecond}. From the class description: {@code
@@ -250,6 +272,41 @@ public record PlumtreeConfig(
      */
     public Builder graftAnswerBytesPerSecond(int v) {
       graftAnswerBytesPerSecond = v;
+      return this;
+    }
+
+    /**
+     * Sets {@code orderHoldMessages}: the most messages of a stream joined from a position that
+     * wait behind holes for in-order delivery (class description).
+     *
+     * @param v the value
+     * @return this builder
+     */
+    public Builder orderHoldMessages(int v) {
+      orderHoldMessages = v;
+      return this;
+    }
+
+    /**
+     * Sets {@code orderHoldBytes}: the most payload bytes waiting behind holes (class description).
+     *
+     * @param v the value
+     * @return this builder
+     */
+    public Builder orderHoldBytes(long v) {
+      orderHoldBytes = v;
+      return this;
+    }
+
+    /**
+     * Sets {@code orderWait}: how long messages wait behind a hole before they are released over
+     * it (class description).
+     *
+     * @param v the value
+     * @return this builder
+     */
+    public Builder orderWait(Duration v) {
+      orderWait = v;
       return this;
     }
 
@@ -563,7 +620,8 @@ public record PlumtreeConfig(
           maxPendingAnnouncements, maxAnnouncementsPerIHave, maxAnnouncementSpan, maxMissing,
           maxAnnouncersPerMissing, missingTtl.toNanos(), treeStrategy, maxPublisherTrees, pruneRetryInterval.toNanos(),
           optimizationBackoff.toNanos(), pruneGracePeriod.toNanos(), stallTimeout.toNanos(),
-          maxMissingPerFrame, demotionHold.toNanos(), graftAnswerBytesPerSecond);
+          maxMissingPerFrame, demotionHold.toNanos(), graftAnswerBytesPerSecond, orderHoldMessages, orderHoldBytes,
+          orderWait.toNanos());
     }
   }
 }

@@ -40,6 +40,14 @@ public sealed interface OverlayEvent {
    */
   record GapUnrecoverable(StreamId stream, PeerId publisher, long session, long fromSeq, long toSeq) implements OverlayEvent {}
 
+  /**
+   * A stream delivered in order (joined from a position) released the messages after
+   * {@code fromSeq..toSeq} without them: that hole waited {@code orderWait}, or the order
+   * buffer was full, or the seen set gave it up. A message of it that still arrives is
+   * delivered late, out of order; none is dropped.
+   */
+  record OrderSkipped(StreamId stream, PeerId publisher, long session, long fromSeq, long toSeq, String reason) implements OverlayEvent {}
+
   /** The stream has no neighbours and nobody to ask but the introducer. */
   record Isolated(StreamId stream) implements OverlayEvent {}
 

@@ -32,6 +32,9 @@ import dev.overlay.config.PlumtreeConfig;
  *     near its hole limit (see {@link dev.overlay.config.SeenConfig}): fetched again, not lost
  * @param gapsUnrecoverable runs of missing messages whose repair was given up after {@code missingTtl}, each a
  *     {@link OverlayEvent.GapUnrecoverable}
+ * @param orderHeldNow messages of a stream joined from a position waiting behind a hole for in-order delivery
+ * @param orderSkips holes released over without their messages, each an {@link OverlayEvent.OrderSkipped}
+ * @param deliveredLate messages of such a hole that came afterwards and were delivered out of order
  */
 public record PlumtreeStats(
     long delivered,
@@ -57,4 +60,7 @@ public record PlumtreeStats(
     long graftsDeferred,
     long missingDeferred,
     long heldBack,
-    long gapsUnrecoverable) {}
+    long gapsUnrecoverable,
+    int orderHeldNow,
+    long orderSkips,
+    long deliveredLate) {}

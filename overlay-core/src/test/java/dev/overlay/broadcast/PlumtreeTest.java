@@ -555,7 +555,73 @@ class PlumtreeTest {
     tree.onData(now, A, data(5, 2)); // at or before the position: already processed
     tree.onData(now, A, data(6, 2));
     tree.onData(now, A, data(9, 2));
-    assertThat(out.commands(Output.Deliver.class)).containsExactly(new Output.Deliver(data(9, 2)), new Output.Deliver(data(6, 2)));
+    assertThat(out.commands(Output.Deliver.class)).as("9 waits for 7 and 8: in order").containsExactly(new Output.Deliver(data(6, 2)));
+  }
+
+  @Test
+  void aStreamJoinedFromAPositionDeliversEachSessionInOrder() {
+    joinWith(StartAt.after(new Position(PUB, SESSION, 5)), SeenConfig.defaults());
+    tree.onData(now, A, data(9, 2));
+    tree.onData(now, A, data(8, 2));
+    assertThat(out.commands(Output.Deliver.class)).isEmpty();
+    assertThat(tree.stats().orderHeldNow()).isEqualTo(2);
+    tree.onData(now, A, data(6, 2));
+    tree.onData(now, A, data(7, 2));
+    tree.onData(now, A, data(10, 2));
+    assertThat(out.commands(Output.Deliver.class)).extracting(d -> d.message().seq()).containsExactly(6L, 7L, 8L, 9L, 10L);
+    assertThat(tree.stats().orderHeldNow()).isZero();
+    assertThat(out.events(OverlayEvent.OrderSkipped.class)).isEmpty();
+  }
+
+  @Test
+  void historyFromAStorageNodeFillsTheHoleAndReleasesWhatWaited() {
+    joinWith(StartAt.after(new Position(PUB, SESSION, 0)), SeenConfig.defaults());
+    tree.onData(now, A, data(3, 2)); // live, ahead of the history
+    tree.onHistory(now, data(2, 0), null);
+    tree.onHistory(now, data(1, 0), null);
+    assertThat(out.commands(Output.Deliver.class)).extracting(d -> d.message().seq()).containsExactly(1L, 2L, 3L);
+  }
+
+  @Test
+  void aHoleWaitedForLongerThanOrderWaitIsSkippedWithAnEventAndItsLateMessageIsStillDelivered() {
+    joinWith(StartAt.after(new Position(PUB, SESSION, 5)), SeenConfig.defaults());
+    tree.onData(now, A, data(8, 2));
+    tree.housekeeping(now + 29_000 * MS);
+    assertThat(out.commands(Output.Deliver.class)).as("still waiting within orderWait (30 s)").isEmpty();
+    tree.housekeeping(now + 30_000 * MS);
+    assertThat(out.commands(Output.Deliver.class)).extracting(d -> d.message().seq()).containsExactly(8L);
+    assertThat(out.events(OverlayEvent.OrderSkipped.class)).singleElement()
+        .satisfies(e -> assertThat(new long[] {e.fromSeq(), e.toSeq()}).containsExactly(6, 7));
+    out.clear();
+    tree.onData(now + 30_001 * MS, A, data(6, 2));
+    assertThat(out.commands(Output.Deliver.class)).as("late, out of order, but not lost").extracting(d -> d.message().seq()).containsExactly(6L);
+    assertThat(tree.stats().deliveredLate()).isEqualTo(1);
+    assertThat(tree.stats().orderSkips()).isEqualTo(1);
+  }
+
+  @Test
+  void theOrderBufferIsBoundedAndReleasesOverTheHoleWhenFull() {
+    out = new RecordingOutbox();
+    tree = new Plumtree(STREAM, PlumtreeConfig.builder().orderHoldMessages(3).build(), new SeenMessages(STREAM, SeenConfig.defaults(), out), out);
+    tree.startAt(0, StartAt.after(new Position(PUB, SESSION, 0)));
+    tree.neighborUp(0, A);
+    out.clear();
+    for (long seq = 2; seq <= 4; seq++) tree.onData(now, A, data(seq, 2));
+    assertThat(out.commands(Output.Deliver.class)).isEmpty();
+    tree.onData(now, A, data(5, 2)); // one past the cap of 3
+    assertThat(out.commands(Output.Deliver.class)).extracting(d -> d.message().seq()).containsExactly(2L, 3L, 4L, 5L);
+    assertThat(out.events(OverlayEvent.OrderSkipped.class)).singleElement()
+        .satisfies(e -> assertThat(e.reason()).contains("order buffer is full"));
+  }
+
+  @Test
+  void aLiveStreamDeliversMessagesAsTheyCome() {
+    joinWith(StartAt.live(), SeenConfig.defaults());
+    tree.onData(now, A, data(1, 2));
+    tree.onData(now, A, data(3, 2));
+    tree.onData(now, A, data(2, 2));
+    assertThat(out.commands(Output.Deliver.class)).extracting(d -> d.message().seq()).containsExactly(1L, 3L, 2L);
+    assertThat(tree.stats().orderHeldNow()).isZero();
   }
 
   @Test

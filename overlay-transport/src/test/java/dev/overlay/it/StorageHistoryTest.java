@@ -81,6 +81,38 @@ class StorageHistoryTest {
   }
 
   /**
+   * History and live together, in order: a node that resumes from the start of a session while
+   * the publisher goes on publishing gets the history from a storage node and its neighbours'
+   * caches and the live messages from the tree, all at once, and its handler sees every number
+   * once, ascending.
+   */
+  @Test
+  void historyThenLiveReachTheHandlerInOrder() throws Exception {
+    try (TestNetwork net = new TestNetwork()) {
+      OverlayNode publisher = net.start(null);
+      OverlayNode storage = net.start(NodeIdentity.generate(), publisher, null, b -> b.storage(dir.resolve("store"), STREAM));
+      Keeper atStorage = new Keeper();
+      storage.subscribe(STREAM, atStorage);
+      publisher.join(STREAM);
+      assertThat(publisher.awaitNeighbors(STREAM, 1, DEADLINE)).isTrue();
+      publish(publisher, 1, 1001);
+      Await.until(DEADLINE, () -> atStorage.tally.hasAll(1, 1001), () -> "the storage node has everything");
+      long session = atStorage.first.get().session();
+
+      java.util.List<Long> seqs = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+      OverlayNode resumer = net.start(NodeIdentity.generate(), publisher, null, b -> b.storageNode(storage.info()));
+      resumer.subscribe(STREAM, m -> seqs.add(m.position().seq()), null, StartAt.after(new Position(publisher.peerId(), session, 0)));
+      publish(publisher, 1001, 2001); // live while the history is on its way
+      Await.until(DEADLINE, () -> seqs.size() >= 2000, () -> "delivered " + seqs.size());
+      synchronized (seqs) {
+        assertThat(seqs).as("every number once, ascending").hasSize(2000).isSorted().doesNotHaveDuplicates();
+        assertThat(seqs.get(0)).isEqualTo(1);
+        assertThat(seqs.get(1999)).isEqualTo(2000);
+      }
+    }
+  }
+
+  /**
    * Reconciliation, per publisher: what each published, what the storage node stored, and what a
    * node asking it for everything delivered, count alike: nothing missing, nothing extra.
    */

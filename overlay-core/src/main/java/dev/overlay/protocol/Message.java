@@ -311,17 +311,38 @@ public sealed interface Message {
    * Registration and heartbeat in one: the node is in the stream and reachable at
    * {@code node}'s candidates. {@code counter} grows with every status the node sends for the
    * stream, so a delayed, older one is recognised. With {@code wantPeers}, asks for introductions.
+   * With {@code storage}, the node keeps the stream's history and answers resends (a storage
+   * node): the tracker names it to the stream's other members.
    */
-  record TrackerRegister(StreamId stream, PeerInfo node, long counter, boolean wantPeers, int neighbors)
-      implements TrackerMessage {}
+  record TrackerRegister(StreamId stream, PeerInfo node, long counter, boolean wantPeers, int neighbors, boolean storage)
+      implements TrackerMessage {
+    /** A member that keeps no history. */
+    public TrackerRegister(StreamId stream, PeerInfo node, long counter, boolean wantPeers, int neighbors) {
+      this(stream, node, counter, wantPeers, neighbors, false);
+    }
+  }
 
   /** The node left the stream. */
   record TrackerLeave(StreamId stream, long counter) implements TrackerMessage {}
 
-  /** Some live members of the stream, answering the node's request {@code counter}. */
-  record TrackerPeers(StreamId stream, long counter, List<PeerInfo> peers) implements TrackerMessage {
+  /**
+   * Some live members of the stream, answering the node's request {@code counter}, and some of
+   * its storage nodes (members registered with {@code storage}; at most
+   * {@link #MAX_STORAGE_NODES}), to ask for history.
+   */
+  record TrackerPeers(StreamId stream, long counter, List<PeerInfo> peers, List<PeerInfo> storageNodes) implements TrackerMessage {
+    /** Storage nodes named in one answer at most. */
+    public static final int MAX_STORAGE_NODES = 8;
+
     public TrackerPeers {
       peers = List.copyOf(peers);
+      storageNodes = List.copyOf(storageNodes);
+      if (storageNodes.size() > MAX_STORAGE_NODES) throw new IllegalArgumentException("at most " + MAX_STORAGE_NODES + " storage nodes");
+    }
+
+    /** An answer naming no storage node. */
+    public TrackerPeers(StreamId stream, long counter, List<PeerInfo> peers) {
+      this(stream, counter, peers, List.of());
     }
   }
 

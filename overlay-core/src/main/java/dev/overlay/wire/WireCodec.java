@@ -102,13 +102,14 @@ public final class WireCodec {
       f.setShuffleReply(b);
     } else if (message instanceof Message.TrackerRegister m) {
       f.setTrackerRegister(dev.overlay.wire.proto.TrackerRegister.newBuilder().setStream(stream).setNode(peerInfo(m.node()))
-          .setCounter(m.counter()).setWantPeers(m.wantPeers()).setNeighbors(m.neighbors()));
+          .setCounter(m.counter()).setWantPeers(m.wantPeers()).setNeighbors(m.neighbors()).setStorage(m.storage()));
     } else if (message instanceof Message.TrackerLeave m) {
       f.setTrackerLeave(dev.overlay.wire.proto.TrackerLeave.newBuilder().setStream(stream).setCounter(m.counter()));
     } else if (message instanceof Message.TrackerPeers m) {
       dev.overlay.wire.proto.TrackerPeers.Builder b = dev.overlay.wire.proto.TrackerPeers.newBuilder().setStream(stream)
           .setCounter(m.counter());
       for (PeerInfo p : m.peers()) b.addPeers(peerInfo(p));
+      for (PeerInfo p : m.storageNodes()) b.addStorageNodes(peerInfo(p));
       f.setTrackerPeers(b);
     } else if (message instanceof Message.TrackerRefused m) {
       f.setTrackerRefused(dev.overlay.wire.proto.TrackerRefused.newBuilder().setStream(stream)
@@ -305,7 +306,7 @@ public final class WireCodec {
       case TRACKER_REGISTER: {
         var m = f.getTrackerRegister();
         return new Message.TrackerRegister(new StreamId(m.getStream()), peerInfo(m.getNode(), m.hasNode(), "tracker_register.node"),
-            m.getCounter(), m.getWantPeers(), m.getNeighbors());
+            m.getCounter(), m.getWantPeers(), m.getNeighbors(), m.getStorage());
       }
       case TRACKER_LEAVE: {
         var m = f.getTrackerLeave();
@@ -313,7 +314,12 @@ public final class WireCodec {
       }
       case TRACKER_PEERS: {
         var m = f.getTrackerPeers();
-        return new Message.TrackerPeers(new StreamId(m.getStream()), m.getCounter(), peerInfos(m.getPeersList(), "tracker_peers.peers"));
+        if (m.getStorageNodesCount() > Message.TrackerPeers.MAX_STORAGE_NODES) {
+          throw new WireException("tracker_peers.storage_nodes has " + m.getStorageNodesCount() + " peers, limit "
+              + Message.TrackerPeers.MAX_STORAGE_NODES);
+        }
+        return new Message.TrackerPeers(new StreamId(m.getStream()), m.getCounter(), peerInfos(m.getPeersList(), "tracker_peers.peers"),
+            peerInfos(m.getStorageNodesList(), "tracker_peers.storage_nodes"));
       }
       case TRACKER_REFUSED: {
         var m = f.getTrackerRefused();

@@ -36,7 +36,19 @@ class WireCodecTest {
         new Message.Data(STREAM, id(7), -3, 12345678901L, 9, new byte[] {1, 2, 3}),
         new Message.IHave(STREAM, List.of(new Message.Announcement(id(8), 11, 100, 25, 4))),
         new Message.Graft(STREAM, new MessageRef(id(9), 12, 3), true),
-        new Message.Prune(STREAM, id(10)));
+        new Message.Prune(STREAM, id(10)),
+        new Message.TrackerRegister(STREAM, WITH_ADDRESSES, 4, true, 3, true),
+        new Message.TrackerPeers(STREAM, 4, List.of(PeerInfo.of(id(11), 1)), List.of(WITH_ADDRESSES)));
+  }
+
+  @Test
+  void moreStorageNodesThanAnAnswerMayNameAreRefused() {
+    var b = dev.overlay.wire.proto.TrackerPeers.newBuilder().setStream(1).setCounter(1);
+    for (int i = 0; i < Message.TrackerPeers.MAX_STORAGE_NODES + 1; i++) {
+      b.addStorageNodes(dev.overlay.wire.proto.PeerInfo.newBuilder().setId(com.google.protobuf.ByteString.copyFrom(id(20 + i).toBytes())));
+    }
+    byte[] frame = dev.overlay.wire.proto.Frame.newBuilder().setTrackerPeers(b).build().toByteArray();
+    assertThatThrownBy(() -> WireCodec.decode(frame)).isInstanceOf(WireException.class).hasMessageContaining("storage_nodes");
   }
 
   @ParameterizedTest

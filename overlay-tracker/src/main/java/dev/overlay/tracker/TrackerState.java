@@ -94,6 +94,7 @@ public final class TrackerState {
     String source; // the address the node's tracker link comes from, as a literal
     int index; // in Members.ids
     int groupIndex; // in group.ids
+    boolean storage; // listed in Members.storage: it keeps the stream's history
   }
 
   /** A stream's members from one source group (IPv4 /24, IPv6 /48). */
@@ -116,6 +117,17 @@ public final class TrackerState {
     final HashMap<PeerId, Registration> byId = new HashMap<>();
     final ArrayList<Group> groups = new ArrayList<>();
     final HashMap<String, Group> groupsByKey = new HashMap<>();
+    /** Members registered as storage nodes, at most {@link #MAX_STORAGE_PER_STREAM}, first registered first. */
+    final ArrayList<Registration> storage = new ArrayList<>();
+
+    /** Lists or unlists the member as a storage node; past the cap a new one is not listed. */
+    void storage(Registration r, boolean keeps) {
+      if (keeps == r.storage) return;
+      if (keeps && storage.size() >= MAX_STORAGE_PER_STREAM) return;
+      r.storage = keeps;
+      if (keeps) storage.add(r);
+      else storage.remove(r);
+    }
 
     int inGroup(String key) {
       Group g = groupsByKey.get(key);
@@ -140,6 +152,7 @@ public final class TrackerState {
 
     Registration remove(PeerId id) {
       Registration r = byId.remove(id);
+      storage(r, false);
       swapRemove(ids, r.index, moved -> byId.get(moved).index = r.index);
       Group g = r.group;
       swapRemove(g.ids, r.groupIndex, moved -> byId.get(moved).groupIndex = r.groupIndex);
@@ -168,6 +181,15 @@ public final class TrackerState {
     double tokens;
     long updated;
   }
+
+  /**
+   * Storage nodes listed per stream. A claim costs nothing, so the list is first come, first
+   * served: established storage nodes keep their places (they re-register every heartbeat) and a
+   * flood of new claimants finds it full. Answers name the longest-registered first.
+   */
+  static final int MAX_STORAGE_PER_STREAM = 64;
+  /** Storage nodes from one source group named in one answer at most. */
+  static final int STORAGE_PER_GROUP = 2;
 
   /** The most source groups looked at to answer one joiner, however many the stream has. */
   private static final int POOL_GROUPS = 64;
@@ -255,7 +277,7 @@ public final class TrackerState {
       stats.stale++; // a status overtaken by a newer one from the same run of the node
       if (m.wantPeers()) {
         stats.joinsAnswered++;
-        out.send(from, new Message.TrackerPeers(stream, m.counter(), sample(now, members, from)));
+        out.send(from, new Message.TrackerPeers(stream, m.counter(), sample(now, members, from), storageNodes(now, members, from)));
       } else {
         out.send(from, new Message.TrackerRefused(stream, Message.RefusalReason.STALE, 0,
             "counter " + m.counter() + " is not above the " + r.counter + " held"));
@@ -284,10 +306,11 @@ public final class TrackerState {
     r.source = sourceHost;
     r.counter = m.counter();
     r.lastSeen = now;
+    members.storage(r, m.storage());
     stats.registers++;
     if (m.wantPeers()) {
       stats.joinsAnswered++;
-      out.send(from, new Message.TrackerPeers(stream, m.counter(), sample(now, members, from)));
+      out.send(from, new Message.TrackerPeers(stream, m.counter(), sample(now, members, from), storageNodes(now, members, from)));
     }
   }
 
@@ -545,6 +568,27 @@ public final class TrackerState {
     return out;
   }
 
+  /**
+   * The stream's storage nodes to name to {@code self}: live ones, longest registered first (a
+   * newcomer cannot push out one that has served for long), at most {@link #STORAGE_PER_GROUP}
+   * from one source group, at most {@code TrackerPeers.MAX_STORAGE_NODES}.
+   */
+  private List<PeerInfo> storageNodes(long now, Members members, PeerId self) {
+    if (members.storage.isEmpty()) return List.of();
+    List<Registration> byAge = new ArrayList<>(members.storage);
+    byAge.sort((a, b) -> Long.compare(a.since, b.since));
+    List<PeerInfo> out = new ArrayList<>();
+    IdentityHashMap<Group, Integer> taken = new IdentityHashMap<>();
+    for (Registration r : byAge) {
+      if (out.size() >= Message.TrackerPeers.MAX_STORAGE_NODES) break;
+      if (r.info.id().equals(self) || !live(now, r)) continue;
+      if (taken.getOrDefault(r.group, 0) >= STORAGE_PER_GROUP) continue;
+      taken.merge(r.group, 1, Integer::sum);
+      out.add(r.info);
+    }
+    return out;
+  }
+
   /** Up to {@code take} distinct random members of the group, into {@code pool}. */
   private void collect(Members members, Group g, int take, List<Registration> pool) {
     int size = g.ids.size();
@@ -682,6 +726,13 @@ public final class TrackerState {
         else if (!r.info.id().equals(m.ids.get(i))) v.add("stream " + e.getKey() + ": registration under another node's id");
         else if (r.group.ids.get(r.groupIndex) != m.ids.get(i)) v.add("stream " + e.getKey() + ": group index out of step");
       }
+      if (m.storage.size() > MAX_STORAGE_PER_STREAM) v.add("stream " + e.getKey() + ": storage list over its cap");
+      int flagged = 0;
+      for (Registration r : m.byId.values()) if (r.storage) flagged++;
+      for (Registration r : m.storage) {
+        if (!r.storage || m.byId.get(r.info.id()) != r) v.add("stream " + e.getKey() + ": storage list names a registration not flagged or gone");
+      }
+      if (flagged != m.storage.size()) v.add("stream " + e.getKey() + ": " + flagged + " flagged storage, " + m.storage.size() + " listed");
       total += m.ids.size();
     }
     if (total != registrations) v.add("registration count " + registrations + " but " + total + " held");

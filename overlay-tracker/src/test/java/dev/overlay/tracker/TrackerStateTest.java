@@ -56,6 +56,45 @@ class TrackerStateTest {
     assertThat(t.invariantViolations()).isEmpty();
   }
 
+  // ---- Storage nodes ---------------------------------------------------------------------------
+
+  private static Message.TrackerRegister storageReg(StreamId s, PeerInfo n, long counter, boolean storage) {
+    return new Message.TrackerRegister(s, n, counter, false, 0, storage);
+  }
+
+  private Message.TrackerPeers join(TrackerState t, long now, int i) {
+    t.handle(now, node(i).id(), "10.1." + i + ".1", reg(A, node(i), 1, true), out);
+    return (Message.TrackerPeers) last();
+  }
+
+  @Test
+  void storageNodesAreNamedToJoinersLongestRegisteredFirstNeverToThemselves() {
+    TrackerState t = new TrackerState(TrackerConfig.defaults(), new SplittableRandom(1));
+    for (int i = 1; i <= 3; i++) t.handle(i, node(i).id(), "10.0." + i + ".1", storageReg(A, node(i), 1, true), out);
+    for (int i = 10; i < 15; i++) t.handle(5, node(i).id(), "10.0." + i + ".1", reg(A, node(i), 1, false), out);
+    assertThat(join(t, 6, 42).storageNodes()).containsExactly(node(1), node(2), node(3));
+    t.handle(7, node(2).id(), "10.0.2.1", new Message.TrackerRegister(A, node(2), 2, true, 0, true), out);
+    assertThat(((Message.TrackerPeers) last()).storageNodes()).as("a storage node is not named to itself").containsExactly(node(1), node(3));
+    t.handle(8, node(1).id(), "10.0.1.1", storageReg(A, node(1), 2, false), out); // keeps no history any more
+    assertThat(join(t, 9, 43).storageNodes()).containsExactly(node(2), node(3));
+    t.handle(10, node(3).id(), new Message.TrackerLeave(A, 2), out);
+    assertThat(join(t, 11, 44).storageNodes()).containsExactly(node(2));
+    assertThat(t.members(B)).isEmpty();
+    assertThat(t.invariantViolations()).isEmpty();
+  }
+
+  @Test
+  void aFloodOfStorageClaimsCannotCrowdOutAnEstablishedStorageNode() {
+    TrackerState t = new TrackerState(TrackerConfig.builder().maxIdentitiesPerAddressPerStream(1_000).build(), new SplittableRandom(1));
+    t.handle(0, node(1).id(), "10.0.1.1", storageReg(A, node(1), 1, true), out);
+    for (int i = 100; i < 300; i++) t.handle(S, node(i).id(), "10.9.9." + (i % 250), storageReg(A, node(i), 1, true), out);
+    List<PeerInfo> named = join(t, 2 * S, 42).storageNodes();
+    assertThat(named).as("the established one first, then at most two from the claimants' address range")
+        .hasSize(3).startsWith(node(1));
+    assertThat(named.subList(1, 3)).allSatisfy(p -> assertThat(p.id()).isNotEqualTo(node(1).id()));
+    assertThat(t.invariantViolations()).isEmpty();
+  }
+
   @Test
   void theFirstMemberGetsAnEmptyAnswer() {
     TrackerState t = new TrackerState(TrackerConfig.defaults(), new SplittableRandom(1));

@@ -154,6 +154,11 @@ public final class LanIntroducer implements IntroductionSource {
   }
 
   @Override
+  public boolean namesStorageNodes() {
+    return inner.namesStorageNodes();
+  }
+
+  @Override
   public void linkDown(PeerId peer, String reason) {
     inner.linkDown(peer, reason);
   }

@@ -25,8 +25,12 @@ import java.util.SplittableRandom;
  * core took; what the core could not take yet (its signature budget) is offered again after
  * {@link #RETRY_MILLIS} and earns no credit meanwhile, so a storage node never sends faster than
  * this node checks. A storage node that fails, refuses or goes away is replaced by the next
- * configured one, from where the answer had got to; when none is left, a
+ * one, from where the answer had got to; when none is left, a
  * {@link TransportEvent.HistoryUnavailable} says what is missing.
+ *
+ * <p>Whom to ask, per stream: the storage nodes the application named, then those the stream's
+ * tracker named (at most {@code TrackerPeers.MAX_STORAGE_NODES}, the latest answer's). A start
+ * that finds neither waits up to {@link #INTRODUCTION_WAIT_MILLIS} for a tracker to name one.
  */
 final class HistoryClient {
 
@@ -49,6 +53,14 @@ final class HistoryClient {
   /** A storage node that answers REFUSED (busy) is asked again this much later, this many times, before the next one is. */
   static final long REFUSED_RETRY_MILLIS = 1_000;
   static final int REFUSED_RETRIES = 3;
+  /**
+   * How long a start with no storage node to ask waits for a tracker to name one: the tracker
+   * answers the join's request within a round trip, or the introducer's 3 s request timeout
+   * and a retry later.
+   */
+  static final long INTRODUCTION_WAIT_MILLIS = 10_000;
+  /** Streams whose tracker-named storage nodes are remembered at most: the rest are not. */
+  static final int MAX_INTRODUCED_STREAMS = 4_096;
 
   interface Host {
     /** Gives the core an event, now. */
@@ -66,6 +78,11 @@ final class HistoryClient {
 
     /** The application's name for a stream. */
     String name(StreamId stream);
+
+    /** Whether trackers may name storage nodes (the node has trackers). */
+    default boolean trackers() {
+      return false;
+    }
   }
 
   private static final class Ask {
@@ -75,7 +92,9 @@ final class HistoryClient {
     final long session;
     long next; // the first number not yet taken (publisher requests)
     final long fromMillis;
-    int node; // index into the storage nodes
+    final List<PeerInfo> nodes; // whom this request may ask, in turn
+    final int first; // the index asked first: the request has gone round when it comes back here
+    int node; // index into nodes
     boolean sent;
     boolean complete; // the storage node said so; done once what is held is taken
     long taken;
@@ -89,7 +108,10 @@ final class HistoryClient {
     Map<List<Object>, Long> sessionsNext;
     List<Message.Data> held; // offered, not yet taken (signature budget)
 
-    Ask(long request, StreamId stream, PeerId publisher, long session, long next, long fromMillis, int node) {
+    Ask(long request, StreamId stream, PeerId publisher, long session, long next, long fromMillis, List<PeerInfo> nodes, int first,
+        int node) {
+      this.nodes = nodes;
+      this.first = first;
       this.expect = next;
       this.request = request;
       this.stream = stream;
@@ -101,12 +123,16 @@ final class HistoryClient {
     }
   }
 
-  private final List<PeerInfo> nodes;
+  private final List<PeerInfo> configured;
+  /** Per stream, the storage nodes its tracker named last. */
+  private final Map<StreamId, List<PeerInfo>> introduced = new HashMap<>();
+  /** Starts that found no storage node, waiting for a tracker to name one. */
+  private final Map<StreamId, List<StartAt>> pending = new HashMap<>();
   private final Host host;
   private final Map<Long, Ask> asks = new HashMap<>();
-  /** Per storage node (index): requests sent and not ended, and those waiting their turn. */
-  private final int[] inFlight;
-  private final List<java.util.ArrayDeque<Ask>> waiting = new ArrayList<>();
+  /** Per storage node: requests sent and not ended, and those waiting their turn. Entries go when both are empty. */
+  private final Map<PeerId, Integer> inFlight = new HashMap<>();
+  private final Map<PeerId, java.util.ArrayDeque<Ask>> waiting = new HashMap<>();
   private long nextRequest;
   /** Set by {@link #taken} while the core handles a History event. */
   private int lastTaken;
@@ -114,24 +140,51 @@ final class HistoryClient {
   private long violations;
 
   HistoryClient(List<PeerInfo> storageNodes, Host host, long seed) {
-    this.nodes = List.copyOf(storageNodes);
+    this.configured = List.copyOf(storageNodes);
     this.host = host;
-    this.inFlight = new int[nodes.size()];
-    for (int i = 0; i < nodes.size(); i++) waiting.add(new java.util.ArrayDeque<>());
     this.nextRequest = new SplittableRandom(seed).nextLong() & Long.MAX_VALUE;
   }
 
-  /** Whether there is anyone to ask. */
-  boolean enabled() {
-    return !nodes.isEmpty();
+  /** Whom a request for the stream may ask: the configured storage nodes, then those its tracker named. */
+  private List<PeerInfo> candidates(StreamId stream) {
+    List<PeerInfo> named = introduced.getOrDefault(stream, List.of());
+    if (named.isEmpty()) return configured;
+    List<PeerInfo> all = new ArrayList<>(configured);
+    for (PeerInfo p : named) {
+      boolean known = false;
+      for (PeerInfo c : configured) known |= c.id().equals(p.id());
+      if (!known) all.add(p);
+    }
+    return List.copyOf(all);
+  }
+
+  /**
+   * A tracker named the stream's storage nodes: later requests may ask them, and a start that
+   * waited for them is asked now.
+   */
+  void introduced(StreamId stream, List<PeerInfo> storageNodes) {
+    if (!introduced.containsKey(stream) && introduced.size() >= MAX_INTRODUCED_STREAMS) return;
+    introduced.put(stream, List.copyOf(storageNodes.subList(0, Math.min(storageNodes.size(), Message.TrackerPeers.MAX_STORAGE_NODES))));
+    List<StartAt> waited = pending.remove(stream);
+    if (waited != null) for (StartAt start : waited) start(stream, start);
   }
 
   /** A subscription started with {@code start}: its history is asked for. */
   void start(StreamId stream, StartAt start) {
+    List<PeerInfo> nodes = candidates(stream);
     if (nodes.isEmpty()) {
-      if (start.sinceMillis() != StartAt.NO_TIME) { // the caches keep no time: only storage nodes could answer
-        host.event(new TransportEvent.HistoryUnavailable(host.name(stream), null,
-            "history since " + java.time.Instant.ofEpochMilli(start.sinceMillis()) + ": no storage node given (Builder.storageNodes)"));
+      List<StartAt> queued = pending.get(stream);
+      if (queued != null && queued.size() < 16) {
+        queued.add(start);
+      } else if (queued == null && host.trackers() && pending.size() < MAX_INTRODUCED_STREAMS) {
+        pending.computeIfAbsent(stream, k -> new ArrayList<>()).add(start);
+        host.schedule(() -> {
+          List<StartAt> waited = pending.remove(stream);
+          if (waited != null) for (StartAt s : waited) unasked(stream, s, "no storage node given (Builder.storageNodes), and no tracker named one within "
+              + INTRODUCTION_WAIT_MILLIS / 1_000 + " s");
+        }, INTRODUCTION_WAIT_MILLIS);
+      } else {
+        unasked(stream, start, "no storage node given (Builder.storageNodes)" + (host.trackers() ? " or named by a tracker" : ""));
       }
       return;
     }
@@ -141,35 +194,49 @@ final class HistoryClient {
         host.event(new TransportEvent.HistoryUnavailable(host.name(stream), null, "more than " + MAX_ASKS + " history requests open"));
         return;
       }
-      open(new Ask(nextRequest++, stream, p.publisher(), p.session(), p.seq() + 1, 0, first));
+      open(new Ask(nextRequest++, stream, p.publisher(), p.session(), p.seq() + 1, 0, nodes, first, first));
     }
     if (start.sinceMillis() != StartAt.NO_TIME && asks.size() < MAX_ASKS) {
-      open(new Ask(nextRequest++, stream, null, 0, 0, start.sinceMillis(), first));
+      open(new Ask(nextRequest++, stream, null, 0, 0, start.sinceMillis(), nodes, first, first));
     }
+  }
+
+  /** No storage node to ask: a time start is reported (the caches keep no time); positions are left to the caches. */
+  private void unasked(StreamId stream, StartAt start, String why) {
+    if (start.sinceMillis() != StartAt.NO_TIME) {
+      host.event(new TransportEvent.HistoryUnavailable(host.name(stream), null,
+          "history since " + java.time.Instant.ofEpochMilli(start.sinceMillis()) + ": " + why));
+    }
+  }
+
+  private static PeerInfo nodeOf(Ask a) {
+    return a.nodes.get(a.node);
   }
 
   private void open(Ask a) {
     asks.put(a.request, a);
-    if (!usesNode(a.node, a)) host.handle(new Event.HoldLink(nodes.get(a.node), true)); // once per storage node
-    waiting.get(a.node).add(a);
-    sendWaiting(a.node);
+    PeerId node = nodeOf(a).id();
+    if (!usesNode(node, a)) host.handle(new Event.HoldLink(nodeOf(a), true)); // once per storage node
+    waiting.computeIfAbsent(node, k -> new java.util.ArrayDeque<>()).add(a);
+    sendWaiting(node);
     checkStall(a, a.progress);
   }
 
   /** Sends what waits for the storage node, as far as its link is up and its share of requests allows. */
-  private void sendWaiting(int node) {
-    if (host.protocolVersion(nodes.get(node).id()) <= 0) return; // when the link comes up
+  private void sendWaiting(PeerId node) {
     java.util.ArrayDeque<Ask> q = waiting.get(node);
-    while (inFlight[node] < IN_FLIGHT_PER_NODE && !q.isEmpty()) {
+    if (q == null || host.protocolVersion(node) <= 0) return; // when the link comes up
+    while (inFlight.getOrDefault(node, 0) < IN_FLIGHT_PER_NODE && !q.isEmpty()) {
       Ask a = q.poll();
       if (asks.get(a.request) != a) continue; // given up meanwhile
       send(a);
     }
+    if (q.isEmpty()) waiting.remove(node);
   }
 
   /** Whether another open request than {@code except} uses the storage node. */
-  private boolean usesNode(int node, Ask except) {
-    for (Ask other : asks.values()) if (other != except && other.node == node) return true;
+  private boolean usesNode(PeerId node, Ask except) {
+    for (Ask other : asks.values()) if (other != except && nodeOf(other).id().equals(node)) return true;
     return false;
   }
 
@@ -178,9 +245,9 @@ final class HistoryClient {
     host.schedule(() -> {
       if (asks.get(a.request) != a) return; // ended, or failed over
       // Sent and unanswered, or still waiting for a link that never came (a dial refused for want of room reports nothing).
-      boolean unlinked = host.protocolVersion(nodes.get(a.node).id()) <= 0;
+      boolean unlinked = host.protocolVersion(nodeOf(a).id()) <= 0;
       if ((a.sent || unlinked) && a.progress == seen && a.held == null) {
-        failOver(a, "storage node " + nodes.get(a.node).id() + " sent nothing for " + STALL_MILLIS / 1_000 + " s");
+        failOver(a, "storage node " + nodeOf(a).id() + " sent nothing for " + STALL_MILLIS / 1_000 + " s");
       } else {
         checkStall(a, a.progress);
       }
@@ -188,7 +255,7 @@ final class HistoryClient {
   }
 
   private void send(Ask a) {
-    PeerId node = nodes.get(a.node).id();
+    PeerId node = nodeOf(a).id();
     if (host.protocolVersion(node) < WireCodec.RESEND_PROTOCOL_VERSION) {
       failOver(a, "storage node " + node + " speaks protocol version " + host.protocolVersion(node) + ", without resends");
       return;
@@ -196,26 +263,26 @@ final class HistoryClient {
     a.sent = true;
     a.expect = a.next; // the storage node starts from here, also when asked again
     a.received = null;
-    inFlight[a.node]++;
+    inFlight.merge(node, 1, Integer::sum);
     host.send(node, new Message.ResendRequest(a.stream, a.request, a.publisher, a.session, a.publisher == null ? 0 : a.next, 0,
         a.fromMillis, WINDOW));
   }
 
   /** A link came up: requests waiting for it go out. */
   void linkUp(PeerId peer) {
-    for (int i = 0; i < nodes.size(); i++) if (nodes.get(i).id().equals(peer)) sendWaiting(i);
+    sendWaiting(peer);
   }
 
   /** A link went down, or could not be made: its requests go to the next storage node. */
   void linkDown(PeerId peer, String reason) {
     for (Ask a : new ArrayList<>(asks.values())) {
-      if (nodes.get(a.node).id().equals(peer)) failOver(a, "link to storage node " + peer + " down: " + reason);
+      if (nodeOf(a).id().equals(peer)) failOver(a, "link to storage node " + peer + " down: " + reason);
     }
   }
 
   void onBatch(PeerId from, Message.ResendBatch b) {
     Ask a = asks.get(b.request());
-    if (a == null || !nodes.get(a.node).id().equals(from) || !a.stream.equals(b.stream())) {
+    if (a == null || !nodeOf(a).id().equals(from) || !a.stream.equals(b.stream())) {
       violations++; // not ours, or from the wrong peer
       return;
     }
@@ -267,7 +334,7 @@ final class HistoryClient {
   }
 
   private void offer(Ask a, List<Message.Data> messages) {
-    PeerId from = nodes.get(a.node).id();
+    PeerId from = nodeOf(a).id();
     lastTaken = 0;
     host.handle(new Event.History(from, a.stream, messages));
     int taken = lastTaken;
@@ -319,7 +386,7 @@ final class HistoryClient {
     }
     if (m.seq() > due && a.holesReported++ < 16) { // sixteen a request at most: the first say what is wrong
       host.event(new TransportEvent.HistoryUnavailable(host.name(a.stream), m.publisher(), "messages " + due + ".." + (m.seq() - 1)
-          + " of " + m.publisher() + "/" + Long.toHexString(m.session()) + ": not stored at storage node " + nodes.get(a.node).id()));
+          + " of " + m.publisher() + "/" + Long.toHexString(m.session()) + ": not stored at storage node " + nodeOf(a).id()));
     }
     if (a.publisher != null) a.next = Math.max(a.next, m.seq() + 1);
     else a.sessionsNext.merge(key, m.seq() + 1, Math::max); // at most MAX_SESSIONS keys: check() refuses more
@@ -327,7 +394,7 @@ final class HistoryClient {
 
   private void completed(Ask a) {
     close(a);
-    host.event(new TransportEvent.HistoryReceived(host.name(a.stream), nodes.get(a.node).id(), a.publisher, a.session, a.taken));
+    host.event(new TransportEvent.HistoryReceived(host.name(a.stream), nodeOf(a).id(), a.publisher, a.session, a.taken));
   }
 
   /** The core's answer to the History event being handled. */
@@ -337,7 +404,7 @@ final class HistoryClient {
 
   void onEnd(PeerId from, Message.ResendEnd e) {
     Ask a = asks.get(e.request());
-    if (a == null || !nodes.get(a.node).id().equals(from)) {
+    if (a == null || !nodeOf(a).id().equals(from)) {
       violations++;
       return;
     }
@@ -353,13 +420,14 @@ final class HistoryClient {
     if (e.outcome() == Message.ResendOutcome.REFUSED && a.refusals < REFUSED_RETRIES) { // busy: the same node, a little later
       a.refusals++;
       a.sent = false;
-      inFlight[a.node]--;
+      PeerId node = nodeOf(a).id();
+      sent(node);
       host.schedule(() -> {
         if (asks.get(a.request) != a) return;
-        waiting.get(a.node).add(a);
-        sendWaiting(a.node);
+        waiting.computeIfAbsent(node, k -> new java.util.ArrayDeque<>()).add(a);
+        sendWaiting(node);
       }, REFUSED_RETRY_MILLIS * a.refusals);
-      sendWaiting(a.node);
+      sendWaiting(node);
       return;
     }
     failOver(a, "storage node " + from + " answered " + e.outcome() + ": " + e.detail());
@@ -368,39 +436,43 @@ final class HistoryClient {
   /** Asks the next storage node, from where this one got to; with none left, reports what is missing. */
   private void failOver(Ask a, String reason) {
     close(a);
-    int nextNode = (a.node + 1) % nodes.size();
-    if (nextNode == firstNode(a)) {
+    int nextNode = (a.node + 1) % a.nodes.size();
+    if (nextNode == a.first) {
       String what = a.publisher == null ? "history since " + java.time.Instant.ofEpochMilli(a.fromMillis)
           : "messages from " + a.next + " of " + a.publisher + "/" + Long.toHexString(a.session);
       host.event(new TransportEvent.HistoryUnavailable(host.name(a.stream), a.publisher, what + ": " + reason));
       return;
     }
-    Ask next = new Ask(nextRequest++, a.stream, a.publisher, a.session, a.next, a.fromMillis, nextNode);
+    Ask next = new Ask(nextRequest++, a.stream, a.publisher, a.session, a.next, a.fromMillis, a.nodes, a.first, nextNode);
     next.taken = a.taken;
     open(next);
   }
 
-  private int firstNode(Ask a) {
-    return Math.floorMod(Long.hashCode(a.stream.value()), nodes.size());
+  /** A request to the storage node ended, or is to be sent again later: one fewer in flight. */
+  private void sent(PeerId node) {
+    if (inFlight.merge(node, -1, Integer::sum) <= 0) inFlight.remove(node);
   }
 
   private void close(Ask a) {
     asks.remove(a.request);
+    PeerId node = nodeOf(a).id();
     if (a.sent) {
       a.sent = false;
-      inFlight[a.node]--;
+      sent(node);
     }
-    if (!usesNode(a.node, a)) {
-      host.handle(new Event.HoldLink(nodes.get(a.node), false));
+    if (!usesNode(node, a)) {
+      waiting.remove(node);
+      host.handle(new Event.HoldLink(nodeOf(a), false));
     } else {
-      sendWaiting(a.node); // its turn is over: the next one waiting goes
+      sendWaiting(node); // its turn is over: the next one waiting goes
     }
   }
 
   /** The node stops: nothing more is asked. */
   void stop() {
     asks.clear();
-    for (java.util.ArrayDeque<Ask> q : waiting) q.clear();
+    waiting.clear();
+    pending.clear();
   }
 
   int open() {

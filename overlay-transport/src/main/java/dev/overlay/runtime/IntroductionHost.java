@@ -59,6 +59,14 @@ public interface IntroductionHost {
   /** A tracker's signal: reach {@code peer} through the relay at {@code relay}, presenting {@code token}. */
   void relay(PeerInfo peer, InetSocketAddress relay, byte[] token);
 
+  /** Whether this node keeps the stream's history (a storage node): trackers are told so, and name it to others. */
+  default boolean keepsHistory(StreamId stream) {
+    return false;
+  }
+
+  /** A tracker named storage nodes of the stream (never this node): whom to ask for history. */
+  default void storageNodesIntroduced(StreamId stream, java.util.List<PeerInfo> storageNodes) {}
+
   /** The IP address the link to {@code peer} comes from, as a literal ("" when not linked). */
   String remoteHost(PeerId peer);
 

@@ -24,6 +24,11 @@ public interface IntroductionSource {
   /** A seed dialled by address could not be reached. */
   default void seedFailed(java.net.InetSocketAddress address, String reason) {}
 
+  /** Whether this source may name a stream's storage nodes (trackers do), so a start without any waits for it. */
+  default boolean namesStorageNodes() {
+    return false;
+  }
+
   /** Whether a link to this peer is the introducer's own (a tracker): the core never hears of it. */
   default boolean isInfrastructure(dev.overlay.core.PeerId peer) {
     return false;

@@ -594,6 +594,11 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
       public String name(StreamId stream) {
         return streams.name(stream);
       }
+
+      @Override
+      public boolean trackers() {
+        return introducer != null && introducer.namesStorageNodes();
+      }
     };
   }
 
@@ -706,6 +711,16 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
   @Override
   public boolean natTraversal() {
     return natTraversal;
+  }
+
+  @Override
+  public boolean keepsHistory(StreamId stream) {
+    return storage != null && storage.keeps(stream);
+  }
+
+  @Override
+  public void storageNodesIntroduced(StreamId stream, List<PeerInfo> storageNodes) {
+    if (historyClient != null && !turns.stopped()) historyClient.introduced(stream, storageNodes);
   }
 
   @Override

@@ -163,7 +163,8 @@ public final class TrackerIntroducer implements IntroductionSource {
       r.askedAt = now;
       r.askedCounter = r.counter;
     }
-    runtime.sendTracker(t.id, new Message.TrackerRegister(stream, runtime.self(), r.counter, wantPeers, runtime.neighborCount(stream)));
+    runtime.sendTracker(t.id, new Message.TrackerRegister(stream, runtime.self(), r.counter, wantPeers, runtime.neighborCount(stream),
+        runtime.keepsHistory(stream)));
     checkReachability(stream, t, now);
   }
 
@@ -296,6 +297,12 @@ public final class TrackerIntroducer implements IntroductionSource {
     return byId.containsKey(peer);
   }
 
+  /** Trackers name a stream's storage nodes in their answers. */
+  @Override
+  public boolean namesStorageNodes() {
+    return true;
+  }
+
   @Override
   public void linkDown(PeerId peer, String reason) {
     Tracker t = byId.get(peer);
@@ -327,6 +334,9 @@ public final class TrackerIntroducer implements IntroductionSource {
       List<PeerInfo> peers = new ArrayList<>(p.peers());
       PeerInfo self = runtime.self();
       peers.removeIf(x -> x.id().equals(self.id()));
+      List<PeerInfo> storageNodes = new ArrayList<>(p.storageNodes());
+      storageNodes.removeIf(x -> x.id().equals(self.id()));
+      if (!storageNodes.isEmpty()) runtime.storageNodesIntroduced(message.stream(), storageNodes);
       answer(r, peers);
     } else if (message instanceof Message.TrackerRefused refused) {
       refused(message.stream(), r, refused);

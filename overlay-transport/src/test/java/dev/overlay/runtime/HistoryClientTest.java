@@ -35,9 +35,15 @@ class HistoryClientTest {
   private final List<Runnable> timers = new ArrayList<>();
   private HistoryClient client;
 
+  private boolean trackers;
+
   @BeforeEach
   void setUp() {
-    client = new HistoryClient(List.of(NODE_A, NODE_B), new HistoryClient.Host() {
+    client = client(List.of(NODE_A, NODE_B));
+  }
+
+  private HistoryClient client(List<PeerInfo> configured) {
+    return new HistoryClient(configured, new HistoryClient.Host() {
       @Override
       public void handle(Event event) {
         handled.add(event);
@@ -69,7 +75,55 @@ class HistoryClientTest {
       public String name(StreamId stream) {
         return "kept";
       }
+
+      @Override
+      public boolean trackers() {
+        return trackers;
+      }
     }, 1);
+  }
+
+  // ---- Storage nodes named by a tracker -------------------------------------------------------
+
+  @Test
+  void aStartWithNoStorageNodeWaitsForATrackerToNameOneThenAsksIt() {
+    trackers = true;
+    client = client(List.of());
+    client.start(STREAM, StartAt.since(java.time.Instant.ofEpochMilli(5_000)));
+    assertThat(requests()).isEmpty();
+    assertThat(events).as("not yet given up: the tracker's answer is on its way").isEmpty();
+    client.introduced(STREAM, List.of(NODE_B));
+    assertThat(requests()).singleElement().satisfies(r -> assertThat(r.fromMillis()).isEqualTo(5_000));
+    assertThat(first()).isEqualTo(NODE_B.id());
+    timers.get(0).run(); // the introduction wait ends: nothing is pending any more
+    assertThat(events).isEmpty();
+  }
+
+  @Test
+  void whenNoTrackerNamesAStorageNodeInTimeATimeStartIsReportedUnavailable() {
+    trackers = true;
+    client = client(List.of());
+    client.start(STREAM, StartAt.since(java.time.Instant.ofEpochMilli(5_000)));
+    timers.get(0).run();
+    assertThat(events).singleElement().isInstanceOfSatisfying(TransportEvent.HistoryUnavailable.class,
+        e -> assertThat(e.what()).contains("no tracker named one"));
+    client.introduced(STREAM, List.of(NODE_B));
+    assertThat(requests()).as("given up already").isEmpty();
+  }
+
+  @Test
+  void storageNodesNamedByATrackerJoinTheConfiguredOnesEachAskedOnce() {
+    client = client(List.of(NODE_A));
+    client.introduced(STREAM, List.of(NODE_A, NODE_B)); // A twice: asked once
+    client.start(STREAM, StartAt.after(new Position(PUB, 1, 0)));
+    PeerId asked = first();
+    client.onEnd(asked, new Message.ResendEnd(STREAM, requests().get(0).request(), Message.ResendOutcome.FAILED, "disk"));
+    assertThat(requests()).hasSize(2);
+    PeerId next = sentTo.get(1);
+    assertThat(List.of(asked, next)).containsExactlyInAnyOrder(NODE_A.id(), NODE_B.id());
+    client.onEnd(next, new Message.ResendEnd(STREAM, requests().get(1).request(), Message.ResendOutcome.FAILED, "disk"));
+    assertThat(requests()).as("each asked once").hasSize(2);
+    assertThat(events).singleElement().isInstanceOf(TransportEvent.HistoryUnavailable.class);
   }
 
   private PeerId first() {

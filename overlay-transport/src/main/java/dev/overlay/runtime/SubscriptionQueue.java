@@ -94,15 +94,32 @@ final class SubscriptionQueue {
     try {
       executor.execute(drain);
     } catch (RuntimeException e) {
-      if (closed) return;
+      scheduled.set(false); // no drain will run: the role it held is free again
+      if (closed) {
+        clearIfIdle();
+        return;
+      }
       close();
       onFailed.accept(e);
     }
   }
 
+  /**
+   * Stops delivery; from any thread. The queue is single-consumer, and the consumer is whoever
+   * holds {@code scheduled}: a close while a drain holds it leaves the emptying to that drain
+   * (clearing here too once made two threads poll at once, and the queue threw
+   * NullPointerException in the drain: seen when a node closed right after its history came).
+   */
   void close() {
     closed = true;
-    if (queue != null) queue.clear();
+    clearIfIdle();
+  }
+
+  private void clearIfIdle() {
+    if (queue != null && scheduled.compareAndSet(false, true)) {
+      queue.clear();
+      scheduled.set(false);
+    }
   }
 
   boolean isClosed() {
@@ -142,9 +159,10 @@ final class SubscriptionQueue {
       }
     } finally {
       scheduled.set(false);
-      // A message offered after our last poll but before the flag cleared must not wait.
-      if (!closed && (!queue.isEmpty() || missedSinceReport.get() > 0) && scheduled.compareAndSet(false, true)) {
-        schedule();
+      if (closed) {
+        clearIfIdle(); // the close left it to us (or clears it itself, if it comes after this)
+      } else if ((!queue.isEmpty() || missedSinceReport.get() > 0) && scheduled.compareAndSet(false, true)) {
+        schedule(); // a message offered after our last poll but before the flag cleared must not wait
       }
     }
   }

@@ -91,6 +91,26 @@ class SubscriptionQueueTest {
   }
 
   @Test
+  void aCloseFromAnotherThreadLeavesTheQueueToTheDrainThatHoldsIt() {
+    SubscriptionQueue q = queue(16, executor);
+    for (long seq = 1; seq <= 3; seq++) q.offer(message(seq));
+    q.wake(); // a drain is scheduled: it is the queue's one consumer now
+    q.close();
+    assertThat(q.backlog()).as("not polled by the closing thread").isEqualTo(3);
+    executor.runAll();
+    assertThat(q.backlog()).as("emptied by the drain, on its way out").isZero();
+    assertThat(got).isEmpty();
+  }
+
+  @Test
+  void aCloseWithNoDrainRunningEmptiesTheQueueAtOnce() {
+    SubscriptionQueue q = queue(16, executor);
+    q.offer(message(1));
+    q.close();
+    assertThat(q.backlog()).isZero();
+  }
+
+  @Test
   void aClosedSubscriptionTakesNothingAndRunsNothing() {
     SubscriptionQueue q = queue(16, executor);
     q.offer(message(1));

@@ -603,6 +603,16 @@ public final class Plumtree {
     inOrder.offer(now, message, seal, first);
   }
 
+  /**
+   * A storage node lacks these messages ({@link dev.overlay.protocol.Event.HistoryGap}): an
+   * in-order stream waiting at them stops waiting. The storage node is where history beyond the
+   * caches is kept; what it lacks is most likely gone, and waiting {@code orderWait} for it would
+   * hold every message behind the hole that long.
+   */
+  public void historyGap(long now, PeerId publisher, long session, long fromSeq, long toSeq) {
+    if (inOrder != null) inOrder.skipLacking(now, publisher, session, fromSeq, toSeq);
+  }
+
   /** Periodic upkeep: cache and missing-table TTLs, and holes waited for too long. */
   public void housekeeping(long now) {
     cache.expire(now);

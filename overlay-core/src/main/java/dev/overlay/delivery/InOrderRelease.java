@@ -121,6 +121,21 @@ public final class InOrderRelease {
     }
   }
 
+  /**
+   * A storage node lacks {@code fromSeq..toSeq}: if the session's order waits inside that range,
+   * it goes on after it (reported). A hole further on is left to its own time: something before
+   * it may still come.
+   */
+  public void skipLacking(long now, PeerId publisher, long session, long fromSeq, long toSeq) {
+    Key k = new Key(publisher, session);
+    Session s = sessions.get(k);
+    if (s == null || s.next < fromSeq || s.next > toSeq) return;
+    skips++;
+    out.emit(new OverlayEvent.OrderSkipped(stream, publisher, session, s.next, toSeq, "the storage node lacks them"));
+    s.next = toSeq + 1;
+    drain(now, s);
+  }
+
   /** Messages waiting for a hole to fill. */
   public int held() {
     return held;

@@ -134,6 +134,9 @@ public final class NodeState {
       int taken = s == null ? e.messages().size() : s.onHistory(now, e.from(), e.messages()); // left: nothing to take it
       if (taken < 0) dropHostile(now, e.from(), "sent a forged message as history");
       out.historyTaken(e.from(), e.stream(), taken);
+    } else if (event instanceof Event.HistoryGap e) {
+      StreamState s = streams.get(e.stream());
+      if (s != null) s.broadcast().historyGap(now, e.publisher(), e.session(), e.fromSeq(), e.toSeq());
     } else if (event instanceof Event.Introductions e) {
       StreamState s = streams.get(e.stream());
       if (s != null) s.onIntroductions(now, e.peers());

@@ -83,6 +83,13 @@ public sealed interface Event {
   }
 
   /**
+   * A storage node answering a request of ours lacks messages {@code fromSeq..toSeq} of a
+   * session (it sends each session in order, and skipped them): a stream delivered in order
+   * stops waiting for them. They may still come from the caches, late.
+   */
+  record HistoryGap(StreamId stream, PeerId publisher, long session, long fromSeq, long toSeq) implements Event {}
+
+  /**
    * The runtime uses a link outside any stream (asking a storage node for history): with
    * {@code hold}, the link is opened if needed and kept like a stream's; without, released to the
    * idle timeout. Counted against the node's link limit like any other.

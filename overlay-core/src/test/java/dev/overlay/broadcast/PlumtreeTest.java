@@ -583,6 +583,19 @@ class PlumtreeTest {
   }
 
   @Test
+  void aHoleTheStorageNodeLacksIsNotWaitedFor() {
+    joinWith(StartAt.after(new Position(PUB, SESSION, 0)), SeenConfig.defaults());
+    tree.onHistory(now, data(1, 0), null);
+    tree.onHistory(now, data(4, 0), null); // 2 and 3 skipped by the storage node
+    tree.historyGap(now, PUB, SESSION, 2, 3);
+    assertThat(out.commands(Output.Deliver.class)).extracting(d -> d.message().seq()).containsExactly(1L, 4L);
+    assertThat(out.events(OverlayEvent.OrderSkipped.class)).singleElement()
+        .satisfies(e -> assertThat(e.reason()).contains("storage node lacks"));
+    tree.historyGap(now, PUB, SESSION, 2, 3); // again, or for a hole already passed: nothing
+    assertThat(out.events(OverlayEvent.OrderSkipped.class)).hasSize(1);
+  }
+
+  @Test
   void aHoleWaitedForLongerThanOrderWaitIsSkippedWithAnEventAndItsLateMessageIsStillDelivered() {
     joinWith(StartAt.after(new Position(PUB, SESSION, 5)), SeenConfig.defaults());
     tree.onData(now, A, data(8, 2));

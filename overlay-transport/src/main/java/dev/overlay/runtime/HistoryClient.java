@@ -384,6 +384,7 @@ final class HistoryClient {
       Long n = a.sessionsNext.get(key);
       due = n == null ? m.seq() : n; // a session's first message in a time request starts it
     }
+    if (m.seq() > due) host.handle(new Event.HistoryGap(a.stream, m.publisher(), m.session(), due, m.seq() - 1));
     if (m.seq() > due && a.holesReported++ < 16) { // sixteen a request at most: the first say what is wrong
       host.event(new TransportEvent.HistoryUnavailable(host.name(a.stream), m.publisher(), "messages " + due + ".." + (m.seq() - 1)
           + " of " + m.publisher() + "/" + Long.toHexString(m.session()) + ": not stored at storage node " + nodeOf(a).id()));

@@ -589,18 +589,17 @@ public final class Plumtree {
 
   /**
    * Gives a new message to the application: at once, or, once the stream was joined from a
-   * position, in its session's order. A session's order starts at the first number the seen set
-   * still misses below this one: after the position, or 1 for a new session of a publisher we
-   * follow (its start is fetched), or this message for a publisher first heard of here.
+   * position, in its session's order. A session's order starts at the hole this message opened
+   * in the seen set (right after a position; 1 for a new session of a publisher we follow, whose
+   * start is fetched), or at this message. Not at an older hole: one given up long ago would be
+   * waited for again.
    */
   private void hand(long now, Data message, Seal seal) {
     if (inOrder == null) {
       out.deliver(message, seal);
       return;
     }
-    long first = seen.openedGapFrom() == 1 ? 1 : seen.firstUnseen(message.publisher(), message.session(),
-        seen.lowest(message.publisher(), message.session()));
-    inOrder.offer(now, message, seal, first);
+    inOrder.offer(now, message, seal, seen.openedGapFrom() >= 0 ? seen.openedGapFrom() : message.seq());
   }
 
   /**
@@ -610,7 +609,7 @@ public final class Plumtree {
    * hold every message behind the hole that long.
    */
   public void historyGap(long now, PeerId publisher, long session, long fromSeq, long toSeq) {
-    if (inOrder != null) inOrder.skipLacking(now, publisher, session, fromSeq, toSeq);
+    if (inOrder != null) inOrder.skipLacking(publisher, session, fromSeq, toSeq);
   }
 
   /** Periodic upkeep: cache and missing-table TTLs, and holes waited for too long. */

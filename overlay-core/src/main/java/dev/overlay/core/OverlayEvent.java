@@ -42,9 +42,10 @@ public sealed interface OverlayEvent {
 
   /**
    * A stream delivered in order (joined from a position) released the messages after
-   * {@code fromSeq..toSeq} without them: that hole waited {@code orderWait}, or the order
-   * buffer was full, or the seen set gave it up. A message of it that still arrives is
-   * delivered late, out of order; none is dropped.
+   * {@code fromSeq..toSeq} without them; {@code reason} says why: a message behind it waited
+   * {@code orderWait}, the order buffer was full, the seen set gave the hole up, a pinned storage
+   * node lacks them, or too many sessions were waiting. A message of it that still arrives is
+   * delivered late, out of order (unless the seen set gave it up: then it counts as a duplicate).
    */
   record OrderSkipped(StreamId stream, PeerId publisher, long session, long fromSeq, long toSeq, String reason) implements OverlayEvent {}
 

@@ -6,7 +6,7 @@ import dev.overlay.core.StreamId;
 import dev.overlay.protocol.Message.Data;
 import dev.overlay.protocol.Outbox;
 import dev.overlay.protocol.Seal;
-import java.util.Iterator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
@@ -24,32 +24,43 @@ import java.util.TreeMap;
  * newest reading now.
  *
  * <p>Bounded: at most {@code maxHeld} messages and {@code maxHeldBytes} payload bytes wait, over
- * all sessions of the stream, and a hole is waited for at most {@code maxWaitNanos} (checked at
- * housekeeping). Past any of these the lowest waiting messages are released over the hole, with
- * an {@link OverlayEvent.OrderSkipped} naming it. A hole's message that still comes afterwards
- * is delivered then, late, and counted: never dropped. The seen set decides what is new, so no
- * message reaches this class twice.
+ * all sessions of the stream; no message waits longer than {@code maxWaitNanos} (checked at
+ * housekeeping: a hole filled one message at a time cannot stretch the wait); at most
+ * {@link #MAX_SESSIONS} sessions, {@link #MAX_SESSIONS_PER_PUBLISHER} of one publisher. Past any
+ * of these the lowest waiting messages are released over their hole, with an
+ * {@link OverlayEvent.OrderSkipped} naming it. A hole's message that still comes afterwards is
+ * delivered then, late, and counted. The seen set decides what is new, so no message reaches this
+ * class twice.
  */
 public final class InOrderRelease {
 
   /** One publisher session: the next number owed to the application, and what waits behind it. */
   private static final class Session {
+    final Key key;
     long next;
-    /** When the oldest hole now waited for began to hold messages back. */
-    long waitingSince;
     final TreeMap<Long, Waiting> waiting = new TreeMap<>();
 
-    Session(long next) {
+    Session(Key key, long next) {
+      this.key = key;
       this.next = next;
     }
   }
 
   private record Key(PeerId publisher, long session) {}
 
-  private record Waiting(Data message, Seal seal) {}
+  private record Waiting(Data message, Seal seal, long heldAt) {}
 
-  /** Sessions remembered at most; past it the least recently used goes, its waiting messages released first. */
-  static final int MAX_SESSIONS = 4096;
+  /**
+   * Sessions remembered at most; past it the least recently used one holding nothing goes (or,
+   * if all hold messages, the least recently used, its messages released first). Each costs a
+   * few hundred bytes; a full buffer looks through them for the fullest, so not many more.
+   */
+  static final int MAX_SESSIONS = 1024;
+  /**
+   * Sessions of one publisher remembered at most: twice the seen set's default. A publisher
+   * signing a flood of session numbers pushes out only its own.
+   */
+  static final int MAX_SESSIONS_PER_PUBLISHER = 4;
 
   private final StreamId stream;
   private final int maxHeld;
@@ -57,6 +68,7 @@ public final class InOrderRelease {
   private final long maxWaitNanos;
   private final Outbox out;
   private final LinkedHashMap<Key, Session> sessions = new LinkedHashMap<>(16, 0.75f, true);
+  private final HashMap<PeerId, Integer> sessionsOf = new HashMap<>();
   private int held;
   private long heldBytes;
   private long skips;
@@ -73,17 +85,13 @@ public final class InOrderRelease {
 
   /**
    * A message new to the seen set. {@code firstExpected} is the number the session's order starts
-   * at when this is the first message of it seen here (the first missing number the seen set
-   * knows of, or this one).
+   * at when this is the first message of it seen here: the start of the hole this message opened
+   * (after a position, or 1 for a new session of a followed publisher), or this message.
    */
   public void offer(long now, Data message, Seal seal, long firstExpected) {
     Key key = new Key(message.publisher(), message.session());
     Session s = sessions.get(key);
-    if (s == null) {
-      if (sessions.size() >= MAX_SESSIONS) evictLeastRecentlyUsed(now);
-      s = new Session(Math.min(firstExpected, message.seq()));
-      sessions.put(key, s);
-    }
+    if (s == null) s = open(now, key, Math.min(firstExpected, message.seq()));
     long seq = message.seq();
     if (seq < s.next) {
       late++; // its hole was skipped over already: late, but not lost
@@ -91,49 +99,46 @@ public final class InOrderRelease {
       return;
     }
     if (seq > s.next) {
-      if (s.waiting.isEmpty()) s.waitingSince = now;
-      if (s.waiting.put(seq, new Waiting(message, seal)) == null) {
+      if (s.waiting.put(seq, new Waiting(message, seal, now)) == null) {
         held++;
         heldBytes += message.payload().length;
       }
-      while (held > maxHeld || heldBytes > maxHeldBytes) skipFullest(now, "the order buffer is full (" + maxHeld + " messages, " + maxHeldBytes + " bytes)");
+      while (held > maxHeld || heldBytes > maxHeldBytes) skipFullest("the order buffer is full (" + maxHeld + " messages, " + maxHeldBytes + " bytes)");
       return;
     }
     out.deliver(message, seal);
     s.next = seq + 1;
-    drain(now, s);
+    drain(s);
   }
 
   /**
-   * Releases the messages of holes that waited {@code maxWaitNanos}, and of holes the seen set
-   * has given up ({@code given.contains}: an abandoned hole counts as received there).
+   * Releases what waited {@code maxWaitNanos} (with every hole below it), and what waits behind a
+   * hole the seen set has given up ({@code given.contains}: an abandoned hole counts as received
+   * there).
    */
   public void expire(long now, SeenMessages given) {
-    for (Map.Entry<Key, Session> e : sessions.entrySet()) {
-      Session s = e.getValue();
+    for (Session s : sessions.values()) {
       if (s.waiting.isEmpty()) continue;
-      Key k = e.getKey();
-      if (now - s.waitingSince >= maxWaitNanos) {
-        skip(now, k, s, "waited " + maxWaitNanos / 1_000_000 + " ms for it");
-      } else if (given.contains(k.publisher, k.session, s.next)) {
-        skip(now, k, s, "the seen set gave it up");
+      long stale = -1; // the highest number that waited too long
+      for (Map.Entry<Long, Waiting> e : s.waiting.entrySet()) {
+        if (now - e.getValue().heldAt >= maxWaitNanos) stale = e.getKey();
       }
+      while (!s.waiting.isEmpty() && s.waiting.firstKey() <= stale) skip(s, "waited " + maxWaitNanos / 1_000_000 + " ms for it");
+      if (!s.waiting.isEmpty() && given.contains(s.key.publisher, s.key.session, s.next)) skip(s, "the seen set gave it up");
     }
   }
 
   /**
-   * A storage node lacks {@code fromSeq..toSeq}: if the session's order waits inside that range,
-   * it goes on after it (reported). A hole further on is left to its own time: something before
-   * it may still come.
+   * A storage node lacks {@code fromSeq..toSeq}: if the session's order waits inside that range
+   * and a message it holds comes right after it, that message and what follows it are released
+   * (reported). The hole must end at a message held here, one the core authenticated: a claim
+   * alone moves nothing.
    */
-  public void skipLacking(long now, PeerId publisher, long session, long fromSeq, long toSeq) {
-    Key k = new Key(publisher, session);
-    Session s = sessions.get(k);
-    if (s == null || s.next < fromSeq || s.next > toSeq) return;
-    skips++;
-    out.emit(new OverlayEvent.OrderSkipped(stream, publisher, session, s.next, toSeq, "the storage node lacks them"));
-    s.next = toSeq + 1;
-    drain(now, s);
+  public void skipLacking(PeerId publisher, long session, long fromSeq, long toSeq) {
+    Session s = sessions.get(new Key(publisher, session));
+    if (s == null || s.waiting.isEmpty() || s.next < fromSeq || s.next > toSeq) return;
+    if (s.waiting.firstKey() > toSeq + 1) return; // more missing after what it lacks
+    skip(s, "the storage node lacks them");
   }
 
   /** Messages waiting for a hole to fill. */
@@ -151,7 +156,37 @@ public final class InOrderRelease {
     return late;
   }
 
-  private void drain(long now, Session s) {
+  private Session open(long now, Key key, long next) {
+    int ofPublisher = sessionsOf.getOrDefault(key.publisher, 0);
+    if (ofPublisher >= MAX_SESSIONS_PER_PUBLISHER) {
+      evict(oldest(key.publisher, false), "too many sessions of this publisher (" + MAX_SESSIONS_PER_PUBLISHER + ")");
+    } else if (sessions.size() >= MAX_SESSIONS) {
+      Session idle = oldest(null, true);
+      evict(idle != null ? idle : oldest(null, false), "too many publisher sessions (" + MAX_SESSIONS + ")");
+    }
+    Session s = new Session(key, next);
+    sessions.put(key, s);
+    sessionsOf.merge(key.publisher, 1, Integer::sum);
+    return s;
+  }
+
+  /** The least recently used session (of {@code publisher}, if given; holding nothing, if asked). */
+  private Session oldest(PeerId publisher, boolean idleOnly) {
+    for (Session s : sessions.values()) {
+      if (publisher != null && !s.key.publisher.equals(publisher)) continue;
+      if (idleOnly && !s.waiting.isEmpty()) continue;
+      return s;
+    }
+    return null;
+  }
+
+  private void evict(Session s, String reason) {
+    while (!s.waiting.isEmpty()) skip(s, reason);
+    sessions.remove(s.key);
+    if (sessionsOf.merge(s.key.publisher, -1, Integer::sum) <= 0) sessionsOf.remove(s.key.publisher);
+  }
+
+  private void drain(Session s) {
     while (!s.waiting.isEmpty()) {
       Map.Entry<Long, Waiting> first = s.waiting.firstEntry();
       if (first.getKey() != s.next) break;
@@ -159,34 +194,24 @@ public final class InOrderRelease {
       release(first.getValue());
       s.next++;
     }
-    if (!s.waiting.isEmpty()) s.waitingSince = now; // a hole further on: its wait starts now
   }
 
   /** Releases over the session's lowest hole (reporting it), then whatever follows in order. */
-  private void skip(long now, Key k, Session s, String reason) {
-    long to = s.waiting.firstKey() - 1;
+  private void skip(Session s, String reason) {
+    long to = s.waiting.firstKey() - 1; // held numbers are always above next: at least one is missing
     skips++;
-    out.emit(new OverlayEvent.OrderSkipped(stream, k.publisher, k.session, s.next, to, reason));
+    out.emit(new OverlayEvent.OrderSkipped(stream, s.key.publisher, s.key.session, s.next, to, reason));
     s.next = to + 1;
-    drain(now, s);
+    drain(s);
   }
 
   /** The buffer is full: the session holding the most gives up its lowest hole. */
-  private void skipFullest(long now, String reason) {
-    Map.Entry<Key, Session> fullest = null;
-    for (Map.Entry<Key, Session> e : sessions.entrySet()) {
-      if (fullest == null || e.getValue().waiting.size() > fullest.getValue().waiting.size()) fullest = e;
+  private void skipFullest(String reason) {
+    Session fullest = null;
+    for (Session s : sessions.values()) {
+      if (fullest == null || s.waiting.size() > fullest.waiting.size()) fullest = s;
     }
-    Session s = fullest.getValue();
-    skip(now, fullest.getKey(), s, reason);
-  }
-
-  private void evictLeastRecentlyUsed(long now) {
-    Iterator<Map.Entry<Key, Session>> it = sessions.entrySet().iterator();
-    Map.Entry<Key, Session> oldest = it.next();
-    Session s = oldest.getValue();
-    while (!s.waiting.isEmpty()) skip(now, oldest.getKey(), s, "too many publisher sessions (" + MAX_SESSIONS + ")");
-    sessions.remove(oldest.getKey());
+    skip(fullest, reason);
   }
 
   private void release(Waiting w) {

@@ -233,13 +233,6 @@ public final class SeenMessages implements SeqIntervalSet.GapListener {
     return seqs == null || seqs.isEmpty() ? -1 : seqs.highest();
   }
 
-  /** The lowest sequence number seen of the session (0 after a start before its first), or -1 when none. */
-  public long lowest(PeerId publisher, long session) {
-    Publisher p = lookup(publisher);
-    SeqIntervalSet seqs = p == null ? null : session(p, session, false);
-    return seqs == null || seqs.isEmpty() ? -1 : seqs.lowest();
-  }
-
   /** The smallest sequence number at or above {@code seq} of the session not yet seen. */
   public long firstUnseen(PeerId publisher, long session, long seq) {
     Publisher p = lookup(publisher);

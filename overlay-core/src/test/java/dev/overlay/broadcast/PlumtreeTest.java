@@ -596,6 +596,48 @@ class PlumtreeTest {
   }
 
   @Test
+  void aStorageNodesClaimAloneMovesNothing() {
+    joinWith(StartAt.after(new Position(PUB, SESSION, 0)), SeenConfig.defaults());
+    tree.onHistory(now, data(1, 0), null);
+    tree.historyGap(now, PUB, SESSION, 2, 1_000_000); // nothing held after it: nothing to release
+    tree.onData(now, A, data(9, 2)); // held behind 2..8
+    tree.historyGap(now, PUB, SESSION, 2, 5); // 6..8 are missing too
+    assertThat(out.commands(Output.Deliver.class)).extracting(d -> d.message().seq()).containsExactly(1L);
+    assertThat(out.events(OverlayEvent.OrderSkipped.class)).isEmpty();
+    tree.onData(now, A, data(2, 2));
+    assertThat(out.commands(Output.Deliver.class)).as("2 still counts: the claim moved nothing").extracting(d -> d.message().seq())
+        .containsExactly(1L, 2L);
+  }
+
+  @Test
+  void noMessageWaitsLongerThanOrderWaitEvenIfItsHolesFillOneByOne() {
+    joinWith(StartAt.after(new Position(PUB, SESSION, 0)), SeenConfig.defaults());
+    tree.onData(now, A, data(3, 2));
+    tree.onData(now, A, data(5, 2));
+    tree.onData(now + 20_000 * MS, A, data(1, 2)); // progress, but 3 and 5 have waited 20 s already
+    tree.housekeeping(now + 30_000 * MS);
+    assertThat(out.commands(Output.Deliver.class)).extracting(d -> d.message().seq()).containsExactly(1L, 3L, 5L);
+    assertThat(out.events(OverlayEvent.OrderSkipped.class)).extracting(e -> e.fromSeq()).containsExactly(2L, 4L);
+  }
+
+  @Test
+  void aPublisherFloodingSessionNumbersPushesOutOnlyItsOwnSessions() {
+    out = new RecordingOutbox();
+    tree = new Plumtree(STREAM, PlumtreeConfig.defaults(), new SeenMessages(STREAM, SeenConfig.builder().maxSessionsPerPublisher(8).build(), out), out);
+    tree.startAt(0, StartAt.after(new Position(PUB, SESSION, 0), new Position(id(30), 1, 0)));
+    tree.neighborUp(0, A);
+    out.clear();
+    tree.onData(now, A, new Data(STREAM, id(30), 1, 2, 1, new byte[] {1})); // another publisher's session, waiting for 1
+    for (long session = SESSION; session < SESSION + 5; session++) {
+      tree.onData(now, A, new Data(STREAM, PUB, session, 2, 1, new byte[] {1}));
+    }
+    assertThat(out.events(OverlayEvent.OrderSkipped.class)).singleElement()
+        .satisfies(e -> assertThat(e.publisher()).isEqualTo(PUB))
+        .satisfies(e -> assertThat(e.reason()).contains("sessions of this publisher"));
+    assertThat(tree.stats().orderHeldNow()).as("the other publisher's message still waits for its 1").isEqualTo(5);
+  }
+
+  @Test
   void aHoleWaitedForLongerThanOrderWaitIsSkippedWithAnEventAndItsLateMessageIsStillDelivered() {
     joinWith(StartAt.after(new Position(PUB, SESSION, 5)), SeenConfig.defaults());
     tree.onData(now, A, data(8, 2));

@@ -98,6 +98,7 @@ final class HistoryClient {
     boolean sent;
     boolean complete; // the storage node said so; done once what is held is taken
     long taken;
+    long takenHere; // from the storage node asked now
     long outstanding = WINDOW; // credit given and not used yet
     long progress; // grows with every answer: a stall check that finds it unchanged fails the request over
     int refusals; // REFUSED answers from this storage node so far
@@ -124,8 +125,13 @@ final class HistoryClient {
   }
 
   private final List<PeerInfo> configured;
-  /** Per stream, the storage nodes its tracker named last. */
-  private final Map<StreamId, List<PeerInfo>> introduced = new HashMap<>();
+  /** Per stream, the storage nodes its tracker named last; the streams used least recently go past the cap. */
+  private final Map<StreamId, List<PeerInfo>> introduced = new java.util.LinkedHashMap<>(16, 0.75f, true) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<StreamId, List<PeerInfo>> eldest) {
+      return size() > MAX_INTRODUCED_STREAMS;
+    }
+  };
   /** Starts that found no storage node, waiting for a tracker to name one. */
   private final Map<StreamId, List<StartAt>> pending = new HashMap<>();
   private final Host host;
@@ -163,7 +169,10 @@ final class HistoryClient {
    * waited for them is asked now.
    */
   void introduced(StreamId stream, List<PeerInfo> storageNodes) {
-    if (!introduced.containsKey(stream) && introduced.size() >= MAX_INTRODUCED_STREAMS) return;
+    if (storageNodes.isEmpty()) {
+      introduced.remove(stream); // the tracker knows none now
+      return;
+    }
     introduced.put(stream, List.copyOf(storageNodes.subList(0, Math.min(storageNodes.size(), Message.TrackerPeers.MAX_STORAGE_NODES))));
     List<StartAt> waited = pending.remove(stream);
     if (waited != null) for (StartAt start : waited) start(stream, start);
@@ -188,7 +197,9 @@ final class HistoryClient {
       }
       return;
     }
-    int first = Math.floorMod(Long.hashCode(stream.value()), nodes.size()); // spreads streams over the storage nodes
+    // Spreads streams over the storage nodes: over the pinned ones when there are any, which are
+    // asked first; the tracker's are asked after them, each once.
+    int first = Math.floorMod(Long.hashCode(stream.value()), configured.isEmpty() ? nodes.size() : configured.size());
     for (Position p : start.positions()) {
       if (asks.size() >= MAX_ASKS) {
         host.event(new TransportEvent.HistoryUnavailable(host.name(stream), null, "more than " + MAX_ASKS + " history requests open"));
@@ -207,6 +218,11 @@ final class HistoryClient {
       host.event(new TransportEvent.HistoryUnavailable(host.name(stream), null,
           "history since " + java.time.Instant.ofEpochMilli(start.sinceMillis()) + ": " + why));
     }
+  }
+
+  /** Whether the request is with a storage node the application named (pinned by key), not one a tracker named. */
+  private boolean pinned(Ask a) {
+    return a.node < configured.size();
   }
 
   private static PeerInfo nodeOf(Ask a) {
@@ -349,6 +365,7 @@ final class HistoryClient {
       bytes += Message.ResendBatch.cost(m);
     }
     a.taken += taken;
+    a.takenHere += taken;
     received += taken;
     if (bytes > 0) {
       a.outstanding += bytes;
@@ -384,7 +401,9 @@ final class HistoryClient {
       Long n = a.sessionsNext.get(key);
       due = n == null ? m.seq() : n; // a session's first message in a time request starts it
     }
-    if (m.seq() > due) host.handle(new Event.HistoryGap(a.stream, m.publisher(), m.session(), due, m.seq() - 1));
+    // What a pinned storage node lacks ends an in-order wait at once; one a tracker named is not
+    // trusted that far (it could claim a whole history away): its holes wait out orderWait.
+    if (m.seq() > due && pinned(a)) host.handle(new Event.HistoryGap(a.stream, m.publisher(), m.session(), due, m.seq() - 1));
     if (m.seq() > due && a.holesReported++ < 16) { // sixteen a request at most: the first say what is wrong
       host.event(new TransportEvent.HistoryUnavailable(host.name(a.stream), m.publisher(), "messages " + due + ".." + (m.seq() - 1)
           + " of " + m.publisher() + "/" + Long.toHexString(m.session()) + ": not stored at storage node " + nodeOf(a).id()));
@@ -407,6 +426,12 @@ final class HistoryClient {
     Ask a = asks.get(e.request());
     if (a == null || !nodeOf(a).id().equals(from)) {
       violations++;
+      return;
+    }
+    if (e.outcome() == Message.ResendOutcome.COMPLETE && a.takenHere == 0 && !pinned(a) && (a.node + 1) % a.nodes.size() != a.first) {
+      // A storage node a tracker named, with nothing at all: perhaps a squatter on the tracker's
+      // list. The next one is asked too; a pinned node's "nothing" is believed.
+      failOver(a, "storage node " + from + " named by a tracker had nothing");
       return;
     }
     if (e.outcome() == Message.ResendOutcome.COMPLETE || e.outcome() == Message.ResendOutcome.TRUNCATED) {

@@ -336,7 +336,7 @@ public final class TrackerIntroducer implements IntroductionSource {
       peers.removeIf(x -> x.id().equals(self.id()));
       List<PeerInfo> storageNodes = new ArrayList<>(p.storageNodes());
       storageNodes.removeIf(x -> x.id().equals(self.id()));
-      if (!storageNodes.isEmpty()) runtime.storageNodesIntroduced(message.stream(), storageNodes);
+      runtime.storageNodesIntroduced(message.stream(), storageNodes); // none: the list held is stale
       answer(r, peers);
     } else if (message instanceof Message.TrackerRefused refused) {
       refused(message.stream(), r, refused);

@@ -112,19 +112,47 @@ class HistoryClientTest {
   }
 
   @Test
-  void storageNodesNamedByATrackerJoinTheConfiguredOnesEachAskedOnce() {
+  void pinnedStorageNodesAreAskedFirstThenThoseATrackerNamedEachOnce() {
     client = client(List.of(NODE_A));
     client.introduced(STREAM, List.of(NODE_A, NODE_B)); // A twice: asked once
     client.start(STREAM, StartAt.after(new Position(PUB, 1, 0)));
-    PeerId asked = first();
-    client.onEnd(asked, new Message.ResendEnd(STREAM, requests().get(0).request(), Message.ResendOutcome.FAILED, "disk"));
-    assertThat(requests()).hasSize(2);
-    PeerId next = sentTo.get(1);
-    assertThat(List.of(asked, next)).containsExactlyInAnyOrder(NODE_A.id(), NODE_B.id());
-    client.onEnd(next, new Message.ResendEnd(STREAM, requests().get(1).request(), Message.ResendOutcome.FAILED, "disk"));
+    assertThat(first()).as("the pinned one").isEqualTo(NODE_A.id());
+    client.onEnd(NODE_A.id(), new Message.ResendEnd(STREAM, requests().get(0).request(), Message.ResendOutcome.FAILED, "disk"));
+    assertThat(sentTo).containsExactly(NODE_A.id(), NODE_B.id());
+    client.onEnd(NODE_B.id(), new Message.ResendEnd(STREAM, requests().get(1).request(), Message.ResendOutcome.FAILED, "disk"));
     assertThat(requests()).as("each asked once").hasSize(2);
     assertThat(events).singleElement().isInstanceOf(TransportEvent.HistoryUnavailable.class);
   }
+
+  @Test
+  void aTrackerNamedStorageNodeWithNothingIsNotBelievedTheNextIsAsked() {
+    client = client(List.of());
+    client.introduced(STREAM, List.of(NODE_A, NODE_B));
+    client.start(STREAM, StartAt.after(new Position(PUB, 1, 0)));
+    PeerId asked = first();
+    client.onEnd(asked, new Message.ResendEnd(STREAM, requests().get(0).request(), Message.ResendOutcome.COMPLETE, ""));
+    assertThat(requests()).as("the other one too").hasSize(2);
+    PeerId other = sentTo.get(1);
+    assertThat(other).isNotEqualTo(asked);
+    client.onEnd(other, new Message.ResendEnd(STREAM, requests().get(1).request(), Message.ResendOutcome.COMPLETE, ""));
+    assertThat(events).as("the last one's nothing ends it").singleElement().isInstanceOf(TransportEvent.HistoryReceived.class);
+  }
+
+  @Test
+  void onlyAPinnedStorageNodesHolesEndAnInOrderWait() {
+    client = client(List.of(NODE_A));
+    client.introduced(STREAM, List.of(NODE_B));
+    client.start(STREAM, StartAt.after(new Position(PUB, 1, 0)));
+    Message.ResendRequest r = requests().get(0);
+    client.onBatch(NODE_A.id(), new Message.ResendBatch(STREAM, r.request(), List.of(data(1, 1), data(1, 5))));
+    assertThat(handled).contains(new Event.HistoryGap(STREAM, PUB, 1, 2, 4));
+    client.onEnd(NODE_A.id(), new Message.ResendEnd(STREAM, r.request(), Message.ResendOutcome.FAILED, "disk"));
+    handled.clear();
+    Message.ResendRequest again = requests().get(1);
+    client.onBatch(NODE_B.id(), new Message.ResendBatch(STREAM, again.request(), List.of(data(1, 9))));
+    assertThat(handled).as("a tracker-named node's claim is no reason to stop waiting").noneMatch(e -> e instanceof Event.HistoryGap);
+  }
+
 
   private PeerId first() {
     return sentTo.get(0);

@@ -135,6 +135,21 @@ public final class SealForwarder implements Outbox {
   }
 
   @Override
+  public void deliver(Message.Data message, dev.overlay.protocol.Seal seal) {
+    out.deliver(message, seal);
+  }
+
+  @Override
+  public void ownMessage(Message.Data message) {
+    out.ownMessage(message);
+  }
+
+  @Override
+  public void historyTaken(PeerId from, StreamId stream, int taken) {
+    out.historyTaken(from, stream, taken);
+  }
+
+  @Override
   public void emit(OverlayEvent event) {
     out.emit(event);
   }

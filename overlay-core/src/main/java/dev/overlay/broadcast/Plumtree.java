@@ -267,6 +267,7 @@ public final class Plumtree {
     long seq = message.seq();
     seen.record(now, self, session, seq);
     cache.put(now, message, null, message.seal());
+    out.ownMessage(message);
     Tree tree = trees.tree(self);
     int eager = 0;
     int lazy = 0;

@@ -53,6 +53,12 @@ public interface Outbox {
   default void historyTaken(PeerId from, StreamId stream, int taken) {}
 
   /**
+   * A message this node published, as it goes out (with its seal where publishers sign). A node
+   * does not deliver its own messages; one that keeps the stream's history stores this instead.
+   */
+  default void ownMessage(Message.Data message) {}
+
+  /**
    * As {@link #deliver(Message.Data)}, with the seal that authenticated the message (null where
    * publishers do not sign): the copy delivered carries its seal only if that copy brought it on
    * the wire, and a node that stores history must keep the seal with it.

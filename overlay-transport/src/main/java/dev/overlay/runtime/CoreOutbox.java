@@ -109,6 +109,11 @@ final class CoreOutbox implements Outbox {
   }
 
   @Override
+  public void ownMessage(Message.Data message) {
+    if (storage != null) storage.delivered(message, message.seal()); // kept like a delivered one
+  }
+
+  @Override
   public void historyTaken(PeerId from, StreamId stream, int taken) {
     if (historyTaken != null) historyTaken.accept(taken);
   }

@@ -112,6 +112,24 @@ class StorageHistoryTest {
     }
   }
 
+  /** A node that keeps history of a stream it publishes on keeps its own messages too (a gateway's own readings). */
+  @Test
+  void aStorageNodeKeepsWhatItPublishesItself() throws Exception {
+    try (TestNetwork net = new TestNetwork()) {
+      OverlayNode gateway = net.start(NodeIdentity.generate(), null, null, b -> b.storage(dir.resolve("store"), STREAM));
+      Instant before = Instant.now().minusSeconds(1);
+      publish(gateway, 1, 101); // alone: no neighbour, kept all the same
+      Await.until(DEADLINE, () -> counters(gateway).get("history_stored") == 100, () -> "stored " + counters(gateway));
+      java.util.List<Long> seqs = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+      OverlayNode asker = net.start(NodeIdentity.generate(), null, null, b -> b.storageNode(gateway.info()));
+      asker.subscribe(STREAM, m -> seqs.add(m.position().seq()), null, StartAt.since(before));
+      Await.until(DEADLINE, () -> seqs.size() >= 100, () -> "delivered " + seqs.size());
+      synchronized (seqs) {
+        assertThat(seqs).hasSize(100).isSorted().doesNotHaveDuplicates().startsWith(1L).endsWith(100L);
+      }
+    }
+  }
+
   /**
    * Reconciliation, per publisher: what each published, what the storage node stored, and what a
    * node asking it for everything delivered, count alike: nothing missing, nothing extra.

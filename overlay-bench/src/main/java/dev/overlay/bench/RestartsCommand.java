@@ -127,7 +127,8 @@ final class RestartsCommand implements Callable<Integer> {
       if (!subs.stream().allMatch(x -> x.linked)) throw new IllegalStateException("not every subscriber has a neighbour after 120 s");
 
       AtomicLong lastSeq = new AtomicLong();
-      long[] session = {0};
+      AtomicLong session = new AtomicLong();
+      java.util.concurrent.atomic.AtomicReference<Throwable> publishFailure = new java.util.concurrent.atomic.AtomicReference<>();
       Thread publishing = new Thread(() -> {
         long t0 = System.nanoTime();
         long interval = 1_000_000_000L / rate;
@@ -141,10 +142,11 @@ final class RestartsCommand implements Callable<Integer> {
               publisher.publishable().get(30, TimeUnit.SECONDS);
               r = publisher.publish(STREAM, payload).get(30, TimeUnit.SECONDS);
             }
-            session[0] = r.session();
+            session.set(r.session());
             lastSeq.set(r.seq());
           } catch (Exception e) {
-            throw new IllegalStateException(e);
+            publishFailure.set(e); // reported by the main thread: a run with a dead publisher is no result
+            return;
           }
         }
       }, "publisher");
@@ -155,13 +157,15 @@ final class RestartsCommand implements Callable<Integer> {
         LockSupport.parkNanos(start + TimeUnit.SECONDS.toNanos(t) - System.nanoTime());
         Sub victim = subs.get(kills++ % subscribers);
         victim.process.destroyForcibly(); // SIGKILL
+        victim.process.getOutputStream().close();
         victim.process.waitFor(10, TimeUnit.SECONDS);
         victim.reader.join(10_000); // everything it printed is counted before its position is read
         LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(down));
         long position = victim.position();
-        launch(victim, seed, position == 0 ? "-" : publisherHex + ":" + session[0] + ":" + position, storageNode, dir);
+        launch(victim, seed, position == 0 ? "-" : publisherHex + ":" + session.get() + ":" + position, storageNode, dir);
       }
       publishing.join();
+      if (publishFailure.get() != null) throw new IllegalStateException("the publisher failed", publishFailure.get());
       long last = lastSeq.get();
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
       while (System.nanoTime() < deadline && !subs.stream().allMatch(s -> s.position() >= last)) {

@@ -333,7 +333,7 @@ public final class Plumtree {
     }
     historyDelivered++;
     delivered++;
-    hand(now, message, seal);
+    hand(now, message, seal, null);
     cache.put(now, message, null, seal);
     repair.arrived(now, message, null);
   }
@@ -366,7 +366,7 @@ public final class Plumtree {
     delivered++;
     firstDeliveries.add(from, 1);
     if (message.hops() > maxHopsDelivered) maxHopsDelivered = message.hops();
-    hand(now, message, seal);
+    hand(now, message, seal, from);
     cache.put(now, message, from, seal);
     repair.arrived(now, message, from); // first: its lateness sample sets the wait repairGap uses
     if (seen.openedGapTo() >= 0) repairGap(now, message, from, seen.openedGapFrom(), seen.openedGapTo());
@@ -590,17 +590,37 @@ public final class Plumtree {
 
   /**
    * Gives a new message to the application: at once, or, once the stream was joined from a
-   * position, in its session's order. A session's order starts at the hole this message opened
-   * in the seen set (right after a position; 1 for a new session of a publisher we follow, whose
-   * start is fetched), or at this message. Not at an older hole: one given up long ago would be
-   * waited for again.
+   * position, in its session's order, which starts where {@link #orderStart} says. Not at an
+   * older hole: one given up long ago would be waited for again.
    */
-  private void hand(long now, Data message, Seal seal) {
+  private void hand(long now, Data message, Seal seal, PeerId from) {
     if (inOrder == null) {
       out.deliver(message, seal);
       return;
     }
-    inOrder.offer(now, message, seal, seen.openedGapFrom() >= 0 ? seen.openedGapFrom() : message.seq());
+    inOrder.offer(now, message, seal, orderStart(message, from));
+  }
+
+  /**
+   * Where a session's order starts, when this is the first message of it the in-order release
+   * sees: the first number of the hole this message opened that something will fetch (the whole
+   * hole for a publisher whose history is wanted, else only its newest part, as
+   * {@link #repairGap} asks for; nothing for history, which comes from a storage node in order);
+   * after what the seen set holds, for a session it holds already (the release forgot it:
+   * those were delivered); or this message.
+   */
+  private long orderStart(Data message, PeerId from) {
+    long seq = message.seq();
+    long gapFrom = seen.openedGapFrom();
+    if (gapFrom >= 0) {
+      boolean history = seen.wantsHistory(message.publisher());
+      if (from == null) return history ? gapFrom : seq;
+      long gapTo = seen.openedGapTo();
+      long span = Math.min(config.maxAnnouncementSpan(), config.maxMissingPerFrame());
+      return history || gapTo - gapFrom + 1 <= span ? gapFrom : gapTo - span + 1;
+    }
+    if (seq < seen.highest(message.publisher(), message.session())) return seen.firstUnseen(message.publisher(), message.session(), seq + 1);
+    return seq;
   }
 
   /**

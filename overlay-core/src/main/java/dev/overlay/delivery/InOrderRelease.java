@@ -86,12 +86,13 @@ public final class InOrderRelease {
   /**
    * A message new to the seen set. {@code firstExpected} is the number the session's order starts
    * at when this is the first message of it seen here: the start of the hole this message opened
-   * (after a position, or 1 for a new session of a followed publisher), or this message.
+   * that will be fetched, or this message, or (for a session forgotten here whose old hole this
+   * message fills) the first number after what the seen set holds, this one then going out at once.
    */
   public void offer(long now, Data message, Seal seal, long firstExpected) {
     Key key = new Key(message.publisher(), message.session());
     Session s = sessions.get(key);
-    if (s == null) s = open(now, key, Math.min(firstExpected, message.seq()));
+    if (s == null) s = open(now, key, firstExpected); // above this message when the session was forgotten and this fills an old hole
     long seq = message.seq();
     if (seq < s.next) {
       late++; // its hole was skipped over already: late, but not lost
@@ -136,9 +137,11 @@ public final class InOrderRelease {
    */
   public void skipLacking(PeerId publisher, long session, long fromSeq, long toSeq) {
     Session s = sessions.get(new Key(publisher, session));
-    if (s == null || s.waiting.isEmpty() || s.next < fromSeq || s.next > toSeq) return;
-    if (s.waiting.firstKey() > toSeq + 1) return; // more missing after what it lacks
-    skip(s, "the storage node lacks them");
+    if (s == null) return;
+    // Possibly several holes: messages inside the range may have come from the caches meanwhile.
+    while (!s.waiting.isEmpty() && s.next >= fromSeq && s.next <= toSeq && s.waiting.firstKey() <= toSeq + 1) {
+      skip(s, "the storage node lacks them");
+    }
   }
 
   /** Messages waiting for a hole to fill. */

@@ -596,6 +596,31 @@ class PlumtreeTest {
   }
 
   @Test
+  void aPinnedStorageNodesClaimReleasesEveryHoleInsideIt() {
+    joinWith(StartAt.after(new Position(PUB, SESSION, 0)), SeenConfig.defaults());
+    tree.onHistory(now, data(1, 0), null);
+    tree.onData(now, A, data(5, 2)); // from a cache, inside what the storage node will say it lacks
+    tree.onHistory(now, data(7, 0), null);
+    tree.historyGap(now, PUB, SESSION, 2, 6);
+    assertThat(out.commands(Output.Deliver.class)).extracting(d -> d.message().seq()).containsExactly(1L, 5L, 7L);
+    assertThat(out.events(OverlayEvent.OrderSkipped.class)).extracting(e -> e.fromSeq()).containsExactly(2L, 6L);
+  }
+
+  @Test
+  void aNewSessionOfAFollowedPublisherWaitsOnlyForWhatWillBeFetched() {
+    // Ordered (another publisher's position), but PUB's history is not asked for: a hole longer
+    // than one fetch is fetched only in its newest part, so the order starts there, not at 1.
+    joinWith(StartAt.after(new Position(id(30), 1, 0)), SeenConfig.defaults());
+    tree.onData(now, A, data(1, 2));
+    tree.onData(now, A, new Data(STREAM, PUB, SESSION + 1, 3_000, 2, new byte[] {1}));
+    for (long seq = 1_976; seq < 3_000; seq++) tree.onData(now, A, new Data(STREAM, PUB, SESSION + 1, seq, 2, new byte[] {1}));
+    List<Long> delivered = out.commands(Output.Deliver.class).stream().filter(d -> d.message().session() == SESSION + 1)
+        .map(d -> d.message().seq()).toList();
+    assertThat(delivered).hasSize(1_025).startsWith(1_976L).endsWith(3_000L).isSorted();
+    assertThat(out.events(OverlayEvent.OrderSkipped.class)).isEmpty();
+  }
+
+  @Test
   void aStorageNodesClaimAloneMovesNothing() {
     joinWith(StartAt.after(new Position(PUB, SESSION, 0)), SeenConfig.defaults());
     tree.onHistory(now, data(1, 0), null);

@@ -98,7 +98,6 @@ final class HistoryClient {
     boolean sent;
     boolean complete; // the storage node said so; done once what is held is taken
     long taken;
-    long takenHere; // from the storage node asked now
     long outstanding = WINDOW; // credit given and not used yet
     long progress; // grows with every answer: a stall check that finds it unchanged fails the request over
     int refusals; // REFUSED answers from this storage node so far
@@ -151,17 +150,26 @@ final class HistoryClient {
     this.nextRequest = new SplittableRandom(seed).nextLong() & Long.MAX_VALUE;
   }
 
-  /** Whom a request for the stream may ask: the configured storage nodes, then those its tracker named. */
+  /**
+   * Whom a request for the stream may ask, in turn: the configured storage nodes, then those its
+   * tracker named, each list rotated by the stream's hash so that streams spread over them.
+   */
   private List<PeerInfo> candidates(StreamId stream) {
-    List<PeerInfo> named = introduced.getOrDefault(stream, List.of());
-    if (named.isEmpty()) return configured;
-    List<PeerInfo> all = new ArrayList<>(configured);
-    for (PeerInfo p : named) {
+    List<PeerInfo> all = new ArrayList<>(rotated(configured, stream));
+    for (PeerInfo p : rotated(introduced.getOrDefault(stream, List.of()), stream)) {
       boolean known = false;
       for (PeerInfo c : configured) known |= c.id().equals(p.id());
       if (!known) all.add(p);
     }
     return List.copyOf(all);
+  }
+
+  private static List<PeerInfo> rotated(List<PeerInfo> nodes, StreamId stream) {
+    if (nodes.size() < 2) return nodes;
+    int first = Math.floorMod(Long.hashCode(stream.value()), nodes.size());
+    List<PeerInfo> out = new ArrayList<>(nodes.subList(first, nodes.size()));
+    out.addAll(nodes.subList(0, first));
+    return out;
   }
 
   /**
@@ -197,9 +205,7 @@ final class HistoryClient {
       }
       return;
     }
-    // Spreads streams over the storage nodes: over the pinned ones when there are any, which are
-    // asked first; the tracker's are asked after them, each once.
-    int first = Math.floorMod(Long.hashCode(stream.value()), configured.isEmpty() ? nodes.size() : configured.size());
+    int first = 0; // the candidates are in the order to ask them
     for (Position p : start.positions()) {
       if (asks.size() >= MAX_ASKS) {
         host.event(new TransportEvent.HistoryUnavailable(host.name(stream), null, "more than " + MAX_ASKS + " history requests open"));
@@ -365,7 +371,6 @@ final class HistoryClient {
       bytes += Message.ResendBatch.cost(m);
     }
     a.taken += taken;
-    a.takenHere += taken;
     received += taken;
     if (bytes > 0) {
       a.outstanding += bytes;
@@ -428,7 +433,7 @@ final class HistoryClient {
       violations++;
       return;
     }
-    if (e.outcome() == Message.ResendOutcome.COMPLETE && a.takenHere == 0 && !pinned(a) && (a.node + 1) % a.nodes.size() != a.first) {
+    if (e.outcome() == Message.ResendOutcome.COMPLETE && a.progress == 0 && !pinned(a) && (a.node + 1) % a.nodes.size() != a.first) {
       // A storage node a tracker named, with nothing at all: perhaps a squatter on the tracker's
       // list. The next one is asked too; a pinned node's "nothing" is believed.
       failOver(a, "storage node " + from + " named by a tracker had nothing");

@@ -125,6 +125,19 @@ class HistoryClientTest {
   }
 
   @Test
+  void everyPinnedStorageNodeIsAskedBeforeAnyATrackerNamed() {
+    PeerInfo named = PeerInfo.of(PeerId.random(new SplittableRandom(4)), 1);
+    client = client(List.of(NODE_A, NODE_B));
+    client.introduced(STREAM, List.of(named));
+    client.start(STREAM, StartAt.after(new Position(PUB, 1, 0)));
+    for (int i = 0; i < 2; i++) {
+      client.onEnd(sentTo.get(i), new Message.ResendEnd(STREAM, requests().get(i).request(), Message.ResendOutcome.FAILED, "disk"));
+    }
+    assertThat(sentTo.subList(0, 2)).containsExactlyInAnyOrder(NODE_A.id(), NODE_B.id());
+    assertThat(sentTo.get(2)).isEqualTo(named.id());
+  }
+
+  @Test
   void aTrackerNamedStorageNodeWithNothingIsNotBelievedTheNextIsAsked() {
     client = client(List.of());
     client.introduced(STREAM, List.of(NODE_A, NODE_B));

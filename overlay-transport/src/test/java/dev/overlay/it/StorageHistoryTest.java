@@ -47,19 +47,31 @@ class StorageHistoryTest {
     TestNetwork.publishNumbered(publisher, STREAM, from, to, DEADLINE);
   }
 
+  /** A publisher, and a storage node keeping its stream; {@code since} is a time before the first message. */
+  private record Kept(OverlayNode publisher, OverlayNode storage, long session, Instant since) {}
+
+  /** Starts both, and publishes numbers 1 up to {@code to} (exclusive) until the storage node has them all. */
+  private Kept keep(TestNetwork net, long to) throws Exception {
+    OverlayNode publisher = net.start(null);
+    OverlayNode storage = net.start(NodeIdentity.generate(), publisher, null, b -> b.storage(dir.resolve("store"), STREAM));
+    Keeper atStorage = new Keeper();
+    storage.subscribe(STREAM, atStorage);
+    publisher.join(STREAM);
+    assertThat(publisher.awaitNeighbors(STREAM, 1, DEADLINE)).isTrue();
+    Instant since = Instant.now().minusSeconds(1);
+    publish(publisher, 1, to);
+    Await.until(DEADLINE, () -> atStorage.tally.hasAll(1, to), () -> "the storage node has everything");
+    return new Kept(publisher, storage, atStorage.first.get().session(), since);
+  }
+
   @Test
   void aNodeInNoOverlayGetsTheHistoryItsStartNamesFromAStorageNode() throws Exception {
     try (TestNetwork net = new TestNetwork()) {
-      OverlayNode publisher = net.start(null);
-      OverlayNode storage = net.start(NodeIdentity.generate(), publisher, null, b -> b.storage(dir.resolve("store"), STREAM));
-      Keeper atStorage = new Keeper();
-      storage.subscribe(STREAM, atStorage);
-      publisher.join(STREAM);
-      assertThat(publisher.awaitNeighbors(STREAM, 1, DEADLINE)).isTrue();
-      Instant before = Instant.now().minusSeconds(1);
-      publish(publisher, 1, 301);
-      Await.until(DEADLINE, () -> atStorage.tally.hasAll(1, 301), () -> "the storage node has everything");
-      long session = atStorage.first.get().session();
+      Kept kept = keep(net, 301);
+      OverlayNode publisher = kept.publisher();
+      OverlayNode storage = kept.storage();
+      Instant before = kept.since();
+      long session = kept.session();
 
       TestNetwork.Events events = new TestNetwork.Events();
       OverlayNode byTime = net.start(NodeIdentity.generate(), null, events, b -> b.storageNode(storage.info()));
@@ -89,15 +101,10 @@ class StorageHistoryTest {
   @Test
   void historyThenLiveReachTheHandlerInOrder() throws Exception {
     try (TestNetwork net = new TestNetwork()) {
-      OverlayNode publisher = net.start(null);
-      OverlayNode storage = net.start(NodeIdentity.generate(), publisher, null, b -> b.storage(dir.resolve("store"), STREAM));
-      Keeper atStorage = new Keeper();
-      storage.subscribe(STREAM, atStorage);
-      publisher.join(STREAM);
-      assertThat(publisher.awaitNeighbors(STREAM, 1, DEADLINE)).isTrue();
-      publish(publisher, 1, 1001);
-      Await.until(DEADLINE, () -> atStorage.tally.hasAll(1, 1001), () -> "the storage node has everything");
-      long session = atStorage.first.get().session();
+      Kept kept = keep(net, 1001);
+      OverlayNode publisher = kept.publisher();
+      OverlayNode storage = kept.storage();
+      long session = kept.session();
 
       java.util.List<Long> seqs = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
       OverlayNode resumer = net.start(NodeIdentity.generate(), publisher, null, b -> b.storageNode(storage.info()));

@@ -232,31 +232,7 @@ class HistoryClientTest {
 
   @Test
   void aTimeStartWithoutStorageNodesIsReported() {
-    HistoryClient none = new HistoryClient(List.of(), new HistoryClient.Host() {
-      @Override
-      public void handle(Event event) {}
-
-      @Override
-      public void send(PeerId to, Message message) {}
-
-      @Override
-      public int protocolVersion(PeerId peer) {
-        return 0;
-      }
-
-      @Override
-      public void event(TransportEvent event) {
-        events.add(event);
-      }
-
-      @Override
-      public void schedule(Runnable task, long millis) {}
-
-      @Override
-      public String name(StreamId stream) {
-        return "kept";
-      }
-    }, 1);
+    HistoryClient none = client(List.of()); // and no trackers
     none.start(STREAM, StartAt.since(java.time.Instant.ofEpochSecond(1_000)));
     assertThat(events).singleElement().isInstanceOf(TransportEvent.HistoryUnavailable.class);
   }

@@ -111,6 +111,12 @@ public final class Plumtree {
   private int startLatest;
   /** In-order release of each publisher session, once the stream was joined from a position; null: as they come. */
   private InOrderRelease inOrder;
+  /**
+   * A {@code since} start waits for its storage nodes' answer ({@link #historyEnded}): until then
+   * a session first heard live has a stored part older than that message, perhaps, and only the
+   * answer says where it starts.
+   */
+  private boolean awaitingTimeHistory;
 
   public Plumtree(StreamId stream, PlumtreeConfig config, SeenMessages seen, Outbox out) {
     this(stream, config, seen, out, CacheLayout.ARENA);
@@ -141,6 +147,7 @@ public final class Plumtree {
     if (!start.isLive() && inOrder == null) {
       inOrder = new InOrderRelease(stream, config.orderHoldMessages(), config.orderHoldBytes(), config.orderWaitNanos(), out);
     }
+    if (start.sinceMillis() != StartAt.NO_TIME) awaitingTimeHistory = true;
     for (Position p : start.positions()) seen.startAfter(now, p.publisher(), p.session(), p.seq(), true);
   }
 
@@ -329,6 +336,9 @@ public final class Plumtree {
     if (outcome != SeqIntervalSet.NEW) {
       historyDuplicates++;
       repair.arrivedAgain(message);
+      // Delivered before the start was given (the node was in the stream already): an in-order
+      // session whose stored part starts below it passes it, rather than wait orderWait for it.
+      if (inOrder != null) inOrder.deliveredBefore(message);
       return;
     }
     historyDelivered++;
@@ -590,15 +600,20 @@ public final class Plumtree {
 
   /**
    * Gives a new message to the application: at once, or, once the stream was joined from a
-   * position, in its session's order, which starts where {@link #orderStart} says. Not at an
-   * older hole: one given up long ago would be waited for again.
+   * position, in its session's order, which starts where {@link #orderStart} says (or, while a
+   * {@code since} start waits for its storage nodes, where their answer says). Not at an older
+   * hole: one given up long ago would be waited for again.
    */
   private void hand(long now, Data message, Seal seal, PeerId from) {
     if (inOrder == null) {
       out.deliver(message, seal);
       return;
     }
-    inOrder.offer(now, message, seal, orderStart(message, from));
+    long first = orderStart(message, from);
+    if (awaitingTimeHistory && from != null && first == message.seq() && !seen.wantsHistory(message.publisher())) {
+      first = InOrderRelease.AFTER_HISTORY; // a live message that opened no hole: its session's stored part may come yet
+    }
+    inOrder.offer(now, message, seal, first, from == null);
   }
 
   /**
@@ -631,6 +646,16 @@ public final class Plumtree {
    */
   public void historyGap(long now, PeerId publisher, long session, long fromSeq, long toSeq) {
     if (inOrder != null) inOrder.skipLacking(publisher, session, fromSeq, toSeq);
+  }
+
+  /**
+   * The storage nodes' answer to a {@code since} start ended (everything sent, or none could
+   * answer): sessions first heard live meanwhile start at the lowest message they hold, since no
+   * stored part of them is coming before it.
+   */
+  public void historyEnded(long now) {
+    awaitingTimeHistory = false;
+    if (inOrder != null) inOrder.historyEnded();
   }
 
   /** Periodic upkeep: cache and missing-table TTLs, and holes waited for too long. */

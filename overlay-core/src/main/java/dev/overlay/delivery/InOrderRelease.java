@@ -48,6 +48,14 @@ public final class InOrderRelease {
 
   private record Key(PeerId publisher, long session) {}
 
+  /**
+   * {@code firstExpected} of a session whose start is not known yet: first heard live while a
+   * {@code since} start's storage nodes have not answered. It starts at its first stored message
+   * that comes, or, when the answer ends without one ({@link #historyEnded}) or a bound is
+   * reached, at the lowest message it holds.
+   */
+  public static final long AFTER_HISTORY = Long.MIN_VALUE;
+
   private record Waiting(Data message, Seal seal, long heldAt) {}
 
   /**
@@ -87,13 +95,18 @@ public final class InOrderRelease {
    * A message new to the seen set. {@code firstExpected} is the number the session's order starts
    * at when this is the first message of it seen here: the start of the hole this message opened
    * that will be fetched, or this message, or (for a session forgotten here whose old hole this
-   * message fills) the first number after what the seen set holds, this one then going out at once.
+   * message fills) the first number after what the seen set holds, this one then going out at once;
+   * or {@link #AFTER_HISTORY}. {@code fromHistory}: a storage node's answer brought it.
    */
-  public void offer(long now, Data message, Seal seal, long firstExpected) {
+  public void offer(long now, Data message, Seal seal, long firstExpected, boolean fromHistory) {
     Key key = new Key(message.publisher(), message.session());
     Session s = sessions.get(key);
     if (s == null) s = open(now, key, firstExpected); // above this message when the session was forgotten and this fills an old hole
     long seq = message.seq();
+    if (s.next == AFTER_HISTORY && fromHistory) {
+      // A storage node sends each session in order: its first message of one is where it starts.
+      s.next = s.waiting.isEmpty() ? seq : Math.min(seq, s.waiting.firstKey());
+    }
     if (seq < s.next) {
       late++; // its hole was skipped over already: late, but not lost
       out.deliver(message, seal);
@@ -125,7 +138,9 @@ public final class InOrderRelease {
         if (now - e.getValue().heldAt >= maxWaitNanos) stale = e.getKey();
       }
       while (!s.waiting.isEmpty() && s.waiting.firstKey() <= stale) skip(s, "waited " + maxWaitNanos / 1_000_000 + " ms for it");
-      if (!s.waiting.isEmpty() && given.contains(s.key.publisher, s.key.session, s.next)) skip(s, "the seen set gave it up");
+      if (!s.waiting.isEmpty() && s.next != AFTER_HISTORY && given.contains(s.key.publisher, s.key.session, s.next)) {
+        skip(s, "the seen set gave it up");
+      }
     }
   }
 
@@ -142,6 +157,28 @@ public final class InOrderRelease {
     while (!s.waiting.isEmpty() && s.next >= fromSeq && s.next <= toSeq && s.waiting.firstKey() <= toSeq + 1) {
       skip(s, "the storage node lacks them");
     }
+  }
+
+  /**
+   * The storage nodes' answer to a {@code since} start ended: sessions still without a start
+   * begin at the lowest message they hold (nothing stored comes before it now).
+   */
+  public void historyEnded() {
+    for (Session s : sessions.values()) {
+      if (s.next == AFTER_HISTORY && !s.waiting.isEmpty()) skip(s, null);
+    }
+  }
+
+  /**
+   * A stored message the seen set had already (delivered before this release knew its session):
+   * a session whose order waits at it goes past it. Not at any other number: one that is due
+   * later still waits for its own copy, or its hole is reported.
+   */
+  public void deliveredBefore(Data message) {
+    Session s = sessions.get(new Key(message.publisher(), message.session()));
+    if (s == null || s.next != message.seq()) return;
+    s.next++;
+    drain(s);
   }
 
   /** Messages waiting for a hole to fill. */
@@ -199,8 +236,16 @@ public final class InOrderRelease {
     }
   }
 
-  /** Releases over the session's lowest hole (reporting it), then whatever follows in order. */
+  /**
+   * Releases over the session's lowest hole (reporting it), then whatever follows in order. A
+   * session without a start yet starts at its lowest message instead: no hole is known to report.
+   */
   private void skip(Session s, String reason) {
+    if (s.next == AFTER_HISTORY) {
+      s.next = s.waiting.firstKey(); // opened with a held message; drain releases it at least
+      drain(s);
+      return;
+    }
     long to = s.waiting.firstKey() - 1; // held numbers are always above next: at least one is missing
     skips++;
     out.emit(new OverlayEvent.OrderSkipped(stream, s.key.publisher, s.key.session, s.next, to, reason));

@@ -137,6 +137,9 @@ public final class NodeState {
     } else if (event instanceof Event.HistoryGap e) {
       StreamState s = streams.get(e.stream());
       if (s != null) s.broadcast().historyGap(now, e.publisher(), e.session(), e.fromSeq(), e.toSeq());
+    } else if (event instanceof Event.HistoryEnded e) {
+      StreamState s = streams.get(e.stream());
+      if (s != null) s.broadcast().historyEnded(now);
     } else if (event instanceof Event.Introductions e) {
       StreamState s = streams.get(e.stream());
       if (s != null) s.onIntroductions(now, e.peers());

@@ -90,6 +90,12 @@ public sealed interface Event {
   record HistoryGap(StreamId stream, PeerId publisher, long session, long fromSeq, long toSeq) implements Event {}
 
   /**
+   * The storage nodes' answer to a {@code since} start of the stream ended: all of it was sent,
+   * or none could answer. Sessions first heard live meanwhile stop waiting for a stored part.
+   */
+  record HistoryEnded(StreamId stream) implements Event {}
+
+  /**
    * The runtime uses a link outside any stream (asking a storage node for history): with
    * {@code hold}, the link is opened if needed and kept like a stream's; without, released to the
    * idle timeout. Counted against the node's link limit like any other.

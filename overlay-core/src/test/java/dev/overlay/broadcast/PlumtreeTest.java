@@ -694,6 +694,76 @@ class PlumtreeTest {
         .satisfies(e -> assertThat(e.reason()).contains("order buffer is full"));
   }
 
+  private static final StartAt SINCE = StartAt.since(java.time.Instant.parse("2026-12-01T10:00:00Z"));
+
+  @Test
+  void sinceHoldsASessionFirstHeardLiveUntilItsStoredHistoryComes() {
+    joinWith(SINCE, SeenConfig.defaults());
+    tree.onData(now, A, data(10, 2)); // live, before the storage node's answer
+    tree.onData(now, A, data(11, 2));
+    assertThat(out.commands(Output.Deliver.class)).as("where the session starts is the storage node's to say").isEmpty();
+    tree.onHistory(now, data(7, 0), null);
+    tree.onHistory(now, data(8, 0), null);
+    tree.onHistory(now, data(9, 0), null);
+    tree.historyEnded(now);
+    assertThat(out.commands(Output.Deliver.class)).extracting(d -> d.message().seq()).containsExactly(7L, 8L, 9L, 10L, 11L);
+    assertThat(tree.stats().deliveredLate()).isZero();
+    assertThat(out.events(OverlayEvent.OrderSkipped.class)).isEmpty();
+  }
+
+  @Test
+  void sinceReleasesASessionTheStorageNodesDidNotHaveWhenTheirAnswerEnds() {
+    joinWith(SINCE, SeenConfig.defaults());
+    tree.onData(now, A, data(10, 2));
+    tree.onData(now, A, data(12, 2)); // 11 still on its way
+    tree.historyEnded(now);
+    assertThat(out.commands(Output.Deliver.class)).as("started at its first message, 12 waits for 11").extracting(d -> d.message().seq())
+        .containsExactly(10L);
+    tree.onData(now, A, data(11, 2));
+    out.clear();
+    tree.onData(now, B, new Data(STREAM, id(30), 5, 40, 2, new byte[] {1})); // a session first heard after the answer
+    assertThat(out.commands(Output.Deliver.class)).as("no answer to wait for any more").hasSize(1);
+  }
+
+  @Test
+  void sinceGivenInAStreamTheNodeHearsAlreadyPassesWhatItDeliveredBefore() {
+    joinWith(StartAt.live(), SeenConfig.defaults());
+    tree.onData(now, A, data(5, 2));
+    tree.onData(now, A, data(6, 2));
+    tree.startAt(now, SINCE); // a second subscription, from a time
+    out.clear();
+    tree.onData(now, A, data(7, 2));
+    for (long seq = 1; seq <= 6; seq++) tree.onHistory(now, data(seq, 0), null);
+    assertThat(out.commands(Output.Deliver.class)).as("5 and 6 were delivered before: not again, and not waited for")
+        .extracting(d -> d.message().seq()).containsExactly(1L, 2L, 3L, 4L, 7L);
+  }
+
+  @Test
+  void sinceWaitsForTheStorageNodesNoLongerThanOrderWait() {
+    joinWith(SINCE, SeenConfig.defaults());
+    tree.onData(now, A, data(10, 2));
+    tree.housekeeping(now + 29_000 * MS);
+    assertThat(out.commands(Output.Deliver.class)).isEmpty();
+    tree.housekeeping(now + 30_000 * MS);
+    assertThat(out.commands(Output.Deliver.class)).extracting(d -> d.message().seq()).containsExactly(10L);
+    out.clear();
+    tree.onHistory(now + 31_000 * MS, data(9, 0), null);
+    assertThat(out.commands(Output.Deliver.class)).as("late, counted, not lost").extracting(d -> d.message().seq()).containsExactly(9L);
+    assertThat(tree.stats().deliveredLate()).isEqualTo(1);
+  }
+
+  @Test
+  void sinceHoldsOnlyWithinTheOrderBuffer() {
+    out = new RecordingOutbox();
+    tree = new Plumtree(STREAM, PlumtreeConfig.builder().orderHoldMessages(3).build(), new SeenMessages(STREAM, SeenConfig.defaults(), out), out);
+    tree.startAt(0, SINCE);
+    tree.neighborUp(0, A);
+    out.clear();
+    for (long seq = 10; seq <= 13; seq++) tree.onData(now, A, data(seq, 2)); // one past the cap of 3
+    assertThat(out.commands(Output.Deliver.class)).extracting(d -> d.message().seq()).containsExactly(10L, 11L, 12L, 13L);
+    assertThat(tree.stats().orderHeldNow()).isZero();
+  }
+
   @Test
   void aLiveStreamDeliversMessagesAsTheyCome() {
     joinWith(StartAt.live(), SeenConfig.defaults());

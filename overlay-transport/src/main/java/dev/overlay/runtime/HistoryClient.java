@@ -209,20 +209,28 @@ final class HistoryClient {
     for (Position p : start.positions()) {
       if (asks.size() >= MAX_ASKS) {
         host.event(new TransportEvent.HistoryUnavailable(host.name(stream), null, "more than " + MAX_ASKS + " history requests open"));
+        unasked(stream, start, "more than " + MAX_ASKS + " history requests open");
         return;
       }
       open(new Ask(nextRequest++, stream, p.publisher(), p.session(), p.seq() + 1, 0, nodes, first, first));
     }
-    if (start.sinceMillis() != StartAt.NO_TIME && asks.size() < MAX_ASKS) {
+    if (start.sinceMillis() == StartAt.NO_TIME) return;
+    if (asks.size() >= MAX_ASKS) {
+      unasked(stream, start, "more than " + MAX_ASKS + " history requests open");
+    } else {
       open(new Ask(nextRequest++, stream, null, 0, 0, start.sinceMillis(), nodes, first, first));
     }
   }
 
-  /** No storage node to ask: a time start is reported (the caches keep no time); positions are left to the caches. */
+  /**
+   * No storage node to ask: a time start is reported (the caches keep no time), and its wait in
+   * the core ends; positions are left to the caches.
+   */
   private void unasked(StreamId stream, StartAt start, String why) {
     if (start.sinceMillis() != StartAt.NO_TIME) {
       host.event(new TransportEvent.HistoryUnavailable(host.name(stream), null,
           "history since " + java.time.Instant.ofEpochMilli(start.sinceMillis()) + ": " + why));
+      host.handle(new Event.HistoryEnded(stream));
     }
   }
 
@@ -420,6 +428,7 @@ final class HistoryClient {
   private void completed(Ask a) {
     close(a);
     host.event(new TransportEvent.HistoryReceived(host.name(a.stream), nodeOf(a).id(), a.publisher, a.session, a.taken));
+    if (a.publisher == null) host.handle(new Event.HistoryEnded(a.stream));
   }
 
   /** The core's answer to the History event being handled. */
@@ -472,6 +481,7 @@ final class HistoryClient {
       String what = a.publisher == null ? "history since " + java.time.Instant.ofEpochMilli(a.fromMillis)
           : "messages from " + a.next + " of " + a.publisher + "/" + Long.toHexString(a.session);
       host.event(new TransportEvent.HistoryUnavailable(host.name(a.stream), a.publisher, what + ": " + reason));
+      if (a.publisher == null) host.handle(new Event.HistoryEnded(a.stream));
       return;
     }
     Ask next = new Ask(nextRequest++, a.stream, a.publisher, a.session, a.next, a.fromMillis, a.nodes, a.first, nextNode);

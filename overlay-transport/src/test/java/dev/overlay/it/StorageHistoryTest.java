@@ -119,6 +119,35 @@ class StorageHistoryTest {
     }
   }
 
+  /**
+   * {@code since} in a stream the node already hears live (a second subscription, from a time):
+   * the stored part comes first, then live, ascending; what the node delivered before the start
+   * is not delivered again and is not waited for. Without the wait for the storage node's answer
+   * the live messages went first and the stored ones after them, late.
+   */
+  @Test
+  void sinceGivenWhileLiveDeliversTheStoredPartBeforeTheLiveOne() throws Exception {
+    try (TestNetwork net = new TestNetwork()) {
+      Kept kept = keep(net, 201);
+      OverlayNode publisher = kept.publisher();
+      OverlayNode listener = net.start(NodeIdentity.generate(), publisher, null, b -> b.storageNode(kept.storage().info()));
+      Keeper live = new Keeper();
+      listener.subscribe(STREAM, live);
+      assertThat(listener.awaitNeighbors(STREAM, 1, DEADLINE)).isTrue();
+      publish(publisher, 201, 301);
+      Await.until(DEADLINE, () -> live.tally.hasAll(201, 301), () -> "live: missing " + live.tally.missingIn(201, 301));
+
+      java.util.List<Long> seqs = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+      listener.subscribe(STREAM, m -> seqs.add(m.position().seq()), null, StartAt.since(kept.since()));
+      publish(publisher, 301, 401); // live while the stored part is on its way
+      Await.until(DEADLINE, () -> seqs.size() >= 300, () -> "delivered " + seqs.size());
+      synchronized (seqs) {
+        assertThat(seqs).as("stored 1..200, then live 301..400; 201..300 were delivered before the start")
+            .hasSize(300).isSorted().doesNotHaveDuplicates().startsWith(1L).endsWith(400L).doesNotContain(201L, 300L);
+      }
+    }
+  }
+
   /** A node that keeps history of a stream it publishes on keeps its own messages too (a gateway's own readings). */
   @Test
   void aStorageNodeKeepsWhatItPublishesItself() throws Exception {

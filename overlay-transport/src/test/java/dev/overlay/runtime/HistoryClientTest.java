@@ -237,6 +237,40 @@ class HistoryClientTest {
     assertThat(events).singleElement().isInstanceOf(TransportEvent.HistoryUnavailable.class);
   }
 
+  // ---- The end of a time start's answer (Event.HistoryEnded) -----------------------------------
+
+  private static final StartAt SINCE = StartAt.since(java.time.Instant.ofEpochSecond(1_000));
+
+  @Test
+  void aTimeStartsAnswerEndsInTheCoreAfterEveryMessageOfIt() {
+    client.start(STREAM, SINCE);
+    Message.ResendRequest r = requests().get(0);
+    client.onBatch(first(), new Message.ResendBatch(STREAM, r.request(), List.of(data(1, 1), data(1, 2))));
+    assertThat(handled).noneMatch(e -> e instanceof Event.HistoryEnded);
+    client.onEnd(first(), new Message.ResendEnd(STREAM, r.request(), Message.ResendOutcome.COMPLETE, ""));
+    assertThat(handled).last().as("after the history, so sessions heard live start after it").isEqualTo(new Event.HistoryEnded(STREAM));
+  }
+
+  @Test
+  void aTimeStartThatNoStorageNodeCanAnswerEndsInTheCoreToo() {
+    client.start(STREAM, SINCE);
+    client.onEnd(sentTo.get(0), new Message.ResendEnd(STREAM, requests().get(0).request(), Message.ResendOutcome.FAILED, "disk"));
+    assertThat(handled).as("the next one is asked first").noneMatch(e -> e instanceof Event.HistoryEnded);
+    client.onEnd(sentTo.get(1), new Message.ResendEnd(STREAM, requests().get(1).request(), Message.ResendOutcome.FAILED, "disk"));
+    assertThat(handled).filteredOn(e -> e instanceof Event.HistoryEnded).containsExactly(new Event.HistoryEnded(STREAM));
+
+    handled.clear();
+    client(List.of()).start(STREAM, SINCE); // none at all, and no trackers
+    assertThat(handled).containsExactly(new Event.HistoryEnded(STREAM));
+  }
+
+  @Test
+  void aPositionsAnswerIsNoTimeStartsEnd() {
+    client.start(STREAM, StartAt.after(new Position(PUB, 1, 0)));
+    client.onEnd(first(), new Message.ResendEnd(STREAM, requests().get(0).request(), Message.ResendOutcome.COMPLETE, ""));
+    assertThat(handled).noneMatch(e -> e instanceof Event.HistoryEnded);
+  }
+
   @Test
   void aSilentStorageNodeIsGivenUp() {
     client.start(STREAM, StartAt.after(new Position(PUB, 1, 0)));

@@ -112,11 +112,13 @@ public final class Plumtree {
   /** In-order release of each publisher session, once the stream was joined from a position; null: as they come. */
   private InOrderRelease inOrder;
   /**
-   * A {@code since} start waits for its storage nodes' answer ({@link #historyEnded}): until then
-   * a session first heard live has a stored part older than that message, perhaps, and only the
-   * answer says where it starts.
+   * {@code since} starts whose storage nodes' answer has not ended yet ({@link #historyEnded}):
+   * until then a session first heard live has a stored part older than that message, perhaps,
+   * and only the answer says where it starts. The runtime ends each start once.
    */
-  private boolean awaitingTimeHistory;
+  private int timeStartsOpen;
+  /** When the last {@code since} start was given: the wait for its answers ends {@code orderWait} later at most. */
+  private long timeStartedAt;
 
   public Plumtree(StreamId stream, PlumtreeConfig config, SeenMessages seen, Outbox out) {
     this(stream, config, seen, out, CacheLayout.ARENA);
@@ -147,7 +149,10 @@ public final class Plumtree {
     if (!start.isLive() && inOrder == null) {
       inOrder = new InOrderRelease(stream, config.orderHoldMessages(), config.orderHoldBytes(), config.orderWaitNanos(), out);
     }
-    if (start.sinceMillis() != StartAt.NO_TIME) awaitingTimeHistory = true;
+    if (start.sinceMillis() != StartAt.NO_TIME) {
+      timeStartsOpen++;
+      timeStartedAt = now;
+    }
     for (Position p : start.positions()) seen.startAfter(now, p.publisher(), p.session(), p.seq(), true);
   }
 
@@ -610,7 +615,7 @@ public final class Plumtree {
       return;
     }
     long first = orderStart(message, from);
-    if (awaitingTimeHistory && from != null && first == message.seq() && !seen.wantsHistory(message.publisher())) {
+    if (timeStartsOpen > 0 && from != null && first == message.seq() && !seen.wantsHistory(message.publisher())) {
       first = InOrderRelease.AFTER_HISTORY; // a live message that opened no hole: its session's stored part may come yet
     }
     inOrder.offer(now, message, seal, first, from == null);
@@ -650,18 +655,24 @@ public final class Plumtree {
 
   /**
    * The storage nodes' answer to a {@code since} start ended (everything sent, or none could
-   * answer): sessions first heard live meanwhile start at the lowest message they hold, since no
-   * stored part of them is coming before it.
+   * answer): once every such start has ended, sessions first heard live meanwhile start at the
+   * lowest message they hold, since no stored part of them is coming before it.
    */
   public void historyEnded(long now) {
-    awaitingTimeHistory = false;
-    if (inOrder != null) inOrder.historyEnded();
+    if (timeStartsOpen == 0) return; // a start of an earlier membership of the stream, or late
+    if (--timeStartsOpen == 0 && inOrder != null) inOrder.historyEnded();
   }
 
   /** Periodic upkeep: cache and missing-table TTLs, and holes waited for too long. */
   public void housekeeping(long now) {
     cache.expire(now);
     repair.expire(now);
+    if (timeStartsOpen > 0 && now - timeStartedAt >= config.orderWaitNanos()) {
+      // Answers still open after orderWait (a storage node trickling, a request queued behind
+      // others): sessions first heard from now on start at once, as those held have by now.
+      timeStartsOpen = 1;
+      historyEnded(now);
+    }
     if (inOrder != null) inOrder.expire(now, seen);
   }
 

@@ -104,8 +104,10 @@ public final class InOrderRelease {
     if (s == null) s = open(now, key, firstExpected); // above this message when the session was forgotten and this fills an old hole
     long seq = message.seq();
     if (s.next == AFTER_HISTORY && fromHistory) {
-      // A storage node sends each session in order: its first message of one is where it starts.
+      // A storage node sends each session in order: its first message of one is where it starts
+      // (or the lowest held, if that is lower: what the node heard live before it).
       s.next = s.waiting.isEmpty() ? seq : Math.min(seq, s.waiting.firstKey());
+      drain(s);
     }
     if (seq < s.next) {
       late++; // its hole was skipped over already: late, but not lost
@@ -170,14 +172,24 @@ public final class InOrderRelease {
   }
 
   /**
-   * A stored message the seen set had already (delivered before this release knew its session):
-   * a session whose order waits at it goes past it. Not at any other number: one that is due
-   * later still waits for its own copy, or its hole is reported.
+   * A stored message the seen set had already (delivered before this release knew its session,
+   * or held here from the live stream): a session whose order waits at it goes past it, and a
+   * session without a start starts after it. Not at any other number: one that is due later
+   * still waits for its own copy, or its hole is reported.
    */
   public void deliveredBefore(Data message) {
     Session s = sessions.get(new Key(message.publisher(), message.session()));
-    if (s == null || s.next != message.seq()) return;
-    s.next++;
+    if (s == null) return;
+    long seq = message.seq();
+    if (s.next == AFTER_HISTORY) {
+      // The storage node's first message of the session starts it, this copy or not: what it
+      // sends next follows in order. A copy of a held message starts it there.
+      s.next = s.waiting.isEmpty() ? seq + 1 : Math.min(seq + 1, s.waiting.firstKey());
+    } else if (s.next == seq) {
+      s.next++;
+    } else {
+      return;
+    }
     drain(s);
   }
 

@@ -739,12 +739,55 @@ class PlumtreeTest {
   }
 
   @Test
-  void sinceWaitsForTheStorageNodesNoLongerThanOrderWait() {
+  void aStoredMessageAboveOneHeardLiveStartsTheSessionAtTheLiveOne() {
     joinWith(SINCE, SeenConfig.defaults());
     tree.onData(now, A, data(10, 2));
-    tree.housekeeping(now + 29_000 * MS);
+    tree.onHistory(now, data(11, 0), null); // the storage node's first of the session, past the live one
+    assertThat(out.commands(Output.Deliver.class)).extracting(d -> d.message().seq()).containsExactly(10L, 11L);
+    tree.housekeeping(now + 5_000 * MS);
+    assertThat(out.events(OverlayEvent.OrderSkipped.class)).isEmpty();
+  }
+
+  @Test
+  void sinceGivenInAStreamWhoseStoredPartWasAllDeliveredStartsAtTheFirstStoredCopy() {
+    joinWith(StartAt.live(), SeenConfig.defaults());
+    tree.onData(now, A, data(5, 2));
+    tree.onData(now, A, data(6, 2));
+    tree.startAt(now, SINCE);
+    out.clear();
+    tree.onData(now, A, data(7, 2));
+    tree.onHistory(now, data(5, 0), null); // copies of what the node delivered before the start
+    tree.onHistory(now, data(6, 0), null);
+    assertThat(out.commands(Output.Deliver.class)).as("not held until the answer ends").extracting(d -> d.message().seq())
+        .containsExactly(7L);
+  }
+
+  @Test
+  void twoSinceStartsWaitForBothAnswers() {
+    joinWith(SINCE, SeenConfig.defaults());
+    tree.startAt(now, SINCE);
+    tree.onData(now, A, data(10, 2));
+    tree.historyEnded(now);
+    assertThat(out.commands(Output.Deliver.class)).as("the second answer is still open").isEmpty();
+    tree.historyEnded(now);
+    assertThat(out.commands(Output.Deliver.class)).hasSize(1);
+  }
+
+  @Test
+  void answersStillOpenAfterOrderWaitHoldNoNewSession() {
+    joinWith(SINCE, SeenConfig.defaults()); // given at 0
+    tree.housekeeping(30_000 * MS);
+    tree.onData(30_001 * MS, A, data(10, 2));
+    assertThat(out.commands(Output.Deliver.class)).as("the answer had orderWait to come").hasSize(1);
+  }
+
+  @Test
+  void sinceWaitsForTheStorageNodesNoLongerThanOrderWaitAfterTheStart() {
+    joinWith(SINCE, SeenConfig.defaults()); // given at 0; now is 1 s
+    tree.onData(now, A, data(10, 2));
+    tree.housekeeping(29_999 * MS);
     assertThat(out.commands(Output.Deliver.class)).isEmpty();
-    tree.housekeeping(now + 30_000 * MS);
+    tree.housekeeping(30_000 * MS);
     assertThat(out.commands(Output.Deliver.class)).extracting(d -> d.message().seq()).containsExactly(10L);
     out.clear();
     tree.onHistory(now + 31_000 * MS, data(9, 0), null);

@@ -663,6 +663,11 @@ public final class Plumtree {
     if (--timeStartsOpen == 0 && inOrder != null) inOrder.historyEnded();
   }
 
+  /** The node leaves the stream: messages held for their order go to the application now. */
+  public void leave(long now) {
+    if (inOrder != null) inOrder.releaseAll();
+  }
+
   /** Periodic upkeep: cache and missing-table TTLs, and holes waited for too long. */
   public void housekeeping(long now) {
     cache.expire(now);

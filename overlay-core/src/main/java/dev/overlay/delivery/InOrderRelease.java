@@ -193,6 +193,16 @@ public final class InOrderRelease {
     drain(s);
   }
 
+  /**
+   * The node leaves the stream: what waits is released now, over its holes (each reported), not
+   * dropped. Subscriptions stay open after a leave, and these messages arrived before it.
+   */
+  public void releaseAll() {
+    for (Session s : sessions.values()) {
+      while (!s.waiting.isEmpty()) skip(s, "the node left the stream");
+    }
+  }
+
   /** Messages waiting for a hole to fill. */
   public int held() {
     return held;

@@ -287,6 +287,7 @@ public final class StreamState implements HyParView.Listener {
 
   public void leave(long now) {
     if (sealer != null) sealer.flush(now); // what was published goes out before we go
+    broadcast.leave(now);
     membership.leave(now);
   }
 

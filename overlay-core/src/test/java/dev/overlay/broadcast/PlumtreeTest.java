@@ -808,6 +808,20 @@ class PlumtreeTest {
   }
 
   @Test
+  void leavingTheStreamReleasesWhatWaitsForItsOrderOverItsHoles() {
+    joinWith(StartAt.after(new Position(PUB, SESSION, 5)), SeenConfig.defaults());
+    tree.onData(now, A, data(8, 2));
+    tree.onData(now, A, data(9, 2));
+    tree.leave(now);
+    assertThat(out.commands(Output.Deliver.class)).as("arrived before the leave: not dropped").extracting(d -> d.message().seq())
+        .containsExactly(8L, 9L);
+    assertThat(out.events(OverlayEvent.OrderSkipped.class)).singleElement()
+        .satisfies(e -> assertThat(new long[] {e.fromSeq(), e.toSeq()}).containsExactly(6, 7))
+        .satisfies(e -> assertThat(e.reason()).contains("left the stream"));
+    assertThat(tree.stats().orderHeldNow()).isZero();
+  }
+
+  @Test
   void aLiveStreamDeliversMessagesAsTheyCome() {
     joinWith(StartAt.live(), SeenConfig.defaults());
     tree.onData(now, A, data(1, 2));

@@ -140,6 +140,11 @@ public final class SealForwarder implements Outbox {
   }
 
   @Override
+  public void historyWanted(StreamId stream, dev.overlay.core.Position after) {
+    out.historyWanted(stream, after);
+  }
+
+  @Override
   public void ownMessage(Message.Data message) {
     out.ownMessage(message);
   }

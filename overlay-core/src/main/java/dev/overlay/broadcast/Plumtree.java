@@ -382,6 +382,10 @@ public final class Plumtree {
     firstDeliveries.add(from, 1);
     if (message.hops() > maxHopsDelivered) maxHopsDelivered = message.hops();
     hand(now, message, seal, from);
+    if (seen.beganLaterSession() && seen.wantsHistory(message.publisher())) {
+      // The caches are asked for the hole below (repairGap); a storage node keeps what they no longer do.
+      out.historyWanted(stream, new Position(message.publisher(), message.session(), 0));
+    }
     cache.put(now, message, from, seal);
     repair.arrived(now, message, from); // first: its lateness sample sets the wait repairGap uses
     if (seen.openedGapTo() >= 0) repairGap(now, message, from, seen.openedGapFrom(), seen.openedGapTo());

@@ -59,6 +59,8 @@ public final class SeenMessages implements SeqIntervalSet.GapListener {
   /** The hole the last {@link #record} opened above what had been received, or -1: for gap repair. */
   private long openedGapFrom = -1;
   private long openedGapTo = -1;
+  /** Whether the last {@link #record} began a later session of a publisher followed already, past its first message. */
+  private boolean beganLaterSession;
   private final LinkedHashMap<PeerId, Publisher> publishers = new LinkedHashMap<>();
   /** The publisher looked up last: most streams carry one or a few, so this saves the hash lookup. */
   private Publisher lastPublisher;
@@ -88,6 +90,7 @@ public final class SeenMessages implements SeqIntervalSet.GapListener {
   public int record(long now, PeerId publisher, long session, long seq, PeerId from, boolean mayHold) {
     openedGapFrom = -1;
     openedGapTo = -1;
+    beganLaterSession = false;
     Publisher p = lookup(publisher);
     boolean knownPublisher = p != null;
     if (p == null) {
@@ -105,6 +108,7 @@ public final class SeenMessages implements SeqIntervalSet.GapListener {
       if (knownPublisher && seq > 1 && seqs == p.current) {
         openedGapFrom = 1;
         openedGapTo = seq - 1;
+        beganLaterSession = true;
       }
     }
     gapPublisher = publisher;
@@ -188,6 +192,15 @@ public final class SeenMessages implements SeqIntervalSet.GapListener {
   public PeerId frontRunner(PeerId publisher, long session) {
     Publisher p = lookup(publisher);
     return p == null || p.currentSession != session ? null : p.frontRunner;
+  }
+
+  /**
+   * Whether the last {@link #record} began a new session of a publisher followed already, with a
+   * message past its first (the publisher restarted, and its first messages have not come):
+   * the hole {@link #openedGapFrom} names starts at 1.
+   */
+  public boolean beganLaterSession() {
+    return beganLaterSession;
   }
 
   /** The first number of the hole the last {@link #record} opened above the numbers received before, or -1. */

@@ -53,6 +53,15 @@ public interface Outbox {
   default void historyTaken(PeerId from, StreamId stream, int taken) {}
 
   /**
+   * A publisher whose history the application asked for (a position) began a later session, and
+   * its first message heard is past {@code after}: the publisher restarted while this node was
+   * away, and the start of the session may be older than the neighbours' caches keep. A runtime
+   * that asks storage nodes for history asks them for the session after {@code after} too. Once
+   * per session the seen set begins.
+   */
+  default void historyWanted(StreamId stream, dev.overlay.core.Position after) {}
+
+  /**
    * A message this node published, as it goes out (with its seal where publishers sign). A node
    * does not deliver its own messages; one that keeps the stream's history stores this instead.
    */

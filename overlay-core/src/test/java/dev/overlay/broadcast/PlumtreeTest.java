@@ -822,6 +822,26 @@ class PlumtreeTest {
   }
 
   @Test
+  void aLaterSessionOfAResumedPublisherIsAskedOfStorageNodesOnce() {
+    joinWith(StartAt.after(new Position(PUB, SESSION, 5)), SeenConfig.defaults());
+    tree.onData(now, A, data(6, 2));
+    assertThat(out.commands(Output.HistoryWanted.class)).as("the position's session: asked at the start already").isEmpty();
+    tree.onData(now, A, new Data(STREAM, PUB, SESSION + 1, 40, 2, new byte[] {1})); // restarted while we were away
+    tree.onData(now, A, new Data(STREAM, PUB, SESSION + 1, 41, 2, new byte[] {1}));
+    assertThat(out.commands(Output.HistoryWanted.class))
+        .containsExactly(new Output.HistoryWanted(STREAM, new Position(PUB, SESSION + 1, 0)));
+  }
+
+  @Test
+  void aLaterSessionOfAPublisherWithoutAPositionIsLeftToTheCaches() {
+    joinWith(StartAt.after(new Position(PUB, SESSION, 5)), SeenConfig.defaults());
+    PeerId other = id(30);
+    tree.onData(now, A, new Data(STREAM, other, 1, 3, 2, new byte[] {1}));
+    tree.onData(now, A, new Data(STREAM, other, 2, 40, 2, new byte[] {1}));
+    assertThat(out.commands(Output.HistoryWanted.class)).isEmpty();
+  }
+
+  @Test
   void aLiveStreamDeliversMessagesAsTheyCome() {
     joinWith(StartAt.live(), SeenConfig.defaults());
     tree.onData(now, A, data(1, 2));

@@ -50,6 +50,7 @@ final class CoreOutbox implements Outbox {
   private long sendsWithoutLink;
   private dev.overlay.storage.StorageService storage;
   private java.util.function.IntConsumer historyTaken;
+  private java.util.function.BiConsumer<StreamId, dev.overlay.core.Position> historyWanted;
 
   /** @param introductionsWanted asks the node's introducer for members of a stream */
   CoreOutbox(Links links, StreamRegistry streams, TurnDriver turns, EventDispatcher<Object> events,
@@ -118,10 +119,20 @@ final class CoreOutbox implements Outbox {
     if (historyTaken != null) historyTaken.accept(taken);
   }
 
-  /** Where delivered messages are kept (a node that stores history), and who hears how much history the core took. */
-  void history(dev.overlay.storage.StorageService storage, java.util.function.IntConsumer historyTaken) {
+  @Override
+  public void historyWanted(StreamId stream, dev.overlay.core.Position after) {
+    if (historyWanted != null) historyWanted.accept(stream, after);
+  }
+
+  /**
+   * Where delivered messages are kept (a node that stores history), who hears how much history
+   * the core took, and who asks storage nodes for a later session the core wants.
+   */
+  void history(dev.overlay.storage.StorageService storage, java.util.function.IntConsumer historyTaken,
+      java.util.function.BiConsumer<StreamId, dev.overlay.core.Position> historyWanted) {
     this.storage = storage;
     this.historyTaken = historyTaken;
+    this.historyWanted = historyWanted;
   }
 
   /** A resend frame (history, between a node and a storage node): sent as data, never counted per stream. */

@@ -59,6 +59,8 @@ final class HistoryClient {
    * and a retry later.
    */
   static final long INTRODUCTION_WAIT_MILLIS = 10_000;
+  /** Later sessions asked for at once per stream ({@link #follow}). */
+  static final int MAX_FOLLOWS = 16;
   /** Streams whose tracker-named storage nodes are remembered at most: the rest are not. */
   static final int MAX_INTRODUCED_STREAMS = 4_096;
 
@@ -107,6 +109,7 @@ final class HistoryClient {
     /** A time request: the next number due of each session seen, to notice what the storage node lacks. */
     Map<List<Object>, Long> sessionsNext;
     List<Message.Data> held; // offered, not yet taken (signature budget)
+    boolean follow; // asked for by the core (a later session), not by a start
 
     Ask(long request, StreamId stream, PeerId publisher, long session, long next, long fromMillis, List<PeerInfo> nodes, int first,
         int node) {
@@ -143,6 +146,7 @@ final class HistoryClient {
   private int lastTaken;
   private long received;
   private long violations;
+  private long followsRefused;
 
   HistoryClient(List<PeerInfo> storageNodes, Host host, long seed) {
     this.configured = List.copyOf(storageNodes);
@@ -220,6 +224,34 @@ final class HistoryClient {
     } else {
       open(new Ask(nextRequest++, stream, null, 0, 0, start.sinceMillis(), nodes, first, first));
     }
+  }
+
+  /**
+   * The core wants a later session of a publisher it resumed (the publisher restarted while this
+   * node was away): the storage nodes are asked for it after {@code after}, like a position of
+   * the start. With none to ask, the neighbours' caches are all there is, and nothing is said
+   * (the core reports a hole they cannot fill). At most {@link #MAX_FOLLOWS} open per stream: a
+   * publisher restarting in a loop, or one of a stream whose publishers do not sign, cannot fill
+   * the table of requests.
+   */
+  void follow(StreamId stream, Position after) {
+    List<PeerInfo> nodes = candidates(stream);
+    if (nodes.isEmpty()) return;
+    int open = 0;
+    for (Ask a : asks.values()) if (a.stream.equals(stream) && a.follow) open++;
+    if (open >= MAX_FOLLOWS || asks.size() >= MAX_ASKS) {
+      followsRefused++;
+      if (Long.bitCount(followsRefused) == 1) { // the 1st, 2nd, 4th, 8th...: said, not a flood of events
+        host.event(new TransportEvent.HistoryUnavailable(host.name(stream), after.publisher(), "messages of " + after.publisher() + "/"
+            + Long.toHexString(after.session()) + ": not asked of a storage node, " + (open >= MAX_FOLLOWS ? MAX_FOLLOWS
+            + " later sessions of this stream are being asked for already" : "more than " + MAX_ASKS + " history requests open")
+            + " (" + followsRefused + " so far)"));
+      }
+      return;
+    }
+    Ask a = new Ask(nextRequest++, stream, after.publisher(), after.session(), after.seq() + 1, 0, nodes, 0, 0);
+    a.follow = true;
+    open(a);
   }
 
   /**
@@ -486,6 +518,7 @@ final class HistoryClient {
     }
     Ask next = new Ask(nextRequest++, a.stream, a.publisher, a.session, a.next, a.fromMillis, a.nodes, a.first, nextNode);
     next.taken = a.taken;
+    next.follow = a.follow;
     open(next);
   }
 

@@ -251,7 +251,7 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
       introducer = introducerFactory.apply(this);
       resendServer = new ResendServer(storage, resendHost());
       historyClient = new HistoryClient(storageNodes, historyHost(), new SecureRandom().nextLong());
-      outbox.history(storage, historyClient::taken);
+      outbox.history(storage, historyClient::taken, historyClient::follow);
       core.start(now);
       turns.every(Duration.ofNanos(links.slowPeerCheckNanos()), links::checkSlowPeers);
       if (refreshServer != null) turns.every(stunRefresh, this::refreshMapping);

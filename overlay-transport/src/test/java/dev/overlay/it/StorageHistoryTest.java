@@ -148,6 +148,49 @@ class StorageHistoryTest {
     }
   }
 
+  /**
+   * A publisher restarted while the subscriber was away: resuming from its position in the old
+   * session, the subscriber hears the new session live, and the new session's start, gone from
+   * every cache (16 messages kept here), comes from the storage node. Without asking the storage
+   * node for the later session, messages 1..~180 of it were lost (GapUnrecoverable).
+   */
+  @Test
+  void theStartOfAPublishersLaterSessionComesFromTheStorageNodeWhenTheCachesHaveLostIt() throws Exception {
+    dev.overlay.config.NodeConfig smallCaches = dev.overlay.config.NodeConfig.builder()
+        .broadcast(dev.overlay.config.PlumtreeConfig.builder().messageCacheCapacity(16).build()).build();
+    try (TestNetwork net = new TestNetwork()) {
+      NodeIdentity publisherKey = NodeIdentity.generate();
+      OverlayNode first = net.start(publisherKey, null, null, b -> b.config(smallCaches));
+      OverlayNode storage = net.start(NodeIdentity.generate(), first, null, b -> b.storage(dir.resolve("store"), STREAM).config(smallCaches));
+      Keeper atStorage = new Keeper();
+      storage.subscribe(STREAM, atStorage);
+      first.join(STREAM);
+      assertThat(first.awaitNeighbors(STREAM, 1, DEADLINE)).isTrue();
+      publish(first, 1, 51);
+      Await.until(DEADLINE, () -> atStorage.tally.hasAll(1, 51), () -> "stored " + atStorage.tally.missingIn(1, 51));
+      long oldSession = atStorage.first.get().session();
+      first.close();
+
+      OverlayNode again = net.start(publisherKey, storage, null, b -> b.config(smallCaches)); // a new session
+      again.join(STREAM);
+      assertThat(again.awaitNeighbors(STREAM, 1, DEADLINE)).isTrue();
+      publish(again, 1, 201);
+      Await.until(DEADLINE, () -> counters(storage).get("history_stored") >= 250, () -> "stored " + counters(storage));
+
+      java.util.List<StreamMessage> got = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+      OverlayNode resumer = net.start(NodeIdentity.generate(), again, null, b -> b.storageNode(storage.info()));
+      resumer.subscribe(STREAM, got::add, null, StartAt.after(new Position(publisherKey.peerId(), oldSession, 50)));
+      assertThat(resumer.awaitNeighbors(STREAM, 1, DEADLINE)).isTrue();
+      publish(again, 201, 221); // heard live: the new session, past its first message
+      Await.until(DEADLINE, () -> got.size() >= 220, () -> "delivered " + got.size());
+      synchronized (got) {
+        assertThat(got).allSatisfy(m -> assertThat(m.session()).isNotEqualTo(oldSession));
+        assertThat(got.stream().map(m -> m.position().seq()).toList()).as("the new session, whole, in order")
+            .hasSize(220).isSorted().doesNotHaveDuplicates().startsWith(1L).endsWith(220L);
+      }
+    }
+  }
+
   /** A node that keeps history of a stream it publishes on keeps its own messages too (a gateway's own readings). */
   @Test
   void aStorageNodeKeepsWhatItPublishesItself() throws Exception {

@@ -271,6 +271,31 @@ class HistoryClientTest {
     assertThat(handled).noneMatch(e -> e instanceof Event.HistoryEnded);
   }
 
+  // ---- Later sessions the core wants (follow) -------------------------------------------------
+
+  @Test
+  void aLaterSessionTheCoreWantsIsAskedFromItsFirstMessage() {
+    client.follow(STREAM, new Position(PUB, 7, 0));
+    assertThat(requests()).singleElement().satisfies(r -> {
+      assertThat(r.publisher()).isEqualTo(PUB);
+      assertThat(r.session()).isEqualTo(7);
+      assertThat(r.fromSeq()).isEqualTo(1);
+    });
+    client(List.of()).follow(STREAM, new Position(PUB, 8, 0));
+    assertThat(requests()).as("no storage node: left to the caches").hasSize(1);
+    assertThat(events).isEmpty();
+  }
+
+  @Test
+  void laterSessionsAskedForAtOnceAreBoundedPerStream() {
+    for (int s = 1; s <= HistoryClient.MAX_FOLLOWS + 3; s++) client.follow(STREAM, new Position(PUB, s, 0));
+    assertThat(client.open()).isEqualTo(HistoryClient.MAX_FOLLOWS);
+    assertThat(events).as("said, the 1st and 2nd refusal, not each one").hasSize(2)
+        .allSatisfy(e -> assertThat(((TransportEvent.HistoryUnavailable) e).what()).contains("later sessions"));
+    client.follow(StreamId.of("other"), new Position(PUB, 1, 0));
+    assertThat(client.open()).as("another stream has its own").isEqualTo(HistoryClient.MAX_FOLLOWS + 1);
+  }
+
   @Test
   void aSilentStorageNodeIsGivenUp() {
     client.start(STREAM, StartAt.after(new Position(PUB, 1, 0)));

@@ -27,4 +27,6 @@ public sealed interface Output {
   record RequestIntroductions(StreamId stream) implements Output {}
 
   record Published(PublishResult result) implements Output {}
+
+  record HistoryWanted(StreamId stream, dev.overlay.core.Position after) implements Output {}
 }

@@ -56,6 +56,11 @@ public final class RecordingOutbox implements Outbox {
     commands.add(new Output.Published(result));
   }
 
+  @Override
+  public void historyWanted(StreamId stream, dev.overlay.core.Position after) {
+    commands.add(new Output.HistoryWanted(stream, after));
+  }
+
   /** Everything recorded so far, oldest first. */
   public List<Output> commands() {
     return List.copyOf(commands);

@@ -140,8 +140,8 @@ public final class SealForwarder implements Outbox {
   }
 
   @Override
-  public void historyWanted(StreamId stream, dev.overlay.core.Position after) {
-    out.historyWanted(stream, after);
+  public void historyWanted(StreamId stream, PeerId publisher, long session, long fromSeq, long toSeq) {
+    out.historyWanted(stream, publisher, session, fromSeq, toSeq);
   }
 
   @Override

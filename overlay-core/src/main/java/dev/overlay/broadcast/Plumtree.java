@@ -384,7 +384,7 @@ public final class Plumtree {
     hand(now, message, seal, from);
     if (seen.beganLaterSession() && seen.wantsHistory(message.publisher())) {
       // The caches are asked for the hole below (repairGap); a storage node keeps what they no longer do.
-      out.historyWanted(stream, new Position(message.publisher(), message.session(), 0));
+      out.historyWanted(stream, message.publisher(), message.session(), 1, message.seq() - 1);
     }
     cache.put(now, message, from, seal);
     repair.arrived(now, message, from); // first: its lateness sample sets the wait repairGap uses

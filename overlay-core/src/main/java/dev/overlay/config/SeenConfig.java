@@ -24,7 +24,9 @@ import java.time.Duration;
  *       once in six fresh CI runs).</li>
  *   <li>{@code publisherTtl} 10 min: a publisher silent this long is forgotten. gossipsub's
  *       seen_ttl is 2 min and iroh-gossip keeps ids 90 s; an interval set costs a few longs per
- *       publisher rather than one entry per message, so we can afford to remember longer.</li>
+ *       publisher rather than one entry per message, so we can afford to remember longer. A
+ *       publisher whose history a start asked for is not forgotten for silence (its restart's
+ *       first messages are fetched), only when {@code maxPublishers} is reached.</li>
  * </ul>
  */
 public record SeenConfig(int maxPublishers, int maxSessionsPerPublisher, int maxIntervalsPerSession, long publisherTtlNanos) {

@@ -34,6 +34,12 @@ public final class SeenMessages implements SeqIntervalSet.GapListener {
      * holes of its sessions are fetched in full, not only their newest numbers.
      */
     boolean history;
+    /**
+     * Sessions of a history publisher that fell off its older ones, newest first (null until one
+     * does): one that comes back (a replay, a late answer) is no later session to fetch again.
+     */
+    long[] retired;
+    int retiredCount;
     final long[] olderSessions;
     final SeqIntervalSet[] older;
     int olderCount;
@@ -102,13 +108,14 @@ public final class SeenMessages implements SeqIntervalSet.GapListener {
     p.lastActive = now;
     SeqIntervalSet seqs = session(p, session, false);
     if (seqs == null) {
+      boolean cameBack = p.history && p.retired != null && retired(p, session);
       seqs = session(p, session, true);
       // A publisher we follow started a new session, and this is not its first message: the
       // ones before it are a gap like any other. (A publisher we never heard of starts here.)
       if (knownPublisher && seq > 1 && seqs == p.current) {
         openedGapFrom = 1;
         openedGapTo = seq - 1;
-        beganLaterSession = true;
+        beganLaterSession = !cameBack;
       }
     }
     gapPublisher = publisher;
@@ -271,12 +278,17 @@ public final class SeenMessages implements SeqIntervalSet.GapListener {
     return seqs != null && seqs.contains(seq);
   }
 
-  /** Forgets publishers silent for longer than the TTL. */
+  /**
+   * Forgets publishers silent for longer than the TTL, except those whose history the
+   * application asked for: forgetting one would make its next session look like a stranger's,
+   * started at its first message heard, and the restart's first messages would go unfetched and
+   * unreported. Those go only when the table is full ({@link #evictLeastRecentlyActive}).
+   */
   public void expire(long now) {
     Iterator<Map.Entry<PeerId, Publisher>> it = publishers.entrySet().iterator();
     while (it.hasNext()) {
       Publisher p = it.next().getValue();
-      if (now - p.lastActive >= config.publisherTtlNanos()) {
+      if (!p.history && now - p.lastActive >= config.publisherTtlNanos()) {
         it.remove();
         if (p == lastPublisher) lastPublisher = null;
       }
@@ -309,6 +321,13 @@ public final class SeenMessages implements SeqIntervalSet.GapListener {
     if (!create) return null;
     // A new session becomes current; the one it replaces moves to the front of the older
     // ones, and the oldest falls off the end.
+    if (p.current != null && p.history) { // the session falling off, if one does, is remembered
+      if (p.older.length == 0) {
+        retire(p, p.currentSession);
+      } else if (p.olderCount == p.older.length) {
+        retire(p, p.olderSessions[p.olderCount - 1]);
+      }
+    }
     if (p.current != null && p.older.length > 0) {
       int keep = Math.min(p.olderCount, p.older.length - 1);
       System.arraycopy(p.older, 0, p.older, 1, keep);
@@ -322,6 +341,22 @@ public final class SeenMessages implements SeqIntervalSet.GapListener {
     p.frontRunner = null;
     p.lastNewAt = Long.MIN_VALUE;
     return p.current;
+  }
+
+  /** Sessions of a history publisher remembered after they fall off: a publisher restarting more often than this in a replay's reach is not expected. */
+  static final int RETIRED_SESSIONS = 8;
+
+  private static void retire(Publisher p, long session) {
+    if (p.retired == null) p.retired = new long[RETIRED_SESSIONS];
+    int keep = Math.min(p.retiredCount, RETIRED_SESSIONS - 1);
+    System.arraycopy(p.retired, 0, p.retired, 1, keep);
+    p.retired[0] = session;
+    p.retiredCount = keep + 1;
+  }
+
+  private static boolean retired(Publisher p, long session) {
+    for (int i = 0; i < p.retiredCount; i++) if (p.retired[i] == session) return true;
+    return false;
   }
 
   private Publisher lookup(PeerId publisher) {

@@ -146,7 +146,7 @@ public final class NodeState {
     } else if (event instanceof Event.LeaveStream e) {
       StreamState s = streams.remove(e.stream());
       if (s == lastStream) lastStream = null;
-      if (s != null) s.leave(now);
+      if (s != null) s.leave(now, e.nodeClosing());
     } else {
       throw new IllegalArgumentException("unhandled event " + event);
     }

@@ -109,8 +109,17 @@ public sealed interface Event {
     }
   }
 
-  /** Leave a stream: neighbours are told, and the stream's state is dropped. */
-  record LeaveStream(StreamId stream) implements Event {}
+  /**
+   * Leave a stream: neighbours are told, and the stream's state is dropped. With
+   * {@code nodeClosing}, the whole node is closing: messages held for their order are dropped
+   * with the rest of the node's state rather than handed out over their holes, so that a position
+   * saved from what was delivered never passes a hole the next start would still fetch.
+   */
+  record LeaveStream(StreamId stream, boolean nodeClosing) implements Event {
+    public LeaveStream(StreamId stream) {
+      this(stream, false);
+    }
+  }
 
   /** Publish a payload on a joined stream. The outcome comes back through {@link Outbox#published}. */
   record Publish(StreamId stream, byte[] payload) implements Event {}

@@ -53,13 +53,14 @@ public interface Outbox {
   default void historyTaken(PeerId from, StreamId stream, int taken) {}
 
   /**
-   * A publisher whose history the application asked for (a position) began a later session, and
-   * its first message heard is past {@code after}: the publisher restarted while this node was
-   * away, and the start of the session may be older than the neighbours' caches keep. A runtime
-   * that asks storage nodes for history asks them for the session after {@code after} too. Once
-   * per session the seen set begins.
+   * A publisher whose history the application asked for (a position, or {@code latest}) began a
+   * later session, and the first message of it heard is past {@code toSeq}: the publisher
+   * restarted while this node was away, and messages {@code fromSeq..toSeq} of the session may
+   * be older than the neighbours' caches keep. A runtime that asks storage nodes for history asks
+   * them for those too. At most once per session the seen set begins; never for a session it
+   * retired (one that comes back is no later session).
    */
-  default void historyWanted(StreamId stream, dev.overlay.core.Position after) {}
+  default void historyWanted(StreamId stream, PeerId publisher, long session, long fromSeq, long toSeq) {}
 
   /**
    * A message this node published, as it goes out (with its seal where publishers sign). A node

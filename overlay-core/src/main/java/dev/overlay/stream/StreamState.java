@@ -285,9 +285,9 @@ public final class StreamState implements HyParView.Listener {
     seen.expire(now);
   }
 
-  public void leave(long now) {
+  public void leave(long now, boolean nodeClosing) {
     if (sealer != null) sealer.flush(now); // what was published goes out before we go
-    broadcast.leave(now);
+    if (!nodeClosing) broadcast.leave(now); // see Event.LeaveStream
     membership.leave(now);
   }
 

@@ -521,10 +521,14 @@ class PlumtreeTest {
 
   // ---- Start positions (StartAt) ------------------------------------------------------------
 
+  /** The seen set of the tree {@link #joinWith} made. */
+  private SeenMessages seen;
+
   /** A node that joins with {@code start}, then meets A. */
   private void joinWith(StartAt start, SeenConfig seenConfig) {
     out = new RecordingOutbox();
-    tree = new Plumtree(STREAM, PlumtreeConfig.defaults(), new SeenMessages(STREAM, seenConfig, out), out);
+    seen = new SeenMessages(STREAM, seenConfig, out);
+    tree = new Plumtree(STREAM, PlumtreeConfig.defaults(), seen, out);
     tree.startAt(0, start);
     tree.neighborUp(0, A);
     now = 1_000 * MS;
@@ -829,7 +833,28 @@ class PlumtreeTest {
     tree.onData(now, A, new Data(STREAM, PUB, SESSION + 1, 40, 2, new byte[] {1})); // restarted while we were away
     tree.onData(now, A, new Data(STREAM, PUB, SESSION + 1, 41, 2, new byte[] {1}));
     assertThat(out.commands(Output.HistoryWanted.class))
-        .containsExactly(new Output.HistoryWanted(STREAM, new Position(PUB, SESSION + 1, 0)));
+        .containsExactly(new Output.HistoryWanted(STREAM, PUB, SESSION + 1, 1, 39));
+  }
+
+  @Test
+  void aRetiredSessionThatComesBackIsNotAskedForAgain() {
+    // Two sessions are remembered per publisher: SESSION falls off when the third begins.
+    joinWith(StartAt.after(new Position(PUB, SESSION, 5)), SeenConfig.defaults());
+    tree.onData(now, A, new Data(STREAM, PUB, SESSION + 1, 40, 2, new byte[] {1}));
+    tree.onData(now, A, new Data(STREAM, PUB, SESSION + 2, 40, 2, new byte[] {1}));
+    out.clear();
+    tree.onData(now, A, data(90, 2)); // a replay of the position's own session, or a late answer
+    assertThat(out.commands(Output.HistoryWanted.class)).as("not a later session: not fetched again from storage").isEmpty();
+  }
+
+  @Test
+  void aPublisherWhoseHistoryIsWantedIsNotForgottenForSilence() {
+    joinWith(StartAt.after(new Position(PUB, SESSION, 5)), SeenConfig.defaults());
+    tree.onData(now, A, data(6, 2));
+    seen.expire(now + 3_600_000 * MS); // an hour of silence
+    tree.onData(now + 3_600_000 * MS, A, new Data(STREAM, PUB, SESSION + 1, 40, 2, new byte[] {1})); // restarted meanwhile
+    assertThat(out.commands(Output.HistoryWanted.class)).as("its restart's first messages are still fetched")
+        .containsExactly(new Output.HistoryWanted(STREAM, PUB, SESSION + 1, 1, 39));
   }
 
   @Test

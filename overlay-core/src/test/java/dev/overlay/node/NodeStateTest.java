@@ -129,6 +129,26 @@ class NodeStateTest {
   }
 
   @Test
+  void leavingHandsOutWhatWaitsForItsOrderButClosingTheNodeDoesNot() {
+    for (boolean closing : new boolean[] {false, true}) {
+      TestNode n = new TestNode(1);
+      n.on(new Event.JoinStream(STREAM, null, dev.overlay.core.StartAt.after(new dev.overlay.core.Position(id(50), 7, 0))));
+      n.connected(2);
+      n.receive(2, new Message.Neighbor(STREAM, info(2), true));
+      n.receive(2, TestNode.sealed(id(50), 7, 3, 1, new byte[] {1})); // 1 and 2 still missing: held
+      n.out.clear();
+      List<Output> c = n.on(new Event.LeaveStream(STREAM, closing));
+      if (closing) {
+        assertThat(c).as("a position saved at close never passes the hole the next start fetches").noneMatch(o -> o instanceof Output.Deliver)
+            .noneMatch(o -> o instanceof Output.Emit e && e.event() instanceof OverlayEvent.OrderSkipped);
+      } else {
+        assertThat(c).anyMatch(o -> o instanceof Output.Deliver d && d.message().seq() == 3)
+            .anyMatch(o -> o instanceof Output.Emit e && e.event() instanceof OverlayEvent.OrderSkipped);
+      }
+    }
+  }
+
+  @Test
   void aRejoinUsesAFreshSession() {
     node.joinWithNeighbors(2);
     long first = node.stream().session();

@@ -49,8 +49,7 @@ final class CoreOutbox implements Outbox {
   private CompletableFuture<PublishResult> publishing;
   private long sendsWithoutLink;
   private dev.overlay.storage.StorageService storage;
-  private java.util.function.IntConsumer historyTaken;
-  private java.util.function.BiConsumer<StreamId, dev.overlay.core.Position> historyWanted;
+  private HistoryClient historyClient;
 
   /** @param introductionsWanted asks the node's introducer for members of a stream */
   CoreOutbox(Links links, StreamRegistry streams, TurnDriver turns, EventDispatcher<Object> events,
@@ -116,23 +115,21 @@ final class CoreOutbox implements Outbox {
 
   @Override
   public void historyTaken(PeerId from, StreamId stream, int taken) {
-    if (historyTaken != null) historyTaken.accept(taken);
+    if (historyClient != null) historyClient.taken(taken);
   }
 
   @Override
-  public void historyWanted(StreamId stream, dev.overlay.core.Position after) {
-    if (historyWanted != null) historyWanted.accept(stream, after);
+  public void historyWanted(StreamId stream, PeerId publisher, long session, long fromSeq, long toSeq) {
+    if (historyClient != null) historyClient.follow(stream, publisher, session, fromSeq, toSeq);
   }
 
   /**
-   * Where delivered messages are kept (a node that stores history), who hears how much history
-   * the core took, and who asks storage nodes for a later session the core wants.
+   * Where delivered messages are kept (a node that stores history), and the client that asks
+   * storage nodes for history: it hears how much the core took, and the later sessions it wants.
    */
-  void history(dev.overlay.storage.StorageService storage, java.util.function.IntConsumer historyTaken,
-      java.util.function.BiConsumer<StreamId, dev.overlay.core.Position> historyWanted) {
+  void history(dev.overlay.storage.StorageService storage, HistoryClient historyClient) {
     this.storage = storage;
-    this.historyTaken = historyTaken;
-    this.historyWanted = historyWanted;
+    this.historyClient = historyClient;
   }
 
   /** A resend frame (history, between a node and a storage node): sent as data, never counted per stream. */

@@ -61,6 +61,8 @@ final class HistoryClient {
   static final long INTRODUCTION_WAIT_MILLIS = 10_000;
   /** Later sessions asked for at once per stream ({@link #follow}). */
   static final int MAX_FOLLOWS = 16;
+  /** Later sessions asked for per stream and minute: a publisher restarts far less often. */
+  static final int MAX_FOLLOWS_PER_MINUTE = 32;
   /** Streams whose tracker-named storage nodes are remembered at most: the rest are not. */
   static final int MAX_INTRODUCED_STREAMS = 4_096;
 
@@ -110,6 +112,7 @@ final class HistoryClient {
     Map<List<Object>, Long> sessionsNext;
     List<Message.Data> held; // offered, not yet taken (signature budget)
     boolean follow; // asked for by the core (a later session), not by a start
+    long toSeq; // the last number wanted; 0: up to the newest stored
 
     Ask(long request, StreamId stream, PeerId publisher, long session, long next, long fromMillis, List<PeerInfo> nodes, int first,
         int node) {
@@ -147,6 +150,8 @@ final class HistoryClient {
   private long received;
   private long violations;
   private long followsRefused;
+  /** Per stream, the follows of the current minute and their refusals; each entry goes a minute after it came. */
+  private final Map<StreamId, int[]> followsThisMinute = new HashMap<>();
 
   HistoryClient(List<PeerInfo> storageNodes, Host host, long seed) {
     this.configured = List.copyOf(storageNodes);
@@ -227,30 +232,51 @@ final class HistoryClient {
   }
 
   /**
-   * The core wants a later session of a publisher it resumed (the publisher restarted while this
-   * node was away): the storage nodes are asked for it after {@code after}, like a position of
-   * the start. With none to ask, the neighbours' caches are all there is, and nothing is said
-   * (the core reports a hole they cannot fill). At most {@link #MAX_FOLLOWS} open per stream: a
-   * publisher restarting in a loop, or one of a stream whose publishers do not sign, cannot fill
-   * the table of requests.
+   * The core wants messages {@code fromSeq..toSeq} of a later session of a publisher whose
+   * history it follows (the publisher restarted while this node was away): the storage nodes are
+   * asked for them, like a position of the start. Asked on the loop's next turn, not inside the
+   * core's handling of the message that revealed the session. With no storage node to ask, the
+   * neighbours' caches are all there is, and nothing is said (the core reports a hole they cannot
+   * fill). Bounded per stream: {@link #MAX_FOLLOWS} open at once and {@link #MAX_FOLLOWS_PER_MINUTE};
+   * past either, the first refusal of each minute is reported and all are counted, so a publisher
+   * restarting in a loop, or made-up sessions on a stream whose publishers do not sign, cost the
+   * storage nodes a bounded amount.
    */
-  void follow(StreamId stream, Position after) {
+  void follow(StreamId stream, PeerId publisher, long session, long fromSeq, long toSeq) {
+    host.schedule(() -> followNow(stream, publisher, session, fromSeq, toSeq), 0);
+  }
+
+  private void followNow(StreamId stream, PeerId publisher, long session, long fromSeq, long toSeq) {
+    if (fromSeq > toSeq) return;
     List<PeerInfo> nodes = candidates(stream);
     if (nodes.isEmpty()) return;
     int open = 0;
-    for (Ask a : asks.values()) if (a.stream.equals(stream) && a.follow) open++;
-    if (open >= MAX_FOLLOWS || asks.size() >= MAX_ASKS) {
+    for (Ask a : asks.values()) {
+      if (!a.stream.equals(stream) || !a.follow) continue;
+      if (publisher.equals(a.publisher) && a.session == session) return; // asked already
+      open++;
+    }
+    int[] minute = followsThisMinute.get(stream);
+    String refusal = open >= MAX_FOLLOWS ? MAX_FOLLOWS + " later sessions of this stream are being asked for already"
+        : minute != null && minute[0] >= MAX_FOLLOWS_PER_MINUTE ? MAX_FOLLOWS_PER_MINUTE + " later sessions of this stream were asked for this minute"
+        : asks.size() >= MAX_ASKS ? "more than " + MAX_ASKS + " history requests open" : null;
+    if (refusal != null) {
       followsRefused++;
-      if (Long.bitCount(followsRefused) == 1) { // the 1st, 2nd, 4th, 8th...: said, not a flood of events
-        host.event(new TransportEvent.HistoryUnavailable(host.name(stream), after.publisher(), "messages of " + after.publisher() + "/"
-            + Long.toHexString(after.session()) + ": not asked of a storage node, " + (open >= MAX_FOLLOWS ? MAX_FOLLOWS
-            + " later sessions of this stream are being asked for already" : "more than " + MAX_ASKS + " history requests open")
-            + " (" + followsRefused + " so far)"));
+      if (minute == null || minute[1]++ == 0) { // the first refusal of the minute is said; the rest counted
+        host.event(new TransportEvent.HistoryUnavailable(host.name(stream), publisher, "messages " + fromSeq + ".." + toSeq + " of "
+            + publisher + "/" + Long.toHexString(session) + ": not asked of a storage node, " + refusal));
       }
       return;
     }
-    Ask a = new Ask(nextRequest++, stream, after.publisher(), after.session(), after.seq() + 1, 0, nodes, 0, 0);
+    if (minute == null && followsThisMinute.size() < MAX_INTRODUCED_STREAMS) {
+      minute = new int[2]; // [follows, refusals]
+      followsThisMinute.put(stream, minute);
+      host.schedule(() -> followsThisMinute.remove(stream), 60_000);
+    }
+    if (minute != null) minute[0]++;
+    Ask a = new Ask(nextRequest++, stream, publisher, session, fromSeq, 0, nodes, 0, 0);
     a.follow = true;
+    a.toSeq = toSeq;
     open(a);
   }
 
@@ -326,7 +352,7 @@ final class HistoryClient {
     a.expect = a.next; // the storage node starts from here, also when asked again
     a.received = null;
     inFlight.merge(node, 1, Integer::sum);
-    host.send(node, new Message.ResendRequest(a.stream, a.request, a.publisher, a.session, a.publisher == null ? 0 : a.next, 0,
+    host.send(node, new Message.ResendRequest(a.stream, a.request, a.publisher, a.session, a.publisher == null ? 0 : a.next, a.toSeq,
         a.fromMillis, WINDOW));
   }
 
@@ -519,6 +545,7 @@ final class HistoryClient {
     Ask next = new Ask(nextRequest++, a.stream, a.publisher, a.session, a.next, a.fromMillis, a.nodes, a.first, nextNode);
     next.taken = a.taken;
     next.follow = a.follow;
+    next.toSeq = a.toSeq;
     open(next);
   }
 
@@ -559,5 +586,10 @@ final class HistoryClient {
 
   long violations() {
     return violations;
+  }
+
+  /** Later sessions the core wanted that were not asked of a storage node (the bounds of {@link #follow}). */
+  long followsRefused() {
+    return followsRefused;
   }
 }

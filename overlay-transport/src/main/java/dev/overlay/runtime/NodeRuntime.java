@@ -251,7 +251,7 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
       introducer = introducerFactory.apply(this);
       resendServer = new ResendServer(storage, resendHost());
       historyClient = new HistoryClient(storageNodes, historyHost(), new SecureRandom().nextLong());
-      outbox.history(storage, historyClient::taken, historyClient::follow);
+      outbox.history(storage, historyClient);
       core.start(now);
       turns.every(Duration.ofNanos(links.slowPeerCheckNanos()), links::checkSlowPeers);
       if (refreshServer != null) turns.every(stunRefresh, this::refreshMapping);
@@ -266,7 +266,7 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
     onLoop(() -> {
       if (core != null) {
         long now = turns.begin();
-        for (StreamState s : core.streams()) core.handle(now, new Event.LeaveStream(s.id()));
+        for (StreamState s : core.streams()) core.handle(now, new Event.LeaveStream(s.id(), true));
         introducer.closing();
         turns.end();
       }
@@ -482,6 +482,7 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
     h.put("history_received", historyClient == null ? 0 : historyClient.received());
     h.put("history_requests_open_now", historyClient == null ? 0 : (long) historyClient.open());
     h.put("history_violations", historyClient == null ? 0 : historyClient.violations());
+    h.put("history_follows_refused", historyClient == null ? 0 : historyClient.followsRefused());
     return h;
   }
 

@@ -33,6 +33,8 @@ class HistoryClientTest {
   private final List<PeerId> sentTo = new ArrayList<>();
   private final List<TransportEvent> events = new ArrayList<>();
   private final List<Runnable> timers = new ArrayList<>();
+  /** Scheduled to run on the loop's next turn. */
+  private final List<Runnable> due = new ArrayList<>();
   private HistoryClient client;
 
   private boolean trackers;
@@ -68,7 +70,11 @@ class HistoryClientTest {
 
       @Override
       public void schedule(Runnable task, long millis) {
-        timers.add(task);
+        if (millis == 0) {
+          due.add(task);
+        } else {
+          timers.add(task);
+        }
       }
 
       @Override
@@ -273,27 +279,76 @@ class HistoryClientTest {
 
   // ---- Later sessions the core wants (follow) -------------------------------------------------
 
+  /** Runs what was scheduled to run at once (a follow is asked on the loop's next turn). */
+  private void runDue() {
+    List<Runnable> now = new ArrayList<>(due);
+    due.clear();
+    now.forEach(Runnable::run);
+  }
+
   @Test
-  void aLaterSessionTheCoreWantsIsAskedFromItsFirstMessage() {
-    client.follow(STREAM, new Position(PUB, 7, 0));
+  void aLaterSessionTheCoreWantsIsAskedForTheHoleBelowItsFirstMessageHeard() {
+    client.follow(STREAM, PUB, 7, 1, 39);
+    assertThat(requests()).as("not inside the core's turn").isEmpty();
+    runDue();
     assertThat(requests()).singleElement().satisfies(r -> {
       assertThat(r.publisher()).isEqualTo(PUB);
       assertThat(r.session()).isEqualTo(7);
       assertThat(r.fromSeq()).isEqualTo(1);
+      assertThat(r.toSeq()).isEqualTo(39);
     });
-    client(List.of()).follow(STREAM, new Position(PUB, 8, 0));
+    client.follow(STREAM, PUB, 7, 1, 39);
+    runDue();
+    assertThat(requests()).as("asked already").hasSize(1);
+    HistoryClient none = client(List.of());
+    none.follow(STREAM, PUB, 8, 1, 9);
+    runDue();
     assertThat(requests()).as("no storage node: left to the caches").hasSize(1);
     assertThat(events).isEmpty();
   }
 
+  private final java.util.Set<Long> answered = new java.util.HashSet<>();
+
+  /** Answers every request sent, COMPLETE, and those that go out in their place, until none is open. */
+  private void answerAll() {
+    for (boolean more = true; more; ) {
+      more = false;
+      for (Message.ResendRequest r : requests()) {
+        if (!answered.add(r.request())) continue;
+        more = true;
+        client.onEnd(sentTo.get(sent.indexOf(r)), new Message.ResendEnd(r.stream(), r.request(), Message.ResendOutcome.COMPLETE, ""));
+      }
+    }
+  }
+
   @Test
-  void laterSessionsAskedForAtOnceAreBoundedPerStream() {
-    for (int s = 1; s <= HistoryClient.MAX_FOLLOWS + 3; s++) client.follow(STREAM, new Position(PUB, s, 0));
+  void laterSessionsAskedForAreBoundedPerStreamAtOnceAndPerMinute() {
+    for (int s = 1; s <= HistoryClient.MAX_FOLLOWS + 3; s++) client.follow(STREAM, PUB, s, 1, 9);
+    runDue();
     assertThat(client.open()).isEqualTo(HistoryClient.MAX_FOLLOWS);
-    assertThat(events).as("said, the 1st and 2nd refusal, not each one").hasSize(2)
-        .allSatisfy(e -> assertThat(((TransportEvent.HistoryUnavailable) e).what()).contains("later sessions"));
-    client.follow(StreamId.of("other"), new Position(PUB, 1, 0));
+    assertThat(client.followsRefused()).isEqualTo(3);
+    assertThat(events).as("the first refusal of the minute is said, the rest counted").singleElement()
+        .satisfies(e -> assertThat(((TransportEvent.HistoryUnavailable) e).what()).contains("being asked for already"));
+    client.follow(StreamId.of("other"), PUB, 1, 1, 9);
+    runDue();
     assertThat(client.open()).as("another stream has its own").isEqualTo(HistoryClient.MAX_FOLLOWS + 1);
+
+    answerAll();
+    assertThat(client.open()).isZero();
+    for (int s = 100; s < 100 + HistoryClient.MAX_FOLLOWS_PER_MINUTE - HistoryClient.MAX_FOLLOWS; s++) { // the minute's rest
+      client.follow(STREAM, PUB, s, 1, 9);
+      runDue();
+      answerAll();
+    }
+    long refusedBefore = client.followsRefused();
+    client.follow(STREAM, PUB, 999, 1, 9);
+    runDue();
+    assertThat(client.followsRefused()).as("a restart loop is bounded per minute too").isEqualTo(refusedBefore + 1);
+    assertThat(client.open()).isZero();
+    timers.forEach(Runnable::run); // the minute ends
+    client.follow(STREAM, PUB, 1_000, 1, 9);
+    runDue();
+    assertThat(client.open()).isEqualTo(1);
   }
 
   @Test

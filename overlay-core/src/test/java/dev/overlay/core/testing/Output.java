@@ -28,5 +28,5 @@ public sealed interface Output {
 
   record Published(PublishResult result) implements Output {}
 
-  record HistoryWanted(StreamId stream, dev.overlay.core.Position after) implements Output {}
+  record HistoryWanted(StreamId stream, PeerId publisher, long session, long fromSeq, long toSeq) implements Output {}
 }

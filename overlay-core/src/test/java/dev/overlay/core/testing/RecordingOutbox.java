@@ -57,8 +57,8 @@ public final class RecordingOutbox implements Outbox {
   }
 
   @Override
-  public void historyWanted(StreamId stream, dev.overlay.core.Position after) {
-    commands.add(new Output.HistoryWanted(stream, after));
+  public void historyWanted(StreamId stream, PeerId publisher, long session, long fromSeq, long toSeq) {
+    commands.add(new Output.HistoryWanted(stream, publisher, session, fromSeq, toSeq));
   }
 
   /** Everything recorded so far, oldest first. */

@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
     description = {"Overlay's simulator, demo network and benchmarks.",
         "JMH benchmarks run through 'jmh', with JMH's own options: overlay-bench.jar jmh -l lists them."},
     subcommands = {DemoCommand.class, SimCommand.class, IdleCommand.class, FootprintCommand.class, TrackerBenchCommand.class, ClusterCommand.class, BurstCommand.class, SimSuiteCommand.class, JGroupsCommand.class, CompareCommand.class, FuzzCommand.class, StunCommand.class,
-        dev.overlay.bench.natlab.NatLabCommand.class, dev.overlay.bench.natlab.LanLabCommand.class, dev.overlay.bench.store.StoreCommand.class, ResendCommand.class, RestartsCommand.class})
+        dev.overlay.bench.natlab.NatLabCommand.class, dev.overlay.bench.natlab.LanLabCommand.class, dev.overlay.bench.store.StoreCommand.class, dev.overlay.bench.store.RetentionCommand.class, ResendCommand.class, RestartsCommand.class})
 public final class Main implements Runnable {
 
   public static void main(String[] args) throws Exception {

@@ -59,6 +59,15 @@ public final class MessageStore implements AutoCloseable {
   private static final byte SEAL = 's';
   private static final byte KEY = 'k';
   private static final byte TIME = 't';
+  /**
+   * The time index again, by session: (stream, publisher, session, second) to the smallest number
+   * stored in that second. Retention looks up where a session's kept part begins here, with one
+   * seek, rather than reading the whole time index.
+   */
+  private static final byte SESSION_TIME = 'u';
+  /** The layout's version; a store without it was written before {@link #SESSION_TIME} and gets it at open. */
+  private static final byte FORMAT = 'v';
+  private static final long FORMAT_VERSION = 2;
   private static final int SESSION_KEY = 1 + 8 + PeerId.BYTES + 8;
   private static final int MESSAGE_KEY = SESSION_KEY + 8;
   /** Sessions whose last written seal and second are remembered, to write each once. */
@@ -113,6 +122,29 @@ public final class MessageStore implements AutoCloseable {
       writeOptions.close();
       throw new IOException("cannot open the message store in " + dir + ": " + e.getMessage(), e);
     }
+    try {
+      upgrade();
+    } catch (RocksDBException e) {
+      close();
+      throw new IOException("cannot upgrade the message store in " + dir + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** A store written before the by-session time index gets it, once, from the time index. */
+  private void upgrade() throws RocksDBException {
+    if (db.get(new byte[] {FORMAT}) != null) return;
+    try (WriteBatch batch = new WriteBatch(); RocksIterator it = db.newIterator()) {
+      for (it.seek(new byte[] {TIME}); it.isValid() && it.key()[0] == TIME; it.next()) {
+        ByteBuffer b = ByteBuffer.wrap(it.key(), 1, it.key().length - 1);
+        StreamId stream = new StreamId(b.getLong());
+        long second = b.getLong();
+        byte[] id = new byte[PeerId.BYTES];
+        b.get(id);
+        batch.put(sessionTimeKey(stream, PeerId.fromBytes(id), b.getLong(), second), it.value());
+      }
+      batch.put(new byte[] {FORMAT}, longBytes(FORMAT_VERSION));
+      db.write(writeOptions, batch);
+    }
   }
 
   /**
@@ -144,6 +176,7 @@ public final class MessageStore implements AutoCloseable {
         if (m.seq() < w.secondFirstSeq) { // a second's entry is the smallest number stored in it (repairs come late and low)
           w.secondFirstSeq = m.seq();
           batch.put(timeKey(m.stream(), second, m.publisher(), m.session()), longBytes(m.seq()));
+          batch.put(sessionTimeKey(m.stream(), m.publisher(), m.session(), second), longBytes(m.seq()));
         }
         Seal seal = m.seal();
         if (seal != null && seal.firstSeq() != w.sealFirstSeq) {
@@ -263,8 +296,10 @@ public final class MessageStore implements AutoCloseable {
 
   /**
    * Deletes what retention no longer keeps: every second older than the age limit, and, while
-   * the store is over its size limit, the oldest seconds (a tenth of those kept per call).
-   * Returns the seconds dropped.
+   * the store is over its size limit, the oldest tenth of the time it spans. Returns the
+   * (stream, second, session) entries of the time index dropped. Reads only what it drops: the
+   * time index's expired seconds, stream by stream, and one by-session entry per session they name
+   * (a store of thousands of sessions kept for a week is not read whole every 10 s).
    */
   public int enforceRetention(long nowMillis) throws IOException {
     long cutoff = Math.floorDiv(nowMillis - retention.maxAgeMillis(), 1_000);
@@ -272,64 +307,79 @@ public final class MessageStore implements AutoCloseable {
     // reclaims it, and deleting a tenth every 10 s on a stale estimate would empty the store.
     if (approximateBytes() > retention.maxBytes() && nowMillis - lastSizeDrop >= 60_000) {
       lastSizeDrop = nowMillis;
-      java.util.TreeSet<Long> seconds = new java.util.TreeSet<>(); // kept, over every stream
-      try (RocksIterator it = db.newIterator()) {
-        for (it.seek(new byte[] {TIME}); it.isValid() && it.key()[0] == TIME; it.next()) {
-          seconds.add(ByteBuffer.wrap(it.key(), 1 + 8, 8).getLong());
-        }
-      }
-      int drop = Math.max(1, seconds.size() / 10);
-      for (long second : seconds) {
-        if (drop-- == 0) break;
-        cutoff = Math.max(cutoff, second + 1);
+      long oldest = oldestSecond();
+      if (oldest != Long.MAX_VALUE) {
+        long now = Math.floorDiv(nowMillis, 1_000);
+        cutoff = Math.max(cutoff, oldest + Math.max(1, (now - oldest) / 10));
       }
     }
     return dropBefore(cutoff);
   }
 
-  /** Deletes every message stored before {@code second}: by session, up to the first number a later second holds. */
-  private int dropBefore(long second) throws IOException {
-    // Per stream and session: the smallest first-seq of the seconds kept, and whether any are old.
-    Map<SessionRef, long[]> sessions = new HashMap<>(); // [oldest seen?, first seq kept or MAX]
-    List<byte[]> oldTimeKeys = new ArrayList<>();
-    int dropped = 0;
+  /**
+   * The oldest second the time index holds, over every stream (one seek per stream), or
+   * MAX_VALUE. Keys order stream ids unsigned, as their bytes: the next stream's keys begin at
+   * this one's id plus one.
+   */
+  private long oldestSecond() {
+    long oldest = Long.MAX_VALUE;
     try (RocksIterator it = db.newIterator()) {
-      for (it.seek(new byte[] {TIME}); it.isValid() && it.key()[0] == TIME; it.next()) {
+      for (it.seek(new byte[] {TIME}); it.isValid() && it.key()[0] == TIME; ) {
+        ByteBuffer b = ByteBuffer.wrap(it.key(), 1, 16);
+        long stream = b.getLong();
+        oldest = Math.min(oldest, b.getLong()); // a stream's first key is its oldest second
+        if (stream == -1L) break; // the last stream id there can be
+        it.seek(ByteBuffer.allocate(9).put(TIME).putLong(stream + 1).array()); // the next stream's first key
+      }
+    }
+    return oldest;
+  }
+
+  /**
+   * Deletes every message stored before {@code second}: per session, every number below the
+   * first its earliest kept second holds (all of it when no second is kept). A message stored
+   * late (a repair, lower than numbers stored before it) goes with the numbers around it.
+   */
+  private int dropBefore(long second) throws IOException {
+    java.util.Set<SessionRef> sessions = new java.util.HashSet<>();
+    List<byte[]> oldKeys = new ArrayList<>();
+    try (RocksIterator it = db.newIterator()) {
+      for (it.seek(new byte[] {TIME}); it.isValid() && it.key()[0] == TIME; ) {
         byte[] k = it.key();
         ByteBuffer b = ByteBuffer.wrap(k, 1, k.length - 1);
         StreamId stream = new StreamId(b.getLong());
-        long s = b.getLong();
-        byte[] id = new byte[PeerId.BYTES];
-        b.get(id);
-        SessionRef ref = new SessionRef(stream, PeerId.fromBytes(id), b.getLong());
-        long seq = ByteBuffer.wrap(it.value()).getLong();
-        long[] st = sessions.computeIfAbsent(ref, r -> new long[] {0, Long.MAX_VALUE});
-        if (s < second) {
-          st[0] = 1;
-          oldTimeKeys.add(k);
-          dropped++;
-        } else {
-          st[1] = Math.min(st[1], seq);
+        if (b.getLong() < second) {
+          byte[] id = new byte[PeerId.BYTES];
+          b.get(id);
+          SessionRef ref = new SessionRef(stream, PeerId.fromBytes(id), b.getLong());
+          sessions.add(ref);
+          oldKeys.add(k);
+          oldKeys.add(sessionTimeKey(ref.stream(), ref.publisher(), ref.session(), ByteBuffer.wrap(k, 9, 8).getLong()));
+          it.next();
+        } else { // the rest of this stream is kept: on to the next one's first key
+          if (stream.value() == -1L) break;
+          it.seek(ByteBuffer.allocate(9).put(TIME).putLong(stream.value() + 1).array());
         }
       }
     }
-    if (oldTimeKeys.isEmpty()) return 0;
-    try (WriteBatch batch = new WriteBatch()) {
-      for (Map.Entry<SessionRef, long[]> e : sessions.entrySet()) {
-        if (e.getValue()[0] == 0) continue;
-        SessionRef r = e.getKey();
-        long keepFrom = e.getValue()[1];
+    if (sessions.isEmpty()) return 0;
+    try (WriteBatch batch = new WriteBatch(); RocksIterator it = db.newIterator()) {
+      for (SessionRef r : sessions) {
+        byte[] from = sessionTimeKey(r.stream(), r.publisher(), r.session(), second);
+        it.seek(from);
+        boolean kept = it.isValid() && it.key().length == from.length && Arrays.equals(it.key(), 0, SESSION_KEY, from, 0, SESSION_KEY);
+        long keepFrom = kept ? ByteBuffer.wrap(it.value()).getLong() : Long.MAX_VALUE;
         batch.deleteRange(messageKey(r.stream(), r.publisher(), r.session(), 0), messageKey(r.stream(), r.publisher(), r.session(), keepFrom));
         // Seals that may still cover a kept message stay.
         long sealsBelow = keepFrom == Long.MAX_VALUE ? Long.MAX_VALUE : Math.max(0, keepFrom - Seal.MAX_COUNT);
         batch.deleteRange(sealKey(r.stream(), r.publisher(), r.session(), 0), sealKey(r.stream(), r.publisher(), r.session(), sealsBelow));
       }
-      for (byte[] k : oldTimeKeys) batch.delete(k);
+      for (byte[] k : oldKeys) batch.delete(k);
       db.write(writeOptions, batch);
     } catch (RocksDBException e) {
       throw new IOException("cannot delete from the message store: " + e.getMessage(), e);
     }
-    return dropped;
+    return oldKeys.size() / 2;
   }
 
   /** The store's size on disk and in memory, as RocksDB estimates it. */
@@ -375,6 +425,10 @@ public final class MessageStore implements AutoCloseable {
 
   private static byte[] publisherKey(PeerId publisher) {
     return ByteBuffer.allocate(1 + PeerId.BYTES).put(KEY).put(publisher.toBytes()).array();
+  }
+
+  static byte[] sessionTimeKey(StreamId stream, PeerId publisher, long session, long second) {
+    return session(SESSION_TIME, stream, publisher, session, 8).putLong(second).array();
   }
 
   /** With {@code publisher} null: where that second's keys begin. */

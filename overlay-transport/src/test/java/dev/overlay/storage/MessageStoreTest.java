@@ -128,6 +128,45 @@ class MessageStoreTest {
     }
   }
 
+  /** One unsealed message of {@code publisher}'s session. */
+  private static Message.Data plain(StreamId stream, PeerId publisher, long session, long seq) {
+    return new Message.Data(stream, publisher, session, seq, 3, new byte[] {(byte) seq});
+  }
+
+  @Test
+  void retentionDropsASessionThatEndedWholeAndKeepsEachRunningOneFromItsFirstKeptSecond() throws Exception {
+    PeerId other = PeerId.random(new SplittableRandom(2));
+    try (MessageStore store = MessageStore.open(dir, new MessageStore.Retention(60_000, 1L << 40))) {
+      for (long seq = 1; seq <= 10; seq++) store.append(List.of(plain(STREAM, other, 1, seq)), 1_000_000 + seq * 1_000); // ended at 1,010 s
+      for (long seq = 1; seq <= 100; seq++) store.append(List.of(plain(STREAM, PUB, SESSION, seq)), 1_000_000 + seq * 1_000); // to 1,100 s
+      store.append(List.of(plain(OTHER, PUB, SESSION, 1)), 1_100_000); // another stream, all kept
+      int dropped = store.enforceRetention(1_130_000); // keeps 1,070 s on
+      assertThat(dropped).as("seconds 1,001..1,069 of the running session, 1,001..1,010 of the ended one").isEqualTo(69 + 10);
+      assertThat(store.read(STREAM, other, 1, 1, Long.MAX_VALUE, 1_000, 1 << 20)).isEmpty();
+      assertThat(store.read(STREAM, PUB, SESSION, 1, Long.MAX_VALUE, 1_000, 1 << 20)).extracting(Message.Data::seq)
+          .containsExactlyElementsOf(range(70, 100));
+      assertThat(store.read(OTHER, PUB, SESSION, 1, Long.MAX_VALUE, 1_000, 1 << 20)).hasSize(1);
+      assertThat(store.since(STREAM, 0, 10)).containsExactly(new dev.overlay.core.Position(PUB, SESSION, 70));
+      assertThat(store.enforceRetention(1_130_000)).as("nothing more to drop").isZero();
+    }
+  }
+
+  @Test
+  void aStoreWrittenBeforeTheBySessionIndexGetsItAtOpen() throws Exception {
+    try (MessageStore store = MessageStore.open(dir, new MessageStore.Retention(60_000, 1L << 40))) {
+      for (long seq = 1; seq <= 100; seq++) store.append(List.of(plain(STREAM, PUB, SESSION, seq)), 1_000_000 + seq * 1_000);
+    }
+    try (org.rocksdb.RocksDB raw = org.rocksdb.RocksDB.open(dir.toString()); org.rocksdb.RocksIterator it = raw.newIterator()) {
+      raw.delete(new byte[] {'v'}); // as the earlier layout wrote it: no version, no by-session index
+      for (it.seek(new byte[] {'u'}); it.isValid() && it.key()[0] == 'u'; it.next()) raw.delete(it.key());
+    }
+    try (MessageStore store = MessageStore.open(dir, new MessageStore.Retention(60_000, 1L << 40))) {
+      store.enforceRetention(1_130_000);
+      assertThat(store.read(STREAM, PUB, SESSION, 1, Long.MAX_VALUE, 1_000, 1 << 20)).extracting(Message.Data::seq)
+          .as("not dropped whole for want of the index").containsExactlyElementsOf(range(70, 100));
+    }
+  }
+
   private static List<Long> range(long from, long to) {
     List<Long> out = new ArrayList<>();
     for (long s = from; s <= to; s++) out.add(s);

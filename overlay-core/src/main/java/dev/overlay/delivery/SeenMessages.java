@@ -34,6 +34,8 @@ public final class SeenMessages implements SeqIntervalSet.GapListener {
      * holes of its sessions are fetched in full, not only their newest numbers.
      */
     boolean history;
+    /** The application named a position of it: not forgotten for silence ({@link #expire}). */
+    boolean positioned;
     /**
      * Sessions of a history publisher that fell off its older ones, newest first (null until one
      * does): one that comes back (a replay, a late answer) is no later session to fetch again.
@@ -108,14 +110,18 @@ public final class SeenMessages implements SeqIntervalSet.GapListener {
     p.lastActive = now;
     SeqIntervalSet seqs = session(p, session, false);
     if (seqs == null) {
-      boolean cameBack = p.history && p.retired != null && retired(p, session);
+      if (p.history && p.retired != null && retired(p, session)) {
+        // A session this node moved past twice, back (a replay, a late answer): old news. Taken,
+        // it would become current, push the live session out, and have its hole fetched again.
+        return SeqIntervalSet.TOO_OLD;
+      }
       seqs = session(p, session, true);
       // A publisher we follow started a new session, and this is not its first message: the
       // ones before it are a gap like any other. (A publisher we never heard of starts here.)
       if (knownPublisher && seq > 1 && seqs == p.current) {
         openedGapFrom = 1;
         openedGapTo = seq - 1;
-        beganLaterSession = !cameBack;
+        beganLaterSession = true;
       }
     }
     gapPublisher = publisher;
@@ -149,6 +155,7 @@ public final class SeenMessages implements SeqIntervalSet.GapListener {
       p.lastActive = now;
     }
     p.history = true;
+    p.positioned |= mayEvict; // the application's own positions (what a peer names comes with mayEvict false)
     if (session(p, session, false) != null) return false;
     return session(p, session, true).startAfter(seq);
   }
@@ -279,8 +286,8 @@ public final class SeenMessages implements SeqIntervalSet.GapListener {
   }
 
   /**
-   * Forgets publishers silent for longer than the TTL, except those whose history the
-   * application asked for: forgetting one would make its next session look like a stranger's,
+   * Forgets publishers silent for longer than the TTL, except those the application named a
+   * position of: forgetting one would make its next session look like a stranger's,
    * started at its first message heard, and the restart's first messages would go unfetched and
    * unreported. Those go only when the table is full ({@link #evictLeastRecentlyActive}).
    */
@@ -288,7 +295,7 @@ public final class SeenMessages implements SeqIntervalSet.GapListener {
     Iterator<Map.Entry<PeerId, Publisher>> it = publishers.entrySet().iterator();
     while (it.hasNext()) {
       Publisher p = it.next().getValue();
-      if (!p.history && now - p.lastActive >= config.publisherTtlNanos()) {
+      if (!p.positioned && now - p.lastActive >= config.publisherTtlNanos()) {
         it.remove();
         if (p == lastPublisher) lastPublisher = null;
       }

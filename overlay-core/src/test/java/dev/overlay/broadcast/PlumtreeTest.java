@@ -845,6 +845,10 @@ class PlumtreeTest {
     out.clear();
     tree.onData(now, A, data(90, 2)); // a replay of the position's own session, or a late answer
     assertThat(out.commands(Output.HistoryWanted.class)).as("not a later session: not fetched again from storage").isEmpty();
+    assertThat(out.commands(Output.Deliver.class)).as("old news, not delivered").isEmpty();
+    assertThat(seen.contains(PUB, SESSION, 90)).isFalse();
+    assertThat(seen.contains(PUB, SESSION + 1, 40)).as("the sessions remembered were not pushed out").isTrue();
+    assertThat(seen.contains(PUB, SESSION + 2, 40)).isTrue();
   }
 
   @Test

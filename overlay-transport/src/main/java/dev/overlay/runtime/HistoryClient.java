@@ -83,6 +83,11 @@ final class HistoryClient {
     /** The application's name for a stream. */
     String name(StreamId stream);
 
+    /** Whether the node is in the stream now. */
+    default boolean joined(StreamId stream) {
+      return true;
+    }
+
     /** Whether trackers may name storage nodes (the node has trackers). */
     default boolean trackers() {
       return false;
@@ -113,6 +118,7 @@ final class HistoryClient {
     List<Message.Data> held; // offered, not yet taken (signature budget)
     boolean follow; // asked for by the core (a later session), not by a start
     long toSeq; // the last number wanted; 0: up to the newest stored
+    boolean abandoned; // the node left the stream: ended quietly when the storage node ends it, or stalls
 
     Ask(long request, StreamId stream, PeerId publisher, long session, long next, long fromMillis, List<PeerInfo> nodes, int first,
         int node) {
@@ -150,6 +156,7 @@ final class HistoryClient {
   private long received;
   private long violations;
   private long followsRefused;
+  private boolean stopped;
   /** Per stream, the follows of the current minute and their refusals; each entry goes a minute after it came. */
   private final Map<StreamId, int[]> followsThisMinute = new HashMap<>();
 
@@ -247,33 +254,38 @@ final class HistoryClient {
   }
 
   private void followNow(StreamId stream, PeerId publisher, long session, long fromSeq, long toSeq) {
-    if (fromSeq > toSeq) return;
+    if (stopped || fromSeq > toSeq || !host.joined(stream)) return; // the node stopped, or left the stream, meanwhile
     List<PeerInfo> nodes = candidates(stream);
     if (nodes.isEmpty()) return;
     int open = 0;
     for (Ask a : asks.values()) {
-      if (!a.stream.equals(stream) || !a.follow) continue;
+      if (!a.stream.equals(stream) || !a.follow || a.abandoned) continue;
       if (publisher.equals(a.publisher) && a.session == session) return; // asked already
       open++;
     }
     int[] minute = followsThisMinute.get(stream);
+    if (minute == null) {
+      if (followsThisMinute.size() >= MAX_INTRODUCED_STREAMS) { // as many streams as that, each following: counted, not said
+        followsRefused++;
+        return;
+      }
+      int[] fresh = new int[2]; // [follows, refusals]
+      minute = fresh;
+      followsThisMinute.put(stream, fresh);
+      host.schedule(() -> followsThisMinute.remove(stream, fresh), 60_000);
+    }
     String refusal = open >= MAX_FOLLOWS ? MAX_FOLLOWS + " later sessions of this stream are being asked for already"
-        : minute != null && minute[0] >= MAX_FOLLOWS_PER_MINUTE ? MAX_FOLLOWS_PER_MINUTE + " later sessions of this stream were asked for this minute"
+        : minute[0] >= MAX_FOLLOWS_PER_MINUTE ? MAX_FOLLOWS_PER_MINUTE + " later sessions of this stream were asked for this minute"
         : asks.size() >= MAX_ASKS ? "more than " + MAX_ASKS + " history requests open" : null;
     if (refusal != null) {
       followsRefused++;
-      if (minute == null || minute[1]++ == 0) { // the first refusal of the minute is said; the rest counted
+      if (minute[1]++ == 0) { // the first refusal of the minute is said; the rest counted
         host.event(new TransportEvent.HistoryUnavailable(host.name(stream), publisher, "messages " + fromSeq + ".." + toSeq + " of "
             + publisher + "/" + Long.toHexString(session) + ": not asked of a storage node, " + refusal));
       }
       return;
     }
-    if (minute == null && followsThisMinute.size() < MAX_INTRODUCED_STREAMS) {
-      minute = new int[2]; // [follows, refusals]
-      followsThisMinute.put(stream, minute);
-      host.schedule(() -> followsThisMinute.remove(stream), 60_000);
-    }
-    if (minute != null) minute[0]++;
+    minute[0]++;
     Ask a = new Ask(nextRequest++, stream, publisher, session, fromSeq, 0, nodes, 0, 0);
     a.follow = true;
     a.toSeq = toSeq;
@@ -356,6 +368,24 @@ final class HistoryClient {
         a.fromMillis, WINDOW));
   }
 
+  /**
+   * The node left the stream: its requests end. One not sent yet goes now; one sent is kept,
+   * without credit, until its storage node ends it (or the stall check does), so that what that
+   * node still sends is neither taken for the stream's next membership nor counted as a
+   * violation. Nothing of it is reported.
+   */
+  void left(StreamId stream) {
+    pending.remove(stream); // the minute's follows stay counted: leaving and joining again is no way round the bound
+    for (Ask a : new ArrayList<>(asks.values())) {
+      if (!a.stream.equals(stream)) continue;
+      if (a.sent) {
+        a.abandoned = true;
+      } else {
+        close(a);
+      }
+    }
+  }
+
   /** A link came up: requests waiting for it go out. */
   void linkUp(PeerId peer) {
     sendWaiting(peer);
@@ -374,6 +404,7 @@ final class HistoryClient {
       violations++; // not ours, or from the wrong peer
       return;
     }
+    if (a.abandoned) return; // no credit: the storage node stops, and ends it or stalls
     String wrong = check(a, b.messages());
     if (wrong != null) {
       violations++;
@@ -445,7 +476,7 @@ final class HistoryClient {
     if (taken < messages.size()) {
       a.held = messages.subList(taken, messages.size());
       host.schedule(() -> {
-        if (asks.get(a.request) != a || a.held == null) return;
+        if (asks.get(a.request) != a || a.held == null || a.abandoned) return;
         List<Message.Data> again = a.held;
         a.held = null;
         offer(a, again);
@@ -500,6 +531,10 @@ final class HistoryClient {
       violations++;
       return;
     }
+    if (a.abandoned) {
+      close(a);
+      return;
+    }
     if (e.outcome() == Message.ResendOutcome.COMPLETE && a.progress == 0 && !pinned(a) && (a.node + 1) % a.nodes.size() != a.first) {
       // A storage node a tracker named, with nothing at all: perhaps a squatter on the tracker's
       // list. The next one is asked too; a pinned node's "nothing" is believed.
@@ -534,6 +569,7 @@ final class HistoryClient {
   /** Asks the next storage node, from where this one got to; with none left, reports what is missing. */
   private void failOver(Ask a, String reason) {
     close(a);
+    if (a.abandoned) return;
     int nextNode = (a.node + 1) % a.nodes.size();
     if (nextNode == a.first) {
       String what = a.publisher == null ? "history since " + java.time.Instant.ofEpochMilli(a.fromMillis)
@@ -571,6 +607,7 @@ final class HistoryClient {
 
   /** The node stops: nothing more is asked. */
   void stop() {
+    stopped = true;
     asks.clear();
     waiting.clear();
     pending.clear();

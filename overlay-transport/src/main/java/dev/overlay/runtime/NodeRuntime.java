@@ -349,6 +349,7 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
   public void leave(StreamId stream) {
     turns.execute(() -> {
       core.handle(turns.begin(), new Event.LeaveStream(stream));
+      if (historyClient != null) historyClient.left(stream);
       introducer.left(stream);
       streams.left(stream);
       streams.forgetIfUnused(stream, core::isJoined);
@@ -599,6 +600,11 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
       @Override
       public boolean trackers() {
         return introducer != null && introducer.namesStorageNodes();
+      }
+
+      @Override
+      public boolean joined(StreamId stream) {
+        return core != null && core.isJoined(stream);
       }
     };
   }

@@ -65,6 +65,13 @@ public final class MessageStore implements AutoCloseable {
    * seek, rather than reading the whole time index.
    */
   private static final byte SESSION_TIME = 'u';
+  /**
+   * Per session: the lowest number stored after a higher one of it (a repair: after a restart,
+   * the live numbers come first and the caches' older ones later), and the last second such a
+   * number was stored in. Retention keeps from that number while that second is kept, so a
+   * repair is not deleted with the seconds before it, however old its number.
+   */
+  private static final byte REPAIR = 'r';
   /** The layout's version; a store without it was written before {@link #SESSION_TIME} and gets it at open. */
   private static final byte FORMAT = 'v';
   private static final long FORMAT_VERSION = 2;
@@ -83,6 +90,10 @@ public final class MessageStore implements AutoCloseable {
     long sealFirstSeq = -1;
     long second = -1;
     long secondFirstSeq = Long.MAX_VALUE;
+    long highest = -1; // the highest number written by this process
+    boolean repairRead; // the REPAIR entry was read into the two below
+    long repairMin = Long.MAX_VALUE;
+    long repairSecond = Long.MIN_VALUE;
   }
 
   private final Options options;
@@ -133,17 +144,29 @@ public final class MessageStore implements AutoCloseable {
   /** A store written before the by-session time index gets it, once, from the time index. */
   private void upgrade() throws RocksDBException {
     if (db.get(new byte[] {FORMAT}) != null) return;
-    try (WriteBatch batch = new WriteBatch(); RocksIterator it = db.newIterator()) {
-      for (it.seek(new byte[] {TIME}); it.isValid() && it.key()[0] == TIME; it.next()) {
-        ByteBuffer b = ByteBuffer.wrap(it.key(), 1, it.key().length - 1);
-        StreamId stream = new StreamId(b.getLong());
-        long second = b.getLong();
-        byte[] id = new byte[PeerId.BYTES];
-        b.get(id);
-        batch.put(sessionTimeKey(stream, PeerId.fromBytes(id), b.getLong(), second), it.value());
+    // In batches (a week of many sessions is millions of entries), the version last: a crash
+    // midway leaves a store that is upgraded again, harmlessly, at the next open.
+    try (RocksIterator it = db.newIterator()) {
+      WriteBatch batch = new WriteBatch();
+      try {
+        for (it.seek(new byte[] {TIME}); it.isValid() && it.key()[0] == TIME; it.next()) {
+          ByteBuffer b = ByteBuffer.wrap(it.key(), 1, it.key().length - 1);
+          StreamId stream = new StreamId(b.getLong());
+          long second = b.getLong();
+          byte[] id = new byte[PeerId.BYTES];
+          b.get(id);
+          batch.put(sessionTimeKey(stream, PeerId.fromBytes(id), b.getLong(), second), it.value());
+          if (batch.count() >= 100_000) {
+            db.write(writeOptions, batch);
+            batch.close();
+            batch = new WriteBatch();
+          }
+        }
+        batch.put(new byte[] {FORMAT}, longBytes(FORMAT_VERSION));
+        db.write(writeOptions, batch);
+      } finally {
+        batch.close();
       }
-      batch.put(new byte[] {FORMAT}, longBytes(FORMAT_VERSION));
-      db.write(writeOptions, batch);
     }
   }
 
@@ -178,6 +201,8 @@ public final class MessageStore implements AutoCloseable {
           batch.put(timeKey(m.stream(), second, m.publisher(), m.session()), longBytes(m.seq()));
           batch.put(sessionTimeKey(m.stream(), m.publisher(), m.session(), second), longBytes(m.seq()));
         }
+        if (m.seq() < w.highest) noteRepair(batch, m, w, second);
+        w.highest = Math.max(w.highest, m.seq());
         Seal seal = m.seal();
         if (seal != null && seal.firstSeq() != w.sealFirstSeq) {
           w.sealFirstSeq = seal.firstSeq();
@@ -190,6 +215,24 @@ public final class MessageStore implements AutoCloseable {
     } catch (RocksDBException e) {
       throw new IOException("cannot write to the message store: " + e.getMessage(), e);
     }
+  }
+
+  /** A number stored after a higher one of its session: the session's REPAIR entry covers it. */
+  private void noteRepair(WriteBatch batch, Message.Data m, Written w, long second) throws RocksDBException {
+    byte[] key = repairKey(m.stream(), m.publisher(), m.session());
+    if (!w.repairRead) {
+      w.repairRead = true;
+      byte[] had = db.get(key);
+      if (had != null) {
+        ByteBuffer b = ByteBuffer.wrap(had);
+        w.repairMin = b.getLong();
+        w.repairSecond = b.getLong();
+      }
+    }
+    if (m.seq() >= w.repairMin && second <= w.repairSecond) return; // covered already
+    w.repairMin = Math.min(w.repairMin, m.seq());
+    w.repairSecond = Math.max(w.repairSecond, second);
+    batch.put(key, ByteBuffer.allocate(16).putLong(w.repairMin).putLong(w.repairSecond).array());
   }
 
   /**
@@ -369,6 +412,22 @@ public final class MessageStore implements AutoCloseable {
         it.seek(from);
         boolean kept = it.isValid() && it.key().length == from.length && Arrays.equals(it.key(), 0, SESSION_KEY, from, 0, SESSION_KEY);
         long keepFrom = kept ? ByteBuffer.wrap(it.value()).getLong() : Long.MAX_VALUE;
+        byte[] repairKey = repairKey(r.stream(), r.publisher(), r.session());
+        byte[] repair = db.get(repairKey);
+        if (repair != null) {
+          ByteBuffer b = ByteBuffer.wrap(repair);
+          long repairMin = b.getLong();
+          if (b.getLong() >= second) {
+            keepFrom = Math.min(keepFrom, repairMin); // a repair stored in a kept second: kept, with what follows it
+          } else {
+            batch.delete(repairKey); // every repair of it is as old as the seconds going
+            Written w = written.get(r);
+            if (w != null) { // what the writer remembers of the entry goes with it
+              w.repairMin = Long.MAX_VALUE;
+              w.repairSecond = Long.MIN_VALUE;
+            }
+          }
+        }
         batch.deleteRange(messageKey(r.stream(), r.publisher(), r.session(), 0), messageKey(r.stream(), r.publisher(), r.session(), keepFrom));
         // Seals that may still cover a kept message stay.
         long sealsBelow = keepFrom == Long.MAX_VALUE ? Long.MAX_VALUE : Math.max(0, keepFrom - Seal.MAX_COUNT);
@@ -425,6 +484,10 @@ public final class MessageStore implements AutoCloseable {
 
   private static byte[] publisherKey(PeerId publisher) {
     return ByteBuffer.allocate(1 + PeerId.BYTES).put(KEY).put(publisher.toBytes()).array();
+  }
+
+  private static byte[] repairKey(StreamId stream, PeerId publisher, long session) {
+    return session(REPAIR, stream, publisher, session, 0).array();
   }
 
   static byte[] sessionTimeKey(StreamId stream, PeerId publisher, long session, long second) {

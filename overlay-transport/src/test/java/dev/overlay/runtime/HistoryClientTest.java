@@ -38,6 +38,7 @@ class HistoryClientTest {
   private HistoryClient client;
 
   private boolean trackers;
+  private boolean joinedNow = true;
 
   @BeforeEach
   void setUp() {
@@ -85,6 +86,11 @@ class HistoryClientTest {
       @Override
       public boolean trackers() {
         return trackers;
+      }
+
+      @Override
+      public boolean joined(StreamId stream) {
+        return joinedNow;
       }
     }, 1);
   }
@@ -349,6 +355,40 @@ class HistoryClientTest {
     client.follow(STREAM, PUB, 1_000, 1, 9);
     runDue();
     assertThat(client.open()).isEqualTo(1);
+  }
+
+  @Test
+  void aFollowAfterLeavingIsNotAskedAndAnAbandonedAskStandsInForNoNewOne() {
+    client.follow(STREAM, PUB, 7, 1, 39);
+    runDue();
+    client.follow(STREAM, PUB, 8, 1, 9); // revealed before the leave, asked after it
+    client.left(STREAM);
+    joinedNow = false;
+    runDue();
+    assertThat(requests()).as("not for a stream the node left").hasSize(1);
+    joinedNow = true; // joined again
+    client.follow(STREAM, PUB, 7, 1, 39);
+    runDue();
+    assertThat(requests()).as("the abandoned ask is no reason not to ask").hasSize(2);
+  }
+
+  @Test
+  void leavingTheStreamEndsItsRequestsQuietly() {
+    client.start(STREAM, StartAt.after(new Position(PUB, 1, 0), new Position(PUB, 2, 0), new Position(PUB, 3, 0)));
+    Message.ResendRequest sentOne = requests().get(0);
+    client.left(STREAM);
+    assertThat(client.open()).as("the one not sent yet is gone; the sent ones wait for their ends").isEqualTo(2);
+    handled.clear();
+    client.onBatch(first(), new Message.ResendBatch(STREAM, sentOne.request(), List.of(data(1, 1))));
+    assertThat(handled).as("not taken for the stream's next membership").noneMatch(e -> e instanceof Event.History);
+    assertThat(sent).as("no credit").noneMatch(m -> m instanceof Message.ResendCredit);
+    for (Message.ResendRequest r : requests()) {
+      client.onEnd(sentTo.get(sent.indexOf(r)), new Message.ResendEnd(STREAM, r.request(), Message.ResendOutcome.COMPLETE, ""));
+    }
+    assertThat(client.open()).isZero();
+    assertThat(requests()).as("the third was never sent").hasSize(2);
+    assertThat(events).isEmpty();
+    assertThat(client.violations()).isZero();
   }
 
   @Test

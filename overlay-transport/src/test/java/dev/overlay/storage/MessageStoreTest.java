@@ -152,6 +152,21 @@ class MessageStoreTest {
   }
 
   @Test
+  void aRepairStoredAfterHigherNumbersIsKeptAsLongAsItsOwnSecond() throws Exception {
+    // After a restart the live numbers are stored first and the caches' older ones later.
+    try (MessageStore store = MessageStore.open(dir, new MessageStore.Retention(60_000, 1L << 40))) {
+      for (long seq = 1; seq <= 10; seq++) store.append(List.of(plain(STREAM, PUB, SESSION, seq)), 990_000);
+      for (long seq = 100; seq <= 200; seq++) store.append(List.of(plain(STREAM, PUB, SESSION, seq)), 1_000_000);
+      for (long seq = 50; seq < 100; seq++) store.append(List.of(plain(STREAM, PUB, SESSION, seq)), 1_005_000); // repairs
+      store.enforceRetention(1_055_000); // second 990 goes; 1,000 and 1,005 stay
+      assertThat(store.read(STREAM, PUB, SESSION, 1, Long.MAX_VALUE, 1_000, 1 << 20)).extracting(Message.Data::seq)
+          .as("the repairs of second 1,005 stay, though below the first number of second 1,000").containsExactlyElementsOf(range(50, 200));
+      store.enforceRetention(1_070_000); // every second goes
+      assertThat(store.read(STREAM, PUB, SESSION, 1, Long.MAX_VALUE, 1_000, 1 << 20)).isEmpty();
+    }
+  }
+
+  @Test
   void aStoreWrittenBeforeTheBySessionIndexGetsItAtOpen() throws Exception {
     try (MessageStore store = MessageStore.open(dir, new MessageStore.Retention(60_000, 1L << 40))) {
       for (long seq = 1; seq <= 100; seq++) store.append(List.of(plain(STREAM, PUB, SESSION, seq)), 1_000_000 + seq * 1_000);

@@ -63,6 +63,11 @@ class PlumtreeTest {
     return new Data(STREAM, PUB, SESSION, seq, hops, new byte[] {(byte) seq});
   }
 
+  /** Message {@code seq} of PUB's {@code n}th session after SESSION (it restarted), two hops away. */
+  private static Data laterSession(int n, long seq) {
+    return new Data(STREAM, PUB, SESSION + n, seq, 2, new byte[] {1});
+  }
+
   @Test
   void publishingPushesToEveryEagerNeighbour() {
     PublishResult r = tree.publish(now, SELF, SESSION, 1, new byte[] {7});
@@ -616,8 +621,8 @@ class PlumtreeTest {
     // than one fetch is fetched only in its newest part, so the order starts there, not at 1.
     joinWith(StartAt.after(new Position(id(30), 1, 0)), SeenConfig.defaults());
     tree.onData(now, A, data(1, 2));
-    tree.onData(now, A, new Data(STREAM, PUB, SESSION + 1, 3_000, 2, new byte[] {1}));
-    for (long seq = 1_976; seq < 3_000; seq++) tree.onData(now, A, new Data(STREAM, PUB, SESSION + 1, seq, 2, new byte[] {1}));
+    tree.onData(now, A, laterSession(1, 3_000));
+    for (long seq = 1_976; seq < 3_000; seq++) tree.onData(now, A, laterSession(1, seq));
     List<Long> delivered = out.commands(Output.Deliver.class).stream().filter(d -> d.message().session() == SESSION + 1)
         .map(d -> d.message().seq()).toList();
     assertThat(delivered).hasSize(1_025).startsWith(1_976L).endsWith(3_000L).isSorted();
@@ -830,8 +835,8 @@ class PlumtreeTest {
     joinWith(StartAt.after(new Position(PUB, SESSION, 5)), SeenConfig.defaults());
     tree.onData(now, A, data(6, 2));
     assertThat(out.commands(Output.HistoryWanted.class)).as("the position's session: asked at the start already").isEmpty();
-    tree.onData(now, A, new Data(STREAM, PUB, SESSION + 1, 40, 2, new byte[] {1})); // restarted while we were away
-    tree.onData(now, A, new Data(STREAM, PUB, SESSION + 1, 41, 2, new byte[] {1}));
+    tree.onData(now, A, laterSession(1, 40)); // restarted while we were away
+    tree.onData(now, A, laterSession(1, 41));
     assertThat(out.commands(Output.HistoryWanted.class))
         .containsExactly(new Output.HistoryWanted(STREAM, PUB, SESSION + 1, 1, 39));
   }
@@ -840,8 +845,8 @@ class PlumtreeTest {
   void aRetiredSessionThatComesBackIsNotAskedForAgain() {
     // Two sessions are remembered per publisher: SESSION falls off when the third begins.
     joinWith(StartAt.after(new Position(PUB, SESSION, 5)), SeenConfig.defaults());
-    tree.onData(now, A, new Data(STREAM, PUB, SESSION + 1, 40, 2, new byte[] {1}));
-    tree.onData(now, A, new Data(STREAM, PUB, SESSION + 2, 40, 2, new byte[] {1}));
+    tree.onData(now, A, laterSession(1, 40));
+    tree.onData(now, A, laterSession(2, 40));
     out.clear();
     tree.onData(now, A, data(90, 2)); // a replay of the position's own session, or a late answer
     assertThat(out.commands(Output.HistoryWanted.class)).as("not a later session: not fetched again from storage").isEmpty();
@@ -856,7 +861,7 @@ class PlumtreeTest {
     joinWith(StartAt.after(new Position(PUB, SESSION, 5)), SeenConfig.defaults());
     tree.onData(now, A, data(6, 2));
     seen.expire(now + 3_600_000 * MS); // an hour of silence
-    tree.onData(now + 3_600_000 * MS, A, new Data(STREAM, PUB, SESSION + 1, 40, 2, new byte[] {1})); // restarted meanwhile
+    tree.onData(now + 3_600_000 * MS, A, laterSession(1, 40)); // restarted meanwhile
     assertThat(out.commands(Output.HistoryWanted.class)).as("its restart's first messages are still fetched")
         .containsExactly(new Output.HistoryWanted(STREAM, PUB, SESSION + 1, 1, 39));
   }

@@ -114,6 +114,13 @@ public final class LinkManager {
     long lastBacklog;
     /** Its peer was taken off the eager path for this backlog (reported once per backlog). */
     boolean demoted;
+    /** When it last became congested. */
+    long congestedAt;
+    /** Time it alone held the node paused in the minute from {@code heldWindowStart} ({@link #PAUSE_WINDOW_NANOS}). */
+    long heldNanos;
+    long heldWindowStart = Long.MIN_VALUE;
+    /** It spent its pause budget: it counts for no pause until its minute ends (its data lane sheds instead). */
+    boolean exempt;
 
     Link(PeerId peer, TransportConfig config, LongSupplier clock) {
       this.peer = peer;
@@ -157,6 +164,9 @@ public final class LinkManager {
   private long keepAlivesDropped;
   private long framesOverPeerLimit;
   private long slowPeerDemotions;
+  private long slowPeerExemptions;
+  /** When {@link #checkSlowPeers} last ran: held time before it was counted then. */
+  private long lastSlowCheck = Long.MIN_VALUE;
   private final Backpressure backpressure;
 
   public LinkManager(EventLoop loop, TransportConfig config, TlsContexts tls, Class<? extends SocketChannel> socketChannel,
@@ -550,6 +560,10 @@ public final class LinkManager {
     backpressure.check();
     long now = clock.getAsLong();
     for (Link link : new ArrayList<>(links.values())) {
+      spendPauseBudget(link, now);
+    }
+    lastSlowCheck = now;
+    for (Link link : new ArrayList<>(links.values())) {
       if (link.ready == null || !link.unwritable || link.ready.closeReason() != null) continue; // closing: TLS may wait to flush
       long stuck = now - link.unwritableSince;
       // Nothing more is written to Netty while the link is unwritable, so a backlog that shrinks
@@ -573,6 +587,42 @@ public final class LinkManager {
     }
   }
 
+  /**
+   * A window of the pause budget: a link may hold the node paused on its own (the only congested
+   * link) for at most {@code slowPeerTimeout} in it, the longest a peer that reads nothing at
+   * all holds it before it is closed.
+   */
+  static final long PAUSE_WINDOW_NANOS = TimeUnit.MINUTES.toNanos(1);
+
+  /**
+   * The pause budget. A neighbour that reads a trickle (its backlog shrinks now and then, so it
+   * is never closed for not reading) would otherwise hold the node's reading paused and its
+   * publishes refused for as long as it likes, one short episode after another. Past
+   * {@code slowPeerTimeout} of holding the node alone within a minute, the link counts for no
+   * pause until the minute ends: what it cannot take is shed from its data lane (DataShed), its
+   * own loss, and the node reads and publishes again. Only a sole holder spends: when several
+   * links are congested at once, that is overload, which backpressure to the publisher answers
+   * (exempting them all turned overload into repair traffic, measured).
+   */
+  private void spendPauseBudget(Link link, long now) {
+    if (link.heldWindowStart == Long.MIN_VALUE || now - link.heldWindowStart >= PAUSE_WINDOW_NANOS) {
+      link.heldWindowStart = now;
+      link.heldNanos = 0;
+      if (link.exempt) {
+        link.exempt = false;
+        congestion(link); // counts again, with a new budget
+      }
+    }
+    if (link.congested && backpressure.congestedLinks() == 1) link.heldNanos += now - Math.max(link.congestedAt, lastSlowCheck);
+    if (!link.exempt && link.heldNanos >= config.slowPeerTimeoutNanos()) {
+      link.exempt = true;
+      slowPeerExemptions++;
+      log.warn("peer {} held this node paused alone for {} ms within a minute: it no longer pauses the node until the minute ends "
+          + "(what it cannot take is shed)", link.peer, TimeUnit.NANOSECONDS.toMillis(link.heldNanos));
+      setCongested(link, false);
+    }
+  }
+
   /** Whether some link is congested, so that the node's publishes are refused. Any thread. */
   public boolean congested() {
     return backpressure.congested();
@@ -593,11 +643,17 @@ public final class LinkManager {
         listener.peerDrained(link.peer);
       }
     }
-    setCongested(link, unwritable && config.pauseReading());
+    setCongested(link, unwritable && config.pauseReading() && !link.exempt);
   }
 
   private void setCongested(Link link, boolean congested) {
     boolean was = link.congested;
+    if (congested && !was) {
+      link.congestedAt = clock.getAsLong();
+    } else if (was && !congested && backpressure.congestedLinks() == 1) { // it alone held the node until now
+      long now = clock.getAsLong();
+      link.heldNanos += now - Math.max(link.congestedAt, lastSlowCheck);
+    }
     link.congested = backpressure.update(was, congested);
     if (was != link.congested) applyReading(link);
     if (was && !link.congested && !backpressure.congested()) listener.uncongested();
@@ -925,8 +981,8 @@ public final class LinkManager {
    */
   public record Counters(int links, long framesDropped, long framesRejected, long framesShed, long slowPeerDisconnects,
       long linksRefused, long keepAlivesDropped, long framesOverPeerLimit, int handshakesInProgress,
-      Backpressure.Counters backpressure, long linksCongestedNow, long slowPeerDemotions, Dialer.Counters dials,
-      Map<CloseReason, Long> closes) {
+      Backpressure.Counters backpressure, long linksCongestedNow, long slowPeerDemotions, long slowPeerExemptions,
+      Dialer.Counters dials, Map<CloseReason, Long> closes) {
 
     public Counters {
       closes = java.util.Collections.unmodifiableMap(new EnumMap<>(closes));
@@ -946,6 +1002,7 @@ public final class LinkManager {
       backpressure.addTo(out);
       out.put("links_congested_now", linksCongestedNow);
       out.put("slow_peer_demotions", slowPeerDemotions);
+      out.put("slow_peer_exemptions", slowPeerExemptions);
       dials.addTo(out);
       for (CloseReason r : CloseReason.values()) out.put(r.counterName(), closes.getOrDefault(r, 0L));
     }
@@ -961,7 +1018,7 @@ public final class LinkManager {
   public Counters counters() {
     return new Counters(links.size(), framesDropped, framesRejected, framesShed, slowPeerDisconnects, linksRefused,
         keepAlivesDropped, framesOverPeerLimit, handshaking, backpressure.counters(),
-        links.values().stream().filter(l -> l.congested).count(), slowPeerDemotions, dialer.counters(), closes);
+        links.values().stream().filter(l -> l.congested).count(), slowPeerDemotions, slowPeerExemptions, dialer.counters(), closes);
   }
 
   // ---- Internals ----------------------------------------------------------------------------

@@ -339,6 +339,43 @@ class LinkHandlerTest {
     assertThat(a.log).contains("slow " + b.id()).doesNotContain("slow " + c.id());
   }
 
+  /**
+   * A neighbour that reads a trickle: its backlog drains just before each check would call it
+   * stuck, and fills again at once. It is never closed for not reading, and before the pause
+   * budget it held the node's publishes refused for as long as it kept this up.
+   */
+  @Test
+  void aPeerThatReadsATrickleHoldsTheNodeForItsPauseBudgetAMinuteThenNoLonger() throws Exception {
+    long[] now = {0};
+    TransportConfig config = TransportConfig.builder().flushCoalescing(java.time.Duration.ZERO).build();
+    EmbeddedLinks.Node a = net.node(config, () -> now[0]);
+    EmbeddedLinks.Node b = net.node();
+    EmbeddedLinks.Connection c = net.connect(a, b, b.id());
+    net.pump();
+    long episode = config.maxPauseNanos() - 1;
+    int episodes = 0;
+    while (a.manager.counters().byName().get("slow_peer_exemptions") == 0) {
+      writable(c.dialer, false);
+      assertThat(a.manager.congested()).as("publishes refused, episode " + episodes).isTrue();
+      now[0] += episode;
+      a.manager.checkSlowPeers();
+      writable(c.dialer, true); // a trickle: just enough
+      episodes++;
+      assertThat(episodes).as("held no longer than the budget").isLessThanOrEqualTo((int) (config.slowPeerTimeoutNanos() / episode) + 1);
+    }
+    assertThat(episodes * episode).as("the budget: slowPeerTimeout of holding the node alone").isGreaterThanOrEqualTo(config.slowPeerTimeoutNanos());
+    writable(c.dialer, false);
+    assertThat(a.manager.congested()).as("spent: it no longer pauses the node").isFalse();
+    assertThat(c.dialer.isActive()).as("not closed: it does read").isTrue();
+    assertThat(a.manager.counters().byName()).containsEntry("slow_peer_exemptions", 1L).containsEntry("slow_peer_disconnects", 0L);
+
+    writable(c.dialer, true);
+    now[0] += LinkManager.PAUSE_WINDOW_NANOS; // the minute ends
+    a.manager.checkSlowPeers();
+    writable(c.dialer, false);
+    assertThat(a.manager.congested()).as("a new minute, a new budget").isTrue();
+  }
+
   @Test
   void aPeerThatDrainsInTimeIsNeitherDemotedNorClosed() throws Exception {
     long[] now = {0};

@@ -114,16 +114,15 @@ public final class LinkManager {
     long lastBacklog;
     /** Its peer was taken off the eager path for this backlog (reported once per backlog). */
     boolean demoted;
-    /** When it last became congested. */
-    long congestedAt;
     /** Time it alone held the node paused in the minute from {@code heldWindowStart} ({@link #PAUSE_WINDOW_NANOS}). */
     long heldNanos;
-    long heldWindowStart = Long.MIN_VALUE;
+    long heldWindowStart;
     /** It spent its pause budget: it counts for no pause until its minute ends (its data lane sheds instead). */
     boolean exempt;
 
     Link(PeerId peer, TransportConfig config, LongSupplier clock) {
       this.peer = peer;
+      this.heldWindowStart = clock.getAsLong();
       this.queue = new OutboundQueue(config.dataQueueBytes(), config.controlQueueBytes(), ALLOCATOR, clock);
     }
   }
@@ -165,8 +164,9 @@ public final class LinkManager {
   private long framesOverPeerLimit;
   private long slowPeerDemotions;
   private long slowPeerExemptions;
-  /** When {@link #checkSlowPeers} last ran: held time before it was counted then. */
-  private long lastSlowCheck = Long.MIN_VALUE;
+  /** The link that alone holds the node paused (the only congested one), and since when it is charged; null when none. */
+  private Link soleHolder;
+  private long soleSince;
   private final Backpressure backpressure;
 
   public LinkManager(EventLoop loop, TransportConfig config, TlsContexts tls, Class<? extends SocketChannel> socketChannel,
@@ -559,10 +559,10 @@ public final class LinkManager {
   public void checkSlowPeers() {
     backpressure.check();
     long now = clock.getAsLong();
+    chargeSoleHolder(now);
     for (Link link : new ArrayList<>(links.values())) {
       spendPauseBudget(link, now);
     }
-    lastSlowCheck = now;
     for (Link link : new ArrayList<>(links.values())) {
       if (link.ready == null || !link.unwritable || link.ready.closeReason() != null) continue; // closing: TLS may wait to flush
       long stuck = now - link.unwritableSince;
@@ -605,7 +605,7 @@ public final class LinkManager {
    * (exempting them all turned overload into repair traffic, measured).
    */
   private void spendPauseBudget(Link link, long now) {
-    if (link.heldWindowStart == Long.MIN_VALUE || now - link.heldWindowStart >= PAUSE_WINDOW_NANOS) {
+    if (now - link.heldWindowStart >= PAUSE_WINDOW_NANOS) {
       link.heldWindowStart = now;
       link.heldNanos = 0;
       if (link.exempt) {
@@ -613,7 +613,6 @@ public final class LinkManager {
         congestion(link); // counts again, with a new budget
       }
     }
-    if (link.congested && backpressure.congestedLinks() == 1) link.heldNanos += now - Math.max(link.congestedAt, lastSlowCheck);
     if (!link.exempt && link.heldNanos >= config.slowPeerTimeoutNanos()) {
       link.exempt = true;
       slowPeerExemptions++;
@@ -648,13 +647,9 @@ public final class LinkManager {
 
   private void setCongested(Link link, boolean congested) {
     boolean was = link.congested;
-    if (congested && !was) {
-      link.congestedAt = clock.getAsLong();
-    } else if (was && !congested && backpressure.congestedLinks() == 1) { // it alone held the node until now
-      long now = clock.getAsLong();
-      link.heldNanos += now - Math.max(link.congestedAt, lastSlowCheck);
-    }
+    int before = backpressure.congestedLinks();
     link.congested = backpressure.update(was, congested);
+    if (backpressure.congestedLinks() != before) soleHolderMayHaveChanged(before);
     if (was != link.congested) applyReading(link);
     if (was && !link.congested && !backpressure.congested()) listener.uncongested();
   }
@@ -682,8 +677,38 @@ public final class LinkManager {
     }
     if (!link.congested) return;
     link.congested = false;
+    int before = backpressure.congestedLinks();
     backpressure.forget(true);
+    soleHolderMayHaveChanged(before);
     if (!backpressure.congested()) listener.uncongested();
+  }
+
+  /**
+   * The number of congested links changed from {@code before}: the link that held the node alone
+   * until now is charged for it, and the one that holds it alone from now on, if one does, is
+   * noted. Charged at every change, not sampled, so a link is charged only for the time it really
+   * was the only one (the last of several to drain is not charged for the others' time).
+   */
+  private void soleHolderMayHaveChanged(int before) {
+    long now = clock.getAsLong();
+    if (before == 1) chargeSoleHolder(now);
+    soleHolder = null;
+    if (backpressure.congestedLinks() == 1) {
+      for (Link l : links.values()) { // only when the count falls to 1 or rises from 0 to 1
+        if (l.congested) {
+          soleHolder = l;
+          break;
+        }
+      }
+      soleSince = now;
+    }
+  }
+
+  /** Charges the link holding the node alone, if one does, up to {@code now}. */
+  private void chargeSoleHolder(long now) {
+    if (soleHolder == null) return;
+    soleHolder.heldNanos += now - soleSince;
+    soleSince = now;
   }
 
   /** How often {@link #checkSlowPeers} should run: a quarter of {@code maxPause}. */

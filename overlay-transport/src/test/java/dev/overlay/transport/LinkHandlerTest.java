@@ -376,6 +376,37 @@ class LinkHandlerTest {
     assertThat(a.manager.congested()).as("a new minute, a new budget").isTrue();
   }
 
+  /**
+   * Overload, not one slow peer: two links congested together spend no pause budget, and the
+   * last of them to drain is charged only for the time it was alone, not for the others' (as it
+   * was when the budget was sampled at each check: 18 s charged here, and b exempted).
+   */
+  @Test
+  void linksCongestedTogetherSpendNoPauseBudget() throws Exception {
+    long[] now = {0};
+    TransportConfig config = TransportConfig.builder().flushCoalescing(java.time.Duration.ZERO).build();
+    EmbeddedLinks.Node a = net.node(config, () -> now[0]);
+    EmbeddedLinks.Node b = net.node();
+    EmbeddedLinks.Node c = net.node();
+    EmbeddedLinks.Connection ab = net.connect(a, b, b.id());
+    EmbeddedLinks.Connection ac = net.connect(a, c, c.id());
+    net.pump();
+    long together = config.maxPauseNanos() / 2;
+    long alone = config.maxPauseNanos() * 2 / 5;
+    for (int i = 0; i < 20; i++) { // 18 s of pauses, 8 s of them b's alone
+      writable(ab.dialer, false);
+      writable(ac.dialer, false);
+      now[0] += together;
+      writable(ac.dialer, true); // c drains first
+      now[0] += alone;
+      a.manager.checkSlowPeers(); // b alone now: charged from when c drained, not from the pause's start
+      writable(ab.dialer, true);
+    }
+    assertThat(a.manager.counters().byName()).containsEntry("slow_peer_exemptions", 0L);
+    writable(ab.dialer, false);
+    assertThat(a.manager.congested()).as("b still counts: it was charged its own milliseconds only").isTrue();
+  }
+
   @Test
   void aPeerThatDrainsInTimeIsNeitherDemotedNorClosed() throws Exception {
     long[] now = {0};

@@ -273,6 +273,9 @@ class LinkHandlerTest {
   }
 
   /** As when the socket fills or drains; Netty reports the change in a later task. */
+  /** The slow-peer tests' node config: every write flushed at once, so writability follows each write. */
+  private static final TransportConfig UNCOALESCED = TransportConfig.builder().flushCoalescing(java.time.Duration.ZERO).build();
+
   private static void writable(io.netty.channel.embedded.EmbeddedChannel ch, boolean writable) {
     ch.unsafe().outboundBuffer().setUserDefinedWritability(1, writable);
     ch.runPendingTasks();
@@ -281,7 +284,7 @@ class LinkHandlerTest {
   @Test
   void aPeerThatStopsReadingIsDemotedAtMaxPauseAndClosedAfterSlowPeerTimeout() throws Exception {
     long[] now = {0};
-    TransportConfig config = TransportConfig.builder().flushCoalescing(java.time.Duration.ZERO).build();
+    TransportConfig config = UNCOALESCED;
     EmbeddedLinks.Node a = net.node(config, () -> now[0]);
     EmbeddedLinks.Node b = net.node();
     EmbeddedLinks.Connection c = net.connect(a, b, b.id());
@@ -320,7 +323,7 @@ class LinkHandlerTest {
   @Test
   void whenSeveralPeersLagAtOnceThatIsOverloadAndThePublisherStaysRefused() throws Exception {
     long[] now = {0};
-    TransportConfig config = TransportConfig.builder().flushCoalescing(java.time.Duration.ZERO).build();
+    TransportConfig config = UNCOALESCED;
     EmbeddedLinks.Node a = net.node(config, () -> now[0]);
     EmbeddedLinks.Node b = net.node();
     EmbeddedLinks.Node c = net.node();
@@ -347,7 +350,7 @@ class LinkHandlerTest {
   @Test
   void aPeerThatReadsATrickleHoldsTheNodeForItsPauseBudgetAMinuteThenNoLonger() throws Exception {
     long[] now = {0};
-    TransportConfig config = TransportConfig.builder().flushCoalescing(java.time.Duration.ZERO).build();
+    TransportConfig config = UNCOALESCED;
     EmbeddedLinks.Node a = net.node(config, () -> now[0]);
     EmbeddedLinks.Node b = net.node();
     EmbeddedLinks.Connection c = net.connect(a, b, b.id());
@@ -384,7 +387,7 @@ class LinkHandlerTest {
   @Test
   void linksCongestedTogetherSpendNoPauseBudget() throws Exception {
     long[] now = {0};
-    TransportConfig config = TransportConfig.builder().flushCoalescing(java.time.Duration.ZERO).build();
+    TransportConfig config = UNCOALESCED;
     EmbeddedLinks.Node a = net.node(config, () -> now[0]);
     EmbeddedLinks.Node b = net.node();
     EmbeddedLinks.Node c = net.node();
@@ -410,7 +413,7 @@ class LinkHandlerTest {
   @Test
   void aPeerThatDrainsInTimeIsNeitherDemotedNorClosed() throws Exception {
     long[] now = {0};
-    TransportConfig config = TransportConfig.builder().flushCoalescing(java.time.Duration.ZERO).build();
+    TransportConfig config = UNCOALESCED;
     EmbeddedLinks.Node a = net.node(config, () -> now[0]);
     EmbeddedLinks.Node b = net.node();
     EmbeddedLinks.Connection c = net.connect(a, b, b.id());

@@ -649,7 +649,7 @@ public final class LinkManager {
     boolean was = link.congested;
     int before = backpressure.congestedLinks();
     link.congested = backpressure.update(was, congested);
-    if (backpressure.congestedLinks() != before) soleHolderMayHaveChanged(before);
+    if (backpressure.congestedLinks() != before) soleHolderMayHaveChanged(before, link);
     if (was != link.congested) applyReading(link);
     if (was && !link.congested && !backpressure.congested()) listener.uncongested();
   }
@@ -679,7 +679,7 @@ public final class LinkManager {
     link.congested = false;
     int before = backpressure.congestedLinks();
     backpressure.forget(true);
-    soleHolderMayHaveChanged(before);
+    soleHolderMayHaveChanged(before, link);
     if (!backpressure.congested()) listener.uncongested();
   }
 
@@ -689,15 +689,19 @@ public final class LinkManager {
    * noted. Charged at every change, not sampled, so a link is charged only for the time it really
    * was the only one (the last of several to drain is not charged for the others' time).
    */
-  private void soleHolderMayHaveChanged(int before) {
+  private void soleHolderMayHaveChanged(int before, Link changed) {
     long now = clock.getAsLong();
     if (before == 1) chargeSoleHolder(now);
     soleHolder = null;
     if (backpressure.congestedLinks() == 1) {
-      for (Link l : links.values()) { // only when the count falls to 1 or rises from 0 to 1
-        if (l.congested) {
-          soleHolder = l;
-          break;
+      if (before == 0) {
+        soleHolder = changed; // it became congested, alone
+      } else {
+        for (Link l : links.values()) { // the count fell to 1: which one is left (a scan, only then)
+          if (l.congested) {
+            soleHolder = l;
+            break;
+          }
         }
       }
       soleSince = now;

@@ -692,7 +692,7 @@ public final class OverlayNode implements AutoCloseable {
     /**
      * Where to listen (default 127.0.0.1, port 0).
      *
-     * @param host a local address, or 0.0.0.0 for every interface
+     * @param host a local address, 0.0.0.0 for every IPv4 interface, or :: for every interface of both families
      * @param port 0..65535; 0 picks a free one
      * @return this builder
      */
@@ -704,8 +704,10 @@ public final class OverlayNode implements AutoCloseable {
     }
 
     /**
-     * The host other nodes should dial (default: the listening host): a public or LAN address
-     * when listening on 0.0.0.0.
+     * The host other nodes should dial (default: the listening host; on a wildcard, 0.0.0.0 or
+     * ::, the host's own addresses a peer elsewhere could dial, of IPv4 only or of both families,
+     * listed at start; docs/nat.md). Name one when only it works from elsewhere, e.g. a
+     * forwarded public address.
      *
      * @param host a host name or an IP literal
      * @return this builder

@@ -54,7 +54,7 @@ public final class StorageMain implements Callable<Integer> {
   String host;
 
   @Option(names = "--advertise", defaultValue = "${env:OVERLAY_STORAGE_ADVERTISE}",
-      description = "Address other nodes dial [OVERLAY_STORAGE_ADVERTISE] (default: the listen address).")
+      description = "Address other nodes dial [OVERLAY_STORAGE_ADVERTISE] (default: the listen address; on a wildcard, the host's addresses).")
   String advertise;
 
   @Option(names = "--trackers", split = ",", defaultValue = "${env:OVERLAY_STORAGE_TRACKERS}",
@@ -87,10 +87,6 @@ public final class StorageMain implements Callable<Integer> {
     }
     if (retentionBytes < (1 << 20)) {
       throw new ParameterException(spec.commandLine(), "--retention-bytes must be at least 1 MiB (1048576), got " + retentionBytes);
-    }
-    if (advertise == null && (host.equals("0.0.0.0") || host.equals("::") || host.equals("[::]"))) {
-      System.err.println("overlay storage: listening on all interfaces with no --advertise: other nodes would be told " + host
-          + ", which they cannot dial; give --advertise with this host's address");
     }
     if ((trackers == null || trackers.isEmpty()) && (seeds == null || seeds.isEmpty())) {
       System.err.println("overlay storage: no --trackers and no --seeds: this node will store only what nodes that dial it send");

@@ -234,12 +234,20 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
       links.punchVia(peer -> introducer != null && introducer.requestPunch(peer));
       links.relayVia(peer -> introducer != null && introducer.requestRelay(peer));
     }
+    // A wildcard names nothing a peer could dial: without an advertised host, the host's own
+    // addresses are offered (listed here, off the loop), of both families when bound to ::.
+    List<String> hosts = advertiseHost != null ? List.of(advertiseHost)
+        : bind.getAddress() != null && bind.getAddress().isAnyLocalAddress()
+            ? dev.overlay.nat.LocalAddresses.gather(bind.getAddress() instanceof java.net.Inet6Address)
+            : List.of(bound.getHostString());
+    if (hosts.isEmpty()) throw new IllegalStateException("listening on " + bind.getHostString() + " but the host has no address to advertise; give advertise(host)");
     return onLoop(() -> {
-      String host = advertiseHost != null ? advertiseHost : bound.getHostString();
-      List<Candidate> candidates = new ArrayList<>(List.of(new Candidate(Candidate.Kind.LOCAL, host, bound.getPort())));
-      if (mapped != null && !(sameAddress(mapped.getAddress(), host) && mapped.getPort() == bound.getPort())) {
+      List<Candidate> candidates = new ArrayList<>();
+      for (String host : hosts) candidates.add(new Candidate(Candidate.Kind.LOCAL, host, bound.getPort()));
+      boolean mappedIsLocal = mapped != null && hosts.stream().anyMatch(h -> sameAddress(mapped.getAddress(), h)) && mapped.getPort() == bound.getPort();
+      if (mapped != null && !mappedIsLocal) {
         candidates.add(new Candidate(Candidate.Kind.REFLEXIVE, mapped.getAddress().getHostAddress(), mapped.getPort()));
-      } else if (mapped == null && reflexive != null && !sameAddress(reflexive, host)) {
+      } else if (mapped == null && reflexive != null && hosts.stream().noneMatch(h -> sameAddress(reflexive, h))) {
         candidates.add(new Candidate(Candidate.Kind.REFLEXIVE, reflexive.getHostAddress(), bound.getPort()));
       }
       // The wall clock only orders this node's restarts; nothing else in the protocol reads it.
@@ -702,8 +710,7 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
           if (now.equals(mapping) || dev.overlay.nat.ReflexiveDiscovery.unusableAddress(seen.getAddress()) != null) return;
           List<Candidate> candidates = new ArrayList<>();
           for (Candidate c : self.candidates()) if (c.kind() != Candidate.Kind.REFLEXIVE) candidates.add(c);
-          Candidate local = candidates.isEmpty() ? null : candidates.get(0);
-          if (local == null || !(sameAddress(seen.getAddress(), local.host()) && seen.getPort() == local.port())) {
+          if (candidates.stream().noneMatch(c -> sameAddress(seen.getAddress(), c.host()) && seen.getPort() == c.port())) {
             candidates.add(new Candidate(Candidate.Kind.REFLEXIVE, seen.getAddress().getHostAddress(), seen.getPort()));
           }
           log.info("the NAT maps this node's listening port to {} now (it was {}): advertised from now on", now, mapping);
@@ -833,6 +840,9 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
 
   /** Whether {@code host} (a literal, or a name) is {@code a}: compared as addresses, not as text. */
   private static boolean sameAddress(java.net.InetAddress a, String host) {
+    // Only an IP literal is compared: a name (an advertised host may be one) would be looked up,
+    // and this runs on the loop too.
+    if (host.indexOf(':') < 0 && !host.chars().allMatch(ch -> ch == '.' || (ch >= '0' && ch <= '9'))) return false;
     try {
       return java.net.InetAddress.getByName(host).equals(a); // a literal parses without a lookup
     } catch (java.net.UnknownHostException e) {

@@ -99,6 +99,11 @@ final class DialGate {
     b.notBefore = now + ceiling / 2 + (long) (random.nextDouble() * (ceiling / 2));
   }
 
+  /** A dial given up by us (not the address's failure): out of the count, and no backoff. */
+  void released() {
+    if (inProgress > 0) inProgress--;
+  }
+
   int inProgress() {
     return inProgress;
   }

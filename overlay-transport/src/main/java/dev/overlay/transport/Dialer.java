@@ -20,8 +20,13 @@ import java.util.random.RandomGenerator;
  * budget, and when to give up; and dials to seeds and trackers known only by an address. Runs on
  * the node's loop.
  *
- * <p>A peer's addresses are tried one at a time (local candidates first, then reflexive ones);
- * each attempt passes the {@link DialGate} (a rate, a number in progress, a backoff per address),
+ * <p>A peer's addresses are tried in order (local candidates first, then reflexive ones; within
+ * each kind IPv6 and IPv4 alternate, IPv6 first) and raced as Happy Eyeballs does (RFC 8305):
+ * while an attempt is pending, the next address starts {@link #CONNECTION_ATTEMPT_DELAY_NANOS}
+ * later, or at once when an attempt fails; the first TCP connection up cancels the others. So a
+ * black-holed path (an IPv6 route that goes nowhere, a LAN address from another LAN) costs a
+ * quarter of a second, not a connect timeout. Each attempt passes the {@link DialGate} (a rate,
+ * a number in progress, a backoff per address),
  * and a peer whose every address failed waits its {@link DialBackoff} before the next dial.
  * Nothing a peer sends can make the node dial faster than the gate allows.
  *
@@ -68,7 +73,14 @@ final class Dialer {
     /** Our core wants this link; false for a punch a tracker asked of us for another node. */
     final boolean ours;
     int next;
-    LinkHandler attempt;
+    /**
+     * The connections being tried: several while a direct dial races its addresses, otherwise
+     * at most one.
+     */
+    final List<LinkHandler> attempts = new ArrayList<>(2);
+    /** The attempt whose TCP connection is up: no other address is started while it handshakes. */
+    LinkHandler up;
+    int raceStep; // names the latest race timer: an earlier one, made stale by a failure or a connection, is ignored
     String lastError = "no address to dial";
     Phase phase = Phase.DIRECT;
     boolean punchAsked; // at most one punch per dial
@@ -195,10 +207,48 @@ final class Dialer {
     return dials.containsKey(peer);
   }
 
-  /** The connection the dial to the peer is trying now, or null. */
-  LinkHandler attempt(PeerId peer) {
+  /**
+   * How long a direct dial waits for a pending attempt before it starts the next address as
+   * well: RFC 8305's recommended Connection Attempt Delay (section 8), 250 ms.
+   */
+  static final long CONNECTION_ATTEMPT_DELAY_NANOS = 250_000_000L;
+
+  /** The connections the dial to the peer is trying now (empty when none). */
+  List<LinkHandler> attempts(PeerId peer) {
     Dial d = dials.get(peer);
-    return d == null ? null : d.attempt;
+    return d == null ? List.of() : List.copyOf(d.attempts);
+  }
+
+  /** Whether {@code h} is one of the connections the dial to the peer is trying. */
+  boolean isAttempt(PeerId peer, LinkHandler h) {
+    Dial d = dials.get(peer);
+    return d != null && d.attempts.contains(h);
+  }
+
+  /**
+   * An attempt's TCP connection is up: in a direct dial, the other addresses raced against it
+   * are cancelled (RFC 8305 section 5), and no more are started while its handshakes run. Should
+   * they fail (something else answers at that address), the addresses not yet tried go on, and
+   * then the cancelled ones again: a cancel is not a failure. That cannot loop: addresses left
+   * plus attempts in flight never grow, and each winner that fails takes one away.
+   */
+  void connected(PeerId peer, LinkHandler h) {
+    Dial d = dials.get(peer);
+    if (d == null || d.phase != Phase.DIRECT || d.up != null || !d.attempts.contains(h)) return;
+    d.up = h;
+    d.raceStep++;
+    for (LinkHandler other : List.copyOf(d.attempts)) {
+      if (other == h) continue;
+      d.attempts.remove(other); // first, so that its close is not taken for the dial's failure
+      for (int i = 0; i < d.next; i++) {
+        if (addressKey(d.addresses.get(i)).equals(other.remote())) {
+          d.addresses = new ArrayList<>(d.addresses);
+          d.addresses.add(d.addresses.get(i));
+          break;
+        }
+      }
+      other.close(CloseReason.DIAL_CANCELLED, "another address of the peer connected first");
+    }
   }
 
   /** Dials the peer at its candidates, after its backoff if its last dial failed. Not while one is under way. */
@@ -242,6 +292,10 @@ final class Dialer {
   void finished(LinkHandler h, boolean linked) {
     if (!h.gated) return; // only our own dials are gated, and each ends once (ready, or closed before)
     h.gated = false;
+    if (h.closeKind() == CloseReason.DIAL_CANCELLED) {
+      gate.released(); // given up by us (another address won, a punch took over): not the address's failure
+      return;
+    }
     long now = clock.getAsLong();
     // A connection that got as far as proving a key reached a working node: whoever it was, the
     // address is remembered as that node's, and is not put in backoff.
@@ -268,12 +322,13 @@ final class Dialer {
     if (h.dialer() && !h.ready() && seedDials.containsKey(h)) listener.seedFailed(seedDials.remove(h), h.closeReason());
   }
 
-  /** The dial's current attempt closed (why: {@code reason}); the next address is not tried yet. */
-  void attemptFailed(PeerId peer, String reason) {
+  /** One of the dial's attempts closed (why: {@code reason}); the next address is not tried yet. */
+  void attemptFailed(PeerId peer, LinkHandler h, String reason) {
     Dial d = dials.get(peer);
-    if (d.attempt != null && d.attempt.punched) punchTargets.remove(d.attempt.remote());
+    if (h.punched) punchTargets.remove(h.remote());
     d.lastError = reason;
-    d.attempt = null;
+    d.attempts.remove(h);
+    if (d.up == h) d.up = null;
   }
 
   /**
@@ -285,10 +340,15 @@ final class Dialer {
     return punchTargets.get(remote);
   }
 
-  /** The peer is linked: its dial, if any, is over without closing its attempt (the caller decides). */
-  void detach(PeerId peer) {
+  /**
+   * The peer is linked: its dial, if any, is over without closing its attempts (the caller
+   * decides), which are returned.
+   */
+  List<LinkHandler> detach(PeerId peer) {
     Dial d = dials.remove(peer);
-    if (d != null) ended(d);
+    if (d == null) return List.of();
+    ended(d);
+    return List.copyOf(d.attempts);
   }
 
   /** Where dials that failed at every address ask for a punch (null: they fail as before). */
@@ -331,7 +391,7 @@ final class Dialer {
       String why = "hole punch not started: " + MAX_PUNCHES_PER_ADDRESS + " punches to that address in the last "
           + PUNCH_WINDOW_NANOS / 1_000_000_000 + " s";
       listener.event(new TransportEvent.DialFailed(peer, addressKey(targets.get(0)), why));
-      if (!d.ours && d.attempt == null && !d.awaitingSignal && d.next >= d.addresses.size()) { // made for this signal: gone again
+      if (!d.ours && d.attempts.isEmpty() && !d.awaitingSignal && d.next >= d.addresses.size()) { // made for this signal: gone again
         dials.remove(peer);
         ended(d);
       } else if (d.awaitingSignal) { // our dial waited for this punch: it fails now, with the reason
@@ -342,11 +402,11 @@ final class Dialer {
       }
       return; // a direct attempt in flight carries on
     }
-    if (d.attempt != null) {
+    if (!d.attempts.isEmpty()) {
       // Still trying the peer's addresses directly, which behind its NAT will time out: the
       // peer connects to us now, so we must too. (Seen in the NAT lab: a node that ignored the
       // signal here left the peer punching alone, and the link waited for the next round.)
-      dropAttempt(d, "superseded by a hole punch the tracker arranged");
+      dropAttempts(d, "superseded by a hole punch the tracker arranged");
     }
     d.punchAsked = true;
     d.awaitingSignal = false;
@@ -357,7 +417,7 @@ final class Dialer {
     punchesStarted++;
     Dial dial = d;
     scheduler.schedule(() -> {
-      if (dials.get(peer) == dial && dial.phase == Phase.PUNCH && dial.next == 0 && dial.attempt == null) {
+      if (dials.get(peer) == dial && dial.phase == Phase.PUNCH && dial.next == 0 && dial.attempts.isEmpty()) {
         dial.punchStartedAt = clock.getAsLong();
         tryNext(peer);
       }
@@ -403,12 +463,15 @@ final class Dialer {
     tryNext(peer);
   }
 
-  /** Closes the dial's attempt in flight, whose close is then no longer the dial's news. */
-  private void dropAttempt(Dial d, String why) {
-    LinkHandler a = d.attempt;
-    if (a.punched) punchTargets.remove(a.remote());
-    d.attempt = null;
-    a.close(CloseReason.DIAL_CANCELLED, why);
+  /** Closes the dial's attempts in flight, whose closes are then no longer the dial's news. */
+  private void dropAttempts(Dial d, String why) {
+    List<LinkHandler> dropped = List.copyOf(d.attempts);
+    d.attempts.clear();
+    d.up = null;
+    for (LinkHandler a : dropped) {
+      if (a.punched) punchTargets.remove(a.remote());
+      a.close(CloseReason.DIAL_CANCELLED, why);
+    }
   }
 
   /**
@@ -451,14 +514,14 @@ final class Dialer {
     } else if (d.phase == Phase.RELAY) {
       signalsIgnored++;
       return; // at a relay already
-    } else if (d.attempt != null) {
+    } else if (!d.attempts.isEmpty()) {
       // Still dialling or punching, which the peer has given up on: it waits at the relay now.
       if (d.phase == Phase.PUNCH) {
         punchesFailed++; // abandoned: started, and not a success
         d.phase = Phase.PUNCH_FAILED;
         d.lastError = "hole punch abandoned for a relay";
       }
-      dropAttempt(d, "superseded by a relay the tracker arranged");
+      dropAttempts(d, "superseded by a relay the tracker arranged");
     }
     d.punchAsked = true;
     d.relayAsked = true;
@@ -483,21 +546,24 @@ final class Dialer {
     Dial d = dials.remove(peer);
     if (d == null) return;
     ended(d);
-    if (d.attempt != null) d.attempt.close(CloseReason.DIAL_CANCELLED, "dial cancelled");
+    for (LinkHandler a : d.attempts) a.close(CloseReason.DIAL_CANCELLED, "dial cancelled");
   }
 
   /** A dial left the table: a punch for another node frees its slot; a punch that linked counts. */
   private void ended(Dial d) {
     if (!d.ours) punchesForOthers--;
-    if (d.attempt != null && d.attempt.punched) punchTargets.remove(d.attempt.remote());
-    if (d.attempt == null || !d.attempt.ready()) return;
+    LinkHandler won = null;
+    for (LinkHandler a : d.attempts) {
+      if (a.punched) punchTargets.remove(a.remote());
+      if (a.ready()) won = a;
+    }
+    if (won == null) return;
     if (d.phase == Phase.PUNCH) {
       punchesSucceeded++;
-      log.info("hole punched to {} at {} in {} ms", d.info.id(), d.attempt.remote(),
-          (clock.getAsLong() - d.punchStartedAt) / 1_000_000);
+      log.info("hole punched to {} at {} in {} ms", d.info.id(), won.remote(), (clock.getAsLong() - d.punchStartedAt) / 1_000_000);
     } else if (d.phase == Phase.RELAY) {
       relaysSucceeded++;
-      log.info("linked to {} through the relay at {}", d.info.id(), d.attempt.remote());
+      log.info("linked to {} through the relay at {}", d.info.id(), won.remote());
     }
   }
 
@@ -509,10 +575,14 @@ final class Dialer {
     connector.close();
   }
 
-  /** Tries the dial's next address the gate lets through; with none left, the dial failed. */
+  /**
+   * Tries the dial's next address the gate lets through; with none left and no attempt still
+   * pending, the dial failed. Outside a direct dial's race, one attempt at a time.
+   */
   void tryNext(PeerId peer) {
     Dial dial = dials.get(peer);
-    if (dial == null || links.closed() || dial.awaitingSignal || dial.attempt != null) return;
+    if (dial == null || links.closed() || dial.awaitingSignal) return;
+    if (!dial.attempts.isEmpty() && (dial.phase != Phase.DIRECT || dial.up != null)) return;
     while (dial.next < dial.addresses.size()) {
       long now = clock.getAsLong();
       String key = addressKey(dial.addresses.get(dial.next));
@@ -532,6 +602,7 @@ final class Dialer {
       dial.next++;
     }
     if (dial.next >= dial.addresses.size()) {
+      if (!dial.attempts.isEmpty()) return; // the attempts still racing decide
       if (dial.phase == Phase.DIRECT && (askPunch(peer, dial) || awaitEarlyPunch(peer, dial))) return;
       if (dial.earlyRefusal != null) {
         dial.lastError += dial.earlyRefusal;
@@ -563,7 +634,7 @@ final class Dialer {
     if (dial.phase != Phase.DIRECT) {
       LinkHandler h = links.punchHandler(peer, addressKey(address));
       h.gated = true;
-      dial.attempt = h;
+      dial.attempts.add(h);
       if (dial.phase == Phase.RELAY) {
         h.relayed = true;
         connector.connectRelay(address, dial.token, h);
@@ -577,8 +648,17 @@ final class Dialer {
     if (!dial.punchAsked && reflexive(dial.info).contains(address)) askPunchEarly(peer, dial);
     LinkHandler h = links.handler(peer, false, addressKey(address));
     h.gated = true;
-    dial.attempt = h;
+    dial.attempts.add(h);
+    if (dial.next < dial.addresses.size()) raceLater(peer, dial);
     connector.connect(address, h);
+  }
+
+  /** Starts the dial's next address after the connection attempt delay, unless something made this step stale. */
+  private void raceLater(PeerId peer, Dial dial) {
+    int step = ++dial.raceStep;
+    scheduler.schedule(() -> {
+      if (dials.get(peer) == dial && dial.phase == Phase.DIRECT && dial.raceStep == step) tryNext(peer);
+    }, CONNECTION_ATTEMPT_DELAY_NANOS);
   }
 
   /**
@@ -746,13 +826,29 @@ final class Dialer {
     return host + ":" + a.getPort();
   }
 
-  private static List<InetSocketAddress> addresses(PeerInfo info) {
+  /**
+   * The peer's local candidates, then its reflexive ones; within each kind IPv6 and IPv4
+   * alternate, IPv6 first (RFC 8305 section 4, with a First Address Family Count of 1), so that
+   * a broken path of one family holds up the other by one connection attempt delay at most.
+   */
+  static List<InetSocketAddress> addresses(PeerInfo info) {
     List<InetSocketAddress> out = new ArrayList<>();
     for (Candidate.Kind kind : new Candidate.Kind[] {Candidate.Kind.LOCAL, Candidate.Kind.REFLEXIVE}) {
+      List<Candidate> v6 = new ArrayList<>();
+      List<Candidate> v4 = new ArrayList<>(); // and names: the resolver picks their family
       for (Candidate c : info.candidates()) {
-        if (c.kind() == kind) out.add(InetSocketAddress.createUnresolved(c.host(), c.port()));
+        if (c.kind() == kind) (ipv6(c.host()) ? v6 : v4).add(c);
+      }
+      for (int i = 0; i < Math.max(v6.size(), v4.size()); i++) {
+        if (i < v6.size()) out.add(InetSocketAddress.createUnresolved(v6.get(i).host(), v6.get(i).port()));
+        if (i < v4.size()) out.add(InetSocketAddress.createUnresolved(v4.get(i).host(), v4.get(i).port()));
       }
     }
     return out; // unresolved: the connector's resolver looks names up without blocking
+  }
+
+  /** Whether a candidate's host is an IPv6 literal (only those hold a colon), not an IPv4-mapped one. */
+  static boolean ipv6(String host) {
+    return host.indexOf(':') >= 0 && !host.regionMatches(true, 0, "::ffff:", 0, 7) && !host.regionMatches(true, 0, "[::ffff:", 0, 8);
   }
 }

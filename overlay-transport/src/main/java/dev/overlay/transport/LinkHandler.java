@@ -148,6 +148,10 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
   @Override
   public void handlerAdded(ChannelHandlerContext ctx) {
     channel = ctx.channel();
+    if (state == State.CLOSED) { // given up before its channel existed (a raced dial cancelled meanwhile)
+      channel.close();
+      return;
+    }
     handshakeTimeout = ctx.executor().schedule(() -> {
       if (state != State.READY && state != State.CLOSED) close(CloseReason.HANDSHAKE_TIMEOUT, "handshake timed out in state " + state);
     }, manager.config().handshakeTimeoutNanos(), TimeUnit.NANOSECONDS);
@@ -281,6 +285,12 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
     if (ctx.channel().isWritable()) manager.writable(this);
     else manager.unwritable(this);
     super.channelWritabilityChanged(ctx);
+  }
+
+  @Override
+  public void channelActive(ChannelHandlerContext ctx) throws Exception {
+    if (dialer) manager.connected(this);
+    super.channelActive(ctx);
   }
 
   @Override

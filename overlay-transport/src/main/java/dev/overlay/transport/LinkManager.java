@@ -327,8 +327,7 @@ public final class LinkManager {
     for (Link link : new ArrayList<>(links.values())) {
       drop(link);
       if (link.ready != null) link.ready.close(CloseReason.SHUTDOWN, "node shutting down");
-      LinkHandler attempt = dialer.attempt(link.peer);
-      if (attempt != null) attempt.close(CloseReason.SHUTDOWN, "node shutting down");
+      for (LinkHandler attempt : dialer.attempts(link.peer)) attempt.close(CloseReason.SHUTDOWN, "node shutting down");
       uncongest(link);
     }
     links.clear();
@@ -761,11 +760,9 @@ public final class LinkManager {
         return;
       } else {
         uncongest(link); // the old connection's backlog and clocks are not the new one's
-        if (h.punched && dialer.attempt(peer) != h) dialer.punchAccepted(peer, h);
-        if (dialer.dialling(peer)) { // a punch that replaces a relayed link ends its dial here
-          LinkHandler attempt = dialer.attempt(peer);
-          dialer.detach(peer);
-          if (attempt != null && attempt != h) attempt.close(CloseReason.SUPERSEDED, "superseded: linked by another connection");
+        if (h.punched && !dialer.isAttempt(peer, h)) dialer.punchAccepted(peer, h);
+        for (LinkHandler attempt : dialer.detach(peer)) { // a punch that replaces a relayed link ends its dial here
+          if (attempt != h) attempt.close(CloseReason.SUPERSEDED, "superseded: linked by another connection");
         }
         link.ready = h;
         applyReading(link);
@@ -774,10 +771,10 @@ public final class LinkManager {
         return; // the core already knows the link is up
       }
     }
-    if (dialer.dialling(peer) && dialer.attempt(peer) != h) {
-      LinkHandler ours = dialer.attempt(peer);
-      if (ours != null && ours.channel() != null && ours.channel().isActive() && !h.dialer()
-          && self.id().compareTo(peer) < 0) {
+    if (dialer.dialling(peer) && !dialer.isAttempt(peer, h)) {
+      List<LinkHandler> ours = dialer.attempts(peer);
+      boolean oursConnected = ours.stream().anyMatch(o -> o.channel() != null && o.channel().isActive());
+      if (oursConnected && !h.dialer() && self.id().compareTo(peer) < 0) {
         // Both dialled at once and ours reached the peer: the peer keeps the connection dialled
         // by the smaller id, which is ours, so this one would be closed at its end anyway.
         h.close(CloseReason.SUPERSEDED, "superseded: our own dial, from the smaller id, is under way");
@@ -787,9 +784,11 @@ public final class LinkManager {
       // Detached first: closing it may call closed() at once, which would take it for a failed
       // dial, try the next address or, with none left, remove this link before it is up.
       dialer.detach(peer);
-      if (ours != null) ours.close(CloseReason.SUPERSEDED, "superseded: the peer dialled us first");
+      for (LinkHandler o : ours) o.close(CloseReason.SUPERSEDED, "superseded: the peer dialled us first");
     }
-    dialer.detach(peer);
+    for (LinkHandler attempt : dialer.detach(peer)) { // raced ones, if the winner's connection was not seen to come up
+      if (attempt != h) attempt.close(CloseReason.DIAL_CANCELLED, "another address of the peer linked first");
+    }
     link.ready = h;
     applyReading(link); // a new link waits with the others
     link.info = info;
@@ -813,6 +812,11 @@ public final class LinkManager {
     return existing.dialer() == keepOurDial;
   }
 
+  /** A dialled connection's TCP handshake is done: the dial stops racing other addresses against it. */
+  void connected(LinkHandler h) {
+    if (h.expected() != null) dialer.connected(h.expected(), h);
+  }
+
   void closed(LinkHandler h) {
     handshakeDone(h);
     dialer.finished(h, false);
@@ -823,8 +827,8 @@ public final class LinkManager {
     // Our dial's attempt, found by whom it was meant to reach: the peer it proved may be another
     // one (already linked, even), and then the dial must still end, or its slot stays taken.
     PeerId dialled = h.expected();
-    if (dialled != null && dialer.attempt(dialled) == h) {
-      dialer.attemptFailed(dialled, h.closeReason());
+    if (dialled != null && dialer.isAttempt(dialled, h)) {
+      dialer.attemptFailed(dialled, h, h.closeReason());
       if (h.closeKind().rejected()) reject(h);
       dialer.tryNext(dialled);
       return;

@@ -139,7 +139,7 @@ class DialerTest {
   private void fail(Attempt a, String why) {
     a.handler().close(CloseReason.CONNECT_FAILED, why);
     dialer.finished(a.handler(), false);
-    dialer.attemptFailed(PEER, a.handler().closeReason());
+    dialer.attemptFailed(PEER, a.handler(), a.handler().closeReason());
     dialer.tryNext(PEER);
   }
 
@@ -153,7 +153,7 @@ class DialerTest {
       assertThat(a.handler().expected()).isEqualTo(PEER);
       assertThat(a.handler().gated).isTrue();
     });
-    assertThat(dialer.attempt(PEER)).isSameAs(attempts.get(0).handler());
+    assertThat(dialer.attempts(PEER)).containsExactly(attempts.get(0).handler());
   }
 
   @Test
@@ -295,7 +295,7 @@ class DialerTest {
   private void failPunch(Attempt a, String why) {
     a.handler().close(CloseReason.CONNECT_FAILED, why);
     dialer.finished(a.handler(), false);
-    dialer.attemptFailed(PEER, a.handler().closeReason());
+    dialer.attemptFailed(PEER, a.handler(), a.handler().closeReason());
     dialer.tryNext(PEER);
   }
 
@@ -372,7 +372,7 @@ class DialerTest {
     LinkHandler h = attempts.get(1).handler();
     h.close(CloseReason.CONNECT_FAILED, "timed out");
     dialer.finished(h, false);
-    dialer.attemptFailed(other, h.closeReason());
+    dialer.attemptFailed(other, h, h.closeReason());
     dialer.tryNext(other);
     assertThat(punchRequests).containsExactly(other);
     assertThat(log).last().asString().isEqualTo("dialFailed timed out");
@@ -394,7 +394,7 @@ class DialerTest {
     Attempt a = punched.get(0);
     a.handler().close(CloseReason.CONNECT_FAILED, "timed out");
     dialer.finished(a.handler(), false);
-    dialer.attemptFailed(others.get(0), a.handler().closeReason());
+    dialer.attemptFailed(others.get(0), a.handler(), a.handler().closeReason());
     dialer.tryNext(others.get(0));
 
     assertThat(log).noneMatch(l -> l.startsWith("dialFailed") || l.equals("exhausted"));
@@ -482,7 +482,7 @@ class DialerTest {
     LinkHandler direct = attempts.get(0).handler();
     dialer.punch(peer(local(1000), reflexive(2000)), 0);
     assertThat(direct.closeKind()).as("the direct attempt carries on").isNull();
-    assertThat(dialer.attempt(PEER)).isSameAs(direct);
+    assertThat(dialer.attempts(PEER)).containsExactly(direct);
 
     // Then, waiting for a signal: over budget, the dial fails at once, with the reason.
     fail(attempts.get(0), "unreachable");
@@ -524,5 +524,140 @@ class DialerTest {
     assertThat(delayed).as("no wait for a signal that will not come").hasSize(timers);
     assertThat(log).last().asString()
         .isEqualTo("dialFailed timed out; hole punch refused by the tracker: no stream in common with that node at this tracker");
+  }
+
+  // ---- Happy Eyeballs (RFC 8305) ------------------------------------------------------------
+
+  private static Candidate local(String host, int port) {
+    return new Candidate(Candidate.Kind.LOCAL, host, port);
+  }
+
+  private static Candidate reflexive(String host, int port) {
+    return new Candidate(Candidate.Kind.REFLEXIVE, host, port);
+  }
+
+  /** The timer the dial set last: after a connection attempt delay, the next address starts. */
+  private Delayed lastTimer() {
+    return delayed.get(delayed.size() - 1);
+  }
+
+  private List<Integer> ports() {
+    return attempts.stream().map(a -> a.address().getPort()).toList();
+  }
+
+  @Test
+  void withinEachKindTheFamiliesAlternateIpv6First() {
+    dialer.dial(PEER, peer(local("10.0.0.1", 1000), local("10.0.0.2", 1001), local("2001:db8::1", 1002),
+        reflexive("203.0.113.1", 2000), reflexive("2001:db8::2", 2001)));
+
+    for (int i = 0; i < 5; i++) fail(attempts.get(i), "unreachable");
+
+    assertThat(ports()).containsExactly(1002, 1000, 1001, 2001, 2000);
+  }
+
+  @Test
+  void whileAnAttemptIsPendingTheNextAddressStartsAfterTheConnectionAttemptDelay() {
+    dialer.dial(PEER, peer(local("10.0.0.1", 1000), local("2001:db8::1", 1001)));
+    assertThat(ports()).containsExactly(1001);
+    assertThat(lastTimer().delayNanos()).isEqualTo(Dialer.CONNECTION_ATTEMPT_DELAY_NANOS).isEqualTo(250_000_000L);
+
+    lastTimer().task().run();
+
+    assertThat(ports()).as("both in flight: a black-holed IPv6 path costs 250 ms, not a connect timeout").containsExactly(1001, 1000);
+    assertThat(attempts).allSatisfy(a -> assertThat(a.handler().closeKind()).isNull());
+    assertThat(dialer.attempts(PEER)).containsExactly(attempts.get(0).handler(), attempts.get(1).handler());
+  }
+
+  @Test
+  void aFailureStartsTheNextAddressAtOnceAndMakesTheEarlierTimerStale() {
+    dialer.dial(PEER, peer(local("10.0.0.1", 1000), local("10.0.0.2", 1001), local("10.0.0.3", 1002)));
+    Delayed first = lastTimer();
+
+    fail(attempts.get(0), "refused");
+    assertThat(ports()).containsExactly(1000, 1001);
+
+    first.task().run();
+    assertThat(ports()).as("the timer of the attempt that failed names an earlier race step").containsExactly(1000, 1001);
+
+    lastTimer().task().run();
+    assertThat(ports()).containsExactly(1000, 1001, 1002);
+  }
+
+  @Test
+  void theFirstConnectionUpCancelsTheOthersWithoutPuttingTheirAddressesInBackoff() {
+    dialer.dial(PEER, peer(local("10.0.0.1", 1000), local("10.0.0.2", 1001), local("10.0.0.3", 1002)));
+    lastTimer().task().run();
+    Delayed afterSecond = lastTimer();
+    LinkHandler slow = attempts.get(0).handler();
+    LinkHandler fast = attempts.get(1).handler();
+
+    dialer.connected(PEER, fast);
+
+    assertThat(slow.closeKind()).isEqualTo(CloseReason.DIAL_CANCELLED);
+    assertThat(dialer.attempts(PEER)).containsExactly(fast);
+    afterSecond.task().run();
+    assertThat(ports()).as("no more racing once a connection is up").containsExactly(1000, 1001);
+
+    dialer.finished(slow, false); // as LinkManager reports the cancelled one's close
+    PeerId other = PeerId.random(IDS);
+    dialer.dial(other, new PeerInfo(other, 1, List.of(local("10.0.0.1", 1000))));
+    assertThat(ports()).as("a cancelled attempt did not fail: its address is not in backoff").containsExactly(1000, 1001, 1000);
+    assertThat(log).isEmpty();
+  }
+
+  @Test
+  void aConnectionThatFailsItsHandshakeLetsTheAddressesNotYetTriedGoOn() {
+    dialer.dial(PEER, peer(local("10.0.0.1", 1000), local("10.0.0.2", 1001)));
+    dialer.connected(PEER, attempts.get(0).handler());
+    lastTimer().task().run();
+    assertThat(ports()).containsExactly(1000);
+
+    fail(attempts.get(0), "TLS handshake failed");
+
+    assertThat(ports()).containsExactly(1000, 1001);
+  }
+
+  @Test
+  void anAddressCancelledForAWinnerThatThenFailsIsTriedAfterAllAndTheDialEndsOnce() {
+    dialer.dial(PEER, peer(local("10.0.0.1", 1000), local("10.0.0.2", 1001), local("10.0.0.3", 1002)));
+    lastTimer().task().run();
+    dialer.connected(PEER, attempts.get(1).handler()); // 1000 cancelled
+    dialer.finished(attempts.get(0).handler(), false);
+
+    fail(attempts.get(1), "TLS handshake failed: not the peer's key"); // something else answered at 1001
+    assertThat(ports()).as("the address not yet tried first").containsExactly(1000, 1001, 1002);
+    fail(attempts.get(2), "refused");
+    assertThat(ports()).as("then the cancelled one, which did not fail").containsExactly(1000, 1001, 1002, 1000);
+    fail(attempts.get(3), "refused");
+
+    assertThat(log).containsExactly("exhausted", "event 10.0.0.1:1000 refused", "dialFailed refused");
+  }
+
+  @Test
+  void whenEveryRacingAttemptFailsTheDialFailsOnceWithTheLastError() {
+    dialer.dial(PEER, peer(local("10.0.0.1", 1000), local("2001:db8::1", 1001)));
+    lastTimer().task().run();
+
+    fail(attempts.get(0), "network unreachable");
+    assertThat(log).as("the other is still in flight").isEmpty();
+    assertThat(dialer.dialling(PEER)).isTrue();
+
+    fail(attempts.get(1), "timed out");
+    assertThat(log).containsExactly("exhausted", "event 10.0.0.1:1000 timed out", "dialFailed timed out");
+    assertThat(dialer.dialling(PEER)).isFalse();
+  }
+
+  @Test
+  void aPunchSignalCancelsEveryRacingAttempt() {
+    punchesGoTo(true);
+    dialer.dial(PEER, peer(local("10.0.0.1", 1000), reflexive("203.0.113.1", 2000)));
+    lastTimer().task().run();
+    assertThat(punchRequests).as("asked as the dial tries the mapping").containsExactly(PEER);
+
+    dialer.punch(peer(local("10.0.0.1", 1000), reflexive("203.0.113.1", 2000)), 0);
+    lastTimer().task().run();
+
+    assertThat(attempts).allSatisfy(a -> assertThat(a.handler().closeKind()).isEqualTo(CloseReason.DIAL_CANCELLED));
+    assertThat(punched).singleElement().satisfies(a -> assertThat(a.address().getPort()).isEqualTo(2000));
   }
 }

@@ -23,7 +23,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * input: {@code publish <n> [rate]} (with a rate: timed payloads, and the receiver prints
  * {@code LATENCY p50=.. p99=.. max=.. n=..} in microseconds at {@code expect}), {@code idle <ms>} (then {@code IDLE DONE}), {@code counters}, {@code links}, {@code exit}.
  *
- * <p>Arguments: {@code <listen host[:port]> <tracker host:port> <stun host:port> <expect> [keepAliveMillis|-]
+ * <p>Arguments: {@code <listen host[:port] or [ipv6][:port]> <tracker host:port> <stun host:port> <expect> [keepAliveMillis|-]
  * [stunRefreshMillis]}.
  */
 public final class LabNode {
@@ -31,8 +31,13 @@ public final class LabNode {
   private LabNode() {}
 
   public static void main(String[] args) throws Exception {
-    String host = args[0].contains(":") ? args[0].substring(0, args[0].indexOf(':')) : args[0];
-    int port = args[0].contains(":") ? Integer.parseInt(args[0].substring(args[0].indexOf(':') + 1)) : 7000;
+    // host, host:port, or [ipv6]:port; a bare IPv6 literal (more than one colon) takes port 7000
+    String at = args[0];
+    int colon = at.lastIndexOf(':');
+    boolean withPort = at.startsWith("[") ? at.contains("]:") : colon >= 0 && colon == at.indexOf(':');
+    String host = withPort ? at.substring(0, colon) : at;
+    if (host.startsWith("[")) host = host.substring(1, host.length() - 1);
+    int port = withPort ? Integer.parseInt(at.substring(colon + 1)) : 7000;
     int expect = Integer.parseInt(args[3]);
     TransportConfig.Builder transport = TransportConfig.builder().connectTimeout(Duration.ofSeconds(2));
     if (args.length > 4 && !args[4].equals("-")) {

@@ -59,7 +59,11 @@ public final class NatLab implements AutoCloseable {
   public static final String NAT2 = "203.0.113.2";
   public static final String H1 = "192.168.1.10";
   public static final String H2 = "192.168.2.10";
-  private static final List<String> GUARDED = List.of("203.0.113.0/24", "192.168.1.0/24", "192.168.2.0/24");
+  /** The hosts' and the server's global IPv6 addresses, once {@link #ipv6()} gave the lab IPv6. */
+  public static final String SRV6 = "2001:db8:ab::10";
+  public static final String H1_6 = "2001:db8:ab:1::10";
+  public static final String H2_6 = "2001:db8:ab:2::10";
+  private static final List<String> GUARDED = List.of("203.0.113.0/24", "192.168.1.0/24", "192.168.2.0/24", "2001:db8:ab::/48");
   private static final String[] NODES = {"pub", "srv", "nat1", "nat2", "h1", "h2"};
   private static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(20);
 
@@ -191,6 +195,41 @@ public final class NatLab implements AutoCloseable {
   private void address(String node, String dev, String cidr) throws IOException, InterruptedException {
     run("ip", "-n", ns(node), "addr", "add", cidr, "dev", dev);
     run("ip", "-n", ns(node), "link", "set", dev, "up");
+  }
+
+  /**
+   * Gives the lab IPv6 beside its IPv4, as an ISP that hands each home a global prefix does:
+   * 2001:db8:ab::/64 on the public side (nat1 ::1, nat2 ::2, srv ::10), 2001:db8:ab:1::/64 and
+   * 2001:db8:ab:2::/64 on the two LANs (routers ::1, hosts ::10), routed end to end with no NAT.
+   * The routers' rules are IPv4's only (nftables family {@code ip}), so IPv6 passes unfiltered:
+   * a home router that blocks inbound IPv6 would need a pinhole, which this lab does not model.
+   */
+  public void ipv6() throws IOException, InterruptedException {
+    for (String n : new String[] {"srv", "nat1", "nat2", "h1", "h2"}) {
+      run("ip", "netns", "exec", ns(n), "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=0", "net.ipv6.conf.default.disable_ipv6=0");
+    }
+    for (String[] a : new String[][] {{"srv", "eth0"}, {"nat1", "wan"}, {"nat1", "lan"}, {"nat2", "wan"}, {"nat2", "lan"}, {"h1", "eth0"}, {"h2", "eth0"}}) {
+      run("ip", "netns", "exec", ns(a[0]), "sysctl", "-qw", "net.ipv6.conf." + a[1] + ".disable_ipv6=0");
+    }
+    address6("srv", "eth0", SRV6 + "/64");
+    address6("nat1", "wan", "2001:db8:ab::1/64");
+    address6("nat2", "wan", "2001:db8:ab::2/64");
+    address6("nat1", "lan", "2001:db8:ab:1::1/64");
+    address6("nat2", "lan", "2001:db8:ab:2::1/64");
+    address6("h1", "eth0", H1_6 + "/64");
+    address6("h2", "eth0", H2_6 + "/64");
+    run("ip", "-n", ns("h1"), "-6", "route", "add", "default", "via", "2001:db8:ab:1::1");
+    run("ip", "-n", ns("h2"), "-6", "route", "add", "default", "via", "2001:db8:ab:2::1");
+    run("ip", "-n", ns("nat1"), "-6", "route", "add", "2001:db8:ab:2::/64", "via", "2001:db8:ab::2");
+    run("ip", "-n", ns("nat2"), "-6", "route", "add", "2001:db8:ab:1::/64", "via", "2001:db8:ab::1");
+    run("ip", "-n", ns("srv"), "-6", "route", "add", "2001:db8:ab:1::/64", "via", "2001:db8:ab::1");
+    run("ip", "-n", ns("srv"), "-6", "route", "add", "2001:db8:ab:2::/64", "via", "2001:db8:ab::2");
+    for (String r : new String[] {"nat1", "nat2"}) run("ip", "netns", "exec", ns(r), "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1");
+  }
+
+  /** An IPv6 address usable at once: no duplicate address detection, which would hold it tentative for a second or more. */
+  private void address6(String node, String dev, String cidr) throws IOException, InterruptedException {
+    run("ip", "-n", ns(node), "-6", "addr", "add", cidr, "dev", dev, "nodad");
   }
 
   /** Sets a router's NAT mode (its rules replaced whole). */

@@ -109,6 +109,32 @@ class NatHolePunchTest {
     assertThat((h1.output() + "\n" + h2.output()).lines()).noneMatch(l -> l.startsWith("NEIGHBOUR "));
   }
 
+  @Test
+  void behindTwoSymmetricNatsNodesWithGlobalIpv6LinkDirectlyOverItWithNoPunchAndNoRelay() throws Exception {
+    lab = NatLab.up(NatLab.Mode.SYMMETRIC, NatLab.Mode.SYMMETRIC); // over IPv4 only a relay would do, and there is none
+    lab.ipv6();
+    NatLab.Running tracker = tracker();
+    NatLab.Running h1 = node("h1", "[::]");
+    NatLab.Running h2 = node("h2", "[::]");
+    assertThat(h1.output()).as("on the wildcard, the host's addresses of both families, not the wildcard")
+        .contains("local:" + NatLab.H1 + ":7000").contains("local:2001:db8:ab:1:0:0:0:10:7000");
+
+    // The dial races the candidates, IPv6 first: the global address answers at once.
+    String at1 = h1.await(l -> l.startsWith("NEIGHBOUR "), WAIT, "a neighbour");
+    assertThat(at1).contains("2001:db8:ab:2:0:0:0:10");
+    assertThat(h2.await(l -> l.startsWith("NEIGHBOUR "), WAIT, "a neighbour")).contains("2001:db8:ab:1:0:0:0:10");
+    System.out.println("[natlab] IPv6 beside two symmetric NATs: h1's " + at1);
+
+    h1.tell("publish 200");
+    h1.await(l -> l.equals("PUBLISHED 200"), WAIT, "all 200 published");
+    h2.await(l -> l.equals("RECEIVED 200"), WAIT, "all 200 received");
+    Map<String, Long> c1 = counters(h1);
+    Map<String, Long> c2 = counters(h2);
+    assertThat(c1.get("punches_started") + c2.get("punches_started")).as("no punching").isZero();
+    assertThat(c1.get("relays_requested") + c2.get("relays_requested")).as("no relay").isZero();
+    assertThat(tracker.output()).doesNotContain("Exception");
+  }
+
   /** How long the punch took from the moment the tracker named (the connecting side's log line). */
   private static long punchMillis(NatLab.Running... nodes) {
     for (NatLab.Running n : nodes) {

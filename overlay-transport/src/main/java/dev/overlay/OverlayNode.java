@@ -206,7 +206,9 @@ public final class OverlayNode implements AutoCloseable {
    *     the address is not this machine's
    * @throws InterruptedException if interrupted while waiting for the node's loop
    * @throws IllegalStateException if the node was started or closed before, is called on the
-   *     node's own loop, or the loop did not answer within 30 s
+   *     node's own loop, or the loop did not answer within 30 s; if it listens on :: and the host
+   *     or JVM has no IPv6 (the message says to listen on 0.0.0.0); or if it listens on a wildcard
+   *     with no {@link Builder#advertise advertised host} and the host has no address at all
    */
   public OverlayNode start() throws java.io.IOException, InterruptedException {
     if (closed) throw new IllegalStateException("the node is closed; build a new one");
@@ -274,7 +276,10 @@ public final class OverlayNode implements AutoCloseable {
     return self;
   }
 
-  /** {@return the address we listen on (as advertised)} */
+  /**
+   * {@return the first address the node advertises: the listening address, the advertised host,
+   * or, on a wildcard, the host address its default route leaves from (all of them: {@link #info()})}
+   */
   public InetSocketAddress address() {
     PeerInfo me = self;
     if (me == null) throw new IllegalStateException("start() the node first");
@@ -706,8 +711,10 @@ public final class OverlayNode implements AutoCloseable {
     /**
      * The host other nodes should dial (default: the listening host; on a wildcard, 0.0.0.0 or
      * ::, the host's own addresses a peer elsewhere could dial, of IPv4 only or of both families,
-     * listed at start; docs/nat.md). Name one when only it works from elsewhere, e.g. a
-     * forwarded public address.
+     * listed once at start, up to 6, those of the default routes first; container bridges only
+     * when there is nothing else; docs/nat.md). Every peer and tracker the node meets is told
+     * them. Name one when only it works from elsewhere (a forwarded public address), or to keep
+     * the others to the host.
      *
      * @param host a host name or an IP literal
      * @return this builder

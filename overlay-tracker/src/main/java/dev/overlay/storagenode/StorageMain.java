@@ -108,7 +108,8 @@ public final class StorageMain implements Callable<Integer> {
     OverlayNode node = b.build().start();
     Candidate at = node.info().candidates().get(0);
     System.out.println("overlay storage node " + identity.peerId().toHex() + "@" + at.host() + ":" + at.port()
-        + " keeping " + String.join(",", streams) + " in " + dataDir.toAbsolutePath());
+        + " keeping " + String.join(",", streams) + " in " + dataDir.toAbsolutePath()
+        + (node.info().candidates().size() > 1 ? " (it advertises " + node.info().candidates() + "; --advertise names one)" : ""));
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       try {

@@ -241,6 +241,14 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
             ? dev.overlay.nat.LocalAddresses.gather(bind.getAddress() instanceof java.net.Inet6Address)
             : List.of(bound.getHostString());
     if (hosts.isEmpty()) throw new IllegalStateException("listening on " + bind.getHostString() + " but the host has no address to advertise; give advertise(host)");
+    if (advertiseHost == null && bind.getAddress() != null && bind.getAddress().isAnyLocalAddress()) {
+      if (dev.overlay.nat.LocalAddresses.allLoopback(hosts)) {
+        log.warn("listening on {} but the host has no address other than loopback (its network not up yet?): advertising {}, "
+            + "which only this host can dial, until the node restarts; give advertise(host) to name one", bind.getHostString(), hosts);
+      } else {
+        log.info("listening on {}: advertising the host's addresses {} (advertise(host) names one instead)", bind.getHostString(), hosts);
+      }
+    }
     return onLoop(() -> {
       List<Candidate> candidates = new ArrayList<>();
       for (String host : hosts) candidates.add(new Candidate(Candidate.Kind.LOCAL, host, bound.getPort()));

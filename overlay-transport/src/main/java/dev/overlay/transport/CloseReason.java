@@ -19,6 +19,8 @@ public enum CloseReason {
   PEER_RESTARTED(Kind.ORDINARY),
   /** A dial we no longer need. */
   DIAL_CANCELLED(Kind.ORDINARY),
+  /** One of a dial's raced attempts, given up because another address of the peer connected first. */
+  RACE_LOST(Kind.ORDINARY),
 
   // ---- Failures: the network or the peer went away ---------------------------------------------
   /** The TCP connect failed (refused, unreachable, timed out). */

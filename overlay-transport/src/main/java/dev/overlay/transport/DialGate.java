@@ -92,6 +92,11 @@ final class DialGate {
       addresses.remove(address);
       return;
     }
+    backoff(now, address);
+  }
+
+  /** The address failed: it waits its backoff (also for an attempt released earlier, found guilty later). */
+  void backoff(long now, String address) {
     Backoff b = addresses.computeIfAbsent(address, a -> new Backoff());
     b.failures++;
     long ceiling = backoffMin << Math.min(b.failures - 1, 30);
@@ -102,6 +107,14 @@ final class DialGate {
   /** A dial given up by us (not the address's failure): out of the count, and no backoff. */
   void released() {
     if (inProgress > 0) inProgress--;
+  }
+
+  /**
+   * Whether a dial may add a raced attempt: only while at most half the slots are taken, so
+   * that racing never crowds out other peers' first attempts.
+   */
+  boolean roomToRace() {
+    return inProgress < maxInProgress / 2;
   }
 
   int inProgress() {

@@ -21,12 +21,14 @@ import java.util.random.RandomGenerator;
  * the node's loop.
  *
  * <p>A peer's addresses are tried in order (local candidates first, then reflexive ones; within
- * each kind IPv6 and IPv4 alternate, IPv6 first) and raced as Happy Eyeballs does (RFC 8305):
- * while an attempt is pending, the next address starts {@link #CONNECTION_ATTEMPT_DELAY_NANOS}
- * later, or at once when an attempt fails; the first TCP connection up cancels the others. So a
- * black-holed path (an IPv6 route that goes nowhere, a LAN address from another LAN) costs a
- * quarter of a second, not a connect timeout. Each attempt passes the {@link DialGate} (a rate,
- * a number in progress, a backoff per address),
+ * each kind IPv6 and IPv4 alternate, IPv6 first; each address once) and raced as Happy Eyeballs
+ * does (RFC 8305): while an attempt is pending, the next address starts
+ * {@link #CONNECTION_ATTEMPT_DELAY_NANOS} later, or at once when an attempt fails; the first TCP
+ * connection up cancels the others. So a black-holed path (an IPv6 route that goes nowhere, a
+ * LAN address from another LAN) costs a quarter of a second, not a connect timeout. A dial races
+ * at most {@link #MAX_RACING} attempts, and adds one only while the gate has half its slots
+ * free: a peer's list of addresses cannot take the node's dial slots. Each attempt passes the
+ * {@link DialGate} (a rate, a number in progress, a backoff per address),
  * and a peer whose every address failed waits its {@link DialBackoff} before the next dial.
  * Nothing a peer sends can make the node dial faster than the gate allows.
  *
@@ -80,6 +82,9 @@ final class Dialer {
     final List<LinkHandler> attempts = new ArrayList<>(2);
     /** The attempt whose TCP connection is up: no other address is started while it handshakes. */
     LinkHandler up;
+    /** Addresses whose attempts lost the race to {@link #up}: released without backoff, unless it then fails without proving a key. */
+    List<String> losers = List.of();
+    String lastAddress; // of the attempt that failed last, or the address the gate refused last
     int raceStep; // names the latest race timer: an earlier one, made stale by a failure or a connection, is ignored
     String lastError = "no address to dial";
     Phase phase = Phase.DIRECT;
@@ -212,6 +217,8 @@ final class Dialer {
    * well: RFC 8305's recommended Connection Attempt Delay (section 8), 250 ms.
    */
   static final long CONNECTION_ATTEMPT_DELAY_NANOS = 250_000_000L;
+  /** Attempts of one dial at once. */
+  static final int MAX_RACING = 2;
 
   /** The connections the dial to the peer is trying now (empty when none). */
   List<LinkHandler> attempts(PeerId peer) {
@@ -228,27 +235,24 @@ final class Dialer {
   /**
    * An attempt's TCP connection is up: in a direct dial, the other addresses raced against it
    * are cancelled (RFC 8305 section 5), and no more are started while its handshakes run. Should
-   * they fail (something else answers at that address), the addresses not yet tried go on, and
-   * then the cancelled ones again: a cancel is not a failure. That cannot loop: addresses left
-   * plus attempts in flight never grow, and each winner that fails takes one away.
+   * they fail (something else answers at that address), the addresses not yet tried go on; the
+   * cancelled ones are not tried again in this dial. A lost race is not the address's failure
+   * (no backoff), unless the winner then fails without proving any key: an address that only
+   * accepts TCP could otherwise keep another address out of its backoff for good.
    */
   void connected(PeerId peer, LinkHandler h) {
     Dial d = dials.get(peer);
     if (d == null || d.phase != Phase.DIRECT || d.up != null || !d.attempts.contains(h)) return;
     d.up = h;
     d.raceStep++;
+    List<String> losers = new ArrayList<>();
     for (LinkHandler other : List.copyOf(d.attempts)) {
       if (other == h) continue;
       d.attempts.remove(other); // first, so that its close is not taken for the dial's failure
-      for (int i = 0; i < d.next; i++) {
-        if (addressKey(d.addresses.get(i)).equals(other.remote())) {
-          d.addresses = new ArrayList<>(d.addresses);
-          d.addresses.add(d.addresses.get(i));
-          break;
-        }
-      }
-      other.close(CloseReason.DIAL_CANCELLED, "another address of the peer connected first");
+      losers.add(other.remote());
+      other.close(CloseReason.RACE_LOST, "another address of the peer connected first");
     }
+    d.losers = losers;
   }
 
   /** Dials the peer at its candidates, after its backoff if its last dial failed. Not while one is under way. */
@@ -292,8 +296,8 @@ final class Dialer {
   void finished(LinkHandler h, boolean linked) {
     if (!h.gated) return; // only our own dials are gated, and each ends once (ready, or closed before)
     h.gated = false;
-    if (h.closeKind() == CloseReason.DIAL_CANCELLED) {
-      gate.released(); // given up by us (another address won, a punch took over): not the address's failure
+    if (h.closeKind() == CloseReason.RACE_LOST) {
+      gate.released(); // another address connected first: not this one's failure (but see attemptFailed)
       return;
     }
     long now = clock.getAsLong();
@@ -327,8 +331,16 @@ final class Dialer {
     Dial d = dials.get(peer);
     if (h.punched) punchTargets.remove(h.remote());
     d.lastError = reason;
+    d.lastAddress = h.remote();
     d.attempts.remove(h);
-    if (d.up == h) d.up = null;
+    if (d.up == h) {
+      d.up = null;
+      if (h.peer() == null) { // it only accepted TCP: the race it won says nothing for the others
+        long now = clock.getAsLong();
+        for (String loser : d.losers) gate.backoff(now, loser);
+      }
+      d.losers = List.of();
+    }
   }
 
   /**
@@ -385,6 +397,9 @@ final class Dialer {
     } else if (d.phase != Phase.DIRECT) {
       signalsIgnored++;
       return; // punching already (its SYN in flight will meet the peer's), or past it
+    } else if (d.up != null) {
+      signalsIgnored++;
+      return; // a direct connection is up and handshaking: the link is a moment away, and a punch would drop it
     }
     if (!punchBudget(targets)) { // checked before anything of the dial changes
       punchesRefused++;
@@ -582,7 +597,10 @@ final class Dialer {
   void tryNext(PeerId peer) {
     Dial dial = dials.get(peer);
     if (dial == null || links.closed() || dial.awaitingSignal) return;
-    if (!dial.attempts.isEmpty() && (dial.phase != Phase.DIRECT || dial.up != null)) return;
+    if (!dial.attempts.isEmpty() && (dial.phase != Phase.DIRECT || dial.up != null || dial.attempts.size() >= MAX_RACING
+        || !gate.roomToRace())) {
+      return; // the attempts in flight go on; the next address starts when one fails
+    }
     while (dial.next < dial.addresses.size()) {
       long now = clock.getAsLong();
       String key = addressKey(dial.addresses.get(dial.next));
@@ -599,6 +617,7 @@ final class Dialer {
       }
       if (refused == null) break;
       dial.lastError = "not dialled " + key + ": " + refused;
+      dial.lastAddress = key;
       dial.next++;
     }
     if (dial.next >= dial.addresses.size()) {
@@ -621,7 +640,8 @@ final class Dialer {
       }
       dials.remove(peer);
       ended(dial);
-      String address = dial.addresses.isEmpty() ? "-" : addressKey(dial.addresses.get(dial.addresses.size() - 1));
+      String address = dial.lastAddress != null ? dial.lastAddress
+          : dial.addresses.isEmpty() ? "-" : addressKey(dial.addresses.get(dial.addresses.size() - 1));
       if (dial.ours) {
         backoff.failure(peer);
         links.exhausted(peer);
@@ -833,11 +853,14 @@ final class Dialer {
    */
   static List<InetSocketAddress> addresses(PeerInfo info) {
     List<InetSocketAddress> out = new ArrayList<>();
+    java.util.Set<String> seen = new java.util.HashSet<>(); // each address once, however often the peer wrote it
     for (Candidate.Kind kind : new Candidate.Kind[] {Candidate.Kind.LOCAL, Candidate.Kind.REFLEXIVE}) {
       List<Candidate> v6 = new ArrayList<>();
       List<Candidate> v4 = new ArrayList<>(); // and names: the resolver picks their family
       for (Candidate c : info.candidates()) {
-        if (c.kind() == kind) (ipv6(c.host()) ? v6 : v4).add(c);
+        if (c.kind() == kind && seen.add(addressKey(InetSocketAddress.createUnresolved(c.host(), c.port())))) {
+          (ipv6(c.host()) ? v6 : v4).add(c);
+        }
       }
       for (int i = 0; i < Math.max(v6.size(), v4.size()); i++) {
         if (i < v6.size()) out.add(InetSocketAddress.createUnresolved(v6.get(i).host(), v6.get(i).port()));

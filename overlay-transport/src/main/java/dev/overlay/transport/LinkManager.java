@@ -297,7 +297,15 @@ public final class LinkManager {
             initPipeline(ch, tls.server().newHandler(ch.alloc()), h);
           }
         });
-    server = b.bind(address).sync().channel();
+    try {
+      server = b.bind(address).sync().channel();
+    } catch (Exception e) {
+      if (address.getAddress() instanceof java.net.Inet6Address && !(e instanceof InterruptedException)) {
+        throw new IllegalStateException("cannot listen on [" + address.getHostString() + "]:" + address.getPort() + ": " + e
+            + " (if this host or JVM has no IPv6, listen on 0.0.0.0 for IPv4 only)", e);
+      }
+      throw e;
+    }
     InetSocketAddress bound = (InetSocketAddress) server.localAddress();
     if (punching) punchFrom = bound;
     return bound;

@@ -23,8 +23,31 @@ import org.junit.jupiter.api.Test;
  */
 class DualStackTest {
 
+  /** Whether this machine can listen on IPv6 loopback at all (a kernel or JVM without IPv6 cannot). */
+  private static boolean ipv6Here() {
+    try (java.net.ServerSocket s = new java.net.ServerSocket()) {
+      s.bind(new java.net.InetSocketAddress(java.net.InetAddress.getByAddress(new byte[] {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}), 0));
+      return true;
+    } catch (java.io.IOException | RuntimeException e) {
+      return false;
+    }
+  }
+
+  /** The host's addresses now, as the node would write them (no scope). */
+  private static Set<String> hostAddresses() throws java.net.SocketException {
+    Set<String> out = new java.util.HashSet<>();
+    for (java.net.NetworkInterface ni : java.util.Collections.list(java.net.NetworkInterface.getNetworkInterfaces())) {
+      for (java.net.InetAddress a : java.util.Collections.list(ni.getInetAddresses())) {
+        String h = a.getHostAddress();
+        out.add(h.indexOf('%') >= 0 ? h.substring(0, h.indexOf('%')) : h);
+      }
+    }
+    return out;
+  }
+
   @Test
   void aNodeOnTheIpv6WildcardAdvertisesTheHostsAddressesAndAPeerToldOfItLinksAtOne() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(ipv6Here(), "this machine cannot listen on IPv6 (::1)");
     Set<String> linkedAt = ConcurrentHashMap.newKeySet();
     AtomicInteger received = new AtomicInteger();
     try (OverlayNode seed = OverlayNode.builder().identity(NodeIdentity.generate()).listen("127.0.0.1", 0).build().start();
@@ -43,10 +66,10 @@ class DualStackTest {
       try (OverlayNode wild = OverlayNode.builder().identity(NodeIdentity.generate()).listen("::", 0)
           .seeds("127.0.0.1:" + seed.address().getPort()).build().start()) {
         List<Candidate> offered = wild.info().candidates();
-        List<String> expected = dev.overlay.nat.LocalAddresses.gather(true);
-        assertThat(offered).extracting(Candidate::host).containsExactlyElementsOf(expected);
-        assertThat(offered).allSatisfy(c -> {
+        Set<String> own = hostAddresses();
+        assertThat(offered).isNotEmpty().hasSizeLessThanOrEqualTo(dev.overlay.nat.LocalAddresses.MAX).allSatisfy(c -> {
           assertThat(c.kind()).isEqualTo(Candidate.Kind.LOCAL);
+          assertThat(c.host()).as("one of this host's addresses, without a scope").isIn(own).doesNotContain("%");
           assertThat(java.net.InetAddress.getByName(c.host()).isAnyLocalAddress()).as(c.host()).isFalse();
         });
 

@@ -591,14 +591,16 @@ class DialerTest {
     LinkHandler slow = attempts.get(0).handler();
     LinkHandler fast = attempts.get(1).handler();
 
+    assertThat(dialer.counters().inProgress()).isEqualTo(2);
     dialer.connected(PEER, fast);
 
-    assertThat(slow.closeKind()).isEqualTo(CloseReason.DIAL_CANCELLED);
+    assertThat(slow.closeKind()).isEqualTo(CloseReason.RACE_LOST);
     assertThat(dialer.attempts(PEER)).containsExactly(fast);
     afterSecond.task().run();
     assertThat(ports()).as("no more racing once a connection is up").containsExactly(1000, 1001);
 
     dialer.finished(slow, false); // as LinkManager reports the cancelled one's close
+    assertThat(dialer.counters().inProgress()).as("out of the gate's count").isEqualTo(1);
     PeerId other = PeerId.random(IDS);
     dialer.dial(other, new PeerInfo(other, 1, List.of(local("10.0.0.1", 1000))));
     assertThat(ports()).as("a cancelled attempt did not fail: its address is not in backoff").containsExactly(1000, 1001, 1000);
@@ -618,19 +620,67 @@ class DialerTest {
   }
 
   @Test
-  void anAddressCancelledForAWinnerThatThenFailsIsTriedAfterAllAndTheDialEndsOnce() {
+  void aRaceWonByAnAddressThatOnlyAcceptsTcpPutsTheLosersInBackoffAfterAll() {
+    // An address that accepts TCP and never proves a key must not keep another out of its backoff.
     dialer.dial(PEER, peer(local("10.0.0.1", 1000), local("10.0.0.2", 1001), local("10.0.0.3", 1002)));
     lastTimer().task().run();
-    dialer.connected(PEER, attempts.get(1).handler()); // 1000 cancelled
+    dialer.connected(PEER, attempts.get(1).handler()); // 1000 lost the race
     dialer.finished(attempts.get(0).handler(), false);
 
-    fail(attempts.get(1), "TLS handshake failed: not the peer's key"); // something else answered at 1001
-    assertThat(ports()).as("the address not yet tried first").containsExactly(1000, 1001, 1002);
+    fail(attempts.get(1), "closed during the TLS handshake");
+    assertThat(ports()).as("the address not yet tried; the loser is not raced again").containsExactly(1000, 1001, 1002);
     fail(attempts.get(2), "refused");
-    assertThat(ports()).as("then the cancelled one, which did not fail").containsExactly(1000, 1001, 1002, 1000);
-    fail(attempts.get(3), "refused");
+    assertThat(log).containsExactly("exhausted", "event 10.0.0.3:1002 refused", "dialFailed refused");
 
+    PeerId other = PeerId.random(IDS);
+    dialer.dial(other, new PeerInfo(other, 1, List.of(local("10.0.0.1", 1000))));
+    assertThat(ports()).hasSize(3);
+    assertThat(log).last().asString().startsWith("dialFailed not dialled 10.0.0.1:1000: address in backoff");
+  }
+
+  @Test
+  void anAddressWrittenTwiceOrAnotherWayIsDialledOnce() {
+    dialer.dial(PEER, peer(local("10.0.0.1", 1000), local("10.0.0.1", 1000), local("::ffff:10.0.0.1", 1000)));
+    assertThat(delayed).as("nothing to race").isEmpty();
+
+    fail(attempts.get(0), "refused");
+
+    assertThat(ports()).containsExactly(1000);
     assertThat(log).containsExactly("exhausted", "event 10.0.0.1:1000 refused", "dialFailed refused");
+  }
+
+  @Test
+  void aDialRacesAtMostTwoAttemptsAndOnlyWhileHalfTheGatesSlotsAreFree() {
+    dialer.dial(PEER, peer(local("10.0.0.1", 1000), local("10.0.0.2", 1001), local("10.0.0.3", 1002)));
+    lastTimer().task().run();
+    lastTimer().task().run();
+    assertThat(ports()).containsExactly(1000, 1001);
+    fail(attempts.get(0), "refused");
+    assertThat(ports()).as("a failure makes room").containsExactly(1000, 1001, 1002);
+
+    dialer = dialer(TransportConfig.builder().maxDialsInProgress(4).build());
+    attempts.clear();
+    PeerId other = PeerId.random(IDS);
+    dialer.dial(other, new PeerInfo(other, 1, List.of(local("10.0.1.1", 1000)))); // half the slots now taken
+    dialer.dial(PEER, peer(local("10.0.0.1", 1000), local("10.0.0.2", 1001)));
+    lastTimer().task().run();
+    assertThat(attempts).as("no race while the gate is half full").hasSize(2);
+  }
+
+  @Test
+  void aPunchSignalDoesNotDropADirectConnectionThatIsAlreadyUp() {
+    punchesGoTo(true);
+    dialer.dial(PEER, peer(local("10.0.0.1", 1000), reflexive("203.0.113.1", 2000)));
+    lastTimer().task().run(); // the mapping directly, and a punch asked at once
+    LinkHandler lan = attempts.get(0).handler();
+    dialer.connected(PEER, lan); // the LAN address answered after all
+
+    dialer.punch(peer(local("10.0.0.1", 1000), reflexive("203.0.113.1", 2000)), 0);
+
+    assertThat(lan.closeKind()).isNull();
+    assertThat(attempts.get(1).handler().closeKind()).isEqualTo(CloseReason.RACE_LOST);
+    assertThat(punched).isEmpty();
+    assertThat(dialer.attempts(PEER)).containsExactly(lan);
   }
 
   @Test
@@ -638,12 +688,13 @@ class DialerTest {
     dialer.dial(PEER, peer(local("10.0.0.1", 1000), local("2001:db8::1", 1001)));
     lastTimer().task().run();
 
-    fail(attempts.get(0), "network unreachable");
+    fail(attempts.get(1), "network unreachable");
     assertThat(log).as("the other is still in flight").isEmpty();
     assertThat(dialer.dialling(PEER)).isTrue();
 
-    fail(attempts.get(1), "timed out");
-    assertThat(log).containsExactly("exhausted", "event 10.0.0.1:1000 timed out", "dialFailed timed out");
+    fail(attempts.get(0), "timed out");
+    assertThat(log).as("the address is the one whose error it is")
+        .containsExactly("exhausted", "event 2001:db8:0:0:0:0:0:1:1001 timed out", "dialFailed timed out");
     assertThat(dialer.dialling(PEER)).isFalse();
   }
 
@@ -657,7 +708,7 @@ class DialerTest {
     dialer.punch(peer(local("10.0.0.1", 1000), reflexive("203.0.113.1", 2000)), 0);
     lastTimer().task().run();
 
-    assertThat(attempts).allSatisfy(a -> assertThat(a.handler().closeKind()).isEqualTo(CloseReason.DIAL_CANCELLED));
+    assertThat(attempts).hasSize(2).allSatisfy(a -> assertThat(a.handler().closeKind()).isEqualTo(CloseReason.DIAL_CANCELLED));
     assertThat(punched).singleElement().satisfies(a -> assertThat(a.address().getPort()).isEqualTo(2000));
   }
 }

@@ -42,7 +42,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Bounded: at most {@code maxLinks} relayed links (tickets waiting included), one per pair of
  * nodes and {@code maxLinksPerNode} per identity; each link carries at most
- * {@code bytesPerSecond} (reading pauses beyond it) and {@code maxBytesPerLink} in all, and is
+ * {@code bytesPerSecond} (reading pauses beyond it) and {@code maxBytesPerLink} in all; the bytes
+ * of all links of one identity (either way) at most {@code bytesPerSecondPerNode} and
+ * {@code maxBytesPerNodePerHour}, and the whole relay's at most {@code totalBytesPerSecond} and
+ * {@code maxBytesPerHour} (a rate pauses reading; a link that crosses an hour's budget is closed,
+ * and no ticket is given for that identity, or to anyone, until the hour is over); a link is
  * closed after {@code idleTimeout} without a byte either way (nodes' keep-alives are far more
  * frequent); a ticket not used by both sides within {@code ticketLifetime} goes; connections yet
  * to present a token are at most {@code maxPending}, {@code maxPendingPerSource} from one
@@ -66,15 +70,20 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
    * 1 GiB per link (telemetry: hundreds of messages a second of hundreds of bytes fit many times
    * over), tickets valid 10 s (both nodes connect within a tracker round trip of each other),
    * links closed after 120 s without traffic (nodes ping every 5 to 10 s), 1,024 connections
-   * before their token and 16 per source address (as the STUN server's TCP side).
+   * before their token and 16 per source address (as the STUN server's TCP side); per identity
+   * 2 MiB/s and 4 GiB an hour (two busy links' worth: one node cannot take the relay), and
+   * 32 MiB/s and 64 GiB an hour in all (a tracker's machine keeps its CPU and its uplink for
+   * introductions).
    */
   public record Limits(int maxLinks, int maxLinksPerNode, long bytesPerSecond, long maxBytesPerLink, Duration ticketLifetime,
-      Duration idleTimeout, int maxPending, int maxPendingPerSource) {
+      Duration idleTimeout, int maxPending, int maxPendingPerSource, long bytesPerSecondPerNode, long totalBytesPerSecond,
+      long maxBytesPerNodePerHour, long maxBytesPerHour) {
     public static final Limits DEFAULTS = new Limits(256, 8, 1 << 20, 1L << 30, Duration.ofSeconds(10), Duration.ofSeconds(120),
-        1024, 16);
+        1024, 16, 2L << 20, 32L << 20, 4L << 30, 64L << 30);
 
     public Limits {
       if (maxLinks < 1 || maxLinksPerNode < 1 || bytesPerSecond < 1 || maxBytesPerLink < 1 || maxPending < 1 || maxPendingPerSource < 1
+          || bytesPerSecondPerNode < 1 || totalBytesPerSecond < 1 || maxBytesPerNodePerHour < 1 || maxBytesPerHour < 1
           || ticketLifetime.isNegative() || ticketLifetime.isZero() || idleTimeout.isNegative() || idleTimeout.isZero()) {
         throw new IllegalArgumentException("relay limits must be positive");
       }
@@ -83,7 +92,50 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
     /** These limits with others for the links' counts, rate and total (the command line's flags). */
     public Limits with(int maxLinks, int maxLinksPerNode, long bytesPerSecond, long maxBytesPerLink) {
       return new Limits(maxLinks, maxLinksPerNode, bytesPerSecond, maxBytesPerLink, ticketLifetime, idleTimeout, maxPending,
-          maxPendingPerSource);
+          maxPendingPerSource, bytesPerSecondPerNode, totalBytesPerSecond, maxBytesPerNodePerHour, maxBytesPerHour);
+    }
+
+    /** These limits with others for each identity's and the whole relay's rate and hourly bytes (the command line's flags). */
+    public Limits withBudgets(long bytesPerSecondPerNode, long totalBytesPerSecond, long maxBytesPerNodePerHour, long maxBytesPerHour) {
+      return new Limits(maxLinks, maxLinksPerNode, bytesPerSecond, maxBytesPerLink, ticketLifetime, idleTimeout, maxPending,
+          maxPendingPerSource, bytesPerSecondPerNode, totalBytesPerSecond, maxBytesPerNodePerHour, maxBytesPerHour);
+    }
+  }
+
+  private static final long HOUR_NANOS = TimeUnit.HOURS.toNanos(1);
+
+  /**
+   * Bytes against a rate (a token bucket holding one second's worth) and against an hour's total
+   * (a fixed window from the first byte): one per link, per identity, and the relay's. Under the lock.
+   */
+  private static final class Budget {
+    private double tokens;
+    private long refilledAt;
+    private long hourStart;
+    private long hourBytes;
+
+    Budget(double burst, long now) {
+      tokens = burst;
+      refilledAt = now;
+      hourStart = now;
+    }
+
+    /** Takes {@code n} bytes now; returns how long reading must pause for the rate (0: not at all). */
+    long take(long now, int n, long perSecond) {
+      tokens = Math.min(perSecond, tokens + (now - refilledAt) * (perSecond / 1e9));
+      refilledAt = now;
+      tokens -= n;
+      if (now - hourStart >= HOUR_NANOS) {
+        hourStart = now;
+        hourBytes = 0;
+      }
+      hourBytes += n;
+      return tokens >= 0 ? 0 : (long) (-tokens / (perSecond / 1e9));
+    }
+
+    /** The bytes taken in the current hour. */
+    long hourBytes(long now) {
+      return now - hourStart >= HOUR_NANOS ? 0 : hourBytes;
     }
   }
 
@@ -101,9 +153,7 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
     boolean joined;
     boolean closed;
     boolean closeCounted; // why it closed is counted once, whichever end notices first
-    // the link's rate budget (both directions together) and its total
-    double budget;
-    long refilledAt;
+    final Budget budget; // the link's rate (both directions together)
     long total;
     long pausedUntil;
     long lastActivity; // the last byte either way, for the idle close
@@ -114,8 +164,7 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
       ids[0] = a;
       ids[1] = b;
       pair = Set.of(a, b);
-      budget = burst;
-      refilledAt = now;
+      budget = new Budget(burst, now);
     }
   }
 
@@ -137,6 +186,20 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
   private final Map<Key, Ticket> byToken = new HashMap<>();
   private final Map<Set<PeerId>, Ticket> byPair = new HashMap<>();
   private final Map<PeerId, Integer> perNode = new HashMap<>();
+  /**
+   * Each identity's budget, kept while it has links and for a while after (an LRU of
+   * {@link #REMEMBERED_NODES}): closing and reopening links does not start a new hour. An
+   * identity forgotten starts one, within the relay's own budget.
+   */
+  private final java.util.LinkedHashMap<PeerId, Budget> nodeBudgets = new java.util.LinkedHashMap<>(16, 0.75f, true) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<PeerId, Budget> eldest) {
+      return size() > REMEMBERED_NODES;
+    }
+  };
+  private static final int REMEMBERED_NODES = 4096;
+  private final Budget total;
+  private final java.util.function.LongSupplier clock;
   private int pending;
   private final Map<String, Integer> pendingPerSource = new HashMap<>();
   private final AtomicLong ticketsIssued = new AtomicLong();
@@ -156,7 +219,18 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
   private int port;
 
   public RelayServer(Limits limits) {
+    this(limits, System::nanoTime);
+  }
+
+  /** With a clock for its budgets and idle checks (tests stop it, so that a spent budget stays spent). */
+  RelayServer(Limits limits, java.util.function.LongSupplier clock) {
     this.limits = limits;
+    this.clock = clock;
+    this.total = new Budget(limits.totalBytesPerSecond(), clock.getAsLong());
+  }
+
+  private Budget node(PeerId id, long now) {
+    return nodeBudgets.computeIfAbsent(id, k -> new Budget(limits.bytesPerSecondPerNode(), now));
   }
 
   /**
@@ -185,7 +259,11 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
   @Override
   public Offer open(long now, PeerId a, PeerId b) {
     synchronized (lock) {
+      long at = clock.getAsLong();
       String refused = byPair.size() >= limits.maxLinks() ? "the relay carries its maximum of links (" + limits.maxLinks() + ")"
+          : total.hourBytes(at) >= limits.maxBytesPerHour() ? "the relay has carried its bytes for this hour (" + limits.maxBytesPerHour() + ")"
+          : node(a, at).hourBytes(at) >= limits.maxBytesPerNodePerHour() || node(b, at).hourBytes(at) >= limits.maxBytesPerNodePerHour()
+          ? "a node has used its relayed bytes for this hour (" + limits.maxBytesPerNodePerHour() + ")"
           : byPair.containsKey(Set.of(a, b)) ? "a relayed link between these two nodes is open or arranged already"
           : perNode.getOrDefault(a, 0) >= limits.maxLinksPerNode() || perNode.getOrDefault(b, 0) >= limits.maxLinksPerNode()
           ? "a node holds its maximum of relayed links (" + limits.maxLinksPerNode() + ")" : null;
@@ -195,7 +273,7 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
       }
       byte[] tokenA = token();
       byte[] tokenB = token();
-      Ticket t = new Ticket(tokenA, tokenB, a, b, limits.bytesPerSecond(), System.nanoTime());
+      Ticket t = new Ticket(tokenA, tokenB, a, b, limits.bytesPerSecond(), at);
       byToken.put(new Key(tokenA), t);
       byToken.put(new Key(tokenB), t);
       byPair.put(t.pair, t);
@@ -252,7 +330,7 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
       boolean quiet;
       synchronized (lock) {
         if (t.closed) return;
-        quiet = System.nanoTime() - t.lastActivity >= idle;
+        quiet = clock.getAsLong() - t.lastActivity >= idle;
       }
       if (!quiet) {
         checkIdle(t, a, b);
@@ -408,7 +486,7 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
       ctx.pipeline().replace(this, "splice", new Splice(t, other));
       other.pipeline().addLast("splice", new Splice(t, self));
       synchronized (lock) {
-        t.lastActivity = System.nanoTime();
+        t.lastActivity = clock.getAsLong();
       }
       checkIdle(t, self, other);
       // Each side's early bytes go to the other, then both read.
@@ -463,22 +541,26 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
       ByteBuf b = (ByteBuf) msg;
       int n = b.readableBytes();
       long wait;
-      boolean over;
+      String over;
       synchronized (lock) {
-        long now = System.nanoTime();
-        ticket.budget = Math.min(limits.bytesPerSecond(), ticket.budget + (now - ticket.refilledAt) * (limits.bytesPerSecond() / 1e9));
-        ticket.refilledAt = now;
+        long now = clock.getAsLong();
         ticket.lastActivity = now;
-        ticket.budget -= n;
         ticket.total += n;
-        over = ticket.total > limits.maxBytesPerLink();
-        wait = ticket.budget >= 0 ? 0 : (long) (-ticket.budget / (limits.bytesPerSecond() / 1e9));
+        Budget x = node(ticket.ids[0], now);
+        Budget y = node(ticket.ids[1], now);
+        wait = Math.max(Math.max(ticket.budget.take(now, n, limits.bytesPerSecond()), total.take(now, n, limits.totalBytesPerSecond())),
+            Math.max(x.take(now, n, limits.bytesPerSecondPerNode()), y.take(now, n, limits.bytesPerSecondPerNode())));
+        over = ticket.total > limits.maxBytesPerLink() ? "over the link's " + limits.maxBytesPerLink() + " bytes"
+            : x.hourBytes(now) > limits.maxBytesPerNodePerHour() || y.hourBytes(now) > limits.maxBytesPerNodePerHour()
+            ? "over a node's " + limits.maxBytesPerNodePerHour() + " bytes this hour"
+            : total.hourBytes(now) > limits.maxBytesPerHour() ? "over the relay's " + limits.maxBytesPerHour() + " bytes this hour"
+            : null;
         if (wait > 0) ticket.pausedUntil = now + wait;
       }
-      if (over) {
+      if (over != null) {
         b.release();
         if (countClose(ticket)) closedOverBytes.incrementAndGet();
-        log.info("relayed link {} <-> {} closed: over {} bytes", ticket.ids[0], ticket.ids[1], limits.maxBytesPerLink());
+        log.info("relayed link {} <-> {} closed: {}", ticket.ids[0], ticket.ids[1], over);
         ctx.close();
         return;
       }
@@ -502,7 +584,7 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
       // (then its own timer resumes it).
       boolean paused;
       synchronized (lock) {
-        paused = System.nanoTime() < ticket.pausedUntil;
+        paused = clock.getAsLong() < ticket.pausedUntil;
       }
       if (ctx.channel().isWritable() && !paused) other.config().setAutoRead(true);
       ctx.fireChannelWritabilityChanged();

@@ -127,6 +127,22 @@ public final class TrackerMain implements Callable<Integer> {
       description = "Bytes one relayed link may carry in all; then it is closed (the nodes ask again) [OVERLAY_TRACKER_RELAY_MAX_BYTES] (default ${DEFAULT-VALUE}).")
   long relayMaxBytes;
 
+  @Option(names = "--relay-node-bytes-per-second", defaultValue = "${env:OVERLAY_TRACKER_RELAY_NODE_BYTES_PER_SECOND:-2097152}",
+      description = "Bytes a second all relayed links of one identity may carry together; beyond it, reading pauses [OVERLAY_TRACKER_RELAY_NODE_BYTES_PER_SECOND] (default ${DEFAULT-VALUE}).")
+  long relayNodeBytesPerSecond;
+
+  @Option(names = "--relay-total-bytes-per-second", defaultValue = "${env:OVERLAY_TRACKER_RELAY_TOTAL_BYTES_PER_SECOND:-33554432}",
+      description = "Bytes a second the relay carries in all; beyond it, reading pauses [OVERLAY_TRACKER_RELAY_TOTAL_BYTES_PER_SECOND] (default ${DEFAULT-VALUE}).")
+  long relayTotalBytesPerSecond;
+
+  @Option(names = "--relay-node-max-bytes-per-hour", defaultValue = "${env:OVERLAY_TRACKER_RELAY_NODE_MAX_BYTES_PER_HOUR:-4294967296}",
+      description = "Bytes all relayed links of one identity may carry in an hour; then its links close and it gets no ticket until the hour is over [OVERLAY_TRACKER_RELAY_NODE_MAX_BYTES_PER_HOUR] (default ${DEFAULT-VALUE}).")
+  long relayNodeMaxBytesPerHour;
+
+  @Option(names = "--relay-max-bytes-per-hour", defaultValue = "${env:OVERLAY_TRACKER_RELAY_MAX_BYTES_PER_HOUR:-68719476736}",
+      description = "Bytes the relay carries in an hour in all; then links close and no ticket is given until the hour is over [OVERLAY_TRACKER_RELAY_MAX_BYTES_PER_HOUR] (default ${DEFAULT-VALUE}).")
+  long relayMaxBytesPerHour;
+
   public static void main(String[] args) {
     System.exit(new CommandLine(new TrackerMain()).execute(args));
   }
@@ -189,7 +205,7 @@ public final class TrackerMain implements Callable<Integer> {
       try {
         if (relayHost == null) throw new IllegalArgumentException("give --advertise (or a --host nodes can reach): nodes must be told where the relay is");
         relay = new RelayServer(RelayServer.Limits.DEFAULTS.with(relayMaxLinks, relayMaxLinksPerNode, relayBytesPerSecond,
-            relayMaxBytes)).start(new InetSocketAddress(bind.getAddress(), relayPort), relayHost);
+            relayMaxBytes).withBudgets(relayNodeBytesPerSecond, relayTotalBytesPerSecond, relayNodeMaxBytesPerHour, relayMaxBytesPerHour)).start(new InetSocketAddress(bind.getAddress(), relayPort), relayHost);
       } catch (RuntimeException e) {
         System.err.println("overlay-tracker: --relay-port " + relayPort + ": " + e.getMessage() + " (-1 turns the relay off)");
         if (stun != null) stun.close();

@@ -96,15 +96,18 @@ final class TrackerMetrics implements AutoCloseable {
   private void bindRelay(MeterRegistry r, RelayServer relay) {
     gauge(r, "overlay.tracker.relay.links", "Relayed links open or waiting for their second side.", x -> relay.stats().links());
     counter(r, "overlay.tracker.relay.linked", "Relayed links whose two sides met.", x -> relay.stats().linked());
+    counter(r, "overlay.tracker.relay.tickets.issued", "Relay tickets given to pairs of nodes.", x -> relay.stats().ticketsIssued());
+    counter(r, "overlay.tracker.relay.tickets.refused",
+        "Relay tickets refused: the relay's or a node's links at their maximum, or an hour's bytes spent.", x -> relay.stats().ticketsRefused());
     counter(r, "overlay.tracker.relay.tickets.expired", "Relay tickets not used by both sides in time.", x -> relay.stats().ticketsExpired());
     counter(r, "overlay.tracker.relay.bad.prefaces", "Relay connections closed for a wrong, used or missing token.",
         x -> relay.stats().badPrefaces());
     counter(r, "overlay.tracker.relay.refused.pending",
         "Relay connections refused at the caps on those yet to present a token (1,024, 16 per source).", x -> relay.stats().refusedPending());
-    counter(r, "overlay.tracker.relay.closed.over.bytes", "Relayed links closed at their byte limit.", x -> relay.stats().closedOverBytes());
+    counter(r, "overlay.tracker.relay.closed.over.bytes", "Relayed links closed at a byte cap: the link's, an identity's hour or the relay's hour.", x -> relay.stats().closedOverBytes());
     counter(r, "overlay.tracker.relay.closed.idle", "Relayed links closed after 120 s without a byte either way.",
         x -> relay.stats().closedIdle());
-    counter(r, "overlay.tracker.relay.rate.pauses", "Times a relayed link's reading paused at its bytes-per-second limit.",
+    counter(r, "overlay.tracker.relay.rate.pauses", "Times a relayed link's reading paused at a bytes-per-second limit: the link's, an identity's or the relay's.",
         x -> relay.stats().pausesForRate());
     counter(r, "overlay.tracker.relay.bytes", "Bytes carried by the relay.", x -> relay.stats().bytesRelayed());
   }

@@ -103,7 +103,7 @@ class RelayServerTest {
 
   @Test
   void anUnusedTicketExpiresAndTakesItsHalfConnectionWithIt() throws Exception {
-    start(new RelayServer.Limits(1, 1, 1 << 20, 1 << 20, Duration.ofMillis(200), Duration.ofSeconds(120), 1024, 16));
+    start(new RelayServer.Limits(1, 1, 1 << 20, 1 << 20, Duration.ofMillis(200), Duration.ofSeconds(120), 1024, 16, BIG, BIG, BIG, BIG));
     PeerId a = PeerId.random(IDS);
     Offer offer = relay.open(0, a, PeerId.random(IDS));
     try (Socket half = connect(offer, offer.tokenA())) {
@@ -132,7 +132,7 @@ class RelayServerTest {
 
   @Test
   void connectionsYetToPresentATokenAreCappedPerSourceAddress() throws Exception {
-    start(new RelayServer.Limits(4, 4, 1 << 20, 1 << 20, Duration.ofSeconds(10), Duration.ofSeconds(120), 1024, 2));
+    start(new RelayServer.Limits(4, 4, 1 << 20, 1 << 20, Duration.ofSeconds(10), Duration.ofSeconds(120), 1024, 2, BIG, BIG, BIG, BIG));
     try (Socket one = new Socket("127.0.0.1", relay.address().getPort()); Socket two = new Socket("127.0.0.1", relay.address().getPort());
         Socket three = new Socket("127.0.0.1", relay.address().getPort())) {
       three.setSoTimeout(20_000);
@@ -143,12 +143,88 @@ class RelayServerTest {
 
   @Test
   void aLinkWithoutTrafficIsClosedAfterItsIdleTimeout() throws Exception {
-    start(new RelayServer.Limits(4, 4, 1 << 20, 1 << 20, Duration.ofSeconds(10), Duration.ofMillis(300), 1024, 16));
+    start(new RelayServer.Limits(4, 4, 1 << 20, 1 << 20, Duration.ofSeconds(10), Duration.ofMillis(300), 1024, 16, BIG, BIG, BIG, BIG));
     Offer offer = relay.open(0, PeerId.random(IDS), PeerId.random(IDS));
     try (Socket a = connect(offer, offer.tokenA()); Socket b = connect(offer, offer.tokenB())) {
       assertThat(a.getInputStream().read()).isEqualTo(-1);
       assertThat(b.getInputStream().read()).isEqualTo(-1);
     }
     assertThat(relay.stats().closedIdle()).isPositive();
+  }
+
+  // ---- Budgets per identity and for the whole relay ---------------------------------------------
+
+  private static final long BIG = 1L << 40;
+
+  /** Sends {@code n} bytes from {@code from}, and reads at {@code to} what arrives until the link closes. */
+  private static int sendAndReadToEnd(Socket from, Socket to, int n) throws Exception {
+    from.getOutputStream().write(new byte[n]);
+    from.getOutputStream().flush();
+    return to.getInputStream().readAllBytes().length;
+  }
+
+  @Test
+  void aNodesRelayedBytesAreCappedPerHourAcrossItsLinksAndItsNextTicketIsRefused() throws Exception {
+    start(RelayServer.Limits.DEFAULTS.with(8, 8, 1 << 20, 1 << 20).withBudgets(BIG, BIG, 64 << 10, BIG));
+    PeerId a = PeerId.random(IDS);
+    Offer first = relay.open(0, a, PeerId.random(IDS));
+    try (Socket x = connect(first, first.tokenA()); Socket y = connect(first, first.tokenB())) {
+      x.getOutputStream().write(new byte[40 << 10]);
+      x.getOutputStream().flush();
+      assertThat(y.getInputStream().readNBytes(40 << 10)).hasSize(40 << 10);
+    }
+    Offer second = relay.open(0, a, PeerId.random(IDS));
+    assertThat(second.refused()).as("24 KiB of its hour left").isNull();
+    try (Socket x = connect(second, second.tokenA()); Socket y = connect(second, second.tokenB())) {
+      assertThat(sendAndReadToEnd(x, y, 40 << 10)).as("closed when the node's hour is spent").isLessThan(40 << 10);
+    }
+    assertThat(relay.stats().closedOverBytes()).isEqualTo(1);
+    assertThat(relay.open(0, PeerId.random(IDS), a).refused()).contains("relayed bytes for this hour");
+    assertThat(relay.open(0, PeerId.random(IDS), PeerId.random(IDS)).refused()).as("others are not held back").isNull();
+  }
+
+  @Test
+  void theRelaysBytesAreCappedPerHourInAll() throws Exception {
+    start(RelayServer.Limits.DEFAULTS.with(8, 8, 1 << 20, 1 << 20).withBudgets(BIG, BIG, BIG, 64 << 10));
+    Offer first = relay.open(0, PeerId.random(IDS), PeerId.random(IDS));
+    try (Socket x = connect(first, first.tokenA()); Socket y = connect(first, first.tokenB())) {
+      x.getOutputStream().write(new byte[40 << 10]);
+      x.getOutputStream().flush();
+      assertThat(y.getInputStream().readNBytes(40 << 10)).hasSize(40 << 10);
+    }
+    Offer second = relay.open(0, PeerId.random(IDS), PeerId.random(IDS));
+    try (Socket x = connect(second, second.tokenA()); Socket y = connect(second, second.tokenB())) {
+      assertThat(sendAndReadToEnd(x, y, 40 << 10)).isLessThan(40 << 10);
+    }
+    assertThat(relay.stats().closedOverBytes()).isEqualTo(1);
+    assertThat(relay.open(0, PeerId.random(IDS), PeerId.random(IDS)).refused()).contains("its bytes for this hour");
+  }
+
+  /** A relay whose clock stands still: a rate budget, once spent, does not refill, whatever the machine's speed. */
+  private RelayServer startStill(RelayServer.Limits limits) throws Exception {
+    relay = new RelayServer(limits, () -> 1_000_000_000L).start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), "127.0.0.1");
+    return relay;
+  }
+
+  @Test
+  void aNodesRateAcrossItsLinksPausesReadingThoughTheLinksOwnRateIsNotReached() throws Exception {
+    startStill(RelayServer.Limits.DEFAULTS.with(8, 8, 1 << 20, 1 << 20).withBudgets(16 << 10, BIG, BIG, BIG));
+    Offer offer = relay.open(0, PeerId.random(IDS), PeerId.random(IDS));
+    try (Socket x = connect(offer, offer.tokenA()); Socket y = connect(offer, offer.tokenB())) {
+      x.getOutputStream().write(new byte[40 << 10]);
+      x.getOutputStream().flush();
+      TrackerNetworkTest.await(() -> relay.stats().pausesForRate() > 0, "reading paused for the node's rate");
+    }
+  }
+
+  @Test
+  void theRelaysRateInAllPausesReading() throws Exception {
+    startStill(RelayServer.Limits.DEFAULTS.with(8, 8, 1 << 20, 1 << 20).withBudgets(BIG, 16 << 10, BIG, BIG));
+    Offer offer = relay.open(0, PeerId.random(IDS), PeerId.random(IDS));
+    try (Socket x = connect(offer, offer.tokenA()); Socket y = connect(offer, offer.tokenB())) {
+      x.getOutputStream().write(new byte[40 << 10]);
+      x.getOutputStream().flush();
+      TrackerNetworkTest.await(() -> relay.stats().pausesForRate() > 0, "reading paused for the relay's rate");
+    }
   }
 }

@@ -43,10 +43,11 @@ import org.slf4j.LoggerFactory;
  * <p>Bounded: at most {@code maxLinks} relayed links (tickets waiting included), one per pair of
  * nodes and {@code maxLinksPerNode} per identity; each link carries at most
  * {@code bytesPerSecond} (reading pauses beyond it) and {@code maxBytesPerLink} in all; the bytes
- * of all links of one identity (either way) at most {@code bytesPerSecondPerNode} and
- * {@code maxBytesPerNodePerHour}, and the whole relay's at most {@code totalBytesPerSecond} and
- * {@code maxBytesPerHour} (a rate pauses reading; a link that crosses an hour's budget is closed,
- * and no ticket is given for that identity, or to anyone, until the hour is over); a link is
+ * one identity sends over all its links (its early bytes included) at most
+ * {@code bytesPerSecondPerNode} and {@code maxBytesPerNodePerHour} (an hour from its first
+ * ticket), and the whole relay's at most {@code totalBytesPerSecond} and {@code maxBytesPerHour}
+ * (a rate pauses reading; a link that crosses an hour's budget is closed, and no ticket is given
+ * for that identity, or to anyone, until the hour is over); a link is
  * closed after {@code idleTimeout} without a byte either way (nodes' keep-alives are far more
  * frequent); a ticket not used by both sides within {@code ticketLifetime} goes; connections yet
  * to present a token are at most {@code maxPending}, {@code maxPendingPerSource} from one
@@ -70,16 +71,17 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
    * 1 GiB per link (telemetry: hundreds of messages a second of hundreds of bytes fit many times
    * over), tickets valid 10 s (both nodes connect within a tracker round trip of each other),
    * links closed after 120 s without traffic (nodes ping every 5 to 10 s), 1,024 connections
-   * before their token and 16 per source address (as the STUN server's TCP side); per identity
-   * 2 MiB/s and 4 GiB an hour (two busy links' worth: one node cannot take the relay), and
-   * 32 MiB/s and 64 GiB an hour in all (a tracker's machine keeps its CPU and its uplink for
-   * introductions).
+   * before their token and 16 per source address (as the STUN server's TCP side); sent by one
+   * identity 2 MiB/s and 4 GiB an hour (two busy links' worth: one node cannot take the relay),
+   * and 32 MiB/s in all (a tracker's machine keeps its CPU and its uplink for introductions) with
+   * 128 GiB an hour, which that rate never reaches (112.5 GiB): a lower hourly cap, for a relay
+   * paid by volume, stops relaying for everyone once anyone has spent it.
    */
   public record Limits(int maxLinks, int maxLinksPerNode, long bytesPerSecond, long maxBytesPerLink, Duration ticketLifetime,
       Duration idleTimeout, int maxPending, int maxPendingPerSource, long bytesPerSecondPerNode, long totalBytesPerSecond,
       long maxBytesPerNodePerHour, long maxBytesPerHour) {
     public static final Limits DEFAULTS = new Limits(256, 8, 1 << 20, 1L << 30, Duration.ofSeconds(10), Duration.ofSeconds(120),
-        1024, 16, 2L << 20, 32L << 20, 4L << 30, 64L << 30);
+        1024, 16, 2L << 20, 32L << 20, 4L << 30, 128L << 30);
 
     public Limits {
       if (maxLinks < 1 || maxLinksPerNode < 1 || bytesPerSecond < 1 || maxBytesPerLink < 1 || maxPending < 1 || maxPendingPerSource < 1
@@ -155,7 +157,6 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
     boolean closeCounted; // why it closed is counted once, whichever end notices first
     final Budget budget; // the link's rate (both directions together)
     long total;
-    long pausedUntil;
     long lastActivity; // the last byte either way, for the idle close
 
     Ticket(byte[] tokenA, byte[] tokenB, PeerId a, PeerId b, double burst, long now) {
@@ -187,14 +188,15 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
   private final Map<Set<PeerId>, Ticket> byPair = new HashMap<>();
   private final Map<PeerId, Integer> perNode = new HashMap<>();
   /**
-   * Each identity's budget, kept while it has links and for a while after (an LRU of
-   * {@link #REMEMBERED_NODES}): closing and reopening links does not start a new hour. An
-   * identity forgotten starts one, within the relay's own budget.
+   * Each identity's budget, from its first ticket: closing and reopening links does not start a
+   * new hour. Beyond {@link #REMEMBERED_NODES} the least recently used one is forgotten, but only
+   * once it has no link and no byte in its hour (so forgetting resets nothing); while the table
+   * is over that size, no new identity gets a ticket.
    */
   private final java.util.LinkedHashMap<PeerId, Budget> nodeBudgets = new java.util.LinkedHashMap<>(16, 0.75f, true) {
     @Override
     protected boolean removeEldestEntry(Map.Entry<PeerId, Budget> eldest) {
-      return size() > REMEMBERED_NODES;
+      return size() > REMEMBERED_NODES && !perNode.containsKey(eldest.getKey()) && eldest.getValue().hourBytes(clock.getAsLong()) == 0;
     }
   };
   private static final int REMEMBERED_NODES = 4096;
@@ -233,6 +235,29 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
     return nodeBudgets.computeIfAbsent(id, k -> new Budget(limits.bytesPerSecondPerNode(), now));
   }
 
+  /** The bytes the identity sent in its current hour (0 if it has no budget yet); under the lock. */
+  private long hourBytes(PeerId id, long now) {
+    Budget b = nodeBudgets.get(id);
+    return b == null ? 0 : b.hourBytes(now);
+  }
+
+  /** What carrying bytes costs: how long reading must pause, or why the link must close. */
+  private record Charge(long pauseNanos, String over) {}
+
+  /** Charges {@code n} bytes sent by side {@code side} of the link to its budgets; under the lock. */
+  private Charge charge(Ticket t, int side, int n, long now) {
+    t.lastActivity = now;
+    t.total += n;
+    Budget sender = node(t.ids[side], now);
+    long wait = Math.max(Math.max(t.budget.take(now, n, limits.bytesPerSecond()), total.take(now, n, limits.totalBytesPerSecond())),
+        sender.take(now, n, limits.bytesPerSecondPerNode()));
+    String over = t.total > limits.maxBytesPerLink() ? "over the link's " + limits.maxBytesPerLink() + " bytes"
+        : sender.hourBytes(now) > limits.maxBytesPerNodePerHour() ? t.ids[side] + " over its " + limits.maxBytesPerNodePerHour() + " bytes this hour"
+        : total.hourBytes(now) > limits.maxBytesPerHour() ? "over the relay's " + limits.maxBytesPerHour() + " bytes this hour"
+        : null;
+    return new Charge(wait, over);
+  }
+
   /**
    * Listens on {@code bind}; nodes are told to connect to {@code advertiseHost} and the bound
    * port. Blocks until bound.
@@ -262,8 +287,10 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
       long at = clock.getAsLong();
       String refused = byPair.size() >= limits.maxLinks() ? "the relay carries its maximum of links (" + limits.maxLinks() + ")"
           : total.hourBytes(at) >= limits.maxBytesPerHour() ? "the relay has carried its bytes for this hour (" + limits.maxBytesPerHour() + ")"
-          : node(a, at).hourBytes(at) >= limits.maxBytesPerNodePerHour() || node(b, at).hourBytes(at) >= limits.maxBytesPerNodePerHour()
+          : hourBytes(a, at) >= limits.maxBytesPerNodePerHour() || hourBytes(b, at) >= limits.maxBytesPerNodePerHour()
           ? "a node has used its relayed bytes for this hour (" + limits.maxBytesPerNodePerHour() + ")"
+          : nodeBudgets.size() > REMEMBERED_NODES && (!nodeBudgets.containsKey(a) || !nodeBudgets.containsKey(b))
+          ? "the relay keeps the budgets of its maximum of identities (" + REMEMBERED_NODES + ") this hour"
           : byPair.containsKey(Set.of(a, b)) ? "a relayed link between these two nodes is open or arranged already"
           : perNode.getOrDefault(a, 0) >= limits.maxLinksPerNode() || perNode.getOrDefault(b, 0) >= limits.maxLinksPerNode()
           ? "a node holds its maximum of relayed links (" + limits.maxLinksPerNode() + ")" : null;
@@ -279,6 +306,8 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
       byPair.put(t.pair, t);
       perNode.merge(a, 1, Integer::sum);
       perNode.merge(b, 1, Integer::sum);
+      node(a, at); // their hours start with their first ticket
+      node(b, at);
       ticketsIssued.incrementAndGet();
       group.schedule(() -> expire(t), limits.ticketLifetime().toNanos(), TimeUnit.NANOSECONDS);
       return new Offer(host, port, tokenA, tokenB, null);
@@ -348,6 +377,15 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
       if (t.closeCounted) return false;
       t.closeCounted = true;
       return true;
+    }
+  }
+
+  /** Bytes held for links whose second end has not come yet (tests wait on it). */
+  long heldEarlyBytes() {
+    synchronized (lock) {
+      long n = 0;
+      for (Ticket t : byPair.values()) for (ByteBuf b : t.early) if (b != null) n += b.readableBytes();
+      return n;
     }
   }
 
@@ -446,9 +484,11 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
       Ticket t;
       Channel other;
       ByteBuf otherEarly;
+      int side = -1;
+      String over = null;
       synchronized (lock) {
         t = byToken.get(new Key(token));
-        int side = t == null ? -1 : Arrays.equals(t.tokens[0], token) ? 0 : 1;
+        side = t == null ? -1 : Arrays.equals(t.tokens[0], token) ? 0 : 1;
         if (t == null || t.closed || t.channels[side] != null) {
           t = null;
           other = null;
@@ -464,8 +504,11 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
           other = t.channels[1 - side];
           otherEarly = t.early[1 - side];
           t.early[1 - side] = null;
-          // Carried too, and counted as such.
-          t.total += early.readableBytes() + otherEarly.readableBytes();
+          // Carried too, and charged as such (their rate debt makes the first reads wait).
+          long now = clock.getAsLong();
+          Charge mine = charge(t, side, early.readableBytes(), now);
+          Charge theirs = charge(t, 1 - side, otherEarly.readableBytes(), now);
+          over = mine.over() != null ? mine.over() : theirs.over();
         }
       }
       if (t == null) {
@@ -475,6 +518,15 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
       }
       timeout.cancel(false);
       uncount();
+      if (over != null) {
+        early.release();
+        otherEarly.release();
+        if (countClose(t)) closedOverBytes.incrementAndGet();
+        log.info("relayed link {} <-> {} closed as it joined: {}", t.ids[0], t.ids[1], over);
+        ctx.close();
+        other.close();
+        return;
+      }
       if (other == null) { // the first end: nothing more until the other is here
         ctx.channel().config().setAutoRead(false);
         ctx.pipeline().remove(this);
@@ -483,8 +535,8 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
       linked.incrementAndGet();
       bytesRelayed.addAndGet(early.readableBytes() + otherEarly.readableBytes());
       Channel self = ctx.channel();
-      ctx.pipeline().replace(this, "splice", new Splice(t, other));
-      other.pipeline().addLast("splice", new Splice(t, self));
+      ctx.pipeline().replace(this, "splice", new Splice(t, other, side));
+      other.pipeline().addLast("splice", new Splice(t, self, 1 - side));
       synchronized (lock) {
         t.lastActivity = clock.getAsLong();
       }
@@ -530,10 +582,15 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
   private final class Splice extends ChannelInboundHandlerAdapter {
     private final Ticket ticket;
     private final Channel other;
+    /** Which end of the ticket this channel is: the one whose identity sends what it reads. */
+    private final int side;
+    /** Until when this channel's reading waits out a rate; each direction its own (on the relay's one thread). */
+    private long pausedUntil;
 
-    Splice(Ticket ticket, Channel other) {
+    Splice(Ticket ticket, Channel other, int side) {
       this.ticket = ticket;
       this.other = other;
+      this.side = side;
     }
 
     @Override
@@ -542,21 +599,14 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
       int n = b.readableBytes();
       long wait;
       String over;
+      long now;
       synchronized (lock) {
-        long now = clock.getAsLong();
-        ticket.lastActivity = now;
-        ticket.total += n;
-        Budget x = node(ticket.ids[0], now);
-        Budget y = node(ticket.ids[1], now);
-        wait = Math.max(Math.max(ticket.budget.take(now, n, limits.bytesPerSecond()), total.take(now, n, limits.totalBytesPerSecond())),
-            Math.max(x.take(now, n, limits.bytesPerSecondPerNode()), y.take(now, n, limits.bytesPerSecondPerNode())));
-        over = ticket.total > limits.maxBytesPerLink() ? "over the link's " + limits.maxBytesPerLink() + " bytes"
-            : x.hourBytes(now) > limits.maxBytesPerNodePerHour() || y.hourBytes(now) > limits.maxBytesPerNodePerHour()
-            ? "over a node's " + limits.maxBytesPerNodePerHour() + " bytes this hour"
-            : total.hourBytes(now) > limits.maxBytesPerHour() ? "over the relay's " + limits.maxBytesPerHour() + " bytes this hour"
-            : null;
-        if (wait > 0) ticket.pausedUntil = now + wait;
+        now = clock.getAsLong();
+        Charge c = charge(ticket, side, n, now);
+        wait = c.pauseNanos();
+        over = c.over();
       }
+      if (wait > 0) pausedUntil = now + wait;
       if (over != null) {
         b.release();
         if (countClose(ticket)) closedOverBytes.incrementAndGet();
@@ -572,21 +622,33 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
       if (wait > 0) {
         pausesForRate.incrementAndGet();
         ctx.channel().config().setAutoRead(false);
-        ctx.executor().schedule(() -> {
-          if (other.isWritable()) ctx.channel().config().setAutoRead(true);
-        }, wait, TimeUnit.NANOSECONDS);
+        resumeLater(ctx.channel(), wait);
       }
+    }
+
+    /**
+     * Reading on {@code ch} (this direction) resumes in {@code nanos}, when its rate pause is
+     * over and the other end can take bytes; a later pause moves the moment, and the timer then
+     * waits again rather than letting reads through early. Not writable then: the other end's
+     * writability change resumes it.
+     */
+    private void resumeLater(Channel ch, long nanos) {
+      ch.eventLoop().schedule(() -> {
+        if (!ch.isActive()) return;
+        long left = pausedUntil - clock.getAsLong();
+        if (left > 0) resumeLater(ch, left);
+        else if (other.isWritable()) ch.config().setAutoRead(true);
+      }, nanos, TimeUnit.NANOSECONDS);
     }
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-      // This side drained: the other side may read again, unless it waits out the rate limit
-      // (then its own timer resumes it).
-      boolean paused;
-      synchronized (lock) {
-        paused = clock.getAsLong() < ticket.pausedUntil;
+      // This side drained: the other side may read again, unless it waits out its rate pause
+      // (its own timer resumes it then; this side is writable by that time, or says so again).
+      if (ctx.channel().isWritable()) {
+        Splice from = other.pipeline().get(Splice.class);
+        if (from == null || from.pausedUntil - clock.getAsLong() <= 0) other.config().setAutoRead(true);
       }
-      if (ctx.channel().isWritable() && !paused) other.config().setAutoRead(true);
       ctx.fireChannelWritabilityChanged();
     }
 

@@ -139,7 +139,7 @@ public final class TrackerMain implements Callable<Integer> {
       description = "Bytes all relayed links of one identity may carry in an hour; then its links close and it gets no ticket until the hour is over [OVERLAY_TRACKER_RELAY_NODE_MAX_BYTES_PER_HOUR] (default ${DEFAULT-VALUE}).")
   long relayNodeMaxBytesPerHour;
 
-  @Option(names = "--relay-max-bytes-per-hour", defaultValue = "${env:OVERLAY_TRACKER_RELAY_MAX_BYTES_PER_HOUR:-68719476736}",
+  @Option(names = "--relay-max-bytes-per-hour", defaultValue = "${env:OVERLAY_TRACKER_RELAY_MAX_BYTES_PER_HOUR:-137438953472}",
       description = "Bytes the relay carries in an hour in all; then links close and no ticket is given until the hour is over [OVERLAY_TRACKER_RELAY_MAX_BYTES_PER_HOUR] (default ${DEFAULT-VALUE}).")
   long relayMaxBytesPerHour;
 
@@ -159,6 +159,13 @@ public final class TrackerMain implements Callable<Integer> {
       if (stunAltPort < -1 || stunAltPort > 65535) throw new IllegalArgumentException("--stun-alt-port must be -1 (none) or 0-65535");
       if (stunPort > 0 && stunAltPort == stunPort) throw new IllegalArgumentException("--stun-alt-port must differ from --stun-port");
       if (relayPort < -1 || relayPort > 65535) throw new IllegalArgumentException("--relay-port must be -1 (off) or 0-65535");
+      String[] relayFlags = {"--relay-max-links", "--relay-max-links-per-node", "--relay-bytes-per-second", "--relay-max-bytes",
+          "--relay-node-bytes-per-second", "--relay-total-bytes-per-second", "--relay-node-max-bytes-per-hour", "--relay-max-bytes-per-hour"};
+      long[] relayValues = {relayMaxLinks, relayMaxLinksPerNode, relayBytesPerSecond, relayMaxBytes, relayNodeBytesPerSecond,
+          relayTotalBytesPerSecond, relayNodeMaxBytesPerHour, relayMaxBytesPerHour};
+      for (int i = 0; i < relayFlags.length; i++) {
+        if (relayValues[i] < 1) throw new IllegalArgumentException(relayFlags[i] + " must be at least 1, got " + relayValues[i]);
+      }
       config = TrackerConfig.builder().peersPerAnswer(peersPerAnswer).registrationTtl(duration(registrationTtl, "--registration-ttl"))
           .maxRegistrations(maxRegistrations).maxStreams(maxStreams).requestsPerSecond(rateLimit)
           .maxStreamsPerNode(maxStreamsPerNode).maxRegistrationsPerAddress(maxRegistrationsPerAddress)

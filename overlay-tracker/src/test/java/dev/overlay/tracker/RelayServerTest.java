@@ -207,13 +207,96 @@ class RelayServerTest {
   }
 
   @Test
-  void aNodesRateAcrossItsLinksPausesReadingThoughTheLinksOwnRateIsNotReached() throws Exception {
+  void aNodesRateAcrossItsLinksPausesReadingThoughNoLinksOwnRateIsReached() throws Exception {
     startStill(RelayServer.Limits.DEFAULTS.with(8, 8, 1 << 20, 1 << 20).withBudgets(16 << 10, BIG, BIG, BIG));
+    PeerId a = PeerId.random(IDS);
+    Offer one = relay.open(0, a, PeerId.random(IDS));
+    Offer two = relay.open(0, a, PeerId.random(IDS));
+    try (Socket x1 = connect(one, one.tokenA()); Socket y1 = connect(one, one.tokenB());
+         Socket x2 = connect(two, two.tokenA()); Socket y2 = connect(two, two.tokenB())) {
+      x1.getOutputStream().write(new byte[12 << 10]);
+      x1.getOutputStream().flush();
+      assertThat(y1.getInputStream().readNBytes(12 << 10)).hasSize(12 << 10);
+      assertThat(relay.stats().pausesForRate()).as("12 of its 16 KiB a second").isZero();
+      x2.getOutputStream().write(new byte[12 << 10]);
+      x2.getOutputStream().flush();
+      TrackerNetworkTest.await(() -> relay.stats().pausesForRate() > 0, "reading paused for the node's rate over its two links");
+    }
+  }
+
+  @Test
+  void bytesSentBeforeTheOtherSideJoinedAreChargedToo() throws Exception {
+    start(RelayServer.Limits.DEFAULTS.with(8, 8, 1 << 20, 1 << 20).withBudgets(BIG, BIG, 256, BIG));
+    PeerId a = PeerId.random(IDS);
+    Offer offer = relay.open(0, a, PeerId.random(IDS));
+    try (Socket x = new Socket("127.0.0.1", offer.port())) {
+      // The preface and what follows in one write: what the relay read with it is held for the other end.
+      java.io.ByteArrayOutputStream first = new java.io.ByteArrayOutputStream();
+      first.write(RelayPreface.MAGIC);
+      first.write(offer.tokenA());
+      first.write(new byte[4 << 10]);
+      x.getOutputStream().write(first.toByteArray());
+      x.getOutputStream().flush();
+      TrackerNetworkTest.await(() -> relay.heldEarlyBytes() > 256, "more than the sender's hour held for the other end");
+      try (Socket y = connect(offer, offer.tokenB())) {
+        y.setSoTimeout(20_000);
+        assertThat(y.getInputStream().readAllBytes()).as("closed as it joined: nothing carried").isEmpty();
+      }
+    }
+    assertThat(relay.stats().closedOverBytes()).isEqualTo(1);
+    assertThat(relay.open(0, a, PeerId.random(IDS)).refused()).contains("relayed bytes for this hour");
+  }
+
+  @Test
+  void anIdentityIsChargedForWhatItSendsNotForWhatItIsSent() throws Exception {
+    start(RelayServer.Limits.DEFAULTS.with(8, 8, 1 << 20, 1 << 20).withBudgets(BIG, BIG, 64 << 10, BIG));
+    PeerId flooder = PeerId.random(IDS);
+    PeerId victim = PeerId.random(IDS);
+    Offer offer = relay.open(0, flooder, victim);
+    try (Socket x = connect(offer, offer.tokenA()); Socket y = connect(offer, offer.tokenB())) {
+      assertThat(sendAndReadToEnd(x, y, 100 << 10)).isLessThan(100 << 10);
+    }
+    assertThat(relay.open(0, flooder, PeerId.random(IDS)).refused()).contains("relayed bytes for this hour");
+    assertThat(relay.open(0, victim, PeerId.random(IDS)).refused()).as("the victim's hour is its own").isNull();
+  }
+
+  @Test
+  void aSpentHourIsOverAnHourAfterTheIdentitysFirstTicket() throws Exception {
+    java.util.concurrent.atomic.AtomicLong now = new java.util.concurrent.atomic.AtomicLong(1_000_000_000L);
+    relay = new RelayServer(RelayServer.Limits.DEFAULTS.with(8, 8, 1 << 20, 1 << 20).withBudgets(BIG, BIG, 16 << 10, BIG), now::get)
+        .start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), "127.0.0.1");
+    PeerId a = PeerId.random(IDS);
+    Offer offer = relay.open(0, a, PeerId.random(IDS));
+    try (Socket x = connect(offer, offer.tokenA()); Socket y = connect(offer, offer.tokenB())) {
+      assertThat(sendAndReadToEnd(x, y, 40 << 10)).isLessThan(40 << 10);
+    }
+    assertThat(relay.open(0, a, PeerId.random(IDS)).refused()).contains("relayed bytes for this hour");
+
+    now.addAndGet(java.util.concurrent.TimeUnit.MINUTES.toNanos(59));
+    assertThat(relay.open(0, a, PeerId.random(IDS)).refused()).contains("relayed bytes for this hour");
+    now.addAndGet(java.util.concurrent.TimeUnit.MINUTES.toNanos(1));
+    assertThat(relay.open(0, a, PeerId.random(IDS)).refused()).isNull();
+  }
+
+  @Test
+  void aLinkPausedForTheRelaysRateBothWaysAtOnceCarriesEverythingBothWays() throws Exception {
+    start(RelayServer.Limits.DEFAULTS.with(8, 8, 1 << 20, 1 << 20).withBudgets(BIG, 64 << 10, BIG, BIG));
     Offer offer = relay.open(0, PeerId.random(IDS), PeerId.random(IDS));
     try (Socket x = connect(offer, offer.tokenA()); Socket y = connect(offer, offer.tokenB())) {
-      x.getOutputStream().write(new byte[40 << 10]);
+      Thread other = new Thread(() -> {
+        try {
+          y.getOutputStream().write(new byte[128 << 10]);
+          y.getOutputStream().flush();
+        } catch (java.io.IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      });
+      other.start();
+      x.getOutputStream().write(new byte[128 << 10]);
       x.getOutputStream().flush();
-      TrackerNetworkTest.await(() -> relay.stats().pausesForRate() > 0, "reading paused for the node's rate");
+      assertThat(y.getInputStream().readNBytes(128 << 10)).as("x to y, through the pauses").hasSize(128 << 10);
+      assertThat(x.getInputStream().readNBytes(128 << 10)).as("y to x, through the pauses").hasSize(128 << 10);
+      other.join();
     }
   }
 

@@ -141,6 +141,26 @@ final class Dialer {
   private long relaysSucceeded;
   private long relaysFailed;
 
+  private long dialsFailed;
+  private long failLoggedAt = Long.MIN_VALUE;
+  private long failsUnlogged;
+
+  /**
+   * One INFO line per 10 s about dials that failed (the event carries each one): peers go away
+   * all the time, so every failure in the log would drown it.
+   */
+  private void logFailed(PeerId peer, String address, String why) {
+    long now = clock.getAsLong();
+    if (failLoggedAt != Long.MIN_VALUE && now - failLoggedAt < 10_000_000_000L) {
+      failsUnlogged++;
+      return;
+    }
+    log.info("dial to {} failed at {}: {}{}", peer, address, why,
+        failsUnlogged > 0 ? " (and " + failsUnlogged + " more dials failed since the last such line)" : "");
+    failLoggedAt = now;
+    failsUnlogged = 0;
+  }
+
   /** A punch or relay signal not acted on: the peer is linked already, or the link table is full. */
   void signalIgnored() {
     signalsIgnored++;
@@ -645,6 +665,8 @@ final class Dialer {
       if (dial.ours) {
         backoff.failure(peer);
         links.exhausted(peer);
+        dialsFailed++;
+        logFailed(peer, address, dial.lastError);
       }
       listener.event(new TransportEvent.DialFailed(peer, address, dial.lastError));
       if (dial.ours) listener.dialFailed(peer, dial.lastError); // our core never asked for a punch for another node
@@ -791,11 +813,12 @@ final class Dialer {
   }
 
   /** What the dialer did, for the node's counters. */
-  record Counters(int inProgress, long refusedBudget, long refusedInProgress, long refusedBackoff, long refusedProven,
+  record Counters(int inProgress, long failed, long refusedBudget, long refusedInProgress, long refusedBackoff, long refusedProven,
       long punchesRequested, long punchesStarted, long punchesSucceeded, long punchesFailed, long punchesRefused,
       long relaysRequested, long relaysStarted, long relaysSucceeded, long relaysFailed, long signalsIgnored) {
     void addTo(Map<String, Long> out) {
       out.put("dials_in_progress", (long) inProgress);
+      out.put("dials_failed", failed);
       out.put("dials_refused_budget", refusedBudget);
       out.put("dials_refused_in_progress", refusedInProgress);
       out.put("dials_refused_backoff", refusedBackoff);
@@ -814,7 +837,7 @@ final class Dialer {
   }
 
   Counters counters() {
-    return new Counters(gate.inProgress(), gate.refusedBudget(), gate.refusedInProgress(), gate.refusedBackoff(), refusedProven,
+    return new Counters(gate.inProgress(), dialsFailed, gate.refusedBudget(), gate.refusedInProgress(), gate.refusedBackoff(), refusedProven,
         punchesRequested, punchesStarted, punchesSucceeded, punchesFailed, punchesRefused, relaysRequested, relaysStarted,
         relaysSucceeded, relaysFailed, signalsIgnored);
   }

@@ -135,6 +135,49 @@ class NatHolePunchTest {
     assertThat(tracker.output()).doesNotContain("Exception");
   }
 
+  @Test
+  void aRelayedLinkIsReplacedByADirectOneOnceAPunchWorksAndNothingIsLost() throws Exception {
+    lab = NatLab.up(NatLab.Mode.SYMMETRIC, NatLab.Mode.SYMMETRIC);
+    tracker("--relay-port", "7001");
+    // Mappings asked again every second, so that what the routers map after the change below is advertised at once.
+    NatLab.Running h1 = lab.start("h1", "h1", NatLab.java(LabNode.class, NatLab.H1, NatLab.SRV + ":7000", NatLab.SRV + ":3478",
+        "400", "-", "1000"));
+    h1.await(l -> l.startsWith("STARTED "), WAIT, "the start line");
+    NatLab.Running h2 = lab.start("h2", "h2", NatLab.java(LabNode.class, NatLab.H2, NatLab.SRV + ":7000", NatLab.SRV + ":3478",
+        "400", "-", "1000"));
+    assertThat(h1.await(l -> l.startsWith("NEIGHBOUR "), WAIT, "a neighbour")).endsWith("/" + NatLab.SRV + ":7001");
+    h1.tell("publish 200");
+    h2.await(l -> l.equals("RECEIVED 200"), WAIT, "200 received through the relay");
+
+    // The routers start keeping ports (a firmware update, a new router): a punch would work now.
+    lab.mode("nat1", NatLab.Mode.CONE);
+    lab.mode("nat2", NatLab.Mode.CONE);
+
+    // Every minute a relayed link asks for a punch again; one that works replaces the relay at
+    // both ends (a direct connection beats a relayed one). Within two ticks: the first may come
+    // before the trackers heard the new mappings (30 s heartbeats).
+    long deadline = System.nanoTime() + Duration.ofSeconds(150).toNanos();
+    while (!(links(h1).contains("/" + NatLab.NAT2 + ":") && links(h2).contains("/" + NatLab.NAT1 + ":")
+        && !links(h1).contains(":7001") && !links(h2).contains(":7001"))) {
+      assertThat(System.nanoTime() - deadline).as("both ends linked directly, the relay gone, within 150 s; h1 printed:\n"
+          + h1.output() + "\nh2 printed:\n" + h2.output()).isNegative();
+      java.util.concurrent.locks.LockSupport.parkNanos(500_000_000L); // between checks of the condition
+    }
+    h1.tell("publish 200");
+    h2.await(l -> l.equals("RECEIVED 400"), WAIT, "the next 200 received over the direct link");
+    assertThat(counters(h1).get("punches_succeeded") + counters(h2).get("punches_succeeded")).isPositive();
+  }
+
+  /** The remote addresses of the node's links now, one a line. */
+  private static String links(NatLab.Running n) throws Exception {
+    n.tell("links");
+    StringBuilder out = new StringBuilder();
+    for (String l; !(l = n.await(x -> x.startsWith("LINK ") || x.equals("LINKS END"), WAIT, "its links")).equals("LINKS END"); ) {
+      out.append(l).append('\n');
+    }
+    return out.toString();
+  }
+
   /** How long the punch took from the moment the tracker named (the connecting side's log line). */
   private static long punchMillis(NatLab.Running... nodes) {
     for (NatLab.Running n : nodes) {

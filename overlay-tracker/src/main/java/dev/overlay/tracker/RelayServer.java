@@ -263,8 +263,12 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
    * port. Blocks until bound.
    */
   public RelayServer start(InetSocketAddress bind, String advertiseHost) throws InterruptedException {
-    group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
-    server = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+    // Epoll where Netty's native transport loads (as the tracker's own links): fewer system calls
+    // a relayed record than NIO's selector.
+    boolean epoll = io.netty.channel.epoll.Epoll.isAvailable();
+    group = new MultiThreadIoEventLoopGroup(1, epoll ? io.netty.channel.epoll.EpollIoHandler.newFactory() : NioIoHandler.newFactory());
+    server = new ServerBootstrap().group(group)
+        .channel(epoll ? io.netty.channel.epoll.EpollServerSocketChannel.class : NioServerSocketChannel.class)
         .childOption(ChannelOption.TCP_NODELAY, true)
         .childHandler(new ChannelInitializer<SocketChannel>() {
           @Override

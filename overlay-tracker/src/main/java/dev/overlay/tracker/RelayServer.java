@@ -235,6 +235,19 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
     return nodeBudgets.computeIfAbsent(id, k -> new Budget(limits.bytesPerSecondPerNode(), now));
   }
 
+  /**
+   * Forgets, oldest first, the identities that hold nothing (no link, no byte in their hour)
+   * while the table is over its size: the map's own eviction looks only at its eldest entry, and
+   * one pinned there would keep the table full for good. Under the lock.
+   */
+  private void forgetDone(long now) {
+    if (nodeBudgets.size() <= REMEMBERED_NODES) return;
+    for (var it = nodeBudgets.entrySet().iterator(); it.hasNext() && nodeBudgets.size() > REMEMBERED_NODES; ) {
+      Map.Entry<PeerId, Budget> e = it.next();
+      if (!perNode.containsKey(e.getKey()) && e.getValue().hourBytes(now) == 0) it.remove();
+    }
+  }
+
   /** The bytes the identity sent in its current hour (0 if it has no budget yet); under the lock. */
   private long hourBytes(PeerId id, long now) {
     Budget b = nodeBudgets.get(id);
@@ -289,6 +302,7 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
   public Offer open(long now, PeerId a, PeerId b) {
     synchronized (lock) {
       long at = clock.getAsLong();
+      forgetDone(at);
       String refused = byPair.size() >= limits.maxLinks() ? "the relay carries its maximum of links (" + limits.maxLinks() + ")"
           : total.hourBytes(at) >= limits.maxBytesPerHour() ? "the relay has carried its bytes for this hour (" + limits.maxBytesPerHour() + ")"
           : hourBytes(a, at) >= limits.maxBytesPerNodePerHour() || hourBytes(b, at) >= limits.maxBytesPerNodePerHour()
@@ -513,6 +527,8 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
           Charge mine = charge(t, side, early.readableBytes(), now);
           Charge theirs = charge(t, 1 - side, otherEarly.readableBytes(), now);
           over = mine.over() != null ? mine.over() : theirs.over();
+          if (over == null && !other.isActive()) over = "the other end left before this one came";
+          if (over != null) release(t); // both ends close below; the first end has no handler left to do it
         }
       }
       if (t == null) {
@@ -525,7 +541,7 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
       if (over != null) {
         early.release();
         otherEarly.release();
-        if (countClose(t)) closedOverBytes.incrementAndGet();
+        if (!over.startsWith("the other end") && countClose(t)) closedOverBytes.incrementAndGet();
         log.info("relayed link {} <-> {} closed as it joined: {}", t.ids[0], t.ids[1], over);
         ctx.close();
         other.close();

@@ -244,7 +244,27 @@ class RelayServerTest {
       }
     }
     assertThat(relay.stats().closedOverBytes()).isEqualTo(1);
+    TrackerNetworkTest.await(() -> relay.stats().links() == 0, "the ticket closed as it joined forgotten");
     assertThat(relay.open(0, a, PeerId.random(IDS)).refused()).contains("relayed bytes for this hour");
+  }
+
+  @Test
+  void theTableOfIdentitiesShrinksAgainOnceItsOldestIsPinnedAndTheRestAreDone() throws Exception {
+    start(new RelayServer.Limits(5000, 1, 1 << 20, 1 << 20, Duration.ofMillis(300), Duration.ofSeconds(120), 1024, 16,
+        BIG, BIG, BIG, BIG));
+    Offer pinned = relay.open(0, PeerId.random(IDS), PeerId.random(IDS)); // the oldest two identities, linked throughout
+    try (Socket x = connect(pinned, pinned.tokenA()); Socket y = connect(pinned, pinned.tokenB())) {
+      x.getOutputStream().write(1);
+      x.getOutputStream().flush();
+      assertThat(y.getInputStream().read()).isEqualTo(1);
+      for (int i = 0; i < 2048; i++) assertThat(relay.open(0, PeerId.random(IDS), PeerId.random(IDS)).refused()).isNull();
+      assertThat(relay.open(0, PeerId.random(IDS), PeerId.random(IDS)).refused()).as("4,098 identities held")
+          .contains("maximum of identities");
+
+      // The 2,048 tickets expire unused: their identities hold nothing any more.
+      TrackerNetworkTest.await(() -> relay.stats().links() == 1, "the unused tickets expired");
+      assertThat(relay.open(0, PeerId.random(IDS), PeerId.random(IDS)).refused()).as("room again").isNull();
+    }
   }
 
   @Test

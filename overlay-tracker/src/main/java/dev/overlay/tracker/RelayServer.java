@@ -232,7 +232,12 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
   }
 
   private Budget node(PeerId id, long now) {
-    return nodeBudgets.computeIfAbsent(id, k -> new Budget(limits.bytesPerSecondPerNode(), now));
+    Budget b = nodeBudgets.get(id); // not computeIfAbsent: its lambda would capture, once per relayed read
+    if (b == null) {
+      b = new Budget(limits.bytesPerSecondPerNode(), now);
+      nodeBudgets.put(id, b);
+    }
+    return b;
   }
 
   /**
@@ -254,21 +259,31 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
     return b == null ? 0 : b.hourBytes(now);
   }
 
-  /** What carrying bytes costs: how long reading must pause, or why the link must close. */
-  private record Charge(long pauseNanos, String over) {}
+  /** What {@link #charge} returns when a cap is crossed: the link must close ({@link #over} says why). */
+  private static final long OVER = -1;
 
-  /** Charges {@code n} bytes sent by side {@code side} of the link to its budgets; under the lock. */
-  private Charge charge(Ticket t, int side, int n, long now) {
+  /**
+   * Charges {@code n} bytes sent by side {@code side} of the link to its budgets, under the lock;
+   * returns how long reading must pause for the rates (0: not at all), or {@link #OVER}.
+   * Allocates nothing: it runs once per relayed read.
+   */
+  private long charge(Ticket t, int side, int n, long now) {
     t.lastActivity = now;
     t.total += n;
     Budget sender = node(t.ids[side], now);
     long wait = Math.max(Math.max(t.budget.take(now, n, limits.bytesPerSecond()), total.take(now, n, limits.totalBytesPerSecond())),
         sender.take(now, n, limits.bytesPerSecondPerNode()));
-    String over = t.total > limits.maxBytesPerLink() ? "over the link's " + limits.maxBytesPerLink() + " bytes"
-        : sender.hourBytes(now) > limits.maxBytesPerNodePerHour() ? t.ids[side] + " over its " + limits.maxBytesPerNodePerHour() + " bytes this hour"
-        : total.hourBytes(now) > limits.maxBytesPerHour() ? "over the relay's " + limits.maxBytesPerHour() + " bytes this hour"
-        : null;
-    return new Charge(wait, over);
+    return over(t, side, now) != null ? OVER : wait;
+  }
+
+  /** Which cap the link crossed, or null; under the lock. */
+  private String over(Ticket t, int side, long now) {
+    if (t.total > limits.maxBytesPerLink()) return "over the link's " + limits.maxBytesPerLink() + " bytes";
+    if (hourBytes(t.ids[side], now) > limits.maxBytesPerNodePerHour()) {
+      return t.ids[side] + " over its " + limits.maxBytesPerNodePerHour() + " bytes this hour";
+    }
+    if (total.hourBytes(now) > limits.maxBytesPerHour()) return "over the relay's " + limits.maxBytesPerHour() + " bytes this hour";
+    return null;
   }
 
   /**
@@ -524,9 +539,9 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
           t.early[1 - side] = null;
           // Carried too, and charged as such (their rate debt makes the first reads wait).
           long now = clock.getAsLong();
-          Charge mine = charge(t, side, early.readableBytes(), now);
-          Charge theirs = charge(t, 1 - side, otherEarly.readableBytes(), now);
-          over = mine.over() != null ? mine.over() : theirs.over();
+          boolean crossed = charge(t, side, early.readableBytes(), now) == OVER
+              | charge(t, 1 - side, otherEarly.readableBytes(), now) == OVER; // both charged
+          if (crossed) over = over(t, side, now) != null ? over(t, side, now) : over(t, 1 - side, now);
           if (over == null && !other.isActive()) over = "the other end left before this one came";
           if (over != null) release(t); // both ends close below; the first end has no handler left to do it
         }
@@ -622,9 +637,8 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
       long now;
       synchronized (lock) {
         now = clock.getAsLong();
-        Charge c = charge(ticket, side, n, now);
-        wait = c.pauseNanos();
-        over = c.over();
+        wait = charge(ticket, side, n, now);
+        over = wait == OVER ? over(ticket, side, now) : null;
       }
       if (wait > 0) pausedUntil = now + wait;
       if (over != null) {
@@ -635,9 +649,9 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
         return;
       }
       bytesRelayed.addAndGet(n);
-      other.writeAndFlush(b).addListener((ChannelFutureListener) f -> {
-        if (!f.isSuccess()) ctx.close();
-      });
+      // The void promise: no promise and no listener a relayed record. A failed write fires
+      // exceptionCaught on the other end, which closes it, and its close closes this end.
+      other.writeAndFlush(b, other.voidPromise());
       if (!other.isWritable()) ctx.channel().config().setAutoRead(false); // resumed by the other's writability
       if (wait > 0) {
         pausesForRate.incrementAndGet();

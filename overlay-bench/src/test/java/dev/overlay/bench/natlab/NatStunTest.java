@@ -15,7 +15,8 @@ import org.junit.jupiter.api.Test;
  * STUN through real NATs, both ways with coturn: a host behind a cone NAT (h1) and one behind a
  * symmetric NAT (h2) run the operator's probe ({@code overlay-bench stun}) against the tracker's
  * STUN server, which tells the two mappings apart (RFC 5780's idea, with the tracker's second
- * port), and against coturn's server; coturn's own client asks the tracker from behind the NAT.
+ * port, and again across two IPs, the tracker's and coturn's, writing its JSON), and against
+ * coturn's server; coturn's own client asks the tracker from behind the NAT.
  * Everyone sees the NAT's public address. Needs root and coturn; under CI both must be there.
  */
 class NatStunTest {
@@ -56,6 +57,21 @@ class NatStunTest {
     NatLab.Running ours = lab.start("h1", "probe-coturn", NatLab.java(Main.class, "stun", "--server", "203.0.113.11:3478"));
     String answer = ours.await(l -> l.startsWith("UDP "), WAIT, "coturn's answer");
     assertThat(answer).startsWith("UDP  reflexive " + NatLab.NAT1 + ":").contains("Coturn");
+
+    // The mapping test across two server IPs (the tracker's and coturn's), as RFC 5780 means it,
+    // with the probe's JSON: the cone NAT keeps one mapping for both, the symmetric one does not.
+    Path coneJson = dir.resolve("cone.json");
+    NatLab.Running coneTwoIps = lab.start("h1", "probe-h1-two-ips", NatLab.java(Main.class, "stun", "--server", NatLab.SRV + ":3478",
+        "--server2", "203.0.113.11:3478", "--json", coneJson.toString()));
+    assertThat(coneTwoIps.await(l -> l.startsWith("mapping "), WAIT, "the mapping across two IPs"))
+        .startsWith("mapping   endpoint-independent").doesNotContain("one server IP");
+    coneTwoIps.process.waitFor(60, java.util.concurrent.TimeUnit.SECONDS);
+    assertThat(Files.readString(coneJson)).contains("\"mapping\": \"endpoint_independent\"")
+        .contains("\"mapping_tested\": \"address_and_port\"").contains(NatLab.NAT1);
+    NatLab.Running symmetricTwoIps = lab.start("h2", "probe-h2-two-ips", NatLab.java(Main.class, "stun", "--server", NatLab.SRV + ":3478",
+        "--server2", "203.0.113.11:3478"));
+    assertThat(symmetricTwoIps.await(l -> l.startsWith("mapping "), WAIT, "the mapping across two IPs"))
+        .startsWith("mapping   endpoint-dependent");
 
     // Coturn's client against the tracker's server, from behind the cone NAT.
     NatLab.Running theirs = lab.start("h1", "turnutils", List.of("turnutils_stunclient", "-p", "3478", NatLab.SRV));

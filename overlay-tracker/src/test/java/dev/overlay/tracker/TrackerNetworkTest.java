@@ -109,9 +109,18 @@ class TrackerNetworkTest {
     TrackerServer successor = trackers.get(names.indexOf(next));
     // Every node re-registers at the next tracker...
     await(() -> members(successor, "t/1") == 6, "t/1 re-registered at " + next);
-    // ...existing overlays keep delivering...
-    for (int k = 0; k < 50; k++) nodes.get(0).publish("t/1", new byte[] {(byte) k}).join();
-    await(() -> counters.stream().skip(1).allMatch(cs -> cs.get(1).got.get() == 50), "50 messages on t/1 everywhere");
+    // ...existing overlays keep delivering: once every node follows node 0 on t/1 (a subscriber
+    // follows a publisher from the first message of it that it gets, docs/architecture.md's known
+    // limits: a node whose links were being replaced as the first ones went out starts later; a
+    // fresh-clone CI run of 2026-12-02 counted from the very first and missed one), every one of
+    // the next 50 reaches every node.
+    await(() -> {
+      nodes.get(0).publish("t/1", new byte[] {-1}).join();
+      return counters.stream().skip(1).allMatch(cs -> cs.get(1).got.get() > 0);
+    }, "every node follows node 0 on t/1");
+    List<Long> sent = new ArrayList<>();
+    for (int k = 0; k < 50; k++) sent.add(nodes.get(0).publish("t/1", new byte[] {(byte) k}).join().seq());
+    await(() -> counters.stream().skip(1).allMatch(cs -> cs.get(1).seqs.containsAll(sent)), "50 messages on t/1 everywhere");
     // ...and a newcomer joins through the successor.
     OverlayNode late = node(names);
     Counter lateCounter = new Counter();

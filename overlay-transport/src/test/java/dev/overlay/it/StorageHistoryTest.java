@@ -135,15 +135,21 @@ class StorageHistoryTest {
       listener.subscribe(STREAM, live);
       assertThat(listener.awaitNeighbors(STREAM, 1, DEADLINE)).isTrue();
       publish(publisher, 201, 301);
-      Await.until(DEADLINE, () -> live.tally.hasAll(201, 301), () -> "live: missing " + live.tally.missingIn(201, 301));
+      // A plain subscription follows the publisher from the first message of it that it gets
+      // (docs/architecture.md, known limits): if 202 overtook 201, 201 was never delivered live
+      // (a fresh-clone CI run of 2026-12-02), and the start below must deliver it from storage.
+      Await.until(DEADLINE, () -> live.lowest <= 300 && live.tally.hasAll(live.lowest, 301),
+          () -> "live: from " + live.lowest + ", missing " + live.tally.missingIn(Math.min(live.lowest, 301), 301));
+      long firstLive = live.lowest;
 
       java.util.List<Long> seqs = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
       listener.subscribe(STREAM, m -> seqs.add(m.position().seq()), null, StartAt.since(kept.since()));
       publish(publisher, 301, 401); // live while the stored part is on its way
-      Await.until(DEADLINE, () -> seqs.size() >= 300, () -> "delivered " + seqs.size());
+      Await.until(DEADLINE, () -> seqs.size() >= firstLive + 99, () -> "delivered " + seqs.size());
       synchronized (seqs) {
-        assertThat(seqs).as("stored 1..200, then live 301..400; 201..300 were delivered before the start")
-            .hasSize(300).isSorted().doesNotHaveDuplicates().startsWith(1L).endsWith(400L).doesNotContain(201L, 300L);
+        assertThat(seqs).as("stored 1.." + (firstLive - 1) + ", then live 301..400; " + firstLive + "..300 were delivered before the start")
+            .hasSize((int) firstLive + 99).isSorted().doesNotHaveDuplicates().startsWith(1L).endsWith(400L)
+            .doesNotContain(firstLive, 300L);
       }
     }
   }

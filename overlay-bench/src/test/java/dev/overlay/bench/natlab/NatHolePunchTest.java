@@ -136,6 +136,9 @@ class NatHolePunchTest {
   }
 
   @Test
+  @org.junit.jupiter.api.Disabled("open bug, issue 12: in 1 of about 7 runs a second punch round after the upgrade replaced "
+      + "the direct link with another at the same address, and delivery stopped (fresh-clone CI of 2026-12-02 at 1c43118); "
+      + "kept as the reproduction")
   void aRelayedLinkIsReplacedByADirectOneOnceAPunchWorksAndNothingIsLost() throws Exception {
     lab = NatLab.up(NatLab.Mode.SYMMETRIC, NatLab.Mode.SYMMETRIC);
     tracker("--relay-port", "7001");

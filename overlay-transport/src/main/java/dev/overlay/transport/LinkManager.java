@@ -100,6 +100,12 @@ public final class LinkManager {
     final PeerId peer;
     PeerInfo info;
     LinkHandler ready;
+    /**
+     * The connection the link switched away from ({@link #switchFrom}), still open: the peer may
+     * not have switched yet and still sends over it, and the link falls back to it should the
+     * new connection fail first. Nothing is sent over it. Null when none.
+     */
+    LinkHandler previous;
     long incarnation;
     final OutboundQueue queue;
     long shed;
@@ -335,6 +341,7 @@ public final class LinkManager {
     for (Link link : new ArrayList<>(links.values())) {
       drop(link);
       if (link.ready != null) link.ready.close(CloseReason.SHUTDOWN, "node shutting down");
+      if (link.previous != null) link.previous.close(CloseReason.SHUTDOWN, "node shutting down");
       for (LinkHandler attempt : dialer.attempts(link.peer)) attempt.close(CloseReason.SHUTDOWN, "node shutting down");
       uncongest(link);
     }
@@ -541,6 +548,7 @@ public final class LinkManager {
     dialer.cancel(peer);
     LinkHandler h = link.ready;
     link.ready = null;
+    if (link.previous != null) link.previous.close(CloseReason.CLOSED_BY_US, "closed by this node");
     if (h != null) {
       dialer.linkClosed(h);
       Channel ch = h.channel();
@@ -673,6 +681,9 @@ public final class LinkManager {
     if (h == null) return;
     boolean on = !backpressure.paused() || link.congested;
     if (h.channel().config().isAutoRead() != on) h.channel().config().setAutoRead(on); // on also reads
+    LinkHandler p = link.previous;
+    on = !backpressure.paused(); // what it still carries is load like any other
+    if (p != null && p.channel().config().isAutoRead() != on) p.channel().config().setAutoRead(on);
   }
 
   /** The link's backlog is gone with it (the link closed, or its connection was replaced). */
@@ -759,6 +770,7 @@ public final class LinkManager {
         framesDropped += link.queue.releaseAll();
         uncongest(link);
         current.close(CloseReason.PEER_RESTARTED, "replaced by the peer's new incarnation");
+        if (link.previous != null) link.previous.close(CloseReason.PEER_RESTARTED, "replaced by the peer's new incarnation");
         listener.linkDown(peer, "peer restarted");
       } else if (info.incarnation() < link.incarnation) {
         h.close(CloseReason.EARLIER_INCARNATION, "from an earlier incarnation of the peer");
@@ -773,8 +785,8 @@ public final class LinkManager {
           if (attempt != h) attempt.close(CloseReason.SUPERSEDED, "superseded: linked by another connection");
         }
         link.ready = h;
+        switchFrom(link, current);
         applyReading(link);
-        current.close(CloseReason.SUPERSEDED, "superseded: a simultaneous dial already linked us");
         drainAndFlush(link);
         return; // the core already knows the link is up
       }
@@ -806,6 +818,28 @@ public final class LinkManager {
     listener.linkUp(peer, info);
     drainAndFlush(link);
     if (h.relayed && h.dialer()) dialer.upgradeLater(peer, info); // one side tries to punch again, now and then
+  }
+
+  /**
+   * The link now runs over a new connection; {@code old} is kept open, unused for sending, for
+   * {@code handshakeTimeout}: make before break. The two ends switch at different moments (each
+   * when its own end of the new connection is ready), and closing the old one at once broke
+   * the switch in the NAT lab: a relay closes the peer's half of a relayed connection as soon
+   * as ours closes, which could reach the peer before its end of the new connection was ready.
+   * Its link went down and its core dropped us as a neighbour, while ours kept the peer, and
+   * the stream stopped between us; frames the peer had sent over the old connection were lost
+   * as well. Within {@code handshakeTimeout} the peer's end of the new connection is either
+   * ready (it then closes the old one, or we do at the end of the wait) or closed, and the link
+   * falls back to the old one ({@link #closed}).
+   */
+  private void switchFrom(Link link, LinkHandler old) {
+    if (link.previous != null) link.previous.close(CloseReason.SUPERSEDED, "superseded twice: a third connection linked us");
+    link.previous = old;
+    loop.schedule(() -> {
+      if (link.previous != old) return; // closed, or taken back, meanwhile
+      link.previous = null;
+      old.close(CloseReason.SUPERSEDED, "superseded: the peer has switched to the new connection");
+    }, config.handshakeTimeoutNanos(), TimeUnit.NANOSECONDS);
   }
 
   /**
@@ -841,6 +875,21 @@ public final class LinkManager {
       dialer.tryNext(dialled);
       return;
     }
+    if (link != null && link.ready == h && link.previous != null && link.previous.channel().isActive() && !h.closeKind().rejected()) {
+      // The new connection failed before the peer switched to it (or while it was switching):
+      // the link goes on over the one it replaced, and the core never sees it go.
+      LinkHandler back = link.previous;
+      link.previous = null;
+      dialer.linkClosed(h);
+      uncongest(link);
+      link.ready = back;
+      applyReading(link);
+      log.info("link to {}: its new connection at {} closed ({}); back on the one at {}", peer, h.remote(), h.closeReason(), back.remote());
+      if (back.relayed && back.dialer()) dialer.upgradeLater(peer, link.info);
+      drainAndFlush(link);
+      return;
+    }
+    if (link != null && link.previous == h) link.previous = null;
     if (link != null && link.ready == h) {
       dialer.linkClosed(h);
       link.ready = null;
@@ -892,7 +941,7 @@ public final class LinkManager {
 
   void received(LinkHandler h, Message m, int frameBytes) {
     Link link = links.get(h.peer());
-    if (link == null || link.ready != h) { // a superseded connection's last frames
+    if (link == null || (link.ready != h && link.previous != h)) { // a superseded connection's last frames
       framesDropped++;
       return;
     }

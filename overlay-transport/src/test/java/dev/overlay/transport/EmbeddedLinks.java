@@ -124,6 +124,8 @@ final class EmbeddedLinks {
     final LinkHandler acceptorLink;
     final List<Integer> dialerFrames = new ArrayList<>();
     final List<Integer> acceptorFrames = new ArrayList<>();
+    /** Through a relay: when one end closes, the relay closes the other end's half. */
+    boolean relay;
 
     Connection(EmbeddedChannel dialer, EmbeddedChannel acceptor, LinkHandler dialerLink, LinkHandler acceptorLink) {
       this.dialer = dialer;
@@ -217,6 +219,63 @@ final class EmbeddedLinks {
     };
   }
 
+  /**
+   * {@code from} dials {@code to} through a relay: both ends mark the connection relayed (as the
+   * dialer does for a relay's connections), and a close at one end closes the other.
+   */
+  Connection connectRelayed(Node from, Node to) {
+    LinkHandler dialerLink = new LinkHandler(from.manager, to.id(), false, true, "relay:" + to.id());
+    dialerLink.relayed = true;
+    Connection c = wire(from, to, dialerLink);
+    c.acceptorLink.relayed = true;
+    c.relay = true;
+    return c;
+  }
+
+  /**
+   * As {@link #pump}, one frame at a time, until {@code done} holds (checked after each step);
+   * fails if everything stops moving first.
+   */
+  void pumpUntil(java.util.function.BooleanSupplier done) {
+    for (int step = 0; step < 100_000; step++) {
+      if (done.getAsBoolean()) return;
+      boolean moved = false;
+      for (Node n : nodes) n.loop.runPendingTasks();
+      for (Connection c : connections) {
+        c.dialer.runPendingTasks();
+        c.acceptor.runPendingTasks();
+        moved |= relayCloses(c);
+      }
+      if (done.getAsBoolean()) return;
+      for (Connection c : connections) {
+        if (moveOne(c.dialer, c.acceptor) || moveOne(c.acceptor, c.dialer)) {
+          moved = true;
+          break;
+        }
+      }
+      if (!moved && !done.getAsBoolean()) throw new AssertionError("nothing moves, and the condition does not hold");
+    }
+    throw new AssertionError("the condition does not hold after 100,000 steps");
+  }
+
+  private static boolean moveOne(EmbeddedChannel from, EmbeddedChannel to) {
+    Object o = from.readOutbound();
+    if (o == null) return false;
+    if (to.isActive()) {
+      to.writeInbound(o);
+    } else {
+      io.netty.util.ReferenceCountUtil.release(o);
+    }
+    return true;
+  }
+
+  /** A relayed connection closed at one end is closed at the other by the relay. */
+  private static boolean relayCloses(Connection c) {
+    if (!c.relay || c.dialer.isActive() == c.acceptor.isActive()) return false;
+    (c.dialer.isActive() ? c.dialer : c.acceptor).close();
+    return true;
+  }
+
   /** Moves bytes both ways and runs every pending task until nothing moves. */
   void pump() {
     for (int round = 0; round < 10_000; round++) {
@@ -225,6 +284,7 @@ final class EmbeddedLinks {
       for (Connection c : connections) {
         c.dialer.runPendingTasks();
         c.acceptor.runPendingTasks();
+        moved |= relayCloses(c);
         moved |= move(c.dialer, c.acceptor);
         moved |= move(c.acceptor, c.dialer);
       }

@@ -1,0 +1,121 @@
+package dev.overlay.transport;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.overlay.core.StreamId;
+import dev.overlay.protocol.Message;
+import dev.overlay.wire.proto.Frame;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A relayed link replaced by a direct one (a punch that worked later): the two ends switch at
+ * different moments, and the relay closes one end's half as soon as the other end closes its
+ * own. The NAT lab caught the end that switched second seeing its link go down in between: its
+ * core dropped the neighbour while the other end's core kept it, and the stream stopped between
+ * them (issue 12). The switch must be invisible to both cores, and lose nothing in flight.
+ */
+class LinkSwitchTest {
+
+  private static final StreamId STREAM = StreamId.of("switch");
+  private final EmbeddedLinks net = new EmbeddedLinks();
+  private EmbeddedLinks.Node a;
+  private EmbeddedLinks.Node b;
+  private EmbeddedLinks.Connection relay;
+  private EmbeddedLinks.Connection direct;
+  /** The end that switched to the direct connection, and the one that has not yet. */
+  private EmbeddedLinks.Node first;
+  private EmbeddedLinks.Node second;
+
+  @AfterEach
+  void tearDown() {
+    net.close();
+  }
+
+  @BeforeEach
+  void relayedThenADirectConnectionHalfWayUp() throws Exception {
+    a = net.node();
+    b = net.node();
+    relay = net.connectRelayed(a, b);
+    net.pump();
+    assertThat(a.log).containsExactly("up " + b.id());
+    assertThat(b.log).containsExactly("up " + a.id());
+    direct = net.connect(a, b, b.id());
+    // One end has the direct connection ready (and has switched to it), the other not yet.
+    net.pumpUntil(() -> direct.dialerLink.ready() != direct.acceptorLink.ready());
+    first = direct.dialerLink.ready() ? a : b;
+    second = first == a ? b : a;
+  }
+
+  private static void send(EmbeddedLinks.Node from, EmbeddedLinks.Node to, long seq) {
+    ByteBuf f = Unpooled.buffer();
+    WireFrames.encodeInto(f, new Message.Data(STREAM, from.id(), 1, seq, 0, new byte[] {(byte) seq}));
+    assertThat(from.manager.send(to.id(), f, false)).isTrue();
+    f.release();
+  }
+
+
+  @Test
+  void neitherCoreSeesTheLinkGoAndBothEndUpOnTheDirectConnection() {
+    net.pump();
+
+    assertThat(a.log).as("a's core never saw the link go").containsExactly("up " + b.id());
+    assertThat(b.log).as("b's core never saw the link go").containsExactly("up " + a.id());
+    int overRelay = relay.dialerFrames.size() + relay.acceptorFrames.size();
+    send(a, b, 1);
+    send(b, a, 2);
+    net.pump();
+    assertThat(direct.acceptorFrames).as("b got a's message over the direct connection").contains(Frame.DATA_FIELD_NUMBER);
+    assertThat(direct.dialerFrames).as("a got b's message over the direct connection").contains(Frame.DATA_FIELD_NUMBER);
+    assertThat(relay.dialerFrames.size() + relay.acceptorFrames.size()).as("nothing more over the relay").isEqualTo(overRelay);
+    assertThat(b.received).extracting(m -> ((Message.Data) m).seq()).containsExactly(1L);
+    assertThat(a.received).extracting(m -> ((Message.Data) m).seq()).containsExactly(2L);
+  }
+
+  @Test
+  void whatTheSecondEndSentOverTheRelayBeforeItSwitchedIsDelivered() {
+    send(second, first, 7); // still on the relayed connection at the second end
+
+    net.pump();
+
+    assertThat(first.received).extracting(m -> ((Message.Data) m).seq()).containsExactly(7L);
+    assertThat(first.manager.counters().framesDropped()).isZero();
+  }
+
+  @Test
+  void ifTheDirectConnectionFailsBeforeTheOtherEndSwitchedTheLinkFallsBackToTheRelay() {
+    direct.dialer.close(); // a path that breaks, or the other end refusing the connection
+    direct.acceptor.close();
+
+    net.pump();
+
+    assertThat(a.log).containsExactly("up " + b.id());
+    assertThat(b.log).containsExactly("up " + a.id());
+    assertThat(relay.dialer.isActive() && relay.acceptor.isActive()).as("the relayed connection carries on").isTrue();
+    send(first, second, 3);
+    send(second, first, 4);
+    net.pump();
+    assertThat(second.received).extracting(m -> ((Message.Data) m).seq()).containsExactly(3L);
+    assertThat(first.received).extracting(m -> ((Message.Data) m).seq()).containsExactly(4L);
+  }
+
+  @Test
+  void theRelayedConnectionIsClosedOnceTheOtherEndHadTimeToSwitch() {
+    net.pump();
+    assertThat(relay.dialer.isActive()).as("kept while the other end may still use it").isTrue();
+
+    long grace = a.manager.config().handshakeTimeoutNanos();
+    for (EmbeddedLinks.Node n : net.nodes) n.loop.advanceTimeBy(grace, TimeUnit.NANOSECONDS);
+    for (EmbeddedLinks.Node n : net.nodes) n.loop.runScheduledPendingTasks();
+    net.pump();
+
+    assertThat(relay.dialer.isActive() || relay.acceptor.isActive()).as("the relay's connection is closed").isFalse();
+    assertThat(a.log).containsExactly("up " + b.id());
+    assertThat(b.log).containsExactly("up " + a.id());
+    assertThat(a.manager.isLinked(b.id()) && b.manager.isLinked(a.id())).isTrue();
+  }
+}

@@ -50,6 +50,9 @@ final class SimMetrics {
   private final int[] lastHops;
   private final BitSet[] deliveredBy;
   private final Map<PeerId, PublisherTrack> publishers = new HashMap<>();
+  /** The publisher {@link #indexOf} looked up last, and its track: the same instance is most messages'. */
+  private PeerId lastPublisher;
+  private PublisherTrack lastTrack;
 
   private final IntArray logMessage = new IntArray();
   private final IntArray logNode = new IntArray();
@@ -207,7 +210,11 @@ final class SimMetrics {
   }
 
   private int indexOf(Message.Data d) {
-    PublisherTrack t = publishers.get(d.publisher());
+    PublisherTrack t = d.publisher() == lastPublisher ? lastTrack : publishers.get(d.publisher());
+    if (t != null) {
+      lastPublisher = d.publisher(); // messages of one publisher come in runs
+      lastTrack = t;
+    }
     if (t == null || t.session != d.session() || d.seq() >= t.seqToMessage.length) return -1;
     return t.seqToMessage[(int) d.seq()] - 1;
   }

@@ -49,6 +49,12 @@ public final class SealBook {
     long[] lastSeqs = new long[8];
     int count;
     int last = -1; // the seal that matched last: messages come in runs
+    /**
+     * The highest first number of any seal held (or ever held: an upper bound is enough). A
+     * publisher's seals mostly arrive in order, so a new one usually starts above it and can
+     * match none held: no scan. The scan was 17 % of a 10,000-node simulation's time.
+     */
+    long maxFirstSeq = Long.MIN_VALUE;
 
     Session(PeerId publisher, long session, int capacity) {
       this.publisher = publisher;
@@ -73,6 +79,7 @@ public final class SealBook {
       }
       firstSeqs[count] = s.firstSeq();
       lastSeqs[count] = s.lastSeq();
+      maxFirstSeq = Math.max(maxFirstSeq, s.firstSeq());
       seals[count++] = s;
       last = count - 1;
       return evicted;
@@ -223,7 +230,7 @@ public final class SealBook {
   /** The seal a message brought: the copy we hold if we have seen it, else verified now. */
   private Seal admit(long now, PeerId from, Message.Data m, Session s, boolean history) {
     Seal incoming = m.seal();
-    if (s != null) {
+    if (s != null && incoming.firstSeq() <= s.maxFirstSeq) {
       long first = incoming.firstSeq();
       for (int i = s.count - 1; i >= 0; i--) {
         if (s.firstSeqs[i] != first) continue;

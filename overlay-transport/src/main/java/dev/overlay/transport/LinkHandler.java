@@ -65,6 +65,8 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
    */
   private long pingOutstanding;
   private long pingSentAt;
+  /** Whether a frame came after the handshake: the peer's end is ready too. */
+  private boolean heard;
   /** Whether this connection still counts against the handshake cap. */
   boolean handshaking;
   /** Whether this is a dial the DialGate counted as in progress (until it is ready or closed). */
@@ -205,6 +207,10 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
     ByteBuf frame = (ByteBuf) msg;
     try {
       if (state == State.READY) {
+        if (!heard) {
+          heard = true;
+          manager.heard(this); // the peer's end is ready, and it uses this connection
+        }
         onFrame(frame);
       } else if (state == State.HELLO) {
         onHello(WireFrames.parse(frame));

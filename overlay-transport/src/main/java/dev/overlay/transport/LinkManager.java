@@ -101,9 +101,13 @@ public final class LinkManager {
     PeerInfo info;
     LinkHandler ready;
     /**
-     * The connection the link switched away from ({@link #switchFrom}), still open: the peer may
-     * not have switched yet and still sends over it, and the link falls back to it should the
-     * new connection fail first. Nothing is sent over it. Null when none.
+     * A newer connection that won over {@link #ready}, waiting for the peer to be heard on it
+     * ({@link #heard}); what it carries is delivered meanwhile. Null when none.
+     */
+    LinkHandler pending;
+    /**
+     * The connection the link switched away from ({@link #switchTo}), kept open a while: frames
+     * the peer sent over it before it switched too are still delivered. Null when none.
      */
     LinkHandler previous;
     long incarnation;
@@ -342,6 +346,7 @@ public final class LinkManager {
       drop(link);
       if (link.ready != null) link.ready.close(CloseReason.SHUTDOWN, "node shutting down");
       if (link.previous != null) link.previous.close(CloseReason.SHUTDOWN, "node shutting down");
+      if (link.pending != null) link.pending.close(CloseReason.SHUTDOWN, "node shutting down");
       for (LinkHandler attempt : dialer.attempts(link.peer)) attempt.close(CloseReason.SHUTDOWN, "node shutting down");
       uncongest(link);
     }
@@ -549,6 +554,7 @@ public final class LinkManager {
     LinkHandler h = link.ready;
     link.ready = null;
     if (link.previous != null) link.previous.close(CloseReason.CLOSED_BY_US, "closed by this node");
+    if (link.pending != null) link.pending.close(CloseReason.CLOSED_BY_US, "closed by this node");
     if (h != null) {
       dialer.linkClosed(h);
       Channel ch = h.channel();
@@ -681,9 +687,10 @@ public final class LinkManager {
     if (h == null) return;
     boolean on = !backpressure.paused() || link.congested;
     if (h.channel().config().isAutoRead() != on) h.channel().config().setAutoRead(on); // on also reads
-    LinkHandler p = link.previous;
-    on = !backpressure.paused(); // what it still carries is load like any other
-    if (p != null && p.channel().config().isAutoRead() != on) p.channel().config().setAutoRead(on);
+    on = !backpressure.paused(); // what the others still carry is load like any other
+    for (LinkHandler p : new LinkHandler[] {link.previous, link.pending}) {
+      if (p != null && p.channel().config().isAutoRead() != on) p.channel().config().setAutoRead(on);
+    }
   }
 
   /** The link's backlog is gone with it (the link closed, or its connection was replaced). */
@@ -770,24 +777,26 @@ public final class LinkManager {
         framesDropped += link.queue.releaseAll();
         uncongest(link);
         current.close(CloseReason.PEER_RESTARTED, "replaced by the peer's new incarnation");
-        if (link.previous != null) link.previous.close(CloseReason.PEER_RESTARTED, "replaced by the peer's new incarnation");
+        closeOthers(link, CloseReason.PEER_RESTARTED, "replaced by the peer's new incarnation");
         listener.linkDown(peer, "peer restarted");
       } else if (info.incarnation() < link.incarnation) {
         h.close(CloseReason.EARLIER_INCARNATION, "from an earlier incarnation of the peer");
         return;
       } else if (keepsExisting(current, h)) {
-        h.close(CloseReason.SUPERSEDED, "superseded: a simultaneous dial already linked us");
+        // It may be the peer's link, for now (the ends need not agree on which came first):
+        // closed at once, its close could take the peer's link down before the peer has ours.
+        if (link.previous == null) keepAWhile(link, h);
+        else h.close(CloseReason.SUPERSEDED, "superseded: a simultaneous dial already linked us");
         return;
       } else {
-        uncongest(link); // the old connection's backlog and clocks are not the new one's
         if (h.punched && !dialer.isAttempt(peer, h)) dialer.punchAccepted(peer, h);
         for (LinkHandler attempt : dialer.detach(peer)) { // a punch that replaces a relayed link ends its dial here
           if (attempt != h) attempt.close(CloseReason.SUPERSEDED, "superseded: linked by another connection");
         }
-        link.ready = h;
-        switchFrom(link, current);
+        if (link.pending != null) link.pending.close(CloseReason.SUPERSEDED, "superseded: a newer connection linked us");
+        link.pending = h;
         applyReading(link);
-        drainAndFlush(link);
+        awaitHeard(link, h);
         return; // the core already knows the link is up
       }
     }
@@ -821,25 +830,65 @@ public final class LinkManager {
   }
 
   /**
-   * The link now runs over a new connection; {@code old} is kept open, unused for sending, for
-   * {@code handshakeTimeout}: make before break. The two ends switch at different moments (each
-   * when its own end of the new connection is ready), and closing the old one at once broke
-   * the switch in the NAT lab: a relay closes the peer's half of a relayed connection as soon
-   * as ours closes, which could reach the peer before its end of the new connection was ready.
-   * Its link went down and its core dropped us as a neighbour, while ours kept the peer, and
-   * the stream stopped between us; frames the peer had sent over the old connection were lost
-   * as well. Within {@code handshakeTimeout} the peer's end of the new connection is either
-   * ready (it then closes the old one, or we do at the end of the wait) or closed, and the link
-   * falls back to the old one ({@link #closed}).
+   * The peer sent its first frame over {@code h} (its PING as its end became ready): if {@code h}
+   * waits to replace the link's connection, the link switches to it now.
+   *
+   * <p>Make before break. The two ends of a new connection become ready at different moments,
+   * and the link switched, and closed the old connection, as soon as its own end was ready. The
+   * NAT lab showed what that breaks: a relay closes the peer's half of a relayed connection as
+   * soon as ours closes, which could reach the peer before its end of the direct connection was
+   * ready; its link went down and its core dropped us as a neighbour while ours kept the peer,
+   * and the stream stopped between us. Now each end goes on sending over the old connection
+   * until it hears the peer on the new one (so a new connection that fails before both ends are
+   * ready costs nothing), and keeps the old one open for {@code handshakeTimeout} after the
+   * switch, delivering what the peer still sends over it.
    */
-  private void switchFrom(Link link, LinkHandler old) {
-    if (link.previous != null) link.previous.close(CloseReason.SUPERSEDED, "superseded twice: a third connection linked us");
-    link.previous = old;
+  void heard(LinkHandler h) {
+    Link link = links.get(h.peer());
+    if (link != null && link.pending == h) switchTo(link, h);
+  }
+
+  /** A pending connection the peer does not use within the handshake timeout goes; the link stays as it is. */
+  private void awaitHeard(Link link, LinkHandler h) {
     loop.schedule(() -> {
-      if (link.previous != old) return; // closed, or taken back, meanwhile
-      link.previous = null;
-      old.close(CloseReason.SUPERSEDED, "superseded: the peer has switched to the new connection");
+      if (link.pending != h) return; // in use, or closed, meanwhile
+      link.pending = null;
+      h.close(CloseReason.SUPERSEDED, "superseded: the peer did not use this connection within the handshake timeout");
     }, config.handshakeTimeoutNanos(), TimeUnit.NANOSECONDS);
+  }
+
+  private void switchTo(Link link, LinkHandler h) {
+    LinkHandler old = link.ready;
+    link.pending = null;
+    uncongest(link); // the old connection's backlog and clocks are not the new one's
+    link.ready = h;
+    if (link.previous != null) link.previous.close(CloseReason.SUPERSEDED, "superseded twice: a third connection linked us");
+    keepAWhile(link, old);
+    drainAndFlush(link);
+  }
+
+  /**
+   * Keeps {@code old}, a connection the link does not use, open for {@code handshakeTimeout}:
+   * the peer may still be sending over it, until it too uses the link's connection.
+   */
+  private void keepAWhile(Link link, LinkHandler old) {
+    link.previous = old;
+    applyReading(link);
+    loop.schedule(() -> {
+      if (link.previous != old) return; // closed meanwhile
+      link.previous = null;
+      old.close(CloseReason.SUPERSEDED, "superseded: both ends use another connection");
+    }, config.handshakeTimeoutNanos(), TimeUnit.NANOSECONDS);
+  }
+
+  /** Closes the connections a link holds besides its ready one. */
+  private void closeOthers(Link link, CloseReason kind, String why) {
+    LinkHandler p = link.previous;
+    LinkHandler q = link.pending;
+    link.previous = null;
+    link.pending = null;
+    if (p != null) p.close(kind, why);
+    if (q != null) q.close(kind, why);
   }
 
   /**
@@ -875,22 +924,29 @@ public final class LinkManager {
       dialer.tryNext(dialled);
       return;
     }
-    if (link != null && link.ready == h && link.previous != null && link.previous.channel().isActive() && !h.closeKind().rejected()) {
-      // The new connection failed before the peer switched to it (or while it was switching):
-      // the link goes on over the one it replaced, and the core never sees it go.
-      LinkHandler back = link.previous;
-      link.previous = null;
+    if (link != null && (link.previous == h || link.pending == h)) {
+      if (link.previous == h) link.previous = null;
+      if (link.pending == h) link.pending = null;
+      if (h.closeKind().rejected()) { // a protocol error, on whichever of its connections: the peer's link goes
+        reject(h);
+        if (link.ready != null) link.ready.close(h.closeKind(), "refused on another connection: " + h.closeReason()); // down, as below
+        return;
+      }
+    }
+    if (link != null && link.ready == h && link.pending != null && link.pending.ready() && !h.closeKind().rejected()) {
+      // The peer closed the old connection before we heard it on the new one (it switched
+      // without waiting, or its wait ended first): the new one is its link now, and ours.
+      LinkHandler next = link.pending;
+      link.pending = null;
       dialer.linkClosed(h);
       uncongest(link);
-      link.ready = back;
+      link.ready = next;
       applyReading(link);
-      log.info("link to {}: its new connection at {} closed ({}); back on the one at {}", peer, h.remote(), h.closeReason(), back.remote());
-      if (back.relayed && back.dialer()) dialer.upgradeLater(peer, link.info);
       drainAndFlush(link);
       return;
     }
-    if (link != null && link.previous == h) link.previous = null;
     if (link != null && link.ready == h) {
+      closeOthers(link, CloseReason.SUPERSEDED, "the link's connection closed: " + h.closeReason());
       dialer.linkClosed(h);
       link.ready = null;
       framesDropped += link.queue.releaseAll();
@@ -941,7 +997,7 @@ public final class LinkManager {
 
   void received(LinkHandler h, Message m, int frameBytes) {
     Link link = links.get(h.peer());
-    if (link == null || (link.ready != h && link.previous != h)) { // a superseded connection's last frames
+    if (link == null || (link.ready != h && link.previous != h && link.pending != h)) { // a superseded connection's last frames
       framesDropped++;
       return;
     }

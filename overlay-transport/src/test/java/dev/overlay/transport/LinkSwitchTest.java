@@ -18,6 +18,7 @@ import org.junit.jupiter.api.Test;
  * own. The NAT lab caught the end that switched second seeing its link go down in between: its
  * core dropped the neighbour while the other end's core kept it, and the stream stopped between
  * them (issue 12). The switch must be invisible to both cores, and lose nothing in flight.
+ * Embedded time stands still here: the managers' waits run only when a test moves it.
  */
 class LinkSwitchTest {
 
@@ -40,11 +41,17 @@ class LinkSwitchTest {
   void relayedThenADirectConnectionHalfWayUp() throws Exception {
     a = net.node();
     b = net.node();
+    a.loop.freezeTime();
+    b.loop.freezeTime();
     relay = net.connectRelayed(a, b);
+    relay.dialer.freezeTime();
+    relay.acceptor.freezeTime();
     net.pump();
     assertThat(a.log).containsExactly("up " + b.id());
     assertThat(b.log).containsExactly("up " + a.id());
     direct = net.connect(a, b, b.id());
+    direct.dialer.freezeTime();
+    direct.acceptor.freezeTime();
     // One end has the direct connection ready (and has switched to it), the other not yet.
     net.pumpUntil(() -> direct.dialerLink.ready() != direct.acceptorLink.ready());
     first = direct.dialerLink.ready() ? a : b;
@@ -87,7 +94,30 @@ class LinkSwitchTest {
   }
 
   @Test
-  void ifTheDirectConnectionFailsBeforeTheOtherEndSwitchedTheLinkFallsBackToTheRelay() {
+  void theFirstEndSendsOverTheRelayUntilItHearsThePeerOnTheDirectConnection() {
+    int before = relay.dialerFrames.size() + relay.acceptorFrames.size();
+    send(first, second, 5);
+    // Moved one frame at a time: it must not take the direct connection, whose far end is not ready.
+    net.pumpUntil(() -> !second.received.isEmpty());
+    assertThat(relay.dialerFrames.size() + relay.acceptorFrames.size()).as("it went over the relay").isEqualTo(before + 1);
+  }
+
+  @Test
+  void whenThePeerClosesTheRelayedConnectionBeforeItIsHeardOnTheDirectOneTheDirectOneTakesOver() {
+    // A peer that switched without waiting: its close reaches us through the relay first.
+    (first == a ? relay.acceptor : relay.dialer).close();
+
+    net.pumpUntil(() -> !(first == a ? relay.dialer : relay.acceptor).isActive());
+    net.pump();
+
+    assertThat(first.log).as("the first end's core never saw the link go").containsExactly("up " + second.id());
+    send(first, second, 6);
+    net.pump();
+    assertThat(second.received).extracting(m -> ((Message.Data) m).seq()).containsExactly(6L);
+  }
+
+  @Test
+  void ifTheDirectConnectionFailsBeforeBothEndsAreReadyTheLinkStaysOnTheRelay() {
     direct.dialer.close(); // a path that breaks, or the other end refusing the connection
     direct.acceptor.close();
 

@@ -209,7 +209,7 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
       if (state == State.READY) {
         if (!heard) {
           heard = true;
-          manager.heard(this); // the peer's end is ready, and it uses this connection
+          manager.heard(this); // the peer's end is ready (it PINGs as it gets there)
         }
         onFrame(frame);
       } else if (state == State.HELLO) {

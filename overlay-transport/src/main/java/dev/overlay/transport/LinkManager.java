@@ -237,7 +237,7 @@ public final class LinkManager {
           @Override
           public boolean relayedTo(PeerId peer) {
             Link l = links.get(peer);
-            return l != null && l.ready != null && l.ready.relayed;
+            return l != null && l.ready != null && l.ready.relayed && (l.pending == null || l.pending.relayed);
           }
 
           @Override
@@ -395,7 +395,8 @@ public final class LinkManager {
     if (closed) return;
     PeerId peer = intern(info.id());
     Link link = links.get(peer);
-    if (link != null && link.ready != null && !link.ready.relayed) { // a relayed link may still become direct
+    if (link != null && link.ready != null && (!link.ready.relayed || (link.pending != null && !link.pending.relayed))) {
+      // A relayed link may still become direct: not one that is becoming direct already.
       dialer.signalIgnored();
       return;
     }
@@ -687,10 +688,11 @@ public final class LinkManager {
     if (h == null) return;
     boolean on = !backpressure.paused() || link.congested;
     if (h.channel().config().isAutoRead() != on) h.channel().config().setAutoRead(on); // on also reads
-    on = !backpressure.paused(); // what the others still carry is load like any other
-    for (LinkHandler p : new LinkHandler[] {link.previous, link.pending}) {
-      if (p != null && p.channel().config().isAutoRead() != on) p.channel().config().setAutoRead(on);
-    }
+    // What a held connection still carries is load like any other. A pending one is always read:
+    // the peer's first frame on it is what switches the link, and a pause can outlast the wait.
+    LinkHandler p = link.previous;
+    on = !backpressure.paused();
+    if (p != null && p.channel().config().isAutoRead() != on) p.channel().config().setAutoRead(on);
   }
 
   /** The link's backlog is gone with it (the link closed, or its connection was replaced). */
@@ -782,9 +784,16 @@ public final class LinkManager {
       } else if (info.incarnation() < link.incarnation) {
         h.close(CloseReason.EARLIER_INCARNATION, "from an earlier incarnation of the peer");
         return;
-      } else if (keepsExisting(current, h)) {
+      } else if (keepsExisting(current, h) || (link.pending != null && keepsExisting(link.pending, h))) {
         // It may be the peer's link, for now (the ends need not agree on which came first):
         // closed at once, its close could take the peer's link down before the peer has ours.
+        // Compared with a pending one too: with three connections up, each end must pick the
+        // same one, and the peer may have switched to the pending one already.
+        if (dialer.isAttempt(peer, h)) { // our dial is over: we are linked
+          for (LinkHandler attempt : dialer.detach(peer)) {
+            if (attempt != h) attempt.close(CloseReason.SUPERSEDED, "superseded: linked by another connection");
+          }
+        }
         if (link.previous == null) keepAWhile(link, h);
         else h.close(CloseReason.SUPERSEDED, "superseded: a simultaneous dial already linked us");
         return;
@@ -927,11 +936,14 @@ public final class LinkManager {
     if (link != null && (link.previous == h || link.pending == h)) {
       if (link.previous == h) link.previous = null;
       if (link.pending == h) link.pending = null;
-      if (h.closeKind().rejected()) { // a protocol error, on whichever of its connections: the peer's link goes
-        reject(h);
-        if (link.ready != null) link.ready.close(h.closeKind(), "refused on another connection: " + h.closeReason()); // down, as below
+      if (h.closeKind().rejected()) reject(h);
+      if (h.closeKind() == CloseReason.MALFORMED_FRAME || h.closeKind() == CloseReason.PROTOCOL_ERROR) {
+        // The peer's own frames, past TLS, broke the protocol: its link goes, as for the ready
+        // connection. (Not for a TLS failure: a relay or a path can cause that, not the peer.)
+        if (link.ready != null) link.ready.close(CloseReason.CLOSED_BY_US, "its other connection broke the protocol: " + h.closeReason());
         return;
       }
+      if (h.closeKind().rejected()) return;
     }
     if (link != null && link.ready == h && link.pending != null && link.pending.ready() && !h.closeKind().rejected()) {
       // The peer closed the old connection before we heard it on the new one (it switched
@@ -1100,6 +1112,12 @@ public final class LinkManager {
   }
 
   /** Whether a ready link to the peer exists. */
+  /** The connection the link to the peer uses now, or null; for tests. */
+  LinkHandler readyConnection(PeerId peer) {
+    Link link = links.get(peer);
+    return link == null ? null : link.ready;
+  }
+
   public boolean isLinked(PeerId peer) {
     Link l = links.get(peer);
     return l != null && l.ready != null;

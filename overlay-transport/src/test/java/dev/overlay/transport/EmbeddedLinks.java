@@ -126,6 +126,10 @@ final class EmbeddedLinks {
     final List<Integer> acceptorFrames = new ArrayList<>();
     /** Through a relay: when one end closes, the relay closes the other end's half. */
     boolean relay;
+    /** Bytes stay where they are, in both directions, while set (a slow path). */
+    boolean held;
+    /** Bytes this end writes stay where they are while set (null: none held). */
+    EmbeddedChannel heldFrom;
 
     Connection(EmbeddedChannel dialer, EmbeddedChannel acceptor, LinkHandler dialerLink, LinkHandler acceptorLink) {
       this.dialer = dialer;
@@ -248,7 +252,8 @@ final class EmbeddedLinks {
       }
       if (done.getAsBoolean()) return;
       for (Connection c : connections) {
-        if (moveOne(c.dialer, c.acceptor) || moveOne(c.acceptor, c.dialer)) {
+        if (!c.held && ((c.heldFrom != c.dialer && moveOne(c.dialer, c.acceptor))
+            || (c.heldFrom != c.acceptor && moveOne(c.acceptor, c.dialer)))) {
           moved = true;
           break;
         }
@@ -285,8 +290,9 @@ final class EmbeddedLinks {
         c.dialer.runPendingTasks();
         c.acceptor.runPendingTasks();
         moved |= relayCloses(c);
-        moved |= move(c.dialer, c.acceptor);
-        moved |= move(c.acceptor, c.dialer);
+        if (c.held) continue;
+        if (c.heldFrom != c.dialer) moved |= move(c.dialer, c.acceptor);
+        if (c.heldFrom != c.acceptor) moved |= move(c.acceptor, c.dialer);
       }
       if (!moved) return;
     }

@@ -52,7 +52,7 @@ class LinkSwitchTest {
     direct = net.connect(a, b, b.id());
     direct.dialer.freezeTime();
     direct.acceptor.freezeTime();
-    // One end has the direct connection ready (and has switched to it), the other not yet.
+    // One end has the direct connection ready (it waits to hear the peer on it), the other not yet.
     net.pumpUntil(() -> direct.dialerLink.ready() != direct.acceptorLink.ready());
     first = direct.dialerLink.ready() ? a : b;
     second = first == a ? b : a;
@@ -84,13 +84,63 @@ class LinkSwitchTest {
   }
 
   @Test
-  void whatTheSecondEndSentOverTheRelayBeforeItSwitchedIsDelivered() {
-    send(second, first, 7); // still on the relayed connection at the second end
+  void whatTheSecondEndSentOverTheRelayBeforeItSwitchedIsDeliveredAfterBothSwitched() {
+    relay.held = true; // the relay is the slow path: this frame arrives after both ends switched
+    send(second, first, 7);
+    net.pump();
+    send(first, second, 8);
+    net.pump();
+    assertThat(second.received).as("the first end uses the direct connection now").hasSize(1);
 
+    relay.held = false;
     net.pump();
 
     assertThat(first.received).extracting(m -> ((Message.Data) m).seq()).containsExactly(7L);
     assertThat(first.manager.counters().framesDropped()).isZero();
+  }
+
+  @Test
+  void aThirdConnectionWhileTheDirectOneIsPendingLosesAtBothEnds() {
+    // The second end hears the first on the direct connection and switches; the first does not
+    // hear the second yet. Then a second punch (an upgrade tick, a late signal) connects again.
+    direct.heldFrom = second == a ? direct.dialer : direct.acceptor;
+    LinkHandler secondsEnd = second == a ? direct.dialerLink : direct.acceptorLink;
+    net.pumpUntil(() -> second.manager.readyConnection(first.id()) == secondsEnd);
+    EmbeddedLinks.Connection third = net.connect(a, b, b.id());
+    third.dialer.freezeTime();
+    third.acceptor.freezeTime();
+    LinkHandler thirdAtFirst = first == a ? third.dialerLink : third.acceptorLink;
+    net.pumpUntil(thirdAtFirst::ready);
+    assertThat(first.manager.readyConnection(second.id())).as("the first end still on the relay")
+        .isSameAs(first == a ? relay.dialerLink : relay.acceptorLink);
+
+    direct.heldFrom = null;
+    net.pump();
+
+    assertThat(a.log).containsExactly("up " + b.id());
+    assertThat(b.log).containsExactly("up " + a.id());
+    send(a, b, 9);
+    send(b, a, 10);
+    net.pump();
+    assertThat(b.received).extracting(m -> ((Message.Data) m).seq()).containsExactly(9L);
+    assertThat(a.received).extracting(m -> ((Message.Data) m).seq()).containsExactly(10L);
+  }
+
+  @Test
+  void aPendingConnectionThePeerNeverSpeaksOnGoesAndTheLinkStaysOnTheRelay() {
+    EmbeddedLinks.Connection d = direct;
+    d.held = true; // the second end's HELLO, and so its PING, never arrive
+
+    for (EmbeddedLinks.Node n : net.nodes) n.loop.advanceTimeBy(a.manager.config().handshakeTimeoutNanos(), TimeUnit.NANOSECONDS);
+    for (EmbeddedLinks.Node n : net.nodes) n.loop.runScheduledPendingTasks();
+    net.pump();
+
+    assertThat((first == a ? d.dialer : d.acceptor).isActive()).as("the first end gave up on it").isFalse();
+    assertThat(a.log).containsExactly("up " + b.id());
+    assertThat(b.log).containsExactly("up " + a.id());
+    send(first, second, 11);
+    net.pump();
+    assertThat(second.received).extracting(m -> ((Message.Data) m).seq()).containsExactly(11L);
   }
 
   @Test

@@ -243,13 +243,7 @@ final class EmbeddedLinks {
   void pumpUntil(java.util.function.BooleanSupplier done) {
     for (int step = 0; step < 100_000; step++) {
       if (done.getAsBoolean()) return;
-      boolean moved = false;
-      for (Node n : nodes) n.loop.runPendingTasks();
-      for (Connection c : connections) {
-        c.dialer.runPendingTasks();
-        c.acceptor.runPendingTasks();
-        moved |= relayCloses(c);
-      }
+      boolean moved = runTasks();
       if (done.getAsBoolean()) return;
       for (Connection c : connections) {
         if (!c.held && ((c.heldFrom != c.dialer && moveOne(c.dialer, c.acceptor))
@@ -274,6 +268,18 @@ final class EmbeddedLinks {
     return true;
   }
 
+  /** Runs every pending task of the nodes and the connections; says whether a relay closed anything. */
+  private boolean runTasks() {
+    boolean moved = false;
+    for (Node n : nodes) n.loop.runPendingTasks();
+    for (Connection c : connections) {
+      c.dialer.runPendingTasks();
+      c.acceptor.runPendingTasks();
+      moved |= relayCloses(c);
+    }
+    return moved;
+  }
+
   /** A relayed connection closed at one end is closed at the other by the relay. */
   private static boolean relayCloses(Connection c) {
     if (!c.relay || c.dialer.isActive() == c.acceptor.isActive()) return false;
@@ -284,12 +290,8 @@ final class EmbeddedLinks {
   /** Moves bytes both ways and runs every pending task until nothing moves. */
   void pump() {
     for (int round = 0; round < 10_000; round++) {
-      boolean moved = false;
-      for (Node n : nodes) n.loop.runPendingTasks();
+      boolean moved = runTasks();
       for (Connection c : connections) {
-        c.dialer.runPendingTasks();
-        c.acceptor.runPendingTasks();
-        moved |= relayCloses(c);
         if (c.held) continue;
         if (c.heldFrom != c.dialer) moved |= move(c.dialer, c.acceptor);
         if (c.heldFrom != c.acceptor) moved |= move(c.acceptor, c.dialer);

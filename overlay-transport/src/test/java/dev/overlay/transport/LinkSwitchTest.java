@@ -58,6 +58,23 @@ class LinkSwitchTest {
     second = first == a ? b : a;
   }
 
+  /** Neither core saw the link go, and a message each way arrives. */
+  private void stillLinkedBothWays(EmbeddedLinks.Node x, EmbeddedLinks.Node y, long xy, long yx) {
+    assertThat(a.log).as("a's core never saw the link go").containsExactly("up " + b.id());
+    assertThat(b.log).as("b's core never saw the link go").containsExactly("up " + a.id());
+    send(x, y, xy);
+    send(y, x, yx);
+    net.pump();
+    assertThat(y.received).extracting(m -> ((Message.Data) m).seq()).containsExactly(xy);
+    assertThat(x.received).extracting(m -> ((Message.Data) m).seq()).containsExactly(yx);
+  }
+
+  /** The managers' waits (handshakeTimeout) run out. */
+  private void afterTheWait() {
+    for (EmbeddedLinks.Node n : net.nodes) n.loop.advanceTimeBy(a.manager.config().handshakeTimeoutNanos(), TimeUnit.NANOSECONDS);
+    for (EmbeddedLinks.Node n : net.nodes) n.loop.runScheduledPendingTasks();
+  }
+
   private static void send(EmbeddedLinks.Node from, EmbeddedLinks.Node to, long seq) {
     ByteBuf f = Unpooled.buffer();
     WireFrames.encodeInto(f, new Message.Data(STREAM, from.id(), 1, seq, 0, new byte[] {(byte) seq}));
@@ -117,13 +134,7 @@ class LinkSwitchTest {
     direct.heldFrom = null;
     net.pump();
 
-    assertThat(a.log).containsExactly("up " + b.id());
-    assertThat(b.log).containsExactly("up " + a.id());
-    send(a, b, 9);
-    send(b, a, 10);
-    net.pump();
-    assertThat(b.received).extracting(m -> ((Message.Data) m).seq()).containsExactly(9L);
-    assertThat(a.received).extracting(m -> ((Message.Data) m).seq()).containsExactly(10L);
+    stillLinkedBothWays(a, b, 9, 10);
   }
 
   @Test
@@ -131,8 +142,7 @@ class LinkSwitchTest {
     EmbeddedLinks.Connection d = direct;
     d.held = true; // the second end's HELLO, and so its PING, never arrive
 
-    for (EmbeddedLinks.Node n : net.nodes) n.loop.advanceTimeBy(a.manager.config().handshakeTimeoutNanos(), TimeUnit.NANOSECONDS);
-    for (EmbeddedLinks.Node n : net.nodes) n.loop.runScheduledPendingTasks();
+    afterTheWait();
     net.pump();
 
     assertThat((first == a ? d.dialer : d.acceptor).isActive()).as("the first end gave up on it").isFalse();
@@ -173,14 +183,8 @@ class LinkSwitchTest {
 
     net.pump();
 
-    assertThat(a.log).containsExactly("up " + b.id());
-    assertThat(b.log).containsExactly("up " + a.id());
     assertThat(relay.dialer.isActive() && relay.acceptor.isActive()).as("the relayed connection carries on").isTrue();
-    send(first, second, 3);
-    send(second, first, 4);
-    net.pump();
-    assertThat(second.received).extracting(m -> ((Message.Data) m).seq()).containsExactly(3L);
-    assertThat(first.received).extracting(m -> ((Message.Data) m).seq()).containsExactly(4L);
+    stillLinkedBothWays(first, second, 3, 4);
   }
 
   @Test
@@ -188,9 +192,7 @@ class LinkSwitchTest {
     net.pump();
     assertThat(relay.dialer.isActive()).as("kept while the other end may still use it").isTrue();
 
-    long grace = a.manager.config().handshakeTimeoutNanos();
-    for (EmbeddedLinks.Node n : net.nodes) n.loop.advanceTimeBy(grace, TimeUnit.NANOSECONDS);
-    for (EmbeddedLinks.Node n : net.nodes) n.loop.runScheduledPendingTasks();
+    afterTheWait();
     net.pump();
 
     assertThat(relay.dialer.isActive() || relay.acceptor.isActive()).as("the relay's connection is closed").isFalse();

@@ -345,8 +345,7 @@ public final class LinkManager {
     for (Link link : new ArrayList<>(links.values())) {
       drop(link);
       if (link.ready != null) link.ready.close(CloseReason.SHUTDOWN, "node shutting down");
-      if (link.previous != null) link.previous.close(CloseReason.SHUTDOWN, "node shutting down");
-      if (link.pending != null) link.pending.close(CloseReason.SHUTDOWN, "node shutting down");
+      closeOthers(link, CloseReason.SHUTDOWN, "node shutting down");
       for (LinkHandler attempt : dialer.attempts(link.peer)) attempt.close(CloseReason.SHUTDOWN, "node shutting down");
       uncongest(link);
     }
@@ -554,8 +553,7 @@ public final class LinkManager {
     dialer.cancel(peer);
     LinkHandler h = link.ready;
     link.ready = null;
-    if (link.previous != null) link.previous.close(CloseReason.CLOSED_BY_US, "closed by this node");
-    if (link.pending != null) link.pending.close(CloseReason.CLOSED_BY_US, "closed by this node");
+    closeOthers(link, CloseReason.CLOSED_BY_US, "closed by this node");
     if (h != null) {
       dialer.linkClosed(h);
       Channel ch = h.channel();
@@ -868,11 +866,17 @@ public final class LinkManager {
 
   private void switchTo(Link link, LinkHandler h) {
     LinkHandler old = link.ready;
+    if (link.previous != null) link.previous.close(CloseReason.SUPERSEDED, "superseded twice: a third connection linked us");
+    promote(link, h);
+    keepAWhile(link, old);
+  }
+
+  /** The link's pending connection {@code h} becomes its connection. */
+  private void promote(Link link, LinkHandler h) {
     link.pending = null;
     uncongest(link); // the old connection's backlog and clocks are not the new one's
     link.ready = h;
-    if (link.previous != null) link.previous.close(CloseReason.SUPERSEDED, "superseded twice: a third connection linked us");
-    keepAWhile(link, old);
+    applyReading(link);
     drainAndFlush(link);
   }
 
@@ -935,26 +939,22 @@ public final class LinkManager {
     }
     if (link != null && (link.previous == h || link.pending == h)) {
       if (link.previous == h) link.previous = null;
-      if (link.pending == h) link.pending = null;
-      if (h.closeKind().rejected()) reject(h);
-      if (h.closeKind() == CloseReason.MALFORMED_FRAME || h.closeKind() == CloseReason.PROTOCOL_ERROR) {
-        // The peer's own frames, past TLS, broke the protocol: its link goes, as for the ready
-        // connection. (Not for a TLS failure: a relay or a path can cause that, not the peer.)
-        if (link.ready != null) link.ready.close(CloseReason.CLOSED_BY_US, "its other connection broke the protocol: " + h.closeReason());
+      else link.pending = null;
+      if (h.closeKind().rejected()) {
+        reject(h);
+        if ((h.closeKind() == CloseReason.MALFORMED_FRAME || h.closeKind() == CloseReason.PROTOCOL_ERROR) && link.ready != null) {
+          // The peer's own frames, past TLS, broke the protocol: its link goes, as for the ready
+          // connection. (Not for a TLS failure: a relay or a path can cause that, not the peer.)
+          link.ready.close(CloseReason.CLOSED_BY_US, "its other connection broke the protocol: " + h.closeReason());
+        }
         return;
       }
-      if (h.closeKind().rejected()) return;
     }
     if (link != null && link.ready == h && link.pending != null && link.pending.ready() && !h.closeKind().rejected()) {
       // The peer closed the old connection before we heard it on the new one (it switched
       // without waiting, or its wait ended first): the new one is its link now, and ours.
-      LinkHandler next = link.pending;
-      link.pending = null;
       dialer.linkClosed(h);
-      uncongest(link);
-      link.ready = next;
-      applyReading(link);
-      drainAndFlush(link);
+      promote(link, link.pending);
       return;
     }
     if (link != null && link.ready == h) {

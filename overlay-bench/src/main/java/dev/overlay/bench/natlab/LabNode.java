@@ -20,8 +20,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@code DIAL FAILED <address> <reason>} for each failed dial, {@code NAT <status> ...} whenever
  * the node's NAT verdict changes, and
  * on the command {@code counters} a {@code COUNTERS k=v ...} line. Commands come on standard
- * input: {@code publish <n> [rate]} (with a rate: timed payloads, and the receiver prints
- * {@code LATENCY p50=.. p99=.. max=.. n=..} in microseconds at {@code expect}), {@code idle <ms>} (then {@code IDLE DONE}), {@code counters}, {@code links}, {@code exit}.
+ * input: {@code publish <n> [rate [warm]]} (with a rate: timed payloads, the first {@code warm}
+ * of them marked as warm-up and left out of the figures; the receiver prints, at {@code expect},
+ * {@code WINDOWS p99_ms_by_tenth=..} and {@code LATENCY p50=.. p99=.. max=.. n=..} in
+ * microseconds), {@code idle <ms>} (then {@code IDLE DONE}), {@code counters}, {@code links}, {@code exit}.
  *
  * <p>Arguments: {@code <listen host[:port] or [ipv6][:port]> <tracker host:port> <stun host:port> <expect> [keepAliveMillis|-]
  * [stunRefreshMillis]}.
@@ -76,13 +78,17 @@ public final class LabNode {
       }, 0, 200, java.util.concurrent.TimeUnit.MILLISECONDS);
       node.subscribe("lab", m -> {
         java.nio.ByteBuffer p = m.payload();
-        if (p.remaining() == TIMED_BYTES) { // sent by "publish <n> <rate>": its first 8 bytes are when
+        if (p.remaining() == TIMED_BYTES && p.get(p.position() + 8) == 0) { // "publish <n> <rate>": the first 8 bytes are when
           int i = timed.getAndIncrement();
           if (i < latencies.length) latencies[i] = nowMicros() - p.getLong(p.position());
         }
         int n = received.incrementAndGet();
         if (n % 100 == 0 || n == expect) System.out.println("RECEIVED " + n);
-        if (n == expect && timed.get() > 0) System.out.println("LATENCY " + percentiles(latencies, Math.min(timed.get(), latencies.length)));
+        if (n == expect && timed.get() > 0) {
+          int t = Math.min(timed.get(), latencies.length);
+          System.out.println("WINDOWS " + windows(latencies, t));
+          System.out.println("LATENCY " + percentiles(latencies, t));
+        }
       });
       Thread waiting = new Thread(() -> { // commands are taken meanwhile
         try {
@@ -107,14 +113,15 @@ public final class LabNode {
         switch (cmd[0]) {
           case "publish" -> {
             int n = Integer.parseInt(cmd[1]);
-            if (cmd.length > 2) { // timed, paced at <rate> a second
+            if (cmd.length > 2) { // timed, paced at <rate> a second; the first <warm> marked as warm-up, not timed
               long gap = 1_000_000_000L / Long.parseLong(cmd[2]);
+              int warm = cmd.length > 3 ? Integer.parseInt(cmd[3]) : 0;
               long next = System.nanoTime();
               for (int i = 1; i <= n; i++) {
                 long wait = next - System.nanoTime();
                 if (wait > 0) java.util.concurrent.locks.LockSupport.parkNanos(wait);
                 next += gap;
-                node.publish("lab", java.nio.ByteBuffer.allocate(TIMED_BYTES).putLong(nowMicros()).array()).get();
+                node.publish("lab", java.nio.ByteBuffer.allocate(TIMED_BYTES).putLong(nowMicros()).put((byte) (i <= warm ? 1 : 0)).array()).get();
               }
             } else {
               for (int i = 1; i <= n; i++) {
@@ -156,6 +163,21 @@ public final class LabNode {
     java.util.Arrays.sort(v);
     return "p50=" + v[(int) Math.min(n - 1, Math.round(0.50 * (n - 1)))] + " p99=" + v[(int) Math.min(n - 1, Math.round(0.99 * (n - 1)))]
         + " max=" + v[n - 1] + " n=" + n;
+  }
+
+  /**
+   * The p99 in milliseconds of each tenth of the first {@code n} values, in arrival order: where
+   * in the run the slow messages were (a cold start shows in the first tenths only).
+   */
+  static String windows(long[] values, int n) {
+    StringBuilder b = new StringBuilder("p99_ms_by_tenth=");
+    int size = Math.max(1, n / 10);
+    for (int from = 0; from + size <= n; from += size) {
+      long[] w = java.util.Arrays.copyOfRange(values, from, from + size);
+      java.util.Arrays.sort(w);
+      b.append(from == 0 ? "" : ",").append(String.format(java.util.Locale.ROOT, "%.1f", w[(int) Math.round(0.99 * (size - 1))] / 1000.0));
+    }
+    return b.toString();
   }
 
   private static String counters(NodeSnapshot s) {

@@ -19,7 +19,7 @@ import picocli.CommandLine.Option;
 /**
  * The NAT lab as a scenario: for each NAT mode, {@code --runs} fresh labs, each with a tracker
  * (STUN and relay) on the public side and a node behind each NAT; the nodes meet, then one
- * publishes {@code --messages} timed messages at {@code --rate} and the other measures their
+ * publishes {@code --warmup} messages, then {@code --messages} timed ones, at {@code --rate}, and the other measures their
  * latency. Prints one JSON object: per mode, how many runs connected and how (punched or
  * relayed), the time from the tracker's signal to the link, messages lost, the latency
  * percentiles, and the relay's CPU per relayed MB. Needs root (network namespaces, nftables).
@@ -44,6 +44,10 @@ public final class NatLabCommand implements Callable<Integer> {
   @Option(names = "--rate", defaultValue = "1000", description = "Messages a second (default ${DEFAULT-VALUE}).")
   int rate;
 
+  @Option(names = "--warmup", defaultValue = "0", description = "Messages published first, at the same rate, and left out of the figures: "
+      + "the JVMs' code warms up (default ${DEFAULT-VALUE}: the figures include the cold start).")
+  int warmup;
+
   @Option(names = "--verbose", description = "Print what the nodes and the tracker printed, once they are linked.")
   boolean verbose;
 
@@ -61,15 +65,15 @@ public final class NatLabCommand implements Callable<Integer> {
       System.err.println("natlab: " + why);
       return 2;
     }
-    Json out = Json.object().put("runs_per_mode", runs).put("messages", messages).put("rate", rate);
+    Json out = Json.object().put("runs_per_mode", runs).put("messages", messages).put("warmup", warmup).put("rate", rate);
     for (String m : modes) {
       NatLab.Mode mode = NatLab.Mode.valueOf(m.trim().toUpperCase(Locale.ROOT));
       List<Run> results = new ArrayList<>();
       for (int i = 0; i < runs; i++) {
         Run r = run(mode);
         results.add(r);
-        System.err.printf(Locale.ROOT, "natlab %s run %d/%d: %s, connect %d ms, lost %d, p99 %d us, relay cpu %.1f ms/MB%n",
-            m, i + 1, runs, r.how, r.connectMillis, r.lost, r.p99Micros, r.relayCpuMillisPerMb);
+        System.err.printf(Locale.ROOT, "natlab %s run %d/%d: %s, connect %d ms, lost %d, p99 %d us, relay cpu %.1f ms/MB %s%n",
+            m, i + 1, runs, r.how, r.connectMillis, r.lost, r.p99Micros, r.relayCpuMillisPerMb, r.windows);
       }
       out.put(m, summary(results));
     }
@@ -85,6 +89,7 @@ public final class NatLabCommand implements Callable<Integer> {
     long p50Micros = -1;
     long p99Micros = -1;
     double relayCpuMillisPerMb = -1;
+    String windows = "";
     String error;
   }
 
@@ -94,13 +99,13 @@ public final class NatLabCommand implements Callable<Integer> {
       NatLab.Running tracker = lab.start("srv", "tracker", NatLab.java(false, TrackerMain.class, "--host", NatLab.SRV, "--port", "7000",
           "--ephemeral-identity", "--stun-port", "3478", "--stun-alt-port", "-1", "--relay-port", "7001"));
       tracker.await(l -> l.startsWith("overlay-tracker "), WAIT, "the tracker's start line");
-      NatLab.Running h1 = lab.start("h1", "h1", NatLab.java(false, LabNode.class, NatLab.H1, NatLab.SRV + ":7000", NatLab.SRV + ":3478", String.valueOf(messages)));
-      NatLab.Running h2 = lab.start("h2", "h2", NatLab.java(false, LabNode.class, NatLab.H2, NatLab.SRV + ":7000", NatLab.SRV + ":3478", String.valueOf(messages)));
+      NatLab.Running h1 = lab.start("h1", "h1", NatLab.java(false, LabNode.class, NatLab.H1, NatLab.SRV + ":7000", NatLab.SRV + ":3478", String.valueOf(warmup + messages)));
+      NatLab.Running h2 = lab.start("h2", "h2", NatLab.java(false, LabNode.class, NatLab.H2, NatLab.SRV + ":7000", NatLab.SRV + ":3478", String.valueOf(warmup + messages)));
       String n1 = h1.await(l -> l.startsWith("NEIGHBOUR ") || l.startsWith("NO NEIGHBOUR"), WAIT, "a neighbour");
       h2.await(l -> l.startsWith("NEIGHBOUR ") || l.startsWith("NO NEIGHBOUR"), WAIT, "a neighbour");
       if (n1.startsWith("NO ")) {
         r.error = "no link";
-        r.lost = messages;
+        r.lost = warmup + messages;
         return r;
       }
       r.how = n1.endsWith(":7001") ? "relayed" : "punched";
@@ -111,10 +116,11 @@ public final class NatLabCommand implements Callable<Integer> {
       if (verbose) System.err.println("--- h1\n" + h1.output() + "\n--- h2\n" + h2.output() + "\n--- tracker\n" + tracker.output());
       long cpuBefore = cpuMillis(tracker.process.pid());
       long rxBefore = rxBytes(lab);
-      h1.tell("publish " + messages + " " + rate);
-      h1.await(l -> l.startsWith("PUBLISHED "), Duration.ofSeconds(60L + messages / Math.max(1, rate)), "all published");
+      h1.tell("publish " + (warmup + messages) + " " + rate + " " + warmup);
+      h1.await(l -> l.startsWith("PUBLISHED "), Duration.ofSeconds(60L + (warmup + messages) / Math.max(1, rate)), "all published");
       try {
         String lat = h2.await(l -> l.startsWith("LATENCY "), WAIT, "every message received");
+        r.windows = h2.output().lines().filter(l -> l.startsWith("WINDOWS ")).map(l -> l.substring(8)).findFirst().orElse("");
         Matcher m = LATENCY.matcher(lat);
         if (m.find()) {
           r.p50Micros = Long.parseLong(m.group(1));
@@ -125,7 +131,7 @@ public final class NatLabCommand implements Callable<Integer> {
         for (String l : h2.output().lines().toList()) {
           if (l.startsWith("RECEIVED ")) got = Long.parseLong(l.substring(9).trim());
         }
-        r.lost = messages - got;
+        r.lost = warmup + messages - got;
         r.error = "not every message received";
       }
       if (r.how.equals("relayed")) {

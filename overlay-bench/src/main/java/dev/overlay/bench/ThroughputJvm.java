@@ -13,8 +13,8 @@ import java.util.Locale;
  * <p>The simulator (runs of 5,000 nodes or more) gets the parallel collector and a pre-touched
  * heap on transparent huge pages: a 10,000-node simulation spends most of its time on cache and
  * TLB misses across a gigabyte of node state, and these settings make it about a third faster
- * than G1 on a 2-core machine (docs/benchmarks.md). The child keeps the caller's -Xmx (4 GiB
- * if none) and other JVM options.
+ * than G1 on a 2-core machine (docs/benchmarks.md). The child keeps the caller's -Xmx (if none,
+ * {@link #defaultSimHeap}) and other JVM options.
  *
  * <p>The demo network keeps G1 but gets a fixed, pre-touched 2 GiB heap: otherwise the heap
  * grows during the run and the kernel zeroes each new page on first touch, which took about a
@@ -25,7 +25,23 @@ import java.util.Locale;
 final class ThroughputJvm {
 
   static final String CHILD_MARKER = "overlay.bench.child";
-  private static final long DEFAULT_HEAP = 4L << 30;
+  private static final long MIN_HEAP = 4L << 30;
+  private static final long MAX_DEFAULT_HEAP = 8L << 30;
+
+  /**
+   * The simulator's heap when the caller gave no -Xmx: half the machine's memory, within 4 and
+   * 8 GiB. A 10,000-node run keeps about 3 GiB live; with 4 GiB (a 1 GiB young generation) it
+   * collected 14 times and once in full, about 10 s of a 90 s run, and with 8 GiB it took 70 s
+   * (docs/benchmarks.md). More than 8 GiB only costs pre-touching.
+   */
+  static long defaultSimHeap(long physicalBytes) {
+    return Math.max(MIN_HEAP, Math.min(MAX_DEFAULT_HEAP, physicalBytes / 2));
+  }
+
+  private static long physicalMemory() {
+    return ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os
+        ? os.getTotalMemorySize() : 0;
+  }
   /** Below this many nodes a run takes seconds either way; not worth a second JVM and a pre-touched heap. */
   private static final int MIN_NODES = 5_000;
 
@@ -94,7 +110,7 @@ final class ThroughputJvm {
 
   /** Runs the same command in a child JVM and returns its exit code. */
   static int relaunch(String[] args) throws Exception {
-    long heap = inheritedHeap(DEFAULT_HEAP);
+    long heap = inheritedHeap(defaultSimHeap(physicalMemory()));
     List<String> cmd = childJvm(heap, List.of("-Xmn" + heap / 4 / (1 << 20) + "m", "-XX:+UseParallelGC",
         "-XX:+UseTransparentHugePages", "-XX:+AlwaysPreTouch"), a -> a.startsWith("-Xmn") || a.startsWith("-XX:+Use"));
     return runChild(cmd, args, String.format(Locale.ROOT,

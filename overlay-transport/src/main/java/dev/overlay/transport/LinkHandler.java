@@ -48,6 +48,11 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
   private int version;
   /** Opened by a hole punch (both sides connected at once), not by a dial or an accept. */
   boolean punched;
+  /**
+   * The dialling side's number for this connection, from its HELLO (ours if we dialled; 0 if an
+   * older peer dialled): both ends know it, so both can pick the same of two connections.
+   */
+  long connectionNonce;
   /** Runs through a relay: TLS end to end, the bytes carried by a third party. */
   boolean relayed;
   private String closeReason;
@@ -199,7 +204,12 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     state = State.HELLO;
-    manager.sendLinkFrame(this, manager.hello());
+    if (dialer) {
+      connectionNonce = manager.pingNonce();
+      manager.sendLinkFrame(this, manager.hello(connectionNonce));
+    } else {
+      manager.sendLinkFrame(this, manager.hello());
+    }
   }
 
   @Override
@@ -249,6 +259,7 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
     }
     peerInfo = info;
     peerMaxFrameBytes = maxFrame;
+    if (!dialer) connectionNonce = h.getConnectionNonce();
     version = Math.min(h.getProtocolVersion(), WireCodec.PROTOCOL_VERSION);
     state = State.READY;
     if (handshakeTimeout != null) handshakeTimeout.cancel(false);

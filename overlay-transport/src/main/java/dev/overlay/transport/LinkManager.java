@@ -906,12 +906,18 @@ public final class LinkManager {
 
   /**
    * Of two ready connections between the same pair, both ends keep the one dialled by the
-   * smaller peer id, so they agree without talking. (Two dialled by the same side: keep the first.)
+   * smaller peer id, so they agree without talking. Two dialled by the same side: the one whose
+   * HELLO carried the smaller connection number, which both ends know (the first one ready, which
+   * the ends may see in different orders, only where an older dialler sent no number).
    */
   private boolean keepsExisting(LinkHandler existing, LinkHandler incoming) {
     // A direct connection beats a relayed one (the relay is the fallback, and costs a third party).
     if (existing.relayed != incoming.relayed) return !existing.relayed;
-    if (existing.dialer() == incoming.dialer()) return true;
+    if (existing.dialer() == incoming.dialer()) {
+      long e = existing.connectionNonce;
+      long i = incoming.connectionNonce;
+      return e == 0 || i == 0 || e == i || Long.compareUnsigned(e, i) < 0;
+    }
     boolean keepOurDial = self.id().compareTo(existing.peer()) < 0;
     return existing.dialer() == keepOurDial;
   }
@@ -1078,6 +1084,12 @@ public final class LinkManager {
 
   Frame hello() {
     return hello;
+  }
+
+  /** Our HELLO with the number the dialling side gives its connection. */
+  Frame hello(long connectionNonce) {
+    if (!hello.hasHello()) return hello; // a test's replacement, sent as it is
+    return hello.toBuilder().setHello(hello.getHello().toBuilder().setConnectionNonce(connectionNonce)).build();
   }
 
   /** Replaces the HELLO this node sends; for tests of what a peer does with a bad one. */

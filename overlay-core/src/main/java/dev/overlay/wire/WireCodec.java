@@ -21,11 +21,17 @@ import java.util.List;
 public final class WireCodec {
 
   /** The protocol version this code speaks. */
-  public static final int PROTOCOL_VERSION = 4;
+  public static final int PROTOCOL_VERSION = 5;
   /** The first version with the hole-punching frames: never sent to a peer below it. */
   public static final int PUNCH_PROTOCOL_VERSION = 3;
   /** The first version with the resend frames (history from storage nodes): never sent to a peer below it. */
   public static final int RESEND_PROTOCOL_VERSION = 4;
+  /**
+   * The first version whose nodes choose between two connections dialled by the same side by
+   * {@code Hello.connection_nonce}: the rule holds only where both ends apply it, so a link that
+   * speaks less keeps the older rule at both ends.
+   */
+  public static final int CONNECTION_NONCE_PROTOCOL_VERSION = 5;
   /**
    * The oldest version it still speaks. Version 1 had no publisher signatures and no shuffle
    * nonces; a node that took its messages would be open to the forgeries version 2 closes.

@@ -205,7 +205,7 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
     }
     state = State.HELLO;
     if (dialer) {
-      connectionNonce = manager.pingNonce();
+      connectionNonce = manager.connectionNonce();
       manager.sendLinkFrame(this, manager.hello(connectionNonce));
     } else {
       manager.sendLinkFrame(this, manager.hello());

@@ -907,13 +907,15 @@ public final class LinkManager {
   /**
    * Of two ready connections between the same pair, both ends keep the one dialled by the
    * smaller peer id, so they agree without talking. Two dialled by the same side: the one whose
-   * HELLO carried the smaller connection number, which both ends know (the first one ready, which
-   * the ends may see in different orders, only where an older dialler sent no number).
+   * HELLO carried the smaller connection number, which both ends know, where both connections
+   * speak a version that has it (both ends then apply the rule); otherwise the first one ready,
+   * which the two ends may see in different orders.
    */
   private boolean keepsExisting(LinkHandler existing, LinkHandler incoming) {
     // A direct connection beats a relayed one (the relay is the fallback, and costs a third party).
     if (existing.relayed != incoming.relayed) return !existing.relayed;
     if (existing.dialer() == incoming.dialer()) {
+      if (Math.min(existing.version(), incoming.version()) < WireCodec.CONNECTION_NONCE_PROTOCOL_VERSION) return true;
       long e = existing.connectionNonce;
       long i = incoming.connectionNonce;
       return e == 0 || i == 0 || e == i || Long.compareUnsigned(e, i) < 0;
@@ -1062,7 +1064,19 @@ public final class LinkManager {
     return true;
   }
 
-  /** A nonce for a timed PING: random and never 0 (0 means none outstanding). */
+  /** Where a connection we dial gets its HELLO number; a test fixes the numbers to choose the winner. */
+  private java.util.function.LongSupplier connectionNonces = this::pingNonce;
+
+  long connectionNonce() {
+    return connectionNonces.getAsLong();
+  }
+
+  /** For tests: the numbers the connections we dial carry in their HELLO (never 0). */
+  void connectionNonces(java.util.function.LongSupplier source) {
+    this.connectionNonces = source;
+  }
+
+  /** A random number, never 0: a timed PING's nonce (0 means none outstanding), a dialled connection's HELLO number. */
   long pingNonce() {
     long n = pingNonces.nextLong();
     return n == 0 ? 1 : n;

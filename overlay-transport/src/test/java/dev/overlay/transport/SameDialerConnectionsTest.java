@@ -4,10 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.overlay.core.StreamId;
 import dev.overlay.protocol.Message;
+import dev.overlay.wire.WireCodec;
+import dev.overlay.wire.proto.Frame;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import java.util.Iterator;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -15,59 +20,118 @@ import org.junit.jupiter.api.Test;
  * that become ready in one order at one end and in the other order at the other. "The dialler's
  * id" cannot choose between them, and "the first one ready" differs between the ends: each end
  * then closed the other's choice when its wait ran out, and the link went down at both ends.
- * Both ends must keep the same connection. Embedded time stands still unless a test moves it.
+ * Both ends must keep the same connection: the one whose HELLO carried the smaller number.
+ * Embedded time stands still unless a test moves it.
  */
 class SameDialerConnectionsTest {
 
   private static final StreamId STREAM = StreamId.of("same-dialer");
   private final EmbeddedLinks net = new EmbeddedLinks();
+  private EmbeddedLinks.Node a;
+  private EmbeddedLinks.Node b;
+
+  @BeforeEach
+  void twoNodes() throws Exception {
+    a = net.node();
+    b = net.node();
+    a.loop.freezeTime();
+    b.loop.freezeTime();
+  }
 
   @AfterEach
   void tearDown() {
     net.close();
   }
 
-  @Test
-  void twoConnectionsFromOneSideReadyInOppositeOrdersAtTheTwoEndsLeaveOneLinkThatStaysUp() throws Exception {
-    EmbeddedLinks.Node a = net.node();
-    EmbeddedLinks.Node b = net.node();
-    a.loop.freezeTime();
-    b.loop.freezeTime();
-    // The first connection: ready at b (it has a's HELLO), not yet at a (b's HELLO held back).
-    EmbeddedLinks.Connection one = net.connect(a, b, b.id());
-    one.dialer.freezeTime();
-    one.acceptor.freezeTime();
-    net.pumpUntil(one.acceptorLink::ready);
-    one.heldFrom = one.acceptor;
+  /** a dials twice (numbers as given): the first ready at b before the second, at a after it. */
+  private EmbeddedLinks.Connection[] readyInOppositeOrders(long first, long second) throws Exception {
+    Iterator<Long> numbers = List.of(first, second).iterator();
+    a.manager.connectionNonces(numbers::next);
+    EmbeddedLinks.Connection one = connect();
+    net.pumpUntil(one.acceptorLink::ready); // ready at b (it has a's HELLO) ...
+    one.heldFrom = one.acceptor; // ... not yet at a (b's HELLO held back)
     net.pump();
     assertThat(one.dialerLink.ready()).as("not ready at a yet").isFalse();
-    // The second, also dialled by a: ready at both ends, so it is a's first and b's second.
-    EmbeddedLinks.Connection two = net.connect(a, b, b.id());
-    two.dialer.freezeTime();
-    two.acceptor.freezeTime();
+    EmbeddedLinks.Connection two = connect();
     net.pumpUntil(() -> two.dialerLink.ready() && two.acceptorLink.ready());
     one.heldFrom = null;
     net.pump();
     assertThat(one.dialerLink.ready()).as("the first connection is ready at a too, after the second").isTrue();
+    return new EmbeddedLinks.Connection[] {one, two};
+  }
 
+  private EmbeddedLinks.Connection connect() throws Exception {
+    EmbeddedLinks.Connection c = net.connect(a, b, b.id());
+    c.dialer.freezeTime();
+    c.acceptor.freezeTime();
+    return c;
+  }
+
+  private void afterTheWait() {
     for (EmbeddedLinks.Node n : net.nodes) n.loop.advanceTimeBy(a.manager.config().handshakeTimeoutNanos(), TimeUnit.NANOSECONDS);
     for (EmbeddedLinks.Node n : net.nodes) n.loop.runScheduledPendingTasks();
     net.pump();
+  }
 
+  /** Both ends on {@code kept}, every other connection closed at both ends, neither core saw the link go, and it carries a message each way. */
+  private void settledOn(EmbeddedLinks.Connection kept, EmbeddedLinks.Connection... others) {
     assertThat(a.log).as("a's core never saw the link go").containsExactly("up " + b.id());
     assertThat(b.log).as("b's core never saw the link go").containsExactly("up " + a.id());
-    assertThat(a.manager.isLinked(b.id()) && b.manager.isLinked(a.id())).isTrue();
-    LinkHandler atA = a.manager.readyConnection(b.id());
-    LinkHandler atB = b.manager.readyConnection(a.id());
-    assertThat(atA == one.dialerLink && atB == one.acceptorLink || atA == two.dialerLink && atB == two.acceptorLink)
-        .as("both ends on the same connection").isTrue();
-    EmbeddedLinks.Connection loser = atA == one.dialerLink ? two : one;
-    assertThat(loser.dialer.isActive() || loser.acceptor.isActive()).as("the other connection closed at both ends").isFalse();
+    assertThat(a.manager.readyConnection(b.id())).as("a's connection").isSameAs(kept.dialerLink);
+    assertThat(b.manager.readyConnection(a.id())).as("b's connection").isSameAs(kept.acceptorLink);
+    for (EmbeddedLinks.Connection c : others) {
+      assertThat(c.dialer.isActive() || c.acceptor.isActive()).as("the other connection closed at both ends").isFalse();
+    }
     send(a, b, 1);
     send(b, a, 2);
     net.pump();
     assertThat(b.received).extracting(m -> ((Message.Data) m).seq()).containsExactly(1L);
     assertThat(a.received).extracting(m -> ((Message.Data) m).seq()).containsExactly(2L);
+  }
+
+  @Test
+  void theConnectionWithTheSmallerNumberIsKeptAtBothEndsWhenItIsTheFirstReadyAtTheAcceptor() throws Exception {
+    EmbeddedLinks.Connection[] c = readyInOppositeOrders(5, 9); // a switches to the first
+    afterTheWait();
+    settledOn(c[0], c[1]);
+  }
+
+  @Test
+  void theConnectionWithTheSmallerNumberIsKeptAtBothEndsWhenItIsTheFirstReadyAtTheDialler() throws Exception {
+    EmbeddedLinks.Connection[] c = readyInOppositeOrders(9, 5); // b switches to the second
+    afterTheWait();
+    settledOn(c[1], c[0]);
+  }
+
+  @Test
+  void numbersCompareUnsigned() throws Exception {
+    EmbeddedLinks.Connection[] c = readyInOppositeOrders(-1L, 7); // 2^64 - 1 is the larger
+    afterTheWait();
+    settledOn(c[1], c[0]);
+  }
+
+  @Test
+  void aThirdConnectionWithTheSmallestNumberWinsAtBothEnds() throws Exception {
+    EmbeddedLinks.Connection[] c = readyInOppositeOrders(5, 9);
+    a.manager.connectionNonces(() -> 3);
+    EmbeddedLinks.Connection three = connect();
+    net.pump();
+    afterTheWait();
+    settledOn(three, c[0], c[1]);
+  }
+
+  @Test
+  void onALinkThatSpeaksAVersionWithoutTheNumberEachEndKeepsTheFirstItSawReady() throws Exception {
+    // Both advertise version 4, so every connection between them speaks 4 at both ends.
+    for (EmbeddedLinks.Node n : List.of(a, b)) {
+      Frame hello = n.manager.hello();
+      n.manager.hello(hello.toBuilder().setHello(hello.getHello().toBuilder()
+          .setProtocolVersion(WireCodec.CONNECTION_NONCE_PROTOCOL_VERSION - 1)).build());
+    }
+    EmbeddedLinks.Connection[] c = readyInOppositeOrders(5, 9);
+
+    assertThat(a.manager.readyConnection(b.id())).as("a keeps its first, the second").isSameAs(c[1].dialerLink);
+    assertThat(b.manager.readyConnection(a.id())).as("b keeps its first, the first").isSameAs(c[0].acceptorLink);
   }
 
   private static void send(EmbeddedLinks.Node from, EmbeddedLinks.Node to, long seq) {

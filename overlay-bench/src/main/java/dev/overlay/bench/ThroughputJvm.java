@@ -42,6 +42,7 @@ final class ThroughputJvm {
     return ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os
         ? os.getTotalMemorySize() : 0;
   }
+
   /** Below this many nodes a run takes seconds either way; not worth a second JVM and a pre-touched heap. */
   private static final int MIN_NODES = 5_000;
 

@@ -137,6 +137,13 @@ final class EmbeddedLinks {
       this.dialerLink = dialerLink;
       this.acceptorLink = acceptorLink;
     }
+
+    /** Both channels' embedded time stands still (their waits run only when a test moves it). */
+    Connection freezeTime() {
+      dialer.freezeTime();
+      acceptor.freezeTime();
+      return this;
+    }
   }
 
   final List<Node> nodes = new ArrayList<>();
@@ -145,6 +152,27 @@ final class EmbeddedLinks {
   /** Flush coalescing reads the real clock, which embedded time does not move: flush every turn. */
   Node node() throws Exception {
     return node(TransportConfig.builder().flushCoalescing(java.time.Duration.ZERO).build());
+  }
+
+  /** A node whose loop's embedded time stands still. */
+  Node frozenNode() throws Exception {
+    Node n = node();
+    n.loop.freezeTime();
+    return n;
+  }
+
+  /** Every node's waits of {@code handshakeTimeout} run out (frozen time moved on by that much). */
+  void afterHandshakeTimeout() {
+    for (Node n : nodes) n.loop.advanceTimeBy(n.manager.config().handshakeTimeoutNanos(), java.util.concurrent.TimeUnit.NANOSECONDS);
+    for (Node n : nodes) n.loop.runScheduledPendingTasks();
+  }
+
+  /** Sends one small Data frame of {@code stream} from one node to the other, which must be linked. */
+  static void sendData(Node from, Node to, dev.overlay.core.StreamId stream, long seq) {
+    ByteBuf f = io.netty.buffer.Unpooled.buffer();
+    WireFrames.encodeInto(f, new Message.Data(stream, from.id(), 1, seq, 0, new byte[] {(byte) seq}));
+    org.assertj.core.api.Assertions.assertThat(from.manager.send(to.id(), f, false)).isTrue();
+    f.release();
   }
 
   Node node(TransportConfig config) throws Exception {

@@ -5,9 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.overlay.core.StreamId;
 import dev.overlay.protocol.Message;
 import dev.overlay.wire.proto.Frame;
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -39,19 +36,13 @@ class LinkSwitchTest {
 
   @BeforeEach
   void relayedThenADirectConnectionHalfWayUp() throws Exception {
-    a = net.node();
-    b = net.node();
-    a.loop.freezeTime();
-    b.loop.freezeTime();
-    relay = net.connectRelayed(a, b);
-    relay.dialer.freezeTime();
-    relay.acceptor.freezeTime();
+    a = net.frozenNode();
+    b = net.frozenNode();
+    relay = net.connectRelayed(a, b).freezeTime();
     net.pump();
     assertThat(a.log).containsExactly("up " + b.id());
     assertThat(b.log).containsExactly("up " + a.id());
-    direct = net.connect(a, b, b.id());
-    direct.dialer.freezeTime();
-    direct.acceptor.freezeTime();
+    direct = net.connect(a, b, b.id()).freezeTime();
     // One end has the direct connection ready (it waits to hear the peer on it), the other not yet.
     net.pumpUntil(() -> direct.dialerLink.ready() != direct.acceptorLink.ready());
     first = direct.dialerLink.ready() ? a : b;
@@ -71,15 +62,11 @@ class LinkSwitchTest {
 
   /** The managers' waits (handshakeTimeout) run out. */
   private void afterTheWait() {
-    for (EmbeddedLinks.Node n : net.nodes) n.loop.advanceTimeBy(a.manager.config().handshakeTimeoutNanos(), TimeUnit.NANOSECONDS);
-    for (EmbeddedLinks.Node n : net.nodes) n.loop.runScheduledPendingTasks();
+    net.afterHandshakeTimeout();
   }
 
   private static void send(EmbeddedLinks.Node from, EmbeddedLinks.Node to, long seq) {
-    ByteBuf f = Unpooled.buffer();
-    WireFrames.encodeInto(f, new Message.Data(STREAM, from.id(), 1, seq, 0, new byte[] {(byte) seq}));
-    assertThat(from.manager.send(to.id(), f, false)).isTrue();
-    f.release();
+    EmbeddedLinks.sendData(from, to, STREAM, seq);
   }
 
 
@@ -123,9 +110,7 @@ class LinkSwitchTest {
     direct.heldFrom = second == a ? direct.dialer : direct.acceptor;
     LinkHandler secondsEnd = second == a ? direct.dialerLink : direct.acceptorLink;
     net.pumpUntil(() -> second.manager.readyConnection(first.id()) == secondsEnd);
-    EmbeddedLinks.Connection third = net.connect(a, b, b.id());
-    third.dialer.freezeTime();
-    third.acceptor.freezeTime();
+    EmbeddedLinks.Connection third = net.connect(a, b, b.id()).freezeTime();
     LinkHandler thirdAtFirst = first == a ? third.dialerLink : third.acceptorLink;
     net.pumpUntil(thirdAtFirst::ready);
     assertThat(first.manager.readyConnection(second.id())).as("the first end still on the relay")

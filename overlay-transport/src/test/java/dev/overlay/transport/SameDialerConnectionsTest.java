@@ -6,11 +6,8 @@ import dev.overlay.core.StreamId;
 import dev.overlay.protocol.Message;
 import dev.overlay.wire.WireCodec;
 import dev.overlay.wire.proto.Frame;
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import java.util.Iterator;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -32,10 +29,8 @@ class SameDialerConnectionsTest {
 
   @BeforeEach
   void twoNodes() throws Exception {
-    a = net.node();
-    b = net.node();
-    a.loop.freezeTime();
-    b.loop.freezeTime();
+    a = net.frozenNode();
+    b = net.frozenNode();
   }
 
   @AfterEach
@@ -60,16 +55,12 @@ class SameDialerConnectionsTest {
     return new EmbeddedLinks.Connection[] {one, two};
   }
 
-  private EmbeddedLinks.Connection connect() throws Exception {
-    EmbeddedLinks.Connection c = net.connect(a, b, b.id());
-    c.dialer.freezeTime();
-    c.acceptor.freezeTime();
-    return c;
+  private EmbeddedLinks.Connection connect() {
+    return net.connect(a, b, b.id()).freezeTime();
   }
 
   private void afterTheWait() {
-    for (EmbeddedLinks.Node n : net.nodes) n.loop.advanceTimeBy(a.manager.config().handshakeTimeoutNanos(), TimeUnit.NANOSECONDS);
-    for (EmbeddedLinks.Node n : net.nodes) n.loop.runScheduledPendingTasks();
+    net.afterHandshakeTimeout();
     net.pump();
   }
 
@@ -135,9 +126,6 @@ class SameDialerConnectionsTest {
   }
 
   private static void send(EmbeddedLinks.Node from, EmbeddedLinks.Node to, long seq) {
-    ByteBuf f = Unpooled.buffer();
-    WireFrames.encodeInto(f, new Message.Data(STREAM, from.id(), 1, seq, 0, new byte[] {(byte) seq}));
-    assertThat(from.manager.send(to.id(), f, false)).isTrue();
-    f.release();
+    EmbeddedLinks.sendData(from, to, STREAM, seq);
   }
 }

@@ -227,12 +227,13 @@ public final class OverlayNode implements AutoCloseable {
       return this;
     } catch (Exception e) {
       closed = true;
+      io.netty.util.concurrent.Future<Void> linksClosed = null;
       try {
-        runtime.crash(); // a failure after the bind (an introducer factory that threw) leaves no socket open
+        linksClosed = runtime.crash(); // a failure after the bind (an introducer factory that threw) leaves no socket open
       } catch (Exception | Error ignored) {
         // the loop may be gone already
       }
-      shutdownThreads();
+      shutdownThreads(linksClosed);
       Throwable cause = e instanceof java.util.concurrent.ExecutionException && e.getCause() != null ? e.getCause() : e;
       if (cause instanceof java.io.IOException io) throw io;
       if (cause instanceof InterruptedException ie) throw ie;
@@ -505,7 +506,9 @@ public final class OverlayNode implements AutoCloseable {
 
   /**
    * Says goodbye to every neighbour, closes every link, and stops the node's threads. Idempotent.
-   * The threads are stopped even when the goodbyes fail.
+   * The threads are stopped even when the goodbyes fail. Returns once every connection is closed,
+   * within about two seconds: a neighbour that does not take the goodbye within a second is closed
+   * without it. Called on the node's own loop it cannot wait, and the loop stops after the closes.
    *
    * @throws IllegalStateException if the node's loop did not answer within 30 s (the threads are
    *     stopped all the same); an interrupt is kept on the thread and the threads stopped
@@ -514,14 +517,15 @@ public final class OverlayNode implements AutoCloseable {
   public void close() {
     if (closed) return;
     closed = true;
+    io.netty.util.concurrent.Future<Void> linksClosed = null;
     try {
-      if (self != null) runtime.close();
+      if (self != null) linksClosed = runtime.close();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } catch (Exception e) {
       throw unchecked("close", e instanceof java.util.concurrent.ExecutionException && e.getCause() != null ? e.getCause() : e);
     } finally {
-      shutdownThreads();
+      shutdownThreads(linksClosed);
     }
   }
 
@@ -532,25 +536,39 @@ public final class OverlayNode implements AutoCloseable {
   public void abort() {
     if (closed) return;
     closed = true;
+    io.netty.util.concurrent.Future<Void> linksClosed = null;
     try {
-      if (self != null) runtime.crash();
+      if (self != null) linksClosed = runtime.crash();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } catch (Exception e) {
       throw unchecked("abort", e instanceof java.util.concurrent.ExecutionException && e.getCause() != null ? e.getCause() : e);
     } finally {
-      shutdownThreads();
+      shutdownThreads(linksClosed);
     }
   }
 
   /**
-   * Stops the threads the node owns. On its own loop (close() from a handler run there) it cannot
-   * wait for the loop to end, so it only starts the shutdown.
+   * Once every connection is closed ({@code linksClosed}, null when there were none), stops the
+   * threads the node owns. Not before: Netty 4.2 may end a loop without closing its channels when
+   * the stop arrives while it runs tasks, and a channel left open keeps the buffers it was writing.
+   * On its own loop (close() from a handler run there) it cannot wait, so the stop follows the
+   * closes. Off it, the wait is bounded: the closes take {@code LinkManager.CLOSE_FLUSH_MILLIS}
+   * and a second's backstop at most, unless the loop is stuck, and then stopping it is all that is left.
    */
-  private void shutdownThreads() {
+  private void shutdownThreads(io.netty.util.concurrent.Future<Void> linksClosed) {
+    boolean onLoop = runtime.loop().inEventLoop();
+    if (linksClosed != null && !onLoop && !linksClosed.awaitUninterruptibly(dev.overlay.transport.LinkManager.CLOSE_FLUSH_MILLIS + 4_000)) {
+      log.warn("node {}: its connections were not all closed within {} ms (its loop is busy or stuck); stopping it anyway",
+          identity.peerId(), dev.overlay.transport.LinkManager.CLOSE_FLUSH_MILLIS + 4_000);
+    }
     if (ownsGroup) {
-      var done = group.shutdownGracefully(0, 2, TimeUnit.SECONDS);
-      if (!runtime.loop().inEventLoop()) done.syncUninterruptibly();
+      if (onLoop && linksClosed != null && !linksClosed.isDone()) {
+        linksClosed.addListener(f -> group.shutdownGracefully(0, 2, TimeUnit.SECONDS));
+      } else {
+        var done = group.shutdownGracefully(0, 2, TimeUnit.SECONDS);
+        if (!onLoop) done.syncUninterruptibly();
+      }
     }
     if (ownedDelivery != null) ownedDelivery.shutdown(); // completions and events already handed over still run
   }

@@ -217,6 +217,13 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
   private final AtomicLong lastLogAt = new AtomicLong(System.nanoTime() - LOG_EVERY_NANOS);
   private EventLoopGroup group;
   private Channel server;
+  /**
+   * Every relayed connection while open (removed as it closes): close() closes them before it
+   * stops the loop, since Netty 4.2 may end a loop without closing its channels, and a channel
+   * left open keeps the bytes it was relaying.
+   */
+  private final io.netty.channel.group.ChannelGroup connections =
+      new io.netty.channel.group.DefaultChannelGroup(io.netty.util.concurrent.GlobalEventExecutor.INSTANCE);
   private String host;
   private int port;
 
@@ -301,6 +308,7 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
         .childHandler(new ChannelInitializer<SocketChannel>() {
           @Override
           protected void initChannel(SocketChannel ch) {
+            connections.add(ch);
             ch.pipeline().addLast(new Preface());
           }
         }).bind(bind).sync().channel();
@@ -434,6 +442,7 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
   @Override
   public void close() {
     if (server != null) server.close().syncUninterruptibly();
+    connections.close().awaitUninterruptibly(2, TimeUnit.SECONDS); // plain TCP: a close fails and releases pending writes at once
     if (group != null) group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
     synchronized (lock) {
       for (Ticket t : new ArrayList<>(byPair.values())) release(t);

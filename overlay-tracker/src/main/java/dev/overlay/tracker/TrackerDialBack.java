@@ -39,10 +39,14 @@ final class TrackerDialBack implements TrackerState.DialBack {
   long reached;
   long refusedBusy;
 
+  /** Every check's connection while open, for the tracker's close. */
+  final io.netty.channel.group.ChannelGroup connections;
+
   TrackerDialBack(EventLoop loop, Class<? extends SocketChannel> socket, TlsContexts tls) {
     this.loop = loop;
     this.socket = socket;
     this.tls = tls;
+    this.connections = new io.netty.channel.group.DefaultChannelGroup("dial-backs", loop);
   }
 
   @Override
@@ -74,8 +78,10 @@ final class TrackerDialBack implements TrackerState.DialBack {
         .handler(new ChannelInitializer<SocketChannel>() {
           @Override
           protected void initChannel(SocketChannel ch) {
+            connections.add(ch);
             ssl[0] = tls.client().newHandler(ch.alloc(), a.getAddress().getHostAddress(), a.getPort());
             ssl[0].setHandshakeTimeoutMillis(TIMEOUT_MILLIS);
+            ssl[0].setCloseNotifyFlushTimeoutMillis(dev.overlay.transport.LinkManager.CLOSE_FLUSH_MILLIS);
             ch.pipeline().addLast(ssl[0]).addLast(new ChannelInboundHandlerAdapter() {
               @Override
               public void channelRead(ChannelHandlerContext ctx, Object msg) {

@@ -53,12 +53,17 @@ final class TrackerHttp {
   private String page;
   private long pageAt;
 
+  /** Every connection while open, for close(); made with the loop, in bind. */
+  private io.netty.channel.group.ChannelGroup connections = new io.netty.channel.group.DefaultChannelGroup(
+      io.netty.util.concurrent.GlobalEventExecutor.INSTANCE);
+
   TrackerHttp(TrackerServer server, Class<? extends ServerSocketChannel> channelClass) {
     this.server = server;
     this.channelClass = channelClass;
   }
 
   InetSocketAddress bind(InetSocketAddress address, EventLoop loop) throws InterruptedException {
+    connections = new io.netty.channel.group.DefaultChannelGroup("http", loop);
     metrics = new TrackerMetrics(server, this); // from start: the GC and JVM figures count from here
     channel = new ServerBootstrap().group(loop, loop).channel(channelClass)
         .childHandler(new ChannelInitializer<SocketChannel>() {
@@ -71,6 +76,7 @@ final class TrackerHttp {
             }
             open++;
             ch.closeFuture().addListener(f -> open--);
+            connections.add(ch);
             ch.config().setWriteBufferWaterMark(new io.netty.channel.WriteBufferWaterMark(16 * 1024, 64 * 1024));
             ch.pipeline().addLast(new HttpServerCodec(4096, 8192, 8192), new HttpObjectAggregator(4096), new Deadline(), new Handler());
           }
@@ -78,9 +84,14 @@ final class TrackerHttp {
     return (InetSocketAddress) channel.localAddress();
   }
 
-  void close() {
+  /**
+   * Stops listening and closes every connection: plain TCP, so a close frees what it was
+   * writing at once; done when all are closed.
+   */
+  io.netty.util.concurrent.Future<Void> close() {
     if (channel != null) channel.close();
     if (metrics != null) metrics.close();
+    return connections.close();
   }
 
   /**

@@ -186,14 +186,18 @@ public final class TrackerServer implements LinkManager.Listener, AutoCloseable 
   @Override
   public void close() throws Exception {
     try {
-      onLoop(() -> {
+      var closes = onLoop(() -> {
         for (var f : scheduled) f.cancel(false);
-        links.shutdownGracefully();
-        http.close();
-        return null;
+        return List.of(links.shutdownGracefully(), http.close(), dialBack.connections.close());
       });
+      // The loop stops only once every connection is closed: see LinkManager.allClosed.
+      long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(LinkManager.CLOSE_FLUSH_MILLIS + 4_000);
+      for (var c : closes) {
+        if (!loop.inEventLoop()) c.awaitUninterruptibly(Math.max(0, until - System.nanoTime()), TimeUnit.NANOSECONDS);
+      }
     } finally {
-      group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+      var done = group.shutdownGracefully(0, 2, TimeUnit.SECONDS);
+      if (!loop.inEventLoop()) done.syncUninterruptibly(); // on its own loop it would wait for itself for ever
     }
     log.info("tracker {} stopped", identity.peerId());
   }

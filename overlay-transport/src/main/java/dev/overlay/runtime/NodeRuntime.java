@@ -276,31 +276,40 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
     });
   }
 
-  /** Leaves every stream (telling neighbours), flushes and closes every link. */
-  public void close() throws Exception {
+  /**
+   * Leaves every stream (telling neighbours), flushes and closes every link.
+   *
+   * @return done when every connection is closed (see {@link LinkManager#shutdownGracefully}):
+   *     stop the loop only then
+   */
+  public io.netty.util.concurrent.Future<Void> close() throws Exception {
     closing = true;
-    onLoop(() -> {
+    return onLoop(() -> {
       if (core != null) {
         long now = turns.begin();
         for (StreamState s : core.streams()) core.handle(now, new Event.LeaveStream(s.id(), true));
         introducer.closing();
         turns.end();
       }
-      links.shutdownGracefully();
+      var closed = links.shutdownGracefully();
       streams.closeSubscriptions();
       stop();
-      return null;
+      return closed;
     });
   }
 
-  /** Closes every connection at once without a word to anyone: a crash, for tests. */
-  public void crash() throws Exception {
+  /**
+   * Closes every connection at once without a word to anyone: a crash, for tests.
+   *
+   * @return done when every connection is closed: stop the loop only then
+   */
+  public io.netty.util.concurrent.Future<Void> crash() throws Exception {
     closing = true;
-    onLoop(() -> {
-      links.shutdown();
+    return onLoop(() -> {
+      var closed = links.shutdown();
       if (introducer != null) introducer.crashed();
       stop();
-      return null;
+      return closed;
     });
   }
 

@@ -13,9 +13,7 @@ import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.PooledByteBufAllocator;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
@@ -61,6 +59,13 @@ public final class LinkManager {
    * allocation and page faults in the demo profile; the pooled one caches them per chunk.
    */
   public static final ByteBufAllocator ALLOCATOR = PooledByteBufAllocator.DEFAULT;
+
+  /**
+   * How long a closing connection may take to hand over its last bytes and TLS's close_notify
+   * before it is closed without them (Netty's default is 3 s). A node's close() waits for it, and
+   * a peer that reads nothing for a second at a goodbye has nothing left to lose.
+   */
+  public static final long CLOSE_FLUSH_MILLIS = 1_000;
 
   /** What the node runtime hears from its links. All calls are on the node's loop. */
   public interface Listener {
@@ -163,6 +168,12 @@ public final class LinkManager {
   private Frame hello;
   private Channel server;
   private boolean closed;
+  /**
+   * Every connection from its first handler to its close, with its handler: dials, punches,
+   * inbound handshakes and links alike; see {@link #allClosed}.
+   */
+  private final Map<Channel, LinkHandler> open = new HashMap<>();
+  private io.netty.util.concurrent.Promise<Void> allClosed;
   /** The listening address, when bound for hole punching; null otherwise. */
   private volatile InetSocketAddress punchFrom;
 
@@ -331,16 +342,26 @@ public final class LinkManager {
         .setMaxFrameBytes(config.maxFrameBytes())).build();
   }
 
-  /** Says goodbye properly: flushes and closes every link, then the listening socket. */
-  public void shutdownGracefully() {
+  /**
+   * Says goodbye properly: flushes and closes every link, then the listening socket.
+   *
+   * @return done when every connection is closed: at the latest {@link #CLOSE_FLUSH_MILLIS}
+   *     after this call, for a connection whose peer does not take its last bytes
+   */
+  public io.netty.util.concurrent.Future<Void> shutdownGracefully() {
     closed = true;
     for (PeerId peer : new ArrayList<>(links.keySet())) disconnect(peer);
     if (server != null) server.close();
     dialer.close();
+    return allClosed();
   }
 
-  /** Closes every link and the listening socket at once, as a crash would. */
-  public void shutdown() {
+  /**
+   * Closes every link and the listening socket at once, as a crash would.
+   *
+   * @return done when every connection is closed (as {@link #shutdownGracefully})
+   */
+  public io.netty.util.concurrent.Future<Void> shutdown() {
     closed = true;
     for (Link link : new ArrayList<>(links.values())) {
       drop(link);
@@ -352,6 +373,36 @@ public final class LinkManager {
     links.clear();
     if (server != null) server.close();
     dialer.close();
+    return allClosed();
+  }
+
+  /**
+   * Done once no connection of this node is open. Whoever stops the loop waits for it: Netty 4.2
+   * may end a loop without closing its channels when the stop arrives while it runs tasks, and a
+   * channel left open then keeps the buffers it was writing for good (seen as a leak report).
+   */
+  private io.netty.util.concurrent.Future<Void> allClosed() {
+    // What no link holds: handshakes in either direction, dials by address, punches for others.
+    for (LinkHandler h : new ArrayList<>(open.values())) {
+      if (h.closeKind() == null) h.close(CloseReason.SHUTDOWN, "node shutting down");
+    }
+    if (allClosed == null) {
+      allClosed = loop.newPromise();
+      loop.schedule(this::closeWhatIsLeft, CLOSE_FLUSH_MILLIS + 1_000, TimeUnit.MILLISECONDS);
+    }
+    if (open.isEmpty()) allClosed.trySuccess(null);
+    return allClosed;
+  }
+
+  /**
+   * The backstop: TLS closes every connection within {@link #CLOSE_FLUSH_MILLIS}, so one still
+   * open a second later is closed at the socket, which frees what it was writing.
+   */
+  private void closeWhatIsLeft() {
+    if (open.isEmpty()) return;
+    log.warn("{} connection(s) still open {} ms after the shutdown began: closed without TLS's goodbye", open.size(),
+        CLOSE_FLUSH_MILLIS + 1_000);
+    for (Channel ch : new ArrayList<>(open.keySet())) ch.unsafe().close(ch.voidPromise());
   }
 
   // ---- The core's commands ------------------------------------------------------------------
@@ -559,7 +610,12 @@ public final class LinkManager {
       Channel ch = h.channel();
       link.queue.drainAll(ch);
       h.closing(CloseReason.CLOSED_BY_US, "closed by this node");
-      ch.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE); // close once written
+      // TLS encrypts what waits at the flush, and its close sends close_notify after it and
+      // closes once that is written, or after CLOSE_FLUSH_MILLIS to a peer that takes nothing.
+      // (Closing when the write completes instead, as this did, held the connection and its
+      // buffers for as long as such a peer liked.)
+      ch.flush();
+      ch.close();
     } else {
       framesDropped += link.queue.releaseAll();
     }
@@ -754,6 +810,10 @@ public final class LinkManager {
   // ---- From the channels --------------------------------------------------------------------
 
   void ready(LinkHandler h) {
+    if (closed) { // a handshake that ended after the goodbyes makes no new link
+      h.close(CloseReason.SHUTDOWN, "node shutting down");
+      return;
+    }
     handshakeDone(h);
     dialer.finished(h, true);
     PeerId peer = h.peer();
@@ -1137,13 +1197,13 @@ public final class LinkManager {
     return a instanceof InetSocketAddress isa && isa.getAddress() != null ? isa.getAddress().getHostAddress() : "";
   }
 
-  /** Whether a ready link to the peer exists. */
   /** The connection the link to the peer uses now, or null; for tests. */
   LinkHandler readyConnection(PeerId peer) {
     Link link = links.get(peer);
     return link == null ? null : link.ready;
   }
 
+  /** Whether a ready link to the peer exists. */
   public boolean isLinked(PeerId peer) {
     Link l = links.get(peer);
     return l != null && l.ready != null;
@@ -1225,6 +1285,13 @@ public final class LinkManager {
   void initPipeline(Channel ch, SslHandler ssl, LinkHandler handler) {
     handshaking++;
     handler.handshaking = true;
+    open.put(ch, handler);
+    ch.closeFuture().addListener(f -> {
+      open.remove(ch); // on the loop: a channel's listeners run on its own loop, which is ours
+      if (allClosed != null && open.isEmpty()) allClosed.trySuccess(null);
+    });
+    ssl.setCloseNotifyFlushTimeoutMillis(CLOSE_FLUSH_MILLIS);
+    if (closed) handler.close(CloseReason.SHUTDOWN, "node shutting down"); // closes the channel once added
     if (channelHook != null) channelHook.accept(ch);
     ch.pipeline()
         .addLast("tls", ssl)
@@ -1259,7 +1326,7 @@ public final class LinkManager {
     slowPeerDisconnects++;
     listener.event(new TransportEvent.SlowPeerDisconnected(link.peer, queued, why));
     log.warn("disconnecting slow peer {}: {}", link.peer, why);
-    uncongest(link); // TLS may take seconds to flush its close to a peer that does not read: it holds nothing meanwhile
+    uncongest(link); // TLS may take CLOSE_FLUSH_MILLIS to flush its close to a peer that does not read: it holds nothing meanwhile
     LinkHandler h = link.ready;
     if (h != null) h.close(CloseReason.SLOW_PEER, "slow peer: " + why); // closed() reports the link down to the core
   }

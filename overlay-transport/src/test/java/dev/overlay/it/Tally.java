@@ -54,6 +54,21 @@ public final class Tally implements MessageHandler {
     return m >= to ? -1 : m;
   }
 
+  /** The numbers in [from, to) that did not arrive, as runs ("151-155, 190"), at most {@code max} runs. */
+  public synchronized String missingRuns(long from, long to, int max) {
+    StringBuilder sb = new StringBuilder();
+    int runs = 0;
+    int m = got.nextClearBit((int) from);
+    while (m < to) {
+      int next = got.nextSetBit(m);
+      int end = next < 0 || next > to ? (int) to : next; // the run is [m, end)
+      if (runs++ == max) return sb.append(", ...").toString();
+      sb.append(sb.length() == 0 ? "" : ", ").append(m).append(end - 1 > m ? "-" + (end - 1) : "");
+      m = got.nextClearBit(end);
+    }
+    return sb.toString();
+  }
+
   public synchronized long missingIn(long from, long to) {
     return (to - from) - got.get((int) from, (int) to).cardinality();
   }

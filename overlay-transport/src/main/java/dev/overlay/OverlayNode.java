@@ -562,13 +562,17 @@ public final class OverlayNode implements AutoCloseable {
       log.warn("node {}: its connections were not all closed within {} ms (its loop is busy or stuck); stopping it anyway",
           identity.peerId(), dev.overlay.transport.LinkManager.CLOSE_FLUSH_MILLIS + 4_000);
     }
+    if (onLoop && linksClosed != null && !linksClosed.isDone()) {
+      linksClosed.addListener(f -> stopThreads(false)); // events of the closes still reach the listener
+    } else {
+      stopThreads(!onLoop);
+    }
+  }
+
+  private void stopThreads(boolean wait) {
     if (ownsGroup) {
-      if (onLoop && linksClosed != null && !linksClosed.isDone()) {
-        linksClosed.addListener(f -> group.shutdownGracefully(0, 2, TimeUnit.SECONDS));
-      } else {
-        var done = group.shutdownGracefully(0, 2, TimeUnit.SECONDS);
-        if (!onLoop) done.syncUninterruptibly();
-      }
+      var done = group.shutdownGracefully(0, 2, TimeUnit.SECONDS);
+      if (wait) done.syncUninterruptibly();
     }
     if (ownedDelivery != null) ownedDelivery.shutdown(); // completions and events already handed over still run
   }

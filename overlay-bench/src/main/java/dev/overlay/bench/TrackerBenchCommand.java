@@ -212,7 +212,7 @@ final class TrackerBenchCommand implements Callable<Integer> {
 
     void close() throws Exception {
       closed = true;
-      loop.submit(links::shutdown).get();
+      loop.submit(links::shutdown).get().awaitUninterruptibly(5, TimeUnit.SECONDS); // before the loop stops
     }
   }
 

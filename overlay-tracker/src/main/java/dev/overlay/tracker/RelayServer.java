@@ -223,7 +223,7 @@ public final class RelayServer implements TrackerState.Relay, AutoCloseable {
    * left open keeps the bytes it was relaying.
    */
   private final io.netty.channel.group.ChannelGroup connections =
-      new io.netty.channel.group.DefaultChannelGroup(io.netty.util.concurrent.GlobalEventExecutor.INSTANCE);
+      new io.netty.channel.group.DefaultChannelGroup("relayed", io.netty.util.concurrent.GlobalEventExecutor.INSTANCE, true);
   private String host;
   private int port;
 

@@ -39,18 +39,32 @@ final class TrackerDialBack implements TrackerState.DialBack {
   long reached;
   long refusedBusy;
 
-  /** Every check's connection while open, for the tracker's close. */
-  final io.netty.channel.group.ChannelGroup connections;
+  /** Every check's connection while open, for {@link #close}; one added after it is closed at once. */
+  private final io.netty.channel.group.ChannelGroup connections;
+  private boolean closed;
 
   TrackerDialBack(EventLoop loop, Class<? extends SocketChannel> socket, TlsContexts tls) {
     this.loop = loop;
     this.socket = socket;
     this.tls = tls;
-    this.connections = new io.netty.channel.group.DefaultChannelGroup("dial-backs", loop);
+    this.connections = new io.netty.channel.group.DefaultChannelGroup("dial-backs", loop, true);
+  }
+
+  /**
+   * On the loop, at the tracker's close: closes every check's connection, and no check goes on
+   * to its next address or starts. Done when all are closed.
+   */
+  io.netty.util.concurrent.Future<Void> close() {
+    closed = true;
+    return connections.close();
   }
 
   @Override
   public void check(PeerId node, List<InetSocketAddress> addresses, BiConsumer<String, String> done) {
+    if (closed) {
+      done.accept(null, "the tracker is closing");
+      return;
+    }
     if (inFlight >= MAX_IN_FLIGHT || checking.contains(node)) {
       refusedBusy++;
       done.accept(null, inFlight >= MAX_IN_FLIGHT ? "the tracker is checking " + MAX_IN_FLIGHT + " nodes already: ask again later"
@@ -64,6 +78,12 @@ final class TrackerDialBack implements TrackerState.DialBack {
   }
 
   private void attempt(PeerId node, List<InetSocketAddress> addresses, int i, String lastError, BiConsumer<String, String> done) {
+    if (closed) { // the tracker's close ended this check's connection: no next address
+      inFlight--;
+      checking.remove(node);
+      done.accept(null, "the tracker is closing");
+      return;
+    }
     if (i >= addresses.size()) {
       inFlight--;
       checking.remove(node);

@@ -63,7 +63,7 @@ final class TrackerHttp {
   }
 
   InetSocketAddress bind(InetSocketAddress address, EventLoop loop) throws InterruptedException {
-    connections = new io.netty.channel.group.DefaultChannelGroup("http", loop);
+    connections = new io.netty.channel.group.DefaultChannelGroup("http", loop, true); // stays closed: a late one closes too
     metrics = new TrackerMetrics(server, this); // from start: the GC and JVM figures count from here
     channel = new ServerBootstrap().group(loop, loop).channel(channelClass)
         .childHandler(new ChannelInitializer<SocketChannel>() {

@@ -182,22 +182,39 @@ public final class TrackerServer implements LinkManager.Listener, AutoCloseable 
     return System.nanoTime() - startedAt;
   }
 
-  /** Closes every link (nodes see the tracker go away and turn to the next one), then the loop. */
+  /**
+   * Closes every link (nodes see the tracker go away and turn to the next one), its HTTP and
+   * reachability connections, then the loop, once they are all closed (see LinkManager.allClosed;
+   * 5 s at most). Called on its own loop it cannot wait: the loop stops after the closes.
+   */
   @Override
   public void close() throws Exception {
+    boolean onLoop = loop.inEventLoop();
+    List<io.netty.util.concurrent.Future<Void>> closes = List.of();
     try {
-      var closes = onLoop(() -> {
+      closes = onLoop(() -> {
         for (var f : scheduled) f.cancel(false);
-        return List.of(links.shutdownGracefully(), http.close(), dialBack.connections.close());
+        return List.of(links.shutdownGracefully(), http.close(), dialBack.close());
       });
-      // The loop stops only once every connection is closed: see LinkManager.allClosed.
-      long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(LinkManager.CLOSE_FLUSH_MILLIS + 4_000);
-      for (var c : closes) {
-        if (!loop.inEventLoop()) c.awaitUninterruptibly(Math.max(0, until - System.nanoTime()), TimeUnit.NANOSECONDS);
+      if (!onLoop) {
+        long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(LinkManager.CLOSE_FLUSH_MILLIS + 4_000);
+        for (var c : closes) c.awaitUninterruptibly(Math.max(0, until - System.nanoTime()), TimeUnit.NANOSECONDS);
+        if (!closes.stream().allMatch(io.netty.util.concurrent.Future::isDone)) {
+          log.warn("tracker {}: its connections were not all closed within {} ms; stopping its loop anyway", identity.peerId(),
+              LinkManager.CLOSE_FLUSH_MILLIS + 4_000);
+        }
       }
     } finally {
-      var done = group.shutdownGracefully(0, 2, TimeUnit.SECONDS);
-      if (!loop.inEventLoop()) done.syncUninterruptibly(); // on its own loop it would wait for itself for ever
+      if (onLoop) {
+        var pending = new java.util.concurrent.atomic.AtomicInteger(closes.size() + 1);
+        Runnable last = () -> {
+          if (pending.decrementAndGet() == 0) group.shutdownGracefully(0, 2, TimeUnit.SECONDS);
+        };
+        for (var c : closes) c.addListener(f -> last.run());
+        last.run();
+      } else {
+        group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+      }
     }
     log.info("tracker {} stopped", identity.peerId());
   }

@@ -285,11 +285,15 @@ public final class NodeRuntime implements LinkManager.Listener, IntroductionHost
   public io.netty.util.concurrent.Future<Void> close() throws Exception {
     closing = true;
     return onLoop(() -> {
-      if (core != null) {
-        long now = turns.begin();
-        for (StreamState s : core.streams()) core.handle(now, new Event.LeaveStream(s.id(), true));
-        introducer.closing();
-        turns.end();
+      try {
+        if (core != null) {
+          long now = turns.begin();
+          for (StreamState s : core.streams()) core.handle(now, new Event.LeaveStream(s.id(), true));
+          introducer.closing();
+          turns.end();
+        }
+      } catch (RuntimeException e) {
+        log.warn("saying goodbye failed; closing every connection all the same", e);
       }
       var closed = links.shutdownGracefully();
       streams.closeSubscriptions();

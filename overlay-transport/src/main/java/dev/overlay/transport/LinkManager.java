@@ -345,8 +345,9 @@ public final class LinkManager {
   /**
    * Says goodbye properly: flushes and closes every link, then the listening socket.
    *
-   * @return done when every connection is closed: at the latest {@link #CLOSE_FLUSH_MILLIS}
-   *     after this call, for a connection whose peer does not take its last bytes
+   * @return done when every connection is closed: for a connection whose peer does not take its
+   *     last bytes, {@link #CLOSE_FLUSH_MILLIS} after this call, and a second later at the latest
+   *     (the backstop), unless the loop is stuck
    */
   public io.netty.util.concurrent.Future<Void> shutdownGracefully() {
     closed = true;
@@ -388,7 +389,8 @@ public final class LinkManager {
     }
     if (allClosed == null) {
       allClosed = loop.newPromise();
-      loop.schedule(this::closeWhatIsLeft, CLOSE_FLUSH_MILLIS + 1_000, TimeUnit.MILLISECONDS);
+      var backstop = loop.schedule(this::closeWhatIsLeft, CLOSE_FLUSH_MILLIS + 1_000, TimeUnit.MILLISECONDS);
+      allClosed.addListener(f -> backstop.cancel(false)); // on a shared loop it would hold this node for 2 s
     }
     if (open.isEmpty()) allClosed.trySuccess(null);
     return allClosed;

@@ -125,10 +125,8 @@ public final class HostileNode implements LinkManager.Listener, AutoCloseable {
 
   @Override
   public void close() throws Exception {
-    on(() -> {
-      links.shutdown();
-      return null;
-    });
+    var closed = on(links::shutdown);
+    closed.awaitUninterruptibly(5, TimeUnit.SECONDS); // the loop stops only then: see LinkManager.allClosed
     group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
   }
 

@@ -23,7 +23,13 @@ import java.util.SplittableRandom;
  * moved across by {@link #pump}: the whole link handshake and frame handling, with no sockets
  * and no threads. Everything runs on the test's thread.
  */
-final class EmbeddedLinks {
+final class EmbeddedLinks implements org.junit.jupiter.api.extension.AfterEachCallback {
+
+  /** Registered as a test's extension: everything is closed and released after each test. */
+  @Override
+  public void afterEach(org.junit.jupiter.api.extension.ExtensionContext context) {
+    close();
+  }
 
   /** One node: a LinkManager on its own embedded loop, and what it told its listener. */
   static final class Node implements LinkManager.Listener {

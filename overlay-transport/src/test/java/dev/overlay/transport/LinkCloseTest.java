@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.overlay.core.StreamId;
 import dev.overlay.protocol.Message;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * How a link closes: what was written before the close still goes out ahead of TLS's
@@ -15,12 +15,7 @@ import org.junit.jupiter.api.Test;
 class LinkCloseTest {
 
   private static final StreamId STREAM = StreamId.of("link-close");
-  private final EmbeddedLinks net = new EmbeddedLinks();
-
-  @AfterEach
-  void tearDown() {
-    net.close();
-  }
+  @RegisterExtension final EmbeddedLinks net = new EmbeddedLinks(); // closed after each test
 
   @Test
   void aFrameSentInTheSameTurnAsTheDisconnectStillReachesThePeer() throws Exception {

@@ -15,19 +15,14 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The link handshake and frame handling, over real TLS between embedded channels. */
 class LinkHandlerTest {
 
   private static final StreamId STREAM = StreamId.of("links");
-  private final EmbeddedLinks net = new EmbeddedLinks();
-
-  @AfterEach
-  void tearDown() {
-    net.close();
-  }
+  @RegisterExtension final EmbeddedLinks net = new EmbeddedLinks(); // closed after each test
 
   private static ByteBuf frame(Message m) {
     ByteBuf b = Unpooled.buffer();

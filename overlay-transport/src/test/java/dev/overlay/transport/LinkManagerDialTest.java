@@ -6,8 +6,8 @@ import dev.overlay.TransportEvent;
 import dev.overlay.core.PeerId;
 import dev.overlay.core.PeerInfo;
 import java.util.Random;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Dials as the link manager makes them (through its {@link Dialer}), over embedded channels with
@@ -15,12 +15,7 @@ import org.junit.jupiter.api.Test;
  */
 class LinkManagerDialTest {
 
-  private final EmbeddedLinks net = new EmbeddedLinks();
-
-  @AfterEach
-  void tearDown() {
-    net.close();
-  }
+  @RegisterExtension final EmbeddedLinks net = new EmbeddedLinks(); // closed after each test
 
   @Test
   void aDialLinksThePeerAndTheDialIsOver() throws Exception {

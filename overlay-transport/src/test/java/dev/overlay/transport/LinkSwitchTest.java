@@ -5,9 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.overlay.core.StreamId;
 import dev.overlay.protocol.Message;
 import dev.overlay.wire.proto.Frame;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A relayed link replaced by a direct one (a punch that worked later): the two ends switch at
@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
 class LinkSwitchTest {
 
   private static final StreamId STREAM = StreamId.of("switch");
-  private final EmbeddedLinks net = new EmbeddedLinks();
+  @RegisterExtension final EmbeddedLinks net = new EmbeddedLinks(); // closed after each test
   private EmbeddedLinks.Node a;
   private EmbeddedLinks.Node b;
   private EmbeddedLinks.Connection relay;
@@ -28,11 +28,6 @@ class LinkSwitchTest {
   /** The end that switched to the direct connection, and the one that has not yet. */
   private EmbeddedLinks.Node first;
   private EmbeddedLinks.Node second;
-
-  @AfterEach
-  void tearDown() {
-    net.close();
-  }
 
   @BeforeEach
   void relayedThenADirectConnectionHalfWayUp() throws Exception {
@@ -68,7 +63,6 @@ class LinkSwitchTest {
   private static void send(EmbeddedLinks.Node from, EmbeddedLinks.Node to, long seq) {
     EmbeddedLinks.sendData(from, to, STREAM, seq);
   }
-
 
   @Test
   void neitherCoreSeesTheLinkGoAndBothEndUpOnTheDirectConnection() {

@@ -8,9 +8,9 @@ import dev.overlay.wire.WireCodec;
 import dev.overlay.wire.proto.Frame;
 import java.util.Iterator;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Two connections dialled by the same side (a direct dial and a punch from the smaller id, say)
@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Test;
 class SameDialerConnectionsTest {
 
   private static final StreamId STREAM = StreamId.of("same-dialer");
-  private final EmbeddedLinks net = new EmbeddedLinks();
+  @RegisterExtension final EmbeddedLinks net = new EmbeddedLinks(); // closed after each test
   private EmbeddedLinks.Node a;
   private EmbeddedLinks.Node b;
 
@@ -31,11 +31,6 @@ class SameDialerConnectionsTest {
   void twoNodes() throws Exception {
     a = net.frozenNode();
     b = net.frozenNode();
-  }
-
-  @AfterEach
-  void tearDown() {
-    net.close();
   }
 
   /** a dials twice (numbers as given): the first ready at b before the second, at a after it. */
